@@ -1,0 +1,154 @@
+package io.egressgateway.core;
+
+import akka.actor.AddressFromURIString;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.cluster.typed.Cluster;
+import akka.cluster.typed.Join;
+import akka.cluster.typed.JoinSeedNodes;
+import akka.management.cluster.bootstrap.ClusterBootstrap;
+import akka.management.javadsl.AkkaManagement;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import io.egressgateway.core.journal.Journal;
+import io.egressgateway.core.settings.CoreSettings;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One cluster member: its journal (started first, stopped last), its ActorSystem, Akka Management HTTP,
+ * and how it joins the cluster. Module wiring (sharding regions, informers, servers) happens on
+ * {@link #system()} after {@link #start}; cluster joining happens in {@link #join()} so that everything is
+ * registered before the member becomes Up.
+ */
+public final class EgressMember implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(EgressMember.class);
+  public static final String SYSTEM_NAME = "egress";
+
+  private final CoreSettings settings;
+  private final Journal journal;
+  private final ActorSystem<Void> system;
+  private final String managementUrl;
+
+  private EgressMember(CoreSettings settings, Journal journal, ActorSystem<Void> system, String managementUrl) {
+    this.settings = settings;
+    this.journal = journal;
+    this.system = system;
+    this.managementUrl = managementUrl;
+  }
+
+  /** Starts a member from {@code config} (usually {@code ConfigFactory.load()}), with its own journal. */
+  public static EgressMember start(Config config) {
+    CoreSettings settings = CoreSettings.fromConfig(config);
+    Journal journal = Journal.start(settings.journal());
+    try {
+      return start(config, settings, journal);
+    } catch (RuntimeException e) {
+      journal.close();
+      throw e;
+    }
+  }
+
+  /** Starts a member on a journal owned by the caller (tests and the sandbox share one database). */
+  public static EgressMember startOn(Config config, Journal sharedJournal) {
+    return start(config, CoreSettings.fromConfig(config), sharedJournal).withoutOwnedJournal();
+  }
+
+  private boolean ownsJournal = true;
+
+  private EgressMember withoutOwnedJournal() {
+    ownsJournal = false;
+    return this;
+  }
+
+  private static EgressMember start(Config config, CoreSettings settings, Journal journal) {
+    Config full = journal.akkaConfig()
+        .withValue("akka.cluster.roles", ConfigValueFactory.fromIterable(settings.clusterRoles()))
+        .withFallback(config)
+        .resolve();
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM_NAME, full);
+    String url;
+    try {
+      url = AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS).toString();
+    } catch (Exception e) {
+      system.terminate();
+      throw new IllegalStateException("Akka Management HTTP did not start: " + e.getMessage(), e);
+    }
+    EgressMember member = new EgressMember(settings, journal, system, url);
+    system.getWhenTerminated().thenRun(member::afterTermination);
+    log.info("member on node '{}' with roles {} started; management HTTP at {}", settings.nodeName(), settings.roles(), url);
+    return member;
+  }
+
+  /** Joins the cluster: bootstrap in Kubernetes, the seed nodes (or itself) locally. */
+  public void join() {
+    Cluster cluster = Cluster.get(system);
+    if (settings.discovery() == CoreSettings.Discovery.KUBERNETES) {
+      ClusterBootstrap.get(system).start();
+      return;
+    }
+    if (settings.seedNodes().isEmpty()) {
+      cluster.manager().tell(Join.create(cluster.selfMember().address()));
+    } else {
+      List<akka.actor.Address> seeds = settings.seedNodes().stream().map(AddressFromURIString::parse).toList();
+      cluster.manager().tell(new JoinSeedNodes(seeds));
+    }
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  public CoreSettings settings() {
+    return settings;
+  }
+
+  public Journal journal() {
+    return journal;
+  }
+
+  /** Base URL of this member's Akka Management HTTP server. */
+  public String managementUrl() {
+    return managementUrl;
+  }
+
+  public CompletionStage<akka.Done> whenTerminated() {
+    return system.getWhenTerminated();
+  }
+
+  private void afterTermination() {
+    if (ownsJournal) {
+      journal.close();
+    }
+  }
+
+  /** Coordinated shutdown (leaves the cluster, stops entities), then the journal. Blocks up to 60 s. */
+  @Override
+  public void close() {
+    system.terminate();
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("actor system did not terminate in time: {}", e.toString());
+    }
+  }
+
+  /** Configuration for a member in tests or the sandbox: loopback, random remoting port, given node/roles. */
+  public static Config localConfig(String nodeName, List<String> roles, int managementPort, List<String> seeds) {
+    return ConfigFactory.parseString(
+            "akka.remote.artery.canonical.hostname = \"127.0.0.1\"\n"
+                + "akka.remote.artery.canonical.port = 0\n"
+                + "akka.cluster.jmx.multi-mbeans-in-same-jvm = on\n"
+                + "akka.management.http.hostname = \"127.0.0.1\"\n")
+        .withValue("akka.management.http.port", ConfigValueFactory.fromAnyRef(managementPort))
+        .withValue("egress.node-name", ConfigValueFactory.fromAnyRef(nodeName))
+        .withValue("egress.roles", ConfigValueFactory.fromIterable(roles))
+        .withValue("egress.seed-nodes", ConfigValueFactory.fromIterable(seeds))
+        .withFallback(ConfigFactory.load());
+  }
+
+}

@@ -1,0 +1,166 @@
+package io.egressgateway.core.settings;
+
+import com.typesafe.config.Config;
+import io.egressgateway.core.Roles;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The member's identity, discovery and journal settings, read once from {@code egress.*} and validated.
+ * Invalid settings fail the start with a message naming the key.
+ */
+public record CoreSettings(
+    String nodeName,
+    Set<String> roles,
+    Discovery discovery,
+    List<String> seedNodes,
+    JournalSettings journal) {
+
+  public enum Discovery { STATIC, KUBERNETES }
+
+  public CoreSettings {
+    if (nodeName == null || nodeName.isBlank() || nodeName.contains("/")) {
+      throw new IllegalArgumentException("egress.node-name must be a Kubernetes node name, got '" + nodeName + "'");
+    }
+    roles = Set.copyOf(roles);
+    if (roles.isEmpty()) {
+      throw new IllegalArgumentException("egress.roles must name at least one of " + Roles.FUNCTIONAL);
+    }
+    for (String r : roles) {
+      if (!Roles.FUNCTIONAL.contains(r)) {
+        throw new IllegalArgumentException("egress.roles: unknown role '" + r + "', expected one of " + Roles.FUNCTIONAL);
+      }
+    }
+    seedNodes = List.copyOf(seedNodes);
+  }
+
+  public static CoreSettings fromConfig(Config root) {
+    Config c = root.getConfig("egress");
+    String node = c.getString("node-name");
+    if (node.isBlank()) {
+      node = hostName();
+    }
+    Discovery discovery;
+    try {
+      discovery = Discovery.valueOf(c.getString("discovery").trim().toUpperCase());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("egress.discovery must be 'static' or 'kubernetes', got '" + c.getString("discovery") + "'");
+    }
+    return new CoreSettings(
+        node,
+        new LinkedHashSet<>(splitList(c.getStringList("roles"))),
+        discovery,
+        splitList(c.getStringList("seed-nodes")),
+        JournalSettings.fromConfig(c.getConfig("journal")));
+  }
+
+  /** The akka cluster roles this member announces: its functional roles plus {@code node:<name>}. */
+  public List<String> clusterRoles() {
+    List<String> all = new ArrayList<>(roles);
+    all.add(Roles.nodeRole(nodeName));
+    return all;
+  }
+
+  public boolean hasRole(String role) {
+    return roles.contains(role);
+  }
+
+  /** Lists may come from the environment as one comma-separated element. */
+  private static List<String> splitList(List<String> raw) {
+    List<String> out = new ArrayList<>();
+    for (String s : raw) {
+      for (String part : s.split(",")) {
+        if (!part.isBlank()) {
+          out.add(part.trim());
+        }
+      }
+    }
+    return out;
+  }
+
+  private static String hostName() {
+    String env = System.getenv("HOSTNAME");
+    if (env != null && !env.isBlank()) {
+      return env;
+    }
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      return "localhost";
+    }
+  }
+
+  /** Where the journal lives. */
+  public record JournalSettings(
+      boolean embedded,
+      String url,
+      String host,
+      int port,
+      String database,
+      String user,
+      String password,
+      String sslMode,
+      int embeddedPort,
+      String embeddedDataDir,
+      boolean createSchema,
+      Duration healthTimeout) {
+
+    public JournalSettings {
+      if (!embedded && url.isBlank() && host.isBlank()) {
+        throw new IllegalArgumentException("egress.journal: external mode needs url or host");
+      }
+      if (port <= 0 || port > 65535) {
+        throw new IllegalArgumentException("egress.journal.port out of range: " + port);
+      }
+      if (embeddedPort < 0 || embeddedPort > 65535) {
+        throw new IllegalArgumentException("egress.journal.embedded.port out of range: " + embeddedPort);
+      }
+    }
+
+    static JournalSettings fromConfig(Config c) {
+      String mode = c.getString("mode").trim().toLowerCase();
+      if (!mode.equals("embedded") && !mode.equals("external")) {
+        throw new IllegalArgumentException("egress.journal.mode must be 'embedded' or 'external', got '" + mode + "'");
+      }
+      return new JournalSettings(
+          mode.equals("embedded"),
+          c.getString("url"),
+          c.getString("host"),
+          c.getInt("port"),
+          c.getString("database"),
+          c.getString("user"),
+          c.getString("password"),
+          c.getString("ssl-mode"),
+          c.getInt("embedded.port"),
+          c.getString("embedded.data-dir"),
+          c.getBoolean("create-schema"),
+          c.getDuration("health-timeout"));
+    }
+
+    /** The same settings pointing at a running embedded database on {@code actualPort}. */
+    public JournalSettings resolvedEmbedded(int actualPort) {
+      return new JournalSettings(true, "", "127.0.0.1", actualPort, "postgres", "postgres", "", "disable",
+          actualPort, embeddedDataDir, createSchema, healthTimeout);
+    }
+
+    public String jdbcUrl() {
+      if (!url.isBlank()) {
+        return url.replaceFirst("^r2dbc:postgres(ql)?://", "jdbc:postgresql://");
+      }
+      return "jdbc:postgresql://" + host + ":" + port + "/" + database + "?sslmode=" + sslMode;
+    }
+
+    @Override
+    public String toString() {
+      // never print the password
+      return embedded
+          ? "embedded PostgreSQL on 127.0.0.1:" + port
+          : "PostgreSQL " + (url.isBlank() ? host + ":" + port + "/" + database : url.replaceAll("//[^@/]*@", "//***@"));
+    }
+  }
+}
