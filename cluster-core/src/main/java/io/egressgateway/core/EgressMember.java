@@ -74,6 +74,7 @@ public final class EgressMember implements AutoCloseable {
     String url;
     try {
       url = AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS).toString();
+      url = url.endsWith("/") ? url : url + "/";
     } catch (Exception e) {
       system.terminate();
       throw new IllegalStateException("Akka Management HTTP did not start: " + e.getMessage(), e);

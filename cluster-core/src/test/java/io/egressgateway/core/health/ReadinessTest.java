@@ -1,0 +1,83 @@
+package io.egressgateway.core.health;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import io.egressgateway.core.EgressMember;
+import io.egressgateway.core.Roles;
+import io.egressgateway.core.TestMembers;
+import io.egressgateway.core.journal.Journal;
+import io.egressgateway.core.settings.CoreSettings;
+import io.egressgateway.core.settings.CoreSettings.JournalSettings;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/** /ready follows cluster membership and the journal; /alive and the cluster routes answer. */
+class ReadinessTest {
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+  @Test
+  void readyOnlyWhenUpAndTheJournalAnswers() throws Exception {
+    Path dataDir = Files.createTempDirectory("egress-readiness-");
+    int pgPort = TestMembers.freePort();
+    JournalSettings base = CoreSettings.fromConfig(ConfigFactory.load()).journal();
+    JournalSettings fixed = new JournalSettings(true, "", "127.0.0.1", 5432, "postgres", "postgres", "", "disable",
+        pgPort, dataDir.toString(), true, Duration.ofSeconds(1));
+    Journal journal = Journal.start(fixed);
+    Journal restarted = null;
+    try (TestMembers members = new TestMembers(journal)) {
+      EgressMember m = members.start("solo", List.of(Roles.CONTROLLER, Roles.GATEWAY, Roles.WORKER), null);
+      String url = m.managementUrl();
+
+      assertEquals(200, status(url + "alive"));
+      assertEquals(500, status(url + "ready"), "not ready before joining the cluster");
+
+      m.join();
+      awaitStatus(url + "ready", 200);
+      String clusterMembers = body(url + "cluster/members");
+      assertTrue(clusterMembers.contains("\"status\":\"Up\""), clusterMembers);
+      assertTrue(clusterMembers.contains("node:solo") && clusterMembers.contains("controller") && clusterMembers.contains("worker"), clusterMembers);
+
+      journal.close();
+      awaitStatus(url + "ready", 500);
+
+      restarted = Journal.start(fixed);
+      awaitStatus(url + "ready", 200);
+    } finally {
+      if (restarted != null) {
+        restarted.close();
+      }
+      try (Stream<Path> s = Files.walk(dataDir)) {
+        s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+    assertTrue(base.embedded());
+  }
+
+  private void awaitStatus(String url, int expected) {
+    TestMembers.await(Duration.ofSeconds(30), () -> status(url) == expected, url + " should answer " + expected);
+  }
+
+  private int status(String url) {
+    try {
+      return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
+          HttpResponse.BodyHandlers.discarding()).statusCode();
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  private String body(String url) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString()).body();
+  }
+}
