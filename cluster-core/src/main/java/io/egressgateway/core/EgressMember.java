@@ -81,6 +81,9 @@ public final class EgressMember implements AutoCloseable {
     }
     EgressMember member = new EgressMember(settings, journal, system, url);
     system.getWhenTerminated().thenRun(member::afterTermination);
+    // On SIGTERM/Ctrl-C the JVM hook runs coordinated shutdown; the journal must stop after it, in that
+    // same hook, or the embedded PostgreSQL would outlive the process.
+    akka.actor.CoordinatedShutdown.get(system).addJvmShutdownHook(member::afterTermination);
     log.info("member on node '{}' with roles {} started; management HTTP at {}", settings.nodeName(), settings.roles(), url);
     return member;
   }

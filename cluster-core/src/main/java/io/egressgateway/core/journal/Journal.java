@@ -34,6 +34,7 @@ public final class Journal implements AutoCloseable {
   private final JournalSettings settings;
   private final EmbeddedPostgres embedded;
   private final Path ownedDataDir;
+  private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
   private Journal(JournalSettings settings, EmbeddedPostgres embedded, Path ownedDataDir) {
     this.settings = settings;
@@ -131,9 +132,15 @@ public final class Journal implements AutoCloseable {
     }
   }
 
-  /** Stops the embedded database (and deletes its temporary data directory); no-op for an external one. */
+  /**
+   * Stops the embedded database (and deletes its temporary data directory); no-op for an external one.
+   * Idempotent.
+   */
   @Override
   public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     if (embedded != null) {
       try {
         embedded.close();

@@ -48,6 +48,10 @@ class ReadinessTest {
       assertTrue(clusterMembers.contains("\"status\":\"Up\""), clusterMembers);
       assertTrue(clusterMembers.contains("node:solo") && clusterMembers.contains("controller") && clusterMembers.contains("worker"), clusterMembers);
 
+      io.egressgateway.core.metrics.Metrics.get(m.system()).counter("egress_test_total", "test counter").inc();
+      String metrics = body(url + "metrics");
+      assertTrue(metrics.contains("egress_test_total 1"), metrics);
+
       journal.close();
       awaitStatus(url + "ready", 500);
 
