@@ -1,0 +1,76 @@
+package io.egressgateway.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.egressgateway.core.settings.CoreSettings;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class EnvironmentConfigTest {
+
+  @Test
+  void chartEnvironmentMapsOntoSettings() {
+    Config c = EnvironmentConfig.load(Map.of(
+        "EGRESS_NODE_NAME", "aks-gw-0",
+        "EGRESS_ROLES", "gateway",
+        "EGRESS_DISCOVERY", "kubernetes",
+        "EGRESS_REMOTE_HOST", "10.244.0.7",
+        "EGRESS_MANAGEMENT_PORT", "8600",
+        "EGRESS_JOURNAL_MODE", "external",
+        "EGRESS_DB_HOST", "pg.kube-egress",
+        "EGRESS_DB_PASSWORD", "pw",
+        "EGRESS_REMOTE_TLS", "true",
+        "EGRESS_REMOTE_TLS_DIR", "/tls"), ConfigFactory.empty());
+    CoreSettings s = CoreSettings.fromConfig(c);
+    assertEquals("aks-gw-0", s.nodeName());
+    assertEquals(java.util.Set.of("gateway"), s.roles());
+    assertEquals(CoreSettings.Discovery.KUBERNETES, s.discovery());
+    assertFalse(s.journal().embedded());
+    assertEquals("jdbc:postgresql://pg.kube-egress:5432/postgres?sslmode=disable", s.journal().jdbcUrl());
+    assertEquals("10.244.0.7", c.getString("akka.remote.artery.canonical.hostname"));
+    assertEquals("0.0.0.0", c.getString("akka.management.http.bind-hostname"));
+    assertEquals(8600, c.getInt("akka.management.http.port"));
+    assertEquals("tls-tcp", c.getString("akka.remote.artery.transport"));
+    assertEquals("/tls/tls.key", c.getString("akka.remote.artery.ssl.rotating-keys-engine.key-file"));
+    assertEquals("kubernetes-api", c.getString("akka.management.cluster.bootstrap.contact-point-discovery.discovery-method"));
+    assertEquals("app.kubernetes.io/part-of=kube-egress-gateway", c.getString("akka.discovery.kubernetes-api.pod-label-selector"));
+  }
+
+  @Test
+  void emptyVariablesChangeNothing() {
+    Config c = EnvironmentConfig.load(Map.of("EGRESS_ROLES", " ", "EGRESS_DB_HOST", ""), ConfigFactory.empty());
+    assertEquals(List.of("controller", "gateway", "worker"), c.getStringList("egress.roles"));
+    assertEquals("embedded", c.getString("egress.journal.mode"));
+    assertEquals("tcp", c.getString("akka.remote.artery.transport"));
+  }
+
+  @Test
+  void localRunsEveryRoleOnTheEmbeddedJournalOnLoopback() {
+    CoreSettings s = CoreSettings.fromConfig(Main.localConfig(List.of("--node", "dev")));
+    assertEquals("dev", s.nodeName());
+    assertEquals(java.util.Set.of("controller", "gateway", "worker"), s.roles());
+    assertTrue(s.journal().embedded());
+    Config c = Main.localConfig(List.of());
+    assertEquals("127.0.0.1", c.getString("akka.management.http.hostname"));
+    assertEquals(8558, c.getInt("akka.management.http.port"));
+  }
+
+  @Test
+  void helpAndUnknownCommands() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    assertEquals(0, Main.run(new String[] {"--help"}, new PrintStream(out), new PrintStream(err)));
+    assertTrue(out.toString().contains("local") && out.toString().contains("run"));
+    assertEquals(2, Main.run(new String[] {"bogus"}, new PrintStream(out), new PrintStream(err)));
+    assertTrue(err.toString().contains("unknown command 'bogus'"));
+    assertEquals(2, Main.run(new String[] {"local", "--nope"}, new PrintStream(out), new PrintStream(err)));
+    assertTrue(err.toString().contains("unknown option '--nope'"));
+  }
+}
