@@ -25,7 +25,7 @@ public final class Main {
       usage: egress <command> [options]
 
       commands:
-        local [--node NAME] [--management-port N]
+        local [--node NAME] [--management-port N] [--remote-port N]
                    start one member with all roles (controller, gateway, worker) on an embedded
                    PostgreSQL journal; management HTTP on 127.0.0.1:8558 (/alive, /ready,
                    /cluster/members, /cluster/shards/<type>, /metrics). Ctrl-C stops it cleanly.
@@ -77,12 +77,25 @@ public final class Main {
       String v = i + 1 < options.size() ? options.get(i + 1) : null;
       switch (o) {
         case "--node" -> values.put("egress.node-name", require(o, v));
-        case "--management-port" -> values.put("akka.management.http.port", Integer.parseInt(require(o, v)));
+        case "--management-port" -> values.put("akka.management.http.port", port(o, require(o, v)));
+        case "--remote-port" -> values.put("akka.remote.artery.canonical.port", port(o, require(o, v)));
         default -> throw new IllegalArgumentException("unknown option '" + o + "' for local");
       }
       i++;
     }
     return EnvironmentConfig.load(Map.of(), ConfigFactory.parseMap(values, "egress local"));
+  }
+
+  private static int port(String option, String value) {
+    try {
+      int p = Integer.parseInt(value);
+      if (p >= 0 && p <= 65535) {
+        return p;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException(option + " needs a port number, got '" + value + "'");
   }
 
   private static String require(String option, String value) {

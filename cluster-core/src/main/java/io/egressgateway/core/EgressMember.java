@@ -33,8 +33,11 @@ public final class EgressMember implements AutoCloseable {
   private final Journal journal;
   private final ActorSystem<Void> system;
   private final String managementUrl;
+  private final boolean ownsJournal;
 
-  private EgressMember(CoreSettings settings, Journal journal, ActorSystem<Void> system, String managementUrl) {
+  private EgressMember(
+      CoreSettings settings, Journal journal, ActorSystem<Void> system, String managementUrl, boolean ownsJournal) {
+    this.ownsJournal = ownsJournal;
     this.settings = settings;
     this.journal = journal;
     this.system = system;
@@ -46,7 +49,7 @@ public final class EgressMember implements AutoCloseable {
     CoreSettings settings = CoreSettings.fromConfig(config);
     Journal journal = Journal.start(settings.journal());
     try {
-      return start(config, settings, journal);
+      return start(config, settings, journal, true);
     } catch (RuntimeException e) {
       journal.close();
       throw e;
@@ -55,17 +58,10 @@ public final class EgressMember implements AutoCloseable {
 
   /** Starts a member on a journal owned by the caller (tests and the sandbox share one database). */
   public static EgressMember startOn(Config config, Journal sharedJournal) {
-    return start(config, CoreSettings.fromConfig(config), sharedJournal).withoutOwnedJournal();
+    return start(config, CoreSettings.fromConfig(config), sharedJournal, false);
   }
 
-  private boolean ownsJournal = true;
-
-  private EgressMember withoutOwnedJournal() {
-    ownsJournal = false;
-    return this;
-  }
-
-  private static EgressMember start(Config config, CoreSettings settings, Journal journal) {
+  private static EgressMember start(Config config, CoreSettings settings, Journal journal, boolean ownsJournal) {
     Config full = journal.akkaConfig()
         .withValue("akka.cluster.roles", ConfigValueFactory.fromIterable(settings.clusterRoles()))
         .withFallback(config)
@@ -79,11 +75,9 @@ public final class EgressMember implements AutoCloseable {
       system.terminate();
       throw new IllegalStateException("Akka Management HTTP did not start: " + e.getMessage(), e);
     }
-    EgressMember member = new EgressMember(settings, journal, system, url);
+    EgressMember member = new EgressMember(settings, journal, system, url, ownsJournal);
     system.getWhenTerminated().thenRun(member::afterTermination);
-    // On SIGTERM/Ctrl-C the JVM hook runs coordinated shutdown; the journal must stop after it, in that
-    // same hook, or the embedded PostgreSQL would outlive the process.
-    akka.actor.CoordinatedShutdown.get(system).addJvmShutdownHook(member::afterTermination);
+    member.installJournalShutdownHook();
     log.info("member on node '{}' with roles {} started; management HTTP at {}", settings.nodeName(), settings.roles(), url);
     return member;
   }
@@ -122,6 +116,34 @@ public final class EgressMember implements AutoCloseable {
 
   public CompletionStage<akka.Done> whenTerminated() {
     return system.getWhenTerminated();
+  }
+
+  /**
+   * On SIGTERM or Ctrl-C, Akka's own JVM hook runs coordinated shutdown (leave, stop entities, flush the
+   * journal). JVM hooks run concurrently, so this one waits for that to finish and only then stops the
+   * journal; otherwise the embedded PostgreSQL would either stop under the last writes or outlive the
+   * process.
+   */
+  private void installJournalShutdownHook() {
+    if (!ownsJournal) {
+      return;
+    }
+    Thread hook = new Thread(() -> {
+      try {
+        system.getWhenTerminated().toCompletableFuture().get(90, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        log.warn("actor system still running at JVM exit ({}); stopping the journal anyway", e.toString());
+      }
+      journal.close();
+    }, "egress-journal-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    system.getWhenTerminated().thenRun(() -> {
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // the JVM is exiting: the hook is running and will close the journal itself
+      }
+    });
   }
 
   private void afterTermination() {

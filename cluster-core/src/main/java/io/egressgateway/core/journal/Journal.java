@@ -65,6 +65,8 @@ public final class Journal implements AutoCloseable {
       EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
           .setDataDirectory(dataDir)
           .setCleanDataDirectory(false)
+          // stopping is ours: after coordinated shutdown, see EgressMember
+          .setRegisterShutdownHook(false)
           .setPGStartupWait(java.time.Duration.ofSeconds(30));
       if (settings.embeddedPort() > 0) {
         builder.setPort(settings.embeddedPort());
@@ -137,7 +139,8 @@ public final class Journal implements AutoCloseable {
    * Idempotent.
    */
   @Override
-  public void close() {
+  public synchronized void close() {
+    // synchronized: a second caller (main thread and shutdown hook) waits until the first has finished
     if (!closed.compareAndSet(false, true)) {
       return;
     }
