@@ -1,0 +1,153 @@
+package io.egressgateway.sandbox;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A stand-in for an Azure VNet, built from namespaces the {@link NetLab} owns:
+ *
+ * <ul>
+ *   <li>{@code vnet}: the VNet router. Every "VM" is a namespace whose {@code eth0} has a /32 address and a
+ *       default route via {@code 10.224.0.1} on the router, so all traffic between VMs crosses the router, as
+ *       in Azure's SDN. Secondary IPs are routed to their VM like NIC ipConfigs.
+ *   <li>the internal load balancer in floating-IP mode: the frontend IP is routed with ECMP (L4 hash) to the
+ *       healthy backends' primary IPs; the gateways hold the frontend IP themselves.
+ *   <li>the edge: traffic to the internet is SNATed 1:1 from each secondary IP to its public IP (the public
+ *       IP prefix) and everything else from the VNet to a default outbound address.
+ *   <li>{@code inet}: the internet, with echo services that answer with the source address they see.
+ * </ul>
+ */
+public final class AzureVnet {
+  public static final String ROUTER_IP = "10.224.0.1";
+  public static final String VNET_CIDR = "10.224.0.0/16";
+  public static final String POD_CIDR = "10.244.0.0/16";
+  public static final String DEFAULT_OUTBOUND_IP = "203.0.113.1";
+  /** Public address space the internet routes back to the VNet's edge (public IP prefixes come from here). */
+  public static final List<String> PUBLIC_SPACE = List.of("203.0.113.0/24", "198.51.100.0/24");
+  /** Echo service reached through the egress gateway. */
+  public static final String ECHO_IP = "198.18.10.10";
+  /** Echo service inside a CIDR the demo excludes from the gateway. */
+  public static final String ECHO_EXCLUDED_IP = "198.18.20.20";
+  public static final String EXCLUDED_CIDR = "198.18.20.0/24";
+  public static final int ECHO_PORT = 8080;
+
+  private final NetLab lab;
+  private final String vnet;
+  private final String inet;
+  private final Map<String, String> vmIfByIp = new LinkedHashMap<>();
+
+  public AzureVnet(NetLab lab) {
+    this.lab = lab;
+    this.vnet = lab.addNamespace("vnet");
+    this.inet = lab.addNamespace("inet");
+    Sh.mustIn(vnet, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.fib_multipath_hash_policy=1");
+    Sh.must("ip", "-n", vnet, "link", "add", "v-inet", "type", "veth", "peer", "name", "eth0", "netns", inet);
+    Sh.must("ip", "-n", vnet, "addr", "add", "198.18.0.1/30", "dev", "v-inet");
+    Sh.must("ip", "-n", vnet, "link", "set", "v-inet", "up");
+    Sh.must("ip", "-n", inet, "addr", "add", "198.18.0.2/30", "dev", "eth0");
+    Sh.must("ip", "-n", inet, "link", "set", "eth0", "up");
+    Sh.must("ip", "-n", vnet, "route", "add", "default", "via", "198.18.0.2", "dev", "v-inet");
+    for (String space : PUBLIC_SPACE) {
+      Sh.must("ip", "-n", inet, "route", "add", space, "via", "198.18.0.1", "dev", "eth0");
+    }
+    Sh.must("ip", "-n", inet, "addr", "add", ECHO_IP + "/32", "dev", "lo");
+    Sh.must("ip", "-n", inet, "addr", "add", ECHO_EXCLUDED_IP + "/32", "dev", "lo");
+    setPublicIps(Map.of());
+    startEcho(ECHO_IP);
+    startEcho(ECHO_EXCLUDED_IP);
+  }
+
+  public String routerNs() {
+    return vnet;
+  }
+
+  public String internetNs() {
+    return inet;
+  }
+
+  /** Creates a VM namespace {@code name} whose eth0 holds {@code ip}/32; returns the namespace. */
+  public String addVm(String name, String ip) {
+    String ns = lab.addNamespace(name);
+    String vif = vethName(name);
+    Sh.must("ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", vif, "netns", vnet);
+    Sh.must("ip", "-n", ns, "addr", "add", ip + "/32", "dev", "eth0");
+    Sh.must("ip", "-n", ns, "link", "set", "eth0", "up");
+    Sh.must("ip", "-n", ns, "route", "add", ROUTER_IP + "/32", "dev", "eth0", "scope", "link");
+    Sh.must("ip", "-n", ns, "route", "add", "default", "via", ROUTER_IP, "dev", "eth0", "onlink");
+    Sh.must("ip", "-n", vnet, "addr", "add", ROUTER_IP + "/32", "dev", vif);
+    Sh.must("ip", "-n", vnet, "link", "set", vif, "up");
+    Sh.must("ip", "-n", vnet, "route", "add", ip + "/32", "dev", vif, "scope", "link");
+    synchronized (vmIfByIp) {
+      vmIfByIp.put(ip, vif);
+    }
+    return ns;
+  }
+
+  /** Routes a NIC secondary IP to the VM that holds primary {@code primaryIp} (an Azure ipConfig). */
+  public void routeSecondaryIp(String secondaryIp, String primaryIp) {
+    Sh.must("ip", "-n", vnet, "route", "replace", secondaryIp + "/32", "via", primaryIp, "dev", ifOf(primaryIp), "onlink");
+  }
+
+  /** Points ILB frontend {@code frontendIp} at the healthy backends (primary IPs); none: blackhole. */
+  public void setIlbBackends(String frontendIp, List<String> healthyPrimaryIps) {
+    List<String> cmd = new ArrayList<>(List.of("ip", "-n", vnet, "route", "replace"));
+    if (healthyPrimaryIps.isEmpty()) {
+      cmd.addAll(List.of("blackhole", frontendIp + "/32"));
+    } else if (healthyPrimaryIps.size() == 1) {
+      String ip = healthyPrimaryIps.get(0);
+      cmd.addAll(List.of(frontendIp + "/32", "via", ip, "dev", ifOf(ip), "onlink"));
+    } else {
+      cmd.add(frontendIp + "/32");
+      for (String ip : healthyPrimaryIps) {
+        cmd.addAll(List.of("nexthop", "via", ip, "dev", ifOf(ip), "onlink"));
+      }
+    }
+    Sh.must(cmd.toArray(String[]::new));
+  }
+
+  /** Replaces the edge NAT: each secondary IP leaves as its public IP; the rest of the VNet as default outbound. */
+  public void setPublicIps(Map<String, String> publicBySecondaryIp) {
+    StringBuilder rules = new StringBuilder();
+    publicBySecondaryIp.forEach((sec, pub) ->
+        rules.append("    oifname \"v-inet\" ip saddr ").append(sec).append(" snat to ").append(pub).append('\n'));
+    String nft = "table ip azure\ndelete table ip azure\ntable ip azure {\n"
+        + "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
+        + rules
+        + "    oifname \"v-inet\" ip saddr " + VNET_CIDR + " snat to " + DEFAULT_OUTBOUND_IP + "\n"
+        + "  }\n}\n";
+    Sh.mustWithInput(vnet, nft, "nft", "-f", "-");
+  }
+
+  /** Runs {@code cmd} in the router namespace (e.g. the LB health prober's HTTP GET). */
+  public Sh.Result inRouter(String... cmd) {
+    return Sh.run(Sh.inNs(vnet, cmd), null, 10);
+  }
+
+  private void startEcho(String ip) {
+    var handler = lab.script("echo-handler.sh", """
+        #!/bin/bash
+        # one HTTP exchange: answer with the client address the connection came from
+        while IFS= read -r -t 2 l; do [ -z "${l%$'\\r'}" ] && break; done
+        printf 'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\n%s\\n' "$SOCAT_PEERADDR"
+        """);
+    lab.spawn("echo-" + ip, inet, List.of("socat",
+        "TCP-LISTEN:" + ECHO_PORT + ",bind=" + ip + ",fork,reuseaddr", "EXEC:" + handler));
+  }
+
+  private String ifOf(String primaryIp) {
+    synchronized (vmIfByIp) {
+      String vif = vmIfByIp.get(primaryIp);
+      if (vif == null) {
+        throw new IllegalArgumentException("no VM with primary IP " + primaryIp);
+      }
+      return vif;
+    }
+  }
+
+  private static String vethName(String vm) {
+    String n = "v-" + vm;
+    return n.length() <= 15 ? n : n.substring(0, 15);
+  }
+}

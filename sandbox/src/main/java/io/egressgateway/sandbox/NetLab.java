@@ -1,0 +1,153 @@
+package io.egressgateway.sandbox;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Owns every network namespace and background process the sandbox (or a test) creates, under one name
+ * prefix, and removes all of them on {@link #close()}, also after a failure half-way. Processes are stopped
+ * by the PID this object started, never by name. Nothing is added to the root namespace.
+ */
+public final class NetLab implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(NetLab.class);
+
+  private final String prefix;
+  private final Path workDir;
+  private final Deque<String> namespaces = new ArrayDeque<>();
+  private final List<Process> processes = new ArrayList<>();
+
+  public NetLab(String prefix) {
+    if (!prefix.matches("[a-z][a-z0-9]{1,5}")) {
+      throw new IllegalArgumentException("prefix must be 2-6 lowercase letters/digits: " + prefix);
+    }
+    this.prefix = prefix;
+    try {
+      this.workDir = Files.createTempDirectory("netlab-" + prefix + "-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public String prefix() {
+    return prefix;
+  }
+
+  public Path workDir() {
+    return workDir;
+  }
+
+  /** The full namespace name for a short {@code name}. */
+  public String nsName(String name) {
+    return prefix + "-" + name;
+  }
+
+  /** Creates namespace {@code prefix-name} with loopback up; returns its full name. */
+  public synchronized String addNamespace(String name) {
+    String ns = nsName(name);
+    Sh.must("ip", "netns", "add", ns);
+    namespaces.push(ns);
+    Sh.must("ip", "-n", ns, "link", "set", "lo", "up");
+    return ns;
+  }
+
+  /** Namespaces created here that still exist, newest first. */
+  public synchronized List<String> namespaces() {
+    return List.copyOf(namespaces);
+  }
+
+  /** Starts {@code cmd} inside {@code ns} (null: here) in the background; output goes to a log file. */
+  public synchronized Process spawn(String name, String ns, List<String> cmd) {
+    List<String> full = Sh.inNs(ns, cmd.toArray(String[]::new));
+    try {
+      Path logFile = workDir.resolve(name + ".log");
+      Process p = new ProcessBuilder(full)
+          .redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+          .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+          .start();
+      processes.add(p);
+      return p;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start " + String.join(" ", full), e);
+    }
+  }
+
+  /** Writes an executable helper script into the work directory. */
+  public Path script(String name, String body) {
+    try {
+      Path p = workDir.resolve(name);
+      Files.writeString(p, body);
+      p.toFile().setExecutable(true, true);
+      return p;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** PIDs of live processes started here (including their descendants). */
+  public synchronized List<Long> livePids() {
+    List<Long> pids = new ArrayList<>();
+    for (Process p : processes) {
+      p.toHandle().descendants().filter(ProcessHandle::isAlive).forEach(h -> pids.add(h.pid()));
+      if (p.isAlive()) {
+        pids.add(p.pid());
+      }
+    }
+    return pids;
+  }
+
+  /** Stops the processes (TERM, then KILL) and deletes the namespaces, newest first. Idempotent. */
+  @Override
+  public synchronized void close() {
+    for (Process p : processes) {
+      List<ProcessHandle> tree = new ArrayList<>(p.toHandle().descendants().toList());
+      tree.forEach(ProcessHandle::destroy);
+      p.destroy();
+    }
+    for (Process p : processes) {
+      try {
+        if (!p.waitFor(3, TimeUnit.SECONDS)) {
+          p.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
+          p.destroyForcibly();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    processes.clear();
+    while (!namespaces.isEmpty()) {
+      String ns = namespaces.pop();
+      Sh.Result r = Sh.quiet(null, "ip", "netns", "del", ns);
+      if (!r.ok()) {
+        log.warn("could not delete namespace {}: {}", ns, r.err().trim());
+      }
+    }
+    try (var s = Files.walk(workDir)) {
+      s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    } catch (IOException e) {
+      log.warn("could not remove {}: {}", workDir, e.getMessage());
+    }
+  }
+
+  /** Namespaces on this host whose name starts with this lab's prefix (for leftover checks). */
+  public List<String> existingNamespaces() {
+    String out = Sh.quiet(null, "ip", "netns", "list").out();
+    List<String> found = new ArrayList<>();
+    for (String line : out.split("\n")) {
+      String n = line.split(" ")[0].trim();
+      if (n.startsWith(prefix + "-")) {
+        found.add(n);
+      }
+    }
+    return found;
+  }
+}

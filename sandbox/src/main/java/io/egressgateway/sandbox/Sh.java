@@ -1,0 +1,76 @@
+package io.egressgateway.sandbox;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Runs host commands for the sandbox; a failure names the command and carries its stderr. */
+public final class Sh {
+  private Sh() {}
+
+  /** Result of one command. */
+  public record Result(int exit, String out, String err) {
+    public boolean ok() {
+      return exit == 0;
+    }
+  }
+
+  public static Result run(List<String> cmd, String stdin, long timeoutSeconds) {
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(false).start();
+      if (stdin != null) {
+        p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+      }
+      p.getOutputStream().close();
+      var out = p.getInputStream().readAllBytes();
+      var err = p.getErrorStream().readAllBytes();
+      if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        return new Result(-1, "", "timed out after " + timeoutSeconds + " s");
+      }
+      return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot run " + String.join(" ", cmd) + ": " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while running " + String.join(" ", cmd), e);
+    }
+  }
+
+  /** Runs {@code cmd} and fails with its stderr if it exits non-zero. */
+  public static String must(String... cmd) {
+    return mustIn(null, cmd);
+  }
+
+  /** Same, inside network namespace {@code ns} (null: the current one), optionally feeding {@code stdin}. */
+  public static String mustIn(String ns, String... cmd) {
+    return mustWithInput(ns, null, cmd);
+  }
+
+  public static String mustWithInput(String ns, String stdin, String... cmd) {
+    List<String> full = inNs(ns, cmd);
+    Result r = run(full, stdin, 30);
+    if (!r.ok()) {
+      throw new IllegalStateException("command failed (exit " + r.exit() + "): " + String.join(" ", full) + "\n" + r.err().trim());
+    }
+    return r.out();
+  }
+
+  /** Runs and ignores failure (teardown). */
+  public static Result quiet(String ns, String... cmd) {
+    return run(inNs(ns, cmd), null, 30);
+  }
+
+  static List<String> inNs(String ns, String... cmd) {
+    List<String> full = new ArrayList<>();
+    if (ns != null) {
+      full.addAll(List.of("ip", "netns", "exec", ns));
+    }
+    full.addAll(Arrays.asList(cmd));
+    return full;
+  }
+}
