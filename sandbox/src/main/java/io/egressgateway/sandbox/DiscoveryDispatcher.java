@@ -1,0 +1,113 @@
+package io.egressgateway.sandbox;
+
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionVersion;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+
+/**
+ * fabric8's CRUD dispatcher plus the API discovery documents kubectl needs ({@code /api}, {@code /api/v1},
+ * {@code /apis}, {@code /apis/<group>/<version>}); the mock server alone answers them with 404, so kubectl
+ * would not know any resource type.
+ */
+final class DiscoveryDispatcher extends KubernetesCrudDispatcher {
+
+  /** Resource of a group version: plural, kind, namespaced, short names. */
+  record Resource(String plural, String singular, String kind, boolean namespaced, List<String> shortNames) {}
+
+  private static final List<Resource> CORE = List.of(
+      new Resource("pods", "pod", "Pod", true, List.of("po")),
+      new Resource("namespaces", "namespace", "Namespace", false, List.of("ns")),
+      new Resource("nodes", "node", "Node", false, List.of("no")),
+      new Resource("secrets", "secret", "Secret", true, List.of()),
+      new Resource("configmaps", "configmap", "ConfigMap", true, List.of("cm")),
+      new Resource("events", "event", "Event", true, List.of("ev")),
+      new Resource("services", "service", "Service", true, List.of("svc")),
+      new Resource("serviceaccounts", "serviceaccount", "ServiceAccount", true, List.of("sa")));
+
+  private final Map<String, List<Resource>> groups = new ConcurrentHashMap<>();
+
+  DiscoveryDispatcher() {
+    super(List.of());
+    groups.put("apiextensions.k8s.io/v1",
+        List.of(new Resource("customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition", false, List.of("crd"))));
+    groups.put("coordination.k8s.io/v1", List.of(new Resource("leases", "lease", "Lease", true, List.of())));
+  }
+
+  /** Makes a CRD's served versions discoverable. */
+  void register(CustomResourceDefinition crd) {
+    var names = crd.getSpec().getNames();
+    boolean namespaced = "Namespaced".equals(crd.getSpec().getScope());
+    for (CustomResourceDefinitionVersion v : crd.getSpec().getVersions()) {
+      String gv = crd.getSpec().getGroup() + "/" + v.getName();
+      List<Resource> list = new ArrayList<>(groups.getOrDefault(gv, List.of()));
+      list.removeIf(r -> r.plural().equals(names.getPlural()));
+      list.add(new Resource(names.getPlural(), names.getSingular(), names.getKind(), namespaced,
+          names.getShortNames() == null ? List.of() : names.getShortNames()));
+      groups.put(gv, List.copyOf(list));
+    }
+  }
+
+  @Override
+  public MockResponse dispatch(RecordedRequest request) {
+    String path = request.getPath();
+    int q = path.indexOf('?');
+    String bare = q < 0 ? path : path.substring(0, q);
+    if ("GET".equals(request.getMethod())) {
+      if (bare.equals("/api")) {
+        return json("{\"kind\":\"APIVersions\",\"versions\":[\"v1\"],\"serverAddressByClientCIDRs\":[]}");
+      }
+      if (bare.equals("/api/v1")) {
+        return json(resourceList("v1", CORE));
+      }
+      if (bare.equals("/apis")) {
+        return json(groupList());
+      }
+      if (bare.startsWith("/apis/") && bare.split("/").length == 4) {
+        List<Resource> list = groups.get(bare.substring("/apis/".length()));
+        if (list != null) {
+          return json(resourceList(bare.substring("/apis/".length()), list));
+        }
+      }
+    }
+    return super.dispatch(request);
+  }
+
+  private String groupList() {
+    Map<String, List<String>> versionsByGroup = new TreeMap<>();
+    groups.keySet().forEach(gv -> versionsByGroup.computeIfAbsent(gv.split("/")[0], g -> new ArrayList<>()).add(gv.split("/")[1]));
+    String body = versionsByGroup.entrySet().stream().map(e -> {
+      String versions = e.getValue().stream()
+          .map(v -> "{\"groupVersion\":\"" + e.getKey() + "/" + v + "\",\"version\":\"" + v + "\"}")
+          .collect(Collectors.joining(","));
+      String preferred = e.getValue().get(0);
+      return "{\"name\":\"" + e.getKey() + "\",\"versions\":[" + versions + "],\"preferredVersion\":{\"groupVersion\":\""
+          + e.getKey() + "/" + preferred + "\",\"version\":\"" + preferred + "\"}}";
+    }).collect(Collectors.joining(","));
+    return "{\"kind\":\"APIGroupList\",\"apiVersion\":\"v1\",\"groups\":[" + body + "]}";
+  }
+
+  private static String resourceList(String groupVersion, List<Resource> resources) {
+    String verbs = "[\"create\",\"delete\",\"deletecollection\",\"get\",\"list\",\"patch\",\"update\",\"watch\"]";
+    String body = resources.stream().map(r -> "{\"name\":\"" + r.plural() + "\",\"singularName\":\"" + r.singular()
+        + "\",\"namespaced\":" + r.namespaced() + ",\"kind\":\"" + r.kind() + "\",\"verbs\":" + verbs
+        + ",\"shortNames\":[" + r.shortNames().stream().map(s -> "\"" + s + "\"").collect(Collectors.joining(",")) + "]}"
+    ).collect(Collectors.joining(","));
+    String status = resources.stream().filter(r -> !r.plural().contains("/")).map(r -> "{\"name\":\"" + r.plural()
+        + "/status\",\"singularName\":\"\",\"namespaced\":" + r.namespaced() + ",\"kind\":\"" + r.kind()
+        + "\",\"verbs\":[\"get\",\"patch\",\"update\"]}").collect(Collectors.joining(","));
+    return "{\"kind\":\"APIResourceList\",\"apiVersion\":\"v1\",\"groupVersion\":\"" + groupVersion
+        + "\",\"resources\":[" + body + (status.isEmpty() ? "" : "," + status) + "]}";
+  }
+
+  private static MockResponse json(String body) {
+    return new MockResponse().setResponseCode(200).addHeader("Content-Type", "application/json").setBody(body);
+  }
+}

@@ -1,0 +1,36 @@
+package io.egressgateway.sandbox;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The in-process API stores objects and kubectl can talk to it through the written kubeconfig. */
+class KubeApiTest {
+
+  @Test
+  void kubectlReadsWhatTheClientWrote() throws Exception {
+    Path dir = Files.createTempDirectory("kubeapi-test");
+    try (KubeApi api = KubeApi.start("127.0.0.1", 0)) {
+      Path kubeconfig = api.writeKubeconfig(dir.resolve("kubeconfig"));
+      api.client().configMaps().inNamespace("default")
+          .resource(new ConfigMapBuilder().withNewMetadata().withName("hello").endMetadata().addToData("k", "v").build())
+          .create();
+      assertEquals("v", api.client().configMaps().inNamespace("default").withName("hello").get().getData().get("k"));
+      if (Sh.run(List.of("sh", "-c", "command -v kubectl"), null, 5).ok()) {
+        Sh.Result r = Sh.run(List.of("kubectl", "--kubeconfig", kubeconfig.toString(), "get", "configmaps", "-n", "default",
+            "-o", "name"), null, 30);
+        assertTrue(r.ok(), r.err());
+        assertTrue(r.out().contains("configmap/hello"), r.out());
+      }
+    } finally {
+      try (var s = Files.walk(dir)) {
+        s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      }
+    }
+  }
+}
