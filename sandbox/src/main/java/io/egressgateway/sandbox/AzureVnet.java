@@ -76,6 +76,7 @@ public final class AzureVnet {
     Sh.must("ip", "-n", ns, "link", "set", "eth0", "up");
     Sh.must("ip", "-n", ns, "route", "add", ROUTER_IP + "/32", "dev", "eth0", "scope", "link");
     Sh.must("ip", "-n", ns, "route", "add", "default", "via", ROUTER_IP, "dev", "eth0", "onlink");
+    Sh.mustIn(ns, "sysctl", "-qw", "net.ipv4.ip_forward=1");
     Sh.must("ip", "-n", vnet, "addr", "add", ROUTER_IP + "/32", "dev", vif);
     Sh.must("ip", "-n", vnet, "link", "set", vif, "up");
     Sh.must("ip", "-n", vnet, "route", "add", ip + "/32", "dev", vif, "scope", "link");
@@ -88,6 +89,11 @@ public final class AzureVnet {
   /** Routes a NIC secondary IP to the VM that holds primary {@code primaryIp} (an Azure ipConfig). */
   public void routeSecondaryIp(String secondaryIp, String primaryIp) {
     Sh.must("ip", "-n", vnet, "route", "replace", secondaryIp + "/32", "via", primaryIp, "dev", ifOf(primaryIp), "onlink");
+  }
+
+  /** Routes a node's pod CIDR to the node (an Azure route table entry, as kubenet uses). */
+  public void routePodCidr(String podCidr, String nodeIp) {
+    Sh.must("ip", "-n", vnet, "route", "replace", podCidr, "via", nodeIp, "dev", ifOf(nodeIp), "onlink");
   }
 
   /** Points ILB frontend {@code frontendIp} at the healthy backends (primary IPs); none: blackhole. */
@@ -115,7 +121,7 @@ public final class AzureVnet {
     String nft = "table ip azure\ndelete table ip azure\ntable ip azure {\n"
         + "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
         + rules
-        + "    oifname \"v-inet\" ip saddr " + VNET_CIDR + " snat to " + DEFAULT_OUTBOUND_IP + "\n"
+        + "    oifname \"v-inet\" ip saddr { " + VNET_CIDR + ", " + POD_CIDR + " } snat to " + DEFAULT_OUTBOUND_IP + "\n"
         + "  }\n}\n";
     Sh.mustWithInput(vnet, nft, "nft", "-f", "-");
   }

@@ -22,7 +22,7 @@ class KubeApiTest {
           .create();
       assertEquals("v", api.client().configMaps().inNamespace("default").withName("hello").get().getData().get("k"));
       if (Sh.run(List.of("sh", "-c", "command -v kubectl"), null, 5).ok()) {
-        Sh.Result r = Sh.run(List.of("kubectl", "--kubeconfig", kubeconfig.toString(), "get", "configmaps", "-n", "default",
+        Sh.Result r = Sh.run(List.of("kubectl", "--kubeconfig", kubeconfig.toString(), "--cache-dir", dir.resolve("cache").toString(), "get", "configmaps", "-n", "default",
             "-o", "name"), null, 30);
         assertTrue(r.ok(), r.err());
         assertTrue(r.out().contains("configmap/hello"), r.out());
