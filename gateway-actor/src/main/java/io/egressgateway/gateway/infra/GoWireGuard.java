@@ -1,0 +1,199 @@
+package io.egressgateway.gateway.infra;
+
+import io.egressgateway.gateway.model.WgConfig;
+import io.egressgateway.gateway.model.WgDump;
+import io.egressgateway.gateway.model.WgPeer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * wireguard-go: one {@code wireguard-go -f <name>} process per device, started inside the device's host
+ * namespace so its UDP socket stays there when the tun moves on. Configured through {@code wg} by creation
+ * name (the UAPI socket {@code /var/run/wireguard/<name>.sock} is host-global), from any namespace.
+ *
+ * <p>Owns: the processes it starts or adopts (found by command line after an agent restart). Persists:
+ * nothing. Observes: process exits; an exit not caused by {@link #delete} is reported to the
+ * {@link #onDeviceLost} listeners so the owner re-creates the device with the same key.
+ */
+public final class GoWireGuard implements WireGuardBackend {
+  private static final Logger log = LoggerFactory.getLogger(GoWireGuard.class);
+  private static final Path UAPI = Path.of("/var/run/wireguard");
+  private static final long START_WAIT_MS = 3000;
+
+  private final CommandRunner cmd;
+  private final String binary;
+  private final Map<String, ProcessHandle> processes = new ConcurrentHashMap<>();
+  private final Set<String> deleting = ConcurrentHashMap.newKeySet();
+  private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
+
+  public GoWireGuard(CommandRunner cmd, String binary) {
+    this.cmd = cmd;
+    this.binary = binary;
+  }
+
+  public GoWireGuard(CommandRunner cmd) {
+    this(cmd, "wireguard-go");
+  }
+
+  @Override
+  public String kind() {
+    return "wireguard-go";
+  }
+
+  @Override
+  public WgDevice create(String hostNetns, String name) {
+    WgDevice d = WgDevice.created(name, hostNetns);
+    Optional<ProcessHandle> running = processOf(name);
+    if (running.isPresent() && answers(name)) {
+      supervise(name, running.get());
+      return d;
+    }
+    running.ifPresent(this::stop);
+    List<String> argv = CommandRunner.inNetns(hostNetns, List.of(binary, "-f", name));
+    Process p;
+    try {
+      p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    } catch (IOException e) {
+      throw new CommandException(argv, -1, String.valueOf(e.getMessage()));
+    }
+    long deadline = System.currentTimeMillis() + START_WAIT_MS;
+    while (!(Files.exists(UAPI.resolve(name + ".sock")) && Net.link(cmd, hostNetns, name).isPresent())) {
+      if (!p.isAlive() || System.currentTimeMillis() > deadline) {
+        p.destroyForcibly();
+        throw new CommandException(argv, p.isAlive() ? -1 : p.exitValue(), "no UAPI socket or link '" + name + "' appeared");
+      }
+      sleep(5);
+    }
+    supervise(name, p.toHandle());
+    cmd.run(Net.ip(hostNetns, "link", "set", name, "up"));
+    return d;
+  }
+
+  @Override
+  public WgDevice moveInto(WgDevice device, String netns, String ifname) {
+    return Net.moveLink(cmd, device, netns, ifname);
+  }
+
+  @Override
+  public void configure(WgDevice device, WgConfig config) {
+    cmd.run(List.of("wg", "setconf", device.name(), "/dev/stdin"), config.toConf());
+  }
+
+  @Override
+  public void sync(WgDevice device, WgConfig config) {
+    cmd.run(List.of("wg", "syncconf", device.name(), "/dev/stdin"), config.toConf());
+  }
+
+  @Override
+  public void setPeer(WgDevice device, WgPeer peer) {
+    List<String> argv = new ArrayList<>();
+    argv.add("wg");
+    argv.addAll(WgCli.setPeerArgs(device.name(), peer));
+    cmd.run(argv);
+  }
+
+  @Override
+  public void removePeer(WgDevice device, String publicKey) {
+    cmd.run(List.of("wg", "set", device.name(), "peer", publicKey, "remove"));
+  }
+
+  @Override
+  public WgDump dump(WgDevice device) {
+    return WgDump.parse(cmd.run(List.of("wg", "show", device.name(), "dump")).stdout());
+  }
+
+  @Override
+  public boolean alive(WgDevice device) {
+    return processOf(device.name()).isPresent() && answers(device.name());
+  }
+
+  @Override
+  public void delete(WgDevice device) {
+    deleting.add(device.name());
+    try {
+      if (Net.link(cmd, device.netns(), device.ifname()).isPresent()) {
+        cmd.attempt(Net.ip(device.netns(), "link", "del", device.ifname()));
+      }
+      processOf(device.name()).ifPresent(this::stop);
+      processes.remove(device.name());
+    } finally {
+      deleting.remove(device.name());
+    }
+  }
+
+  @Override
+  public void onDeviceLost(Consumer<String> listener) {
+    listeners.add(listener);
+  }
+
+  /** The PID of the process serving device {@code name}, if one runs (started here or earlier). */
+  public Optional<Long> pidOf(String name) {
+    return processOf(name).map(ProcessHandle::pid);
+  }
+
+  private boolean answers(String name) {
+    return cmd.attempt(List.of("wg", "show", name, "listen-port")).ok();
+  }
+
+  private void supervise(String name, ProcessHandle h) {
+    ProcessHandle prev = processes.put(name, h);
+    if (prev != null && prev.pid() == h.pid()) {
+      return;
+    }
+    h.onExit().thenRun(() -> {
+      if (processes.remove(name, h) && !deleting.contains(name)) {
+        log.warn("wireguard-go for device {} (pid {}) exited; reporting the device lost", name, h.pid());
+        listeners.forEach(l -> l.accept(name));
+      }
+    });
+  }
+
+  private Optional<ProcessHandle> processOf(String name) {
+    ProcessHandle known = processes.get(name);
+    if (known != null && known.isAlive()) {
+      return Optional.of(known);
+    }
+    return ProcessHandle.allProcesses().filter(h -> isServing(h, name)).findFirst();
+  }
+
+  /** Matches {@code wireguard-go -f <name>} by its /proc cmdline (argv[0] may be a full path). */
+  private boolean isServing(ProcessHandle h, String name) {
+    try {
+      byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "cmdline"));
+      String[] argv = new String(raw, StandardCharsets.UTF_8).split("\0");
+      return argv.length >= 3 && argv[0].endsWith("wireguard-go") && argv[argv.length - 1].equals(name) && h.isAlive();
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  private void stop(ProcessHandle h) {
+    h.destroy();
+    try {
+      h.onExit().get(2, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (Exception e) {
+      h.destroyForcibly();
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while starting wireguard-go", e);
+    }
+  }
+}

@@ -1,0 +1,24 @@
+package io.egressgateway.gateway.infra;
+
+import io.egressgateway.gateway.model.WgPeer;
+import java.util.ArrayList;
+import java.util.List;
+
+/** {@code wg} argument shapes shared by both backends. */
+final class WgCli {
+  private WgCli() {}
+
+  /** {@code set <dev> peer <key> allowed-ips <..> [endpoint <..>] [persistent-keepalive <n>]} */
+  static List<String> setPeerArgs(String dev, WgPeer p) {
+    List<String> a = new ArrayList<>(List.of("set", dev, "peer", p.publicKey(), "allowed-ips", String.join(",", p.allowedIps())));
+    if (!p.endpoint().isEmpty()) {
+      a.add("endpoint");
+      a.add(p.endpoint());
+    }
+    if (p.keepaliveSeconds() > 0) {
+      a.add("persistent-keepalive");
+      a.add(Integer.toString(p.keepaliveSeconds()));
+    }
+    return a;
+  }
+}

@@ -1,0 +1,41 @@
+package io.egressgateway.gateway.infra;
+
+import java.util.List;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Chooses the WireGuard backend once: {@code kernel} or {@code wireguard-go} when overridden, else kernel
+ * if a throw-away namespace accepts {@code ip link add type wireguard}, wireguard-go otherwise. The probe
+ * never touches the agent's own namespace.
+ */
+public final class WireGuardBackends {
+  private static final Logger log = LoggerFactory.getLogger(WireGuardBackends.class);
+
+  private WireGuardBackends() {}
+
+  /** @param override {@code auto}, {@code kernel} or {@code wireguard-go} */
+  public static WireGuardBackend choose(CommandRunner cmd, String override) {
+    String kind = switch (override) {
+      case "kernel", "wireguard-go" -> override;
+      case "auto", "" -> kernelAvailable(cmd) ? "kernel" : "wireguard-go";
+      default -> throw new IllegalArgumentException("wireguard backend must be auto, kernel or wireguard-go, not '" + override + "'");
+    };
+    log.info("WireGuard backend: {} (setting: {})", kind, override.isEmpty() ? "auto" : override);
+    return kind.equals("kernel") ? new KernelWireGuard(cmd) : new GoWireGuard(cmd);
+  }
+
+  /** True when the kernel can create a WireGuard link (tested in a temporary namespace). */
+  public static boolean kernelAvailable(CommandRunner cmd) {
+    String ns = "egw-probe-" + UUID.randomUUID().toString().substring(0, 8);
+    if (!cmd.attempt(List.of("ip", "netns", "add", ns)).ok()) {
+      return false;
+    }
+    try {
+      return cmd.attempt(Net.ip(ns, "link", "add", "wgprobe", "type", "wireguard")).ok();
+    } finally {
+      cmd.attempt(List.of("ip", "netns", "del", ns));
+    }
+  }
+}
