@@ -36,6 +36,24 @@ class AzureVnetTest {
       vnet.setIlbBackends("10.224.0.100", List.of());
       assertFalse(Sh.quiet(w1, "ping", "-c", "1", "-W", "1", "10.224.0.100").ok(), "no healthy backend: dropped");
       assertFalse(lab.livePids().isEmpty(), "echo servers run");
+
+      // a loopback service of this namespace, reachable on a node's own loopback through the relay
+      try (var server = new java.net.ServerSocket(0, 10, java.net.InetAddress.getLoopbackAddress())) {
+        Thread t = new Thread(() -> {
+          try (var c = server.accept()) {
+            c.getOutputStream().write("relayed\n".getBytes());
+          } catch (java.io.IOException ignored) {
+            // test ends
+          }
+        });
+        t.start();
+        Relays relays = new Relays(lab);
+        relays.export("svc", server.getLocalPort());
+        relays.importInto(w1, "svc", 15432);
+        assertEquals("relayed", Sh.mustIn(w1, "socat", "-T", "3", "-", "TCP:127.0.0.1:15432").trim());
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
     } finally {
       lab.close();
     }
