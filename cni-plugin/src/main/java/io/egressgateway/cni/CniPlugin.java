@@ -1,0 +1,226 @@
+package io.egressgateway.cni;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+
+/**
+ * {@code kube-egress-cni}: the chained CNI plugin (spec 1.0). It holds no logic of its own: VERSION is
+ * answered locally, ADD/CHECK/DEL are forwarded with their environment and configuration to the node agent
+ * over its unix socket, and the agent's result or error is printed. DEL always exits 0 so that pod teardown
+ * never wedges on us; its failures go to stderr and, when the configuration names one, a log file.
+ *
+ * <p>Configuration fields it reads: {@code cniVersion}, {@code prevResult} (required for ADD: this plugin
+ * only runs chained), {@code socketPath} (default {@value AgentProtocol#DEFAULT_SOCKET}),
+ * {@code timeoutSeconds} (default 30), {@code logFile} (optional). Everything else is forwarded untouched.
+ */
+public final class CniPlugin {
+  public static final List<String> SUPPORTED_VERSIONS = List.of("0.3.0", "0.3.1", "0.4.0", "1.0.0");
+  static final String DEFAULT_VERSION = "1.0.0";
+  static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+
+  /** What one invocation prints and returns. */
+  public record Outcome(int exitCode, String stdout, String stderr) {}
+
+  private CniPlugin() {}
+
+  public static void main(String[] args) throws IOException {
+    if (args.length == 2 && args[0].equals("install")) {
+      install(Path.of(args[1]));
+      return;
+    }
+    String stdin = new String(readAll(System.in), StandardCharsets.UTF_8);
+    Outcome o = run(System.getenv(), stdin, sock -> new AgentClient(sock.socket(), sock.timeout()));
+    PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+    if (!o.stdout().isEmpty()) {
+      out.println(o.stdout());
+    }
+    if (!o.stderr().isEmpty()) {
+      System.err.println(o.stderr());
+    }
+    out.flush();
+    System.exit(o.exitCode());
+  }
+
+  /** Where and how long to talk to the agent, from the configuration. */
+  public record Target(Path socket, Duration timeout) {}
+
+  /** One invocation, without touching the process: testable with any environment and agent. */
+  public static Outcome run(Map<String, String> env, String stdin, Function<Target, AgentClient> clients) {
+    String command = env.getOrDefault("CNI_COMMAND", "");
+    if (command.equals("VERSION")) {
+      return new Outcome(0, versionJson(versionOf(stdin)), "");
+    }
+    Map<String, Object> conf;
+    try {
+      conf = Json.parseObject(stdin);
+    } catch (IllegalArgumentException e) {
+      return failure(command, null, DEFAULT_VERSION,
+          new CniError(CniError.DECODING_FAILURE, "cannot parse the network configuration", e.getMessage()));
+    }
+    String version = Json.str(conf, "cniVersion", DEFAULT_VERSION);
+    if (!SUPPORTED_VERSIONS.contains(version)) {
+      return failure(command, conf, version, new CniError(CniError.INCOMPATIBLE_VERSION,
+          "unsupported CNI version " + version, "supported: " + String.join(", ", SUPPORTED_VERSIONS)));
+    }
+    switch (command) {
+      case "ADD", "CHECK", "DEL" -> { }
+      default -> {
+        return failure(command, conf, version,
+            new CniError(CniError.INVALID_ENV, "unknown CNI_COMMAND '" + command + "'", "expected ADD, DEL, CHECK or VERSION"));
+      }
+    }
+    if (!command.equals("DEL")) {
+      for (String required : List.of("CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME")) {
+        if (env.getOrDefault(required, "").isEmpty()) {
+          return failure(command, conf, version, new CniError(CniError.INVALID_ENV, required + " is not set", ""));
+        }
+      }
+    }
+    if (command.equals("ADD") && Json.obj(conf, "prevResult") == null) {
+      return failure(command, conf, version, new CniError(CniError.INVALID_CONFIG,
+          "kube-egress-cni must be chained after the main plugin", "no prevResult in the configuration"));
+    }
+    Target target;
+    try {
+      target = targetOf(conf);
+    } catch (IllegalArgumentException e) {
+      return failure(command, conf, version, new CniError(CniError.INVALID_CONFIG, e.getMessage(), ""));
+    }
+    String answer;
+    try {
+      answer = clients.apply(target).exchange(AgentProtocol.request(env, conf));
+    } catch (TimeoutException e) {
+      return failure(command, conf, version, new CniError(CniError.TRY_AGAIN_LATER,
+          "the node agent did not answer within " + target.timeout().toSeconds() + " s", "socket " + target.socket()));
+    } catch (IOException e) {
+      return failure(command, conf, version, new CniError(CniError.TRY_AGAIN_LATER,
+          "cannot reach the egress gateway node agent", "socket " + target.socket() + ": " + e.getMessage()));
+    }
+    Map<String, Object> reply;
+    try {
+      reply = Json.parseObject(answer);
+    } catch (IllegalArgumentException e) {
+      return failure(command, conf, version,
+          new CniError(CniError.IO_FAILURE, "unreadable answer from the node agent", e.getMessage()));
+    }
+    Map<String, Object> error = Json.obj(reply, "error");
+    if (error != null) {
+      return failure(command, conf, version, CniError.fromJson(error));
+    }
+    if (command.equals("ADD")) {
+      Map<String, Object> result = Json.obj(reply, "result");
+      return new Outcome(0, Json.write(result != null ? result : Json.obj(conf, "prevResult")), "");
+    }
+    return new Outcome(0, "", "");
+  }
+
+  static Target targetOf(Map<String, Object> conf) {
+    String socket = Json.str(conf, "socketPath", AgentProtocol.DEFAULT_SOCKET);
+    if (socket.isEmpty() || !socket.startsWith("/")) {
+      throw new IllegalArgumentException("socketPath must be an absolute path, got '" + socket + "'");
+    }
+    Duration timeout = DEFAULT_TIMEOUT;
+    Object t = conf.get("timeoutSeconds");
+    if (t instanceof Json.Num n) {
+      try {
+        timeout = Duration.ofMillis(Math.round(Double.parseDouble(n.text()) * 1000));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("timeoutSeconds is not a number: " + n.text());
+      }
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("timeoutSeconds must be positive");
+      }
+    } else if (t != null) {
+      throw new IllegalArgumentException("timeoutSeconds must be a number");
+    }
+    return new Target(Path.of(socket), timeout);
+  }
+
+  /** A failed call: an error result, except DEL, which logs and succeeds. */
+  private static Outcome failure(String command, Map<String, Object> conf, String version, CniError err) {
+    if (command.equals("DEL")) {
+      String line = Instant.now() + " kube-egress-cni DEL ignored error " + err.code() + ": " + err.msg()
+          + (err.details().isEmpty() ? "" : " (" + err.details() + ")");
+      logToFile(conf, line);
+      return new Outcome(0, "", line);
+    }
+    return new Outcome(1, err.toJson(version), "");
+  }
+
+  private static void logToFile(Map<String, Object> conf, String line) {
+    String file = conf == null ? "" : Json.str(conf, "logFile", "");
+    if (file.isEmpty()) {
+      return;
+    }
+    try {
+      Files.writeString(Path.of(file), line + "\n", StandardCharsets.UTF_8,
+          StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+    } catch (IOException | RuntimeException e) {
+      System.err.println("kube-egress-cni: cannot write log file " + file + ": " + e.getMessage());
+    }
+  }
+
+  private static String versionOf(String stdin) {
+    try {
+      return Json.str(Json.parseObject(stdin), "cniVersion", DEFAULT_VERSION);
+    } catch (IllegalArgumentException e) {
+      return DEFAULT_VERSION;
+    }
+  }
+
+  static String versionJson(String cniVersion) {
+    Map<String, Object> m = new java.util.LinkedHashMap<>();
+    m.put("cniVersion", SUPPORTED_VERSIONS.contains(cniVersion) ? cniVersion : DEFAULT_VERSION);
+    m.put("supportedVersions", SUPPORTED_VERSIONS);
+    return Json.write(m);
+  }
+
+  /** Copies this jar and its launcher into {@code dir} (e.g. /opt/cni/bin), atomically, executable. */
+  static void install(Path dir) throws IOException {
+    Path jar;
+    try {
+      jar = Path.of(CniPlugin.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    } catch (java.net.URISyntaxException e) {
+      throw new IOException(e);
+    }
+    if (!Files.isRegularFile(jar)) {
+      throw new IOException("install runs from the packaged jar, not from " + jar);
+    }
+    Files.createDirectories(dir);
+    Path tmpJar = dir.resolve(".kube-egress-cni.jar.tmp");
+    Files.copy(jar, tmpJar, StandardCopyOption.REPLACE_EXISTING);
+    Files.move(tmpJar, dir.resolve("kube-egress-cni.jar"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    Path tmpLauncher = dir.resolve(".kube-egress-cni.tmp");
+    try (InputStream in = launcher()) {
+      Files.copy(in, tmpLauncher, StandardCopyOption.REPLACE_EXISTING);
+    }
+    Files.setPosixFilePermissions(tmpLauncher, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Files.move(tmpLauncher, dir.resolve("kube-egress-cni"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** The shell launcher shipped inside the jar. */
+  public static InputStream launcher() throws IOException {
+    InputStream in = CniPlugin.class.getResourceAsStream("kube-egress-cni");
+    if (in == null) {
+      throw new IOException("launcher resource missing from the plugin jar");
+    }
+    return in;
+  }
+
+  private static byte[] readAll(InputStream in) throws IOException {
+    return in.readAllBytes();
+  }
+}

@@ -1,0 +1,159 @@
+package io.egressgateway.cni;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CniPluginTest {
+  private static final String PREV = "{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"eth0\",\"sandbox\":\"/var/run/netns/p\"}],"
+      + "\"ips\":[{\"address\":\"10.244.1.5/24\",\"gateway\":\"10.244.1.1\",\"interface\":0}]}";
+
+  @TempDir Path dir;
+
+  private String conf(String extra) {
+    return "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"type\":\"kube-egress-cni\",\"socketPath\":\""
+        + dir.resolve("cni.sock") + "\"" + extra + ",\"prevResult\":" + PREV + "}";
+  }
+
+  private static Map<String, String> env(String command) {
+    Map<String, String> env = new HashMap<>();
+    env.put("CNI_COMMAND", command);
+    env.put("CNI_CONTAINERID", "abcdef0123456789");
+    env.put("CNI_NETNS", "/var/run/netns/p");
+    env.put("CNI_IFNAME", "eth0");
+    env.put("CNI_ARGS", "K8S_POD_NAMESPACE=default;K8S_POD_NAME=web");
+    env.put("CNI_PATH", "/opt/cni/bin");
+    return env;
+  }
+
+  private static CniPlugin.Outcome run(Map<String, String> env, String stdin) {
+    return CniPlugin.run(env, stdin, t -> new AgentClient(t.socket(), t.timeout()));
+  }
+
+  @Test
+  void addForwardsEnvironmentAndConfigAndPrintsTheAgentsResult() throws Exception {
+    String result = "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.244.1.5/24\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\"}]}";
+    try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"), req -> "{\"result\":" + result + "}")) {
+      CniPlugin.Outcome o = run(env("ADD"), conf(""));
+      assertEquals(0, o.exitCode(), o.stdout());
+      assertEquals(result, o.stdout());
+      Map<String, Object> req = Json.parseObject(agent.requests.get(0));
+      assertEquals("ADD", req.get("command"));
+      assertEquals("abcdef0123456789", req.get("containerId"));
+      assertEquals("/var/run/netns/p", req.get("netns"));
+      assertEquals("K8S_POD_NAMESPACE=default;K8S_POD_NAME=web", req.get("args"));
+      assertEquals(Json.parse(PREV), Json.obj(Json.obj(req, "config"), "prevResult"), "config forwarded untouched");
+    }
+  }
+
+  @Test
+  void agentErrorBecomesCniErrorJson() throws Exception {
+    try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"),
+        req -> "{\"error\":{\"code\":100,\"msg\":\"gateway configuration default/gw1 is not ready\",\"details\":\"x\"}}")) {
+      CniPlugin.Outcome o = run(env("ADD"), conf(""));
+      assertEquals(1, o.exitCode());
+      Map<String, Object> err = Json.parseObject(o.stdout());
+      assertEquals("1.0.0", err.get("cniVersion"));
+      assertEquals(new Json.Num("100"), err.get("code"));
+      assertEquals("gateway configuration default/gw1 is not ready", err.get("msg"));
+      assertEquals("x", err.get("details"));
+    }
+  }
+
+  @Test
+  void unreachableAgentIsTryAgainLaterForAddButDelStillSucceedsAndLogs() throws Exception {
+    Path log = dir.resolve("cni.log");
+    String c = conf(",\"logFile\":\"" + log + "\"");
+    CniPlugin.Outcome add = run(env("ADD"), c);
+    assertEquals(1, add.exitCode());
+    Map<String, Object> err = Json.parseObject(add.stdout());
+    assertEquals(new Json.Num("11"), err.get("code"));
+    assertTrue(((String) err.get("details")).contains("cni.sock"), add.stdout());
+
+    CniPlugin.Outcome del = run(env("DEL"), c);
+    assertEquals(0, del.exitCode());
+    assertEquals("", del.stdout());
+    assertTrue(Files.readString(log).contains("DEL ignored error 11"), "DEL failure logged");
+  }
+
+  @Test
+  void delWithAgentErrorStillSucceeds() throws Exception {
+    try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"), req -> "{\"error\":{\"code\":100,\"msg\":\"boom\"}}")) {
+      CniPlugin.Outcome del = run(env("DEL"), conf(""));
+      assertEquals(0, del.exitCode());
+      assertEquals("", del.stdout());
+      assertTrue(del.stderr().contains("boom"));
+      assertEquals(1, agent.requests.size(), "DEL was forwarded");
+    }
+  }
+
+  @Test
+  void checkForwardsAndSucceedsWithoutOutput() throws Exception {
+    try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"), req -> "{}")) {
+      CniPlugin.Outcome o = run(env("CHECK"), conf(""));
+      assertEquals(0, o.exitCode());
+      assertEquals("", o.stdout());
+      assertEquals("CHECK", Json.parseObject(agent.requests.get(0)).get("command"));
+    }
+  }
+
+  @Test
+  void slowAgentEndsInTryAgainLater() throws Exception {
+    try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"), req -> {
+      try {
+        Thread.sleep(3000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return "{}";
+    })) {
+      long t0 = System.nanoTime();
+      CniPlugin.Outcome o = run(env("ADD"), conf(",\"timeoutSeconds\":0.3"));
+      assertEquals(1, o.exitCode());
+      assertTrue(o.stdout().contains("did not answer"), o.stdout());
+      assertTrue(System.nanoTime() - t0 < Duration.ofSeconds(3).toNanos(), "the plugin gave up before the agent answered");
+    }
+  }
+
+  @Test
+  void localErrors() {
+    CniPlugin.Outcome bad = run(env("ADD"), "{not json");
+    assertEquals(new Json.Num("6"), Json.parseObject(bad.stdout()).get("code"));
+
+    String unchained = "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"type\":\"kube-egress-cni\"}";
+    CniPlugin.Outcome noPrev = run(env("ADD"), unchained);
+    assertEquals(new Json.Num("7"), Json.parseObject(noPrev.stdout()).get("code"));
+
+    CniPlugin.Outcome version = run(env("ADD"), conf("").replace("\"cniVersion\":\"1.0.0\",\"name\"", "\"cniVersion\":\"9.9.9\",\"name\""));
+    assertEquals(new Json.Num("1"), Json.parseObject(version.stdout()).get("code"));
+    assertEquals("9.9.9", Json.parseObject(version.stdout()).get("cniVersion"));
+
+    CniPlugin.Outcome relative = run(env("ADD"), conf("").replace(dir.resolve("cni.sock").toString(), "cni.sock"));
+    assertEquals(new Json.Num("7"), Json.parseObject(relative.stdout()).get("code"));
+
+    Map<String, String> noNetns = env("ADD");
+    noNetns.remove("CNI_NETNS");
+    assertEquals(new Json.Num("4"), Json.parseObject(run(noNetns, conf("")).stdout()).get("code"));
+
+    CniPlugin.Outcome unknown = run(env("FROB"), conf(""));
+    assertEquals(1, unknown.exitCode());
+    assertEquals(new Json.Num("4"), Json.parseObject(unknown.stdout()).get("code"));
+  }
+
+  @Test
+  void versionIsAnsweredLocally() {
+    CniPlugin.Outcome o = run(Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\":\"0.4.0\"}");
+    assertEquals(0, o.exitCode());
+    Map<String, Object> v = Json.parseObject(o.stdout());
+    assertEquals("0.4.0", v.get("cniVersion"));
+    assertEquals(List.of("0.3.0", "0.3.1", "0.4.0", "1.0.0"), v.get("supportedVersions"));
+  }
+}
