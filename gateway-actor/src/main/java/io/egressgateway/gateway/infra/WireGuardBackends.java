@@ -28,7 +28,7 @@ public final class WireGuardBackends {
 
   /** True when the kernel can create a WireGuard link (tested in a temporary namespace). */
   public static boolean kernelAvailable(CommandRunner cmd) {
-    String ns = "egw-probe-" + UUID.randomUUID().toString().substring(0, 8);
+    String ns = "egwprobe-" + UUID.randomUUID().toString().substring(0, 8);
     if (!cmd.attempt(List.of("ip", "netns", "add", ns)).ok()) {
       return false;
     }

@@ -1,0 +1,181 @@
+package io.egressgateway.gateway.infra;
+
+import io.egressgateway.gateway.model.ConfigDatapath;
+import io.egressgateway.gateway.model.GatewayDatapath;
+import io.egressgateway.gateway.model.GatewayNames;
+import io.egressgateway.gateway.model.ObservedConfig;
+import io.egressgateway.gateway.model.WgConfig;
+import io.egressgateway.gateway.model.WgDump;
+import io.egressgateway.gateway.model.WgPeer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The real gateway executor. Per config it owns one namespace {@code <prefix><uid>} holding {@code wg0}
+ * (created in the host namespace, so its UDP socket listens there, then moved in), {@code host0} (veth to
+ * the host, carrying the secondary IP), a default route to the node's primary IP, a policy rule sending
+ * everything that comes back from {@code host0} into {@code wg0} (WireGuard's allowed IPs pick the pod, so
+ * adding a pod is one {@code wg set}, not one more route), and the nft table {@code egress_gateway} with the
+ * SNAT rule. In the host namespace it owns only the veth's host end and the secondary IP's route through it,
+ * both of which vanish with the namespace.
+ *
+ * <p>Persists: nothing. Observes: namespaces with our prefix, links, addresses, routes, rules, the nft
+ * table and {@code wg show dump}.
+ */
+public final class LinuxGatewayDatapath implements GatewayDatapath {
+  private static final Pattern INET = Pattern.compile("inet (\\d+\\.\\d+\\.\\d+\\.\\d+)/");
+  private static final Pattern VIA = Pattern.compile("^default via (\\S+)");
+  private static final Pattern SNAT = Pattern.compile("snat (?:ip )?to (\\d+\\.\\d+\\.\\d+\\.\\d+)");
+  private static final String TUNNEL_TABLE = "100";
+  private static final String RULE_PREF = "100";
+
+  private final CommandRunner cmd;
+  private final WireGuardBackend wg;
+  private final GatewayNames names;
+  private final String hostNetns;
+  private final int keepaliveSeconds;
+
+  /**
+   * @param hostNetns        namespace of the node's host network; empty = the agent's own (production)
+   * @param keepaliveSeconds persistent keepalive set on every pod peer (fast failover), 0 = off
+   */
+  public LinuxGatewayDatapath(CommandRunner cmd, WireGuardBackend wg, GatewayNames names, String hostNetns,
+      int keepaliveSeconds) {
+    this.cmd = cmd;
+    this.wg = wg;
+    this.names = names;
+    this.hostNetns = hostNetns == null ? "" : hostNetns;
+    this.keepaliveSeconds = keepaliveSeconds;
+  }
+
+  @Override
+  public Map<String, ObservedConfig> observe() {
+    Map<String, ObservedConfig> out = new HashMap<>();
+    for (String ns : Net.listNetns(cmd)) {
+      String uid = names.uidOf(ns);
+      if (uid != null) {
+        out.put(uid, observeNs(uid));
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public Optional<ObservedConfig> observe(String uid) {
+    return Net.netnsExists(names.netns(uid)) ? Optional.of(observeNs(uid)) : Optional.empty();
+  }
+
+  private ObservedConfig observeNs(String uid) {
+    String ns = names.netns(uid);
+    String hostIp = first(INET, cmd.attempt(Net.ip(ns, "-4", "-o", "addr", "show", "dev", GatewayNames.HOST_IF)).stdout());
+    String via = first(VIA, cmd.attempt(Net.ip(ns, "-4", "route", "show", "default")).stdout());
+    String snat = first(SNAT, Nft.listTable(cmd, ns, "ip", GatewayNames.NFT_TABLE));
+    boolean tunnel = cmd.attempt(Net.ip(ns, "rule", "show", "pref", RULE_PREF)).stdout().contains("lookup " + TUNNEL_TABLE)
+        && cmd.attempt(Net.ip(ns, "route", "show", "table", TUNNEL_TABLE)).stdout().contains("dev " + GatewayNames.TUNNEL_IF);
+    boolean hostRouted = !hostIp.isEmpty()
+        && cmd.attempt(Net.ip(hostNetns, "-4", "route", "show", hostIp + "/32")).stdout().contains("dev " + names.hostVeth(uid));
+    WgDevice dev = device(uid);
+    boolean inPlace = Net.link(cmd, ns, GatewayNames.TUNNEL_IF).map(l -> l.alias().equals(dev.name())).orElse(false);
+    if (!inPlace || !wg.alive(dev)) {
+      return new ObservedConfig(uid, hostIp, via, snat, tunnel, hostRouted, false, 0, "", Map.of());
+    }
+    WgDump dump = wg.dump(dev);
+    Map<String, String> peers = new HashMap<>();
+    dump.peers().values().forEach(p -> peers.put(p.publicKey(), String.join(",", p.allowedIps())));
+    return new ObservedConfig(uid, hostIp, via, snat, tunnel, hostRouted, true, dump.listenPort(), dump.publicKey(), peers);
+  }
+
+  @Override
+  public void program(ConfigDatapath c, String privateKey) {
+    String ns = names.netns(c.uid());
+    String hv = names.hostVeth(c.uid());
+    String sip = c.secondaryIp();
+    Net.ensureNetns(cmd, ns);
+    Net.sysctl(cmd, ns, "net.ipv4.ip_forward", "1");
+    Net.sysctl(cmd, hostNetns, "net.ipv4.ip_forward", "1");
+    if (Net.link(cmd, hostNetns, hv).isEmpty()) {
+      if (Net.link(cmd, ns, GatewayNames.HOST_IF).isPresent()) {
+        cmd.run(Net.ip(ns, "link", "del", GatewayNames.HOST_IF));
+      }
+      cmd.run(Net.ip(hostNetns, "link", "add", hv, "type", "veth", "peer", "name", GatewayNames.HOST_IF, "netns", ns));
+      cmd.run(Net.ip(hostNetns, "link", "set", hv, "alias", "egress-gateway:" + c.uid()));
+    }
+    cmd.run(Net.ip(hostNetns, "link", "set", hv, "up"));
+    cmd.run(Net.ip(ns, "link", "set", GatewayNames.HOST_IF, "up"));
+    cmd.run(Net.ip(ns, "addr", "replace", sip + "/32", "dev", GatewayNames.HOST_IF));
+    cmd.run(Net.ip(ns, "route", "replace", c.primaryIp() + "/32", "dev", GatewayNames.HOST_IF, "scope", "link"));
+    cmd.run(Net.ip(ns, "route", "replace", "default", "via", c.primaryIp(), "dev", GatewayNames.HOST_IF, "onlink"));
+    cmd.run(Net.ip(hostNetns, "route", "replace", sip + "/32", "dev", hv));
+
+    WgDevice target = device(c.uid());
+    boolean inPlace = Net.link(cmd, ns, GatewayNames.TUNNEL_IF).map(l -> l.alias().equals(target.name())).orElse(false);
+    WgConfig conf = new WgConfig(privateKey, c.port(), peers(c));
+    if (inPlace && wg.alive(target)) {
+      wg.configure(target, conf);
+    } else {
+      wg.delete(target);
+      wg.delete(WgDevice.created(target.name(), hostNetns));
+      WgDevice created = wg.create(hostNetns, target.name());
+      wg.configure(created, conf);
+      wg.moveInto(created, ns, GatewayNames.TUNNEL_IF);
+    }
+    cmd.run(Net.ip(ns, "addr", "replace", "fe80::1/64", "dev", GatewayNames.TUNNEL_IF));
+    cmd.run(Net.ip(ns, "route", "replace", "default", "dev", GatewayNames.TUNNEL_IF, "table", TUNNEL_TABLE));
+    if (!cmd.run(Net.ip(ns, "rule", "show", "pref", RULE_PREF)).stdout().contains("lookup " + TUNNEL_TABLE)) {
+      cmd.run(Net.ip(ns, "rule", "add", "pref", RULE_PREF, "iif", GatewayNames.HOST_IF, "lookup", TUNNEL_TABLE));
+    }
+    Nft.replaceTable(cmd, ns, "ip", GatewayNames.NFT_TABLE, Nft.snatBody(GatewayNames.HOST_IF, sip));
+  }
+
+  @Override
+  public void syncPeers(ConfigDatapath c, String privateKey) {
+    wg.sync(device(c.uid()), new WgConfig(privateKey, c.port(), peers(c)));
+  }
+
+  @Override
+  public void addPeer(String uid, String publicKey, String allowedIp) {
+    wg.setPeer(device(uid), new WgPeer(publicKey, List.of(allowedIp), "", keepaliveSeconds));
+  }
+
+  @Override
+  public void removePeer(String uid, String publicKey) {
+    wg.removePeer(device(uid), publicKey);
+  }
+
+  @Override
+  public void remove(String uid) {
+    wg.delete(device(uid));
+    Net.deleteNetns(cmd, names.netns(uid));
+  }
+
+  /** The device of a config, where it lives once programmed. */
+  public WgDevice device(String uid) {
+    return new WgDevice(names.device(uid), names.netns(uid), GatewayNames.TUNNEL_IF);
+  }
+
+  public GatewayNames names() {
+    return names;
+  }
+
+  private List<WgPeer> peers(ConfigDatapath c) {
+    List<WgPeer> out = new ArrayList<>(c.peers().size());
+    c.peers().entrySet().stream().sorted(Map.Entry.comparingByKey())
+        .forEach(e -> out.add(new WgPeer(e.getKey(), List.of(e.getValue()), "", keepaliveSeconds)));
+    return out;
+  }
+
+  private static String first(Pattern p, String text) {
+    for (String line : text.split("\n")) {
+      Matcher m = p.matcher(line.strip());
+      if (m.find()) {
+        return m.group(1);
+      }
+    }
+    return "";
+  }
+}

@@ -1,0 +1,140 @@
+package io.egressgateway.gateway.infra;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.egressgateway.gateway.model.ConfigDatapath;
+import io.egressgateway.gateway.model.GatewayDatapath;
+import io.egressgateway.gateway.model.GatewayPlanner;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The load balancer's health probe: {@code GET /gw/<config uid>} answers 200 only while the
+ * {@code GatewayNode} entity reports that config serving <em>and</em> a fresh look at the kernel confirms
+ * it (namespace, device listening on the config's port with the right key, host0 address, routes, SNAT);
+ * 503 otherwise, and always once {@link #drain()} was called.
+ *
+ * <p>Owns: the HTTP listener and its two threads. Persists: nothing. Observes: the {@link HealthBoard} and,
+ * at most once per {@code verifyCache} per config, the kernel through the datapath port.
+ */
+public final class ProbeServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ProbeServer.class);
+  private static final String PREFIX = "/gw/";
+
+  private record Verdict(long atNanos, boolean ok, String why) {}
+
+  private final HealthBoard board;
+  private final GatewayDatapath datapath;
+  private final Duration verifyCache;
+  private final Map<String, Verdict> cache = new ConcurrentHashMap<>();
+  private final ExecutorService executor;
+  private final HttpServer server;
+  private volatile boolean draining;
+
+  private ProbeServer(HealthBoard board, GatewayDatapath datapath, Duration verifyCache, HttpServer server) {
+    this.board = board;
+    this.datapath = datapath;
+    this.verifyCache = verifyCache;
+    this.server = server;
+    this.executor = Executors.newFixedThreadPool(2, r -> {
+      Thread t = new Thread(r, "egress-gateway-probe");
+      t.setDaemon(true);
+      return t;
+    });
+    server.createContext("/", this::handle);
+    server.setExecutor(executor);
+  }
+
+  /** Binds and starts the server; port 0 picks a free port (see {@link #port()}). */
+  public static ProbeServer start(String bind, int port, HealthBoard board, GatewayDatapath datapath, Duration verifyCache)
+      throws IOException {
+    ProbeServer s = new ProbeServer(board, datapath, verifyCache, HttpServer.create(new InetSocketAddress(bind, port), 64));
+    s.server.start();
+    log.info("gateway health probe listening on {}:{}", bind, s.port());
+    return s;
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  /** Answers 503 from now on and stops the server after {@code delay}; completes when stopped. */
+  public CompletableFuture<Void> drain(Duration delay) {
+    draining = true;
+    log.info("gateway health probe draining: 503 for every config, stopping in {}", delay);
+    return CompletableFuture.runAsync(this::close,
+        CompletableFuture.delayedExecutor(delay.toMillis(), TimeUnit.MILLISECONDS));
+  }
+
+  public boolean draining() {
+    return draining;
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+    executor.shutdownNow();
+  }
+
+  private void handle(HttpExchange ex) throws IOException {
+    try (ex) {
+      String path = ex.getRequestURI().getPath();
+      if (!"GET".equals(ex.getRequestMethod()) && !"HEAD".equals(ex.getRequestMethod())) {
+        respond(ex, 405, "method not allowed");
+      } else if (!path.startsWith(PREFIX) || path.length() == PREFIX.length()) {
+        respond(ex, 404, "probe paths are /gw/<config uid>");
+      } else {
+        Verdict v = verdict(path.substring(PREFIX.length()));
+        respond(ex, v.ok() ? 200 : 503, v.why());
+      }
+    }
+  }
+
+  private Verdict verdict(String uid) {
+    if (draining) {
+      return new Verdict(0, false, "draining");
+    }
+    ConfigDatapath want = board.servingConfig(uid).orElse(null);
+    if (want == null) {
+      return new Verdict(0, false, "config " + uid + " is not serving on this node");
+    }
+    long now = System.nanoTime();
+    Verdict cached = cache.get(uid);
+    if (cached != null && now - cached.atNanos() < verifyCache.toNanos()) {
+      return cached;
+    }
+    Verdict fresh;
+    try {
+      boolean ok = datapath.observe(uid).map(seen -> GatewayPlanner.serving(want, seen)).orElse(false);
+      fresh = new Verdict(now, ok, ok ? "ok" : "datapath of " + uid + " is not in place");
+    } catch (RuntimeException e) {
+      fresh = new Verdict(now, false, "verifying " + uid + " failed: " + e.getMessage());
+    }
+    cache.put(uid, fresh);
+    return fresh;
+  }
+
+  private static void respond(HttpExchange ex, int status, String body) throws IOException {
+    byte[] b = (body + "\n").getBytes(StandardCharsets.UTF_8);
+    ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+    if ("HEAD".equals(ex.getRequestMethod())) {
+      ex.sendResponseHeaders(status, -1);
+      return;
+    }
+    ex.sendResponseHeaders(status, b.length);
+    try (OutputStream os = ex.getResponseBody()) {
+      os.write(b);
+    }
+  }
+}

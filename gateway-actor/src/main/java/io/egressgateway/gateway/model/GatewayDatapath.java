@@ -1,0 +1,30 @@
+package io.egressgateway.gateway.model;
+
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The executor port of a gateway node: observes and changes the kernel datapath of the configs. The real
+ * implementation execs {@code ip}/{@code wg}/{@code nft}; tests use a stateful in-memory fake. Every method
+ * blocks; callers run them on a blocking dispatcher. Failures are exceptions whose message names what failed.
+ */
+public interface GatewayDatapath {
+  /** Every config namespace carrying our ownership marker, by uid. */
+  Map<String, ObservedConfig> observe();
+
+  /** One config's namespace, if it exists. */
+  Optional<ObservedConfig> observe(String uid);
+
+  /** Creates or repairs everything of {@code config}; loads the device with all its peers in one bulk operation. */
+  void program(ConfigDatapath config, String privateKey);
+
+  /** Brings the device's peers to {@code config}'s in one bulk operation. */
+  void syncPeers(ConfigDatapath config, String privateKey);
+
+  void addPeer(String uid, String publicKey, String allowedIp);
+
+  void removePeer(String uid, String publicKey);
+
+  /** Removes the config's namespace and everything in it (device, veth, rules). */
+  void remove(String uid);
+}

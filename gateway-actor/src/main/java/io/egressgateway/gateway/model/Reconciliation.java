@@ -1,0 +1,116 @@
+package io.egressgateway.gateway.model;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One full pass: observe, plan, apply each action through the ports. Runs on a blocking thread; touches no
+ * actor state. A failing action is recorded against its config and does not stop the others.
+ *
+ * @param actions    what was planned (and attempted)
+ * @param serving    configs whose datapath is in place with all desired peers after this pass
+ * @param errors     config uid to the first error met for it
+ * @param bulkLoads  number of bulk peer loads done (program or sync)
+ */
+public record Reconciliation(List<DatapathAction> actions, Set<String> serving, Map<String, String> errors, int bulkLoads) {
+  public Reconciliation {
+    actions = List.copyOf(actions);
+    serving = Set.copyOf(serving);
+    errors = Map.copyOf(errors);
+  }
+
+  public static Reconciliation run(GatewayDatapath datapath, GatewayKeys keys, Map<String, ConfigDatapath> desired,
+      int bulkThreshold, boolean collect) {
+    Map<String, ObservedConfig> observed;
+    try {
+      observed = datapath.observe();
+    } catch (RuntimeException e) {
+      Map<String, String> all = new LinkedHashMap<>();
+      desired.keySet().forEach(uid -> all.put(uid, "observing the datapath failed: " + e.getMessage()));
+      return new Reconciliation(List.of(), Set.of(), all, 0);
+    }
+    List<DatapathAction> actions = GatewayPlanner.plan(desired, observed, bulkThreshold, collect);
+    Map<String, String> errors = new LinkedHashMap<>();
+    int bulk = 0;
+    for (DatapathAction a : actions) {
+      if (errors.containsKey(a.uid())) {
+        continue;
+      }
+      try {
+        bulk += apply(datapath, keys, a);
+      } catch (RuntimeException e) {
+        errors.put(a.uid(), describe(a) + " failed: " + e.getMessage());
+      }
+    }
+    Set<String> serving = new HashSet<>(desired.keySet());
+    serving.removeAll(errors.keySet());
+    return new Reconciliation(actions, serving, errors, bulk);
+  }
+
+  private static int apply(GatewayDatapath dp, GatewayKeys keys, DatapathAction a) {
+    if (a instanceof DatapathAction.Program p) {
+      dp.program(p.config(), keys.privateKey(p.config().keySecretName()));
+      return 1;
+    } else if (a instanceof DatapathAction.SyncPeers s) {
+      dp.syncPeers(s.config(), keys.privateKey(s.config().keySecretName()));
+      return 1;
+    } else if (a instanceof DatapathAction.Remove r) {
+      dp.remove(r.uid());
+      return 0;
+    }
+    applyPeer(dp, a);
+    return 0;
+  }
+
+  private static void applyPeer(GatewayDatapath dp, DatapathAction a) {
+    if (a instanceof DatapathAction.AddPeer p) {
+      dp.addPeer(p.uid(), p.publicKey(), p.allowedIp());
+    } else if (a instanceof DatapathAction.RemovePeer r) {
+      dp.removePeer(r.uid(), r.publicKey());
+    } else {
+      throw new IllegalArgumentException("not a single-peer action: " + describe(a));
+    }
+  }
+
+  /** A log-friendly name of an action (no key material, no peer lists). */
+  public static String describe(DatapathAction a) {
+    if (a instanceof DatapathAction.Program p) {
+      return "program " + p.uid() + " (" + p.config().peers().size() + " peers)";
+    } else if (a instanceof DatapathAction.SyncPeers s) {
+      return "sync peers of " + s.uid() + " (" + s.config().peers().size() + " peers)";
+    } else if (a instanceof DatapathAction.AddPeer p) {
+      return "add peer " + p.publicKey() + " " + p.allowedIp() + " to " + p.uid();
+    } else if (a instanceof DatapathAction.RemovePeer r) {
+      return "remove peer " + r.publicKey() + " from " + r.uid();
+    }
+    return "remove " + a.uid();
+  }
+
+  /** Applies single-peer actions one by one (each O(1)); returns the uid-keyed errors. */
+  public static Map<String, String> applyPeers(GatewayDatapath datapath, List<DatapathAction> ops) {
+    Map<String, String> errors = new LinkedHashMap<>();
+    List<DatapathAction> list = new ArrayList<>(ops);
+    for (DatapathAction a : list) {
+      try {
+        applyPeer(datapath, a);
+      } catch (RuntimeException e) {
+        errors.putIfAbsent(a.uid() + " " + peerKey(a), describe(a) + " failed: " + e.getMessage());
+      }
+    }
+    return errors;
+  }
+
+  /** The peer public key of a single-peer action, empty otherwise. */
+  public static String peerKey(DatapathAction a) {
+    if (a instanceof DatapathAction.AddPeer p) {
+      return p.publicKey();
+    } else if (a instanceof DatapathAction.RemovePeer r) {
+      return r.publicKey();
+    }
+    return "";
+  }
+}

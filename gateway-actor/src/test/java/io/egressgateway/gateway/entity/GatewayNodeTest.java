@@ -1,0 +1,262 @@
+package io.egressgateway.gateway.entity;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import akka.Done;
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import akka.pattern.StatusReply;
+import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.egressgateway.core.view.ConfigView;
+import io.egressgateway.gateway.infra.GatewaySettings;
+import io.egressgateway.gateway.infra.HealthBoard;
+import io.egressgateway.gateway.infra.InMemoryGatewayKeys;
+import io.egressgateway.gateway.infra.WgKeys;
+import io.egressgateway.gateway.model.FakeGatewayDatapath;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class GatewayNodeTest {
+  static final java.util.concurrent.atomic.AtomicInteger SEQ = new java.util.concurrent.atomic.AtomicInteger();
+  String node = "gw-0";
+  static final String UID = "11111111-aaaa";
+  static final String KEY_SECRET = "sgw-" + UID;
+  static final String PRIV = WgKeys.generate().privateKey();
+
+  static final Config CONFIG = ConfigFactory.parseString("""
+      akka.actor.provider = local
+      akka.loglevel = INFO
+      """)
+      .withFallback(EventSourcedBehaviorTestKit.config())
+      .withFallback(ConfigFactory.load())
+      .resolve();
+  static final ActorTestKit KIT = ActorTestKit.create("gateway-node-test", CONFIG);
+
+  FakeGatewayDatapath dp;
+  TestConfigSource views;
+  HealthBoard board;
+  final List<Consumer<String>> lostHooks = new CopyOnWriteArrayList<>();
+  EventSourcedBehaviorTestKit<GatewayNode.Command, GatewayNode.Event, GatewayNode.State> es;
+
+  @AfterAll
+  static void shutdown() {
+    KIT.shutdownTestKit();
+  }
+
+  static GatewaySettings settings(Duration viewGrace) {
+    return new GatewaySettings("wireguard-go", "", "egw-", 2, 8, Duration.ofMillis(20), Duration.ofMinutes(5),
+        Duration.ofMillis(100), viewGrace, 3, Duration.ofSeconds(5), false, "127.0.0.1", 0, Duration.ZERO,
+        Duration.ofMillis(1));
+  }
+
+  ConfigView view(int port) {
+    return new ConfigView("default/sgc", UID, 1, "10.224.0.100", port, FakeGatewayDatapath.publicKeyOf(PRIV), KEY_SECRET,
+        List.of(), "staticEgressGateway", "", Map.of(node, new ConfigView.GatewayAddresses("10.224.0.5", "10.224.0.15")), false);
+  }
+
+  @BeforeEach
+  void setUp() {
+    setUp(Duration.ofMinutes(10));
+  }
+
+  void setUp(Duration viewGrace) {
+    dp = new FakeGatewayDatapath();
+    views = new TestConfigSource();
+    board = new HealthBoard();
+    lostHooks.clear();
+    node = "gw-" + SEQ.incrementAndGet();
+    GatewayNode.Deps deps = new GatewayNode.Deps(settings(viewGrace), dp, new InMemoryGatewayKeys().put(KEY_SECRET, PRIV),
+        views, lostHooks::add, board);
+    es = EventSourcedBehaviorTestKit.create(KIT.system(), GatewayNode.create(node, deps));
+  }
+
+  GatewayNode.Status status() {
+    return es.runCommand(GatewayNode.GetStatus::new).reply();
+  }
+
+  void awaitServing() {
+    TestProbe<Object> p = KIT.createTestProbe();
+    p.awaitAssert(Duration.ofSeconds(5), () -> {
+      assertTrue(status().configs().get(UID).serving());
+      return null;
+    });
+  }
+
+  @Test
+  void viewProgramsTheConfigAndPublishesItServing() {
+    views.put(view(6000));
+    awaitServing();
+    assertEquals(6000, dp.port(UID));
+    assertEquals(java.util.Set.of(UID), board.snapshot().serving());
+    assertTrue(board.servingConfig(UID).isPresent());
+  }
+
+  @Test
+  void addPeerRepliesOnceProgrammedAndIsIdempotent() {
+    views.put(view(6000));
+    awaitServing();
+    String pod = WgKeys.generate().publicKey();
+    var first = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, pod, "10.244.1.10/32", r));
+    assertTrue(first.reply().isSuccess());
+    assertEquals(List.of(new GatewayNode.PeerAdded(UID, pod, "10.244.1.10/32")), first.events());
+    assertEquals(Map.of(pod, "10.244.1.10/32"), dp.peers(UID), "programmed before the reply");
+    int ops = dp.singlePeerOps.get();
+
+    var second = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, pod, "10.244.1.10/32", r));
+    assertTrue(second.reply().isSuccess());
+    assertEquals(List.of(), second.events());
+    assertEquals(ops, dp.singlePeerOps.get(), "a repeated add touches nothing");
+    assertEquals(0, dp.bulkLoads.get() - 1, "one peer is never a bulk load");
+  }
+
+  @Test
+  void addPeerBeforeTheDatapathExistsIsAnsweredAfterProgramming() {
+    views.put(view(6000));
+    String pod = WgKeys.generate().publicKey();
+    var r = es.<StatusReply<Done>>runCommand(ref -> new GatewayNode.AddPeer(UID, pod, "10.244.1.11/32", ref));
+    assertTrue(r.reply().isSuccess());
+    assertEquals(Map.of(pod, "10.244.1.11/32"), dp.peers(UID));
+  }
+
+  @Test
+  void badPeersAndUnknownConfigsAreRejectedAndPersistNothing() {
+    views.put(view(6000));
+    awaitServing();
+    String pod = WgKeys.generate().publicKey();
+    var badKey = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, "not-a-key", "10.244.1.10/32", r));
+    assertTrue(badKey.reply().isError());
+    assertTrue(badKey.reply().getError().getMessage().contains("WireGuard public key"));
+    var badIp = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, pod, "10.244.1.0/24", r));
+    assertTrue(badIp.reply().getError().getMessage().contains("a.b.c.d/32"));
+    var unknown = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer("22222222-bbbb", pod, "10.244.1.10/32", r));
+    assertTrue(unknown.reply().getError().getMessage().contains("not served by gateway node " + node));
+    assertEquals(List.of(), badKey.events());
+    assertEquals(List.of(), badIp.events());
+    assertEquals(List.of(), unknown.events());
+    assertEquals(Map.of(), es.getState().peers());
+  }
+
+  @Test
+  void removePeerIsIdempotentAndLeavesTheDevice() {
+    views.put(view(6000));
+    awaitServing();
+    String pod = WgKeys.generate().publicKey();
+    es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, pod, "10.244.1.10/32", r));
+    var first = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.RemovePeer(UID, pod, r));
+    assertTrue(first.reply().isSuccess());
+    assertEquals(List.of(new GatewayNode.PeerRemoved(UID, pod)), first.events());
+    var second = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.RemovePeer(UID, pod, r));
+    assertTrue(second.reply().isSuccess());
+    assertEquals(List.of(), second.events());
+    TestProbe<Object> p = KIT.createTestProbe();
+    p.awaitAssert(Duration.ofSeconds(3), () -> {
+      assertEquals(Map.of(), dp.peers(UID));
+      return null;
+    });
+  }
+
+  @Test
+  void restartAfterRebootRestoresAllPeersInOneBulkLoad() {
+    views.put(view(6000));
+    awaitServing();
+    for (int i = 0; i < 10; i++) {
+      String pod = WgKeys.generate().publicKey();
+      int n = i;
+      es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, pod, "10.244.2." + n + "/32", r));
+    }
+    Map<String, String> before = dp.peers(UID);
+    assertEquals(10, before.size());
+    dp.wipe();
+    int bulk = dp.bulkLoads.get();
+    int single = dp.singlePeerOps.get();
+    es.restart();
+    TestProbe<Object> p = KIT.createTestProbe();
+    p.awaitAssert(Duration.ofSeconds(5), () -> {
+      assertEquals(before, dp.peers(UID));
+      return null;
+    });
+    assertEquals(bulk + 1, dp.bulkLoads.get(), "all peers restored in one bulk load");
+    assertEquals(single, dp.singlePeerOps.get(), "no peer added one by one");
+    assertEquals(10, es.getState().peersOf(UID).size());
+  }
+
+  @Test
+  void lostDeviceIsRepairedWithItsPeers() {
+    views.put(view(6000));
+    awaitServing();
+    String pod = WgKeys.generate().publicKey();
+    es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, pod, "10.244.1.10/32", r));
+    dp.killDevice(UID);
+    assertEquals(Map.of(), dp.peers(UID));
+    lostHooks.forEach(h -> h.accept("egwdevice"));
+    TestProbe<Object> p = KIT.createTestProbe();
+    p.awaitAssert(Duration.ofSeconds(5), () -> {
+      assertEquals(Map.of(pod, "10.244.1.10/32"), dp.peers(UID));
+      return null;
+    });
+  }
+
+  @Test
+  void failuresSurfaceInStatusAndAreRetried() {
+    dp.failWith("ip: RTNETLINK answers: Operation not permitted");
+    views.put(view(6000));
+    TestProbe<Object> p = KIT.createTestProbe();
+    p.awaitAssert(Duration.ofSeconds(5), () -> {
+      GatewayNode.ConfigStatus s = status().configs().get(UID);
+      assertFalse(s.serving());
+      assertTrue(s.error().contains("Operation not permitted"), s.error());
+      return null;
+    });
+    assertTrue(board.servingConfig(UID).isEmpty());
+    dp.failWith(null);
+    awaitServing();
+  }
+
+  @Test
+  void configLeavingTheNodeIsRemovedAndItsPeersReleasedAfterTheGrace() {
+    setUp(Duration.ZERO);
+    dp.leftover("99999999-dead");
+    views.put(view(6000));
+    awaitServing();
+    assertFalse(dp.has("99999999-dead"), "stale namespace of ours collected");
+    String pod = WgKeys.generate().publicKey();
+    es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, pod, "10.244.1.10/32", r));
+    views.remove("default/sgc");
+    TestProbe<Object> p = KIT.createTestProbe();
+    p.awaitAssert(Duration.ofSeconds(5), () -> {
+      assertFalse(dp.has(UID));
+      assertEquals(Map.of(), es.getState().peers());
+      return null;
+    });
+  }
+
+  @Test
+  void unknownConfigsAreKeptDuringTheGrace() {
+    dp.leftover("99999999-dead");
+    views.put(view(6000));
+    awaitServing();
+    assertTrue(dp.has("99999999-dead"));
+  }
+
+  @Test
+  void portChangeReprogramsTheDevice() {
+    views.put(view(6000));
+    awaitServing();
+    views.put(view(6001));
+    TestProbe<Object> p = KIT.createTestProbe();
+    p.awaitAssert(Duration.ofSeconds(5), () -> {
+      assertEquals(6001, dp.port(UID));
+      return null;
+    });
+  }
+}
