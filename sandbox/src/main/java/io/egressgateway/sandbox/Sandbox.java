@@ -1,0 +1,298 @@
+package io.egressgateway.sandbox;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.typesafe.config.ConfigFactory;
+import io.egressgateway.core.journal.Journal;
+import io.egressgateway.core.settings.CoreSettings;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * {@code ./egress sandbox}: the whole system on this machine. Builds the VNet stand-in, one namespace per
+ * simulated node (controller VM, workers, gateways), starts the journal and the Kubernetes API here and
+ * relays them into every node, runs one real {@code egress run} member per node, and tears everything
+ * down on Ctrl-C (or at the end of {@code --once}).
+ */
+public final class Sandbox implements AutoCloseable {
+
+  /** Command-line settings. */
+  public record Settings(int workers, int gateways, boolean once, Path report, List<Path> apply, Path distLib, Path stateDir) {
+    static Settings parse(List<String> args) {
+      int workers = 2;
+      int gateways = 2;
+      boolean once = false;
+      Path report = null;
+      List<Path> apply = new ArrayList<>();
+      Path dist = Path.of(System.getProperty("egress.dist", "app/target/dist/lib"));
+      for (int i = 0; i < args.size(); i++) {
+        String a = args.get(i);
+        String v = i + 1 < args.size() ? args.get(i + 1) : null;
+        switch (a) {
+          case "--workers" -> { workers = count(a, v, 1, 8); i++; }
+          case "--gateways" -> { gateways = count(a, v, 1, 4); i++; }
+          case "--once" -> once = true;
+          case "--report" -> { report = Path.of(need(a, v)); i++; }
+          case "--apply" -> { apply.add(Path.of(need(a, v))); i++; }
+          default -> throw new IllegalArgumentException("unknown option '" + a + "'");
+        }
+      }
+      return new Settings(workers, gateways, once, report, List.copyOf(apply), dist, Path.of("/run/egress-sandbox"));
+    }
+
+    private static String need(String o, String v) {
+      if (v == null) {
+        throw new IllegalArgumentException(o + " needs a value");
+      }
+      return v;
+    }
+
+    private static int count(String o, String v, int min, int max) {
+      int n;
+      try {
+        n = Integer.parseInt(need(o, v));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(o + " needs a number");
+      }
+      if (n < min || n > max) {
+        throw new IllegalArgumentException(o + " must be between " + min + " and " + max);
+      }
+      return n;
+    }
+  }
+
+  /** A simulated node: its name (as in Kubernetes and Azure), namespace and primary IP. */
+  public record SimNode(String name, String ns, String ip, String role, String podCidr) {}
+
+  static final int PG_PORT = 15432;
+  static final int KUBE_PORT = 16443;
+
+  private final Settings settings;
+  private final PrintStream out;
+  private final NetLab lab = new NetLab("egs");
+  private final List<SimNode> nodes = new ArrayList<>();
+  private final List<MemberProcess> members = new ArrayList<>();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final ObjectNode report = new ObjectMapper().createObjectNode();
+  private AzureVnet vnet;
+  private Journal journal;
+  private KubeApi kube;
+
+  Sandbox(Settings settings, PrintStream out) {
+    this.settings = settings;
+    this.out = out;
+  }
+
+  public static void main(String[] args) {
+    // the mock API server logs every request through java.util.logging
+    java.util.logging.Logger.getLogger("io.fabric8.mockwebserver").setLevel(java.util.logging.Level.WARNING);
+    if (!"root".equals(System.getProperty("user.name"))) {
+      System.err.println("egress sandbox: must run as root (it creates network namespaces); try: sudo ./egress sandbox");
+      System.exit(1);
+    }
+    Settings s;
+    try {
+      s = Settings.parse(List.of(args));
+    } catch (IllegalArgumentException e) {
+      System.err.println("egress sandbox: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    Sandbox sandbox = new Sandbox(s, System.out);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      sandbox.close();
+      stopped.countDown();
+    }, "sandbox-teardown"));
+    int exit;
+    try {
+      boolean ok = sandbox.run();
+      exit = ok ? 0 : 1;
+    } catch (RuntimeException e) {
+      System.err.println("egress sandbox: " + e.getMessage());
+      exit = 1;
+    }
+    if (!s.once() && exit == 0) {
+      System.out.println("sandbox is up; Ctrl-C tears it down");
+      try {
+        stopped.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    sandbox.close();
+    sandbox.writeReport();
+    System.exit(exit);
+  }
+
+  /** Brings everything up and runs the checks; true when all passed. */
+  boolean run() {
+    long t0 = System.nanoTime();
+    vnet = new AzureVnet(lab);
+    nodes.add(new SimNode("ctl-0", vnet.addVm("ctl-0", "10.224.0.2"), "10.224.0.2", "controller", null));
+    for (int i = 1; i <= settings.workers(); i++) {
+      String ip = "10.224.0." + (3 + i);
+      String cidr = "10.244." + i + ".0/24";
+      nodes.add(new SimNode("worker-" + i, vnet.addVm("worker-" + i, ip), ip, "worker", cidr));
+      vnet.routePodCidr(cidr, ip);
+    }
+    for (int i = 1; i <= settings.gateways(); i++) {
+      String ip = "10.224.0." + (9 + i);
+      nodes.add(new SimNode("gateway-" + i, vnet.addVm("gateway-" + i, ip), ip, "gateway", null));
+    }
+
+    journal = Journal.start(CoreSettings.fromConfig(ConfigFactory.load()).journal());
+    kube = KubeApi.start("127.0.0.1", 0);
+    Path crds = Path.of("charts/kube-egress-gateway/crds");
+    if (Files.isDirectory(crds)) {
+      out.println("CRDs installed: " + kube.installCrds(crds));
+    }
+    Path kubeconfig = kube.writeKubeconfig(settings.stateDir().resolve("kubeconfig"));
+    Path memberKubeconfig = writeMemberKubeconfig();
+    Relays relays = new Relays(lab);
+    relays.export("journal", journal.settings().port());
+    relays.export("kube", Integer.parseInt(kube.url().substring(kube.url().lastIndexOf(':') + 1)));
+    for (SimNode n : nodes) {
+      relays.importInto(n.ns(), "journal", PG_PORT);
+      relays.importInto(n.ns(), "kube", KUBE_PORT);
+      registerNode(n);
+    }
+
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("EGRESS_JOURNAL_MODE", "external");
+    env.put("EGRESS_DB_HOST", "127.0.0.1");
+    env.put("EGRESS_DB_PORT", Integer.toString(PG_PORT));
+    env.put("EGRESS_NAMESPACE", "kube-egress-gateway");
+    env.put("KUBECONFIG", memberKubeconfig.toString());
+    String seed = "akka://egress@" + nodes.get(0).ip() + ":25520";
+    for (SimNode n : nodes) {
+      Map<String, String> e = new LinkedHashMap<>(env);
+      e.put("EGRESS_CNI_SOCKET", settings.stateDir().resolve(n.name()).resolve("cni.sock").toString());
+      members.add(MemberProcess.start(lab, settings.distLib(), n.name(), n.ns(), n.ip(), List.of(n.role()), seed, e));
+    }
+    boolean ready = awaitReady(Duration.ofSeconds(180));
+    long readyMs = (System.nanoTime() - t0) / 1_000_000;
+    report.put("readyMs", readyMs);
+    ArrayNode ms = report.putArray("members");
+    for (MemberProcess m : members) {
+      ms.addObject().put("node", m.node()).put("ready", m.managementStatus("ready") == 200).put("pid", m.pid());
+    }
+    out.println("kubeconfig: " + kubeconfig + "   (kubectl --kubeconfig " + kubeconfig + " get nodes)");
+    out.println("members " + (ready ? "ready" : "NOT ready") + " after " + readyMs + " ms: "
+        + members.stream().map(m -> m.node() + "@" + m.ip()).toList());
+    if (ready) {
+      out.println(members.get(0).management("cluster/members"));
+    }
+    return ready;
+  }
+
+  private Path writeMemberKubeconfig() {
+    Path file = settings.stateDir().resolve("member-kubeconfig");
+    String yaml = """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: egress-sandbox
+          cluster:
+            server: http://127.0.0.1:%d
+        users:
+        - name: member
+          user:
+            token: sandbox
+        contexts:
+        - name: egress-sandbox
+          context:
+            cluster: egress-sandbox
+            user: member
+        current-context: egress-sandbox
+        """.formatted(KUBE_PORT);
+    try {
+      Files.createDirectories(file.getParent());
+      Files.writeString(file, yaml);
+      return file;
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private void registerNode(SimNode n) {
+    NodeBuilder b = new NodeBuilder().withNewMetadata().withName(n.name())
+        .addToLabels("kubernetes.io/os", "linux")
+        .addToLabels("kubernetes.azure.com/agentpool", n.role().equals("gateway") ? "gwpool" : "nodepool1")
+        .endMetadata()
+        .withNewStatus().addNewAddress().withType("InternalIP").withAddress(n.ip()).endAddress().endStatus();
+    if (n.role().equals("gateway")) {
+      b.editMetadata().addToLabels("kubeegressgateway.azure.com/mode", "true").endMetadata()
+          .withNewSpec().addNewTaint().withKey("kubeegressgateway.azure.com/mode").withValue("true")
+          .withEffect("NoSchedule").endTaint().endSpec();
+    } else if (n.podCidr() != null) {
+      b.withNewSpec().withPodCIDR(n.podCidr()).endSpec();
+    }
+    kube.client().nodes().resource(b.build()).create();
+  }
+
+  private boolean awaitReady(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (members.stream().allMatch(m -> m.managementStatus("ready") == 200)) {
+        return true;
+      }
+      if (members.stream().anyMatch(m -> !m.isAlive())) {
+        out.println("a member exited: " + members.stream().filter(m -> !m.isAlive()).map(MemberProcess::node).toList()
+            + " (logs in " + lab.workDir() + ")");
+        return false;
+      }
+      try {
+        Thread.sleep(500);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return false;
+  }
+
+  /** Stops members (SIGTERM, as a node drain would), then everything else. Idempotent. */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    members.forEach(MemberProcess::stop);
+    lab.close();
+    if (kube != null) {
+      kube.close();
+    }
+    if (journal != null) {
+      journal.close();
+    }
+    ObjectNode left = report.putObject("leftover");
+    ArrayNode ns = left.putArray("namespaces");
+    lab.existingNamespaces().forEach(ns::add);
+    ArrayNode procs = left.putArray("processes");
+    lab.livePids().forEach(procs::add);
+    left.putArray("links");
+  }
+
+  void writeReport() {
+    if (settings.report() == null) {
+      return;
+    }
+    try {
+      Files.writeString(settings.report(), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(report));
+    } catch (IOException e) {
+      System.err.println("egress sandbox: cannot write report: " + e.getMessage());
+    }
+  }
+}
