@@ -1,0 +1,4 @@
+package io.egressgateway.kube.crd;
+
+/** Upstream's PodEndpoint and GatewayStatus have an empty status object. */
+public class EmptyStatus {}

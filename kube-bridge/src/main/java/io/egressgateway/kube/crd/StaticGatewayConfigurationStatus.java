@@ -1,0 +1,85 @@
+package io.egressgateway.kube.crd;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Upstream status ({@code egressIpPrefix}, {@code gatewayServerProfile}) plus our additions:
+ * {@code conditions} (Accepted, Ready), {@code observedGeneration} and {@code gatewayProfiles}.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class StaticGatewayConfigurationStatus {
+  @JsonPropertyDescription("Egress public IP prefix (CIDR), or a comma-joined list of private IPs in private mode.")
+  private String egressIpPrefix;
+
+  @JsonPropertyDescription("Where pods send their WireGuard traffic, and the gateway's public key.")
+  private GatewayServerProfile gatewayServerProfile;
+
+  @JsonPropertyDescription("metadata.generation the status was computed from.")
+  private Long observedGeneration;
+
+  @JsonPropertyDescription("Accepted (the spec is valid) and Ready (Azure provisioned and published to the nodes).")
+  private List<Condition> conditions;
+
+  @JsonPropertyDescription("Per gateway node: its primary IP and the secondary (SNAT) IP it uses for this configuration.")
+  private List<GatewayNodeProfile> gatewayProfiles;
+
+  public String getEgressIpPrefix() {
+    return egressIpPrefix;
+  }
+
+  public void setEgressIpPrefix(String value) {
+    this.egressIpPrefix = value;
+  }
+
+  public GatewayServerProfile getGatewayServerProfile() {
+    return gatewayServerProfile;
+  }
+
+  public void setGatewayServerProfile(GatewayServerProfile value) {
+    this.gatewayServerProfile = value;
+  }
+
+  public Long getObservedGeneration() {
+    return observedGeneration;
+  }
+
+  public void setObservedGeneration(Long value) {
+    this.observedGeneration = value;
+  }
+
+  public List<Condition> getConditions() {
+    return conditions;
+  }
+
+  public void setConditions(List<Condition> value) {
+    this.conditions = value == null ? null : new ArrayList<>(value);
+  }
+
+  public List<GatewayNodeProfile> getGatewayProfiles() {
+    return gatewayProfiles;
+  }
+
+  public void setGatewayProfiles(List<GatewayNodeProfile> value) {
+    this.gatewayProfiles = value == null ? null : new ArrayList<>(value);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof StaticGatewayConfigurationStatus s
+        && Objects.equals(egressIpPrefix, s.egressIpPrefix)
+        && Objects.equals(gatewayServerProfile, s.gatewayServerProfile)
+        && Objects.equals(observedGeneration, s.observedGeneration)
+        && Objects.equals(conditions, s.conditions)
+        && Objects.equals(gatewayProfiles, s.gatewayProfiles);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(egressIpPrefix, gatewayServerProfile, observedGeneration, conditions, gatewayProfiles);
+  }
+}

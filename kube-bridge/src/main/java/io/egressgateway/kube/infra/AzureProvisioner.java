@@ -1,0 +1,27 @@
+package io.egressgateway.kube.infra;
+
+import io.egressgateway.kube.model.Allocation;
+import io.egressgateway.kube.model.GatewayNodeInfo;
+import io.egressgateway.kube.model.SgcSpec;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The port to the Azure side (the azure-actor's pool entities): make sure an SGC's load-balancer rule,
+ * prefix and per-node secondary IPs exist and report them, or release all of it. Both are idempotent;
+ * {@code ensure} on an already provisioned config changes nothing in Azure and returns the same answer.
+ */
+public interface AzureProvisioner {
+
+  /** What the Azure side needs to know about one SGC. */
+  record Request(String key, String uid, SgcSpec spec, List<GatewayNodeInfo> gatewayNodes) {
+    public Request {
+      gatewayNodes = List.copyOf(gatewayNodes);
+    }
+  }
+
+  CompletionStage<Allocation> ensure(Request request);
+
+  /** Releases everything provisioned for {@code uid}; completes normally when nothing is left. */
+  CompletionStage<Void> release(String key, String uid);
+}

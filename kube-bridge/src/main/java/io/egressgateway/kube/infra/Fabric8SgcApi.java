@@ -1,0 +1,200 @@
+package io.egressgateway.kube.infra;
+
+import io.egressgateway.kube.crd.StaticGatewayConfiguration;
+import io.egressgateway.kube.model.SgcStatus;
+import io.egressgateway.kube.model.WireGuardKeys;
+import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link SgcApi} on the fabric8 client. Owns: the SGC finalizer and status, the key Secrets
+ * {@code sgw-<uid>} in the release namespace (labelled with the owning config), Events on SGCs.
+ * Persists nothing; reads the object before each write so a write happens only on a difference.
+ */
+public final class Fabric8SgcApi implements SgcApi {
+  public static final String LABEL_OWNER_NAMESPACE = "egressgateway.kubernetes.azure.com/owning-gateway-config-namespace";
+  public static final String LABEL_OWNER_NAME = "egressgateway.kubernetes.azure.com/owning-gateway-config-name";
+  public static final String PRIVATE_KEY = "PrivateKey";
+  public static final String PUBLIC_KEY = "PublicKey";
+  private static final Logger log = LoggerFactory.getLogger(Fabric8SgcApi.class);
+
+  private final KubernetesClient client;
+  private final String secretNamespace;
+  private final String component;
+
+  public Fabric8SgcApi(KubernetesClient client, String secretNamespace) {
+    this.client = client;
+    this.secretNamespace = secretNamespace;
+    this.component = "kube-egress-gateway-controller";
+  }
+
+  @Override
+  public String secretNamespace() {
+    return secretNamespace;
+  }
+
+  @Override
+  public boolean addFinalizer(String namespace, String name, String uid) {
+    StaticGatewayConfiguration sgc = current(namespace, name, uid);
+    if (sgc == null) {
+      return false;
+    }
+    if (!sgc.getMetadata().getFinalizers().contains(StaticGatewayConfiguration.FINALIZER)) {
+      List<String> f = new ArrayList<>(sgc.getMetadata().getFinalizers());
+      f.add(StaticGatewayConfiguration.FINALIZER);
+      sgc.getMetadata().setFinalizers(f);
+      client.resource(sgc).update();
+      log.info("[{}/{}] finalizer added", namespace, name);
+    }
+    return true;
+  }
+
+  @Override
+  public void removeFinalizer(String namespace, String name, String uid) {
+    StaticGatewayConfiguration sgc = current(namespace, name, uid);
+    if (sgc != null && sgc.getMetadata().getFinalizers().contains(StaticGatewayConfiguration.FINALIZER)) {
+      List<String> f = new ArrayList<>(sgc.getMetadata().getFinalizers());
+      f.remove(StaticGatewayConfiguration.FINALIZER);
+      sgc.getMetadata().setFinalizers(f);
+      client.resource(sgc).update();
+      log.info("[{}/{}] finalizer removed", namespace, name);
+    }
+  }
+
+  @Override
+  public Optional<String> keySecretPublicKey(String secretName) {
+    return publicKeyOf(client.secrets().inNamespace(secretNamespace).withName(secretName).get());
+  }
+
+  /** The public key of a key Secret when both keys are present and well-formed. */
+  public static Optional<String> publicKeyOf(Secret s) {
+    if (s == null || s.getData() == null || s.getMetadata().getDeletionTimestamp() != null) {
+      return Optional.empty();
+    }
+    String priv = decode(s.getData().get(PRIVATE_KEY));
+    String pub = decode(s.getData().get(PUBLIC_KEY));
+    return WireGuardKeys.isKey(priv) && WireGuardKeys.isKey(pub) ? Optional.of(pub) : Optional.empty();
+  }
+
+  @Override
+  public String createKeySecret(String secretName, String ownerNamespace, String ownerName, WireGuardKeys.Pair pair) {
+    Secret wanted = new SecretBuilder()
+        .withNewMetadata()
+        .withName(secretName)
+        .withNamespace(secretNamespace)
+        .addToLabels(LABEL_OWNER_NAMESPACE, ownerNamespace)
+        .addToLabels(LABEL_OWNER_NAME, ownerName)
+        .addToLabels("app.kubernetes.io/managed-by", "kube-egress-gateway")
+        .endMetadata()
+        .withType("Opaque")
+        .withData(Map.of(PRIVATE_KEY, encode(pair.privateKey()), PUBLIC_KEY, encode(pair.publicKey())))
+        .build();
+    try {
+      client.secrets().inNamespace(secretNamespace).resource(wanted).create();
+      log.info("[{}/{}] key Secret {} created", ownerNamespace, ownerName, secretName);
+      return pair.publicKey();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 409) {
+        throw e;
+      }
+    }
+    Secret existing = client.secrets().inNamespace(secretNamespace).withName(secretName).get();
+    Optional<String> kept = publicKeyOf(existing);
+    if (kept.isPresent()) {
+      return kept.get();
+    }
+    // present but without a usable key pair (edited by hand): the only case where we write new keys into it
+    log.warn("[{}/{}] key Secret {} holds no usable key pair; writing a new one", ownerNamespace, ownerName, secretName);
+    wanted.getMetadata().setResourceVersion(existing == null ? null : existing.getMetadata().getResourceVersion());
+    client.secrets().inNamespace(secretNamespace).resource(wanted).update();
+    return pair.publicKey();
+  }
+
+  @Override
+  public boolean deleteKeySecret(String secretName) {
+    client.secrets().inNamespace(secretNamespace).withName(secretName).delete();
+    return client.secrets().inNamespace(secretNamespace).withName(secretName).get() == null;
+  }
+
+  @Override
+  public boolean writeStatus(String namespace, String name, String uid, SgcStatus status) {
+    StaticGatewayConfiguration sgc = current(namespace, name, uid);
+    if (sgc == null) {
+      return false;
+    }
+    if (SgcMapping.status(sgc.getStatus()).equals(status)) {
+      return true;
+    }
+    sgc.setStatus(SgcMapping.toCrd(status));
+    client.resource(sgc).updateStatus();
+    log.debug("[{}/{}] status written", namespace, name);
+    return true;
+  }
+
+  @Override
+  public void event(String namespace, String name, String uid, boolean warning, String reason, String message) {
+    String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+    try {
+      client.v1().events().inNamespace(namespace).resource(new EventBuilder()
+              .withNewMetadata()
+              .withName(name + "." + UUID.randomUUID().toString().replace("-", "").substring(0, 16))
+              .withNamespace(namespace)
+              .endMetadata()
+              .withInvolvedObject(new ObjectReferenceBuilder()
+                  .withApiVersion(StaticGatewayConfiguration.GROUP + "/" + StaticGatewayConfiguration.VERSION)
+                  .withKind("StaticGatewayConfiguration")
+                  .withNamespace(namespace)
+                  .withName(name)
+                  .withUid(uid)
+                  .build())
+              .withType(warning ? "Warning" : "Normal")
+              .withReason(reason)
+              .withMessage(message)
+              .withFirstTimestamp(now)
+              .withLastTimestamp(now)
+              .withCount(1)
+              .withNewSource().withComponent(component).endSource()
+              .build())
+          .create();
+    } catch (KubernetesClientException e) {
+      // an Event is best effort: losing one must not fail the reconcile
+      log.warn("[{}/{}] could not record Event {}: {}", namespace, name, reason, e.getMessage());
+    }
+  }
+
+  private StaticGatewayConfiguration current(String namespace, String name, String uid) {
+    StaticGatewayConfiguration sgc =
+        client.resources(StaticGatewayConfiguration.class).inNamespace(namespace).withName(name).get();
+    return sgc != null && uid.equals(sgc.getMetadata().getUid()) ? sgc : null;
+  }
+
+  private static String encode(String s) {
+    return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String decode(String s) {
+    if (s == null) {
+      return "";
+    }
+    try {
+      return new String(Base64.getDecoder().decode(s), StandardCharsets.UTF_8).trim();
+    } catch (IllegalArgumentException e) {
+      return "";
+    }
+  }
+}

@@ -1,0 +1,63 @@
+package io.egressgateway.kube.infra;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * {@code egress.kube-bridge.*}, read once and validated.
+ *
+ * @param namespace     release namespace: key Secrets and GatewayStatus objects live here
+ * @param resync        how often full snapshots are re-sent to the entities
+ * @param azureTimeout  longest wait for one answer of the Azure side
+ * @param retryMin      first retry delay after a failed reconcile (doubles up to retryMax)
+ * @param writerBatch   how long PodEndpoint/GatewayStatus writers gather changes before writing
+ * @param maxPeersPerGatewayStatus  bound on peers listed in one GatewayStatus (etcd object size)
+ */
+public record KubeBridgeSettings(
+    String namespace,
+    Duration resync,
+    Duration azureTimeout,
+    Duration retryMin,
+    Duration retryMax,
+    Duration writerBatch,
+    int maxPeersPerGatewayStatus) {
+
+  public KubeBridgeSettings {
+    Objects.requireNonNull(namespace, "namespace");
+    if (namespace.isBlank()) {
+      throw new IllegalArgumentException("egress.kube-bridge.namespace must not be empty");
+    }
+    requirePositive("resync", resync);
+    requirePositive("azure-timeout", azureTimeout);
+    requirePositive("retry-min", retryMin);
+    requirePositive("writer-batch", writerBatch);
+    if (retryMax.compareTo(retryMin) < 0) {
+      throw new IllegalArgumentException("egress.kube-bridge.retry-max must be >= retry-min");
+    }
+    if (maxPeersPerGatewayStatus < 1) {
+      throw new IllegalArgumentException("egress.kube-bridge.max-peers-per-gateway-status must be >= 1");
+    }
+  }
+
+  public static KubeBridgeSettings fromConfig(Config root) {
+    Config c = root.getConfig("egress.kube-bridge");
+    String ns = c.getString("namespace");
+    if (ns.isEmpty()) {
+      ns = System.getenv().getOrDefault("MY_POD_NAMESPACE", "kube-egress-gateway-system");
+    }
+    return new KubeBridgeSettings(ns, c.getDuration("resync"), c.getDuration("azure-timeout"),
+        c.getDuration("retry-min"), c.getDuration("retry-max"), c.getDuration("writer-batch"),
+        c.getInt("max-peers-per-gateway-status"));
+  }
+
+  public KubeBridgeSettings withNamespace(String value) {
+    return new KubeBridgeSettings(value, resync, azureTimeout, retryMin, retryMax, writerBatch, maxPeersPerGatewayStatus);
+  }
+
+  private static void requirePositive(String name, Duration d) {
+    if (d == null || d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException("egress.kube-bridge." + name + " must be a positive duration");
+    }
+  }
+}

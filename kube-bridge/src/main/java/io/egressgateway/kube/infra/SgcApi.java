@@ -1,0 +1,39 @@
+package io.egressgateway.kube.infra;
+
+import io.egressgateway.kube.model.SgcStatus;
+import io.egressgateway.kube.model.WireGuardKeys;
+import java.util.Optional;
+
+/**
+ * The Kubernetes writes of the {@code GatewayConfig} entity. Every method blocks (callers run it on the
+ * blocking dispatcher), is idempotent and writes only when the object differs from what is asked.
+ */
+public interface SgcApi {
+
+  /** Namespace of the key Secrets (the release namespace). */
+  String secretNamespace();
+
+  /** Adds our finalizer unless present; false when the SGC (with that uid) no longer exists. */
+  boolean addFinalizer(String namespace, String name, String uid);
+
+  /** Removes our finalizer if present. */
+  void removeFinalizer(String namespace, String name, String uid);
+
+  /** The public key held by Secret {@code secretName}, empty when the Secret is absent or unusable. */
+  Optional<String> keySecretPublicKey(String secretName);
+
+  /**
+   * Creates Secret {@code secretName} with {@code pair} and the owning labels. If it exists already with a
+   * usable key, that key wins (never rotated by accident). Returns the public key the Secret now holds.
+   */
+  String createKeySecret(String secretName, String ownerNamespace, String ownerName, WireGuardKeys.Pair pair);
+
+  /** Deletes the key Secret; true when it is gone. */
+  boolean deleteKeySecret(String secretName);
+
+  /** Replaces the SGC status; false when the SGC (with that uid) no longer exists. */
+  boolean writeStatus(String namespace, String name, String uid, SgcStatus status);
+
+  /** Records a Kubernetes Event on the SGC. */
+  void event(String namespace, String name, String uid, boolean warning, String reason, String message);
+}

@@ -1,0 +1,65 @@
+package io.egressgateway.kube.model;
+
+import io.egressgateway.core.CborSerializable;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The SGC status as a plain value: upstream fields plus conditions, observedGeneration and per-node
+ * profiles. Compared as a whole to decide whether a status write is needed.
+ */
+public record SgcStatus(
+    String egressIpPrefix,
+    String ilbIp,
+    int port,
+    String publicKey,
+    String secretName,
+    String secretNamespace,
+    long observedGeneration,
+    List<Condition> conditions,
+    List<NodeProfile> gatewayProfiles)
+    implements CborSerializable {
+
+  public static final String ACCEPTED = "Accepted";
+  public static final String READY = "Ready";
+  public static final SgcStatus EMPTY = new SgcStatus("", "", 0, "", "", "", 0, List.of(), List.of());
+
+  public SgcStatus {
+    egressIpPrefix = nz(egressIpPrefix);
+    ilbIp = nz(ilbIp);
+    publicKey = nz(publicKey);
+    secretName = nz(secretName);
+    secretNamespace = nz(secretNamespace);
+    conditions = conditions == null ? List.of() : List.copyOf(conditions);
+    gatewayProfiles = gatewayProfiles == null ? List.of() : List.copyOf(gatewayProfiles);
+  }
+
+  /** A Kubernetes-style condition; {@code status} is "True", "False" or "Unknown". */
+  public record Condition(
+      String type, String status, String reason, String message, long observedGeneration, String lastTransitionTime)
+      implements CborSerializable {
+    public Condition {
+      reason = nz(reason);
+      message = nz(message);
+      lastTransitionTime = nz(lastTransitionTime);
+    }
+
+    public boolean isTrue() {
+      return "True".equals(status);
+    }
+  }
+
+  public record NodeProfile(String nodeName, String primaryIp, String secondaryIp) implements CborSerializable {}
+
+  public Optional<Condition> condition(String type) {
+    return conditions.stream().filter(c -> c.type().equals(type)).findFirst();
+  }
+
+  public boolean isReady() {
+    return condition(READY).map(Condition::isTrue).orElse(false);
+  }
+
+  private static String nz(String s) {
+    return s == null ? "" : s;
+  }
+}

@@ -1,0 +1,63 @@
+package io.egressgateway.kube.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The controller's checks of an SGC spec: upstream's rules plus the ones Azure enforces later anyway
+ * (prefix length 28-31, CIDR syntax). The same rules exist as CEL in the CRD; API servers without CEL
+ * and objects stored before the rules rely on these.
+ */
+public final class SpecValidation {
+  public static final int MIN_PREFIX = 28;
+  public static final int MAX_PREFIX = 31;
+
+  private SpecValidation() {}
+
+  /** Why a spec was not accepted: a CamelCase reason for the condition and Event, and a message. */
+  public record Rejection(String reason, String message) {}
+
+  /** The first problem with {@code spec}, or empty when it is acceptable. */
+  public static Optional<Rejection> validate(SgcSpec spec) {
+    List<Rejection> problems = problems(spec);
+    return problems.isEmpty() ? Optional.empty() : Optional.of(problems.get(0));
+  }
+
+  public static List<Rejection> problems(SgcSpec spec) {
+    List<Rejection> out = new ArrayList<>();
+    boolean pool = !spec.gatewayNodepoolName().isEmpty();
+    boolean vmss = spec.usesVmssProfile();
+    if (pool == vmss) {
+      out.add(pool
+          ? new Rejection("AmbiguousGatewayPool", "set only one of gatewayNodepoolName and gatewayVmssProfile")
+          : new Rejection("MissingGatewayPool", "set one of gatewayNodepoolName and gatewayVmssProfile"));
+    }
+    if (vmss) {
+      SgcSpec.Vmss p = spec.vmss();
+      if (p.resourceGroup().isEmpty() || p.name().isEmpty()) {
+        out.add(new Rejection("InvalidVmssProfile", "gatewayVmssProfile needs vmssResourceGroup and vmssName"));
+      }
+      if (p.prefixSize() < 0 || p.prefixSize() > MAX_PREFIX) {
+        out.add(new Rejection("InvalidPrefixSize", "publicIpPrefixSize " + p.prefixSize() + " is outside 0.." + MAX_PREFIX));
+      } else if (spec.provisionPublicIps() && p.prefixSize() < MIN_PREFIX) {
+        out.add(new Rejection("InvalidPrefixSize",
+            "publicIpPrefixSize " + p.prefixSize() + " is not allowed by Azure; use " + MIN_PREFIX + ".." + MAX_PREFIX));
+      }
+    }
+    if (!spec.publicIpPrefixId().isEmpty() && !spec.provisionPublicIps()) {
+      out.add(new Rejection("PrefixIdWithoutPublicIps", "publicIpPrefixId is only allowed when provisionPublicIps is true"));
+    }
+    if (!spec.defaultRoute().equals("staticEgressGateway") && !spec.defaultRoute().equals("azureNetworking")) {
+      out.add(new Rejection("InvalidDefaultRoute",
+          "defaultRoute '" + spec.defaultRoute() + "' is not staticEgressGateway or azureNetworking"));
+    }
+    for (String cidr : spec.excludeCidrs()) {
+      if (!Cidrs.isIpv4Cidr(cidr)) {
+        out.add(new Rejection("InvalidExcludeCidr", "excludeCidrs entry '" + cidr + "' is not an IPv4 CIDR"));
+        break;
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,80 @@
+package io.egressgateway.kube.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Computes the status an SGC should have from what the controller decided, keeping everything that did
+ * not change (including condition transition times) so that an unchanged outcome yields an equal status
+ * and therefore no write.
+ */
+public final class StatusPlanner {
+  private StatusPlanner() {}
+
+  /** The inputs of one status computation. {@code allocation} and {@code publicKey} may be absent. */
+  public record Outcome(
+      long generation,
+      Optional<SpecValidation.Rejection> rejection,
+      String publicKey,
+      String secretName,
+      String secretNamespace,
+      Optional<Allocation> allocation,
+      String provisioningError) {}
+
+  public static SgcStatus desired(SgcStatus current, Outcome o, String now) {
+    if (o.rejection().isPresent()) {
+      // a rejected spec changes only the conditions: whatever was provisioned stays as it is
+      SpecValidation.Rejection r = o.rejection().get();
+      List<SgcStatus.Condition> conds = new ArrayList<>();
+      conds.add(condition(current, SgcStatus.ACCEPTED, false, r.reason(), r.message(), o.generation(), now));
+      conds.add(condition(current, SgcStatus.READY, current.isReady(), current.isReady() ? "Provisioned" : r.reason(),
+          current.isReady() ? "still serving the last accepted spec" : "the spec was not accepted", o.generation(), now));
+      return new SgcStatus(current.egressIpPrefix(), current.ilbIp(), current.port(), current.publicKey(),
+          current.secretName(), current.secretNamespace(), o.generation(), conds, current.gatewayProfiles());
+    }
+    Allocation a = o.allocation().orElse(null);
+    boolean keyed = !o.publicKey().isEmpty();
+    boolean ready = keyed && a != null && a.complete();
+    String reason;
+    String message;
+    if (ready) {
+      reason = "Provisioned";
+      message = "egress through " + a.egressPrefix() + " on " + a.nodes().size() + " gateway node(s)";
+    } else if (!o.provisioningError().isEmpty()) {
+      reason = "ProvisioningFailed";
+      message = o.provisioningError();
+    } else if (a != null && a.nodes().isEmpty()) {
+      reason = "NoGatewayNodes";
+      message = "no gateway node is provisioned for this configuration yet";
+    } else {
+      reason = "Provisioning";
+      message = "waiting for the key pair and the Azure load balancer";
+    }
+    List<SgcStatus.Condition> conds = List.of(
+        condition(current, SgcStatus.ACCEPTED, true, "Valid", "the spec is valid", o.generation(), now),
+        condition(current, SgcStatus.READY, ready, reason, message, o.generation(), now));
+    List<SgcStatus.NodeProfile> profiles = a == null ? List.of()
+        : a.nodes().entrySet().stream()
+            .map(e -> new SgcStatus.NodeProfile(e.getKey(), e.getValue().primaryIp(), e.getValue().secondaryIp()))
+            .toList();
+    return new SgcStatus(
+        a == null ? "" : a.egressPrefix(),
+        a == null ? "" : a.ilbIp(),
+        a == null ? 0 : a.port(),
+        o.publicKey(),
+        keyed ? o.secretName() : "",
+        keyed ? o.secretNamespace() : "",
+        o.generation(),
+        conds,
+        profiles);
+  }
+
+  private static SgcStatus.Condition condition(
+      SgcStatus current, String type, boolean value, String reason, String message, long generation, String now) {
+    String status = value ? "True" : "False";
+    Optional<SgcStatus.Condition> old = current.condition(type);
+    String since = old.filter(c -> c.status().equals(status)).map(SgcStatus.Condition::lastTransitionTime).orElse(now);
+    return new SgcStatus.Condition(type, status, reason, message, generation, since);
+  }
+}

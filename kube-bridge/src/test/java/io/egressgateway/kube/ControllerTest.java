@@ -1,0 +1,400 @@
+package io.egressgateway.kube;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import io.egressgateway.core.EgressMember;
+import io.egressgateway.core.Roles;
+import io.egressgateway.core.TestMembers;
+import io.egressgateway.core.view.ConfigView;
+import io.egressgateway.core.view.ConfigViews;
+import io.egressgateway.kube.crd.DefaultRoute;
+import io.egressgateway.kube.crd.GatewayVmssProfile;
+import io.egressgateway.kube.crd.StaticGatewayConfiguration;
+import io.egressgateway.kube.crd.StaticGatewayConfigurationSpec;
+import io.egressgateway.kube.entity.GatewayConfig;
+import io.egressgateway.kube.infra.ControllerBridge;
+import io.egressgateway.kube.infra.Fabric8SgcApi;
+import io.egressgateway.kube.infra.InMemoryAzureProvisioner;
+import io.egressgateway.kube.infra.KubeBridgeSettings;
+import io.egressgateway.kube.infra.SgcMapping;
+import io.egressgateway.kube.model.SgcStatus;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The controller end to end against fabric8's mock API server (CRUD mode): one controller member on an
+ * embedded journal, the sharded GatewayConfig entities, the informers, and the in-memory Azure side.
+ * Note the mock's gaps: CEL rules are not evaluated (the controller's own validation is what is tested),
+ * and stale status updates are accepted.
+ */
+@EnableKubernetesMockClient(crud = true)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ControllerTest {
+  static final String RELEASE_NS = "egress-system";
+  static final String NS = "apps";
+  static final String BYO = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Network/publicIPPrefixes/byo";
+
+  static KubernetesClient client;
+  static KubernetesMockServer server;
+
+  TestMembers members;
+  EgressMember controller;
+  ControllerBridge bridge;
+  final InMemoryAzureProvisioner azure = new InMemoryAzureProvisioner();
+  KubeBridgeSettings settings;
+
+  @BeforeAll
+  void start() throws Exception {
+    for (String plural : List.of("staticgatewayconfigurations", "podendpoints", "gatewaystatuses")) {
+      String yaml = Files.readString(CrdFilesTest.GENERATED.resolve(plural + ".egressgateway.kubernetes.azure.com-v1.yml"));
+      client.resource(client.getKubernetesSerialization().unmarshal(yaml, CustomResourceDefinition.class)).create();
+    }
+    for (String ns : List.of(RELEASE_NS, NS, "other")) {
+      client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
+    }
+    gatewayNode("gw-1", "kubeegressgateway.azure.com/mode", "true", "gwpool");
+    gatewayNode("gw-2", "kubeegressgateway.azure.com/mode", "true", "gwpool");
+    gatewayNode("gw-3", "kubernetes.azure.com/mode", "gateway", "gwvmss");
+    client.nodes().resource(new NodeBuilder().withNewMetadata().withName("worker-1")
+        .addToLabels("kubernetes.azure.com/agentpool", "gwpool").endMetadata().build()).create();
+    settings = KubeBridgeSettings.fromConfig(ConfigFactory.parseString("egress.kube-bridge.resync = 2s")
+            .withFallback(ConfigFactory.load()))
+        .withNamespace(RELEASE_NS);
+    members = new TestMembers();
+    startController();
+  }
+
+  void startController() {
+    controller = members.startUp("ctrl-1", List.of(Roles.CONTROLLER), null);
+    GatewayConfig.init(controller.system(),
+        new GatewayConfig.Ports(new Fabric8SgcApi(client, RELEASE_NS), azure, settings));
+    bridge = ControllerBridge.start(controller.system(), client, settings);
+  }
+
+  void stopController() {
+    bridge.close();
+    members.stop(controller);
+  }
+
+  @AfterAll
+  void stop() {
+    if (bridge != null) {
+      bridge.close();
+    }
+    if (members != null) {
+      members.close();
+    }
+  }
+
+  @Test
+  @Order(1)
+  void everyUpstreamSampleIsAcceptedAndBecomesReady() {
+    create("byo-prefix", s -> {
+      s.setGatewayNodepoolName("gwpool");
+      s.setPublicIpPrefixId(BYO);
+    });
+    create("managed-prefix", s -> s.setGatewayNodepoolName("gwpool"));
+    create("vmss-profile", s -> s.setGatewayVmssProfile(new GatewayVmssProfile("rg", "gwvmss", 31)));
+    create("private-mode", s -> {
+      s.setGatewayNodepoolName("gwpool");
+      s.setProvisionPublicIps(false);
+    });
+    create("azure-networking", s -> {
+      s.setGatewayNodepoolName("gwpool");
+      s.setDefaultRoute(DefaultRoute.AZURE_NETWORKING);
+      s.setExcludeCidrs(List.of("10.244.0.0/16", "10.245.0.0/16"));
+    });
+    for (String name : List.of("byo-prefix", "managed-prefix", "vmss-profile", "private-mode", "azure-networking")) {
+      StaticGatewayConfiguration sgc = awaitReady(name);
+      SgcStatus st = SgcMapping.status(sgc.getStatus());
+      String uid = sgc.getMetadata().getUid();
+      assertTrue(st.condition(SgcStatus.ACCEPTED).orElseThrow().isTrue(), name);
+      assertEquals(sgc.getMetadata().getGeneration(), st.observedGeneration(), name);
+      assertTrue(sgc.getMetadata().getFinalizers().contains(StaticGatewayConfiguration.FINALIZER), name);
+      assertEquals("sgw-" + uid, st.secretName());
+      assertEquals(RELEASE_NS, st.secretNamespace());
+      Secret secret = client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get();
+      assertEquals(st.publicKey(), Fabric8SgcApi.publicKeyOf(secret).orElseThrow(), name);
+      assertEquals(NS, secret.getMetadata().getLabels().get(Fabric8SgcApi.LABEL_OWNER_NAMESPACE));
+      assertEquals(name, secret.getMetadata().getLabels().get(Fabric8SgcApi.LABEL_OWNER_NAME));
+      assertEquals(azure.allocation(uid).port(), st.port(), name);
+      assertTrue(st.port() >= 6000 && st.port() < 7000, name);
+      ConfigView view = awaitView(NS + "/" + name, v -> v.ready() && v.uid().equals(uid));
+      assertEquals(st.publicKey(), view.gatewayPublicKey());
+      assertEquals(st.ilbIp(), view.ilbIp());
+      assertEquals(st.port(), view.port());
+      assertEquals(st.gatewayProfiles().size(), view.gateways().size());
+      assertTrue(hasEvent(name, "Normal", "Provisioned"), name);
+      assertTrue(hasEvent(name, "Normal", "Accepted"), name);
+    }
+    // pool membership: nodepool configs land on gw-1/gw-2, the VMSS config on gw-3
+    assertEquals(List.of("gw-1", "gw-2"), nodesOf("managed-prefix"));
+    assertEquals(List.of("gw-3"), nodesOf("vmss-profile"));
+    assertTrue(status("managed-prefix").egressIpPrefix().endsWith("/31"));
+    SgcStatus priv = status("private-mode");
+    assertEquals(2, priv.egressIpPrefix().split(",").length, priv.egressIpPrefix());
+    assertEquals("", view("private-mode").egressPrefix());
+    assertEquals("azureNetworking", view("azure-networking").defaultRoute());
+    assertEquals(List.of("10.244.0.0/16", "10.245.0.0/16"), view("azure-networking").excludeCidrs());
+    // ports are unique per pool
+    List<Integer> poolPorts = List.of("byo-prefix", "managed-prefix", "private-mode", "azure-networking").stream()
+        .map(n -> status(n).port()).distinct().toList();
+    assertEquals(4, poolPorts.size());
+  }
+
+  @Test
+  @Order(2)
+  void invalidVariantsAreRejectedWithReasonAndEventWhileAValidNeighbourIsUnaffected() {
+    create("neighbour", s -> s.setGatewayNodepoolName("gwpool"));
+    StaticGatewayConfiguration neighbour = awaitReady("neighbour");
+    Map<String, Consumer<StaticGatewayConfigurationSpec>> invalid = Map.of(
+        "bad-both", s -> {
+          s.setGatewayNodepoolName("gwpool");
+          s.setGatewayVmssProfile(new GatewayVmssProfile("rg", "gwvmss", 31));
+        },
+        "bad-none", s -> s.setExcludeCidrs(List.of("10.0.0.0/8")),
+        "bad-prefix-id", s -> {
+          s.setGatewayNodepoolName("gwpool");
+          s.setProvisionPublicIps(false);
+          s.setPublicIpPrefixId(BYO);
+        },
+        "bad-size", s -> s.setGatewayVmssProfile(new GatewayVmssProfile("rg", "gwvmss", 24)),
+        "bad-cidr", s -> {
+          s.setGatewayNodepoolName("gwpool");
+          s.setExcludeCidrs(List.of("10.0.0.0/33"));
+        },
+        "bad-vmss", s -> s.setGatewayVmssProfile(new GatewayVmssProfile("", "gwvmss", 30)));
+    Map<String, String> reasons = Map.of(
+        "bad-both", "AmbiguousGatewayPool",
+        "bad-none", "MissingGatewayPool",
+        "bad-prefix-id", "PrefixIdWithoutPublicIps",
+        "bad-size", "InvalidPrefixSize",
+        "bad-cidr", "InvalidExcludeCidr",
+        "bad-vmss", "InvalidVmssProfile");
+    invalid.forEach(this::create);
+    for (String name : invalid.keySet()) {
+      await(() -> status(name).condition(SgcStatus.ACCEPTED).map(c -> !c.isTrue()).orElse(false), name + " rejected");
+      SgcStatus st = status(name);
+      assertEquals(reasons.get(name), st.condition(SgcStatus.ACCEPTED).orElseThrow().reason(), name);
+      assertFalse(st.isReady(), name);
+      await(() -> events(name).stream().anyMatch(e -> e.getType().equals("Warning") && e.getReason().equals("InvalidSpec")
+          && e.getMessage().startsWith(reasons.get(name))), name + " warning event");
+      StaticGatewayConfiguration sgc = get(name);
+      String uid = sgc.getMetadata().getUid();
+      assertFalse(sgc.getMetadata().getFinalizers().contains(StaticGatewayConfiguration.FINALIZER), name);
+      assertNull(client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get(), name);
+      assertFalse(azure.provisionedUids().contains(uid), name);
+      assertFalse(ConfigViews.get(controller.system()).current().containsKey(NS + "/" + name), name);
+    }
+    StaticGatewayConfiguration after = get("neighbour");
+    assertEquals(neighbour.getStatus(), after.getStatus());
+    assertTrue(SgcMapping.status(after.getStatus()).isReady());
+
+    // fixing the spec makes it acceptable, and it provisions like any other
+    StaticGatewayConfiguration fixed = get("bad-cidr");
+    fixed.getSpec().setExcludeCidrs(List.of("10.0.0.0/8"));
+    client.resource(fixed).update();
+    awaitReady("bad-cidr");
+  }
+
+  @Test
+  @Order(3)
+  void deletedKeySecretIsRecreatedWithANewKeyThatReachesTheView() {
+    create("rekey", s -> s.setGatewayNodepoolName("gwpool"));
+    StaticGatewayConfiguration sgc = awaitReady("rekey");
+    String uid = sgc.getMetadata().getUid();
+    String oldKey = SgcMapping.status(sgc.getStatus()).publicKey();
+    client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).delete();
+    await(() -> {
+      ConfigView v = ConfigViews.get(controller.system()).current().get(NS + "/rekey");
+      return v != null && !v.gatewayPublicKey().equals(oldKey);
+    }, "a new gateway key in the view");
+    Secret secret = client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get();
+    assertNotNull(secret);
+    String newKey = Fabric8SgcApi.publicKeyOf(secret).orElseThrow();
+    assertNotEquals(oldKey, newKey);
+    assertEquals(newKey, view("rekey").gatewayPublicKey());
+    await(() -> status("rekey").publicKey().equals(newKey), "status carries the new key");
+    assertTrue(hasEvent("rekey", "Normal", "KeyPairRecreated"));
+    assertTrue(status("rekey").isReady());
+  }
+
+  @Test
+  @Order(4)
+  void deletionRemovesTheFinalizerOnlyAfterCleanup() throws Exception {
+    create("doomed", s -> s.setGatewayNodepoolName("gwpool"));
+    StaticGatewayConfiguration sgc = awaitReady("doomed");
+    String uid = sgc.getMetadata().getUid();
+    awaitView(NS + "/doomed", ConfigView::ready);
+    azure.failRelease(NS + "/doomed", "ARM unavailable");
+    client.resources(StaticGatewayConfiguration.class).inNamespace(NS).withName("doomed").delete();
+    await(() -> get("doomed") != null && get("doomed").getMetadata().getDeletionTimestamp() != null, "deletion requested");
+    Thread.sleep(1500); // several failed release attempts
+    StaticGatewayConfiguration held = get("doomed");
+    assertNotNull(held, "the finalizer holds the SGC while Azure cleanup fails");
+    assertTrue(held.getMetadata().getFinalizers().contains(StaticGatewayConfiguration.FINALIZER));
+    assertTrue(azure.provisionedUids().contains(uid));
+    assertNotNull(client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get(), "Secret kept until Azure is clean");
+    azure.failRelease(NS + "/doomed", null);
+    await(() -> get("doomed") == null, "SGC gone once its finalizer was removed");
+    assertFalse(azure.provisionedUids().contains(uid), "Azure released");
+    assertNull(client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get(), "key Secret removed");
+    await(() -> !ConfigViews.get(controller.system()).current().containsKey(NS + "/doomed"), "view removed");
+    assertTrue(hasEvent("doomed", "Normal", "CleanedUp"));
+  }
+
+  @Test
+  @Order(5)
+  void failingAzureSideIsReportedAndRetried() {
+    azure.failEnsure(NS + "/flaky", "quota exceeded");
+    create("flaky", s -> s.setGatewayNodepoolName("gwpool"));
+    await(() -> status("flaky").condition(SgcStatus.READY).map(c -> c.reason().equals("ProvisioningFailed")).orElse(false),
+        "ProvisioningFailed condition");
+    assertTrue(status("flaky").condition(SgcStatus.READY).orElseThrow().message().contains("quota exceeded"));
+    await(() -> hasEvent("flaky", "Warning", "ProvisioningFailed"), "warning event");
+    azure.failEnsure(NS + "/flaky", null);
+    awaitReady("flaky");
+  }
+
+  @Test
+  @Order(6)
+  void restartedControllerReconcilesToTheSameStateWithoutWrites() throws Exception {
+    Map<String, StaticGatewayConfiguration> before = new java.util.TreeMap<>();
+    client.resources(StaticGatewayConfiguration.class).inNamespace(NS).list().getItems()
+        .forEach(s -> before.put(s.getMetadata().getName(), s));
+    Map<String, ConfigView> viewsBefore = Map.copyOf(ConfigViews.get(controller.system()).current());
+    int azureWrites = azure.mutations();
+    stopController();
+    drainRequests();
+    startController();
+    // the new member rebuilds the view from the journal and the caches; wait for every config in it
+    await(() -> ConfigViews.get(controller.system()).current().keySet().containsAll(viewsBefore.keySet()),
+        "view rebuilt after restart");
+    Thread.sleep(2 * settings.resync().toMillis() + 500); // two resync rounds
+    assertEquals(viewsBefore, ConfigViews.get(controller.system()).current());
+    List<String> writes = new ArrayList<>();
+    List<RecordedRequest> requests = drainRequests();
+    assertTrue(requests.stream().anyMatch(r -> r.getPath().contains("staticgatewayconfigurations")),
+        "the restarted member listed the SGCs (request recording works)");
+    for (RecordedRequest r : requests) {
+      if (!r.getMethod().equals("GET")) {
+        writes.add(r.getMethod() + " " + r.getPath());
+      }
+    }
+    assertEquals(List.of(), writes, "no API writes after a restart");
+    assertEquals(azureWrites, azure.mutations(), "no Azure changes after a restart");
+    client.resources(StaticGatewayConfiguration.class).inNamespace(NS).list().getItems().forEach(s ->
+        assertEquals(before.get(s.getMetadata().getName()).getMetadata().getResourceVersion(),
+            s.getMetadata().getResourceVersion(), s.getMetadata().getName()));
+  }
+
+  // ---- helpers
+
+  List<RecordedRequest> drainRequests() throws InterruptedException {
+    List<RecordedRequest> out = new ArrayList<>();
+    RecordedRequest r;
+    while ((r = server.takeRequest(200, TimeUnit.MILLISECONDS)) != null) {
+      out.add(r);
+    }
+    return out;
+  }
+
+  void gatewayNode(String name, String label, String value, String pool) {
+    client.nodes().resource(new NodeBuilder().withNewMetadata().withName(name)
+        .addToLabels(label, value).addToLabels("kubernetes.azure.com/agentpool", pool).endMetadata().build()).create();
+  }
+
+  void create(String name, Consumer<StaticGatewayConfigurationSpec> spec) {
+    StaticGatewayConfiguration sgc = new StaticGatewayConfiguration();
+    sgc.getMetadata().setName(name);
+    sgc.getMetadata().setNamespace(NS);
+    StaticGatewayConfigurationSpec s = new StaticGatewayConfigurationSpec();
+    spec.accept(s);
+    sgc.setSpec(s);
+    client.resource(sgc).create();
+  }
+
+  StaticGatewayConfiguration get(String name) {
+    return client.resources(StaticGatewayConfiguration.class).inNamespace(NS).withName(name).get();
+  }
+
+  SgcStatus status(String name) {
+    StaticGatewayConfiguration sgc = get(name);
+    return sgc == null ? SgcStatus.EMPTY : SgcMapping.status(sgc.getStatus());
+  }
+
+  ConfigView view(String name) {
+    return ConfigViews.get(controller.system()).current().get(NS + "/" + name);
+  }
+
+  List<String> nodesOf(String name) {
+    return status(name).gatewayProfiles().stream().map(SgcStatus.NodeProfile::nodeName).toList();
+  }
+
+  StaticGatewayConfiguration awaitReady(String name) {
+    await(() -> status(name).isReady(), name + " Ready");
+    return get(name);
+  }
+
+  ConfigView awaitView(String key, java.util.function.Predicate<ConfigView> p) {
+    await(() -> {
+      ConfigView v = ConfigViews.get(controller.system()).current().get(key);
+      return v != null && p.test(v);
+    }, "view of " + key);
+    return ConfigViews.get(controller.system()).current().get(key);
+  }
+
+  List<Event> events(String name) {
+    return client.v1().events().inNamespace(NS).list().getItems().stream()
+        .filter(e -> name.equals(e.getInvolvedObject().getName()))
+        .toList();
+  }
+
+  boolean hasEvent(String name, String type, String reason) {
+    return events(name).stream().anyMatch(e -> type.equals(e.getType()) && reason.equals(e.getReason()));
+  }
+
+  static void await(BooleanSupplier condition, String what) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting for: " + what);
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+    }
+  }
+}
