@@ -150,6 +150,10 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
   @Override
   public void remove(String uid) {
     wg.delete(device(uid));
+    String hv = names.hostVeth(uid);
+    if (Net.link(cmd, hostNetns, hv).isPresent()) {
+      cmd.run(Net.ip(hostNetns, "link", "del", hv));
+    }
     Net.deleteNetns(cmd, names.netns(uid));
   }
 

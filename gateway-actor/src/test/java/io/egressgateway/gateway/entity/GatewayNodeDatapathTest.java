@@ -1,0 +1,234 @@
+package io.egressgateway.gateway.entity;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import akka.Done;
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import akka.pattern.StatusReply;
+import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import io.egressgateway.core.view.ConfigView;
+import io.egressgateway.gateway.infra.CommandRunner;
+import io.egressgateway.gateway.infra.GatewaySettings;
+import io.egressgateway.gateway.infra.GoWireGuard;
+import io.egressgateway.gateway.infra.HealthBoard;
+import io.egressgateway.gateway.infra.InMemoryGatewayKeys;
+import io.egressgateway.gateway.infra.Lab;
+import io.egressgateway.gateway.infra.LinuxGatewayDatapath;
+import io.egressgateway.gateway.infra.Privileged;
+import io.egressgateway.gateway.infra.ProbeServer;
+import io.egressgateway.gateway.infra.WgKeys;
+import io.egressgateway.gateway.model.ConfigDatapath;
+import io.egressgateway.gateway.model.GatewayDatapath;
+import io.egressgateway.gateway.model.GatewayNames;
+import io.egressgateway.gateway.model.ObservedConfig;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The GatewayNode entity driving the real datapath in a namespace lab: a pod's first request after its peer
+ * was added, a killed wireguard-go, an agent restart on a wiped node, a broken SNAT seen by the probe, drain.
+ */
+@Tag("privileged")
+class GatewayNodeDatapathTest {
+  static final ActorTestKit KIT = ActorTestKit.create("gateway-node-datapath-test", GatewayNodeTest.CONFIG);
+  static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+  Lab lab;
+  LinuxGatewayDatapath real;
+  Counting dp;
+  ProbeServer probe;
+  String uid;
+  final WgKeys.KeyPair gwKey = WgKeys.generate();
+  final WgKeys.KeyPair podKey = WgKeys.generate();
+
+  /** Counts bulk loads and single-peer operations on the way to the real executor. */
+  static final class Counting implements GatewayDatapath {
+    final GatewayDatapath inner;
+    final AtomicInteger bulk = new AtomicInteger();
+    final AtomicInteger single = new AtomicInteger();
+
+    Counting(GatewayDatapath inner) {
+      this.inner = inner;
+    }
+
+    public Map<String, ObservedConfig> observe() {
+      return inner.observe();
+    }
+
+    public Optional<ObservedConfig> observe(String uid) {
+      return inner.observe(uid);
+    }
+
+    public void program(ConfigDatapath c, String k) {
+      bulk.incrementAndGet();
+      inner.program(c, k);
+    }
+
+    public void syncPeers(ConfigDatapath c, String k) {
+      bulk.incrementAndGet();
+      inner.syncPeers(c, k);
+    }
+
+    public void addPeer(String u, String k, String ip) {
+      single.incrementAndGet();
+      inner.addPeer(u, k, ip);
+    }
+
+    public void removePeer(String u, String k) {
+      single.incrementAndGet();
+      inner.removePeer(u, k);
+    }
+
+    public void remove(String u) {
+      inner.remove(u);
+    }
+  }
+
+  @AfterAll
+  static void shutdown() {
+    KIT.shutdownTestKit();
+  }
+
+  @BeforeEach
+  void setUp() throws Exception {
+    Privileged.require();
+    lab = new Lab();
+    lab.up();
+    lab.startEcho();
+    uid = "cfg-" + lab.sfx;
+  }
+
+  @AfterEach
+  void tearDown() {
+    try {
+      if (probe != null) {
+        probe.close();
+      }
+      if (real != null) {
+        real.remove(uid);
+      }
+    } finally {
+      lab.close();
+    }
+  }
+
+  int probe(String path) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + probe.port() + path)).build(),
+        HttpResponse.BodyHandlers.ofString()).statusCode();
+  }
+
+  Map<String, String> devicePeers() {
+    return real.observe(uid).map(ObservedConfig::peers).orElse(Map.of());
+  }
+
+  void await(Runnable check) {
+    TestProbe<Object> p = KIT.createTestProbe();
+    p.awaitAssert(Duration.ofSeconds(10), () -> {
+      check.run();
+      return null;
+    });
+  }
+
+  @Test
+  void entityProgramsRepairsRestoresAndReportsHealth() throws Exception {
+    String node = lab.gw;
+    GoWireGuard wg = new GoWireGuard(lab.cmd);
+    real = new LinuxGatewayDatapath(lab.cmd, wg, new GatewayNames(node, "egwt-" + lab.sfx + "-"), lab.gw, 2);
+    dp = new Counting(real);
+    HealthBoard board = new HealthBoard();
+    probe = ProbeServer.start("127.0.0.1", 0, board, dp, Duration.ofMillis(1));
+    TestConfigSource views = new TestConfigSource();
+    GatewaySettings s = new GatewaySettings("wireguard-go", lab.gw, "egwt-" + lab.sfx + "-", 2, 8, Duration.ofMillis(20),
+        Duration.ofMinutes(5), Duration.ofMillis(200), Duration.ofMinutes(10), 100, Duration.ofSeconds(10), true,
+        "127.0.0.1", 0, Duration.ZERO, Duration.ofMillis(1));
+    GatewayNode.Deps deps = new GatewayNode.Deps(s, dp, new InMemoryGatewayKeys().put("sgw-x", gwKey.privateKey()),
+        views, wg::onDeviceLost, board);
+    var es = EventSourcedBehaviorTestKit.<GatewayNode.Command, GatewayNode.Event, GatewayNode.State>create(
+        KIT.system(), GatewayNode.create(node, deps));
+
+    assertEquals(503, probe("/gw/" + uid), "unknown config");
+    views.put(new ConfigView("default/sgc", uid, 1, Lab.GW_IP, 6000, gwKey.publicKey(), "sgw-x", List.of(),
+        "staticEgressGateway", "", Map.of(node, new ConfigView.GatewayAddresses(Lab.GW_IP, Lab.SECONDARY_IP)), false));
+    await(() -> assertEquals(Boolean.TRUE, board.snapshot().serving().contains(uid)));
+    assertEquals(200, probe("/gw/" + uid));
+
+    var added = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(uid, podKey.publicKey(), Lab.POD_IP + "/32", r));
+    assertTrue(added.reply().isSuccess());
+    assertEquals(Lab.POD_IP + "/32", devicePeers().get(podKey.publicKey()), "peer programmed before the reply");
+    lab.attachPod(podKey.privateKey(), gwKey.publicKey(), 6000);
+    long t0 = System.nanoTime();
+    CommandRunner.Result first = lab.echoFromPod();
+    long firstMs = (System.nanoTime() - t0) / 1_000_000;
+    assertTrue(first.ok(), first.stderr());
+    assertEquals(Lab.SECONDARY_IP, first.stdout().strip());
+    System.out.println("first request through a fresh tunnel: " + firstMs + " ms (handshake included)");
+
+    for (int i = 0; i < 2; i++) {
+      String other = WgKeys.generate().publicKey();
+      String ip = "10.244.7." + i + "/32";
+      assertTrue(es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(uid, other, ip, r)).reply().isSuccess());
+    }
+    Map<String, String> all = devicePeers();
+    assertEquals(3, all.size());
+
+    // wireguard-go dies: the entity hears of it and re-creates the device with the same key and all peers
+    long pid = wg.pidOf(real.names().device(uid)).orElseThrow();
+    lab.cmd.run(List.of("kill", "-9", Long.toString(pid)));
+    await(() -> {
+      assertTrue(wg.pidOf(real.names().device(uid)).filter(p -> p != pid).isPresent());
+      assertEquals(all, devicePeers());
+    });
+    await(() -> assertTrue(board.snapshot().serving().contains(uid)));
+    lab.kickPod(gwKey.publicKey(), 6000);
+    CommandRunner.Result afterCrash = lab.echoFromPod();
+    assertTrue(afterCrash.ok(), afterCrash.stderr());
+    assertEquals(Lab.SECONDARY_IP, afterCrash.stdout().strip());
+
+    // node rebooted (nothing left) and agent restarted: all peers come back in one bulk load
+    real.remove(uid);
+    int bulk = dp.bulk.get();
+    int single = dp.single.get();
+    es.restart();
+    await(() -> assertEquals(all, devicePeers()));
+    assertEquals(bulk + 1, dp.bulk.get(), "one bulk load");
+    assertEquals(single, dp.single.get(), "no peer added one by one");
+    await(() -> assertTrue(board.snapshot().serving().contains(uid)));
+    assertEquals(200, probe("/gw/" + uid));
+
+    // a broken datapath turns the probe to 503 before any repair; a resync repairs it
+    lab.cmd.run(CommandRunner.inNetns(real.names().netns(uid), List.of("nft", "delete", "table", "ip", GatewayNames.NFT_TABLE)));
+    assertEquals(503, probe("/gw/" + uid));
+    es.runCommand(new GatewayNode.Resync());
+    await(() -> {
+      try {
+        assertEquals(200, probe("/gw/" + uid));
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+    });
+
+    // the pod leaves
+    var removed = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.RemovePeer(uid, podKey.publicKey(), r));
+    assertTrue(removed.reply().isSuccess());
+    await(() -> assertTrue(!devicePeers().containsKey(podKey.publicKey())));
+    assertEquals(2, devicePeers().size());
+
+    // SIGTERM: 503 at once
+    probe.drain(Duration.ofSeconds(30));
+    assertEquals(503, probe("/gw/" + uid));
+  }
+}

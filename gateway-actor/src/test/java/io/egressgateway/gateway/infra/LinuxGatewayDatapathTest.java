@@ -1,0 +1,124 @@
+package io.egressgateway.gateway.infra;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.egressgateway.gateway.model.ConfigDatapath;
+import io.egressgateway.gateway.model.GatewayNames;
+import io.egressgateway.gateway.model.GatewayPlanner;
+import io.egressgateway.gateway.model.ObservedConfig;
+import io.egressgateway.gateway.model.Reconciliation;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** The real executor on real namespaces, with real packets from a pod through the gateway to an echo host. */
+@Tag("privileged")
+class LinuxGatewayDatapathTest {
+  Lab lab;
+  GoWireGuard wg;
+  LinuxGatewayDatapath dp;
+  String uid;
+  final WgKeys.KeyPair gwKey = WgKeys.generate();
+  final WgKeys.KeyPair podKey = WgKeys.generate();
+
+  @BeforeEach
+  void setUp() throws Exception {
+    Privileged.require();
+    lab = new Lab();
+    lab.up();
+    lab.startEcho();
+    wg = new GoWireGuard(lab.cmd);
+    uid = "cfg-" + lab.sfx;
+    dp = new LinuxGatewayDatapath(lab.cmd, wg, new GatewayNames(lab.gw, "egwt-" + lab.sfx + "-"), lab.gw, 2);
+  }
+
+  @AfterEach
+  void tearDown() {
+    if (dp != null) {
+      try {
+        dp.remove(uid);
+      } finally {
+        lab.close();
+      }
+    }
+  }
+
+  ConfigDatapath config(Map<String, String> peers) {
+    return new ConfigDatapath(uid, 6000, Lab.GW_IP, Lab.SECONDARY_IP, gwKey.publicKey(), "s", peers);
+  }
+
+  @Test
+  void programmedGatewaySnatsPodTrafficAndIsRepairedAfterItsProcessDies() throws Exception {
+    ConfigDatapath want = config(Map.of(podKey.publicKey(), Lab.POD_IP + "/32"));
+    dp.program(want, gwKey.privateKey());
+    ObservedConfig seen = dp.observe(uid).orElseThrow();
+    assertTrue(GatewayPlanner.serving(want, seen), seen.toString());
+    assertEquals(Map.of(podKey.publicKey(), Lab.POD_IP + "/32"), seen.peers());
+    assertEquals(List.of(), GatewayPlanner.plan(Map.of(uid, want), dp.observe(), 8, true), "programming converges");
+    assertEquals(2, wg.dump(dp.device(uid)).peers().get(podKey.publicKey()).keepaliveSeconds());
+    assertTrue(lab.cmd.run(CommandRunner.inNetns(lab.gw, List.of("ss", "-uanH"))).stdout().contains(":6000"),
+        "the device listens in the gateway host namespace");
+
+    lab.attachPod(podKey.privateKey(), gwKey.publicKey(), 6000);
+    CommandRunner.Result r = lab.echoFromPod();
+    assertTrue(r.ok(), r.stderr());
+    assertEquals(Lab.SECONDARY_IP, r.stdout().strip(), "the echo host sees the config's secondary IP");
+
+    CompletableFuture<String> lost = new CompletableFuture<>();
+    wg.onDeviceLost(lost::complete);
+    long pid = wg.pidOf(dp.names().device(uid)).orElseThrow();
+    lab.cmd.run(List.of("kill", "-9", Long.toString(pid)));
+    assertEquals(dp.names().device(uid), lost.get(5, TimeUnit.SECONDS));
+    assertFalse(GatewayPlanner.serving(want, dp.observe(uid).orElseThrow()), "a dead device is seen");
+
+    Reconciliation rec = Reconciliation.run(dp, name -> gwKey.privateKey(), Map.of(uid, want), 8, true);
+    assertEquals(java.util.Set.of(uid), rec.serving(), rec.errors().toString());
+    assertEquals(1, rec.bulkLoads());
+    assertEquals(Map.of(podKey.publicKey(), Lab.POD_IP + "/32"), dp.observe(uid).orElseThrow().peers());
+    lab.kickPod(gwKey.publicKey(), 6000);
+    CommandRunner.Result again = lab.echoFromPod();
+    assertTrue(again.ok(), again.stderr());
+    assertEquals(Lab.SECONDARY_IP, again.stdout().strip());
+  }
+
+  @Test
+  void singlePeersComeAndGoAndRemoveLeavesNothingBehind() {
+    ConfigDatapath want = config(Map.of());
+    dp.program(want, gwKey.privateKey());
+    String other = WgKeys.generate().publicKey();
+    dp.addPeer(uid, other, "10.244.9.9/32");
+    dp.addPeer(uid, podKey.publicKey(), Lab.POD_IP + "/32");
+    dp.removePeer(uid, other);
+    dp.removePeer(uid, other);
+    assertEquals(Map.of(podKey.publicKey(), Lab.POD_IP + "/32"), dp.observe(uid).orElseThrow().peers());
+
+    String hostVeth = dp.names().hostVeth(uid);
+    assertTrue(Net.link(lab.cmd, lab.gw, hostVeth).isPresent());
+    dp.remove(uid);
+    dp.remove(uid);
+    assertFalse(Net.netnsExists(dp.names().netns(uid)));
+    assertTrue(Net.link(lab.cmd, lab.gw, hostVeth).isEmpty(), "host end of the veth is gone");
+    assertTrue(wg.pidOf(dp.names().device(uid)).isEmpty(), "wireguard-go stopped");
+    assertTrue(Net.link(lab.cmd, lab.gw, "eth0").isPresent(), "the host's own link is untouched");
+    assertEquals(Map.of(), dp.observe());
+  }
+
+  @Test
+  void brokenSnatIsSeenAndRepaired() {
+    ConfigDatapath want = config(Map.of());
+    dp.program(want, gwKey.privateKey());
+    lab.cmd.run(CommandRunner.inNetns(dp.names().netns(uid), List.of("nft", "delete", "table", "ip", GatewayNames.NFT_TABLE)));
+    ObservedConfig seen = dp.observe(uid).orElseThrow();
+    assertFalse(GatewayPlanner.serving(want, seen));
+    Reconciliation rec = Reconciliation.run(dp, name -> gwKey.privateKey(), Map.of(uid, want), 8, true);
+    assertEquals(java.util.Set.of(uid), rec.serving(), rec.errors().toString());
+    assertTrue(GatewayPlanner.serving(want, dp.observe(uid).orElseThrow()));
+  }
+}
