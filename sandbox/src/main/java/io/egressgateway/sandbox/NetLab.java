@@ -59,6 +59,16 @@ public final class NetLab implements AutoCloseable {
     return ns;
   }
 
+  /** Deletes one namespace created here (full name), e.g. a pod's on CNI DEL. */
+  public synchronized void removeNamespace(String ns) {
+    if (namespaces.remove(ns)) {
+      Sh.Result r = Sh.quiet(null, "ip", "netns", "del", ns);
+      if (!r.ok()) {
+        log.warn("could not delete namespace {}: {}", ns, r.err().trim());
+      }
+    }
+  }
+
   /** Namespaces created here that still exist, newest first. */
   public synchronized List<String> namespaces() {
     return List.copyOf(namespaces);

@@ -75,6 +75,8 @@ public final class Sandbox implements AutoCloseable {
   /** A simulated node: its name (as in Kubernetes and Azure), namespace and primary IP. */
   public record SimNode(String name, String ns, String ip, String role, String podCidr) {}
 
+  /** Held strongly: java.util.logging forgets levels of loggers nobody references. */
+  private static final java.util.logging.Logger MOCK_SERVER_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
   static final int PG_PORT = 15432;
   static final int KUBE_PORT = 16443;
 
@@ -88,6 +90,7 @@ public final class Sandbox implements AutoCloseable {
   private AzureVnet vnet;
   private Journal journal;
   private KubeApi kube;
+  private PodRuntime pods;
 
   Sandbox(Settings settings, PrintStream out) {
     this.settings = settings;
@@ -96,7 +99,7 @@ public final class Sandbox implements AutoCloseable {
 
   public static void main(String[] args) {
     // the mock API server logs every request through java.util.logging
-    java.util.logging.Logger.getLogger("io.fabric8.mockwebserver").setLevel(java.util.logging.Level.WARNING);
+    MOCK_SERVER_LOG.setLevel(java.util.logging.Level.WARNING);
     if (!"root".equals(System.getProperty("user.name"))) {
       System.err.println("egress sandbox: must run as root (it creates network namespaces); try: sudo ./egress sandbox");
       System.exit(1);
@@ -191,10 +194,80 @@ public final class Sandbox implements AutoCloseable {
     out.println("kubeconfig: " + kubeconfig + "   (kubectl --kubeconfig " + kubeconfig + " get nodes)");
     out.println("members " + (ready ? "ready" : "NOT ready") + " after " + readyMs + " ms: "
         + members.stream().map(m -> m.node() + "@" + m.ip()).toList());
-    if (ready) {
-      out.println(members.get(0).management("cluster/members"));
+    if (!ready) {
+      return false;
     }
-    return ready;
+    return runDemo();
+  }
+
+  /** Applies the demo (and --apply files), then checks every pod's egress address. */
+  private boolean runDemo() {
+    Map<String, PodRuntime.PodEvent> events = new java.util.concurrent.ConcurrentHashMap<>();
+    pods = new PodRuntime(kube.client(), lab, nodes.stream().filter(n -> n.role().equals("worker")).toList(),
+        settings.stateDir(), e -> events.put(e.key(), e));
+    pods.start();
+    List<String> applied = new ArrayList<>(Demo.apply(kube.client(), Demo.builtin()));
+    for (Path f : settings.apply()) {
+      try (var in = Files.newInputStream(f)) {
+        applied.addAll(Demo.apply(kube.client(), in));
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException("cannot read " + f, e);
+      }
+    }
+    out.println("applied: " + applied);
+    List<io.fabric8.kubernetes.api.model.Pod> all = kube.client().pods().inAnyNamespace().list().getItems();
+    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+    while (System.nanoTime() < deadline && !all.stream().allMatch(p -> events.containsKey(key(p)))) {
+      sleep(250);
+    }
+    ArrayNode podsReport = report.putArray("pods");
+    boolean allOk = true;
+    out.printf("%-28s %-10s %-18s %-22s %s%n", "POD", "NODE", "EGRESS IP", "EXPECTED", "OK");
+    for (var pod : all) {
+      PodRuntime.PodEvent e = events.get(key(pod));
+      Demo.PodCheck check = check(pod, e);
+      allOk &= check.ok();
+      podsReport.addObject().put("name", check.name()).put("node", check.node()).put("gateway", check.gateway())
+          .put("egressIp", check.egressIp()).put("expected", check.expected()).put("ok", check.ok())
+          .put("readyMs", check.readyMs()).put("detail", check.detail());
+      out.printf("%-28s %-10s %-18s %-22s %s%s%n", check.name(), check.node(), check.egressIp(), check.expected(),
+          check.ok() ? "yes" : "NO", check.detail().isEmpty() ? "" : "  (" + check.detail() + ")");
+    }
+    report.putObject("failover").putNull("ms").put("ok", false).put("detail", "not measured yet");
+    return allOk;
+  }
+
+  private Demo.PodCheck check(io.fabric8.kubernetes.api.model.Pod pod, PodRuntime.PodEvent e) {
+    String name = key(pod);
+    if (e == null) {
+      return new Demo.PodCheck(name, "", "", "", "", false, -1, "never reached CNI ADD");
+    }
+    if (!e.ok()) {
+      return new Demo.PodCheck(name, e.node(), "", "", "", false, e.addMillis(), "CNI ADD failed: " + e.detail());
+    }
+    String seen = Demo.egressOf(e.netns(), Duration.ofSeconds(10)).orElse("");
+    if (Demo.annotated(pod)) {
+      String sgc = pod.getMetadata().getAnnotations().get(Demo.ANNOTATION);
+      var prefix = Demo.egressPrefix(kube.client(), pod.getMetadata().getNamespace(), sgc);
+      boolean ok = prefix.isPresent() && !seen.isEmpty() && Demo.inCidr(seen, prefix.get());
+      return new Demo.PodCheck(name, e.node(), "", seen, prefix.orElse("(no prefix in SGC status)"), ok, e.addMillis(),
+          seen.isEmpty() ? "no answer from the internet echo" : "");
+    }
+    boolean ok = AzureVnet.DEFAULT_OUTBOUND_IP.equals(seen);
+    return new Demo.PodCheck(name, e.node(), "", seen, AzureVnet.DEFAULT_OUTBOUND_IP, ok, e.addMillis(),
+        seen.isEmpty() ? "no answer from the internet echo" : "");
+  }
+
+  private static String key(io.fabric8.kubernetes.api.model.Pod p) {
+    return p.getMetadata().getNamespace() + "/" + p.getMetadata().getName();
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private Path writeMemberKubeconfig() {
@@ -268,6 +341,10 @@ public final class Sandbox implements AutoCloseable {
   public void close() {
     if (!closed.compareAndSet(false, true)) {
       return;
+    }
+    if (pods != null) {
+      pods.deleteAll();
+      pods.close();
     }
     members.forEach(MemberProcess::stop);
     lab.close();

@@ -1,0 +1,228 @@
+package io.egressgateway.sandbox;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodStatusBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The sandbox's kubelet and scheduler in one: a Pod created through the API is bound to a worker (if it
+ * names none), gets a network namespace through the real CNI chain of that worker (the containernetworking
+ * {@code ptp} + {@code host-local} plugins, then ours), and has its IP and phase written to its status.
+ * Deleting the Pod runs CNI DEL and removes the namespace. A failed ADD is reported in the Pod's status
+ * message, as a kubelet reports a sandbox creation failure, and retried a few times.
+ */
+public final class PodRuntime implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PodRuntime.class);
+
+  /** What happened to one pod's CNI ADD. */
+  public record PodEvent(String key, String node, String netns, boolean ok, String detail, long addMillis) {}
+
+  private final KubernetesClient client;
+  private final NetLab lab;
+  private final Map<String, Sandbox.SimNode> workers;
+  private final Path cniBin;
+  private final Path stateDir;
+  private final Consumer<PodEvent> listener;
+  private final Map<String, String> netnsByPod = new ConcurrentHashMap<>();
+  private final ExecutorService executor = Executors.newFixedThreadPool(4);
+  private final AtomicInteger nextWorker = new AtomicInteger();
+  private SharedIndexInformer<Pod> informer;
+
+  public PodRuntime(KubernetesClient client, NetLab lab, List<Sandbox.SimNode> workers, Path stateDir,
+      Consumer<PodEvent> listener) {
+    this.client = client;
+    this.lab = lab;
+    this.workers = new ConcurrentHashMap<>();
+    workers.forEach(w -> this.workers.put(w.name(), w));
+    this.stateDir = stateDir;
+    this.listener = listener;
+    this.cniBin = installPlugin(lab.workDir().resolve("cni-bin"));
+  }
+
+  /** Namespace name of a pod: deterministic, so {@code egress sandbox exec ns/pod} finds it. */
+  public static String netnsOf(String prefix, String namespace, String name) {
+    return prefix + "-pod-" + namespace + "-" + name;
+  }
+
+  public void start() {
+    informer = client.pods().inAnyNamespace().inform(new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(Pod pod) {
+        executor.submit(() -> reconcile(pod));
+      }
+
+      @Override
+      public void onUpdate(Pod old, Pod pod) {
+        executor.submit(() -> reconcile(pod));
+      }
+
+      @Override
+      public void onDelete(Pod pod, boolean unknown) {
+        executor.submit(() -> remove(pod));
+      }
+    }, 0);
+  }
+
+  private void reconcile(Pod pod) {
+    String key = pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
+    if (pod.getMetadata().getDeletionTimestamp() != null || netnsByPod.containsKey(key)) {
+      return;
+    }
+    String nodeName = pod.getSpec() == null ? null : pod.getSpec().getNodeName();
+    if (nodeName == null || nodeName.isBlank()) {
+      List<String> names = workers.keySet().stream().sorted().toList();
+      String chosen = names.get(Math.floorMod(nextWorker.getAndIncrement(), names.size()));
+      client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName())
+          .edit(p -> { p.getSpec().setNodeName(chosen); return p; });
+      return; // the update event brings it back with a node
+    }
+    Sandbox.SimNode node = workers.get(nodeName);
+    if (node == null) {
+      return; // not a worker of this sandbox (gateway nodes are tainted)
+    }
+    String netns = netnsOf(lab.prefix(), pod.getMetadata().getNamespace(), pod.getMetadata().getName());
+    netnsByPod.put(key, netns);
+    String nsShort = netns.substring(lab.prefix().length() + 1);
+    lab.addNamespace(nsShort);
+    long t0 = System.nanoTime();
+    CniChain.Outcome outcome = null;
+    String firstError = null;
+    for (int attempt = 1; attempt <= 4; attempt++) {
+      outcome = chainFor(node).add(pod.getMetadata().getUid(), "/var/run/netns/" + netns, "eth0", k8sArgs(pod));
+      if (outcome.ok()) {
+        break;
+      }
+      String why = "CNI ADD failed (attempt " + attempt + "): " + outcome.failedPlugin() + ": " + outcome.error();
+      log.warn("pod {} on {}: {}", key, nodeName, why);
+      writeStatus(pod, null, "Pending", why);
+      // like a container runtime: a failed ADD is undone with DEL before the next attempt
+      chainFor(node).del(pod.getMetadata().getUid(), "/var/run/netns/" + netns, "eth0", k8sArgs(pod));
+      firstError = firstError == null ? why : firstError;
+      sleep(1000L * attempt);
+    }
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    if (outcome.ok()) {
+      String ip = firstIp(outcome.result());
+      writeStatus(pod, ip, "Running", null);
+      log.info("pod {} on {}: {} in {} ms", key, nodeName, ip, ms);
+      listener.accept(new PodEvent(key, nodeName, netns, true, ip, ms));
+    } else {
+      listener.accept(new PodEvent(key, nodeName, netns, false, firstError, ms));
+    }
+  }
+
+  private void remove(Pod pod) {
+    String key = pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
+    String netns = netnsByPod.remove(key);
+    if (netns == null) {
+      return;
+    }
+    Sandbox.SimNode node = workers.get(pod.getSpec().getNodeName());
+    if (node != null) {
+      CniChain.Outcome del = chainFor(node).del(pod.getMetadata().getUid(), "/var/run/netns/" + netns, "eth0", k8sArgs(pod));
+      if (!del.ok()) {
+        log.warn("pod {}: CNI DEL reported {}: {}", key, del.failedPlugin(), del.error());
+      }
+    }
+    lab.removeNamespace(netns);
+  }
+
+  /** Runs DEL for every pod still present (teardown). */
+  public void deleteAll() {
+    for (Pod p : informer == null ? List.<Pod>of() : informer.getStore().list()) {
+      remove(p);
+    }
+  }
+
+  private CniChain chainFor(Sandbox.SimNode node) {
+    String conflist = """
+        {"cniVersion":"1.0.0","name":"sandbox-%s","plugins":[
+          {"type":"ptp","ipMasq":false,"mtu":1500,
+           "ipam":{"type":"host-local","subnet":"%s","dataDir":"%s","routes":[{"dst":"0.0.0.0/0"}]}},
+          {"type":"kube-egress-cni","socketPath":"%s"}
+        ]}""".formatted(node.name(), node.podCidr(), lab.workDir().resolve("ipam-" + node.name()),
+        stateDir.resolve(node.name()).resolve("cni.sock"));
+    return new CniChain(conflist, "/usr/lib/cni:/opt/cni/bin:" + cniBin, node.ns());
+  }
+
+  private static String k8sArgs(Pod pod) {
+    return "K8S_POD_NAMESPACE=" + pod.getMetadata().getNamespace() + ";K8S_POD_NAME=" + pod.getMetadata().getName()
+        + ";K8S_POD_INFRA_CONTAINER_ID=" + pod.getMetadata().getUid() + ";K8S_POD_UID=" + pod.getMetadata().getUid();
+  }
+
+  private void writeStatus(Pod pod, String ip, String phase, String message) {
+    try {
+      client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName())
+          .editStatus(p -> {
+            p.setStatus(new PodStatusBuilder().withPhase(phase).withPodIP(ip).withMessage(message)
+                .withStartTime(Instant.now().toString()).build());
+            return p;
+          });
+    } catch (RuntimeException e) {
+      log.warn("cannot write status of pod {}/{}: {}", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), e.getMessage());
+    }
+  }
+
+  private static String firstIp(String resultJson) {
+    Matcher m = Pattern.compile("\"address\"\\s*:\\s*\"([0-9.]+)/").matcher(resultJson);
+    return m.find() ? m.group(1) : null;
+  }
+
+  /** Copies our CNI plugin (launcher + jar, from the sandbox's classpath) into a bin dir of the lab. */
+  private static Path installPlugin(Path dir) {
+    try {
+      Files.createDirectories(dir);
+      Path launcher = dir.resolve("kube-egress-cni");
+      try (InputStream in = PodRuntime.class.getResourceAsStream("/io/egressgateway/cni/kube-egress-cni")) {
+        if (in == null) {
+          throw new IllegalStateException("the CNI plugin launcher is not on the sandbox classpath");
+        }
+        Files.copy(in, launcher, StandardCopyOption.REPLACE_EXISTING);
+      }
+      launcher.toFile().setExecutable(true, false);
+      Path jar = Path.of(io.egressgateway.cni.CniPlugin.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      Files.copy(jar, dir.resolve("kube-egress-cni.jar"), StandardCopyOption.REPLACE_EXISTING);
+      return dir;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (java.net.URISyntaxException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public void close() {
+    if (informer != null) {
+      informer.close();
+    }
+    executor.shutdownNow();
+  }
+}
