@@ -1,0 +1,136 @@
+package io.egressgateway.pod.entity;
+
+import akka.pattern.StatusReply;
+import io.egressgateway.core.sharding.NodePinned;
+import io.egressgateway.pod.infra.CniCodec;
+import io.egressgateway.pod.infra.PodDatapath;
+import io.egressgateway.pod.infra.PodDirectory;
+import io.egressgateway.pod.model.CniCall;
+import io.egressgateway.pod.model.CniReply;
+import io.egressgateway.pod.model.PodInfo;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node agent's answer to each CNI call (the CNI server's handler). An unannotated pod costs one local
+ * directory lookup and gets its {@code prevResult} back untouched; an annotated one is handed to its
+ * {@link PodTunnel}. DEL always succeeds.
+ *
+ * <p>Owns: nothing. Persists: nothing. Observes: the pod directory, and for CHECK the pod's wg0.
+ */
+public final class CniHandler implements Function<CniCall, CompletionStage<CniReply>> {
+  private static final Logger log = LoggerFactory.getLogger(CniHandler.class);
+
+  private final String node;
+  private final PodDirectory directory;
+  private final PodTunnels tunnels;
+  private final PodDatapath datapath;
+  private final Duration askTimeout;
+  private final Executor blocking;
+
+  /** {@code askTimeout} must exceed the entities' gateway wait; {@code blocking} runs CHECK's datapath read. */
+  public CniHandler(String node, PodDirectory directory, PodTunnels tunnels, PodDatapath datapath,
+      Duration askTimeout, Executor blocking) {
+    this.node = node;
+    this.directory = directory;
+    this.tunnels = tunnels;
+    this.datapath = datapath;
+    this.askTimeout = askTimeout;
+    this.blocking = blocking;
+  }
+
+  @Override
+  public CompletionStage<CniReply> apply(CniCall call) {
+    return switch (call.command()) {
+      case "ADD" -> add(call);
+      case "DEL" -> del(call);
+      case "CHECK" -> check(call);
+      default -> done(CniReply.error(CniReply.INVALID_ENV, "unsupported CNI command '" + call.command() + "'", ""));
+    };
+  }
+
+  private CompletionStage<CniReply> add(CniCall call) {
+    if (call.prevResult().isEmpty()) {
+      return done(CniReply.error(CniReply.INVALID_CONFIG, "kube-egress-cni must be chained: no prevResult", ""));
+    }
+    if (call.podNamespace().isEmpty() || call.podName().isEmpty()) {
+      return done(CniReply.error(CniReply.INVALID_ENV, "CNI_ARGS lacks K8S_POD_NAMESPACE or K8S_POD_NAME", ""));
+    }
+    Optional<PodInfo> pod = directory.find(call.podNamespace(), call.podName());
+    if (pod.isEmpty()) {
+      return done(CniReply.error(CniReply.TRY_AGAIN_LATER, "pod " + call.podNamespace() + "/" + call.podName()
+          + " is not known on node " + node + " yet", "the node's pod cache has not seen it"));
+    }
+    Optional<String> configKey = pod.get().gatewayConfigKey();
+    if (configKey.isEmpty()) {
+      return done(CniReply.ok(call.prevResult()));
+    }
+    if (call.podIp().isEmpty()) {
+      return done(CniReply.error(CniReply.INVALID_CONFIG, "prevResult has no IPv4 address for the pod", ""));
+    }
+    PodTunnel.Pod p = new PodTunnel.Pod(call.containerId(), call.netns(), call.podIp(), call.eth0Gateway(),
+        configKey.get(), call.excludedCidrs());
+    String id = NodePinned.entityId(node, pod.get().uid());
+    CompletionStage<StatusReply<PodTunnel.Added>> asked = tunnels.ask(id, r -> new PodTunnel.Add(p, r), askTimeout);
+    return asked.handle((reply, err) -> {
+      if (err != null) {
+        return CniReply.error(CniReply.TRY_AGAIN_LATER, "the pod's tunnel did not answer in time", String.valueOf(err.getMessage()));
+      }
+      if (reply.isError()) {
+        return CniReply.error(CniReply.TUNNEL_FAILURE, "egress gateway tunnel for pod " + call.podNamespace() + "/"
+            + call.podName() + " failed", reply.getError().getMessage());
+      }
+      return CniReply.ok(CniCodec.withTunnelInterface(call.prevResult(), call.netns()));
+    });
+  }
+
+  private CompletionStage<CniReply> del(CniCall call) {
+    String uid = call.podUid();
+    if (uid.isEmpty() && !call.podNamespace().isEmpty()) {
+      uid = directory.find(call.podNamespace(), call.podName()).map(PodInfo::uid).orElse("");
+    }
+    if (uid.isEmpty()) {
+      log.debug("DEL for container {}: pod unknown, nothing to remove", call.containerId());
+      return done(CniReply.ok(""));
+    }
+    String id = NodePinned.entityId(node, uid);
+    CompletionStage<StatusReply<akka.Done>> asked = tunnels.ask(id, r -> new PodTunnel.Remove(call.containerId(), r), askTimeout);
+    return asked.handle((reply, err) -> {
+      if (err != null || reply.isError()) {
+        log.warn("DEL for container {} of pod {}: {}", call.containerId(), id, err != null ? err.getMessage() : reply.getError().getMessage());
+      }
+      return CniReply.ok("");
+    });
+  }
+
+  private CompletionStage<CniReply> check(CniCall call) {
+    Optional<PodInfo> pod = directory.find(call.podNamespace(), call.podName());
+    if (pod.isEmpty() || pod.get().gatewayConfigKey().isEmpty()) {
+      return done(CniReply.ok(""));
+    }
+    String id = NodePinned.entityId(node, pod.get().uid());
+    CompletionStage<PodTunnel.State> state = tunnels.ask(id, PodTunnel.Get::new, askTimeout);
+    return state.thenApplyAsync(s -> {
+      if (!(s instanceof PodTunnel.Established e) || !e.tunnel().containerId().equals(call.containerId())) {
+        return CniReply.error(CniReply.TUNNEL_FAILURE, "pod " + call.podNamespace() + "/" + call.podName()
+            + " has no established egress tunnel", "state: " + s.getClass().getSimpleName());
+      }
+      Optional<String> device = datapath.tunnelDevice(call.netns());
+      if (device.isEmpty() || !device.get().equals(e.tunnel().deviceName())) {
+        return CniReply.error(CniReply.TUNNEL_FAILURE, "the pod's wg0 is missing or not ours",
+            "expected device " + e.tunnel().deviceName() + ", found " + device.orElse("none"));
+      }
+      return CniReply.ok("");
+    }, blocking);
+  }
+
+  private static CompletionStage<CniReply> done(CniReply reply) {
+    return CompletableFuture.completedFuture(reply);
+  }
+}

@@ -1,0 +1,384 @@
+package io.egressgateway.pod.entity;
+
+import akka.Done;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.DispatcherSelector;
+import akka.actor.typed.SupervisorStrategy;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.cluster.sharding.typed.ShardingEnvelope;
+import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
+import akka.pattern.StatusReply;
+import akka.persistence.typed.PersistenceId;
+import akka.persistence.typed.javadsl.CommandHandlerWithReply;
+import akka.persistence.typed.javadsl.EventHandler;
+import akka.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import akka.persistence.typed.javadsl.ReplyEffect;
+import io.egressgateway.core.CborSerializable;
+import io.egressgateway.core.Roles;
+import io.egressgateway.core.sharding.NodePinned;
+import io.egressgateway.core.view.ConfigView;
+import io.egressgateway.gateway.infra.WgKeys;
+import io.egressgateway.pod.infra.GatewayPeers;
+import io.egressgateway.pod.infra.HostPodDatapath;
+import io.egressgateway.pod.infra.PodDatapath;
+import io.egressgateway.pod.model.DeviceNames;
+import io.egressgateway.pod.model.FirstSuccess;
+import io.egressgateway.pod.model.PodRoutes;
+import io.egressgateway.pod.model.Route;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The WireGuard tunnel of one annotated pod, pinned to the pod's node (role {@code worker}, id
+ * {@code <node>/<pod uid>}).
+ *
+ * <p>Owns: the pod's device (created in the node's host namespace, moved into the pod as wg0), its routes
+ * and reply marking, and the pod's peer on the gateways of its configuration. Persists: the sandbox
+ * (container id, netns), pod IP, configuration key and uid, the pod's public key, which gateway confirmed
+ * first. Never the private key: it is generated here and kept in memory only (a lost key means a new key
+ * on the next ADD). Observes: the replicated {@link ConfigView}s, read locally.
+ *
+ * <p>ADD: config checks, key, device, gateway peers (bounded wait for the first confirmation), and only
+ * then the routes that move traffic into the tunnel. While one datapath pipeline runs, further commands
+ * are stashed.
+ */
+public final class PodTunnel
+    extends EventSourcedBehaviorWithEnforcedReplies<PodTunnel.Command, PodTunnel.Event, PodTunnel.State> {
+  private static final Logger log = LoggerFactory.getLogger(PodTunnel.class);
+
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "PodTunnel");
+
+  /** What the entity works with; every datapath call runs on {@code blocking}. */
+  public record Deps(
+      PodDatapath datapath,
+      GatewayPeers gateways,
+      Supplier<Map<String, ConfigView>> views,
+      Duration gatewayWait) {}
+
+  // --- protocol ---
+
+  public sealed interface Command extends CborSerializable {}
+
+  /**
+   * The pod as CNI ADD describes it.
+   *
+   * @param configKey     {@code namespace/name} of the gateway configuration the pod is annotated with
+   * @param excludedCidrs the CNI configuration's {@code excludedCIDRs}
+   */
+  public record Pod(String containerId, String netns, String podIp, String eth0Gateway, String configKey,
+      List<String> excludedCidrs) implements CborSerializable {}
+
+  public record Add(Pod pod, ActorRef<StatusReply<Added>> replyTo) implements Command {}
+
+  public record Added(String publicKey, String configKey, String gateway) implements CborSerializable {}
+
+  /** Removes the tunnel of sandbox {@code containerId} (empty: whatever sandbox). Always succeeds. */
+  public record Remove(String containerId, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  public record Get(ActorRef<State> replyTo) implements Command {}
+
+  private record Provisioned(String containerId, String gateway, String error) implements Command {}
+
+  private record Deprovisioned(String containerId, String error) implements Command {}
+
+  // --- events ---
+
+  public sealed interface Event extends CborSerializable {}
+
+  public record TunnelRequested(Tunnel tunnel) implements Event {}
+
+  public record TunnelEstablished(String containerId, String gateway) implements Event {}
+
+  public record TunnelRemoved(String containerId) implements Event {}
+
+  // --- state ---
+
+  /** One sandbox's tunnel. {@code deviceName} is host-unique (kept in wg0's alias). */
+  public record Tunnel(String containerId, String netns, String podIp, String configKey, String configUid,
+      String publicKey, String deviceName) implements CborSerializable {}
+
+  public sealed interface State extends CborSerializable {}
+
+  public record Absent(boolean none) implements State {
+    static final Absent INSTANCE = new Absent(true);
+  }
+
+  /** Key and sandbox decided; the datapath may be incomplete. */
+  public record Requested(Tunnel tunnel) implements State {
+    Established establish(String gateway) {
+      return new Established(tunnel, gateway);
+    }
+  }
+
+  /** Device, peer on at least {@code gateway}, and routes are in place. */
+  public record Established(Tunnel tunnel, String gateway) implements State {}
+
+  // --- setup ---
+
+  public static ActorRef<ShardingEnvelope<Command>> init(ActorSystem<?> system, Deps deps) {
+    return NodePinned.init(system, ENTITY_KEY, Roles.WORKER, ctx -> create(ctx.getEntityId(), deps));
+  }
+
+  public static Behavior<Command> create(String entityId, Deps deps) {
+    return Behaviors.setup(ctx -> new PodTunnel(ctx, entityId, deps));
+  }
+
+  private final ActorContext<Command> ctx;
+  private final String entityId;
+  private final Deps deps;
+  private final Executor blocking;
+  /** The private key of the current sandbox's device; memory only. */
+  private String privateKey;
+  private String privateKeyOf;
+  private boolean busy;
+  private ActorRef<StatusReply<Added>> pendingAdd;
+  private ActorRef<StatusReply<Done>> pendingRemove;
+
+  private PodTunnel(ActorContext<Command> ctx, String entityId, Deps deps) {
+    super(PersistenceId.of(ENTITY_KEY.name(), entityId),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
+    this.ctx = ctx;
+    this.entityId = entityId;
+    this.deps = deps;
+    this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
+  }
+
+  @Override
+  public State emptyState() {
+    return Absent.INSTANCE;
+  }
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+    return newCommandHandlerWithReplyBuilder()
+        .forAnyState()
+        .onCommand(Add.class, this::onAdd)
+        .onCommand(Remove.class, this::onRemove)
+        .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), s))
+        .onCommand(Provisioned.class, this::onProvisioned)
+        .onCommand(Deprovisioned.class, this::onDeprovisioned)
+        .build();
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder()
+        .forAnyState()
+        .onEvent(TunnelRequested.class, (s, e) -> new Requested(e.tunnel()))
+        .onEvent(TunnelEstablished.class, this::established)
+        .onEvent(TunnelRemoved.class, (s, e) -> Absent.INSTANCE)
+        .build();
+  }
+
+  private State established(State s, TunnelEstablished e) {
+    if (s instanceof Requested r && r.tunnel().containerId().equals(e.containerId())) {
+      return r.establish(e.gateway());
+    }
+    return s;
+  }
+
+  // --- handlers ---
+
+  private ReplyEffect<Event, State> onAdd(State s, Add cmd) {
+    if (busy) {
+      return Effect().stash();
+    }
+    Pod pod = cmd.pod();
+    ConfigView view = deps.views().get().get(pod.configKey());
+    String problem = unusable(view, pod.configKey());
+    if (problem != null) {
+      log.warn("{}: ADD for {} refused: {}", entityId, pod.containerId(), problem);
+      return Effect().reply(cmd.replyTo(), StatusReply.error(problem));
+    }
+    List<Route> routes;
+    try {
+      routes = PodRoutes.desired(view.defaultRoute(), pod.eth0Gateway(), view.excludeCidrs(), pod.excludedCidrs(), view.ilbIp());
+    } catch (IllegalArgumentException e) {
+      return Effect().reply(cmd.replyTo(), StatusReply.error(e.getMessage()));
+    }
+    Tunnel current = tunnelOf(s);
+    boolean sameSandbox = current != null && current.containerId().equals(pod.containerId())
+        && current.configUid().equals(view.uid()) && current.netns().equals(pod.netns());
+    if (sameSandbox && s instanceof Established est) {
+      return Effect().reply(cmd.replyTo(), StatusReply.success(new Added(current.publicKey(), current.configKey(), est.gateway())));
+    }
+    busy = true;
+    pendingAdd = cmd.replyTo();
+    if (sameSandbox && pod.containerId().equals(privateKeyOf)) {
+      return Effect().none().thenRun(st -> provision(current, view, routes)).thenNoReply();
+    }
+    WgKeys.KeyPair keys = WgKeys.generate();
+    privateKey = keys.privateKey();
+    privateKeyOf = pod.containerId();
+    Tunnel t = new Tunnel(pod.containerId(), pod.netns(), pod.podIp(), pod.configKey(), view.uid(), keys.publicKey(),
+        DeviceNames.forContainer(pod.containerId()));
+    return Effect().persist(new TunnelRequested(t)).thenRun(st -> provision(t, view, routes)).thenNoReply();
+  }
+
+  private ReplyEffect<Event, State> onProvisioned(State s, Provisioned m) {
+    busy = false;
+    ActorRef<StatusReply<Added>> reply = pendingAdd;
+    pendingAdd = null;
+    Tunnel t = tunnelOf(s);
+    if (m.error() != null || t == null || !t.containerId().equals(m.containerId())) {
+      String why = m.error() != null ? m.error() : "sandbox changed while provisioning";
+      log.warn("{}: tunnel for {} not established: {}", entityId, m.containerId(), why);
+      if (reply != null) {
+        reply.tell(StatusReply.error(why));
+      }
+      return Effect().none().thenNoReply().thenUnstashAll();
+    }
+    log.info("{}: tunnel {} established for {} via {} (first gateway to confirm: {})", entityId, t.deviceName(),
+        t.podIp(), t.configKey(), m.gateway());
+    return Effect().persist(new TunnelEstablished(m.containerId(), m.gateway()))
+        .thenRun(st -> {
+          if (reply != null) {
+            reply.tell(StatusReply.success(new Added(t.publicKey(), t.configKey(), m.gateway())));
+          }
+        })
+        .thenNoReply()
+        .thenUnstashAll();
+  }
+
+  private ReplyEffect<Event, State> onRemove(State s, Remove cmd) {
+    if (busy) {
+      return Effect().stash();
+    }
+    Tunnel t = tunnelOf(s);
+    if (t == null || (!cmd.containerId().isEmpty() && !cmd.containerId().equals(t.containerId()))) {
+      return Effect().reply(cmd.replyTo(), StatusReply.ack());
+    }
+    busy = true;
+    pendingRemove = cmd.replyTo();
+    String confirmed = s instanceof Established e ? e.gateway() : "";
+    return Effect().none().thenRun(st -> deprovision(t, confirmed)).thenNoReply();
+  }
+
+  private ReplyEffect<Event, State> onDeprovisioned(State s, Deprovisioned m) {
+    busy = false;
+    ActorRef<StatusReply<Done>> reply = pendingRemove;
+    pendingRemove = null;
+    if (m.error() != null) {
+      log.warn("{}: removing the tunnel of {} was incomplete: {}", entityId, m.containerId(), m.error());
+    } else {
+      log.info("{}: tunnel of {} removed", entityId, m.containerId());
+    }
+    if (m.containerId().equals(privateKeyOf)) {
+      privateKey = null;
+      privateKeyOf = null;
+    }
+    return Effect().persist(new TunnelRemoved(m.containerId()))
+        .thenRun(st -> {
+          if (reply != null) {
+            reply.tell(StatusReply.ack());
+          }
+        })
+        .thenNoReply()
+        .thenUnstashAll();
+  }
+
+  // --- datapath pipelines (off the actor thread; results come back as messages) ---
+
+  private void provision(Tunnel t, ConfigView view, List<Route> routes) {
+    String key = privateKey;
+    PodDatapath.Attachment a = new PodDatapath.Attachment(t.deviceName(), t.netns(),
+        view.ilbIp() + ":" + view.port(), view.gatewayPublicKey());
+    Map<String, CompletionStage<?>> attempts = new LinkedHashMap<>();
+    CompletableFuture<String> pipeline = CompletableFuture
+        .runAsync(() -> deps.datapath().attach(a, key), blocking)
+        .thenCompose(v -> {
+          for (String gw : view.gateways().keySet()) {
+            attempts.put(gw, deps.gateways().addPeer(gw, view.uid(), t.publicKey(), t.podIp()));
+          }
+          return FirstSuccess.await(attempts, deps.gatewayWait());
+        })
+        .thenApplyAsync(gw -> {
+          deps.datapath().applyRoutes(t.netns(), routes);
+          return gw;
+        }, blocking);
+    ctx.pipeToSelf(pipeline, (gw, err) -> new Provisioned(t.containerId(), gw, err == null ? null : describe(err)));
+  }
+
+  private void deprovision(Tunnel t, String confirmed) {
+    ConfigView view = deps.views().get().get(t.configKey());
+    Set<String> gateways = new LinkedHashSet<>();
+    if (!confirmed.isEmpty()) {
+      gateways.add(confirmed);
+    }
+    if (view != null && view.uid().equals(t.configUid())) {
+      gateways.addAll(view.gateways().keySet());
+    }
+    CompletableFuture<?>[] removals = gateways.stream()
+        .map(gw -> deps.gateways().removePeer(gw, t.configUid(), t.publicKey()).toCompletableFuture())
+        .toArray(CompletableFuture[]::new);
+    CompletableFuture<String> pipeline = CompletableFuture.allOf(removals)
+        .orTimeout(deps.gatewayWait().toMillis(), TimeUnit.MILLISECONDS)
+        .handle((v, err) -> err == null ? "" : "gateway peer removal: " + describe(err))
+        .thenApplyAsync(gatewayError -> {
+          String error = gatewayError;
+          try {
+            deps.datapath().detach(t.netns(), t.deviceName());
+          } catch (RuntimeException e) {
+            error = (error.isEmpty() ? "" : error + "; ") + "datapath: " + HostPodDatapath.describe(e);
+          }
+          return error;
+        }, blocking);
+    ctx.pipeToSelf(pipeline, (error, err) -> new Deprovisioned(t.containerId(),
+        err != null ? describe(err) : (error.isEmpty() ? null : error)));
+  }
+
+  // --- helpers ---
+
+  /** Why {@code view} cannot serve a pod right now, or null. */
+  static String unusable(ConfigView view, String key) {
+    if (view == null) {
+      return "gateway configuration " + key + " is not known on this node (it does not exist or has not replicated yet)";
+    }
+    if (!view.ready()) {
+      return "gateway configuration " + key + " is not ready yet (gateways or Azure resources still provisioning)";
+    }
+    if (view.gateways().isEmpty()) {
+      return "gateway configuration " + key + " has no gateway nodes";
+    }
+    if (view.ilbIp().isEmpty() || view.port() <= 0 || view.gatewayPublicKey().isEmpty()) {
+      return "gateway configuration " + key + " has no gateway endpoint or public key yet";
+    }
+    return null;
+  }
+
+  private static Tunnel tunnelOf(State s) {
+    if (s instanceof Requested r) {
+      return r.tunnel();
+    }
+    if (s instanceof Established e) {
+      return e.tunnel();
+    }
+    return null;
+  }
+
+  private static String describe(Throwable err) {
+    Throwable t = err;
+    while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    if (t instanceof java.util.concurrent.TimeoutException) {
+      return "timed out";
+    }
+    return HostPodDatapath.describe(t);
+  }
+}

@@ -1,0 +1,108 @@
+package io.egressgateway.pod.infra;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.egressgateway.pod.model.CniCall;
+import io.egressgateway.pod.model.CniReply;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads the plugin's forwarded request (see the cni-plugin's {@code AgentProtocol}) and writes the
+ * agent's answer: {@code {"result":{..}}} or {@code {"error":{"code":..,"msg":..,"details":..}}}.
+ */
+public final class CniCodec {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private CniCodec() {}
+
+  /** Parses one request; fails with {@link IllegalArgumentException} saying what is wrong. */
+  public static CniCall parse(String request) {
+    JsonNode root;
+    try {
+      root = JSON.readTree(request);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("request is not JSON: " + e.getMessage());
+    }
+    if (root == null || !root.isObject()) {
+      throw new IllegalArgumentException("request is not a JSON object");
+    }
+    JsonNode config = root.path("config");
+    if (!config.isObject()) {
+      throw new IllegalArgumentException("request carries no network configuration");
+    }
+    JsonNode prev = config.path("prevResult");
+    String podIp = "";
+    String gateway = "";
+    for (JsonNode ip : prev.path("ips")) {
+      String address = ip.path("address").asText("");
+      if (!address.contains(":") && !address.isEmpty()) {
+        podIp = address.contains("/") ? address.substring(0, address.indexOf('/')) : address;
+        gateway = ip.path("gateway").asText("");
+        break;
+      }
+    }
+    if (gateway.isEmpty()) {
+      for (JsonNode r : prev.path("routes")) {
+        if (r.path("dst").asText().equals("0.0.0.0/0") && r.has("gw")) {
+          gateway = r.path("gw").asText();
+        }
+      }
+    }
+    List<String> excluded = new ArrayList<>();
+    config.path("excludedCIDRs").forEach(c -> excluded.add(c.asText()));
+    return new CniCall(
+        root.path("command").asText(""),
+        root.path("containerId").asText(""),
+        root.path("netns").asText(""),
+        root.path("ifName").asText(""),
+        CniCall.parseArgs(root.path("args").asText("")),
+        config.path("cniVersion").asText("1.0.0"),
+        prev.isObject() ? prev.toString() : "",
+        podIp,
+        gateway,
+        excluded);
+  }
+
+  public static String write(CniReply reply) {
+    ObjectNode root = JSON.createObjectNode();
+    if (reply instanceof CniReply.Result r) {
+      if (!r.json().isEmpty()) {
+        try {
+          root.set("result", JSON.readTree(r.json()));
+        } catch (IOException e) {
+          throw new IllegalArgumentException("result is not JSON", e);
+        }
+      }
+    } else if (reply instanceof CniReply.Error e) {
+      ObjectNode err = root.putObject("error");
+      err.put("code", e.code());
+      err.put("msg", e.msg());
+      if (!e.details().isEmpty()) {
+        err.put("details", e.details());
+      }
+    }
+    return root.toString();
+  }
+
+  /** {@code prevResult} with the tunnel interface appended (name wg0, in the pod's sandbox). */
+  public static String withTunnelInterface(String prevResult, String netns) {
+    try {
+      ObjectNode prev = (ObjectNode) JSON.readTree(prevResult);
+      ArrayNode ifs = prev.has("interfaces") && prev.get("interfaces").isArray()
+          ? (ArrayNode) prev.get("interfaces") : prev.putArray("interfaces");
+      for (JsonNode i : ifs) {
+        if (i.path("name").asText().equals("wg0")) {
+          return prev.toString();
+        }
+      }
+      ifs.addObject().put("name", "wg0").put("sandbox", netns);
+      return prev.toString();
+    } catch (IOException | ClassCastException e) {
+      throw new IllegalArgumentException("prevResult is not a JSON object", e);
+    }
+  }
+}

@@ -1,0 +1,160 @@
+package io.egressgateway.pod.infra;
+
+import io.egressgateway.pod.model.CniCall;
+import io.egressgateway.pod.model.CniReply;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node agent's CNI endpoint: a unix socket only root can reach (socket 0600 in a 0700 directory), one
+ * request per connection. Connections are served on a small pool of its own threads, never on actor
+ * threads; each waits (bounded) for the handler's answer. A request that cannot be parsed is answered
+ * with a CNI decoding error, and the server keeps serving.
+ *
+ * <p>Owns: the socket file and its threads. Persists: nothing. Observes: connections.
+ */
+public final class CniServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(CniServer.class);
+  private static final int MAX_REQUEST = 1024 * 1024;
+
+  private final Path socket;
+  private final ServerSocketChannel server;
+  private final ExecutorService workers;
+  private final Thread acceptor;
+  private final Function<CniCall, CompletionStage<CniReply>> handler;
+  private final Duration answerTimeout;
+
+  private CniServer(Path socket, ServerSocketChannel server, int threads,
+      Function<CniCall, CompletionStage<CniReply>> handler, Duration answerTimeout) {
+    this.socket = socket;
+    this.server = server;
+    this.handler = handler;
+    this.answerTimeout = answerTimeout;
+    AtomicInteger n = new AtomicInteger();
+    this.workers = Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, "cni-server-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    this.acceptor = new Thread(this::acceptLoop, "cni-server-accept");
+    this.acceptor.setDaemon(true);
+  }
+
+  /** Binds {@code socket} (replacing a stale file) and starts serving. */
+  public static CniServer start(Path socket, int threads, Duration answerTimeout,
+      Function<CniCall, CompletionStage<CniReply>> handler) throws IOException {
+    Path dir = socket.toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+    Files.deleteIfExists(socket);
+    ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+    ch.bind(UnixDomainSocketAddress.of(socket));
+    Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+    CniServer s = new CniServer(socket, ch, threads, handler, answerTimeout);
+    s.acceptor.start();
+    log.info("CNI server listening on {}", socket);
+    return s;
+  }
+
+  public Path socket() {
+    return socket;
+  }
+
+  private void acceptLoop() {
+    while (server.isOpen()) {
+      try {
+        SocketChannel conn = server.accept();
+        workers.execute(() -> serve(conn));
+      } catch (IOException e) {
+        if (server.isOpen()) {
+          log.warn("CNI server accept failed: {}", e.getMessage());
+        }
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        return;
+      }
+    }
+  }
+
+  private void serve(SocketChannel conn) {
+    try (conn) {
+      String answer = answer(readRequest(conn));
+      ByteBuffer out = ByteBuffer.wrap(answer.getBytes(StandardCharsets.UTF_8));
+      while (out.hasRemaining()) {
+        conn.write(out);
+      }
+    } catch (IOException e) {
+      log.warn("CNI connection failed: {}", e.getMessage());
+    }
+  }
+
+  private String answer(String request) {
+    CniCall call;
+    try {
+      call = CniCodec.parse(request);
+    } catch (IllegalArgumentException e) {
+      log.warn("unreadable CNI request: {}", e.getMessage());
+      return CniCodec.write(CniReply.error(CniReply.DECODING_FAILURE, "unreadable request from the CNI plugin", e.getMessage()));
+    }
+    try {
+      CniReply reply = handler.apply(call).toCompletableFuture().get(answerTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      return CniCodec.write(reply);
+    } catch (TimeoutException e) {
+      return CniCodec.write(CniReply.error(CniReply.TRY_AGAIN_LATER, "the node agent did not finish " + call.command()
+          + " within " + answerTimeout.toMillis() + " ms", "container " + call.containerId()));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return CniCodec.write(CniReply.error(CniReply.TRY_AGAIN_LATER, "the node agent is shutting down", ""));
+    } catch (Exception e) {
+      log.warn("CNI {} for container {} failed", call.command(), call.containerId(), e);
+      return CniCodec.write(CniReply.error(CniReply.TUNNEL_FAILURE, "node agent error", String.valueOf(e.getMessage())));
+    }
+  }
+
+  private static String readRequest(SocketChannel conn) throws IOException {
+    ByteArrayOutputStream got = new ByteArrayOutputStream();
+    ByteBuffer in = ByteBuffer.allocate(16 * 1024);
+    while (conn.read(in) >= 0) {
+      in.flip();
+      got.write(in.array(), 0, in.limit());
+      in.clear();
+      if (got.size() > MAX_REQUEST) {
+        throw new IOException("CNI request larger than " + MAX_REQUEST + " bytes");
+      }
+    }
+    return got.toString(StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public void close() {
+    try {
+      server.close();
+    } catch (IOException e) {
+      log.debug("closing CNI socket: {}", e.getMessage());
+    }
+    workers.shutdownNow();
+    try {
+      Files.deleteIfExists(socket);
+    } catch (IOException e) {
+      log.warn("cannot remove {}: {}", socket, e.getMessage());
+    }
+  }
+}

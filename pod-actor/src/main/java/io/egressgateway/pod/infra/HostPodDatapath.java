@@ -1,0 +1,194 @@
+package io.egressgateway.pod.infra;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.egressgateway.gateway.infra.CommandException;
+import io.egressgateway.gateway.infra.CommandRunner;
+import io.egressgateway.gateway.infra.Net;
+import io.egressgateway.gateway.infra.Nft;
+import io.egressgateway.gateway.infra.WgDevice;
+import io.egressgateway.gateway.infra.WireGuardBackend;
+import io.egressgateway.gateway.model.WgConfig;
+import io.egressgateway.gateway.model.WgPeer;
+import io.egressgateway.pod.model.PodRoutes;
+import io.egressgateway.pod.model.Route;
+import io.egressgateway.pod.model.RouteAction;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The real pod datapath: {@code ip}, {@code wg}, {@code nft} (through the gateway module's WireGuard
+ * backend, kernel or wireguard-go). The device is created in the node's host namespace (where its UDP
+ * socket stays), moved into the pod as {@code wg0} with its creation name as alias.
+ *
+ * <p>Owns: per pod, the device {@code wg<container id>}, routes with protocol {@value Route#PROTO}, the
+ * rule at preference {@value #RULE_PREF} and nft table {@value #NFT_TABLE}. Persists: nothing. Observes:
+ * links, our routes (by protocol), the rule.
+ */
+public final class HostPodDatapath implements PodDatapath {
+  private static final Logger log = LoggerFactory.getLogger(HostPodDatapath.class);
+  static final String NFT_TABLE = "kube_egress_pod";
+  static final int RULE_PREF = 8738;
+  static final String REPLY_MARK = "0x2222";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final CommandRunner cmd;
+  private final WireGuardBackend wg;
+  private final String hostNetns;
+
+  /** {@code hostNetns}: the node's host namespace by name; empty for the agent's own (production). */
+  public HostPodDatapath(CommandRunner cmd, WireGuardBackend wg, String hostNetns) {
+    this.cmd = cmd;
+    this.wg = wg;
+    this.hostNetns = hostNetns == null ? "" : hostNetns;
+  }
+
+  @Override
+  public void attach(Attachment a, String privateKey) {
+    String ns = NetnsNames.resolve(cmd, a.podNetns());
+    WgConfig config = new WgConfig(privateKey, 0, List.of(
+        new WgPeer(a.gatewayPublicKey(), List.of("0.0.0.0/0", "::/0"), a.gatewayEndpoint(), 0)));
+    Optional<Net.Link> present = Net.link(cmd, ns, "wg0");
+    if (present.isPresent()) {
+      if (!present.get().alias().equals(a.deviceName())) {
+        throw new IllegalStateException("pod " + a.podNetns() + " already has a wg0 that is not ours (alias '"
+            + present.get().alias() + "', expected '" + a.deviceName() + "')");
+      }
+      WgDevice moved = WgDevice.created(a.deviceName(), hostNetns).movedTo(ns, "wg0");
+      if (wg.alive(moved)) {
+        wg.configure(moved, config);
+        return;
+      }
+      // the device is there but its process is gone: start over below
+      cmd.attempt(Net.ip(ns, "link", "del", "wg0"));
+    }
+    WgDevice created = wg.create(hostNetns, a.deviceName());
+    try {
+      wg.configure(created, config);
+      WgDevice moved = wg.moveInto(created, ns, "wg0");
+      log.info("pod {}: tunnel device {} attached as wg0 ({} peer {})", a.podNetns(), a.deviceName(),
+          wg.kind(), a.gatewayEndpoint());
+      if (!wg.alive(moved)) {
+        throw new IllegalStateException("device " + a.deviceName() + " died right after the move into " + a.podNetns());
+      }
+    } catch (RuntimeException e) {
+      wg.delete(created);
+      throw e;
+    }
+  }
+
+  @Override
+  public void applyRoutes(String podNetns, List<Route> desired) {
+    String ns = NetnsNames.resolve(cmd, podNetns);
+    for (String key : List.of("net.ipv4.conf.all.rp_filter", "net.ipv4.conf.eth0.rp_filter")) {
+      Net.sysctl(cmd, ns, key, "2");
+    }
+    Nft.replaceTable(cmd, ns, "ip", NFT_TABLE, replyMarkingBody());
+    if (cmd.run(Net.ip(ns, "-4", "rule", "show", "pref", Integer.toString(RULE_PREF))).stdout().isBlank()) {
+      cmd.run(Net.ip(ns, "-4", "rule", "add", "pref", Integer.toString(RULE_PREF), "fwmark", REPLY_MARK,
+          "lookup", Integer.toString(Route.REPLY_TABLE)));
+    }
+    for (RouteAction action : PodRoutes.plan(desired, ourRoutes(ns))) {
+      List<String> argv = new ArrayList<>(Net.ip(ns, "-4", "route",
+          action instanceof RouteAction.Replace ? "replace" : "del"));
+      argv.addAll(action.route().args());
+      cmd.run(argv);
+    }
+  }
+
+  @Override
+  public void detach(String podNetns, String deviceName) {
+    Optional<String> ns = NetnsNames.find(podNetns);
+    WgDevice device = WgDevice.created(deviceName, hostNetns);
+    if (ns.isEmpty()) {
+      wg.delete(device);
+      return;
+    }
+    Optional<Net.Link> present = Net.link(cmd, ns.get(), "wg0");
+    if (present.isPresent() && present.get().alias().equals(deviceName)) {
+      wg.delete(device.movedTo(ns.get(), "wg0"));
+    } else {
+      wg.delete(device);
+    }
+    cmd.attempt(Net.ip(ns.get(), "-4", "rule", "del", "pref", Integer.toString(RULE_PREF)));
+    cmd.attempt(CommandRunner.inNetns(ns.get(), List.of("nft", "delete", "table", "ip", NFT_TABLE)));
+    for (Route r : ourRoutes(ns.get())) {
+      List<String> argv = new ArrayList<>(Net.ip(ns.get(), "-4", "route", "del"));
+      argv.addAll(r.args());
+      cmd.attempt(argv);
+    }
+    NetnsNames.release(cmd, podNetns);
+  }
+
+  @Override
+  public Optional<String> tunnelDevice(String podNetns) {
+    Optional<String> ns = NetnsNames.find(podNetns);
+    if (ns.isEmpty()) {
+      return Optional.empty();
+    }
+    return Net.link(cmd, ns.get(), "wg0").map(Net.Link::alias).filter(alias -> {
+      WgDevice d = WgDevice.created(alias.isEmpty() ? "wg0" : alias, hostNetns).movedTo(ns.get(), "wg0");
+      return wg.alive(d);
+    });
+  }
+
+  /** Routes carrying our protocol marker, in every table. */
+  List<Route> ourRoutes(String ns) {
+    String out = cmd.run(Net.ip(ns, "-4", "-j", "route", "show", "table", "all", "proto", Integer.toString(Route.PROTO))).stdout();
+    return parseRoutes(out);
+  }
+
+  static List<Route> parseRoutes(String ipJson) {
+    List<Route> routes = new ArrayList<>();
+    if (ipJson.isBlank()) {
+      return routes;
+    }
+    JsonNode arr;
+    try {
+      arr = JSON.readTree(ipJson);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot parse `ip -j route` output: " + e.getMessage(), e);
+    }
+    for (JsonNode r : arr) {
+      String via = "";
+      if (r.has("gateway")) {
+        via = r.get("gateway").asText();
+      } else if (r.has("via")) {
+        via = r.path("via").path("family").asText() + " " + r.path("via").path("host").asText();
+      }
+      String table = r.path("table").asText("main");
+      int t = switch (table) {
+        case "main" -> Route.MAIN;
+        case "local" -> 255;
+        case "default" -> 253;
+        default -> Integer.parseInt(table);
+      };
+      routes.add(new Route(r.path("dst").asText(), via, r.path("dev").asText(), t));
+    }
+    return routes;
+  }
+
+  /** Connections that arrive on eth0 are marked; their replies carry the mark and use the reply table. */
+  private static String replyMarkingBody() {
+    return "  chain prerouting {\n"
+        + "    type filter hook prerouting priority mangle; policy accept;\n"
+        + "    iifname \"eth0\" ct state new ct mark set " + REPLY_MARK + "\n"
+        + "  }\n"
+        + "  chain output {\n"
+        + "    type route hook output priority mangle; policy accept;\n"
+        + "    ct mark " + REPLY_MARK + " meta mark set " + REPLY_MARK + "\n"
+        + "  }";
+  }
+
+  /** A failure message that names the command, for CNI errors. */
+  public static String describe(Throwable e) {
+    if (e instanceof CommandException ce) {
+      return String.join(" ", ce.command()) + " failed (exit " + ce.exitCode() + "): " + ce.stderr().strip();
+    }
+    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+  }
+}

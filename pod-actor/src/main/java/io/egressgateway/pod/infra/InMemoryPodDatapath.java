@@ -1,0 +1,105 @@
+package io.egressgateway.pod.infra;
+
+import io.egressgateway.pod.model.PodRoutes;
+import io.egressgateway.pod.model.Route;
+import io.egressgateway.pod.model.RouteAction;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A stateful fake of the pod datapath: pod namespaces (created by the test), the wg0 each one holds and
+ * our routes in it. Operations on a namespace that does not exist fail like the real ones do.
+ */
+public final class InMemoryPodDatapath implements PodDatapath {
+
+  /** The tunnel device in one pod. {@code hasPrivateKey} only records that a key was set. */
+  public record Device(String alias, String endpoint, String gatewayPublicKey, boolean hasPrivateKey) {}
+
+  /** Everything we created in one pod namespace. */
+  public record Pod(Optional<Device> wg0, List<Route> routes, boolean replyMarking) {}
+
+  private final Map<String, Pod> pods = new ConcurrentHashMap<>();
+  private final Set<String> failing = ConcurrentHashMap.newKeySet();
+
+  /** A pod namespace as the main plugin leaves it: eth0 only. */
+  public void addNamespace(String netns) {
+    pods.putIfAbsent(netns, new Pod(Optional.empty(), List.of(), false));
+  }
+
+  public void deleteNamespace(String netns) {
+    pods.remove(netns);
+  }
+
+  /** Makes operations on {@code netns} fail (e.g. a broken wireguard-go binary). */
+  public void failing(String netns, boolean value) {
+    if (value) {
+      failing.add(netns);
+    } else {
+      failing.remove(netns);
+    }
+  }
+
+  public Optional<Pod> pod(String netns) {
+    return Optional.ofNullable(pods.get(netns));
+  }
+
+  @Override
+  public void attach(Attachment a, String privateKey) {
+    Pod p = existing(a.podNetns());
+    if (p.wg0().isPresent() && !p.wg0().get().alias().equals(a.deviceName())) {
+      throw new IllegalStateException("pod " + a.podNetns() + " already has a wg0 (" + p.wg0().get().alias() + ")");
+    }
+    Device d = new Device(a.deviceName(), a.gatewayEndpoint(), a.gatewayPublicKey(), privateKey != null && !privateKey.isEmpty());
+    pods.put(a.podNetns(), new Pod(Optional.of(d), p.routes(), p.replyMarking()));
+  }
+
+  @Override
+  public void applyRoutes(String podNetns, List<Route> desired) {
+    Pod p = existing(podNetns);
+    List<Route> routes = new ArrayList<>(p.routes());
+    for (RouteAction a : PodRoutes.plan(desired, p.routes())) {
+      routes.removeIf(r -> r.dst().equals(a.route().dst()) && r.table() == a.route().table());
+      if (a instanceof RouteAction.Replace) {
+        if (a.route().dev().equals("wg0") && p.wg0().isEmpty()) {
+          throw new IllegalStateException("Cannot find device \"wg0\"");
+        }
+        routes.add(a.route());
+      }
+    }
+    pods.put(podNetns, new Pod(p.wg0(), List.copyOf(routes), true));
+  }
+
+  @Override
+  public void detach(String podNetns, String deviceName) {
+    Pod p = pods.get(podNetns);
+    if (p == null) {
+      return;
+    }
+    if (failing.contains(podNetns)) {
+      throw new IllegalStateException("detach failed in " + podNetns);
+    }
+    if (p.wg0().isPresent() && p.wg0().get().alias().equals(deviceName)) {
+      pods.put(podNetns, new Pod(Optional.empty(), List.of(), false));
+    }
+  }
+
+  @Override
+  public Optional<String> tunnelDevice(String podNetns) {
+    return pod(podNetns).flatMap(Pod::wg0).map(Device::alias);
+  }
+
+  private Pod existing(String netns) {
+    if (failing.contains(netns)) {
+      throw new IllegalStateException("datapath operation failed in " + netns);
+    }
+    Pod p = pods.get(netns);
+    if (p == null) {
+      throw new IllegalStateException("network namespace " + netns + " does not exist");
+    }
+    return p;
+  }
+}

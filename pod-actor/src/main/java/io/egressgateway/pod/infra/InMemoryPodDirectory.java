@@ -1,0 +1,32 @@
+package io.egressgateway.pod.infra;
+
+import io.egressgateway.pod.model.PodInfo;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** A {@link PodDirectory} kept in memory: fed by tests, or by an informer's event handler. */
+public final class InMemoryPodDirectory implements PodDirectory {
+  private final Map<String, PodInfo> pods = new ConcurrentHashMap<>();
+  private final AtomicLong lookups = new AtomicLong();
+
+  public void put(PodInfo pod) {
+    pods.put(pod.namespace() + "/" + pod.name(), pod);
+  }
+
+  public void remove(String namespace, String name) {
+    pods.remove(namespace + "/" + name);
+  }
+
+  @Override
+  public Optional<PodInfo> find(String namespace, String name) {
+    lookups.incrementAndGet();
+    return Optional.ofNullable(pods.get(namespace + "/" + name));
+  }
+
+  /** How many lookups were made (lets tests state the cost of an unannotated pod). */
+  public long lookups() {
+    return lookups.get();
+  }
+}

@@ -1,0 +1,58 @@
+package io.egressgateway.pod.infra;
+
+import io.egressgateway.gateway.infra.CommandRunner;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * CNI passes a pod's namespace as a path; {@code ip -n} wants a name. A path under {@code /var/run/netns}
+ * or {@code /run/netns} is its file name. A {@code /proc/<pid>/ns/net} path gets a name of our own,
+ * {@code egp-<pid>}, made with {@code ip netns attach} and released on detach.
+ */
+final class NetnsNames {
+  private static final Pattern PROC = Pattern.compile("^/proc/(\\d+)/ns/net$");
+  private static final String ATTACH_PREFIX = "egp-";
+
+  private NetnsNames() {}
+
+  /** The name for {@code path}, attaching one if needed; fails if the namespace does not exist. */
+  static String resolve(CommandRunner cmd, String path) {
+    Optional<String> named = find(path);
+    if (named.isPresent()) {
+      return named.get();
+    }
+    Matcher m = PROC.matcher(path);
+    if (m.matches() && Files.exists(Path.of(path))) {
+      String name = ATTACH_PREFIX + m.group(1);
+      cmd.run(List.of("ip", "netns", "attach", name, m.group(1)));
+      return name;
+    }
+    throw new IllegalStateException("pod network namespace " + path + " does not exist or is not a netns path");
+  }
+
+  /** The existing name for {@code path}, if it has one already. */
+  static Optional<String> find(String path) {
+    for (String dir : List.of("/var/run/netns/", "/run/netns/")) {
+      if (path.startsWith(dir) && Files.exists(Path.of(path))) {
+        return Optional.of(path.substring(dir.length()));
+      }
+    }
+    Matcher m = PROC.matcher(path);
+    if (m.matches() && Files.exists(Path.of("/var/run/netns", ATTACH_PREFIX + m.group(1)))) {
+      return Optional.of(ATTACH_PREFIX + m.group(1));
+    }
+    return Optional.empty();
+  }
+
+  /** Drops a name we attached (the namespace itself lives on while its process does). */
+  static void release(CommandRunner cmd, String path) {
+    Matcher m = PROC.matcher(path);
+    if (m.matches()) {
+      cmd.attempt(List.of("ip", "netns", "delete", ATTACH_PREFIX + m.group(1)));
+    }
+  }
+}

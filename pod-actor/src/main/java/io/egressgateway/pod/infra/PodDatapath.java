@@ -1,0 +1,35 @@
+package io.egressgateway.pod.infra;
+
+import io.egressgateway.pod.model.Route;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The pod side of the datapath: a WireGuard device created in the node's host namespace and moved into
+ * the pod as {@code wg0}, the pod's routes, and reply marking. Every method blocks; call it from a
+ * blocking dispatcher. Pod namespaces are given as CNI passes them (a path).
+ */
+public interface PodDatapath {
+
+  /**
+   * The tunnel of one pod.
+   *
+   * @param deviceName       host-unique creation name (kept in wg0's alias)
+   * @param podNetns         the pod's namespace path (CNI_NETNS)
+   * @param gatewayEndpoint  {@code ilbIp:port}
+   * @param gatewayPublicKey the config's gateway public key
+   */
+  record Attachment(String deviceName, String podNetns, String gatewayEndpoint, String gatewayPublicKey) {}
+
+  /** Creates (or keeps) the device, sets the private key and the gateway peer, moves it into the pod as wg0. */
+  void attach(Attachment attachment, String privateKey);
+
+  /** Brings the pod's routes (ours only) to {@code desired} and installs reply marking. */
+  void applyRoutes(String podNetns, List<Route> desired);
+
+  /** Removes the device and what we installed in the pod. Absent things are fine. */
+  void detach(String podNetns, String deviceName);
+
+  /** The creation name (alias) of the pod's wg0, empty when the pod has no wg0 or is gone. */
+  Optional<String> tunnelDevice(String podNetns);
+}

@@ -1,0 +1,12 @@
+package io.egressgateway.pod.infra;
+
+import io.egressgateway.pod.model.PodInfo;
+import java.util.Optional;
+
+/**
+ * The pods of this node, read locally (a node-scoped informer cache on cluster members). A lookup never
+ * calls the Kubernetes API, so an unannotated pod costs exactly one map read on the CNI path.
+ */
+public interface PodDirectory {
+  Optional<PodInfo> find(String namespace, String name);
+}

@@ -1,0 +1,57 @@
+package io.egressgateway.pod.infra;
+
+import com.typesafe.config.Config;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+
+/**
+ * {@code egress.pod.*}, read once and validated.
+ *
+ * @param socketPath        the CNI server's unix socket
+ * @param hostNetns         namespace (by name) pod devices are created in; empty = the agent's own
+ * @param gatewayWait       how long ADD waits for the first gateway to confirm the pod's peer
+ * @param answerTimeout     how long the CNI server waits for any answer before a "try again later"
+ * @param serverThreads     CNI server worker threads
+ * @param wireguardBackend  {@code auto}, {@code kernel} or {@code wireguard-go}
+ * @param commandTimeout    timeout of one {@code ip}/{@code wg}/{@code nft} command
+ */
+public record PodSettings(
+    Path socketPath,
+    String hostNetns,
+    Duration gatewayWait,
+    Duration answerTimeout,
+    int serverThreads,
+    String wireguardBackend,
+    Duration commandTimeout) {
+
+  public PodSettings {
+    if (!socketPath.isAbsolute()) {
+      throw new IllegalArgumentException("egress.pod.socket-path must be absolute: " + socketPath);
+    }
+    if (gatewayWait.isNegative() || gatewayWait.isZero()) {
+      throw new IllegalArgumentException("egress.pod.gateway-wait must be positive");
+    }
+    if (answerTimeout.compareTo(gatewayWait) <= 0) {
+      throw new IllegalArgumentException("egress.pod.answer-timeout must be longer than egress.pod.gateway-wait");
+    }
+    if (serverThreads < 1 || serverThreads > 64) {
+      throw new IllegalArgumentException("egress.pod.server-threads must be 1..64");
+    }
+    if (!Set.of("auto", "kernel", "wireguard-go").contains(wireguardBackend)) {
+      throw new IllegalArgumentException("egress.pod.wireguard-backend must be auto, kernel or wireguard-go");
+    }
+  }
+
+  public static PodSettings from(Config root) {
+    Config c = root.getConfig("egress.pod");
+    return new PodSettings(
+        Path.of(c.getString("socket-path")),
+        c.getString("host-netns"),
+        c.getDuration("gateway-wait"),
+        c.getDuration("answer-timeout"),
+        c.getInt("server-threads"),
+        c.getString("wireguard-backend"),
+        c.getDuration("command-timeout"));
+  }
+}

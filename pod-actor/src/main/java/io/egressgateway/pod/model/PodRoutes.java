@@ -1,0 +1,97 @@
+package io.egressgateway.pod.model;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * What a tunnelled pod's routing should look like, and the plan to get there. Pure.
+ *
+ * <p>{@code staticEgressGateway}: everything goes into wg0 ({@code 0.0.0.0/0 via inet6 fe80::1 dev wg0}),
+ * except the config's and the CNI configuration's exclude CIDRs and the ILB address, which go via eth0's
+ * gateway. {@code azureNetworking}: eth0 keeps the default; only the config's exclude CIDRs go into wg0
+ * (there they mean "send through the gateway"), as upstream does. In both modes table {@value
+ * Route#REPLY_TABLE} holds eth0's default, used by replies to connections that came in on eth0.
+ */
+public final class PodRoutes {
+  public static final String STATIC_EGRESS_GATEWAY = "staticEgressGateway";
+  public static final String AZURE_NETWORKING = "azureNetworking";
+
+  private PodRoutes() {}
+
+  /**
+   * @param mode            the config's {@code defaultRoute}
+   * @param eth0Gateway     the pod's original next hop on eth0
+   * @param configExcludes  the config's {@code excludeCidrs}
+   * @param confExcludes    the CNI configuration's {@code excludedCIDRs}
+   * @param ilbIp           the tunnel endpoint's address (kept off the tunnel)
+   */
+  public static List<Route> desired(String mode, String eth0Gateway, List<String> configExcludes,
+      List<String> confExcludes, String ilbIp) {
+    if (eth0Gateway == null || eth0Gateway.isBlank()) {
+      throw new IllegalArgumentException("the pod has no gateway on eth0 to route excluded traffic to");
+    }
+    List<Route> routes = new ArrayList<>();
+    routes.add(Route.main(eth0Gateway + "/32", "", "eth0"));
+    routes.add(new Route("0.0.0.0/0", eth0Gateway, "eth0", Route.REPLY_TABLE));
+    if (AZURE_NETWORKING.equals(mode)) {
+      for (String cidr : configExcludes) {
+        routes.add(Route.main(cidr, Route.TUNNEL_VIA, "wg0"));
+      }
+      return dedupe(routes);
+    }
+    if (!STATIC_EGRESS_GATEWAY.equals(mode)) {
+      throw new IllegalArgumentException("unknown defaultRoute '" + mode + "'");
+    }
+    Set<String> bypass = new LinkedHashSet<>(configExcludes);
+    bypass.addAll(confExcludes);
+    if (ilbIp != null && !ilbIp.isBlank()) {
+      bypass.add(ilbIp + "/32");
+    }
+    for (String cidr : bypass) {
+      routes.add(Route.main(cidr, eth0Gateway, "eth0"));
+    }
+    routes.add(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0"));
+    return dedupe(routes);
+  }
+
+  /**
+   * Replace what is missing or different, delete what we created and no longer want. {@code observedOurs}
+   * are the routes carrying our marker; the default route is replaced last, so that excluded traffic has
+   * its path before everything else moves into the tunnel.
+   */
+  public static List<RouteAction> plan(List<Route> desired, List<Route> observedOurs) {
+    List<RouteAction> actions = new ArrayList<>();
+    Set<Route> observed = new LinkedHashSet<>(observedOurs);
+    Set<Route> wanted = new LinkedHashSet<>(desired);
+    for (Route r : observedOurs) {
+      if (!wanted.contains(r) && wanted.stream().noneMatch(w -> sameKey(w, r))) {
+        actions.add(new RouteAction.Delete(r));
+      }
+    }
+    Route tunnelDefault = null;
+    for (Route r : desired) {
+      if (observed.contains(r)) {
+        continue;
+      }
+      if (r.dst().equals("0.0.0.0/0") && r.table() == Route.MAIN) {
+        tunnelDefault = r;
+      } else {
+        actions.add(new RouteAction.Replace(r));
+      }
+    }
+    if (tunnelDefault != null) {
+      actions.add(new RouteAction.Replace(tunnelDefault));
+    }
+    return actions;
+  }
+
+  private static boolean sameKey(Route a, Route b) {
+    return a.dst().equals(b.dst()) && a.table() == b.table();
+  }
+
+  private static List<Route> dedupe(List<Route> routes) {
+    return List.copyOf(new LinkedHashSet<>(routes));
+  }
+}

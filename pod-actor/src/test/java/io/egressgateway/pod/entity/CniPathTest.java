@@ -1,0 +1,122 @@
+package io.egressgateway.pod.entity;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.typed.ActorRef;
+import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import io.egressgateway.cni.AgentClient;
+import io.egressgateway.cni.CniPlugin;
+import io.egressgateway.core.view.ConfigView;
+import io.egressgateway.pod.infra.CniServer;
+import io.egressgateway.pod.infra.InMemoryGatewayPeers;
+import io.egressgateway.pod.infra.InMemoryPodDatapath;
+import io.egressgateway.pod.infra.InMemoryPodDirectory;
+import io.egressgateway.pod.model.PodInfo;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ForkJoinPool;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The whole CNI path with fakes below it: plugin -> unix socket -> server -> handler -> PodTunnel. */
+class CniPathTest {
+  @TempDir Path tmp;
+
+  private ActorTestKit testKit;
+  private CniServer server;
+  private final InMemoryPodDatapath datapath = new InMemoryPodDatapath();
+  private final InMemoryGatewayPeers gateways = new InMemoryGatewayPeers();
+  private final InMemoryPodDirectory directory = new InMemoryPodDirectory();
+  private final Map<String, ConfigView> views = Fixtures.views(Fixtures.view("default/gw", true));
+  private final Map<String, ActorRef<PodTunnel.Command>> entities = new ConcurrentHashMap<>();
+
+  @BeforeEach
+  void start() throws Exception {
+    testKit = ActorTestKit.create(EventSourcedBehaviorTestKit.config());
+    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, () -> views, Duration.ofMillis(500));
+    PodTunnels tunnels = PodTunnels.resolvedBy(testKit.system(),
+        id -> entities.computeIfAbsent(id, i -> testKit.spawn(PodTunnel.create(i, deps))));
+    CniHandler handler = new CniHandler("w1", directory, tunnels, datapath, Duration.ofSeconds(3), ForkJoinPool.commonPool());
+    server = CniServer.start(tmp.resolve("run/cni.sock"), 2, Duration.ofSeconds(4), handler);
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+    testKit.shutdownTestKit();
+  }
+
+  private CniPlugin.Outcome plugin(String command, String pod, String containerId, String netns) {
+    Map<String, String> env = new HashMap<>();
+    env.put("CNI_COMMAND", command);
+    env.put("CNI_CONTAINERID", containerId);
+    env.put("CNI_NETNS", netns);
+    env.put("CNI_IFNAME", "eth0");
+    env.put("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + pod);
+    String conf = "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"type\":\"kube-egress-cni\",\"socketPath\":\""
+        + server.socket() + "\",\"prevResult\":" + prev(netns) + "}";
+    return CniPlugin.run(env, conf, t -> new AgentClient(t.socket(), t.timeout()));
+  }
+
+  private static String prev(String netns) {
+    return "{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"eth0\",\"sandbox\":\"" + netns + "\"}],"
+        + "\"ips\":[{\"address\":\"10.244.1.7/32\",\"gateway\":\"169.254.1.1\",\"interface\":0}]}";
+  }
+
+  @Test
+  void unannotatedPodGetsPrevResultUntouchedForOneLookup() {
+    directory.put(new PodInfo("default", "plain", "uid-p", Map.of()));
+    datapath.addNamespace("/var/run/netns/p");
+    long before = directory.lookups();
+    CniPlugin.Outcome o = plugin("ADD", "plain", "aaaa1111", "/var/run/netns/p");
+    assertEquals(0, o.exitCode(), o.stdout());
+    assertEquals(prev("/var/run/netns/p"), o.stdout());
+    assertEquals(1, directory.lookups() - before);
+    assertTrue(entities.isEmpty(), "no entity for an unannotated pod");
+    assertTrue(datapath.pod("/var/run/netns/p").orElseThrow().wg0().isEmpty());
+  }
+
+  @Test
+  void annotatedPodAddCheckDel() {
+    directory.put(new PodInfo("default", "web", "uid-w", Map.of(PodInfo.GATEWAY_ANNOTATION, "gw")));
+    datapath.addNamespace("/var/run/netns/w");
+    CniPlugin.Outcome add = plugin("ADD", "web", "bbbb2222cc", "/var/run/netns/w");
+    assertEquals(0, add.exitCode(), add.stdout());
+    assertTrue(add.stdout().contains("{\"name\":\"wg0\",\"sandbox\":\"/var/run/netns/w\"}"), add.stdout());
+    assertEquals(1, gateways.peersOf("gw1", "uid-default-gw").size());
+    assertEquals("wgbbbb2222", datapath.pod("/var/run/netns/w").orElseThrow().wg0().orElseThrow().alias());
+
+    assertEquals(0, plugin("CHECK", "web", "bbbb2222cc", "/var/run/netns/w").exitCode());
+
+    CniPlugin.Outcome del = plugin("DEL", "web", "bbbb2222cc", "/var/run/netns/w");
+    assertEquals(0, del.exitCode());
+    assertEquals(Map.of(), gateways.peersOf("gw1", "uid-default-gw"));
+    assertEquals(Map.of(), gateways.peersOf("gw2", "uid-default-gw"));
+    assertTrue(datapath.pod("/var/run/netns/w").orElseThrow().wg0().isEmpty());
+
+    CniPlugin.Outcome check = plugin("CHECK", "web", "bbbb2222cc", "/var/run/netns/w");
+    assertEquals(1, check.exitCode(), "CHECK after DEL reports the missing tunnel");
+    assertTrue(check.stdout().contains("no established egress tunnel"), check.stdout());
+  }
+
+  @Test
+  void errorsReachTheRuntimeAsCniErrors() {
+    CniPlugin.Outcome unknown = plugin("ADD", "ghost", "cccc3333", "/var/run/netns/g");
+    assertEquals(1, unknown.exitCode());
+    assertTrue(unknown.stdout().contains("\"code\":11") && unknown.stdout().contains("not known on node w1"), unknown.stdout());
+
+    directory.put(new PodInfo("default", "lost", "uid-l", Map.of(PodInfo.GATEWAY_ANNOTATION, "missing")));
+    CniPlugin.Outcome missing = plugin("ADD", "lost", "dddd4444", "/var/run/netns/l");
+    assertEquals(1, missing.exitCode());
+    assertTrue(missing.stdout().contains("\"code\":100") && missing.stdout().contains("default/missing is not known"), missing.stdout());
+
+    assertEquals(0, plugin("DEL", "ghost", "cccc3333", "/var/run/netns/g").exitCode(), "DEL of an unknown pod succeeds");
+  }
+}

@@ -1,0 +1,34 @@
+package io.egressgateway.pod.entity;
+
+import io.egressgateway.core.view.ConfigView;
+import io.egressgateway.gateway.infra.WgKeys;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** Config views and pods for entity tests. */
+final class Fixtures {
+  static final String GW_PUB = WgKeys.generate().publicKey();
+
+  private Fixtures() {}
+
+  static ConfigView view(String key, boolean ready) {
+    return new ConfigView(key, "uid-" + key.replace('/', '-'), 1, "10.224.0.100", 6000, GW_PUB, "sgc-key",
+        List.of("198.18.20.0/24"), ConfigView.DEFAULT_ROUTE_GATEWAY, "203.0.113.16/30",
+        Map.of("gw1", new ConfigView.GatewayAddresses("10.224.0.5", "10.224.0.15"),
+            "gw2", new ConfigView.GatewayAddresses("10.224.0.6", "10.224.0.16")),
+        ready);
+  }
+
+  static Map<String, ConfigView> views(ConfigView... vs) {
+    Map<String, ConfigView> m = new ConcurrentHashMap<>();
+    for (ConfigView v : vs) {
+      m.put(v.key(), v);
+    }
+    return m;
+  }
+
+  static PodTunnel.Pod pod(String containerId, String netns) {
+    return new PodTunnel.Pod(containerId, netns, "10.244.1.5", "169.254.1.1", "default/gw", List.of());
+  }
+}

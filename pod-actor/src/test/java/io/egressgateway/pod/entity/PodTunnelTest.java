@@ -1,0 +1,152 @@
+package io.egressgateway.pod.entity;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import akka.Done;
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.pattern.StatusReply;
+import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import com.typesafe.config.ConfigFactory;
+import io.egressgateway.core.view.ConfigView;
+import io.egressgateway.pod.infra.InMemoryGatewayPeers;
+import io.egressgateway.pod.infra.InMemoryPodDatapath;
+import io.egressgateway.pod.model.Route;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class PodTunnelTest {
+  private static final ActorTestKit testKit = ActorTestKit.create(
+      ConfigFactory.parseString("akka.actor.testkit.typed.default-timeout = 5s")
+          .withFallback(EventSourcedBehaviorTestKit.config()));
+
+  private final InMemoryPodDatapath datapath = new InMemoryPodDatapath();
+  private final InMemoryGatewayPeers gateways = new InMemoryGatewayPeers();
+  private final Map<String, ConfigView> views = Fixtures.views(Fixtures.view("default/gw", true), Fixtures.view("default/cold", false));
+  private EventSourcedBehaviorTestKit<PodTunnel.Command, PodTunnel.Event, PodTunnel.State> kit;
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  @BeforeEach
+  void setUp() {
+    datapath.addNamespace("/var/run/netns/pod1");
+    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, () -> views, Duration.ofMillis(500));
+    kit = EventSourcedBehaviorTestKit.create(testKit.system(), PodTunnel.create("w1/uid-1", deps));
+  }
+
+  private EventSourcedBehaviorTestKit.CommandResultWithReply<PodTunnel.Command, PodTunnel.Event, PodTunnel.State, StatusReply<PodTunnel.Added>> add(
+      PodTunnel.Pod pod) {
+    return kit.<StatusReply<PodTunnel.Added>>runCommand(r -> new PodTunnel.Add(pod, r));
+  }
+
+  @Test
+  void addProgramsDeviceGatewaysAndRoutesThenRepeatedAddPersistsNothing() {
+    var first = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1"));
+    assertTrue(first.reply().isSuccess(), () -> first.reply().getError().getMessage());
+    PodTunnel.Established st = assertInstanceOf(PodTunnel.Established.class, first.state());
+    String pub = st.tunnel().publicKey();
+
+    var pod = datapath.pod("/var/run/netns/pod1").orElseThrow();
+    assertEquals("wgc0ffee42", pod.wg0().orElseThrow().alias());
+    assertEquals("10.224.0.100:6000", pod.wg0().orElseThrow().endpoint());
+    assertTrue(pod.wg0().orElseThrow().hasPrivateKey());
+    assertTrue(pod.routes().contains(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")));
+    assertTrue(pod.routes().contains(Route.main("198.18.20.0/24", "169.254.1.1", "eth0")));
+    assertEquals(Map.of(pub, "10.244.1.5"), gateways.peersOf("gw1", "uid-default-gw"));
+    assertEquals(Map.of(pub, "10.244.1.5"), gateways.peersOf("gw2", "uid-default-gw"));
+
+    var again = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1"));
+    assertTrue(again.reply().isSuccess());
+    assertTrue(again.events().isEmpty(), "a repeated ADD persists nothing");
+    assertEquals(pub, again.reply().getValue().publicKey());
+  }
+
+  @Test
+  void privateKeyIsNeverPersisted() {
+    add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1"));
+    String journal = kit.getState().toString();
+    var restarted = kit.restart();
+    PodTunnel.Established st = assertInstanceOf(PodTunnel.Established.class, restarted.state());
+    assertEquals("wgc0ffee42", st.tunnel().deviceName());
+    assertFalse(journal.contains("PrivateKey"));
+    assertFalse(java.util.Arrays.stream(PodTunnel.Tunnel.class.getRecordComponents())
+        .anyMatch(c -> c.getName().toLowerCase().contains("private")), "no private key field in persisted state");
+  }
+
+  @Test
+  void missingOrUnreadyConfigIsAClearErrorAndChangesNothing() {
+    var missing = add(new PodTunnel.Pod("c1c1c1c1", "/var/run/netns/pod1", "10.244.1.5", "169.254.1.1", "default/nope", java.util.List.of()));
+    assertTrue(missing.reply().isError());
+    assertTrue(missing.reply().getError().getMessage().contains("default/nope is not known"));
+    var cold = add(new PodTunnel.Pod("c1c1c1c1", "/var/run/netns/pod1", "10.244.1.5", "169.254.1.1", "default/cold", java.util.List.of()));
+    assertTrue(cold.reply().getError().getMessage().contains("not ready"));
+    assertTrue(missing.events().isEmpty() && cold.events().isEmpty());
+    assertInstanceOf(PodTunnel.Absent.class, kit.getState());
+    assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isEmpty());
+  }
+
+  @Test
+  void oneSilentGatewayIsEnoughButNoConfirmationMeansNoTunnelRoutes() {
+    gateways.silent("gw1", true);
+    var ok = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1"));
+    assertTrue(ok.reply().isSuccess());
+    assertEquals("gw2", ok.reply().getValue().gateway());
+
+    datapath.addNamespace("/var/run/netns/pod2");
+    gateways.silent("gw2", true);
+    var failed = add(Fixtures.pod("d00d00d00d", "/var/run/netns/pod2"));
+    assertTrue(failed.reply().isError());
+    assertTrue(failed.reply().getError().getMessage().contains("confirmed the pod's peer within 500 ms"), failed.reply().getError().getMessage());
+    assertInstanceOf(PodTunnel.Requested.class, failed.state());
+    assertTrue(datapath.pod("/var/run/netns/pod2").orElseThrow().routes().isEmpty(),
+        "without a gateway the default route is not moved into the tunnel");
+  }
+
+  @Test
+  void datapathFailureIsReported() {
+    datapath.failing("/var/run/netns/pod1", true);
+    var r = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1"));
+    assertTrue(r.reply().isError());
+    assertTrue(r.reply().getError().getMessage().contains("datapath operation failed"));
+  }
+
+  @Test
+  void removeTakesThePeerOffBothGatewaysAndIsIdempotent() {
+    String pub = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1")).reply().getValue().publicKey();
+
+    var stale = kit.<StatusReply<Done>>runCommand(r -> new PodTunnel.Remove("other-sandbox", r));
+    assertTrue(stale.reply().isSuccess());
+    assertTrue(stale.events().isEmpty(), "a DEL for another sandbox leaves the tunnel alone");
+    assertEquals(Map.of(pub, "10.244.1.5"), gateways.peersOf("gw1", "uid-default-gw"));
+
+    var removed = kit.<StatusReply<Done>>runCommand(r -> new PodTunnel.Remove("c0ffee4200", r));
+    assertTrue(removed.reply().isSuccess());
+    assertInstanceOf(PodTunnel.Absent.class, removed.state());
+    assertEquals(Map.of(), gateways.peersOf("gw1", "uid-default-gw"));
+    assertEquals(Map.of(), gateways.peersOf("gw2", "uid-default-gw"));
+    assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isEmpty());
+
+    var twice = kit.<StatusReply<Done>>runCommand(r -> new PodTunnel.Remove("c0ffee4200", r));
+    assertTrue(twice.reply().isSuccess());
+    assertTrue(twice.events().isEmpty());
+  }
+
+  @Test
+  void removeSucceedsEvenWhenAGatewayIsDownAndThePodIsGone() {
+    add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1"));
+    gateways.failing("gw2", true);
+    datapath.deleteNamespace("/var/run/netns/pod1");
+    var removed = kit.<StatusReply<Done>>runCommand(r -> new PodTunnel.Remove("c0ffee4200", r));
+    assertTrue(removed.reply().isSuccess());
+    assertInstanceOf(PodTunnel.Absent.class, removed.state());
+    assertEquals(Map.of(), gateways.peersOf("gw1", "uid-default-gw"));
+  }
+}

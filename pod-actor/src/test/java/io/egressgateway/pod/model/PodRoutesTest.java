@@ -1,0 +1,68 @@
+package io.egressgateway.pod.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class PodRoutesTest {
+  private static final String GW = "169.254.1.1";
+
+  @Test
+  void staticModeSendsEverythingIntoTheTunnelExceptExcludesAndTheIlb() {
+    List<Route> d = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, GW, List.of("198.18.20.0/24"),
+        List.of("10.244.0.0/16", "198.18.20.0/24"), "10.224.0.100");
+    assertEquals(List.of(
+        Route.main("169.254.1.1/32", "", "eth0"),
+        new Route("0.0.0.0/0", GW, "eth0", Route.REPLY_TABLE),
+        Route.main("198.18.20.0/24", GW, "eth0"),
+        Route.main("10.244.0.0/16", GW, "eth0"),
+        Route.main("10.224.0.100/32", GW, "eth0"),
+        Route.main("0.0.0.0/0", "inet6 fe80::1", "wg0")), d);
+  }
+
+  @Test
+  void azureNetworkingKeepsEth0DefaultAndTunnelsOnlyTheConfigsCidrs() {
+    List<Route> d = PodRoutes.desired(PodRoutes.AZURE_NETWORKING, GW, List.of("1.2.3.0/24"), List.of("10.0.0.0/8"), "10.224.0.100");
+    assertTrue(d.contains(Route.main("1.2.3.0/24", Route.TUNNEL_VIA, "wg0")));
+    assertTrue(d.stream().noneMatch(r -> r.dst().equals("0.0.0.0/0") && r.table() == Route.MAIN), "eth0 keeps the default");
+    assertTrue(d.stream().noneMatch(r -> r.dst().equals("10.0.0.0/8")), "CNI excludes already use eth0");
+  }
+
+  @Test
+  void badInputIsRefused() {
+    assertThrows(IllegalArgumentException.class, () -> PodRoutes.desired("sideways", GW, List.of(), List.of(), ""));
+    assertThrows(IllegalArgumentException.class, () -> PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, "", List.of(), List.of(), ""));
+  }
+
+  @Test
+  void planAddsMissingDeletesOnlyUnwantedOursAndMovesTheDefaultLast() {
+    List<Route> desired = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, GW, List.of("198.18.20.0/24"), List.of(), "");
+    Route stale = Route.main("203.0.113.0/24", GW, "eth0");
+    List<Route> observed = List.of(desired.get(0), stale);
+    List<RouteAction> plan = PodRoutes.plan(desired, observed);
+    assertEquals(new RouteAction.Delete(stale), plan.get(0));
+    assertEquals(new RouteAction.Replace(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")), plan.get(plan.size() - 1));
+    assertTrue(plan.stream().noneMatch(a -> a.route().equals(desired.get(0))), "present routes are left alone");
+    assertEquals(desired.size() - 1 + 1, plan.size());
+  }
+
+  @Test
+  void planIsEmptyWhenConvergedAndReplacesAChangedRouteInPlace() {
+    List<Route> desired = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, GW, List.of("198.18.20.0/24"), List.of(), "");
+    assertEquals(List.of(), PodRoutes.plan(desired, desired));
+    Route old = Route.main("198.18.20.0/24", "169.254.9.9", "eth0");
+    List<RouteAction> plan = PodRoutes.plan(desired, List.of(old));
+    assertTrue(plan.stream().noneMatch(a -> a instanceof RouteAction.Delete), "same key: replaced, not deleted");
+  }
+
+  @Test
+  void routeArgsAndNormalisation() {
+    assertEquals(List.of("0.0.0.0/0", "via", "inet6", "fe80::1", "dev", "wg0", "table", "254", "proto", "77"),
+        Route.main("default", Route.TUNNEL_VIA, "wg0").args());
+    assertEquals(List.of("10.0.0.1/32", "dev", "eth0", "scope", "link", "table", "254", "proto", "77"),
+        Route.main("10.0.0.1", "", "eth0").args());
+  }
+}
