@@ -209,7 +209,7 @@ public final class GatewayNode
 
   @Override
   public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(deps.settings().snapshotEvery(), 2);
+    return RetentionCriteria.snapshotEvery(deps.settings().snapshotEvery(), 1);
   }
 
   @Override

@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * namespace so its UDP socket stays there when the tun moves on. Configured through {@code wg} by creation
  * name (the UAPI socket {@code /var/run/wireguard/<name>.sock} is host-global), from any namespace.
  *
- * <p>Owns: the processes it starts or adopts (found by command line after an agent restart). Persists:
+ * <p>Owns: the processes it starts or adopts (found by their command line after an agent restart, then
+ * supervised like its own). Persists:
  * nothing. Observes: process exits; an exit not caused by {@link #delete} is reported to the
  * {@link #onDeviceLost} listeners so the owner re-creates the device with the same key.
  */
@@ -60,7 +61,14 @@ public final class GoWireGuard implements WireGuardBackend {
       supervise(name, running.get());
       return d;
     }
-    running.ifPresent(this::stop);
+    if (running.isPresent()) {
+      deleting.add(name);
+      try {
+        stop(running.get());
+      } finally {
+        deleting.remove(name);
+      }
+    }
     List<String> argv = CommandRunner.inNetns(hostNetns, List.of(binary, "-f", name));
     Process p;
     try {
@@ -165,7 +173,9 @@ public final class GoWireGuard implements WireGuardBackend {
     if (known != null && known.isAlive()) {
       return Optional.of(known);
     }
-    return ProcessHandle.allProcesses().filter(h -> isServing(h, name)).findFirst();
+    Optional<ProcessHandle> found = ProcessHandle.allProcesses().filter(h -> isServing(h, name)).findFirst();
+    found.ifPresent(h -> supervise(name, h));
+    return found;
   }
 
   /** Matches {@code wireguard-go -f <name>} by its /proc cmdline (argv[0] may be a full path). */

@@ -1,0 +1,97 @@
+package io.egressgateway.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import akka.Done;
+import akka.actor.typed.javadsl.AskPattern;
+import akka.cluster.sharding.typed.ShardingEnvelope;
+import akka.pattern.StatusReply;
+import io.egressgateway.core.EgressMember;
+import io.egressgateway.core.Roles;
+import io.egressgateway.core.TestMembers;
+import io.egressgateway.core.view.ConfigView;
+import io.egressgateway.core.view.ConfigViews;
+import io.egressgateway.gateway.entity.ConfigSource;
+import io.egressgateway.gateway.entity.GatewayNode;
+import io.egressgateway.gateway.infra.GatewaySettings;
+import io.egressgateway.gateway.infra.InMemoryGatewayKeys;
+import io.egressgateway.gateway.infra.WgKeys;
+import io.egressgateway.gateway.model.FakeGatewayDatapath;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The agent in a real member (cluster, sharding, replicated view, PostgreSQL journal): peers added through
+ * the shard region survive a member restart and come back in one bulk load on a wiped node.
+ */
+class GatewayAgentClusterTest {
+  static final String NODE = "gw-a";
+  static final String UID = "33333333-cccc";
+  final String priv = WgKeys.generate().privateKey();
+
+  GatewaySettings settings() {
+    return new GatewaySettings("wireguard-go", "", "egw-", 2, 8, Duration.ofMillis(20), Duration.ofSeconds(30),
+        Duration.ofMillis(200), Duration.ofMinutes(10), 2, Duration.ofSeconds(5), true, "127.0.0.1", 0,
+        Duration.ofSeconds(1), Duration.ofMillis(1));
+  }
+
+  ConfigView view() {
+    return new ConfigView("default/sgc", UID, 1, "10.224.0.100", 6000, FakeGatewayDatapath.publicKeyOf(priv), "sgw-c",
+        List.of(), "staticEgressGateway", "", Map.of(NODE, new ConfigView.GatewayAddresses("10.224.0.5", "10.224.0.15")), true);
+  }
+
+  GatewayAgent startAgent(EgressMember m, FakeGatewayDatapath dp) {
+    return GatewayAgent.start(m.system(), NODE, settings(), new InMemoryGatewayKeys().put("sgw-c", priv),
+        ConfigSource.replicated(m.system()), dp, hook -> { });
+  }
+
+  StatusReply<Done> addPeer(EgressMember m, GatewayAgent agent, String key, String ip) throws Exception {
+    return AskPattern.<ShardingEnvelope<GatewayNode.Command>, StatusReply<Done>>ask(agent.region(),
+        r -> new ShardingEnvelope<>(NODE, new GatewayNode.AddPeer(UID, key, ip, r)), Duration.ofSeconds(15),
+        m.system().scheduler()).toCompletableFuture().get();
+  }
+
+  @Test
+  void peersSurviveAMemberRestartAndReturnInOneBulkLoad() throws Exception {
+    try (TestMembers members = new TestMembers()) {
+      FakeGatewayDatapath dp = new FakeGatewayDatapath();
+      EgressMember m = members.startUp(NODE, List.of(Roles.GATEWAY), null);
+      GatewayAgent agent = startAgent(m, dp);
+      ConfigViews.get(m.system()).publish(view()).toCompletableFuture().get();
+      TestMembers.await(Duration.ofSeconds(15), () -> dp.has(UID), "config programmed from the replicated view");
+
+      Map<String, String> peers = new HashMap<>();
+      for (int i = 0; i < 5; i++) {
+        String k = WgKeys.generate().publicKey();
+        peers.put(k, "10.244.3." + i + "/32");
+        assertTrue(addPeer(m, agent, k, "10.244.3." + i + "/32").isSuccess());
+      }
+      assertEquals(peers, dp.peers(UID));
+      HttpResponse<String> ok = HttpClient.newHttpClient().send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.probePort() + "/gw/" + UID)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, ok.statusCode(), ok.body());
+      agent.close();
+      members.stop(m);
+
+      dp.wipe();
+      int bulk = dp.bulkLoads.get();
+      int single = dp.singlePeerOps.get();
+      EgressMember again = members.startUp(NODE, List.of(Roles.GATEWAY), null);
+      GatewayAgent agent2 = startAgent(again, dp);
+      ConfigViews.get(again.system()).publish(view()).toCompletableFuture().get();
+      TestMembers.await(Duration.ofSeconds(20), () -> peers.equals(dp.peers(UID)), "peers restored after restart");
+      assertEquals(bulk + 1, dp.bulkLoads.get(), "restored in one bulk load");
+      assertEquals(single, dp.singlePeerOps.get(), "no peer re-added one by one");
+      agent2.close();
+    }
+  }
+}
