@@ -79,6 +79,21 @@ class GatewayAgentClusterTest {
           HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.probePort() + "/gw/" + UID)).build(),
           HttpResponse.BodyHandlers.ofString());
       assertEquals(200, ok.statusCode(), ok.body());
+
+      // a worker member reaches the gateway's entity through the proxy, as a PodTunnel does
+      EgressMember worker = members.startUp("worker-1", List.of(Roles.WORKER), m);
+      GatewayNode.initProxy(worker.system());
+      String podKey = WgKeys.generate().publicKey();
+      GatewayNode.addPeer(worker.system(), NODE, UID, podKey, "10.244.4.1", Duration.ofSeconds(15))
+          .toCompletableFuture().get();
+      assertEquals("10.244.4.1/32", dp.peers(UID).get(podKey), "programmed when the worker's ask completes");
+      var refused = GatewayNode.addPeer(worker.system(), NODE, "55555555-eeee", podKey, "10.244.4.1", Duration.ofSeconds(15))
+          .toCompletableFuture();
+      var failure = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class, refused::get);
+      assertTrue(failure.getCause().getMessage().contains("not served by gateway node " + NODE), failure.getCause().getMessage());
+      GatewayNode.removePeer(worker.system(), NODE, UID, podKey, Duration.ofSeconds(15)).toCompletableFuture().get();
+      TestMembers.await(Duration.ofSeconds(5), () -> !dp.peers(UID).containsKey(podKey), "peer removed");
+      members.stop(worker);
       agent.close();
       members.stop(m);
 

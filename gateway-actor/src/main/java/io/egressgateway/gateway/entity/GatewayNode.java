@@ -166,6 +166,38 @@ public final class GatewayNode
     return NodePinned.init(system, ENTITY_KEY, Roles.GATEWAY, ctx -> create(ctx.getEntityId(), deps));
   }
 
+  /**
+   * Makes a member without the {@code gateway} role able to reach GatewayNode entities (a shard-region
+   * proxy). On a gateway member the {@code GatewayAgent} owns the region and this does nothing.
+   */
+  public static void initProxy(ActorSystem<?> system) {
+    if (akka.cluster.typed.Cluster.get(system).selfMember().hasRole(Roles.GATEWAY)) {
+      return;
+    }
+    NodePinned.init(system, ENTITY_KEY, Roles.GATEWAY, ctx -> {
+      throw new IllegalStateException("GatewayNode entities run only on gateway members");
+    });
+  }
+
+  /**
+   * Asks gateway node {@code gatewayNode} to program pod peer {@code publicKey} for {@code configUid}; completes
+   * once the peer is programmed there, fails with the gateway's reason or on timeout. {@code podIp} may be
+   * given with or without {@code /32}.
+   */
+  public static java.util.concurrent.CompletionStage<Done> addPeer(ActorSystem<?> system, String gatewayNode,
+      String configUid, String publicKey, String podIp, Duration timeout) {
+    String ip = podIp.endsWith("/32") ? podIp : podIp + "/32";
+    return akka.cluster.sharding.typed.javadsl.ClusterSharding.get(system).entityRefFor(ENTITY_KEY, gatewayNode)
+        .askWithStatus(r -> new AddPeer(configUid, publicKey, ip, r), timeout);
+  }
+
+  /** Asks gateway node {@code gatewayNode} to forget pod peer {@code publicKey} of {@code configUid}. */
+  public static java.util.concurrent.CompletionStage<Done> removePeer(ActorSystem<?> system, String gatewayNode,
+      String configUid, String publicKey, Duration timeout) {
+    return akka.cluster.sharding.typed.javadsl.ClusterSharding.get(system).entityRefFor(ENTITY_KEY, gatewayNode)
+        .askWithStatus(r -> new RemovePeer(configUid, publicKey, r), timeout);
+  }
+
   public static Behavior<Command> create(String node, Deps deps) {
     return Behaviors.<Command>supervise(
             Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new GatewayNode(ctx, timers, node, deps))))
