@@ -1,6 +1,7 @@
 package io.egressgateway.kube.model;
 
 import io.egressgateway.core.CborSerializable;
+import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -14,7 +15,7 @@ public record Allocation(String ilbIp, int port, String egressPrefix, Map<String
   public Allocation {
     ilbIp = ilbIp == null ? "" : ilbIp;
     egressPrefix = egressPrefix == null ? "" : egressPrefix;
-    nodes = nodes == null ? Map.of() : Map.copyOf(new TreeMap<>(nodes));
+    nodes = nodes == null ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(nodes));
   }
 
   /** A gateway node's primary IP and the secondary IP it SNATs this configuration's traffic to. */

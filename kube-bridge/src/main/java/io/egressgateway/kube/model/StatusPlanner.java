@@ -56,6 +56,7 @@ public final class StatusPlanner {
         condition(current, SgcStatus.READY, ready, reason, message, o.generation(), now));
     List<SgcStatus.NodeProfile> profiles = a == null ? List.of()
         : a.nodes().entrySet().stream()
+            .sorted(java.util.Map.Entry.comparingByKey())
             .map(e -> new SgcStatus.NodeProfile(e.getKey(), e.getValue().primaryIp(), e.getValue().secondaryIp()))
             .toList();
     return new SgcStatus(

@@ -1,0 +1,177 @@
+package io.egressgateway.kube.entity;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import akka.Done;
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import akka.cluster.typed.Cluster;
+import akka.cluster.typed.Join;
+import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import com.typesafe.config.ConfigFactory;
+import io.egressgateway.core.view.ConfigViews;
+import io.egressgateway.kube.infra.InMemoryAzureProvisioner;
+import io.egressgateway.kube.infra.KubeBridgeSettings;
+import io.egressgateway.kube.model.GatewayNodeInfo;
+import io.egressgateway.kube.model.ObservedSgc;
+import io.egressgateway.kube.model.SgcSpec;
+import io.egressgateway.kube.model.SgcStatus;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The entity on the persistence test kit (serialization checks on) with fake Kubernetes and Azure ports.
+ * Snapshots are fed the way the informer bridge would: always the full current state.
+ */
+class GatewayConfigTest {
+  static ActorTestKit testKit;
+  static final List<GatewayNodeInfo> NODES = List.of(new GatewayNodeInfo("gw-1", "gwpool"), new GatewayNodeInfo("gw-2", "gwpool"));
+  static final SgcSpec VALID = new SgcSpec("gwpool", null, null, true, "", List.of("10.0.0.0/8"));
+
+  InMemorySgcApi kube;
+  InMemoryAzureProvisioner azure;
+  EventSourcedBehaviorTestKit<GatewayConfig.Command, GatewayConfig.Event, GatewayConfig.State> es;
+  TestProbe<Done> replies;
+  String key;
+
+  @BeforeAll
+  static void system() {
+    testKit = ActorTestKit.create("gc", EventSourcedBehaviorTestKit.config()
+        .withFallback(ConfigFactory.parseString("""
+            akka.actor.provider = cluster
+            akka.remote.artery.canonical.hostname = 127.0.0.1
+            akka.remote.artery.canonical.port = 0
+            akka.actor.serialization-bindings { "io.egressgateway.core.CborSerializable" = jackson-cbor }
+            """)));
+    Cluster.get(testKit.system()).manager().tell(Join.create(Cluster.get(testKit.system()).selfMember().address()));
+  }
+
+  @AfterAll
+  static void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  @BeforeEach
+  void entity() {
+    kube = new InMemorySgcApi();
+    azure = new InMemoryAzureProvisioner();
+    KubeBridgeSettings settings = new KubeBridgeSettings("egress-system", Duration.ofSeconds(60), Duration.ofSeconds(5),
+        Duration.ofMillis(100), Duration.ofMillis(400), Duration.ofMillis(100), 100);
+    key = "apps/sgc-" + System.nanoTime();
+    es = EventSourcedBehaviorTestKit.create(testKit.system(),
+        GatewayConfig.create(key, new GatewayConfig.Ports(kube, azure, settings)));
+    replies = testKit.createTestProbe();
+  }
+
+  ObservedSgc observed(String uid, SgcSpec spec, boolean deleting) {
+    String secret = kube.keySecretPublicKey(ObservedSgc.secretName(uid)).orElse("");
+    return new ObservedSgc(key, true, uid, 1, deleting, kube.finalizers.contains(uid), spec, kube.status(uid), secret, NODES);
+  }
+
+  GatewayConfig.State state() {
+    return es.getState();
+  }
+
+  @Test
+  void validSpecIsAdoptedProvisionedAndARepeatedSnapshotPersistsNothing() {
+    var result = es.runCommand(new GatewayConfig.Sync(observed("u1", VALID, false), replies.getRef()));
+    assertEquals(Done.getInstance(), replies.receiveMessage());
+    assertInstanceOf(GatewayConfig.Adopted.class, result.events().get(0));
+    await(() -> state() instanceof GatewayConfig.Active a && a.allocation() != null, "provisioned");
+    feedUntil(() -> kube.status("u1").isReady(), "u1", VALID);
+    GatewayConfig.Active a = (GatewayConfig.Active) state();
+    assertEquals(azure.allocation("u1"), a.allocation());
+    assertTrue(kube.finalizers.contains("u1"));
+    assertEquals(2, a.allocation().nodes().size());
+
+    int writes = kube.writes();
+    int azureWrites = azure.mutations();
+    for (int i = 0; i < 3; i++) {
+      var repeat = es.runCommand(new GatewayConfig.Sync(observed("u1", VALID, false), replies.getRef()));
+      assertEquals(List.of(), repeat.events(), "a repeated snapshot persists nothing");
+      replies.receiveMessage();
+    }
+    sleep(300);
+    assertEquals(writes, kube.writes(), "and writes nothing");
+    assertEquals(azureWrites, azure.mutations());
+  }
+
+  @Test
+  void invalidSpecIsReportedButNeverAdopted() {
+    SgcSpec invalid = new SgcSpec("", null, null, true, "", List.of());
+    var result = es.runCommand(new GatewayConfig.Sync(observed("u2", invalid, false), replies.getRef()));
+    assertEquals(List.of(), result.events());
+    await(() -> kube.status("u2").condition(SgcStatus.ACCEPTED).isPresent(), "status written");
+    assertEquals("MissingGatewayPool", kube.status("u2").condition(SgcStatus.ACCEPTED).orElseThrow().reason());
+    assertTrue(kube.events.contains("Warning InvalidSpec"));
+    assertFalse(kube.finalizers.contains("u2"));
+    assertTrue(kube.secrets.isEmpty());
+    assertTrue(azure.provisionedUids().isEmpty());
+    assertInstanceOf(GatewayConfig.Idle.class, state());
+  }
+
+  @Test
+  void deletionReleasesAzureThenSecretThenFinalizer() {
+    es.runCommand(new GatewayConfig.Sync(observed("u3", VALID, false), replies.getRef()));
+    feedUntil(() -> kube.status("u3").isReady(), "u3", VALID);
+    await(() -> ConfigViews.get(testKit.system()).current().containsKey(key), "view published");
+    var result = es.runCommand(new GatewayConfig.Sync(observed("u3", VALID, true), replies.getRef()));
+    assertInstanceOf(GatewayConfig.DeletionRequested.class, result.events().get(0));
+    await(() -> state() instanceof GatewayConfig.Idle, "forgotten");
+    assertFalse(kube.finalizers.contains("u3"));
+    assertFalse(kube.secrets.containsKey("sgw-u3"));
+    assertFalse(azure.provisionedUids().contains("u3"));
+    await(() -> !ConfigViews.get(testKit.system()).current().containsKey(key), "view gone");
+  }
+
+  @Test
+  void failedReleaseKeepsTheFinalizerAndIsRetried() {
+    es.runCommand(new GatewayConfig.Sync(observed("u4", VALID, false), replies.getRef()));
+    feedUntil(() -> kube.status("u4").isReady(), "u4", VALID);
+    azure.failRelease(key, "ARM down");
+    es.runCommand(new GatewayConfig.Sync(observed("u4", VALID, true), replies.getRef()));
+    sleep(600);
+    assertTrue(state() instanceof GatewayConfig.Deleting d && !d.released());
+    assertTrue(kube.finalizers.contains("u4"));
+    assertTrue(kube.secrets.containsKey("sgw-u4"));
+    azure.failRelease(key, null);
+    await(() -> state() instanceof GatewayConfig.Idle, "retried until released and forgotten");
+    assertFalse(kube.finalizers.contains("u4"));
+  }
+
+  /** Feeds fresh snapshots (as informer events would) until {@code done}. */
+  void feedUntil(BooleanSupplier done, String uid, SgcSpec spec) {
+    await(() -> {
+      es.runCommand(new GatewayConfig.Sync(observed(uid, spec, false), replies.getRef()));
+      replies.receiveMessage();
+      sleep(50);
+      return done.getAsBoolean();
+    }, uid + " settled");
+  }
+
+  static void await(BooleanSupplier c, String what) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (!c.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting for " + what);
+      }
+      sleep(20);
+    }
+  }
+
+  static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
