@@ -52,8 +52,8 @@ import org.slf4j.LoggerFactory;
  * first. Never the private key: it is generated here and kept in memory only (a lost key means a new key
  * on the next ADD). Observes: the replicated {@link ConfigView}s, read locally.
  *
- * <p>ADD: config checks, key, device, gateway peers (bounded wait for the first confirmation), and only
- * then the routes that move traffic into the tunnel. While one datapath pipeline runs, further commands
+ * <p>ADD: config checks, key, the pod's peer on the gateways (bounded wait for a confirmation), then the
+ * device, and only then the routes that move traffic into the tunnel. While one datapath pipeline runs, further commands
  * are stashed.
  */
 public final class PodTunnel
@@ -62,12 +62,16 @@ public final class PodTunnel
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "PodTunnel");
 
-  /** What the entity works with; every datapath call runs on {@code blocking}. */
+  /**
+   * What the entity works with. {@code gatewayWait} bounds the wait for the first gateway to confirm the
+   * pod's peer; {@code gatewayGrace} is how much longer the others get once one has.
+   */
   public record Deps(
       PodDatapath datapath,
       GatewayPeers gateways,
       Supplier<Map<String, ConfigView>> views,
-      Duration gatewayWait) {}
+      Duration gatewayWait,
+      Duration gatewayGrace) {}
 
   // --- protocol ---
 
@@ -298,17 +302,16 @@ public final class PodTunnel
     PodDatapath.Attachment a = new PodDatapath.Attachment(t.deviceName(), t.netns(),
         view.ilbIp() + ":" + view.port(), view.gatewayPublicKey());
     Map<String, CompletionStage<?>> attempts = new LinkedHashMap<>();
-    CompletableFuture<String> pipeline = CompletableFuture
-        .runAsync(() -> deps.datapath().attach(a, key), blocking)
-        .thenCompose(v -> {
-          for (String gw : view.gateways().keySet()) {
-            attempts.put(gw, deps.gateways().addPeer(gw, view.uid(), t.publicKey(), t.podIp()));
-          }
-          return FirstSuccess.await(attempts, deps.gatewayWait());
-        })
-        .thenApplyAsync(gw -> {
+    for (String gw : view.gateways().keySet()) {
+      attempts.put(gw, deps.gateways().addPeer(gw, view.uid(), t.publicKey(), t.podIp()));
+    }
+    // gateways first: a device that comes up before any gateway knows the pod loses its first handshake
+    // and WireGuard retries only after 5 s
+    CompletableFuture<String> pipeline = FirstSuccess.await(attempts, deps.gatewayWait(), deps.gatewayGrace())
+        .thenApplyAsync(confirmed -> {
+          deps.datapath().attach(a, key);
           deps.datapath().applyRoutes(t.netns(), routes);
-          return gw;
+          return confirmed.get(0);
         }, blocking);
     ctx.pipeToSelf(pipeline, (gw, err) -> new Provisioned(t.containerId(), gw, err == null ? null : describe(err)));
   }

@@ -11,6 +11,7 @@ import java.util.Set;
  * @param socketPath        the CNI server's unix socket
  * @param hostNetns         namespace (by name) pod devices are created in; empty = the agent's own
  * @param gatewayWait       how long ADD waits for the first gateway to confirm the pod's peer
+ * @param gatewayGrace      once one gateway confirmed, how much longer ADD waits for the others
  * @param answerTimeout     how long the CNI server waits for any answer before a "try again later"
  * @param serverThreads     CNI server worker threads
  * @param wireguardBackend  {@code auto}, {@code kernel} or {@code wireguard-go}
@@ -20,6 +21,7 @@ public record PodSettings(
     Path socketPath,
     String hostNetns,
     Duration gatewayWait,
+    Duration gatewayGrace,
     Duration answerTimeout,
     int serverThreads,
     String wireguardBackend,
@@ -31,6 +33,9 @@ public record PodSettings(
     }
     if (gatewayWait.isNegative() || gatewayWait.isZero()) {
       throw new IllegalArgumentException("egress.pod.gateway-wait must be positive");
+    }
+    if (gatewayGrace.isNegative() || gatewayGrace.compareTo(gatewayWait) > 0) {
+      throw new IllegalArgumentException("egress.pod.gateway-grace must be between 0 and gateway-wait");
     }
     if (answerTimeout.compareTo(gatewayWait) <= 0) {
       throw new IllegalArgumentException("egress.pod.answer-timeout must be longer than egress.pod.gateway-wait");
@@ -49,6 +54,7 @@ public record PodSettings(
         Path.of(c.getString("socket-path")),
         c.getString("host-netns"),
         c.getDuration("gateway-wait"),
+        c.getDuration("gateway-grace"),
         c.getDuration("answer-timeout"),
         c.getInt("server-threads"),
         c.getString("wireguard-backend"),

@@ -10,36 +10,59 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Waits for the first of several named attempts to succeed, for at most a bounded time: how a pod waits
- * until at least one gateway of its pool has its peer. Fails with every attempt's reason when all fail,
- * or with a timeout naming the attempts still pending.
+ * Waits, bounded, for named attempts: how a pod waits for the gateways of its pool to confirm its peer.
+ * Succeeds with the confirmed names (first confirmation first) once every attempt has ended, or
+ * {@code grace} after the first confirmation, whichever comes first. Fails with every attempt's reason
+ * when none succeeds, or when nothing has succeeded within {@code limit}.
+ *
+ * <p>Why the grace: the load balancer may steer the pod's first handshake to any gateway of the pool, and
+ * a gateway without the peer drops it (then WireGuard retries only after 5 s). Waiting briefly for the
+ * others makes the first request fast without letting one dead gateway delay every pod by {@code limit}.
  */
 public final class FirstSuccess {
   private FirstSuccess() {}
 
-  public static CompletableFuture<String> await(Map<String, CompletionStage<?>> attempts, Duration limit) {
-    CompletableFuture<String> first = new CompletableFuture<>();
+  public static CompletableFuture<List<String>> await(Map<String, CompletionStage<?>> attempts, Duration limit, Duration grace) {
+    CompletableFuture<List<String>> result = new CompletableFuture<>();
     if (attempts.isEmpty()) {
-      first.completeExceptionally(new IllegalStateException("nothing to wait for"));
-      return first;
+      result.completeExceptionally(new IllegalStateException("nothing to wait for"));
+      return result;
     }
     AtomicInteger left = new AtomicInteger(attempts.size());
+    List<String> confirmed = java.util.Collections.synchronizedList(new ArrayList<>());
     List<String> reasons = java.util.Collections.synchronizedList(new ArrayList<>());
-    attempts.forEach((name, stage) -> stage.whenComplete((v, err) -> {
-      if (err == null) {
-        first.complete(name);
-      } else {
-        reasons.add(name + ": " + rootMessage(err));
-        if (left.decrementAndGet() == 0) {
-          first.completeExceptionally(new IllegalStateException("no gateway confirmed: " + String.join("; ", reasons)));
+    Runnable finishIfConfirmed = () -> {
+      synchronized (confirmed) {
+        if (!confirmed.isEmpty()) {
+          result.complete(List.copyOf(confirmed));
         }
       }
+    };
+    attempts.forEach((name, stage) -> stage.whenComplete((v, err) -> {
+      if (err == null) {
+        boolean first;
+        synchronized (confirmed) {
+          first = confirmed.isEmpty();
+          confirmed.add(name);
+        }
+        if (first) {
+          CompletableFuture.delayedExecutor(grace.toMillis(), TimeUnit.MILLISECONDS).execute(finishIfConfirmed);
+        }
+      } else {
+        reasons.add(name + ": " + rootMessage(err));
+      }
+      if (left.decrementAndGet() == 0) {
+        finishIfConfirmed.run();
+        result.completeExceptionally(new IllegalStateException("no gateway confirmed: " + String.join("; ", reasons)));
+      }
     }));
-    CompletableFuture.delayedExecutor(limit.toMillis(), TimeUnit.MILLISECONDS).execute(() ->
-        first.completeExceptionally(new IllegalStateException("no gateway of " + attempts.keySet()
-            + " confirmed the pod's peer within " + limit.toMillis() + " ms"
-            + (reasons.isEmpty() ? "" : " (" + String.join("; ", reasons) + ")"))));
-    return first;
+    CompletableFuture.delayedExecutor(limit.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
+      finishIfConfirmed.run();
+      result.completeExceptionally(new IllegalStateException("no gateway of " + attempts.keySet()
+          + " confirmed the pod's peer within " + limit.toMillis() + " ms"
+          + (reasons.isEmpty() ? "" : " (" + String.join("; ", reasons) + ")")));
+    });
+    return result;
   }
 
   static String rootMessage(Throwable t) {

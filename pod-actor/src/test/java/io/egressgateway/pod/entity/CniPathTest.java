@@ -39,8 +39,8 @@ class CniPathTest {
 
   @BeforeEach
   void start() throws Exception {
-    testKit = ActorTestKit.create(EventSourcedBehaviorTestKit.config());
-    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, () -> views, Duration.ofMillis(500));
+    testKit = ActorTestKit.create(com.typesafe.config.ConfigFactory.parseString("akka.remote.artery.canonical.port = 0").withFallback(EventSourcedBehaviorTestKit.config()));
+    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, () -> views, Duration.ofMillis(500), Duration.ofMillis(200));
     PodTunnels tunnels = PodTunnels.resolvedBy(testKit.system(),
         id -> entities.computeIfAbsent(id, i -> testKit.spawn(PodTunnel.create(i, deps))));
     CniHandler handler = new CniHandler("w1", directory, tunnels, datapath, Duration.ofSeconds(3), ForkJoinPool.commonPool());

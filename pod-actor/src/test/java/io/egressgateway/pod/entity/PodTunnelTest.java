@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 
 class PodTunnelTest {
   private static final ActorTestKit testKit = ActorTestKit.create(
-      ConfigFactory.parseString("akka.actor.testkit.typed.default-timeout = 5s")
+      ConfigFactory.parseString("akka.actor.testkit.typed.default-timeout = 5s\nakka.remote.artery.canonical.port = 0")
           .withFallback(EventSourcedBehaviorTestKit.config()));
 
   private final InMemoryPodDatapath datapath = new InMemoryPodDatapath();
@@ -38,7 +38,7 @@ class PodTunnelTest {
   @BeforeEach
   void setUp() {
     datapath.addNamespace("/var/run/netns/pod1");
-    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, () -> views, Duration.ofMillis(500));
+    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, () -> views, Duration.ofMillis(500), Duration.ofMillis(200));
     kit = EventSourcedBehaviorTestKit.create(testKit.system(), PodTunnel.create("w1/uid-1", deps));
   }
 

@@ -42,17 +42,29 @@ class SmallModelTest {
     attempts.put("gw1", new CompletableFuture<>());
     attempts.put("gw2", CompletableFuture.failedFuture(new IllegalStateException("down")));
     attempts.put("gw3", CompletableFuture.completedFuture(null));
-    assertEquals("gw3", FirstSuccess.await(attempts, Duration.ofSeconds(5)).get(1, TimeUnit.SECONDS));
+    assertEquals(java.util.List.of("gw3"), FirstSuccess.await(attempts, Duration.ofSeconds(5), Duration.ofMillis(100)).get(2, TimeUnit.SECONDS),
+        "a silent gateway costs only the grace, not the limit");
+  }
+
+  @Test
+  void allConfirmationsAreCollectedWhenTheyArriveWithinTheGrace() throws Exception {
+    Map<String, CompletionStage<?>> attempts = new LinkedHashMap<>();
+    CompletableFuture<Void> late = new CompletableFuture<>();
+    attempts.put("gw1", CompletableFuture.completedFuture(null));
+    attempts.put("gw2", late);
+    CompletableFuture<java.util.List<String>> r = FirstSuccess.await(attempts, Duration.ofSeconds(5), Duration.ofSeconds(2));
+    late.complete(null);
+    assertEquals(java.util.List.of("gw1", "gw2"), r.get(1, TimeUnit.SECONDS));
   }
 
   @Test
   void firstSuccessFailsWithReasonsWhenAllFailOrTimeOut() {
     Map<String, CompletionStage<?>> failing = Map.of("gw1", CompletableFuture.failedFuture(new IllegalStateException("refused")));
-    ExecutionException e = assertThrows(ExecutionException.class, () -> FirstSuccess.await(failing, Duration.ofSeconds(5)).get(1, TimeUnit.SECONDS));
+    ExecutionException e = assertThrows(ExecutionException.class, () -> FirstSuccess.await(failing, Duration.ofSeconds(5), Duration.ZERO).get(1, TimeUnit.SECONDS));
     assertTrue(e.getCause().getMessage().contains("gw1: refused"), e.getCause().getMessage());
 
     Map<String, CompletionStage<?>> silent = Map.of("gw1", new CompletableFuture<>());
-    ExecutionException t = assertThrows(ExecutionException.class, () -> FirstSuccess.await(silent, Duration.ofMillis(100)).get(2, TimeUnit.SECONDS));
+    ExecutionException t = assertThrows(ExecutionException.class, () -> FirstSuccess.await(silent, Duration.ofMillis(100), Duration.ZERO).get(2, TimeUnit.SECONDS));
     assertTrue(t.getCause().getMessage().contains("within 100 ms"), t.getCause().getMessage());
   }
 
