@@ -49,7 +49,7 @@ public final class GatewayAgent implements AutoCloseable {
     CommandRunner cmd = new CommandRunner(s.commandTimeout());
     WireGuardBackend wg = WireGuardBackends.choose(cmd, s.wireguardBackend());
     GatewayDatapath dp = new LinuxGatewayDatapath(cmd, wg, new GatewayNames(node, s.netnsPrefix()), s.hostNetns(),
-        s.peerKeepaliveSeconds());
+        s.peerKeepaliveSeconds(), s.hostInterface());
     return start(system, node, s, keys, ConfigSource.replicated(system), dp, wg::onDeviceLost);
   }
 

@@ -38,7 +38,7 @@ class GatewayAgentClusterTest {
   final String priv = WgKeys.generate().privateKey();
 
   GatewaySettings settings() {
-    return new GatewaySettings("wireguard-go", "", "egw-", 2, 8, Duration.ofMillis(20), Duration.ofSeconds(30),
+    return new GatewaySettings("wireguard-go", "", "eth0", "egw-", 2, 8, Duration.ofMillis(20), Duration.ofSeconds(30),
         Duration.ofMillis(200), Duration.ofMinutes(10), 2, Duration.ofSeconds(5), true, "127.0.0.1", 0,
         Duration.ofSeconds(1), Duration.ofMillis(1));
   }

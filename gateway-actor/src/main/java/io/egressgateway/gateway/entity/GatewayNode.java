@@ -458,7 +458,7 @@ public final class GatewayNode
           log.debug("[{}] config {} not yet complete for this node (port {}, addresses {})", node, v.key(), v.port(), a);
           return;
         }
-        out.put(v.uid(), new ConfigDatapath(v.uid(), v.port(), a.primaryIp(), a.secondaryIp(), v.gatewayPublicKey(),
+        out.put(v.uid(), new ConfigDatapath(v.uid(), v.port(), a.primaryIp(), a.secondaryIp(), v.ilbIp(), v.gatewayPublicKey(),
             v.keySecretName(), state.peersOf(v.uid())));
       });
     }

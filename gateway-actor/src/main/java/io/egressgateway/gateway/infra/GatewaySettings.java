@@ -7,6 +7,7 @@ import java.time.Duration;
 public record GatewaySettings(
     String wireguardBackend,
     String hostNetns,
+    String hostInterface,
     String netnsPrefix,
     int peerKeepaliveSeconds,
     int bulkThreshold,
@@ -31,6 +32,9 @@ public record GatewaySettings(
     if (!netnsPrefix.matches("[A-Za-z0-9_.-]{1,40}")) {
       throw new IllegalArgumentException("egress.gateway.netns-prefix must be 1-40 of [A-Za-z0-9_.-], not '" + netnsPrefix + "'");
     }
+    if (!hostInterface.matches("[A-Za-z0-9_.-]{1,11}")) {
+      throw new IllegalArgumentException("egress.gateway.host-interface must be 1-11 of [A-Za-z0-9_.-], not '" + hostInterface + "'");
+    }
     requirePositive("coalesce", coalesce);
     requirePositive("resync-interval", resyncInterval);
     requirePositive("retry-interval", retryInterval);
@@ -52,6 +56,7 @@ public record GatewaySettings(
     return new GatewaySettings(
         c.getString("wireguard-backend"),
         c.getString("host-netns"),
+        c.getString("host-interface"),
         c.getString("netns-prefix"),
         (int) c.getDuration("peer-keepalive").toSeconds(),
         c.getInt("bulk-threshold"),

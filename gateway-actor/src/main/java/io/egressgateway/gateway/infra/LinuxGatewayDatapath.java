@@ -21,8 +21,9 @@ import java.util.regex.Pattern;
  * the host, carrying the secondary IP), a default route to the node's primary IP, a policy rule sending
  * everything that comes back from {@code host0} into {@code wg0} (WireGuard's allowed IPs pick the pod, so
  * adding a pod is one {@code wg set}, not one more route), and the nft table {@code egress_gateway} with the
- * SNAT rule. In the host namespace it owns only the veth's host end and the secondary IP's route through it,
- * both of which vanish with the namespace.
+ * SNAT rule. In the host namespace it owns the veth's host end and the secondary IP's route through it
+ * (both vanish with the namespace), the pools' ILB frontend IPs on the host interface (label
+ * {@code <if>:egw}), and one NAT exemption per config ({@link HostNat}).
  *
  * <p>Persists: nothing. Observes: namespaces with our prefix, links, addresses, routes, rules, the nft
  * table and {@code wg show dump}.
@@ -39,13 +40,23 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
   private final GatewayNames names;
   private final String hostNetns;
   private final int keepaliveSeconds;
+  private final String hostInterface;
+  private final String frontendLabel;
+  private final HostNat hostNat;
 
   /**
    * @param hostNetns        namespace of the node's host network; empty = the agent's own (production)
    * @param keepaliveSeconds persistent keepalive set on every pod peer (fast failover), 0 = off
+   * @param hostInterface    the host's interface towards the VNet (gets the ILB frontend IPs)
    */
   public LinuxGatewayDatapath(CommandRunner cmd, WireGuardBackend wg, GatewayNames names, String hostNetns,
-      int keepaliveSeconds) {
+      int keepaliveSeconds, String hostInterface) {
+    if (hostInterface == null || !hostInterface.matches("[A-Za-z0-9_.-]{1,11}")) {
+      throw new IllegalArgumentException("host interface must be 1-11 of [A-Za-z0-9_.-]: '" + hostInterface + "'");
+    }
+    this.hostInterface = hostInterface;
+    this.frontendLabel = hostInterface + ":egw";
+    this.hostNat = new HostNat(cmd, hostNetns);
     this.cmd = cmd;
     this.wg = wg;
     this.names = names;
@@ -79,15 +90,16 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
         && cmd.attempt(Net.ip(ns, "route", "show", "table", TUNNEL_TABLE)).stdout().contains("dev " + GatewayNames.TUNNEL_IF);
     boolean hostRouted = !hostIp.isEmpty()
         && cmd.attempt(Net.ip(hostNetns, "-4", "route", "show", hostIp + "/32")).stdout().contains("dev " + names.hostVeth(uid));
+    boolean exempt = !hostIp.isEmpty() && hostNat.exempted(uid, hostIp);
     WgDevice dev = device(uid);
     boolean inPlace = Net.link(cmd, ns, GatewayNames.TUNNEL_IF).map(l -> l.alias().equals(dev.name())).orElse(false);
     if (!inPlace || !wg.alive(dev)) {
-      return new ObservedConfig(uid, hostIp, via, snat, tunnel, hostRouted, false, 0, "", Map.of());
+      return new ObservedConfig(uid, hostIp, via, snat, tunnel, hostRouted, exempt, false, 0, "", Map.of());
     }
     WgDump dump = wg.dump(dev);
     Map<String, String> peers = new HashMap<>();
     dump.peers().values().forEach(p -> peers.put(p.publicKey(), String.join(",", p.allowedIps())));
-    return new ObservedConfig(uid, hostIp, via, snat, tunnel, hostRouted, true, dump.listenPort(), dump.publicKey(), peers);
+    return new ObservedConfig(uid, hostIp, via, snat, tunnel, hostRouted, exempt, true, dump.listenPort(), dump.publicKey(), peers);
   }
 
   @Override
@@ -111,6 +123,7 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
     cmd.run(Net.ip(ns, "route", "replace", c.primaryIp() + "/32", "dev", GatewayNames.HOST_IF, "scope", "link"));
     cmd.run(Net.ip(ns, "route", "replace", "default", "via", c.primaryIp(), "dev", GatewayNames.HOST_IF, "onlink"));
     cmd.run(Net.ip(hostNetns, "route", "replace", sip + "/32", "dev", hv));
+    hostNat.exempt(c.uid(), sip);
 
     WgDevice target = device(c.uid());
     boolean inPlace = Net.link(cmd, ns, GatewayNames.TUNNEL_IF).map(l -> l.alias().equals(target.name())).orElse(false);
@@ -150,11 +163,38 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
   @Override
   public void remove(String uid) {
     wg.delete(device(uid));
+    hostNat.remove(uid);
     String hv = names.hostVeth(uid);
     if (Net.link(cmd, hostNetns, hv).isPresent()) {
       cmd.run(Net.ip(hostNetns, "link", "del", hv));
     }
     Net.deleteNetns(cmd, names.netns(uid));
+  }
+
+  @Override
+  public java.util.Set<String> frontends() {
+    java.util.Set<String> out = new java.util.TreeSet<>();
+    String text = cmd.run(Net.ip(hostNetns, "-4", "-o", "addr", "show", "dev", hostInterface, "label", frontendLabel)).stdout();
+    Matcher m = INET.matcher(text);
+    while (m.find()) {
+      out.add(m.group(1));
+    }
+    return out;
+  }
+
+  @Override
+  public void addFrontend(String ip) {
+    cmd.run(Net.ip(hostNetns, "addr", "replace", ip + "/32", "dev", hostInterface, "label", frontendLabel));
+  }
+
+  @Override
+  public void removeFrontend(String ip) {
+    cmd.run(Net.ip(hostNetns, "addr", "del", ip + "/32", "dev", hostInterface));
+  }
+
+  /** The host NAT adapter (exposes the detected iptables flavour). */
+  public HostNat hostNat() {
+    return hostNat;
   }
 
   /** The device of a config, where it lives once programmed. */

@@ -24,6 +24,20 @@ public sealed interface DatapathAction {
   /** Remove one peer: O(1). */
   record RemovePeer(String uid, String publicKey) implements DatapathAction {}
 
+  /** Put a pool's ILB frontend IP on the host interface (the LB rule uses floating IP). Shared by the pool's configs. */
+  record AddFrontend(String ip) implements DatapathAction {
+    public String uid() {
+      return "frontend:" + ip;
+    }
+  }
+
+  /** Take an ILB frontend IP that no config here uses any more off the host interface. */
+  record RemoveFrontend(String ip) implements DatapathAction {
+    public String uid() {
+      return "frontend:" + ip;
+    }
+  }
+
   /** Remove everything we created for a config no longer wanted here (its namespace, which carries our marker). */
   record Remove(String uid) implements DatapathAction {}
 }

@@ -25,6 +25,13 @@ public interface GatewayDatapath {
 
   void removePeer(String uid, String publicKey);
 
+  /** ILB frontend IPs we put on the host interface (carrying our label). */
+  java.util.Set<String> frontends();
+
+  void addFrontend(String ip);
+
+  void removeFrontend(String ip);
+
   /** Removes the config's namespace and everything in it (device, veth, rules). */
   void remove(String uid);
 }

@@ -48,10 +48,26 @@ public final class GatewayPlanner {
     return out;
   }
 
+  /**
+   * ILB frontend IPs on the host interface: add those the desired configs use, remove (when collecting)
+   * those carrying our label that none uses.
+   */
+  public static List<DatapathAction> planFrontends(Map<String, ConfigDatapath> desired, java.util.Set<String> observed,
+      boolean collect) {
+    java.util.TreeSet<String> want = new java.util.TreeSet<>();
+    desired.values().stream().map(ConfigDatapath::ilbIp).filter(ip -> !ip.isEmpty()).forEach(want::add);
+    List<DatapathAction> out = new ArrayList<>();
+    if (collect) {
+      observed.stream().filter(ip -> !want.contains(ip)).sorted().forEach(ip -> out.add(new DatapathAction.RemoveFrontend(ip)));
+    }
+    want.stream().filter(ip -> !observed.contains(ip)).forEach(ip -> out.add(new DatapathAction.AddFrontend(ip)));
+    return out;
+  }
+
   /** Namespace plumbing (addresses, routes, SNAT) matches the desired config. */
   public static boolean baseReady(ConfigDatapath want, ObservedConfig seen) {
     return want.secondaryIp().equals(seen.hostIp()) && want.secondaryIp().equals(seen.snatIp())
-        && want.primaryIp().equals(seen.gatewayVia()) && seen.tunnelRouted() && seen.hostRouted();
+        && want.primaryIp().equals(seen.gatewayVia()) && seen.tunnelRouted() && seen.hostRouted() && seen.hostExempt();
   }
 
   /** The device is alive, listening on the config's port, with the expected key when one is known. */

@@ -26,14 +26,17 @@ public record Reconciliation(List<DatapathAction> actions, Set<String> serving, 
   public static Reconciliation run(GatewayDatapath datapath, GatewayKeys keys, Map<String, ConfigDatapath> desired,
       int bulkThreshold, boolean collect) {
     Map<String, ObservedConfig> observed;
+    Set<String> frontends;
     try {
       observed = datapath.observe();
+      frontends = datapath.frontends();
     } catch (RuntimeException e) {
       Map<String, String> all = new LinkedHashMap<>();
       desired.keySet().forEach(uid -> all.put(uid, "observing the datapath failed: " + e.getMessage()));
       return new Reconciliation(List.of(), Set.of(), all, 0);
     }
-    List<DatapathAction> actions = GatewayPlanner.plan(desired, observed, bulkThreshold, collect);
+    List<DatapathAction> actions = new ArrayList<>(GatewayPlanner.planFrontends(desired, frontends, collect));
+    actions.addAll(GatewayPlanner.plan(desired, observed, bulkThreshold, collect));
     Map<String, String> errors = new LinkedHashMap<>();
     int bulk = 0;
     for (DatapathAction a : actions) {
@@ -48,6 +51,7 @@ public record Reconciliation(List<DatapathAction> actions, Set<String> serving, 
     }
     Set<String> serving = new HashSet<>(desired.keySet());
     serving.removeAll(errors.keySet());
+    desired.values().stream().filter(c -> errors.containsKey("frontend:" + c.ilbIp())).forEach(c -> serving.remove(c.uid()));
     return new Reconciliation(actions, serving, errors, bulk);
   }
 
@@ -60,6 +64,12 @@ public record Reconciliation(List<DatapathAction> actions, Set<String> serving, 
       return 1;
     } else if (a instanceof DatapathAction.Remove r) {
       dp.remove(r.uid());
+      return 0;
+    } else if (a instanceof DatapathAction.AddFrontend f) {
+      dp.addFrontend(f.ip());
+      return 0;
+    } else if (a instanceof DatapathAction.RemoveFrontend f) {
+      dp.removeFrontend(f.ip());
       return 0;
     }
     applyPeer(dp, a);
@@ -86,6 +96,10 @@ public record Reconciliation(List<DatapathAction> actions, Set<String> serving, 
       return "add peer " + p.publicKey() + " " + p.allowedIp() + " to " + p.uid();
     } else if (a instanceof DatapathAction.RemovePeer r) {
       return "remove peer " + r.publicKey() + " from " + r.uid();
+    } else if (a instanceof DatapathAction.AddFrontend f) {
+      return "add ILB frontend " + f.ip() + " to the host interface";
+    } else if (a instanceof DatapathAction.RemoveFrontend f) {
+      return "remove ILB frontend " + f.ip() + " from the host interface";
     }
     return "remove " + a.uid();
   }

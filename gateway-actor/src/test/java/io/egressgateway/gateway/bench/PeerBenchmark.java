@@ -37,13 +37,13 @@ public final class PeerBenchmark {
     String host = "egwb-host-" + sfx;
     String uid = "bench-" + sfx;
     WireGuardBackend wg = WireGuardBackends.choose(cmd, "auto");
-    LinuxGatewayDatapath dp = new LinuxGatewayDatapath(cmd, wg, new GatewayNames(host, "egwb-" + sfx + "-"), host, 2);
+    LinuxGatewayDatapath dp = new LinuxGatewayDatapath(cmd, wg, new GatewayNames(host, "egwb-" + sfx + "-"), host, 2, "eth0");
     String priv = WgKeys.generate().privateKey();
     Map<String, String> many = new HashMap<>();
     for (int i = 0; i < peers; i++) {
       many.put(WgKeys.generate().publicKey(), "10." + (64 + i / 65536) + "." + (i / 256 % 256) + "." + (i % 256) + "/32");
     }
-    ConfigDatapath empty = new ConfigDatapath(uid, 6000, "10.224.0.5", "10.224.0.15", "", "k", Map.of());
+    ConfigDatapath empty = new ConfigDatapath(uid, 6000, "10.224.0.5", "10.224.0.15", "", "", "k", Map.of());
     List<String> rows = new ArrayList<>();
     try {
       Net.ensureNetns(cmd, host);

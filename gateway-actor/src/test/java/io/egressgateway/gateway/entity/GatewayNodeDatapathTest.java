@@ -96,6 +96,18 @@ class GatewayNodeDatapathTest {
     public void remove(String u) {
       inner.remove(u);
     }
+
+    public java.util.Set<String> frontends() {
+      return inner.frontends();
+    }
+
+    public void addFrontend(String ip) {
+      inner.addFrontend(ip);
+    }
+
+    public void removeFrontend(String ip) {
+      inner.removeFrontend(ip);
+    }
   }
 
   @AfterAll
@@ -147,12 +159,12 @@ class GatewayNodeDatapathTest {
   void entityProgramsRepairsRestoresAndReportsHealth() throws Exception {
     String node = lab.gw;
     GoWireGuard wg = new GoWireGuard(lab.cmd);
-    real = new LinuxGatewayDatapath(lab.cmd, wg, new GatewayNames(node, "egwt-" + lab.sfx + "-"), lab.gw, 2);
+    real = new LinuxGatewayDatapath(lab.cmd, wg, new GatewayNames(node, "egwt-" + lab.sfx + "-"), lab.gw, 2, "eth0");
     dp = new Counting(real);
     HealthBoard board = new HealthBoard();
     probe = ProbeServer.start("127.0.0.1", 0, board, dp, Duration.ofMillis(1));
     TestConfigSource views = new TestConfigSource();
-    GatewaySettings s = new GatewaySettings("wireguard-go", lab.gw, "egwt-" + lab.sfx + "-", 2, 8, Duration.ofMillis(20),
+    GatewaySettings s = new GatewaySettings("wireguard-go", lab.gw, "eth0", "egwt-" + lab.sfx + "-", 2, 8, Duration.ofMillis(20),
         Duration.ofMinutes(5), Duration.ofMillis(200), Duration.ofMinutes(10), 100, Duration.ofSeconds(10), true,
         "127.0.0.1", 0, Duration.ZERO, Duration.ofMillis(1));
     GatewayNode.Deps deps = new GatewayNode.Deps(s, dp, new InMemoryGatewayKeys().put("sgw-x", gwKey.privateKey()),
@@ -161,7 +173,7 @@ class GatewayNodeDatapathTest {
         KIT.system(), GatewayNode.create(node, deps));
 
     assertEquals(503, probe("/gw/" + uid), "unknown config");
-    views.put(new ConfigView("default/sgc", uid, 1, Lab.GW_IP, 6000, gwKey.publicKey(), "sgw-x", List.of(),
+    views.put(new ConfigView("default/sgc", uid, 1, Lab.ILB_IP, 6000, gwKey.publicKey(), "sgw-x", List.of(),
         "staticEgressGateway", "", Map.of(node, new ConfigView.GatewayAddresses(Lab.GW_IP, Lab.SECONDARY_IP)), false));
     await(() -> assertEquals(Boolean.TRUE, board.snapshot().serving().contains(uid)));
     assertEquals(200, probe("/gw/" + uid));

@@ -12,13 +12,16 @@ import java.util.List;
  *
  * <pre>
  *  pod (10.244.1.10 on lo, wg0 moved in)     node eth0 10.224.0.4 ─┐
- *                                            gw   eth0 10.224.0.5 ─┼─ vnet 10.224.0.1 (routes the
- *                                            inet eth0 198.18.0.2 ─┘   secondary IP 10.224.0.15 to gw)
+ *                                            gw   eth0 10.224.0.5 ─┼─ vnet 10.224.0.1 (routes the ILB
+ *                                            inet eth0 198.18.0.2 ─┘   10.224.0.100 and the secondary
+ *                                                                      IP 10.224.0.15 to gw)
  * </pre>
  */
 public final class Lab implements AutoCloseable {
   public static final String GW_IP = "10.224.0.5";
   public static final String NODE_IP = "10.224.0.4";
+  /** The ILB stand-in: vnet routes the frontend IP to the gateway, which must carry it (floating IP). */
+  public static final String ILB_IP = "10.224.0.100";
   public static final String SECONDARY_IP = "10.224.0.15";
   public static final String POD_IP = "10.244.1.10";
   public static final String ECHO_IP = "198.18.0.2";
@@ -48,6 +51,7 @@ public final class Lab implements AutoCloseable {
     cmd.run(Net.ip(inet, "link", "set", "eth0", "up"));
     cmd.run(Net.ip(inet, "route", "add", "default", "via", "198.18.0.1"));
     cmd.run(Net.ip(vnet, "route", "add", SECONDARY_IP + "/32", "via", GW_IP, "dev", "vg" + sfx));
+    cmd.run(Net.ip(vnet, "route", "add", ILB_IP + "/32", "via", GW_IP, "dev", "vg" + sfx));
     cmd.run(Net.ip(pod, "addr", "add", POD_IP + "/32", "dev", "lo"));
     return this;
   }
@@ -85,7 +89,7 @@ public final class Lab implements AutoCloseable {
     podWg = new GoWireGuard(cmd);
     WgDevice d = podWg.create(node, podDevice);
     podWg.configure(d, new WgConfig(podPrivateKey, 0,
-        List.of(new WgPeer(gatewayPublicKey, List.of("0.0.0.0/0"), GW_IP + ":" + port, 0))));
+        List.of(new WgPeer(gatewayPublicKey, List.of("0.0.0.0/0"), ILB_IP + ":" + port, 0))));
     podWg.moveInto(d, pod, "wg0");
     cmd.run(Net.ip(pod, "-4", "route", "replace", "0.0.0.0/0", "via", "inet6", "fe80::1", "dev", "wg0"));
   }
@@ -97,7 +101,7 @@ public final class Lab implements AutoCloseable {
   public void kickPod(String gatewayPublicKey, int port) {
     WgDevice d = new WgDevice(podDevice, pod, "wg0");
     podWg.removePeer(d, gatewayPublicKey);
-    podWg.setPeer(d, new WgPeer(gatewayPublicKey, List.of("0.0.0.0/0"), GW_IP + ":" + port, 0));
+    podWg.setPeer(d, new WgPeer(gatewayPublicKey, List.of("0.0.0.0/0"), ILB_IP + ":" + port, 0));
   }
 
   /** What the echo host saw as our address, or the failure. */

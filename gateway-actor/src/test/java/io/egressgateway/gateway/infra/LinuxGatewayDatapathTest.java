@@ -36,7 +36,7 @@ class LinuxGatewayDatapathTest {
     lab.startEcho();
     wg = new GoWireGuard(lab.cmd);
     uid = "cfg-" + lab.sfx;
-    dp = new LinuxGatewayDatapath(lab.cmd, wg, new GatewayNames(lab.gw, "egwt-" + lab.sfx + "-"), lab.gw, 2);
+    dp = new LinuxGatewayDatapath(lab.cmd, wg, new GatewayNames(lab.gw, "egwt-" + lab.sfx + "-"), lab.gw, 2, "eth0");
   }
 
   @AfterEach
@@ -51,13 +51,17 @@ class LinuxGatewayDatapathTest {
   }
 
   ConfigDatapath config(Map<String, String> peers) {
-    return new ConfigDatapath(uid, 6000, Lab.GW_IP, Lab.SECONDARY_IP, gwKey.publicKey(), "s", peers);
+    return new ConfigDatapath(uid, 6000, Lab.GW_IP, Lab.SECONDARY_IP, Lab.ILB_IP, gwKey.publicKey(), "s", peers);
   }
 
   @Test
   void programmedGatewaySnatsPodTrafficAndIsRepairedAfterItsProcessDies() throws Exception {
     ConfigDatapath want = config(Map.of(podKey.publicKey(), Lab.POD_IP + "/32"));
-    dp.program(want, gwKey.privateKey());
+    Reconciliation first = Reconciliation.run(dp, name -> gwKey.privateKey(), Map.of(uid, want), 8, true);
+    assertEquals(java.util.Set.of(uid), first.serving(), first.errors().toString());
+    assertEquals(java.util.Set.of(Lab.ILB_IP), dp.frontends(), "ILB frontend on the host interface");
+    assertTrue(lab.cmd.run(CommandRunner.inNetns(lab.gw, List.of(dp.hostNat().flavour() + "-save", "-t", "nat"))).stdout()
+        .contains("egress-gateway:" + uid), "host NAT exemption for the secondary IP");
     ObservedConfig seen = dp.observe(uid).orElseThrow();
     assertTrue(GatewayPlanner.serving(want, seen), seen.toString());
     assertEquals(Map.of(podKey.publicKey(), Lab.POD_IP + "/32"), seen.peers());
@@ -108,6 +112,23 @@ class LinuxGatewayDatapathTest {
     assertTrue(wg.pidOf(dp.names().device(uid)).isEmpty(), "wireguard-go stopped");
     assertTrue(Net.link(lab.cmd, lab.gw, "eth0").isPresent(), "the host's own link is untouched");
     assertEquals(Map.of(), dp.observe());
+    assertTrue(!lab.cmd.run(CommandRunner.inNetns(lab.gw, List.of(dp.hostNat().flavour() + "-save", "-t", "nat"))).stdout()
+        .contains("egress-gateway:" + uid), "host NAT exemption removed");
+  }
+
+  @Test
+  void frontendsFollowTheDesiredConfigsAndOnlyOursAreRemoved() {
+    lab.cmd.run(Net.ip(lab.gw, "addr", "add", "10.224.0.77/32", "dev", "eth0"));
+    Reconciliation up = Reconciliation.run(dp, name -> gwKey.privateKey(), Map.of(uid, config(Map.of())), 8, true);
+    assertEquals(java.util.Set.of(uid), up.serving(), up.errors().toString());
+    assertEquals(java.util.Set.of(Lab.ILB_IP), dp.frontends());
+    Reconciliation down = Reconciliation.run(dp, name -> gwKey.privateKey(), Map.of(), 8, true);
+    assertEquals(Map.of(), down.errors());
+    assertEquals(java.util.Set.of(), dp.frontends());
+    assertFalse(Net.netnsExists(dp.names().netns(uid)));
+    String addrs = lab.cmd.run(Net.ip(lab.gw, "-4", "-o", "addr", "show", "dev", "eth0")).stdout();
+    assertTrue(addrs.contains(Lab.GW_IP + "/32") && addrs.contains("10.224.0.77/32"), "addresses not ours stay: " + addrs);
+    assertFalse(addrs.contains(Lab.ILB_IP));
   }
 
   @Test

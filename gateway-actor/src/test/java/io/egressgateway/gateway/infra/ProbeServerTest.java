@@ -20,7 +20,7 @@ class ProbeServerTest {
   static final String UID = "44444444-dddd";
   final FakeGatewayDatapath dp = new FakeGatewayDatapath();
   final HealthBoard board = new HealthBoard();
-  final ConfigDatapath config = new ConfigDatapath(UID, 6000, "10.224.0.5", "10.224.0.15", "", "k", Map.of());
+  final ConfigDatapath config = new ConfigDatapath(UID, 6000, "10.224.0.5", "10.224.0.15", "", "", "k", Map.of());
   ProbeServer probe;
 
   @BeforeEach

@@ -22,6 +22,7 @@ public final class FakeGatewayDatapath implements GatewayDatapath {
   }
 
   private final Map<String, Ns> namespaces = new HashMap<>();
+  private final java.util.Set<String> frontends = new java.util.TreeSet<>();
   public final AtomicInteger bulkLoads = new AtomicInteger();
   public final AtomicInteger singlePeerOps = new AtomicInteger();
   public final AtomicInteger programs = new AtomicInteger();
@@ -40,7 +41,7 @@ public final class FakeGatewayDatapath implements GatewayDatapath {
     if (n == null) {
       return Optional.empty();
     }
-    return Optional.of(new ObservedConfig(uid, n.hostIp, n.via, n.hostIp, true, !n.hostIp.isEmpty(), n.deviceAlive,
+    return Optional.of(new ObservedConfig(uid, n.hostIp, n.via, n.hostIp, true, !n.hostIp.isEmpty(), true, n.deviceAlive,
         n.deviceAlive ? n.port : 0, n.deviceAlive ? n.publicKey : "", n.deviceAlive ? n.peers : Map.of()));
   }
 
@@ -88,6 +89,23 @@ public final class FakeGatewayDatapath implements GatewayDatapath {
     namespaces.remove(uid);
   }
 
+  @Override
+  public synchronized java.util.Set<String> frontends() {
+    return java.util.Set.copyOf(frontends);
+  }
+
+  @Override
+  public synchronized void addFrontend(String ip) {
+    check();
+    frontends.add(ip);
+  }
+
+  @Override
+  public synchronized void removeFrontend(String ip) {
+    check();
+    frontends.remove(ip);
+  }
+
   /** The device dies (its peers with it); the namespace stays. */
   public synchronized void killDevice(String uid) {
     Ns n = namespaces.get(uid);
@@ -98,6 +116,7 @@ public final class FakeGatewayDatapath implements GatewayDatapath {
   /** A node reboot: nothing of ours is left. */
   public synchronized void wipe() {
     namespaces.clear();
+    frontends.clear();
   }
 
   /** Every operation fails with {@code message} until called again with null. */

@@ -13,11 +13,11 @@ class GatewayPlannerTest {
   private static final String B = "bbbbbbbb-0002";
 
   private static ConfigDatapath want(String uid, Map<String, String> peers) {
-    return new ConfigDatapath(uid, 6000, "10.224.0.5", "10.224.0.15", "GWPUB", "sgw-" + uid, peers);
+    return new ConfigDatapath(uid, 6000, "10.224.0.5", "10.224.0.15", "", "GWPUB", "sgw-" + uid, peers);
   }
 
   private static ObservedConfig seen(String uid, Map<String, String> peers) {
-    return new ObservedConfig(uid, "10.224.0.15", "10.224.0.5", "10.224.0.15", true, true, true, 6000, "GWPUB", peers);
+    return new ObservedConfig(uid, "10.224.0.15", "10.224.0.5", "10.224.0.15", true, true, true, true, 6000, "GWPUB", peers);
   }
 
   @Test
@@ -34,14 +34,15 @@ class GatewayPlannerTest {
     Map<String, ObservedConfig> cases = new HashMap<>();
     cases.put("absent", null);
     cases.put("empty namespace", ObservedConfig.empty(A));
-    cases.put("device dead", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), ok.snatIp(), true, true, false, 0, "", Map.of()));
-    cases.put("wrong port", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), ok.snatIp(), true, true, true, 6001, "GWPUB", p));
-    cases.put("wrong key", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), ok.snatIp(), true, true, true, 6000, "OTHER", p));
-    cases.put("snat missing", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), "", true, true, true, 6000, "GWPUB", p));
-    cases.put("wrong secondary ip", new ObservedConfig(A, "10.224.0.99", ok.gatewayVia(), ok.snatIp(), true, true, true, 6000, "GWPUB", p));
-    cases.put("no tunnel route", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), ok.snatIp(), false, true, true, 6000, "GWPUB", p));
-    cases.put("no host route", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), ok.snatIp(), true, false, true, 6000, "GWPUB", p));
-    cases.put("wrong next hop", new ObservedConfig(A, ok.hostIp(), "10.224.0.6", ok.snatIp(), true, true, true, 6000, "GWPUB", p));
+    cases.put("device dead", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), ok.snatIp(), true, true, true, false, 0, "", Map.of()));
+    cases.put("wrong port", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), ok.snatIp(), true, true, true, true, 6001, "GWPUB", p));
+    cases.put("wrong key", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), ok.snatIp(), true, true, true, true, 6000, "OTHER", p));
+    cases.put("snat missing", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), "", true, true, true, true, 6000, "GWPUB", p));
+    cases.put("wrong secondary ip", new ObservedConfig(A, "10.224.0.99", ok.gatewayVia(), ok.snatIp(), true, true, true, true, 6000, "GWPUB", p));
+    cases.put("no tunnel route", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), ok.snatIp(), false, true, true, true, 6000, "GWPUB", p));
+    cases.put("no host route", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), ok.snatIp(), true, false, true, true, 6000, "GWPUB", p));
+    cases.put("host masquerade not exempted", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), ok.snatIp(), true, true, false, true, 6000, "GWPUB", p));
+    cases.put("wrong next hop", new ObservedConfig(A, ok.hostIp(), "10.224.0.6", ok.snatIp(), true, true, true, true, 6000, "GWPUB", p));
     cases.forEach((name, obs) -> {
       Map<String, ObservedConfig> observed = obs == null ? Map.of() : Map.of(A, obs);
       assertEquals(List.of(new DatapathAction.Program(w)), GatewayPlanner.plan(Map.of(A, w), observed, 8, true), name);
@@ -50,7 +51,7 @@ class GatewayPlannerTest {
 
   @Test
   void unknownGatewayKeyIsNotAMismatch() {
-    ConfigDatapath w = new ConfigDatapath(A, 6000, "10.224.0.5", "10.224.0.15", "", "s", Map.of());
+    ConfigDatapath w = new ConfigDatapath(A, 6000, "10.224.0.5", "10.224.0.15", "", "", "s", Map.of());
     assertEquals(List.of(), GatewayPlanner.plan(Map.of(A, w), Map.of(A, seen(A, Map.of())), 8, true));
   }
 
@@ -74,6 +75,21 @@ class GatewayPlannerTest {
     ConfigDatapath w = want(A, wantPeers);
     assertEquals(List.of(new DatapathAction.SyncPeers(w)),
         GatewayPlanner.plan(Map.of(A, w), Map.of(A, seen(A, Map.of())), 8, true));
+  }
+
+  @Test
+  void frontendsAreAddedOnceAndRemovedOnlyWhenUnusedAndCollecting() {
+    ConfigDatapath a = new ConfigDatapath(A, 6000, "10.224.0.5", "10.224.0.15", "10.224.0.100", "", "s", Map.of());
+    ConfigDatapath b = new ConfigDatapath(B, 6001, "10.224.0.5", "10.224.0.16", "10.224.0.100", "", "s", Map.of());
+    Map<String, ConfigDatapath> both = Map.of(A, a, B, b);
+    assertEquals(List.of(new DatapathAction.AddFrontend("10.224.0.100")),
+        GatewayPlanner.planFrontends(both, java.util.Set.of(), true));
+    assertEquals(List.of(), GatewayPlanner.planFrontends(both, java.util.Set.of("10.224.0.100"), true));
+    assertEquals(List.of(new DatapathAction.RemoveFrontend("10.224.0.101")),
+        GatewayPlanner.planFrontends(both, java.util.Set.of("10.224.0.100", "10.224.0.101"), true));
+    assertEquals(List.of(), GatewayPlanner.planFrontends(both, java.util.Set.of("10.224.0.100", "10.224.0.101"), false));
+    assertEquals(List.of(), GatewayPlanner.planFrontends(Map.of(A, want(A, Map.of())), java.util.Set.of(), true),
+        "no ILB IP, no frontend");
   }
 
   @Test
