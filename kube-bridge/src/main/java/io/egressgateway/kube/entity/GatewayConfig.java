@@ -29,6 +29,7 @@ import io.egressgateway.kube.model.Allocation;
 import io.egressgateway.kube.model.ObservedSgc;
 import io.egressgateway.kube.model.SpecValidation;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
@@ -228,7 +229,7 @@ public final class GatewayConfig
     if (o.deleting()) {
       // ours to clean only if we (or the Go controller before us) put the finalizer on it
       return o.hasFinalizer()
-          ? Effect().persist(java.util.List.of(new Adopted(key, o.uid()), new DeletionRequested(o.uid()))).thenRun(this::startPass)
+          ? Effect().persist(List.of(new Adopted(key, o.uid()), new DeletionRequested(o.uid()))).thenRun(this::startPass)
           : Effect().none();
     }
     if (SpecValidation.validate(o.spec()).isPresent()) {
@@ -265,10 +266,9 @@ public final class GatewayConfig
       }
       Active a = state instanceof Active active ? active : new Active(key, o.uid(), null);
       return pass.reconcile(a, o);
-    } catch (RuntimeException e) {
-      throw e;
     } catch (Exception e) {
-      throw new IllegalStateException(e.getMessage(), e);
+      pass.reportError(o, rootMessage(e));
+      throw e instanceof RuntimeException re ? re : new IllegalStateException(e.getMessage(), e);
     }
   }
 

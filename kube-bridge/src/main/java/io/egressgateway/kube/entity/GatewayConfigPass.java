@@ -51,8 +51,7 @@ final class GatewayConfigPass {
   Result reconcile(GatewayConfig.Active state, ObservedSgc o) throws Exception {
     Optional<SpecValidation.Rejection> rejection = SpecValidation.validate(o.spec());
     if (rejection.isPresent()) {
-      writeStatus(o, StatusPlanner.desired(o.status(),
-          new StatusPlanner.Outcome(o.generation(), rejection, "", "", "", Optional.empty(), ""), now()));
+      writeStatus(o, new StatusPlanner.Outcome(o.generation(), rejection, "", "", "", Optional.empty(), ""));
       return Result.NOTHING;
     }
     if (!o.hasFinalizer() && !kube.addFinalizer(o.namespace(), o.name(), o.uid())) {
@@ -61,13 +60,17 @@ final class GatewayConfigPass {
     String secretName = ObservedSgc.secretName(o.uid());
     String publicKey = o.secretPublicKey();
     if (publicKey.isEmpty()) {
-      publicKey = kube.keySecretPublicKey(secretName)
-          .orElseGet(() -> kube.createKeySecret(secretName, o.namespace(), o.name(), WireGuardKeys.generate()));
-      if (!o.status().publicKey().isEmpty() && !o.status().publicKey().equals(publicKey)) {
-        kube.event(o.namespace(), o.name(), o.uid(), false, "KeyPairRecreated",
-            "key Secret " + secretName + " was recreated with a new gateway key; pods receive it through the view");
-      } else if (o.status().publicKey().isEmpty()) {
-        kube.event(o.namespace(), o.name(), o.uid(), false, "KeyPairReady", "gateway key pair kept in Secret " + secretName);
+      // the cache may lag behind a Secret we just created: ask the API server before creating one
+      Optional<String> stored = kube.keySecretPublicKey(secretName);
+      if (stored.isPresent()) {
+        publicKey = stored.get();
+      } else {
+        publicKey = kube.createKeySecret(secretName, o.namespace(), o.name(), WireGuardKeys.generate());
+        boolean recreated = !o.status().publicKey().isEmpty() && !o.status().publicKey().equals(publicKey);
+        kube.event(o.namespace(), o.name(), o.uid(), false, recreated ? "KeyPairRecreated" : "KeyPairCreated",
+            recreated
+                ? "key Secret " + secretName + " was recreated with a new gateway key; pods receive it through the view"
+                : "gateway key pair kept in Secret " + secretName);
       }
     }
     Allocation allocation;
@@ -87,9 +90,8 @@ final class GatewayConfigPass {
     if (allocation != null) {
       publishView(o, allocation, publicKey, secretName);
     }
-    SgcStatus desired = StatusPlanner.desired(o.status(), new StatusPlanner.Outcome(o.generation(), Optional.empty(),
-        publicKey, secretName, kube.secretNamespace(), Optional.ofNullable(allocation), error), now());
-    writeStatus(o, desired);
+    writeStatus(o, new StatusPlanner.Outcome(o.generation(), Optional.empty(),
+        publicKey, secretName, kube.secretNamespace(), Optional.ofNullable(allocation), error));
     return error.isEmpty() ? Result.NOTHING : Result.RETRY;
   }
 
@@ -114,6 +116,17 @@ final class GatewayConfigPass {
     return new Result(Optional.empty(), false, true, false);
   }
 
+  /** A Warning Event for a failed pass (best effort; the pass is retried with backoff). */
+  void reportError(ObservedSgc o, String message) {
+    if (o.present()) {
+      try {
+        kube.event(o.namespace(), o.name(), o.uid(), true, "ReconcileError", message);
+      } catch (RuntimeException e) {
+        log.debug("[{}] could not record the error Event: {}", o.key(), e.toString());
+      }
+    }
+  }
+
   private void publishView(ObservedSgc o, Allocation a, String publicKey, String secretName) throws Exception {
     Map<String, ConfigView.GatewayAddresses> gateways = new TreeMap<>();
     a.nodes().forEach((node, ips) -> gateways.put(node, new ConfigView.GatewayAddresses(ips.primaryIp(), ips.secondaryIp())));
@@ -126,14 +139,14 @@ final class GatewayConfigPass {
     }
   }
 
-  private void writeStatus(ObservedSgc o, SgcStatus desired) {
-    if (desired.equals(o.status())) {
-      return;
+  private void writeStatus(ObservedSgc o, StatusPlanner.Outcome outcome) {
+    String now = now();
+    if (StatusPlanner.desired(o.status(), outcome, now).equals(o.status())) {
+      return; // the cached status is already right: no read, no write
     }
-    if (!kube.writeStatus(o.namespace(), o.name(), o.uid(), desired)) {
-      return;
-    }
-    announce(o, o.status(), desired);
+    // the snapshot may lag behind our own last write: plan and announce from what the API server holds
+    kube.updateStatus(o.namespace(), o.name(), o.uid(), current -> StatusPlanner.desired(current, outcome, now))
+        .ifPresent(change -> announce(o, change.before(), change.after()));
   }
 
   /** Events for what changed between two statuses (a status write is the only trigger, so no duplicates). */

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -132,18 +133,20 @@ public final class Fabric8SgcApi implements SgcApi {
   }
 
   @Override
-  public boolean writeStatus(String namespace, String name, String uid, SgcStatus status) {
+  public Optional<StatusChange> updateStatus(String namespace, String name, String uid, UnaryOperator<SgcStatus> plan) {
     StaticGatewayConfiguration sgc = current(namespace, name, uid);
     if (sgc == null) {
-      return false;
+      return Optional.empty();
     }
-    if (SgcMapping.status(sgc.getStatus()).equals(status)) {
-      return true;
+    SgcStatus before = SgcMapping.status(sgc.getStatus());
+    SgcStatus after = plan.apply(before);
+    if (before.equals(after)) {
+      return Optional.empty();
     }
-    sgc.setStatus(SgcMapping.toCrd(status));
+    sgc.setStatus(SgcMapping.toCrd(after));
     client.resource(sgc).updateStatus();
     log.debug("[{}/{}] status written", namespace, name);
-    return true;
+    return Optional.of(new StatusChange(before, after));
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.egressgateway.kube.infra;
 import io.egressgateway.kube.model.SgcStatus;
 import io.egressgateway.kube.model.WireGuardKeys;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 
 /**
  * The Kubernetes writes of the {@code GatewayConfig} entity. Every method blocks (callers run it on the
@@ -31,8 +32,16 @@ public interface SgcApi {
   /** Deletes the key Secret; true when it is gone. */
   boolean deleteKeySecret(String secretName);
 
-  /** Replaces the SGC status; false when the SGC (with that uid) no longer exists. */
-  boolean writeStatus(String namespace, String name, String uid, SgcStatus status);
+  /** A status write that happened: what the API server held before and what it holds now. */
+  record StatusChange(SgcStatus before, SgcStatus after) {}
+
+  /**
+   * Reads the stored status, computes the wanted one from it with {@code plan} and writes it if it
+   * differs. Planning from the stored status (not from a possibly stale cache) keeps unchanged
+   * conditions, transition times included, so an unchanged outcome never causes a write. Empty when
+   * nothing was written or the SGC (with that uid) is gone.
+   */
+  Optional<StatusChange> updateStatus(String namespace, String name, String uid, UnaryOperator<SgcStatus> plan);
 
   /** Records a Kubernetes Event on the SGC. */
   void event(String namespace, String name, String uid, boolean warning, String reason, String message);

@@ -147,6 +147,27 @@ class GatewayConfigTest {
     assertFalse(kube.finalizers.contains("u4"));
   }
 
+  @Test
+  void recreatedSgcWithTheSameNameCleansUpTheOldUidFirst() {
+    es.runCommand(new GatewayConfig.Sync(observed("u5", VALID, false), replies.getRef()));
+    feedUntil(() -> kube.status("u5").isReady(), "u5", VALID);
+    var result = es.runCommand(new GatewayConfig.Sync(observed("u6", VALID, false), replies.getRef()));
+    assertInstanceOf(GatewayConfig.DeletionRequested.class, result.events().get(0));
+    feedUntil(() -> kube.status("u6").isReady(), "u6", VALID);
+    assertEquals(java.util.Set.of("u6"), azure.provisionedUids());
+    assertEquals(java.util.Set.of("sgw-u6"), kube.secrets.keySet());
+    assertEquals("u6", ((GatewayConfig.Active) state()).uid());
+    await(() -> "u6".equals(ConfigViews.get(testKit.system()).current().get(key).uid()), "view of the new uid");
+  }
+
+  @Test
+  void apiFailureIsReportedAsWarningAndRetried() {
+    kube.failStatusWrites = 3;
+    es.runCommand(new GatewayConfig.Sync(observed("u7", VALID, false), replies.getRef()));
+    await(() -> kube.events.contains("Warning ReconcileError"), "error event");
+    feedUntil(() -> kube.status("u7").isReady(), "u7", VALID);
+  }
+
   /** Feeds fresh snapshots (as informer events would) until {@code done}. */
   void feedUntil(BooleanSupplier done, String uid, SgcSpec spec) {
     await(() -> {

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /** A stateful fake of the Kubernetes side: SGC finalizers and status, key Secrets, Events, and a write count. */
 final class InMemorySgcApi implements SgcApi {
@@ -18,6 +19,8 @@ final class InMemorySgcApi implements SgcApi {
   final Map<String, String> secrets = new HashMap<>();
   final List<String> events = new ArrayList<>();
   int writes;
+  /** The next this-many status writes fail like an unreachable API server. */
+  int failStatusWrites;
 
   @Override
   public String secretNamespace() {
@@ -59,10 +62,20 @@ final class InMemorySgcApi implements SgcApi {
   }
 
   @Override
-  public synchronized boolean writeStatus(String namespace, String name, String uid, SgcStatus status) {
+  public synchronized Optional<StatusChange> updateStatus(String namespace, String name, String uid,
+      UnaryOperator<SgcStatus> plan) {
+    if (failStatusWrites > 0) {
+      failStatusWrites--;
+      throw new IllegalStateException("API server unavailable");
+    }
+    SgcStatus before = status(uid);
+    SgcStatus after = plan.apply(before);
+    if (before.equals(after)) {
+      return Optional.empty();
+    }
     writes++;
-    statuses.put(uid, status);
-    return true;
+    statuses.put(uid, after);
+    return Optional.of(new StatusChange(before, after));
   }
 
   @Override
