@@ -28,6 +28,9 @@ import java.util.function.Consumer;
  * The app calls {@link #start} on members with role {@code gateway} and {@link #drain()} on SIGTERM.
  */
 public final class GatewayAgent implements AutoCloseable {
+  /** Well under sharding's default passivation idle timeout (120 s). */
+  private static final java.time.Duration WAKE_UP_INTERVAL = java.time.Duration.ofSeconds(30);
+
   private final String node;
   private final ActorRef<ShardingEnvelope<GatewayNode.Command>> region;
   private final ProbeServer probe;
@@ -66,9 +69,9 @@ public final class GatewayAgent implements AutoCloseable {
       }
     }
     var region = GatewayNode.init(system, new GatewayNode.Deps(s, datapath, keys, views, deviceLostHook, board));
-    region.tell(new ShardingEnvelope<>(node, new GatewayNode.Resync()));
-    Cancellable keepAlive = system.scheduler().scheduleAtFixedRate(s.resyncInterval(), s.resyncInterval(),
-        () -> region.tell(new ShardingEnvelope<>(node, new GatewayNode.Resync())), system.executionContext());
+    region.tell(new ShardingEnvelope<>(node, new GatewayNode.WakeUp()));
+    Cancellable keepAlive = system.scheduler().scheduleAtFixedRate(WAKE_UP_INTERVAL, WAKE_UP_INTERVAL,
+        () -> region.tell(new ShardingEnvelope<>(node, new GatewayNode.WakeUp())), system.executionContext());
     return new GatewayAgent(node, region, probe, s, keepAlive);
   }
 

@@ -84,6 +84,12 @@ public final class GatewayNode
 
   public record GetStatus(ActorRef<Status> replyTo) implements Command {}
 
+  /**
+   * Does nothing; its delivery starts the entity (sharding starts entities on their first message) and keeps
+   * it from being passivated, so it keeps watching its datapath.
+   */
+  public record WakeUp() implements Command {}
+
   /** The replicated config view changed. */
   public record ViewChanged(Map<String, ConfigView> views) implements Command {}
 
@@ -264,6 +270,7 @@ public final class GatewayNode
         .onCommand(Reconciled.class, this::onReconciled)
         .onCommand(PeersApplied.class, this::onPeersApplied)
         .onCommand(GetStatus.class, this::onGetStatus)
+        .onCommand(WakeUp.class, (s, c) -> Effect().noReply())
         .build();
   }
 

@@ -36,7 +36,8 @@ public final class GoWireGuard implements WireGuardBackend {
   private final CommandRunner cmd;
   private final String binary;
   private final Map<String, ProcessHandle> processes = new ConcurrentHashMap<>();
-  private final Set<String> deleting = ConcurrentHashMap.newKeySet();
+  /** PIDs whose exit we caused: never reported as lost, whenever the exit is noticed. */
+  private final Set<Long> expectedExits = ConcurrentHashMap.newKeySet();
   private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
 
   public GoWireGuard(CommandRunner cmd, String binary) {
@@ -61,14 +62,10 @@ public final class GoWireGuard implements WireGuardBackend {
       supervise(name, running.get());
       return d;
     }
-    if (running.isPresent()) {
-      deleting.add(name);
-      try {
-        stop(running.get());
-      } finally {
-        deleting.remove(name);
-      }
-    }
+    running.ifPresent(h -> {
+      expectedExits.add(h.pid());
+      stop(h);
+    });
     List<String> argv = CommandRunner.inNetns(hostNetns, List.of(binary, "-f", name));
     Process p;
     try {
@@ -129,16 +126,13 @@ public final class GoWireGuard implements WireGuardBackend {
 
   @Override
   public void delete(WgDevice device) {
-    deleting.add(device.name());
-    try {
-      if (Net.link(cmd, device.netns(), device.ifname()).isPresent()) {
-        cmd.attempt(Net.ip(device.netns(), "link", "del", device.ifname()));
-      }
-      processOf(device.name()).ifPresent(this::stop);
-      processes.remove(device.name());
-    } finally {
-      deleting.remove(device.name());
+    Optional<ProcessHandle> running = processOf(device.name());
+    running.ifPresent(h -> expectedExits.add(h.pid()));
+    if (Net.link(cmd, device.netns(), device.ifname()).isPresent()) {
+      cmd.attempt(Net.ip(device.netns(), "link", "del", device.ifname()));
     }
+    running.ifPresent(this::stop);
+    processes.remove(device.name());
   }
 
   @Override
@@ -161,7 +155,8 @@ public final class GoWireGuard implements WireGuardBackend {
       return;
     }
     h.onExit().thenRun(() -> {
-      if (processes.remove(name, h) && !deleting.contains(name)) {
+      boolean expected = expectedExits.remove(h.pid());
+      if (processes.remove(name, h) && !expected) {
         log.warn("wireguard-go for device {} (pid {}) exited; reporting the device lost", name, h.pid());
         listeners.forEach(l -> l.accept(name));
       }

@@ -107,6 +107,9 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
     String ns = names.netns(c.uid());
     String hv = names.hostVeth(c.uid());
     String sip = c.secondaryIp();
+    if (!hostNetns.isEmpty() && !Net.netnsExists(hostNetns)) {
+      throw new IllegalStateException("host namespace " + hostNetns + " does not exist");
+    }
     Net.ensureNetns(cmd, ns);
     Net.sysctl(cmd, ns, "net.ipv4.ip_forward", "1");
     Net.sysctl(cmd, hostNetns, "net.ipv4.ip_forward", "1");
