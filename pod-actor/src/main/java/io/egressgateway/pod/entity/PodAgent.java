@@ -1,0 +1,70 @@
+package io.egressgateway.pod.entity;
+
+import akka.Done;
+import akka.actor.CoordinatedShutdown;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.DispatcherSelector;
+import akka.cluster.typed.Cluster;
+import io.egressgateway.core.Roles;
+import io.egressgateway.core.view.ConfigViews;
+import io.egressgateway.gateway.infra.CommandRunner;
+import io.egressgateway.gateway.infra.WireGuardBackends;
+import io.egressgateway.pod.infra.CniServer;
+import io.egressgateway.pod.infra.GatewayPeers;
+import io.egressgateway.pod.infra.HostPodDatapath;
+import io.egressgateway.pod.infra.PodDatapath;
+import io.egressgateway.pod.infra.PodDirectory;
+import io.egressgateway.pod.infra.PodSettings;
+import io.egressgateway.pod.infra.ShardedGatewayPeers;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The pod half of a worker member: PodTunnel sharding (pinned to this member's node), the CNI server, and
+ * their wiring to the replicated config view and the gateways. The socket is closed early in coordinated
+ * shutdown, so a stopping agent answers no half-done ADD.
+ *
+ * <p>Owns: the CNI server. Persists: nothing itself. Observes: the member's roles (its node name).
+ */
+public final class PodAgent {
+  private final CniServer server;
+
+  private PodAgent(CniServer server) {
+    this.server = server;
+  }
+
+  public CniServer server() {
+    return server;
+  }
+
+  /** Starts with the real datapath (backend chosen by probing, or as configured) and gateway asks. */
+  public static PodAgent start(ActorSystem<?> system, PodSettings settings, PodDirectory directory) {
+    CommandRunner cmd = new CommandRunner(settings.commandTimeout());
+    PodDatapath datapath = new HostPodDatapath(cmd, WireGuardBackends.choose(cmd, settings.wireguardBackend()),
+        settings.hostNetns());
+    return start(system, settings, directory, datapath, new ShardedGatewayPeers(system, settings.gatewayWait()));
+  }
+
+  public static PodAgent start(ActorSystem<?> system, PodSettings settings, PodDirectory directory,
+      PodDatapath datapath, GatewayPeers gateways) {
+    String node = Roles.nodeOf(Cluster.get(system).selfMember().getRoles())
+        .orElseThrow(() -> new IllegalStateException("this member has no node:<name> role; the pod agent needs one"));
+    ConfigViews views = ConfigViews.get(system);
+    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, views::current, settings.gatewayWait(), settings.gatewayGrace());
+    PodTunnels tunnels = PodTunnels.sharded(system, PodTunnel.init(system, deps));
+    CniHandler handler = new CniHandler(node, directory, tunnels, datapath,
+        settings.answerTimeout().minusMillis(500), system.dispatchers().lookup(DispatcherSelector.blocking()));
+    CniServer server;
+    try {
+      server = CniServer.start(settings.socketPath(), settings.serverThreads(), settings.answerTimeout(), handler);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot listen on " + settings.socketPath(), e);
+    }
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "pod-agent-cni-server", () -> {
+      server.close();
+      return CompletableFuture.completedFuture(Done.getInstance());
+    });
+    return new PodAgent(server);
+  }
+}
