@@ -33,6 +33,8 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
   private final PodDatapath datapath;
   private final Duration askTimeout;
   private final Executor blocking;
+  /** This node's tunnel devices (creation name) to their entity, for repairs; rebuilt by ADDs after a restart. */
+  private final java.util.Map<String, String> devices = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** {@code askTimeout} must exceed the entities' gateway wait; {@code blocking} runs CHECK's datapath read. */
   public CniHandler(String node, PodDirectory directory, PodTunnels tunnels, PodDatapath datapath,
@@ -43,6 +45,16 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
     this.datapath = datapath;
     this.askTimeout = askTimeout;
     this.blocking = blocking;
+    datapath.onTunnelLost(this::onTunnelLost);
+  }
+
+  /** A pod device died: its entity re-creates it (same key, same gateways). */
+  void onTunnelLost(String deviceName) {
+    String id = devices.get(deviceName);
+    if (id != null) {
+      log.warn("tunnel device {} of {} died; asking the entity to re-create it", deviceName, id);
+      tunnels.tell(id, new PodTunnel.Reattach(deviceName));
+    }
   }
 
   @Override
@@ -86,6 +98,7 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
         return CniReply.error(CniReply.TUNNEL_FAILURE, "egress gateway tunnel for pod " + call.podNamespace() + "/"
             + call.podName() + " failed", reply.getError().getMessage());
       }
+      devices.put(reply.getValue().deviceName(), id);
       return CniReply.ok(CniCodec.withTunnelInterface(call.prevResult(), call.netns()));
     });
   }
@@ -100,6 +113,7 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
       return done(CniReply.ok(""));
     }
     String id = NodePinned.entityId(node, uid);
+    devices.values().remove(id);
     CompletionStage<StatusReply<akka.Done>> asked = tunnels.ask(id, r -> new PodTunnel.Remove(call.containerId(), r), askTimeout);
     return asked.handle((reply, err) -> {
       if (err != null || reply.isError()) {

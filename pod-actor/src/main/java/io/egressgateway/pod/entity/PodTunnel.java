@@ -88,12 +88,20 @@ public final class PodTunnel
 
   public record Add(Pod pod, ActorRef<StatusReply<Added>> replyTo) implements Command {}
 
-  public record Added(String publicKey, String configKey, String gateway) implements CborSerializable {}
+  public record Added(String publicKey, String configKey, String gateway, String deviceName) implements CborSerializable {}
 
   /** Removes the tunnel of sandbox {@code containerId} (empty: whatever sandbox). Always succeeds. */
   public record Remove(String containerId, ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
   public record Get(ActorRef<State> replyTo) implements Command {}
+
+  /**
+   * Device {@code deviceName} died (its wireguard-go process exited): re-create it with the same key and
+   * restore the routes. The gateways keep the peer, so nothing is persisted.
+   */
+  public record Reattach(String deviceName) implements Command {}
+
+  private record Reattached(String deviceName, String error) implements Command {}
 
   private record Provisioned(String containerId, String gateway, String error) implements Command {}
 
@@ -148,6 +156,9 @@ public final class PodTunnel
   /** The private key of the current sandbox's device; memory only. */
   private String privateKey;
   private String privateKeyOf;
+  /** The sandbox's eth0 gateway and CNI excludes, kept with the key for re-creating the device. */
+  private String podEth0Gateway;
+  private List<String> podExcludes = List.of();
   private boolean busy;
   private ActorRef<StatusReply<Added>> pendingAdd;
   private ActorRef<StatusReply<Done>> pendingRemove;
@@ -175,6 +186,8 @@ public final class PodTunnel
         .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), s))
         .onCommand(Provisioned.class, this::onProvisioned)
         .onCommand(Deprovisioned.class, this::onDeprovisioned)
+        .onCommand(Reattach.class, this::onReattach)
+        .onCommand(Reattached.class, this::onReattached)
         .build();
   }
 
@@ -218,10 +231,12 @@ public final class PodTunnel
     boolean sameSandbox = current != null && current.containerId().equals(pod.containerId())
         && current.configUid().equals(view.uid()) && current.netns().equals(pod.netns());
     if (sameSandbox && s instanceof Established est) {
-      return Effect().reply(cmd.replyTo(), StatusReply.success(new Added(current.publicKey(), current.configKey(), est.gateway())));
+      return Effect().reply(cmd.replyTo(), StatusReply.success(new Added(current.publicKey(), current.configKey(), est.gateway(), current.deviceName())));
     }
     busy = true;
     pendingAdd = cmd.replyTo();
+    podEth0Gateway = pod.eth0Gateway();
+    podExcludes = pod.excludedCidrs();
     if (sameSandbox && pod.containerId().equals(privateKeyOf)) {
       return Effect().none().thenRun(st -> provision(current, view, routes)).thenNoReply();
     }
@@ -251,7 +266,7 @@ public final class PodTunnel
     return Effect().persist(new TunnelEstablished(m.containerId(), m.gateway()))
         .thenRun(st -> {
           if (reply != null) {
-            reply.tell(StatusReply.success(new Added(t.publicKey(), t.configKey(), m.gateway())));
+            reply.tell(StatusReply.success(new Added(t.publicKey(), t.configKey(), m.gateway(), t.deviceName())));
           }
         })
         .thenNoReply()
@@ -293,6 +308,49 @@ public final class PodTunnel
         })
         .thenNoReply()
         .thenUnstashAll();
+  }
+
+  private ReplyEffect<Event, State> onReattach(State s, Reattach cmd) {
+    if (busy) {
+      return Effect().stash();
+    }
+    if (!(s instanceof Established e) || !e.tunnel().deviceName().equals(cmd.deviceName())) {
+      return Effect().noReply();
+    }
+    Tunnel t = e.tunnel();
+    ConfigView view = deps.views().get().get(t.configKey());
+    if (!t.containerId().equals(privateKeyOf) || unusable(view, t.configKey()) != null || !view.uid().equals(t.configUid())) {
+      log.warn("{}: device {} died and cannot be re-created here ({}); the pod stays fail-closed until its next ADD",
+          entityId, t.deviceName(), privateKeyOf == null ? "its key was lost with an agent restart" : "its configuration changed");
+      return Effect().noReply();
+    }
+    List<Route> routes;
+    try {
+      routes = PodRoutes.desired(view.defaultRoute(), podEth0Gateway, view.excludeCidrs(), podExcludes, view.ilbIp());
+    } catch (IllegalArgumentException ex) {
+      log.warn("{}: cannot re-create {}: {}", entityId, t.deviceName(), ex.getMessage());
+      return Effect().noReply();
+    }
+    busy = true;
+    String key = privateKey;
+    PodDatapath.Attachment a = new PodDatapath.Attachment(t.deviceName(), t.netns(), view.ilbIp() + ":" + view.port(),
+        view.gatewayPublicKey());
+    CompletableFuture<Void> pipeline = CompletableFuture.runAsync(() -> {
+      deps.datapath().attach(a, key);
+      deps.datapath().applyRoutes(t.netns(), routes);
+    }, blocking);
+    ctx.pipeToSelf(pipeline, (v, err) -> new Reattached(t.deviceName(), err == null ? null : describe(err)));
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<Event, State> onReattached(State s, Reattached m) {
+    busy = false;
+    if (m.error() == null) {
+      log.info("{}: device {} re-created after its process died", entityId, m.deviceName());
+    } else {
+      log.warn("{}: re-creating device {} failed: {}", entityId, m.deviceName(), m.error());
+    }
+    return Effect().noReply().thenUnstashAll();
   }
 
   // --- datapath pipelines (off the actor thread; results come back as messages) ---

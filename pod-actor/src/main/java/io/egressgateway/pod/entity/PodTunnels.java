@@ -32,6 +32,14 @@ public final class PodTunnels {
     return new PodTunnels(system, resolver, null);
   }
 
+  public void tell(String entityId, PodTunnel.Command message) {
+    if (region != null) {
+      region.tell(new ShardingEnvelope<>(entityId, message));
+    } else {
+      resolver.apply(entityId).tell(message);
+    }
+  }
+
   public <R> CompletionStage<R> ask(String entityId, Function<ActorRef<R>, PodTunnel.Command> message, Duration timeout) {
     if (region != null) {
       return AskPattern.ask(region, (ActorRef<R> r) -> new ShardingEnvelope<>(entityId, message.apply(r)),

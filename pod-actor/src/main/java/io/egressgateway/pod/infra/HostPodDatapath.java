@@ -136,6 +136,11 @@ public final class HostPodDatapath implements PodDatapath {
     });
   }
 
+  @Override
+  public void onTunnelLost(java.util.function.Consumer<String> listener) {
+    wg.onDeviceLost(listener);
+  }
+
   /** Routes carrying our protocol marker, in every table. */
   List<Route> ourRoutes(String ns) {
     String out = cmd.run(Net.ip(ns, "-4", "-j", "route", "show", "table", "all", "proto", Integer.toString(Route.PROTO))).stdout();

@@ -24,6 +24,7 @@ public final class InMemoryPodDatapath implements PodDatapath {
 
   private final Map<String, Pod> pods = new ConcurrentHashMap<>();
   private final Set<String> failing = ConcurrentHashMap.newKeySet();
+  private final List<java.util.function.Consumer<String>> lost = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   /** A pod namespace as the main plugin leaves it: eth0 only. */
   public void addNamespace(String netns) {
@@ -85,6 +86,20 @@ public final class InMemoryPodDatapath implements PodDatapath {
     if (p.wg0().isPresent() && p.wg0().get().alias().equals(deviceName)) {
       pods.put(podNetns, new Pod(Optional.empty(), List.of(), false));
     }
+  }
+
+  /** A device's process dies: wg0 and the routes through it vanish, as with a real wireguard-go exit. */
+  public void kill(String netns) {
+    Pod p = existing(netns);
+    p.wg0().ifPresent(d -> {
+      pods.put(netns, new Pod(Optional.empty(), p.routes().stream().filter(r -> !r.dev().equals("wg0")).toList(), p.replyMarking()));
+      lost.forEach(l -> l.accept(d.alias()));
+    });
+  }
+
+  @Override
+  public void onTunnelLost(java.util.function.Consumer<String> listener) {
+    lost.add(listener);
   }
 
   @Override

@@ -32,4 +32,10 @@ public interface PodDatapath {
 
   /** The creation name (alias) of the pod's wg0, empty when the pod has no wg0 or is gone. */
   Optional<String> tunnelDevice(String podNetns);
+
+  /**
+   * Registers a listener told the creation name of a device that died without being detached (a
+   * wireguard-go process exiting). Called on a foreign thread: tell an actor, do nothing blocking.
+   */
+  void onTunnelLost(java.util.function.Consumer<String> listener);
 }

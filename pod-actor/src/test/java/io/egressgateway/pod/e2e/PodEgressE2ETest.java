@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.gateway.infra.CommandRunner;
+import io.egressgateway.gateway.infra.GoWireGuard;
 import io.egressgateway.gateway.infra.WgDevice;
 import io.egressgateway.pod.model.PodInfo;
 import java.util.Map;
@@ -62,6 +63,21 @@ class PodEgressE2ETest {
 
       CniChainRunner.Outcome check = t.chain.check(containerId, netns, args, add.output());
       assertTrue(check.ok(), check.plugin() + ": " + check.output());
+
+      if (t.wg instanceof GoWireGuard go) {
+        // the pod's wireguard-go (started by the agent in this JVM) dies: the pod fails closed, then is repaired
+        long pid = go.pidOf(device).orElseThrow();
+        ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+        long k0 = System.nanoTime();
+        String after = "";
+        for (int i = 0; i < 50 && !after.startsWith("203.0.113.1"); i++) {
+          Thread.sleep(100);
+          after = t.curl(pod, Topology.ECHO, 1).stdout().trim();
+        }
+        assertTrue(after.equals("203.0.113.15") || after.equals("203.0.113.16"), "egress repaired after wireguard-go died, saw '" + after + "'");
+        assertTrue(go.pidOf(device).orElseThrow() != pid, "a new wireguard-go serves the device");
+        System.out.printf("e2e: pod wireguard-go killed, egress back after %d ms%n", (System.nanoTime() - k0) / 1_000_000);
+      }
 
       CniChainRunner.Outcome del = t.chain.del(containerId, netns, args);
       assertTrue(del.ok(), del.plugin() + ": " + del.output());

@@ -95,6 +95,14 @@ class CniPathTest {
 
     assertEquals(0, plugin("CHECK", "web", "bbbb2222cc", "/var/run/netns/w").exitCode());
 
+    datapath.kill("/var/run/netns/w");
+    for (int i = 0; i < 100 && datapath.pod("/var/run/netns/w").orElseThrow().wg0().isEmpty(); i++) {
+      sleep(20);
+    }
+    assertEquals("wgbbbb2222", datapath.pod("/var/run/netns/w").orElseThrow().wg0().orElseThrow().alias(),
+        "a dead device is re-created by its entity");
+    assertEquals(0, plugin("CHECK", "web", "bbbb2222cc", "/var/run/netns/w").exitCode());
+
     CniPlugin.Outcome del = plugin("DEL", "web", "bbbb2222cc", "/var/run/netns/w");
     assertEquals(0, del.exitCode());
     assertEquals(Map.of(), gateways.peersOf("gw1", "uid-default-gw"));
@@ -104,6 +112,14 @@ class CniPathTest {
     CniPlugin.Outcome check = plugin("CHECK", "web", "bbbb2222cc", "/var/run/netns/w");
     assertEquals(1, check.exitCode(), "CHECK after DEL reports the missing tunnel");
     assertTrue(check.stdout().contains("no established egress tunnel"), check.stdout());
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   @Test

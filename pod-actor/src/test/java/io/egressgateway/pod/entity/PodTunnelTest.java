@@ -70,6 +70,25 @@ class PodTunnelTest {
   }
 
   @Test
+  void aDeadDeviceIsRecreatedWithTheSameKeyAndNothingPersisted() throws Exception {
+    add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1"));
+    datapath.kill("/var/run/netns/pod1");
+    assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isEmpty());
+    var r = kit.runCommand(new PodTunnel.Reattach("wgc0ffee42"));
+    assertTrue(r.events().isEmpty());
+    for (int i = 0; i < 100 && datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isEmpty(); i++) {
+      Thread.sleep(20);
+    }
+    var pod = datapath.pod("/var/run/netns/pod1").orElseThrow();
+    assertEquals("wgc0ffee42", pod.wg0().orElseThrow().alias());
+    assertTrue(pod.routes().contains(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")), "routes restored");
+
+    var unrelated = kit.runCommand(new PodTunnel.Reattach("wgsomeoneelse"));
+    assertTrue(unrelated.events().isEmpty());
+    assertInstanceOf(PodTunnel.Established.class, unrelated.state());
+  }
+
+  @Test
   void privateKeyIsNeverPersisted() {
     add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1"));
     String journal = kit.getState().toString();
