@@ -90,7 +90,10 @@ public final class ControllerBridge implements AutoCloseable {
     all.add(secrets);
     try {
       for (SharedIndexInformer<?> i : all) {
-        i.run();
+        i.run(); // returns after the initial list is in the cache
+        if (!i.hasSynced()) {
+          throw new IllegalStateException("informer for " + i.getApiTypeClass().getSimpleName() + " did not sync");
+        }
       }
     } catch (RuntimeException e) {
       all.forEach(SharedIndexInformer::close);
