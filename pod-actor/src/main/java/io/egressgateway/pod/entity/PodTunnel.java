@@ -22,22 +22,13 @@ import io.egressgateway.core.sharding.NodePinned;
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.gateway.infra.WgKeys;
 import io.egressgateway.pod.infra.GatewayPeers;
-import io.egressgateway.pod.infra.HostPodDatapath;
 import io.egressgateway.pod.infra.PodDatapath;
 import io.egressgateway.pod.model.DeviceNames;
-import io.egressgateway.pod.model.FirstSuccess;
 import io.egressgateway.pod.model.PodRoutes;
 import io.egressgateway.pod.model.Route;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -152,7 +143,7 @@ public final class PodTunnel
   private final ActorContext<Command> ctx;
   private final String entityId;
   private final Deps deps;
-  private final Executor blocking;
+  private final TunnelPipelines pipelines;
   /** The private key of the current sandbox's device; memory only. */
   private String privateKey;
   private String privateKeyOf;
@@ -169,7 +160,7 @@ public final class PodTunnel
     this.ctx = ctx;
     this.entityId = entityId;
     this.deps = deps;
-    this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
+    this.pipelines = new TunnelPipelines(deps, ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking()));
   }
 
   @Override
@@ -238,14 +229,19 @@ public final class PodTunnel
     podEth0Gateway = pod.eth0Gateway();
     podExcludes = pod.excludedCidrs();
     if (sameSandbox && pod.containerId().equals(privateKeyOf)) {
-      return Effect().none().thenRun(st -> provision(current, view, routes)).thenNoReply();
+      return Effect().none().thenRun(st -> provision(current, view, routes, null)).thenNoReply();
     }
     WgKeys.KeyPair keys = WgKeys.generate();
     privateKey = keys.privateKey();
     privateKeyOf = pod.containerId();
     Tunnel t = new Tunnel(pod.containerId(), pod.netns(), pod.podIp(), pod.configKey(), view.uid(), keys.publicKey(),
         DeviceNames.forContainer(pod.containerId()));
-    return Effect().persist(new TunnelRequested(t)).thenRun(st -> provision(t, view, routes)).thenNoReply();
+    return Effect().persist(new TunnelRequested(t)).thenRun(st -> provision(t, view, routes, current)).thenNoReply();
+  }
+
+  private void provision(Tunnel t, ConfigView view, List<Route> routes, Tunnel replaced) {
+    ctx.pipeToSelf(pipelines.provision(t, view, routes, privateKey, replaced),
+        (gw, err) -> new Provisioned(t.containerId(), gw, err == null ? null : TunnelPipelines.describe(err)));
   }
 
   private ReplyEffect<Event, State> onProvisioned(State s, Provisioned m) {
@@ -284,7 +280,10 @@ public final class PodTunnel
     busy = true;
     pendingRemove = cmd.replyTo();
     String confirmed = s instanceof Established e ? e.gateway() : "";
-    return Effect().none().thenRun(st -> deprovision(t, confirmed)).thenNoReply();
+    return Effect().none()
+        .thenRun(st -> ctx.pipeToSelf(pipelines.deprovision(t, confirmed), (error, err) -> new Deprovisioned(t.containerId(),
+            err != null ? TunnelPipelines.describe(err) : (error.isEmpty() ? null : error))))
+        .thenNoReply();
   }
 
   private ReplyEffect<Event, State> onDeprovisioned(State s, Deprovisioned m) {
@@ -332,14 +331,8 @@ public final class PodTunnel
       return Effect().noReply();
     }
     busy = true;
-    String key = privateKey;
-    PodDatapath.Attachment a = new PodDatapath.Attachment(t.deviceName(), t.netns(), view.ilbIp() + ":" + view.port(),
-        view.gatewayPublicKey());
-    CompletableFuture<Void> pipeline = CompletableFuture.runAsync(() -> {
-      deps.datapath().attach(a, key);
-      deps.datapath().applyRoutes(t.netns(), routes);
-    }, blocking);
-    ctx.pipeToSelf(pipeline, (v, err) -> new Reattached(t.deviceName(), err == null ? null : describe(err)));
+    ctx.pipeToSelf(pipelines.reattach(t, view, routes, privateKey),
+        (v, err) -> new Reattached(t.deviceName(), err == null ? null : TunnelPipelines.describe(err)));
     return Effect().noReply();
   }
 
@@ -351,55 +344,6 @@ public final class PodTunnel
       log.warn("{}: re-creating device {} failed: {}", entityId, m.deviceName(), m.error());
     }
     return Effect().noReply().thenUnstashAll();
-  }
-
-  // --- datapath pipelines (off the actor thread; results come back as messages) ---
-
-  private void provision(Tunnel t, ConfigView view, List<Route> routes) {
-    String key = privateKey;
-    PodDatapath.Attachment a = new PodDatapath.Attachment(t.deviceName(), t.netns(),
-        view.ilbIp() + ":" + view.port(), view.gatewayPublicKey());
-    Map<String, CompletionStage<?>> attempts = new LinkedHashMap<>();
-    for (String gw : view.gateways().keySet()) {
-      attempts.put(gw, deps.gateways().addPeer(gw, view.uid(), t.publicKey(), t.podIp()));
-    }
-    // gateways first: a device that comes up before any gateway knows the pod loses its first handshake
-    // and WireGuard retries only after 5 s
-    CompletableFuture<String> pipeline = FirstSuccess.await(attempts, deps.gatewayWait(), deps.gatewayGrace())
-        .thenApplyAsync(confirmed -> {
-          deps.datapath().attach(a, key);
-          deps.datapath().applyRoutes(t.netns(), routes);
-          return confirmed.get(0);
-        }, blocking);
-    ctx.pipeToSelf(pipeline, (gw, err) -> new Provisioned(t.containerId(), gw, err == null ? null : describe(err)));
-  }
-
-  private void deprovision(Tunnel t, String confirmed) {
-    ConfigView view = deps.views().get().get(t.configKey());
-    Set<String> gateways = new LinkedHashSet<>();
-    if (!confirmed.isEmpty()) {
-      gateways.add(confirmed);
-    }
-    if (view != null && view.uid().equals(t.configUid())) {
-      gateways.addAll(view.gateways().keySet());
-    }
-    CompletableFuture<?>[] removals = gateways.stream()
-        .map(gw -> deps.gateways().removePeer(gw, t.configUid(), t.publicKey()).toCompletableFuture())
-        .toArray(CompletableFuture[]::new);
-    CompletableFuture<String> pipeline = CompletableFuture.allOf(removals)
-        .orTimeout(deps.gatewayWait().toMillis(), TimeUnit.MILLISECONDS)
-        .handle((v, err) -> err == null ? "" : "gateway peer removal: " + describe(err))
-        .thenApplyAsync(gatewayError -> {
-          String error = gatewayError;
-          try {
-            deps.datapath().detach(t.netns(), t.deviceName());
-          } catch (RuntimeException e) {
-            error = (error.isEmpty() ? "" : error + "; ") + "datapath: " + HostPodDatapath.describe(e);
-          }
-          return error;
-        }, blocking);
-    ctx.pipeToSelf(pipeline, (error, err) -> new Deprovisioned(t.containerId(),
-        err != null ? describe(err) : (error.isEmpty() ? null : error)));
   }
 
   // --- helpers ---
@@ -429,17 +373,5 @@ public final class PodTunnel
       return e.tunnel();
     }
     return null;
-  }
-
-  private static String describe(Throwable err) {
-    Throwable t = err;
-    while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
-        && t.getCause() != null) {
-      t = t.getCause();
-    }
-    if (t instanceof java.util.concurrent.TimeoutException) {
-      return "timed out";
-    }
-    return HostPodDatapath.describe(t);
   }
 }

@@ -89,6 +89,18 @@ class PodTunnelTest {
   }
 
   @Test
+  void aNewSandboxGetsANewKeyAndTheOldPeerLeavesTheGateways() {
+    String oldKey = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1")).reply().getValue().publicKey();
+    datapath.addNamespace("/var/run/netns/pod2");
+    var second = add(Fixtures.pod("beefbeef00", "/var/run/netns/pod2"));
+    assertTrue(second.reply().isSuccess());
+    String newKey = second.reply().getValue().publicKey();
+    assertTrue(!newKey.equals(oldKey), "a new sandbox gets a new key");
+    assertEquals(Map.of(newKey, "10.244.1.5"), gateways.peersOf("gw1", "uid-default-gw"));
+    assertEquals(Map.of(newKey, "10.244.1.5"), gateways.peersOf("gw2", "uid-default-gw"));
+  }
+
+  @Test
   void privateKeyIsNeverPersisted() {
     add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1"));
     String journal = kit.getState().toString();

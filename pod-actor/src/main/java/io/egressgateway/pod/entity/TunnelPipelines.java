@@ -1,0 +1,110 @@
+package io.egressgateway.pod.entity;
+
+import io.egressgateway.core.view.ConfigView;
+import io.egressgateway.pod.infra.HostPodDatapath;
+import io.egressgateway.pod.model.FirstSuccess;
+import io.egressgateway.pod.model.Route;
+import io.egressgateway.pod.infra.PodDatapath;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The datapath work behind {@link PodTunnel}'s commands, as futures the entity pipes back to itself:
+ * blocking steps run on {@code blocking}, gateway asks are asynchronous. Holds no state.
+ */
+final class TunnelPipelines {
+  private final PodTunnel.Deps deps;
+  private final Executor blocking;
+
+  TunnelPipelines(PodTunnel.Deps deps, Executor blocking) {
+    this.deps = deps;
+    this.blocking = blocking;
+  }
+
+  /**
+   * The pod's peer on the gateways first (a device that comes up before any gateway knows the pod loses
+   * its first handshake, and WireGuard retries only after 5 s), then the device, then the routes. Completes
+   * with the first gateway that confirmed. A replaced sandbox's old peer is removed afterwards, best effort.
+   */
+  CompletableFuture<String> provision(PodTunnel.Tunnel t, ConfigView view, List<Route> routes, String privateKey,
+      PodTunnel.Tunnel replaced) {
+    Map<String, CompletionStage<?>> attempts = new LinkedHashMap<>();
+    for (String gw : view.gateways().keySet()) {
+      attempts.put(gw, deps.gateways().addPeer(gw, view.uid(), t.publicKey(), t.podIp()));
+    }
+    return FirstSuccess.await(attempts, deps.gatewayWait(), deps.gatewayGrace())
+        .thenApplyAsync(confirmed -> {
+          deps.datapath().attach(attachment(t, view), privateKey);
+          deps.datapath().applyRoutes(t.netns(), routes);
+          if (replaced != null && !replaced.publicKey().equals(t.publicKey())) {
+            removePeers(replaced, "");
+          }
+          return confirmed.get(0);
+        }, blocking);
+  }
+
+  /** Re-creates a dead device with the key it had; the gateways keep the peer. */
+  CompletableFuture<Void> reattach(PodTunnel.Tunnel t, ConfigView view, List<Route> routes, String privateKey) {
+    return CompletableFuture.runAsync(() -> {
+      deps.datapath().attach(attachment(t, view), privateKey);
+      deps.datapath().applyRoutes(t.netns(), routes);
+    }, blocking);
+  }
+
+  /**
+   * Removes the peer from the gateways (bounded) and the device from the pod, whatever fails; completes
+   * with what went wrong, empty when nothing did.
+   */
+  CompletableFuture<String> deprovision(PodTunnel.Tunnel t, String confirmedGateway) {
+    return removePeers(t, confirmedGateway)
+        .thenApplyAsync(gatewayError -> {
+          String error = gatewayError;
+          try {
+            deps.datapath().detach(t.netns(), t.deviceName());
+          } catch (RuntimeException e) {
+            error = (error.isEmpty() ? "" : error + "; ") + "datapath: " + HostPodDatapath.describe(e);
+          }
+          return error;
+        }, blocking);
+  }
+
+  private CompletableFuture<String> removePeers(PodTunnel.Tunnel t, String confirmedGateway) {
+    ConfigView view = deps.views().get().get(t.configKey());
+    Set<String> gateways = new LinkedHashSet<>();
+    if (!confirmedGateway.isEmpty()) {
+      gateways.add(confirmedGateway);
+    }
+    if (view != null && view.uid().equals(t.configUid())) {
+      gateways.addAll(view.gateways().keySet());
+    }
+    CompletableFuture<?>[] removals = gateways.stream()
+        .map(gw -> deps.gateways().removePeer(gw, t.configUid(), t.publicKey()).toCompletableFuture())
+        .toArray(CompletableFuture[]::new);
+    return CompletableFuture.allOf(removals)
+        .orTimeout(deps.gatewayWait().toMillis(), TimeUnit.MILLISECONDS)
+        .handle((v, err) -> err == null ? "" : "gateway peer removal: " + describe(err));
+  }
+
+  private static PodDatapath.Attachment attachment(PodTunnel.Tunnel t, ConfigView view) {
+    return new PodDatapath.Attachment(t.deviceName(), t.netns(), view.ilbIp() + ":" + view.port(), view.gatewayPublicKey());
+  }
+
+  static String describe(Throwable err) {
+    Throwable t = err;
+    while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    if (t instanceof java.util.concurrent.TimeoutException) {
+      return "timed out";
+    }
+    return HostPodDatapath.describe(t);
+  }
+}
