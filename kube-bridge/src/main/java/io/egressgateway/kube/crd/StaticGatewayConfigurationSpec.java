@@ -2,7 +2,9 @@ package io.egressgateway.kube.crd;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.egressgateway.kube.model.Cidrs;
 import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.ValidationRule;
 import java.util.ArrayList;
@@ -47,9 +49,8 @@ public class StaticGatewayConfigurationSpec {
   @JsonPropertyDescription("Bring-your-own public IP prefix ARM resource id; only when provisionPublicIps is true.")
   private String publicIpPrefixId;
 
-  @JsonPropertyDescription("Destination CIDRs that bypass the gateway.")
-  @ValidationRule(value = "self.all(c, isCIDR(c))", message = "every excludeCidrs entry must be a CIDR such as 10.0.0.0/8")
-  private List<String> excludeCidrs;
+  @JsonPropertyDescription("Destination IPv4 CIDRs that bypass the gateway.")
+  private List<@Pattern(Cidrs.IPV4_CIDR) String> excludeCidrs;
 
   public String getGatewayNodepoolName() {
     return gatewayNodepoolName;

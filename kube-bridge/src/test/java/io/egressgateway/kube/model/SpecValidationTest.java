@@ -61,5 +61,8 @@ class SpecValidationTest {
     assertFalse(Cidrs.isIpv4Cidr("192.168.1.0/24/1"));
     assertFalse(Cidrs.isIpv4Cidr("1.2.3/8"));
     assertFalse(Cidrs.isIpv4Cidr(""));
+    assertFalse(Cidrs.isIpv4Cidr("10.0.0.0/03"));
+    assertFalse(Cidrs.isIpv4Cidr(" 10.0.0.0/8"));
+    assertTrue(Cidrs.isIpv4Cidr("255.255.255.255/32"));
   }
 }
