@@ -62,9 +62,7 @@ public final class CniServer implements AutoCloseable {
   /** Binds {@code socket} (replacing a stale file) and starts serving. */
   public static CniServer start(Path socket, int threads, Duration answerTimeout,
       Function<CniCall, CompletionStage<CniReply>> handler) throws IOException {
-    Path dir = socket.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
-    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+    requirePrivateDirectory(socket.toAbsolutePath().getParent());
     Files.deleteIfExists(socket);
     ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     ch.bind(UnixDomainSocketAddress.of(socket));
@@ -73,6 +71,27 @@ public final class CniServer implements AutoCloseable {
     s.acceptor.start();
     log.info("CNI server listening on {}", socket);
     return s;
+  }
+
+  /**
+   * Creates the socket's directory root-only (0700), or accepts an existing one only if it belongs to us
+   * and nobody else may write into it. An existing directory's permissions are never changed: the socket
+   * path may point into a shared directory by mistake, and that must fail, not lock others out.
+   */
+  static void requirePrivateDirectory(Path dir) throws IOException {
+    if (Files.notExists(dir)) {
+      Files.createDirectories(dir.getParent());
+      Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      return;
+    }
+    String owner = Files.getOwner(dir).getName();
+    var perms = Files.getPosixFilePermissions(dir);
+    boolean othersWrite = perms.contains(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE)
+        || perms.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE);
+    if (!owner.equals(System.getProperty("user.name")) || othersWrite) {
+      throw new IOException("CNI socket directory " + dir + " must be owned by " + System.getProperty("user.name")
+          + " and writable by nobody else (owner " + owner + ", " + PosixFilePermissions.toString(perms) + ")");
+    }
   }
 
   public Path socket() {

@@ -51,6 +51,17 @@ class CniServerTest {
   }
 
   @Test
+  void aSharedDirectoryIsRefusedAndLeftAsItWas() throws Exception {
+    Path shared = tmp.resolve("shared");
+    Files.createDirectory(shared);
+    Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx"));
+    java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () ->
+        CniServer.start(shared.resolve("cni.sock"), 1, Duration.ofSeconds(1), c -> CompletableFuture.completedFuture(CniReply.ok(""))));
+    assertTrue(e.getMessage().contains("writable by nobody else"), e.getMessage());
+    assertEquals("rwxrwxrwx", PosixFilePermissions.toString(Files.getPosixFilePermissions(shared)));
+  }
+
+  @Test
   void slowHandlerEndsInTryAgainLater() throws Exception {
     Path socket = tmp.resolve("cni.sock");
     try (CniServer server = CniServer.start(socket, 1, Duration.ofMillis(200), c -> new CompletableFuture<>())) {
