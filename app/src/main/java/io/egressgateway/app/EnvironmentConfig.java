@@ -27,7 +27,9 @@ public final class EnvironmentConfig {
     SCALARS.put("EGRESS_K8S_SERVICE_NAME", "egress.kubernetes.service-name");
     SCALARS.put("EGRESS_K8S_POD_LABEL_SELECTOR", "egress.kubernetes.pod-label-selector");
     SCALARS.put("EGRESS_K8S_REQUIRED_CONTACT_POINTS", "egress.kubernetes.required-contact-points");
-    SCALARS.put("EGRESS_NAMESPACE", "egress.namespace");
+    SCALARS.put("EGRESS_NAMESPACE", "egress.kube-bridge.namespace");
+    SCALARS.put("EGRESS_KUBERNETES_API", "egress.app.kubernetes-api");
+    SCALARS.put("EGRESS_POD_FIELD_SELECTOR", "egress.app.pod-field-selector");
     SCALARS.put("EGRESS_JOURNAL_MODE", "egress.journal.mode");
     SCALARS.put("EGRESS_DB_URL", "egress.journal.url");
     SCALARS.put("EGRESS_DB_HOST", "egress.journal.host");
@@ -39,8 +41,8 @@ public final class EnvironmentConfig {
     SCALARS.put("EGRESS_JOURNAL_DATA_DIR", "egress.journal.embedded.data-dir");
     SCALARS.put("EGRESS_AZURE_CONFIG", "egress.azure.cloud-config-file");
     SCALARS.put("EGRESS_AZURE_CLIENT_CERT", "egress.azure.client-certificate-file");
-    SCALARS.put("EGRESS_CNI_SOCKET", "egress.pod.cni-socket");
-    SCALARS.put("EGRESS_PROBE_PORT", "egress.gateway.probe-port");
+    SCALARS.put("EGRESS_CNI_SOCKET", "egress.pod.socket-path");
+    SCALARS.put("EGRESS_PROBE_PORT", "egress.gateway.probe.port");
   }
 
   /** Variable name to config path, for comma-separated lists. */

@@ -69,6 +69,7 @@ public final class Main {
     values.put("egress.roles", List.of("controller", "gateway", "worker"));
     values.put("egress.discovery", "static");
     values.put("egress.journal.mode", "embedded");
+    values.put("egress.app.kubernetes-api", false);
     values.put("akka.management.http.hostname", "127.0.0.1");
     values.put("akka.management.http.port", 8558);
     values.put("akka.remote.artery.canonical.hostname", "127.0.0.1");
@@ -107,7 +108,7 @@ public final class Main {
 
   private static int runMember(Config config, PrintStream out) {
     EgressMember member = EgressMember.start(config);
-    Wiring.start(member);
+    Wiring.start(member, AzureWiring::provisioner);
     member.join();
     out.println("egress: member '" + member.settings().nodeName() + "' with roles " + member.settings().roles()
         + " is starting; management HTTP listens on " + member.managementUrl()

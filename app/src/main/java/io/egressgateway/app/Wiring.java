@@ -1,20 +1,93 @@
 package io.egressgateway.app;
 
+import akka.Done;
+import akka.actor.CoordinatedShutdown;
+import akka.actor.typed.ActorSystem;
+import com.typesafe.config.Config;
+import io.egressgateway.app.wiring.SecretGatewayKeys;
 import io.egressgateway.core.EgressMember;
+import io.egressgateway.core.Roles;
+import io.egressgateway.gateway.GatewayAgent;
+import io.egressgateway.gateway.entity.GatewayNode;
+import io.egressgateway.kube.entity.GatewayConfig;
+import io.egressgateway.kube.infra.AzureProvisioner;
+import io.egressgateway.kube.infra.ControllerBridge;
+import io.egressgateway.kube.infra.Fabric8SgcApi;
+import io.egressgateway.kube.infra.KubeBridgeSettings;
+import io.egressgateway.pod.entity.PodAgent;
+import io.egressgateway.pod.infra.PodSettings;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Starts the modules a member's roles call for, before the member joins the cluster, so every sharding
- * region and server exists once the member is Up.
+ * region and server exists once the member is Up:
+ *
+ * <ul>
+ *   <li>gateway: the node's {@code GatewayNode} entity, datapath and LB health-probe server; drained first
+ *       on shutdown (probe 503, then stop);
+ *   <li>worker: the CNI server and {@code PodTunnel} entities, with a node-scoped Pod cache;
+ *   <li>controller: informers and {@code GatewayConfig} entities, with the Azure side.
+ * </ul>
+ *
+ * Without a Kubernetes API ({@code egress.app.kubernetes-api = off}, as in {@code egress local}) only the
+ * cluster core runs.
  */
 final class Wiring {
   private static final Logger log = LoggerFactory.getLogger(Wiring.class);
 
   private Wiring() {}
 
-  static void start(EgressMember member) {
-    log.info("member '{}': cluster core services ready (sharding, replicated config view, journal, management)",
-        member.settings().nodeName());
+  /** How the controller reaches Azure; chosen by the app from its configuration. */
+  interface AzureFactory extends Function<ActorSystem<?>, AzureProvisioner> {}
+
+  static void start(EgressMember member, AzureFactory azure) {
+    ActorSystem<Void> system = member.system();
+    Config config = system.settings().config();
+    String node = member.settings().nodeName();
+    if (!config.getBoolean("egress.app.kubernetes-api")) {
+      log.info("member '{}': no Kubernetes API configured (egress.app.kubernetes-api = off): cluster core only", node);
+      return;
+    }
+    KubernetesClient client = new KubernetesClientBuilder().build();
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseActorSystemTerminate(), "kubernetes-client",
+        () -> {
+          client.close();
+          return CompletableFuture.completedFuture(Done.getInstance());
+        });
+    KubeBridgeSettings kube = KubeBridgeSettings.fromConfig(config);
+
+    if (member.settings().hasRole(Roles.GATEWAY)) {
+      GatewayAgent agent = GatewayAgent.start(system, node, new SecretGatewayKeys(client, kube.namespace()));
+      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "gateway-drain",
+          () -> agent.drain().thenApply(v -> Done.getInstance()));
+      log.info("member '{}': gateway agent started, health probe on port {}", node, agent.probePort());
+    } else {
+      GatewayNode.initProxy(system);
+    }
+
+    if (member.settings().hasRole(Roles.WORKER)) {
+      io.egressgateway.kube.infra.PodDirectory pods = config.getBoolean("egress.app.pod-field-selector")
+          ? io.egressgateway.kube.infra.PodDirectory.start(client, node)
+          : io.egressgateway.kube.infra.PodDirectory.startUnfiltered(client, node);
+      PodSettings podSettings = PodSettings.from(config);
+      PodAgent.start(system, podSettings, new io.egressgateway.app.wiring.NodePodsFactory().of(pods));
+      log.info("member '{}': pod agent started, CNI socket {}", node, podSettings.socketPath());
+    }
+
+    if (member.settings().hasRole(Roles.CONTROLLER)) {
+      GatewayConfig.init(system, new GatewayConfig.Ports(new Fabric8SgcApi(client, kube.namespace()), azure.apply(system), kube));
+      ControllerBridge bridge = ControllerBridge.start(system, client, kube);
+      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "controller-informers",
+          () -> {
+            bridge.close();
+            return CompletableFuture.completedFuture(Done.getInstance());
+          });
+      log.info("member '{}': controller started (configs, keys in namespace {})", node, kube.namespace());
+    }
   }
 }

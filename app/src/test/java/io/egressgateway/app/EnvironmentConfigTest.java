@@ -17,17 +17,20 @@ class EnvironmentConfigTest {
 
   @Test
   void chartEnvironmentMapsOntoSettings() {
-    Config c = EnvironmentConfig.load(Map.of(
-        "EGRESS_NODE_NAME", "aks-gw-0",
-        "EGRESS_ROLES", "gateway",
-        "EGRESS_DISCOVERY", "kubernetes",
-        "EGRESS_REMOTE_HOST", "10.244.0.7",
-        "EGRESS_MANAGEMENT_PORT", "8600",
-        "EGRESS_JOURNAL_MODE", "external",
-        "EGRESS_DB_HOST", "pg.kube-egress",
-        "EGRESS_DB_PASSWORD", "pw",
-        "EGRESS_REMOTE_TLS", "true",
-        "EGRESS_REMOTE_TLS_DIR", "/tls"), ConfigFactory.empty());
+    Config c = EnvironmentConfig.load(Map.ofEntries(
+        Map.entry("EGRESS_NODE_NAME", "aks-gw-0"),
+        Map.entry("EGRESS_ROLES", "gateway"),
+        Map.entry("EGRESS_DISCOVERY", "kubernetes"),
+        Map.entry("EGRESS_REMOTE_HOST", "10.244.0.7"),
+        Map.entry("EGRESS_MANAGEMENT_PORT", "8600"),
+        Map.entry("EGRESS_JOURNAL_MODE", "external"),
+        Map.entry("EGRESS_DB_HOST", "pg.kube-egress"),
+        Map.entry("EGRESS_DB_PASSWORD", "pw"),
+        Map.entry("EGRESS_REMOTE_TLS", "true"),
+        Map.entry("EGRESS_REMOTE_TLS_DIR", "/tls"),
+        Map.entry("EGRESS_NAMESPACE", "kube-egress"),
+        Map.entry("EGRESS_CNI_SOCKET", "/run/x/cni.sock"),
+        Map.entry("EGRESS_PROBE_PORT", "9082")), ConfigFactory.empty());
     CoreSettings s = CoreSettings.fromConfig(c);
     assertEquals("aks-gw-0", s.nodeName());
     assertEquals(java.util.Set.of("gateway"), s.roles());
@@ -39,6 +42,10 @@ class EnvironmentConfigTest {
     assertEquals(8600, c.getInt("akka.management.http.port"));
     assertEquals("tls-tcp", c.getString("akka.remote.artery.transport"));
     assertEquals("/tls/tls.key", c.getString("akka.remote.artery.ssl.rotating-keys-engine.key-file"));
+    assertEquals("kube-egress", c.getString("egress.kube-bridge.namespace"));
+    assertEquals("/run/x/cni.sock", c.getString("egress.pod.socket-path"));
+    assertEquals(9082, c.getInt("egress.gateway.probe.port"));
+    assertTrue(c.getBoolean("egress.app.kubernetes-api"));
     assertEquals("kubernetes-api", c.getString("akka.management.cluster.bootstrap.contact-point-discovery.discovery-method"));
     assertEquals("app.kubernetes.io/part-of=kube-egress-gateway", c.getString("akka.discovery.kubernetes-api.pod-label-selector"));
   }
@@ -60,6 +67,7 @@ class EnvironmentConfigTest {
     Config c = Main.localConfig(List.of());
     assertEquals("127.0.0.1", c.getString("akka.management.http.hostname"));
     assertEquals(8558, c.getInt("akka.management.http.port"));
+    assertFalse(c.getBoolean("egress.app.kubernetes-api"), "egress local has no Kubernetes API");
   }
 
   @Test

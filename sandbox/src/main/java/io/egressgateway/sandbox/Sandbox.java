@@ -178,6 +178,8 @@ public final class Sandbox implements AutoCloseable {
     env.put("EGRESS_DB_PORT", Integer.toString(PG_PORT));
     env.put("EGRESS_NAMESPACE", "kube-egress-gateway");
     env.put("KUBECONFIG", memberKubeconfig.toString());
+    // the in-process API cannot evaluate field selectors on spec.nodeName
+    env.put("EGRESS_POD_FIELD_SELECTOR", "false");
     String seed = "akka://egress@" + nodes.get(0).ip() + ":25520";
     for (SimNode n : nodes) {
       Map<String, String> e = new LinkedHashMap<>(env);

@@ -1,0 +1,19 @@
+package io.egressgateway.app.wiring;
+
+import io.egressgateway.pod.infra.PodDirectory;
+import io.egressgateway.pod.model.PodInfo;
+import java.util.Optional;
+
+/** The worker's pod directory: kube-bridge's node-scoped informer cache seen through pod-actor's port. */
+final class NodePods implements PodDirectory {
+  private final io.egressgateway.kube.infra.PodDirectory cache;
+
+  NodePods(io.egressgateway.kube.infra.PodDirectory cache) {
+    this.cache = cache;
+  }
+
+  @Override
+  public Optional<PodInfo> find(String namespace, String name) {
+    return cache.lookup(namespace, name).map(p -> new PodInfo(p.namespace(), p.name(), p.uid(), p.annotations()));
+  }
+}
