@@ -317,6 +317,24 @@ class ControllerTest {
             s.getMetadata().getResourceVersion(), s.getMetadata().getName()));
   }
 
+  @Test
+  @Order(7)
+  void configRemovedBehindADownControllersBackIsCleanedUpAtStart() {
+    create("orphan", s -> s.setGatewayNodepoolName("gwpool"));
+    String uid = awaitReady("orphan").getMetadata().getUid();
+    awaitView(NS + "/orphan", ConfigView::ready);
+    stopController();
+    StaticGatewayConfiguration sgc = get("orphan");
+    sgc.getMetadata().setFinalizers(List.of());
+    client.resource(sgc).update();
+    client.resources(StaticGatewayConfiguration.class).inNamespace(NS).withName("orphan").delete();
+    await(() -> get("orphan") == null, "SGC removed without the controller");
+    assertTrue(azure.provisionedUids().contains(uid));
+    startController();
+    await(() -> !azure.provisionedUids().contains(uid), "Azure released by the restarted controller");
+    await(() -> client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get() == null, "key Secret removed");
+  }
+
   // ---- helpers
 
   List<RecordedRequest> drainRequests() throws InterruptedException {

@@ -1,6 +1,9 @@
 package io.egressgateway.kube.infra;
 
 import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.Adapter;
+import akka.persistence.query.PersistenceQuery;
+import akka.persistence.query.javadsl.CurrentPersistenceIdsQuery;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import io.egressgateway.kube.crd.StaticGatewayConfiguration;
 import io.egressgateway.kube.entity.GatewayConfig;
@@ -74,8 +77,33 @@ public final class ControllerBridge implements AutoCloseable {
    */
   public static ControllerBridge start(ActorSystem<?> system, KubernetesClient client, KubeBridgeSettings settings) {
     ClusterSharding sharding = ClusterSharding.get(system);
-    return start(client, settings, o -> sharding.entityRefFor(GatewayConfig.ENTITY_KEY, o.key())
+    ControllerBridge bridge = start(client, settings, o -> sharding.entityRefFor(GatewayConfig.ENTITY_KEY, o.key())
         .tell(new GatewayConfig.Sync(o, system.ignoreRef())));
+    if (!settings.queryPlugin().isEmpty()) {
+      bridge.sweepOrphans(system, settings.queryPlugin());
+    }
+    return bridge;
+  }
+
+  /**
+   * Entities whose SGC vanished while no controller ran (its finalizer removed by hand) would never hear
+   * of it again: they exist only in the journal. Once, at start, every journaled GatewayConfig without an
+   * SGC in the synced cache gets an "absent" snapshot, so it releases what it still holds.
+   */
+  private void sweepOrphans(ActorSystem<?> system, String queryPlugin) {
+    String prefix = GatewayConfig.ENTITY_KEY.name() + "|";
+    PersistenceQuery.get(Adapter.toClassic(system))
+        .getReadJournalFor(CurrentPersistenceIdsQuery.class, queryPlugin)
+        .currentPersistenceIds()
+        .filter(id -> id.startsWith(prefix))
+        .map(id -> id.substring(prefix.length()))
+        .filter(key -> sgcs.getStore().getByKey(key) == null)
+        .runForeach(key -> sink.accept(ObservedSgc.absent(key, gatewayNodes())), system)
+        .whenComplete((done, e) -> {
+          if (e != null) {
+            log.warn("could not list journaled configs to find orphans: {}", e.toString());
+          }
+        });
   }
 
   public static ControllerBridge start(KubernetesClient client, KubeBridgeSettings settings, Consumer<ObservedSgc> sink) {

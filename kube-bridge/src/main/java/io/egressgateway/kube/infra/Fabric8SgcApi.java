@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,6 +52,10 @@ public final class Fabric8SgcApi implements SgcApi {
 
   @Override
   public boolean addFinalizer(String namespace, String name, String uid) {
+    return onConflictRetry(() -> tryAddFinalizer(namespace, name, uid));
+  }
+
+  private boolean tryAddFinalizer(String namespace, String name, String uid) {
     StaticGatewayConfiguration sgc = current(namespace, name, uid);
     if (sgc == null) {
       return false;
@@ -67,6 +72,13 @@ public final class Fabric8SgcApi implements SgcApi {
 
   @Override
   public void removeFinalizer(String namespace, String name, String uid) {
+    onConflictRetry(() -> {
+      tryRemoveFinalizer(namespace, name, uid);
+      return true;
+    });
+  }
+
+  private void tryRemoveFinalizer(String namespace, String name, String uid) {
     StaticGatewayConfiguration sgc = current(namespace, name, uid);
     if (sgc != null && sgc.getMetadata().getFinalizers().contains(StaticGatewayConfiguration.FINALIZER)) {
       List<String> f = new ArrayList<>(sgc.getMetadata().getFinalizers());
@@ -134,6 +146,10 @@ public final class Fabric8SgcApi implements SgcApi {
 
   @Override
   public Optional<StatusChange> updateStatus(String namespace, String name, String uid, UnaryOperator<SgcStatus> plan) {
+    return onConflictRetry(() -> tryUpdateStatus(namespace, name, uid, plan));
+  }
+
+  private Optional<StatusChange> tryUpdateStatus(String namespace, String name, String uid, UnaryOperator<SgcStatus> plan) {
     StaticGatewayConfiguration sgc = current(namespace, name, uid);
     if (sgc == null) {
       return Optional.empty();
@@ -177,6 +193,22 @@ public final class Fabric8SgcApi implements SgcApi {
     } catch (KubernetesClientException e) {
       // an Event is best effort: losing one must not fail the reconcile
       log.warn("[{}/{}] could not record Event {}: {}", namespace, name, reason, e.getMessage());
+    }
+  }
+
+  /**
+   * Runs a read-modify-write again after a 409 (someone else changed the object between our read and
+   * write: routine, not an error); gives up after a few attempts and lets the caller's retry take over.
+   */
+  private static <T> T onConflictRetry(Supplier<T> readModifyWrite) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return readModifyWrite.get();
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt >= 3) {
+          throw e;
+        }
+      }
     }
   }
 

@@ -13,6 +13,7 @@ import java.util.Objects;
  * @param retryMin      first retry delay after a failed reconcile (doubles up to retryMax)
  * @param writerBatch   how long PodEndpoint/GatewayStatus writers gather changes before writing
  * @param maxPeersPerGatewayStatus  bound on peers listed in one GatewayStatus (etcd object size)
+ * @param queryPlugin   persistence query plugin used to find orphaned GatewayConfig entities at start; "" = off
  */
 public record KubeBridgeSettings(
     String namespace,
@@ -21,7 +22,8 @@ public record KubeBridgeSettings(
     Duration retryMin,
     Duration retryMax,
     Duration writerBatch,
-    int maxPeersPerGatewayStatus) {
+    int maxPeersPerGatewayStatus,
+    String queryPlugin) {
 
   public KubeBridgeSettings {
     Objects.requireNonNull(namespace, "namespace");
@@ -35,6 +37,7 @@ public record KubeBridgeSettings(
     if (retryMax.compareTo(retryMin) < 0) {
       throw new IllegalArgumentException("egress.kube-bridge.retry-max must be >= retry-min");
     }
+    queryPlugin = queryPlugin == null ? "" : queryPlugin;
     if (maxPeersPerGatewayStatus < 1) {
       throw new IllegalArgumentException("egress.kube-bridge.max-peers-per-gateway-status must be >= 1");
     }
@@ -48,11 +51,12 @@ public record KubeBridgeSettings(
     }
     return new KubeBridgeSettings(ns, c.getDuration("resync"), c.getDuration("azure-timeout"),
         c.getDuration("retry-min"), c.getDuration("retry-max"), c.getDuration("writer-batch"),
-        c.getInt("max-peers-per-gateway-status"));
+        c.getInt("max-peers-per-gateway-status"), c.getString("orphan-query-plugin"));
   }
 
   public KubeBridgeSettings withNamespace(String value) {
-    return new KubeBridgeSettings(value, resync, azureTimeout, retryMin, retryMax, writerBatch, maxPeersPerGatewayStatus);
+    return new KubeBridgeSettings(value, resync, azureTimeout, retryMin, retryMax, writerBatch, maxPeersPerGatewayStatus,
+        queryPlugin);
   }
 
   private static void requirePositive(String name, Duration d) {

@@ -64,7 +64,7 @@ class GatewayConfigTest {
     kube = new InMemorySgcApi();
     azure = new InMemoryAzureProvisioner();
     KubeBridgeSettings settings = new KubeBridgeSettings("egress-system", Duration.ofSeconds(60), Duration.ofSeconds(5),
-        Duration.ofMillis(100), Duration.ofMillis(400), Duration.ofMillis(100), 100);
+        Duration.ofMillis(100), Duration.ofMillis(400), Duration.ofMillis(100), 100, "");
     key = "apps/sgc-" + System.nanoTime();
     es = EventSourcedBehaviorTestKit.create(testKit.system(),
         GatewayConfig.create(key, new GatewayConfig.Ports(kube, azure, settings)));
