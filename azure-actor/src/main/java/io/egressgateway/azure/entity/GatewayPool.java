@@ -1,0 +1,482 @@
+package io.egressgateway.azure.entity;
+
+import akka.Done;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.DispatcherSelector;
+import akka.actor.typed.SupervisorStrategy;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.TimerScheduler;
+import akka.cluster.sharding.typed.ShardingEnvelope;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.cluster.sharding.typed.javadsl.Entity;
+import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
+import akka.pattern.StatusReply;
+import akka.persistence.typed.PersistenceId;
+import akka.persistence.typed.RecoveryCompleted;
+import akka.persistence.typed.javadsl.CommandHandlerWithReply;
+import akka.persistence.typed.javadsl.EventHandler;
+import akka.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import akka.persistence.typed.javadsl.ReplyEffect;
+import akka.persistence.typed.javadsl.SignalHandler;
+import io.egressgateway.azure.infra.AzureSettings;
+import io.egressgateway.azure.model.ArmAction;
+import io.egressgateway.azure.model.ArmFailure;
+import io.egressgateway.azure.model.ArmPort;
+import io.egressgateway.azure.model.ConfigResult;
+import io.egressgateway.azure.model.ConfigSpec;
+import io.egressgateway.azure.model.Observed;
+import io.egressgateway.azure.model.Plan;
+import io.egressgateway.azure.model.PoolPlanner;
+import io.egressgateway.azure.model.PoolRef;
+import io.egressgateway.core.CborSerializable;
+import io.egressgateway.core.Roles;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Azure side of one gateway pool (entity id = {@link PoolRef#entityId()}, sharded on role {@code controller}).
+ *
+ * <p>Owns: the pool's frontend, backend pool, rules and probes on the shared ILB, the per-config ipConfigs on
+ * the scale set model and instances, and managed public IP prefixes. Persists: configs with their allocated
+ * ports, removal requests, and an intent before / a result after every ARM write (a crash in between ends,
+ * on recovery, in a fresh observation that adopts what the write created: names are deterministic, so there is
+ * nothing to duplicate). Observes: ARM through {@link ArmPort}, never journaled. Every trigger (new config,
+ * removal, resync timer, recovery, conflict) leads to the same observe-plan-write loop; changes within the
+ * coalesce window share one round, hence one model write and one rollout for many configs.
+ */
+public final class GatewayPool
+    extends EventSourcedBehaviorWithEnforcedReplies<GatewayPool.Command, GatewayPool.Event, GatewayPool.State> {
+
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "GatewayPool");
+
+  private static final Logger log = LoggerFactory.getLogger(GatewayPool.class);
+  private static final String COALESCE = "coalesce";
+  private static final String RESYNC = "resync";
+  private static final String RETRY = "retry";
+  private static final int MAX_CONFLICT_RETRIES = 5;
+
+  // ---------------------------------------------------------------- protocol
+
+  public sealed interface Command extends CborSerializable {}
+
+  /** Provision (or keep) a config on this pool; answered once everything exists in Azure. Idempotent. */
+  public record EnsureConfig(ConfigSpec spec, ActorRef<StatusReply<ConfigResult>> replyTo) implements Command {}
+
+  /** Remove a config's Azure resources; answered once they are gone. Unknown uid: answered at once. */
+  public record RemoveConfig(String uid, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  /** Drift check now (the resync timer sends the same). */
+  public record Resync() implements Command {}
+
+  private record Observation(Observed observed, ArmFailure failure) implements Command {}
+
+  private record Executed(ArmAction action, ArmFailure failure) implements Command {}
+
+  private record Next() implements Command {}
+
+  private record Tick(String reason) implements Command {}
+
+  public sealed interface Event extends CborSerializable {}
+
+  public record ConfigAccepted(ConfigSpec spec, int port) implements Event {}
+
+  public record ConfigUpdated(ConfigSpec spec) implements Event {}
+
+  public record RemovalRequested(String uid) implements Event {}
+
+  public record ConfigRemoved(String uid) implements Event {}
+
+  /** Recorded before an ARM write. */
+  public record WriteIntended(String target, String detail) implements Event {}
+
+  /** Recorded after it: "ok", "adopted" (found done after a crash) or the failure. */
+  public record WriteCompleted(String target, String outcome) implements Event {}
+
+  /** A config this pool serves: its spec, its port and whether it is being removed. */
+  public record Member(ConfigSpec spec, int port, boolean removing) {}
+
+  /** Journaled state: configs by uid, and writes whose outcome is not recorded yet. */
+  public record State(Map<String, Member> configs, Set<String> openIntents) implements CborSerializable {
+    public static final State EMPTY = new State(Map.of(), Set.of());
+
+    State withMember(String uid, Member m) {
+      Map<String, Member> c = new HashMap<>(configs);
+      c.put(uid, m);
+      return new State(Map.copyOf(c), openIntents);
+    }
+
+    State without(String uid) {
+      Map<String, Member> c = new HashMap<>(configs);
+      c.remove(uid);
+      return new State(Map.copyOf(c), openIntents);
+    }
+
+    State intent(String target, boolean open) {
+      Set<String> s = new HashSet<>(openIntents);
+      if (open) {
+        s.add(target);
+      } else {
+        s.remove(target);
+      }
+      return new State(configs, Set.copyOf(s));
+    }
+
+    Set<Integer> ports() {
+      Set<Integer> p = new HashSet<>();
+      configs.values().forEach(m -> p.add(m.port()));
+      return p;
+    }
+
+    io.egressgateway.azure.model.Desired desired(String prefixIdBase) {
+      Map<String, io.egressgateway.azure.model.Desired.Wanted> active = new HashMap<>();
+      Set<String> removing = new HashSet<>();
+      configs.forEach((uid, m) -> {
+        if (m.removing()) {
+          removing.add(uid);
+        } else {
+          active.put(uid, new io.egressgateway.azure.model.Desired.Wanted(m.spec(), m.port()));
+        }
+      });
+      return new io.egressgateway.azure.model.Desired(active, removing, prefixIdBase);
+    }
+  }
+
+  // ---------------------------------------------------------------- wiring
+
+  public static ActorRef<ShardingEnvelope<Command>> init(ActorSystem<?> system, ArmPort port, AzureSettings settings, String prefixIdBase) {
+    return ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), port, settings, prefixIdBase))
+        .withRole(Roles.CONTROLLER));
+  }
+
+  public static Behavior<Command> create(String entityId, ArmPort port, AzureSettings settings, String prefixIdBase) {
+    PoolRef pool = PoolRef.parse(entityId);
+    return Behaviors.<Command>supervise(Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+            new GatewayPool(pool, ctx, timers, port, settings, prefixIdBase))))
+        .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2));
+  }
+
+  private final PoolRef pool;
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
+  private final ArmPort port;
+  private final AzureSettings settings;
+  private final String prefixIdBase;
+  private final Executor blocking;
+  private final Map<String, List<ActorRef<StatusReply<ConfigResult>>>> waitingEnsure = new HashMap<>();
+  private final Map<String, List<ActorRef<StatusReply<Done>>>> waitingRemove = new HashMap<>();
+  private final Map<String, ConfigResult> results = new HashMap<>();
+  private final Map<String, String> reportedErrors = new HashMap<>();
+  private final Deque<ArmAction> pending = new ArrayDeque<>();
+  private Set<Integer> observedPorts = Set.of();
+  private boolean busy;
+  private boolean dirty;
+  private int rounds;
+  private int failures;
+  private int conflicts;
+
+  private GatewayPool(PoolRef pool, ActorContext<Command> ctx, TimerScheduler<Command> timers, ArmPort port, AzureSettings settings,
+                      String prefixIdBase) {
+    super(PersistenceId.of(ENTITY_KEY.name(), pool.entityId()));
+    this.pool = pool;
+    this.ctx = ctx;
+    this.timers = timers;
+    this.port = port;
+    this.settings = settings;
+    this.prefixIdBase = prefixIdBase;
+    this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("egress.azure.blocking-dispatcher"));
+    timers.startTimerWithFixedDelay(RESYNC, new Tick("resync"), settings.resyncInterval());
+  }
+
+  @Override
+  public State emptyState() {
+    return State.EMPTY;
+  }
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+    return newCommandHandlerWithReplyBuilder().forAnyState()
+        .onCommand(EnsureConfig.class, this::onEnsure)
+        .onCommand(RemoveConfig.class, this::onRemove)
+        .onCommand(Resync.class, (s, c) -> onTrigger(s, "resync"))
+        .onCommand(Tick.class, (s, c) -> onTrigger(s, c.reason()))
+        .onCommand(Observation.class, this::onObservation)
+        .onCommand(Executed.class, this::onExecuted)
+        .onCommand(Next.class, (s, c) -> runNext(s))
+        .build();
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder().forAnyState()
+        .onEvent(ConfigAccepted.class, (s, e) -> s.withMember(e.spec().uid(), new Member(e.spec(), e.port(), false)))
+        .onEvent(ConfigUpdated.class, (s, e) -> s.withMember(e.spec().uid(), new Member(e.spec(), s.configs().get(e.spec().uid()).port(), false)))
+        .onEvent(RemovalRequested.class, (s, e) -> s.withMember(e.uid(), withRemoving(s.configs().get(e.uid()))))
+        .onEvent(ConfigRemoved.class, (s, e) -> s.without(e.uid()))
+        .onEvent(WriteIntended.class, (s, e) -> s.intent(e.target(), true))
+        .onEvent(WriteCompleted.class, (s, e) -> s.intent(e.target(), false))
+        .build();
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), this::onRecovered).build();
+  }
+
+  private static Member withRemoving(Member m) {
+    return new Member(m.spec(), m.port(), true);
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  private ReplyEffect<Event, State> onEnsure(State state, EnsureConfig cmd) {
+    ConfigSpec spec = cmd.spec();
+    String invalid = spec.validationError();
+    if (!invalid.isEmpty()) {
+      return Effect().reply(cmd.replyTo(), StatusReply.error("invalid config " + spec.configKey() + ": " + invalid));
+    }
+    Member m = state.configs().get(spec.uid());
+    if (m != null && !m.removing() && m.spec().equals(spec)) {
+      ConfigResult done = results.get(spec.uid());
+      if (done != null) {
+        return Effect().reply(cmd.replyTo(), StatusReply.success(done));
+      }
+      String error = reportedErrors.get(spec.uid());
+      if (error != null) {
+        return Effect().reply(cmd.replyTo(), StatusReply.error(error));
+      }
+      waitingEnsure.computeIfAbsent(spec.uid(), k -> new ArrayList<>()).add(cmd.replyTo());
+      scheduleRound();
+      return Effect().noReply();
+    }
+    Event event;
+    if (m != null) {
+      event = new ConfigUpdated(spec);
+    } else {
+      Set<Integer> taken = new HashSet<>(state.ports());
+      taken.addAll(observedPorts);
+      int p = PoolPlanner.lowestFreePort(taken, settings.portMin(), settings.portMax());
+      if (p < 0) {
+        return Effect().reply(cmd.replyTo(), StatusReply.error("no free port in " + settings.portMin() + "-" + settings.portMax() + " on pool " + pool.entityId()));
+      }
+      event = new ConfigAccepted(spec, p);
+    }
+    results.remove(spec.uid());
+    reportedErrors.remove(spec.uid());
+    return Effect().persist(event).thenRun(s -> {
+      waitingEnsure.computeIfAbsent(spec.uid(), k -> new ArrayList<>()).add(cmd.replyTo());
+      log.info("[{}] config {} ({}) accepted on port {}", pool.entityId(), spec.configKey(), spec.uid(), s.configs().get(spec.uid()).port());
+      scheduleRound();
+    }).thenNoReply();
+  }
+
+  private ReplyEffect<Event, State> onRemove(State state, RemoveConfig cmd) {
+    Member m = state.configs().get(cmd.uid());
+    if (m == null) {
+      return Effect().reply(cmd.replyTo(), StatusReply.ack());
+    }
+    waitingEnsure.getOrDefault(cmd.uid(), List.of()).forEach(r -> r.tell(StatusReply.error("config " + cmd.uid() + " is being removed")));
+    waitingEnsure.remove(cmd.uid());
+    results.remove(cmd.uid());
+    reportedErrors.remove(cmd.uid());
+    if (m.removing()) {
+      waitingRemove.computeIfAbsent(cmd.uid(), k -> new ArrayList<>()).add(cmd.replyTo());
+      scheduleRound();
+      return Effect().noReply();
+    }
+    return Effect().persist(new RemovalRequested(cmd.uid())).thenRun(s -> {
+      waitingRemove.computeIfAbsent(cmd.uid(), k -> new ArrayList<>()).add(cmd.replyTo());
+      log.info("[{}] removal of config {} requested", pool.entityId(), cmd.uid());
+      scheduleRound();
+    }).thenNoReply();
+  }
+
+  private ReplyEffect<Event, State> onTrigger(State state, String reason) {
+    if (busy) {
+      dirty = true;
+    } else {
+      log.debug("[{}] reconcile ({})", pool.entityId(), reason);
+      rounds = 0;
+      observe(state);
+    }
+    return Effect().noReply();
+  }
+
+  private void onRecovered(State state) {
+    if (!state.openIntents().isEmpty()) {
+      log.info("[{}] recovered with unfinished writes {}; the next observation adopts what they created", pool.entityId(), state.openIntents());
+    }
+    if (!state.configs().isEmpty()) {
+      scheduleRound();
+    }
+  }
+
+  // ---------------------------------------------------------------- reconcile loop
+
+  private void scheduleRound() {
+    if (!timers.isTimerActive(COALESCE)) {
+      timers.startSingleTimer(COALESCE, new Tick("coalesced changes"), settings.coalesceWindow());
+    }
+  }
+
+  private void observe(State state) {
+    busy = true;
+    rounds++;
+    Set<String> byo = new HashSet<>();
+    state.configs().values().forEach(m -> {
+      if (!m.spec().byoPrefixId().isEmpty()) {
+        byo.add(m.spec().byoPrefixId());
+      }
+    });
+    ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> port.observe(pool, byo), blocking),
+        (obs, err) -> new Observation(obs, failure(err)));
+  }
+
+  private ReplyEffect<Event, State> onObservation(State state, Observation msg) {
+    if (msg.failure() != null) {
+      onFailure(state, msg.failure(), null);
+      return Effect().noReply();
+    }
+    Observed obs = msg.observed();
+    observedPorts = PoolPlanner.observedPorts(obs);
+    Plan plan = PoolPlanner.plan(state.desired(prefixIdBase), obs);
+    plan.errors().forEach(this::reportError);
+    if (!plan.converged()) {
+      if (rounds > settings.maxRoundsPerReconcile()) {
+        log.warn("[{}] not converged after {} rounds; still to do {}", pool.entityId(), rounds - 1, plan.actions());
+        endRound(false);
+        timers.startSingleTimer(RETRY, new Tick("retry after unfinished rounds"), backoff());
+        return Effect().noReply();
+      }
+      log.info("[{}] applying {}", pool.entityId(), plan.actions());
+      pending.clear();
+      pending.addAll(plan.actions());
+      return runNext(state);
+    }
+    List<Event> events = new ArrayList<>();
+    state.openIntents().forEach(t -> events.add(new WriteCompleted(t, "adopted")));
+    plan.removed().forEach(uid -> events.add(new ConfigRemoved(uid)));
+    plan.ready().forEach((uid, r) -> {
+      results.put(uid, r);
+      reportedErrors.remove(uid);
+      waitingEnsure.getOrDefault(uid, List.of()).forEach(ref -> ref.tell(StatusReply.success(r)));
+      waitingEnsure.remove(uid);
+    });
+    return Effect().persist(events).thenRun(s -> {
+      plan.removed().forEach(uid -> {
+        log.info("[{}] config {} removed from Azure", pool.entityId(), uid);
+        waitingRemove.getOrDefault(uid, List.of()).forEach(ref -> ref.tell(StatusReply.ack()));
+        waitingRemove.remove(uid);
+      });
+      endRound(true);
+    }).thenNoReply();
+  }
+
+  private ReplyEffect<Event, State> runNext(State state) {
+    ArmAction action = pending.poll();
+    if (action == null) {
+      observe(state);
+      return Effect().noReply();
+    }
+    return Effect().persist(new WriteIntended(action.target(), action.toString())).thenRun(s ->
+        ctx.pipeToSelf(CompletableFuture.runAsync(() -> port.execute(pool, action), blocking),
+            (v, err) -> new Executed(action, failure(err)))).thenNoReply();
+  }
+
+  private ReplyEffect<Event, State> onExecuted(State state, Executed msg) {
+    ArmFailure f = msg.failure();
+    String outcome = f == null ? "ok" : f.kind() + " " + f.getMessage();
+    return Effect().persist(new WriteCompleted(msg.action().target(), outcome)).thenRun(s -> {
+      if (f == null) {
+        ctx.getSelf().tell(new Next());
+      } else {
+        onFailure(s, f, msg.action());
+      }
+    }).thenNoReply();
+  }
+
+  private void onFailure(State state, ArmFailure f, ArmAction action) {
+    pending.clear();
+    endRound(false);
+    switch (f.kind()) {
+      case CONFLICT -> {
+        conflicts++;
+        log.info("[{}] {} changed under us ({}); re-reading", pool.entityId(), action == null ? "pool" : action.target(), f.code());
+        if (conflicts <= MAX_CONFLICT_RETRIES) {
+          ctx.getSelf().tell(new Tick("conflict"));
+        } else {
+          timers.startSingleTimer(RETRY, new Tick("retry after conflicts"), backoff());
+        }
+      }
+      case THROTTLED, TRANSIENT -> {
+        Duration d = backoff();
+        if (f.retryAfter().compareTo(d) > 0) {
+          d = f.retryAfter();
+        }
+        log.warn("[{}] ARM {} ({}); retrying in {}", pool.entityId(), f.kind(), f.getMessage(), d);
+        timers.startSingleTimer(RETRY, new Tick("retry"), d);
+      }
+      case REJECTED -> {
+        String msg = "Azure rejected " + (action == null ? "reading the pool" : action.target()) + ": " + f.getMessage();
+        log.warn("[{}] {}", pool.entityId(), msg);
+        if (action instanceof ArmAction.CreatePrefix c) {
+          reportError(c.uid(), msg);
+        } else {
+          state.configs().keySet().forEach(uid -> reportError(uid, msg));
+        }
+        timers.startSingleTimer(RETRY, new Tick("retry after rejection"), settings.rejectedRetry());
+      }
+    }
+  }
+
+  private void endRound(boolean converged) {
+    busy = false;
+    if (converged) {
+      failures = 0;
+      conflicts = 0;
+    }
+    if (dirty) {
+      dirty = false;
+      scheduleRound();
+    }
+  }
+
+  private void reportError(String uid, String message) {
+    if (!message.equals(reportedErrors.put(uid, message))) {
+      log.warn("[{}] config {}: {}", pool.entityId(), uid, message);
+    }
+    waitingEnsure.getOrDefault(uid, List.of()).forEach(ref -> ref.tell(StatusReply.error(message)));
+    waitingEnsure.remove(uid);
+  }
+
+  private Duration backoff() {
+    failures++;
+    long min = settings.backoffMin().toMillis();
+    long max = settings.backoffMax().toMillis();
+    long d = Math.min(max, min << Math.min(20, failures - 1));
+    return Duration.ofMillis(d / 2 + ThreadLocalRandom.current().nextLong(d / 2 + 1));
+  }
+
+  private static ArmFailure failure(Throwable err) {
+    if (err == null) {
+      return null;
+    }
+    Throwable t = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+    return t instanceof ArmFailure f ? f : new ArmFailure(ArmFailure.Kind.TRANSIENT, t.getClass().getSimpleName(), String.valueOf(t.getMessage()), t);
+  }
+}
