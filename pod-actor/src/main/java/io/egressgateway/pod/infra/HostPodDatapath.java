@@ -84,19 +84,21 @@ public final class HostPodDatapath implements PodDatapath {
   @Override
   public void applyRoutes(String podNetns, List<Route> desired) {
     String ns = NetnsNames.resolve(cmd, podNetns);
-    for (String key : List.of("net.ipv4.conf.all.rp_filter", "net.ipv4.conf.eth0.rp_filter")) {
-      Net.sysctl(cmd, ns, key, "2");
-    }
+    cmd.run(CommandRunner.inNetns(ns, List.of("sysctl", "-q", "-w",
+        "net.ipv4.conf.all.rp_filter=2", "net.ipv4.conf.eth0.rp_filter=2")));
     Nft.replaceTable(cmd, ns, "ip", NFT_TABLE, replyMarkingBody());
+    // one `ip -batch` for the rule and every route change: each exec costs milliseconds on a busy node
+    StringBuilder batch = new StringBuilder();
     if (cmd.run(Net.ip(ns, "-4", "rule", "show", "pref", Integer.toString(RULE_PREF))).stdout().isBlank()) {
-      cmd.run(Net.ip(ns, "-4", "rule", "add", "pref", Integer.toString(RULE_PREF), "fwmark", REPLY_MARK,
-          "lookup", Integer.toString(Route.REPLY_TABLE)));
+      batch.append("rule add pref ").append(RULE_PREF).append(" fwmark ").append(REPLY_MARK)
+          .append(" lookup ").append(Route.REPLY_TABLE).append('\n');
     }
     for (RouteAction action : PodRoutes.plan(desired, ourRoutes(ns))) {
-      List<String> argv = new ArrayList<>(Net.ip(ns, "-4", "route",
-          action instanceof RouteAction.Replace ? "replace" : "del"));
-      argv.addAll(action.route().args());
-      cmd.run(argv);
+      batch.append("route ").append(action instanceof RouteAction.Replace ? "replace " : "del ")
+          .append(String.join(" ", action.route().args())).append('\n');
+    }
+    if (batch.length() > 0) {
+      cmd.run(Net.ip(ns, "-4", "-batch", "-"), batch.toString());
     }
   }
 

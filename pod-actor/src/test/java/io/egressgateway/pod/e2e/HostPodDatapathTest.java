@@ -1,0 +1,79 @@
+package io.egressgateway.pod.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.egressgateway.gateway.infra.WgKeys;
+import io.egressgateway.gateway.infra.WireGuardBackend;
+import io.egressgateway.gateway.infra.WireGuardBackends;
+import io.egressgateway.pod.infra.HostPodDatapath;
+import io.egressgateway.pod.infra.PodDatapath;
+import io.egressgateway.pod.model.PodRoutes;
+import io.egressgateway.pod.model.Route;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** The real pod datapath on its own: idempotent attach and routes, exact removal, refusal of a foreign wg0. */
+@Tag("privileged")
+class HostPodDatapathTest {
+
+  @Test
+  void attachAndRoutesAreIdempotentAndDetachRemovesExactlyOurs() throws Exception {
+    Lab.requirePrerequisites();
+    try (Lab lab = new Lab()) {
+      WireGuardBackend wg = WireGuardBackends.choose(lab.cmd, "auto");
+      String node = lab.ns("node");
+      String pod = lab.ns("pod");
+      String netns = "/var/run/netns/" + pod;
+      lab.ip(node, "link", "add", "vpod", "type", "veth", "peer", "name", "eth0", "netns", pod);
+      lab.ip(pod, "addr", "add", "10.244.1.5/32", "dev", "eth0");
+      lab.ip(pod, "link", "set", "eth0", "up");
+      lab.ip(pod, "route", "add", "169.254.1.1", "dev", "eth0", "scope", "link");
+      lab.ip(pod, "route", "add", "default", "via", "169.254.1.1", "dev", "eth0");
+      lab.ip(pod, "route", "add", "192.0.2.0/24", "via", "169.254.1.1", "dev", "eth0");
+
+      HostPodDatapath dp = new HostPodDatapath(lab.cmd, wg, node);
+      String device = "wg" + lab.prefix + "pd";
+      PodDatapath.Attachment a = new PodDatapath.Attachment(device, netns, "10.224.0.100:6000", WgKeys.generate().publicKey());
+      String key = WgKeys.generate().privateKey();
+      List<Route> desired = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, "169.254.1.1", List.of("198.18.20.0/24"), List.of(), "10.224.0.100");
+
+      long t0 = System.nanoTime();
+      dp.attach(a, key);
+      long t1 = System.nanoTime();
+      dp.applyRoutes(netns, desired);
+      long t2 = System.nanoTime();
+      System.out.printf("pod datapath (%s): attach %d ms, routes + reply marking %d ms%n", wg.kind(),
+          (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
+      String routes = lab.ip(pod, "-4", "route", "show", "table", "all");
+      String rules = lab.ip(pod, "rule");
+      dp.attach(a, key);
+      dp.applyRoutes(netns, desired);
+      assertEquals(routes, lab.ip(pod, "-4", "route", "show", "table", "all"), "a second apply changes no route");
+      assertEquals(rules, lab.ip(pod, "rule"), "a second apply adds no rule");
+      assertEquals(Optional.of(device), dp.tunnelDevice(netns));
+      assertTrue(routes.contains("default via inet6 fe80::1 dev wg0 proto 77"), routes);
+      assertTrue(routes.contains("default via 169.254.1.1 dev eth0 table 8738"), routes);
+      assertTrue(rules.contains("fwmark 0x2222 lookup 8738"), rules);
+      assertTrue(lab.in(pod, "nft", "list", "table", "ip", "kube_egress_pod").contains("ct mark set 0x00002222"));
+      assertFalse(lab.ip(node, "link", "show").contains(device), "the device left the node namespace");
+
+      PodDatapath.Attachment foreign = new PodDatapath.Attachment("wgother" + lab.prefix, netns, "10.224.0.100:6000", a.gatewayPublicKey());
+      assertThrows(IllegalStateException.class, () -> dp.attach(foreign, key), "another pod's device is refused");
+
+      dp.detach(netns, device);
+      String after = lab.ip(pod, "-4", "route", "show", "table", "all");
+      assertFalse(after.contains("proto 77"), "our routes are gone: " + after);
+      assertTrue(after.contains("192.0.2.0/24 via 169.254.1.1 dev eth0"), "routes we did not create stay");
+      assertFalse(lab.ip(pod, "rule").contains("0x2222"));
+      assertFalse(lab.cmd.attempt(List.of("ip", "netns", "exec", pod, "nft", "list", "table", "ip", "kube_egress_pod")).ok());
+      assertFalse(lab.ip(pod, "link", "show").contains("wg0"));
+      assertEquals(Optional.empty(), dp.tunnelDevice(netns));
+      dp.detach(netns, device);
+    }
+  }
+}
