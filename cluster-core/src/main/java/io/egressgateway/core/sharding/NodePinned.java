@@ -9,7 +9,9 @@ import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.sharding.typed.javadsl.EntityContext;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
+import akka.cluster.sharding.typed.ClusterShardingSettings;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 
 /**
  * Sharding for entities that must live on one particular Kubernetes node: the {@code GatewayNode} of a
@@ -53,12 +55,30 @@ public final class NodePinned {
       EntityTypeKey<M> key,
       String role,
       Function<EntityContext<M>, Behavior<M>> create) {
-    return ClusterSharding.get(system)
-        .init(
-            Entity.of(key, create::apply)
-                .withRole(role)
-                .withMessageExtractor(new Extractor<M>())
-                .withAllocationStrategy(new NodePinnedAllocationStrategy()));
+    return init(system, key, role, create, UnaryOperator.identity());
+  }
+
+  /**
+   * Same, with further entity settings applied by {@code customize} (for example
+   * {@link #withoutPassivation}: an entity that owns kernel state should not be stopped when idle).
+   */
+  public static <M> ActorRef<ShardingEnvelope<M>> init(
+      ActorSystem<?> system,
+      EntityTypeKey<M> key,
+      String role,
+      Function<EntityContext<M>, Behavior<M>> create,
+      UnaryOperator<Entity<M, ShardingEnvelope<M>>> customize) {
+    Entity<M, ShardingEnvelope<M>> entity = Entity.of(key, create::apply)
+        .withRole(role)
+        .withMessageExtractor(new Extractor<M>())
+        .withAllocationStrategy(new NodePinnedAllocationStrategy());
+    return ClusterSharding.get(system).init(customize.apply(entity));
+  }
+
+  /** A customizer that turns idle passivation off for the entity type. */
+  public static <M> UnaryOperator<Entity<M, ShardingEnvelope<M>>> withoutPassivation(ActorSystem<?> system) {
+    return e -> e.withSettings(ClusterShardingSettings.create(system)
+        .withNoPassivationStrategy());
   }
 
   static void requireNodeName(String node) {

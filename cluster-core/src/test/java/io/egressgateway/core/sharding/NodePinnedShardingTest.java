@@ -65,7 +65,8 @@ class NodePinnedShardingTest {
   }
 
   static ActorRef<ShardingEnvelope<Locator.Where>> region(EgressMember m) {
-    return NodePinned.init(m.system(), Locator.KEY, Roles.GATEWAY, ctx -> Locator.create(ctx.getEntityId()));
+    return NodePinned.init(m.system(), Locator.KEY, Roles.GATEWAY, ctx -> Locator.create(ctx.getEntityId()),
+        NodePinned.withoutPassivation(m.system()));
   }
 
   @Test
