@@ -116,13 +116,13 @@ public final class HostPodDatapath implements PodDatapath {
     } else {
       wg.delete(device);
     }
-    cmd.attempt(Net.ip(ns.get(), "-4", "rule", "del", "pref", Integer.toString(RULE_PREF)));
     cmd.attempt(CommandRunner.inNetns(ns.get(), List.of("nft", "delete", "table", "ip", NFT_TABLE)));
+    StringBuilder batch = new StringBuilder("rule del pref " + RULE_PREF + "\n");
     for (Route r : ourRoutes(ns.get())) {
-      List<String> argv = new ArrayList<>(Net.ip(ns.get(), "-4", "route", "del"));
-      argv.addAll(r.args());
-      cmd.attempt(argv);
+      batch.append("route del ").append(String.join(" ", r.args())).append('\n');
     }
+    // -force: go on past what is already gone (the rule may be absent)
+    cmd.attempt(Net.ip(ns.get(), "-4", "-force", "-batch", "-"), batch.toString());
     NetnsNames.release(cmd, podNetns);
   }
 
