@@ -70,6 +70,21 @@ class LauncherTest {
   }
 
   @Test
+  void installCopiesJarAndExecutableLauncherThatWork() throws Exception {
+    installInto(dir.resolve("build"));
+    Path target = dir.resolve("opt/cni/bin");
+    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+        dir.resolve("build/kube-egress-cni.jar").toString(), "install", target.toString()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, p.waitFor(), out);
+    assertTrue(Files.isExecutable(target.resolve("kube-egress-cni")));
+    assertTrue(Files.isRegularFile(target.resolve("kube-egress-cni.jar")));
+    String[] r = exec(target.resolve("kube-egress-cni"), Map.of("CNI_COMMAND", "VERSION", "PATH", "/usr/bin:/bin"), "{}");
+    assertEquals("0", r[0], Arrays.toString(r));
+    assertTrue(r[1].contains("supportedVersions"), r[1]);
+  }
+
+  @Test
   void launcherWithoutJarPrintsCniErrorButDelSucceeds() throws Exception {
     Path launcher = installInto(dir.resolve("bin"));
     Files.delete(dir.resolve("bin/kube-egress-cni.jar"));
