@@ -256,6 +256,20 @@ public final class ArmSimulator implements AutoCloseable {
     return subnetId;
   }
 
+  /** A public IP prefix someone else made (for BYO tests); returns its id. */
+  public String seedPublicIpPrefix(String rg, String name, int length) {
+    String id = rgId(rg) + "/providers/Microsoft.Network/publicIPPrefixes/" + name;
+    ObjectNode p = JSON.createObjectNode().put("id", id).put("name", name).put("type", "Microsoft.Network/publicIPPrefixes")
+        .put("location", "westeurope");
+    p.putObject("sku").put("name", "Standard").put("tier", "Regional");
+    p.putObject("properties").put("prefixLength", length).put("publicIPAddressVersion", "IPv4")
+        .put("ipPrefix", allocatePrefix(length)).put("provisioningState", "Succeeded");
+    synchronized (lock) {
+      store(p);
+    }
+    return id;
+  }
+
   /**
    * A scale set tagged {@code aks-managed-poolName=<pool>} with {@code instances} instances, each with one
    * NIC whose primary ipConfig has an address in the subnet. Returns the scale set id.

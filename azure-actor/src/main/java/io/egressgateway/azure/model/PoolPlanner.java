@@ -2,7 +2,6 @@ package io.egressgateway.azure.model;
 
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -86,8 +85,10 @@ public final class PoolPlanner {
     if (!lbMatches) {
       lbWrite = lbEmptyAfter ? new ArmAction.DeleteLb() : new ArmAction.WriteLb(wantPoolSection, wantRules, removeRules);
     }
-    boolean lbAdds = lbWrite instanceof ArmAction.WriteLb w && (wantPoolSection || !w.rules().isEmpty());
-    if (lbWrite != null && lbAdds) {
+    // an ILB write that keeps the pool section goes before the model (the model may need what it adds; rules
+    // it drops are referenced by nothing); one that drops the section or the ILB waits for the model to let go
+    boolean lbFirst = lbWrite instanceof ArmAction.WriteLb w && w.poolSection();
+    if (lbFirst) {
       actions.add(lbWrite);
     }
 
@@ -114,7 +115,7 @@ public final class PoolPlanner {
         actions.add(new ArmAction.DeletePrefix(name));
       }
     }
-    if (lbWrite != null && !lbAdds && modelSettled) {
+    if (lbWrite != null && !lbFirst && modelSettled) {
       actions.add(lbWrite);
     }
 
@@ -206,9 +207,5 @@ public final class PoolPlanner {
   /** Observed ports of rules this entity does not know, so adopted or foreign rules on the pool are not reused. */
   public static Set<Integer> observedPorts(Observed obs) {
     return obs.lb() == null ? Set.of() : new HashSet<>(obs.lb().rules().values());
-  }
-
-  static Map<String, Integer> copy(Map<String, Integer> m) {
-    return new HashMap<>(m);
   }
 }
