@@ -76,14 +76,14 @@ final class Topology implements AutoCloseable {
   Topology(String defaultRoute) throws Exception {
     lab = new Lab();
     try {
-      vnet = lab.ns("vnet");
-      inet = lab.ns("inet");
-      buildVnet();
-      w1 = vm("w1", "10.224.0.4");
+      Fabric fabric = fabric(lab);
+      vnet = fabric.vnet();
+      inet = fabric.inet();
+      w1 = fabric.vm("w1", "10.224.0.4");
       lab.ip(vnet, "route", "replace", "10.244.1.0/24", "via", "10.224.0.4", "dev", "v-w1", "onlink");
       WgKeys.KeyPair gwKeys = WgKeys.generate();
       for (var e : GATEWAYS.entrySet()) {
-        String gw = vm(e.getKey(), e.getValue()[0]);
+        String gw = fabric.vm(e.getKey(), e.getValue()[0]);
         String cfg = lab.ns(e.getKey() + "c");
         cfgNs.put(e.getKey(), cfg);
         gatewayDevices.put(e.getKey(), gatewayDatapath(gw, e.getKey(), cfg, "wg" + lab.prefix + e.getKey(), gwKeys.privateKey(), e.getValue()));
@@ -163,7 +163,29 @@ final class Topology implements AutoCloseable {
     lab.close();
   }
 
-  private void buildVnet() throws Exception {
+  /** The VNet router and the internet of one lab; {@link #vm} adds "VMs" to it. */
+  record Fabric(Lab lab, String vnet, String inet) {
+    /** A "VM": eth0 with a /32 and a default route via the VNet router. */
+    String vm(String name, String ip) {
+      String ns = lab.ns(name);
+      String vif = "v-" + name;
+      lab.ip(ns, "link", "add", "eth0", "type", "veth", "peer", "name", vif, "netns", vnet);
+      lab.ip(ns, "addr", "add", ip + "/32", "dev", "eth0");
+      lab.ip(ns, "link", "set", "eth0", "up");
+      lab.ip(ns, "route", "add", ROUTER + "/32", "dev", "eth0", "scope", "link");
+      lab.ip(ns, "route", "add", "default", "via", ROUTER, "dev", "eth0", "onlink");
+      lab.in(ns, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+      lab.ip(vnet, "addr", "add", ROUTER + "/32", "dev", vif);
+      lab.ip(vnet, "link", "set", vif, "up");
+      lab.ip(vnet, "route", "add", ip + "/32", "dev", vif, "scope", "link");
+      return ns;
+    }
+  }
+
+  /** Builds the VNet router (edge NAT: secondary IPs to their public IPs, the rest to 203.0.113.1) and the internet. */
+  static Fabric fabric(Lab lab) throws Exception {
+    String vnet = lab.ns("vnet");
+    String inet = lab.ns("inet");
     lab.in(vnet, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.fib_multipath_hash_policy=1");
     lab.ip(vnet, "link", "add", "v-inet", "type", "veth", "peer", "name", "eth0", "netns", inet);
     lab.ip(vnet, "addr", "add", "198.18.0.1/30", "dev", "v-inet");
@@ -191,22 +213,7 @@ final class Topology implements AutoCloseable {
     for (int i = 0; i < 100 && !lab.in(inet, "ss", "-ltn").contains(ECHO_EXCLUDED + ":8080"); i++) {
       Thread.sleep(20);
     }
-  }
-
-  /** A "VM": eth0 with a /32 and a default route via the VNet router. */
-  private String vm(String name, String ip) {
-    String ns = lab.ns(name);
-    String vif = "v-" + name;
-    lab.ip(ns, "link", "add", "eth0", "type", "veth", "peer", "name", vif, "netns", vnet);
-    lab.ip(ns, "addr", "add", ip + "/32", "dev", "eth0");
-    lab.ip(ns, "link", "set", "eth0", "up");
-    lab.ip(ns, "route", "add", ROUTER + "/32", "dev", "eth0", "scope", "link");
-    lab.ip(ns, "route", "add", "default", "via", ROUTER, "dev", "eth0", "onlink");
-    lab.in(ns, "sysctl", "-qw", "net.ipv4.ip_forward=1");
-    lab.ip(vnet, "addr", "add", ROUTER + "/32", "dev", vif);
-    lab.ip(vnet, "link", "set", vif, "up");
-    lab.ip(vnet, "route", "add", ip + "/32", "dev", vif, "scope", "link");
-    return ns;
+    return new Fabric(lab, vnet, inet);
   }
 
   /** One gateway's config datapath: wg0 (shared key, port 6000) in its own namespace, host0 with the secondary IP, SNAT. */
