@@ -15,16 +15,12 @@ import com.typesafe.config.ConfigFactory;
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.core.view.ConfigViews;
 import io.egressgateway.gateway.GatewayAgent;
-import io.egressgateway.gateway.entity.ConfigSource;
 import io.egressgateway.gateway.entity.GatewayNode;
 import io.egressgateway.gateway.infra.CommandRunner;
-import io.egressgateway.gateway.infra.GatewaySettings;
 import io.egressgateway.gateway.infra.InMemoryGatewayKeys;
-import io.egressgateway.gateway.infra.LinuxGatewayDatapath;
 import io.egressgateway.gateway.infra.WgKeys;
 import io.egressgateway.gateway.infra.WireGuardBackend;
 import io.egressgateway.gateway.infra.WireGuardBackends;
-import io.egressgateway.gateway.model.GatewayNames;
 import io.egressgateway.pod.entity.PodAgent;
 import io.egressgateway.pod.infra.HostPodDatapath;
 import io.egressgateway.pod.infra.InMemoryPodDirectory;
@@ -60,10 +56,20 @@ class ClusterE2ETest {
     Lab lab = new Lab();
     try {
       Net net = new Net(lab);
-      ActorTestKit w1 = member("w1", "worker", members, null);
+      ActorTestKit w1 = member("w1", "worker", "", members, null);
       Map<String, ActorTestKit> gws = new LinkedHashMap<>();
       for (String gw : Topology.GATEWAYS.keySet()) {
-        gws.put(gw, member(gw, "gateway", members, w1));
+        // the gateway agent's own settings, as its member would read them: simulated host namespace, our prefix
+        String gatewayConfig = """
+            egress.gateway {
+              host-netns = "%s"
+              netns-prefix = "%s"
+              probe.enabled = off
+              coalesce = 20ms
+              retry-interval = 200ms
+            }
+            """.formatted(net.gatewayNs.get(gw), lab.prefix + "-" + gw + "-");
+        gws.put(gw, member(gw, "gateway", gatewayConfig, members, w1));
       }
       await(Duration.ofSeconds(20), () -> members.stream().allMatch(m ->
           Cluster.get(m.system()).selfMember().status() == MemberStatus.up()), "members up");
@@ -72,13 +78,7 @@ class ClusterE2ETest {
       CommandRunner cmd = new CommandRunner();
       WireGuardBackend wg = WireGuardBackends.choose(cmd, "auto");
       for (var e : gws.entrySet()) {
-        String gw = e.getKey();
-        GatewaySettings s = new GatewaySettings("auto", net.gatewayNs.get(gw), "eth0", lab.prefix + "-" + gw + "-", 2, 8,
-            Duration.ofMillis(20), Duration.ofSeconds(30), Duration.ofMillis(200), Duration.ofMinutes(10), 50,
-            Duration.ofSeconds(10), false, "127.0.0.1", 0, Duration.ofSeconds(1), Duration.ofMillis(1));
-        var dp = new LinuxGatewayDatapath(cmd, wg, new GatewayNames(gw, s.netnsPrefix()), s.hostNetns(), 2, "eth0");
-        agents.add(GatewayAgent.start(e.getValue().system(), gw, s, new InMemoryGatewayKeys().put("cl-key", gwPrivate),
-            ConfigSource.replicated(e.getValue().system()), dp, wg::onDeviceLost));
+        agents.add(GatewayAgent.start(e.getValue().system(), e.getKey(), new InMemoryGatewayKeys().put("cl-key", gwPrivate)));
       }
       ConfigView view = new ConfigView("default/cl", UID, 1, Topology.ILB, Topology.PORT, WgKeys.publicKeyOf(gwPrivate),
           "cl-key", List.of("198.18.20.0/24"), ConfigView.DEFAULT_ROUTE_GATEWAY, "203.0.113.15/31",
@@ -152,15 +152,15 @@ class ClusterE2ETest {
     }
   }
 
-  private static ActorTestKit member(String node, String role, List<ActorTestKit> members, ActorTestKit seed) {
-    ActorTestKit kit = ActorTestKit.create("egress", ConfigFactory.parseString("""
+  private static ActorTestKit member(String node, String role, String extra, List<ActorTestKit> members, ActorTestKit seed) {
+    ActorTestKit kit = ActorTestKit.create("egress", ConfigFactory.parseString(extra).withFallback(ConfigFactory.parseString("""
         akka.actor.provider = cluster
         akka.remote.artery.canonical.hostname = 127.0.0.1
         akka.remote.artery.canonical.port = 0
         akka.cluster.roles = [%s, "node:%s"]
         akka.cluster.jmx.multi-mbeans-in-same-jvm = on
         akka.cluster.downing-provider-class = ""
-        """.formatted(role, node)).withFallback(EventSourcedBehaviorTestKit.config()).withFallback(ConfigFactory.load()));
+        """.formatted(role, node))).withFallback(EventSourcedBehaviorTestKit.config()).withFallback(ConfigFactory.load()));
     members.add(kit);
     Cluster c = Cluster.get(kit.system());
     c.manager().tell(new Join(seed == null ? c.selfMember().address() : Cluster.get(seed.system()).selfMember().address()));
