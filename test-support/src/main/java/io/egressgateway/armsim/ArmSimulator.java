@@ -72,7 +72,6 @@ public final class ArmSimulator implements AutoCloseable {
   private final Map<String, ObjectNode> resources = new TreeMap<>();
   private final Map<String, Instant> operations = new HashMap<>();
   private final Map<String, Integer> nextHost = new HashMap<>();
-  private final Map<String, Integer> prefixUse = new HashMap<>();
   private final List<Call> calls = new CopyOnWriteArrayList<>();
   private final List<Fault> faults = new CopyOnWriteArrayList<>();
   private final List<Delay> delays = new CopyOnWriteArrayList<>();
@@ -618,10 +617,6 @@ public final class ArmSimulator implements AutoCloseable {
     long block = 1L << (32 - length);
     long start = ipToLong("20.100.0.0") + prefixBlocks.getAndIncrement() * 256L;
     return longToIp(start - start % block) + "/" + length;
-  }
-
-  Map<String, Integer> prefixUse() {
-    return prefixUse;
   }
 
   static String newEtag() {

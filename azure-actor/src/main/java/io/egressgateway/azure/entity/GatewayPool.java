@@ -61,7 +61,7 @@ import org.slf4j.LoggerFactory;
  * coalesce window share one round, hence one model write and one rollout for many configs.
  */
 public final class GatewayPool
-    extends EventSourcedBehaviorWithEnforcedReplies<GatewayPool.Command, GatewayPool.Event, GatewayPool.State> {
+    extends EventSourcedBehaviorWithEnforcedReplies<GatewayPool.Command, GatewayPool.Event, PoolState> {
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "GatewayPool");
 
@@ -108,55 +108,6 @@ public final class GatewayPool
   /** Recorded after it: "ok", "adopted" (found done after a crash) or the failure. */
   public record WriteCompleted(String target, String outcome) implements Event {}
 
-  /** A config this pool serves: its spec, its port and whether it is being removed. */
-  public record Member(ConfigSpec spec, int port, boolean removing) {}
-
-  /** Journaled state: configs by uid, and writes whose outcome is not recorded yet. */
-  public record State(Map<String, Member> configs, Set<String> openIntents) implements CborSerializable {
-    public static final State EMPTY = new State(Map.of(), Set.of());
-
-    State withMember(String uid, Member m) {
-      Map<String, Member> c = new HashMap<>(configs);
-      c.put(uid, m);
-      return new State(Map.copyOf(c), openIntents);
-    }
-
-    State without(String uid) {
-      Map<String, Member> c = new HashMap<>(configs);
-      c.remove(uid);
-      return new State(Map.copyOf(c), openIntents);
-    }
-
-    State intent(String target, boolean open) {
-      Set<String> s = new HashSet<>(openIntents);
-      if (open) {
-        s.add(target);
-      } else {
-        s.remove(target);
-      }
-      return new State(configs, Set.copyOf(s));
-    }
-
-    Set<Integer> ports() {
-      Set<Integer> p = new HashSet<>();
-      configs.values().forEach(m -> p.add(m.port()));
-      return p;
-    }
-
-    io.egressgateway.azure.model.Desired desired(String prefixIdBase) {
-      Map<String, io.egressgateway.azure.model.Desired.Wanted> active = new HashMap<>();
-      Set<String> removing = new HashSet<>();
-      configs.forEach((uid, m) -> {
-        if (m.removing()) {
-          removing.add(uid);
-        } else {
-          active.put(uid, new io.egressgateway.azure.model.Desired.Wanted(m.spec(), m.port()));
-        }
-      });
-      return new io.egressgateway.azure.model.Desired(active, removing, prefixIdBase);
-    }
-  }
-
   // ---------------------------------------------------------------- wiring
 
   public static ActorRef<ShardingEnvelope<Command>> init(ActorSystem<?> system, ArmPort port, AzureSettings settings, String prefixIdBase) {
@@ -189,6 +140,7 @@ public final class GatewayPool
   private int rounds;
   private int failures;
   private int conflicts;
+  private long failingSince;
 
   private GatewayPool(PoolRef pool, ActorContext<Command> ctx, TimerScheduler<Command> timers, ArmPort port, AzureSettings settings,
                       String prefixIdBase) {
@@ -204,12 +156,12 @@ public final class GatewayPool
   }
 
   @Override
-  public State emptyState() {
-    return State.EMPTY;
+  public PoolState emptyState() {
+    return PoolState.EMPTY;
   }
 
   @Override
-  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+  public CommandHandlerWithReply<Command, Event, PoolState> commandHandler() {
     return newCommandHandlerWithReplyBuilder().forAnyState()
         .onCommand(EnsureConfig.class, this::onEnsure)
         .onCommand(RemoveConfig.class, this::onRemove)
@@ -222,10 +174,10 @@ public final class GatewayPool
   }
 
   @Override
-  public EventHandler<State, Event> eventHandler() {
+  public EventHandler<PoolState, Event> eventHandler() {
     return newEventHandlerBuilder().forAnyState()
-        .onEvent(ConfigAccepted.class, (s, e) -> s.withMember(e.spec().uid(), new Member(e.spec(), e.port(), false)))
-        .onEvent(ConfigUpdated.class, (s, e) -> s.withMember(e.spec().uid(), new Member(e.spec(), s.configs().get(e.spec().uid()).port(), false)))
+        .onEvent(ConfigAccepted.class, (s, e) -> s.withMember(e.spec().uid(), new PoolState.Member(e.spec(), e.port(), false)))
+        .onEvent(ConfigUpdated.class, (s, e) -> s.withMember(e.spec().uid(), new PoolState.Member(e.spec(), s.configs().get(e.spec().uid()).port(), false)))
         .onEvent(RemovalRequested.class, (s, e) -> s.withMember(e.uid(), withRemoving(s.configs().get(e.uid()))))
         .onEvent(ConfigRemoved.class, (s, e) -> s.without(e.uid()))
         .onEvent(WriteIntended.class, (s, e) -> s.intent(e.target(), true))
@@ -234,23 +186,23 @@ public final class GatewayPool
   }
 
   @Override
-  public SignalHandler<State> signalHandler() {
+  public SignalHandler<PoolState> signalHandler() {
     return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), this::onRecovered).build();
   }
 
-  private static Member withRemoving(Member m) {
-    return new Member(m.spec(), m.port(), true);
+  private static PoolState.Member withRemoving(PoolState.Member m) {
+    return new PoolState.Member(m.spec(), m.port(), true);
   }
 
   // ---------------------------------------------------------------- commands
 
-  private ReplyEffect<Event, State> onEnsure(State state, EnsureConfig cmd) {
+  private ReplyEffect<Event, PoolState> onEnsure(PoolState state, EnsureConfig cmd) {
     ConfigSpec spec = cmd.spec();
     String invalid = spec.validationError();
     if (!invalid.isEmpty()) {
       return Effect().reply(cmd.replyTo(), StatusReply.error("invalid config " + spec.configKey() + ": " + invalid));
     }
-    Member m = state.configs().get(spec.uid());
+    PoolState.Member m = state.configs().get(spec.uid());
     if (m != null && !m.removing() && m.spec().equals(spec)) {
       ConfigResult done = results.get(spec.uid());
       if (done != null) {
@@ -285,8 +237,8 @@ public final class GatewayPool
     }).thenNoReply();
   }
 
-  private ReplyEffect<Event, State> onRemove(State state, RemoveConfig cmd) {
-    Member m = state.configs().get(cmd.uid());
+  private ReplyEffect<Event, PoolState> onRemove(PoolState state, RemoveConfig cmd) {
+    PoolState.Member m = state.configs().get(cmd.uid());
     if (m == null) {
       return Effect().reply(cmd.replyTo(), StatusReply.ack());
     }
@@ -306,7 +258,7 @@ public final class GatewayPool
     }).thenNoReply();
   }
 
-  private ReplyEffect<Event, State> onTrigger(State state, String reason) {
+  private ReplyEffect<Event, PoolState> onTrigger(PoolState state, String reason) {
     if (busy) {
       dirty = true;
     } else {
@@ -317,7 +269,7 @@ public final class GatewayPool
     return Effect().noReply();
   }
 
-  private void onRecovered(State state) {
+  private void onRecovered(PoolState state) {
     if (!state.openIntents().isEmpty()) {
       log.info("[{}] recovered with unfinished writes {}; the next observation adopts what they created", pool.entityId(), state.openIntents());
     }
@@ -334,7 +286,7 @@ public final class GatewayPool
     }
   }
 
-  private void observe(State state) {
+  private void observe(PoolState state) {
     busy = true;
     rounds++;
     Set<String> byo = new HashSet<>();
@@ -347,7 +299,7 @@ public final class GatewayPool
         (obs, err) -> new Observation(obs, failure(err)));
   }
 
-  private ReplyEffect<Event, State> onObservation(State state, Observation msg) {
+  private ReplyEffect<Event, PoolState> onObservation(PoolState state, Observation msg) {
     if (msg.failure() != null) {
       onFailure(state, msg.failure(), null);
       return Effect().noReply();
@@ -387,7 +339,7 @@ public final class GatewayPool
     }).thenNoReply();
   }
 
-  private ReplyEffect<Event, State> runNext(State state) {
+  private ReplyEffect<Event, PoolState> runNext(PoolState state) {
     ArmAction action = pending.poll();
     if (action == null) {
       observe(state);
@@ -398,7 +350,7 @@ public final class GatewayPool
             (v, err) -> new Executed(action, failure(err)))).thenNoReply();
   }
 
-  private ReplyEffect<Event, State> onExecuted(State state, Executed msg) {
+  private ReplyEffect<Event, PoolState> onExecuted(PoolState state, Executed msg) {
     ArmFailure f = msg.failure();
     String outcome = f == null ? "ok" : f.kind() + " " + f.getMessage();
     return Effect().persist(new WriteCompleted(msg.action().target(), outcome)).thenRun(s -> {
@@ -410,7 +362,7 @@ public final class GatewayPool
     }).thenNoReply();
   }
 
-  private void onFailure(State state, ArmFailure f, ArmAction action) {
+  private void onFailure(PoolState state, ArmFailure f, ArmAction action) {
     pending.clear();
     endRound(false);
     switch (f.kind()) {
@@ -429,6 +381,13 @@ public final class GatewayPool
           d = f.retryAfter();
         }
         log.warn("[{}] ARM {} ({}); retrying in {}", pool.entityId(), f.kind(), f.getMessage(), d);
+        long now = System.nanoTime();
+        if (failingSince == 0) {
+          failingSince = now;
+        } else if (now - failingSince > settings.transientDeadline().toNanos()) {
+          String msg = "Azure has been failing for over " + settings.transientDeadline() + ": " + f.getMessage();
+          state.configs().keySet().forEach(uid -> reportError(uid, msg));
+        }
         timers.startSingleTimer(RETRY, new Tick("retry"), d);
       }
       case REJECTED -> {
@@ -449,6 +408,7 @@ public final class GatewayPool
     if (converged) {
       failures = 0;
       conflicts = 0;
+      failingSince = 0;
     }
     if (dirty) {
       dirty = false;

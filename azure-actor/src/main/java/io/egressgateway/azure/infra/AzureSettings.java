@@ -5,7 +5,7 @@ import java.time.Duration;
 
 /** {@code egress.azure.*}, validated once. */
 public record AzureSettings(Duration coalesceWindow, Duration resyncInterval, Duration backoffMin, Duration backoffMax,
-                            Duration rejectedRetry, int maxRoundsPerReconcile, int probePort, int portMin, int portMax) {
+                            Duration rejectedRetry, Duration transientDeadline, int maxRoundsPerReconcile, int probePort, int portMin, int portMax) {
   public AzureSettings {
     if (portMin < 1 || portMax > 65535 || portMin > portMax) {
       throw new IllegalArgumentException("egress.azure ports: need 1 <= port-min <= port-max <= 65535, got " + portMin + ".." + portMax);
@@ -24,7 +24,7 @@ public record AzureSettings(Duration coalesceWindow, Duration resyncInterval, Du
   public static AzureSettings from(Config root) {
     Config c = root.getConfig("egress.azure");
     return new AzureSettings(c.getDuration("coalesce-window"), c.getDuration("resync-interval"), c.getDuration("backoff-min"),
-        c.getDuration("backoff-max"), c.getDuration("rejected-retry"), c.getInt("max-rounds-per-reconcile"), c.getInt("probe-port"),
+        c.getDuration("backoff-max"), c.getDuration("rejected-retry"), c.getDuration("transient-deadline"), c.getInt("max-rounds-per-reconcile"), c.getInt("probe-port"),
         c.getInt("port-min"), c.getInt("port-max"));
   }
 }

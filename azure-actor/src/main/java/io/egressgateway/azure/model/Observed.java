@@ -2,7 +2,6 @@ package io.egressgateway.azure.model;
 
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * One read of a pool's Azure state, reduced to what the planner compares. Names are as stored in ARM.
@@ -28,8 +27,4 @@ public record Observed(Lb lb, ScaleSet scaleSet, List<Instance> instances, Map<S
                          Map<String, String> egressIps, boolean primaryInPool) {}
 
   public record Prefix(String id, String name, String cidr, int length) {}
-
-  public Set<String> managedPrefixNames() {
-    return prefixes.keySet();
-  }
 }

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
 class GatewayPoolSimTest {
   private ActorTestKit kit;
   private static final AzureSettings SETTINGS = new AzureSettings(Duration.ofMillis(150), Duration.ofHours(1), Duration.ofMillis(300),
-      Duration.ofSeconds(3), Duration.ofSeconds(30), 6, 8082, 6000, 6999);
+      Duration.ofSeconds(3), Duration.ofSeconds(30), Duration.ofMinutes(1), 6, 8082, 6000, 6999);
   private static final Duration WAIT = Duration.ofSeconds(40);
 
   private SimPool env;
@@ -265,6 +265,7 @@ class GatewayPoolSimTest {
   void throttlingStormConvergesHonouringRetryAfter() {
     env = new SimPool(2);
     env.sim.failNext("PUT", "/loadBalancers/", 429, 5, 1);
+    env.sim.failNext("PUT", "/virtualMachineScaleSets/[^/]+$", 503, 2, 0);
     ActorRef<GatewayPool.Command> pool = spawn(PoolRef.nodepool(SimPool.NODEPOOL).entityId());
     ensure(pool, spec("uid-429"));
 
@@ -277,6 +278,9 @@ class GatewayPoolSimTest {
       }
     }
     assertTrue(lbPuts.get(lbPuts.size() - 1).status() < 300, "the last attempt went through");
+    assertEquals(3, env.sim.count("PUT", "/virtualMachineScaleSets/[^/]+$"), "two 503s retried with backoff, then success");
+    assertEquals(2, env.sim.resources("Microsoft.Network/networkInterfaces").stream()
+        .filter(n -> n.path("properties").path("ipConfigurations").size() == 2).count(), "converged on every instance");
   }
 
   @Test
@@ -288,6 +292,7 @@ class GatewayPoolSimTest {
     assertEquals("", priv.prefixId(), "private mode has no prefix");
     assertEquals(String.join(",", priv.nodes().stream().map(n -> n.secondaryIp()).toList()), priv.egressPrefix());
     env.sim.clearCalls();
+    long readsBefore = env.clients.reads();
     // 12 drift checks = one hour at the 5 minute resync interval
     for (int i = 0; i < 12; i++) {
       long before = env.sim.calls().size();
@@ -304,6 +309,7 @@ class GatewayPoolSimTest {
     }
     System.out.printf("BENCH steady-hour: 2 configs, 3 instances: reads=%d writes=%d%n", env.sim.reads(), env.sim.writes());
     assertEquals(0, env.sim.writes());
+    assertEquals(env.sim.reads(), env.clients.reads() - readsBefore, "the call metric counts what ARM saw");
     assertEquals(12 * 5, env.sim.reads(), "five reads per drift check whatever the number of configs");
   }
 
