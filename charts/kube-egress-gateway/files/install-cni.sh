@@ -1,0 +1,79 @@
+#!/bin/sh
+# Installs the CNI plugin, the Java runtime it needs and the chained conflist onto the host.
+# Runs in the worker's init container; idempotent; every visible change is a rename, so the container
+# runtime never sees a half-written binary, runtime or config.
+#   CNI_SOURCE     plugin files in the image (kube-egress-cni.jar, jre/)          default /opt/egress/cni
+#   CNI_BIN_DIR    the host's CNI binary directory, mounted                         default /host/opt/cni/bin
+#   CNI_CONF_DIR   the host's CNI config directory, mounted                         default /host/etc/cni/net.d
+#   CNI_HOST_BIN_DIR  the same binary directory as the host sees it                 default /opt/cni/bin
+#   CNI_CONF_NAME  our conflist                                       default 01-egressgateway.conflist
+#   CNI_SOCKET     agent socket path for the plugin                   default /var/run/kube-egress-gateway/cni.sock
+#   CNI_TIMEOUT_SECONDS                                               default 10
+#   CNI_WAIT_SECONDS  how long to wait for the primary network's config      default 300
+set -eu
+
+SRC=${CNI_SOURCE:-/opt/egress/cni}
+BIN=${CNI_BIN_DIR:-/host/opt/cni/bin}
+CONF=${CNI_CONF_DIR:-/host/etc/cni/net.d}
+HOST_BIN=${CNI_HOST_BIN_DIR:-/opt/cni/bin}
+NAME=${CNI_CONF_NAME:-01-egressgateway.conflist}
+SOCKET=${CNI_SOCKET:-/var/run/kube-egress-gateway/cni.sock}
+TIMEOUT=${CNI_TIMEOUT_SECONDS:-10}
+WAIT=${CNI_WAIT_SECONDS:-300}
+PLUGIN=kube-egress-cni
+
+log() { echo "install-cni: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+[ -f "$SRC/$PLUGIN.jar" ] || die "$SRC/$PLUGIN.jar is missing from the image"
+[ -x "$SRC/jre/bin/java" ] || die "$SRC/jre/bin/java is missing from the image"
+[ -d "$BIN" ] || die "CNI binary directory $BIN is not mounted"
+[ -d "$CONF" ] || die "CNI config directory $CONF is not mounted"
+
+# 1. runtime + jar in a directory named after the jar's digest, published by renaming a symlink
+version=$(sha256sum "$SRC/$PLUGIN.jar" | cut -c1-16)
+target="$PLUGIN-$version.d"
+if [ ! -d "$BIN/$target" ]; then
+  stage=$(mktemp -d "$BIN/.$PLUGIN.stage.XXXXXX")
+  cp "$SRC/$PLUGIN.jar" "$stage/$PLUGIN.jar"
+  cp -R "$SRC/jre" "$stage/jre"
+  chmod 0755 "$stage"
+  mv "$stage" "$BIN/$target"
+fi
+ln -sfn "$target" "$BIN/.$PLUGIN.d.new"
+mv -T "$BIN/.$PLUGIN.d.new" "$BIN/$PLUGIN.d"
+
+# 2. the launcher the runtime executes (the conflist's "type")
+cat > "$BIN/.$PLUGIN.new" <<LAUNCHER
+#!/bin/sh
+# kube-egress-gateway CNI plugin launcher, installed by the worker DaemonSet
+d="$HOST_BIN/$PLUGIN.d"
+exec "\$d/jre/bin/java" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto -jar "\$d/$PLUGIN.jar" "\$@"
+LAUNCHER
+chmod 0755 "$BIN/.$PLUGIN.new"
+mv -f "$BIN/.$PLUGIN.new" "$BIN/$PLUGIN"
+
+# 3. drop runtimes of earlier versions
+for old in "$BIN/$PLUGIN"-*.d; do
+  [ -d "$old" ] && [ "$(basename "$old")" != "$target" ] && rm -rf "$old"
+done
+
+# 4. chain: the primary network's config (first by name, not ours) with our plugin appended
+ours='{"type":"'$PLUGIN'","socketPath":"'$SOCKET'","timeoutSeconds":'$TIMEOUT'}'
+waited=0
+while :; do
+  primary=$(ls -1 "$CONF" 2>/dev/null | grep -E '\.(conflist|conf|json)$' | grep -vx "$NAME" | sort | head -n 1 || true)
+  [ -n "$primary" ] && break
+  [ "$waited" -ge "$WAIT" ] && die "no primary CNI config in $CONF after ${WAIT}s"
+  sleep 2; waited=$((waited + 2))
+done
+case "$primary" in
+  *.conflist)
+    filter='.plugins |= (map(select(.type != $p.type)) + [$p])' ;;
+  *)
+    filter='{cniVersion: .cniVersion, name: .name, plugins: [del(.cniVersion, .name), $p]}' ;;
+esac
+jq --argjson p "$ours" "$filter" "$CONF/$primary" > "$CONF/.$NAME.new" \
+  || { rm -f "$CONF/.$NAME.new"; die "cannot chain onto $CONF/$primary (not valid CNI JSON)"; }
+mv -f "$CONF/.$NAME.new" "$CONF/$NAME"
+log "installed $PLUGIN ($version), chained onto $primary as $NAME"

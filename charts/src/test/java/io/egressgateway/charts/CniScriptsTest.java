@@ -1,0 +1,194 @@
+package io.egressgateway.charts;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The worker's host-side shell scripts, run for real (sh, jq, curl) against a fake host tree in a temporary
+ * directory and a loopback HTTP server standing in for the Kubernetes API.
+ */
+class CniScriptsTest {
+
+  private static final Path FILES = Chart.DIR.resolve("files");
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  @TempDir Path root;
+  private Path src;
+  private Path bin;
+  private Path conf;
+
+  @BeforeEach
+  void hostTree() throws IOException {
+    src = Files.createDirectories(root.resolve("image/opt/egress/cni"));
+    bin = Files.createDirectories(root.resolve("host/opt/cni/bin"));
+    conf = Files.createDirectories(root.resolve("host/etc/cni/net.d"));
+    Files.writeString(src.resolve("kube-egress-cni.jar"), "jar v1");
+    Path java = Files.createDirectories(src.resolve("jre/bin")).resolve("java");
+    // stands in for the runtime: prints how the launcher called it
+    Files.writeString(java, "#!/bin/sh\necho \"java $*\"\n");
+    Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+  }
+
+  @Test
+  void installChainsOntoThePrimaryConflistAndTheLauncherRunsTheInstalledRuntime() throws Exception {
+    Files.writeString(conf.resolve("10-azure.conflist"), """
+        {"cniVersion":"0.3.0","name":"azure","plugins":[{"type":"azure-vnet","mode":"transparent"},{"type":"portmap"}]}""");
+    assertEquals(0, install().exit(), "install failed");
+
+    JsonNode chained = JSON.readTree(Files.readString(conf.resolve("01-egressgateway.conflist")));
+    assertEquals("azure", chained.get("name").asString());
+    assertEquals("0.3.0", chained.get("cniVersion").asString());
+    List<String> types = chained.get("plugins").valueStream().map(p -> p.get("type").asString()).toList();
+    assertEquals(List.of("azure-vnet", "portmap", "kube-egress-cni"), types);
+    assertEquals("/var/run/kube-egress-gateway/cni.sock", chained.get("plugins").get(2).get("socketPath").asString());
+
+    Run launched = run(List.of(bin.resolve("kube-egress-cni").toString(), "--probe"), Map.of());
+    assertEquals(0, launched.exit());
+    assertTrue(launched.out().contains("-jar " + bin + "/kube-egress-cni.d/kube-egress-cni.jar --probe"), launched.out());
+    assertEquals("jar v1", Files.readString(bin.resolve("kube-egress-cni.d/kube-egress-cni.jar")));
+  }
+
+  @Test
+  void reinstallIsIdempotentAndANewPluginVersionReplacesTheOldRuntime() throws Exception {
+    Files.writeString(conf.resolve("10-azure.conflist"), """
+        {"cniVersion":"0.3.0","name":"azure","plugins":[{"type":"azure-vnet"}]}""");
+    assertEquals(0, install().exit());
+    String first = Files.readString(conf.resolve("01-egressgateway.conflist"));
+    assertEquals(0, install().exit());
+    assertEquals(first, Files.readString(conf.resolve("01-egressgateway.conflist")));
+    assertEquals(1, versionedDirs().size());
+
+    Files.writeString(src.resolve("kube-egress-cni.jar"), "jar v2");
+    assertEquals(0, install().exit());
+    assertEquals(1, versionedDirs().size(), "the old runtime is removed");
+    assertEquals("jar v2", Files.readString(bin.resolve("kube-egress-cni.d/kube-egress-cni.jar")));
+    try (Stream<Path> s = Files.list(bin)) {
+      assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".")), "no staging leftovers");
+    }
+  }
+
+  @Test
+  void aSinglePluginConfIsWrappedIntoAConflist() throws Exception {
+    Files.writeString(conf.resolve("10-bridge.conf"), """
+        {"cniVersion":"0.4.0","name":"k8s","type":"bridge","bridge":"cni0"}""");
+    assertEquals(0, install().exit());
+    JsonNode chained = JSON.readTree(Files.readString(conf.resolve("01-egressgateway.conflist")));
+    assertEquals("k8s", chained.get("name").asString());
+    assertEquals("bridge", chained.get("plugins").get(0).get("type").asString());
+    assertEquals("cni0", chained.get("plugins").get(0).get("bridge").asString());
+    assertFalse(chained.get("plugins").get(0).has("cniVersion"));
+    assertEquals("kube-egress-cni", chained.get("plugins").get(1).get("type").asString());
+  }
+
+  @Test
+  void aBrokenPrimaryConfigFailsClearlyAndLeavesNoConflist() throws Exception {
+    Files.writeString(conf.resolve("10-azure.conflist"), "{not json");
+    Run r = install();
+    assertNotEquals(0, r.exit());
+    assertTrue(r.out().contains("cannot chain onto") && r.out().contains("10-azure.conflist"), r.out());
+    try (Stream<Path> s = Files.list(conf)) {
+      assertEquals(List.of("10-azure.conflist"), s.map(p -> p.getFileName().toString()).toList());
+    }
+  }
+
+  @Test
+  void withoutAPrimaryNetworkTheInstallerGivesUpWithAMessage() throws Exception {
+    Run r = install();
+    assertNotEquals(0, r.exit());
+    assertTrue(r.out().contains("no primary CNI config"), r.out());
+    assertFalse(Files.exists(conf.resolve("01-egressgateway.conflist")));
+  }
+
+  @Test
+  void preStopRemovesTheConfigOnlyWhenTheDaemonSetIsGone() throws Exception {
+    Files.writeString(conf.resolve("10-azure.conflist"), """
+        {"cniVersion":"0.3.0","name":"azure","plugins":[{"type":"azure-vnet"}]}""");
+    assertEquals(0, install().exit());
+    Path sa = Files.createDirectories(root.resolve("sa"));
+    Files.writeString(sa.resolve("token"), "t0ken");
+    Files.writeString(sa.resolve("ca.crt"), "");
+
+    Map<String, Integer> answer = new HashMap<>(Map.of("code", 200));
+    Map<String, String> seen = new HashMap<>();
+    HttpServer api = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    api.createContext("/", ex -> {
+      seen.put("path", ex.getRequestURI().getPath());
+      seen.put("auth", ex.getRequestHeaders().getFirst("Authorization"));
+      byte[] body = "{\"metadata\":{\"name\":\"w\"}}".getBytes(StandardCharsets.UTF_8);
+      ex.sendResponseHeaders(answer.get("code"), body.length);
+      ex.getResponseBody().write(body);
+      ex.close();
+    });
+    api.start();
+    try {
+      Map<String, String> env = Map.of("KUBERNETES_API", "http://127.0.0.1:" + api.getAddress().getPort(),
+          "SERVICE_ACCOUNT_DIR", sa.toString(), "NAMESPACE", "egress-ns", "WORKER_DAEMONSET", "egress-worker",
+          "CNI_BIN_DIR", bin.toString(), "CNI_CONF_DIR", conf.toString());
+      List<String> cmd = List.of("sh", FILES.resolve("remove-cni.sh").toString());
+
+      assertEquals(0, run(cmd, env).exit());
+      assertEquals("/apis/apps/v1/namespaces/egress-ns/daemonsets/egress-worker", seen.get("path"));
+      assertEquals("Bearer t0ken", seen.get("auth"));
+      assertTrue(Files.exists(conf.resolve("01-egressgateway.conflist")), "a rollout keeps the config");
+
+      answer.put("code", 500);
+      assertEquals(0, run(cmd, env).exit());
+      assertTrue(Files.exists(conf.resolve("01-egressgateway.conflist")), "an unclear answer keeps the config");
+
+      answer.put("code", 404);
+      assertEquals(0, run(cmd, env).exit());
+      assertFalse(Files.exists(conf.resolve("01-egressgateway.conflist")));
+      assertFalse(Files.exists(bin.resolve("kube-egress-cni")));
+      assertTrue(versionedDirs().isEmpty());
+      assertTrue(Files.exists(conf.resolve("10-azure.conflist")), "the primary network is untouched");
+    } finally {
+      api.stop(0);
+    }
+  }
+
+  private List<Path> versionedDirs() throws IOException {
+    try (Stream<Path> s = Files.list(bin)) {
+      return s.filter(p -> p.getFileName().toString().matches("kube-egress-cni-[0-9a-f]+\\.d")).toList();
+    }
+  }
+
+  private Run install() throws Exception {
+    return run(List.of("sh", FILES.resolve("install-cni.sh").toString()), Map.of(
+        "CNI_SOURCE", src.toString(), "CNI_BIN_DIR", bin.toString(), "CNI_CONF_DIR", conf.toString(),
+        "CNI_HOST_BIN_DIR", bin.toString(), "CNI_WAIT_SECONDS", "0"));
+  }
+
+  private record Run(int exit, String out) {}
+
+  private static Run run(List<String> command, Map<String, String> env) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+    pb.environment().putAll(env);
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(30, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("timed out: " + command);
+    }
+    return new Run(p.exitValue(), out);
+  }
+}

@@ -1,0 +1,191 @@
+package io.egressgateway.charts;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.marcnuri.helm.LintResult;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/** Lint, rendering with each credential mode, strict parsing, CRDs, and the errors bad values get. */
+class RenderTest {
+
+  @Test
+  void lintStrictPasses() {
+    LintResult result = Chart.helm().lint().strict().call();
+    assertFalse(result.isFailed(), () -> "lint --strict failed: " + result.getMessages());
+    assertTrue(result.getMessages().stream().noneMatch(m -> m.contains("[WARNING]") || m.contains("[ERROR]")),
+        () -> "lint reported: " + result.getMessages());
+  }
+
+  @Test
+  void defaultValuesRenderEveryWorkloadAndParseStrictly() {
+    List<HasMetadata> docs = Chart.render(t -> t);
+    assertEquals(2, Chart.one(docs, Deployment.class, "-controller").getSpec().getReplicas());
+    assertEquals(2, Chart.all(docs, DaemonSet.class).size());
+    assertEquals(1, Chart.one(docs, PodDisruptionBudget.class, "-controller").getSpec().getMinAvailable().getIntVal());
+    Set<String> kinds = docs.stream().map(HasMetadata::getKind).collect(Collectors.toSet());
+    assertTrue(kinds.containsAll(Set.of("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
+        "Secret", "ConfigMap", "Service", "Deployment", "DaemonSet", "PodDisruptionBudget")), kinds::toString);
+    // every object sits in the release namespace unless it is cluster-scoped
+    Set<String> clusterScoped = Set.of("ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition");
+    docs.stream().filter(d -> !clusterScoped.contains(d.getKind()))
+        .forEach(d -> assertEquals(Chart.NAMESPACE, d.getMetadata().getNamespace(), d.getKind() + " " + d.getMetadata().getName()));
+    // the generated remoting key material is a pre-install hook (helm-java's template leaves hooks out);
+    // every member mounts it, and an existing Secret replaces it
+    assertTrue(Chart.all(docs, Secret.class).stream().noneMatch(s -> s.getMetadata().getName().endsWith("-remote-tls")));
+    List<HasMetadata> own = Chart.render(t -> t.set("cluster.tls.existingSecret", "cert-manager-remote"));
+    for (var pod : List.of(Workloads.controller(own), Workloads.gateway(own), Workloads.worker(own))) {
+      assertTrue(pod.getVolumes().stream().anyMatch(v -> v.getSecret() != null
+          && "cert-manager-remote".equals(v.getSecret().getSecretName())));
+    }
+    List<HasMetadata> plain = Chart.render(t -> t.set("cluster.tls.enabled", "false"));
+    assertEquals("false", Workloads.env(Workloads.worker(plain), "EGRESS_REMOTE_TLS"));
+    assertTrue(Workloads.worker(plain).getVolumes().stream().noneMatch(v -> v.getName().equals("remote-tls")));
+  }
+
+  @Test
+  void managedIdentityModeWritesTheUpstreamCloudConfig() {
+    List<HasMetadata> docs = Chart.render(t -> t.set("azure.credential.clientId", "mi-client"));
+    String json = decode(Chart.one(docs, Secret.class, "-azure-cloud-config"), "azure-cloud-config.json");
+    assertTrue(json.contains("\"useManagedIdentityExtension\": true"), json);
+    assertTrue(json.contains("\"userAssignedIdentityID\": \"mi-client\""), json);
+    assertTrue(json.contains("\"subscriptionId\": \"00000000-0000-0000-0000-000000000002\""), json);
+    assertFalse(json.contains("aadClientSecret"), json);
+    assertEquals("mi-client", Workloads.env(Workloads.controller(docs), "AZURE_CLIENT_ID"));
+  }
+
+  @Test
+  void workloadIdentityModeAnnotatesTheServiceAccountAndLabelsThePods() {
+    List<HasMetadata> docs = Chart.render(t -> t.set("azure.credential.mode", "workloadIdentity")
+        .set("azure.credential.clientId", "wi-client"));
+    ServiceAccount sa = Chart.one(docs, ServiceAccount.class, "-controller");
+    assertEquals("wi-client", sa.getMetadata().getAnnotations().get("azure.workload.identity/client-id"));
+    assertEquals("00000000-0000-0000-0000-000000000001", sa.getMetadata().getAnnotations().get("azure.workload.identity/tenant-id"));
+    Deployment controller = Chart.one(docs, Deployment.class, "-controller");
+    assertEquals("true", controller.getSpec().getTemplate().getMetadata().getLabels().get("azure.workload.identity/use"));
+    // only the controller is federated
+    for (DaemonSet ds : Chart.all(docs, DaemonSet.class)) {
+      assertFalse(ds.getSpec().getTemplate().getMetadata().getLabels().containsKey("azure.workload.identity/use"));
+    }
+    Chart.all(docs, ServiceAccount.class).stream().filter(s -> !s.getMetadata().getName().endsWith("-controller"))
+        .forEach(s -> assertTrue(s.getMetadata().getAnnotations() == null
+            || !s.getMetadata().getAnnotations().containsKey("azure.workload.identity/client-id")));
+  }
+
+  @Test
+  void clientCertificateModeMountsTheCertificateIntoTheControllerOnly() {
+    List<HasMetadata> docs = Chart.render(t -> t.set("azure.credential.mode", "clientCertificate")
+        .set("azure.credential.clientId", "sp-client")
+        .set("azure.credential.clientCertificate.existingSecret", "egress-sp-cert"));
+    var pod = Workloads.controller(docs);
+    assertEquals("/etc/egress/azure-client-cert/client.pem", Workloads.env(pod, "EGRESS_AZURE_CLIENT_CERT"));
+    assertEquals("sp-client", Workloads.env(pod, "AZURE_CLIENT_ID"));
+    assertTrue(pod.getVolumes().stream().anyMatch(v -> v.getSecret() != null
+        && "egress-sp-cert".equals(v.getSecret().getSecretName())));
+  }
+
+  @Test
+  void cloudConfigModeUsesTheExistingUpstreamSecretAndRendersNone() {
+    List<HasMetadata> docs = Chart.render(t -> t.set("azure.credential.mode", "cloudConfig")
+        .set("azure.existingCloudConfigSecret", "kube-egress-gateway-azure-cloud-config"));
+    assertTrue(Chart.all(docs, Secret.class).stream().noneMatch(s -> s.getMetadata().getName().endsWith("-azure-cloud-config")));
+    assertTrue(Workloads.controller(docs).getVolumes().stream().anyMatch(v -> v.getSecret() != null
+        && "kube-egress-gateway-azure-cloud-config".equals(v.getSecret().getSecretName())));
+    assertEquals("/etc/egress/azure/azure-cloud-config.json", Workloads.env(Workloads.controller(docs), "EGRESS_AZURE_CONFIG"));
+  }
+
+  @Test
+  void managedCrdsAreTheGeneratedFilesKeptOnUninstall() throws IOException {
+    List<Path> files;
+    try (Stream<Path> s = Files.list(Chart.DIR.resolve("crds"))) {
+      files = s.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
+    }
+    for (Path f : files) {
+      assertEquals("CustomResourceDefinition", Chart.parseStrict(Files.readString(f)).getKind(), f.toString());
+    }
+    List<HasMetadata> unmanaged = Chart.render(t -> t.skipCrds());
+    assertTrue(Chart.all(unmanaged, CustomResourceDefinition.class).isEmpty());
+
+    List<HasMetadata> docs = Chart.render(t -> t.skipCrds().set("crds.managed", "true"));
+    List<CustomResourceDefinition> crds = Chart.all(docs, CustomResourceDefinition.class);
+    assertEquals(files.size(), crds.size());
+    for (CustomResourceDefinition crd : crds) {
+      assertEquals("keep", crd.getMetadata().getAnnotations().get("helm.sh/resource-policy"));
+      assertEquals("egressgateway.kubernetes.azure.com", crd.getSpec().getGroup());
+    }
+  }
+
+  @Test
+  void strictParsingRejectsAFieldTheTypeDoesNotDeclare() {
+    String deployment = """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: x
+        spec:
+          selector:
+            matchLabels: {a: b}
+          template:
+            spec:
+              containers:
+                - name: c
+                  image: i
+                  imagePullPolicyy: Always
+        """;
+    AssertionError e = assertThrows(AssertionError.class, () -> Chart.parseStrict(deployment));
+    assertTrue(e.getMessage().contains("imagePullPolicyy"), e.getMessage());
+    assertThrows(AssertionError.class, () -> Chart.parseStrict("apiVersion: example.com/v1\nkind: Nonsense\nmetadata:\n  name: x\n"));
+  }
+
+  @Test
+  void withoutAnImageRenderingStopsWithAClearMessage() {
+    Exception e = assertThrows(Exception.class, () -> Chart.minimal().set("image.repository", "").call());
+    assertTrue(e.getMessage().contains("image.repository is required: no kube-egress-gateway image is published"), e.getMessage());
+    Exception tag = assertThrows(Exception.class, () -> Chart.minimal().set("image.tag", "").call());
+    assertTrue(tag.getMessage().contains("image.tag (or image.digest) is required"), tag.getMessage());
+  }
+
+  @Test
+  void missingJournalOrCertificateSecretStopsWithTheValueToSet() {
+    Exception journal = assertThrows(Exception.class, () -> Chart.minimal().set("journal.host", "").call());
+    assertTrue(journal.getMessage().contains("journal.host is required"), journal.getMessage());
+    Exception cert = assertThrows(Exception.class, () -> Chart.minimal()
+        .set("azure.credential.mode", "clientCertificate").set("azure.credential.clientId", "x").call());
+    assertTrue(cert.getMessage().contains("azure.credential.clientCertificate.existingSecret is required"), cert.getMessage());
+  }
+
+  @Test
+  void schemaRejectsABadValueWithAClearMessage() {
+    Exception type = assertThrows(Exception.class, () -> Chart.minimal().set("controller.replicas", "two").call());
+    assertTrue(type.getMessage().contains("values don't meet the specifications of the schema"), type.getMessage());
+    assertTrue(type.getMessage().contains("/controller/replicas"), type.getMessage());
+
+    Exception mode = assertThrows(Exception.class, () -> Chart.minimal().set("azure.credential.mode", "password").call());
+    assertTrue(mode.getMessage().contains("/azure/credential/mode"), mode.getMessage());
+
+    Exception typo = assertThrows(Exception.class, () -> Chart.minimal().set("controler.replicas", "3").call());
+    assertTrue(typo.getMessage().contains("controler"), typo.getMessage());
+  }
+
+  private static String decode(Secret s, String key) {
+    return new String(Base64.getDecoder().decode(s.getData().get(key)), StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,222 @@
+package io.egressgateway.charts;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.NodeSelectorRequirement;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.Toleration;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The security-relevant parts of the rendered release, in every credential mode. */
+class SecurityTest {
+
+  private static List<HasMetadata> docs;
+
+  @BeforeAll
+  static void render() {
+    docs = Chart.render(t -> t.set("azure.credential.mode", "workloadIdentity").set("azure.credential.clientId", "c"));
+  }
+
+  @Test
+  void controllerHasNoHostAccessAndNoPrivileges() {
+    PodSpec pod = Workloads.controller(docs);
+    assertNotEquals(Boolean.TRUE, pod.getHostNetwork());
+    assertNotEquals(Boolean.TRUE, pod.getHostPID());
+    assertNotEquals(Boolean.TRUE, pod.getHostIPC());
+    assertTrue(pod.getSecurityContext().getRunAsNonRoot());
+    assertTrue(pod.getVolumes().stream().allMatch(v -> v.getHostPath() == null), "controller mounts a host path");
+    Workloads.allContainers(pod).forEach(c -> {
+      var sc = c.getSecurityContext();
+      assertNotNull(sc, c.getName());
+      assertNotEquals(Boolean.TRUE, sc.getPrivileged());
+      assertEquals(Boolean.FALSE, sc.getAllowPrivilegeEscalation());
+      assertEquals(Boolean.TRUE, sc.getReadOnlyRootFilesystem());
+      assertEquals(List.of("ALL"), sc.getCapabilities().getDrop());
+      assertTrue(sc.getCapabilities().getAdd() == null || sc.getCapabilities().getAdd().isEmpty());
+      assertTrue(c.getPorts().stream().allMatch(p -> p.getHostPort() == null));
+    });
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"managedIdentity", "workloadIdentity", "clientCertificate", "cloudConfig"})
+  void azureCredentialsAndTheJournalPasswordReachOnlyTheController(String mode) {
+    List<HasMetadata> rendered = Chart.render(t -> t.set("azure.credential.mode", mode)
+        .set("azure.credential.clientId", "c")
+        .set("azure.credential.clientCertificate.existingSecret", "cert")
+        .set("azure.existingCloudConfigSecret", mode.equals("cloudConfig") ? "upstream-config" : ""));
+    Set<String> azureSecrets = Set.of("upstream-config", "cert", Chart.RELEASE + "-kube-egress-gateway-azure-cloud-config");
+    assertTrue(secretsOf(Workloads.controller(rendered)).anyMatch(azureSecrets::contains));
+    for (PodSpec node : List.of(Workloads.gateway(rendered), Workloads.worker(rendered))) {
+      assertTrue(secretsOf(node).noneMatch(azureSecrets::contains), () -> "Azure secret on a node agent: " + mode);
+      assertTrue(secretsOf(node).noneMatch("egress-journal"::equals));
+      Workloads.allContainers(node).flatMap(c -> c.getEnv().stream()).forEach(e -> {
+        assertFalse(e.getName().startsWith("AZURE_") || e.getName().startsWith("EGRESS_AZURE") || e.getName().startsWith("EGRESS_DB"),
+            e.getName());
+      });
+    }
+  }
+
+  @Test
+  void secretsAreOnlyReachableThroughRolesInTheReleaseNamespace() {
+    for (ClusterRole cr : Chart.all(docs, ClusterRole.class)) {
+      for (PolicyRule rule : cr.getRules()) {
+        assertFalse(rule.getResources().contains("secrets"), cr.getMetadata().getName() + " grants secrets cluster-wide");
+        assertFalse(rule.getResources().contains("*") || rule.getVerbs().contains("*")
+            || rule.getApiGroups().contains("*"), cr.getMetadata().getName() + " uses a wildcard");
+      }
+    }
+    List<Role> secretRoles = Chart.all(docs, Role.class).stream()
+        .filter(r -> r.getRules().stream().anyMatch(p -> p.getResources().contains("secrets"))).toList();
+    assertEquals(2, secretRoles.size(), "the controller writes key Secrets, the gateway reads them");
+    secretRoles.forEach(r -> assertEquals(Chart.NAMESPACE, r.getMetadata().getNamespace()));
+    Role gateway = Chart.one(docs, Role.class, "-gateway");
+    gateway.getRules().stream().filter(p -> p.getResources().contains("secrets"))
+        .forEach(p -> assertEquals(Set.of("get", "list", "watch"), Set.copyOf(p.getVerbs())));
+  }
+
+  @Test
+  void gatewayAndWorkerSelectorsAreDisjointAndCoverEveryLinuxNode() {
+    PodSpec gateway = Workloads.gateway(docs);
+    PodSpec worker = Workloads.worker(docs);
+    List<Map<String, String>> nodes = List.of(
+        Map.of("kubernetes.io/os", "linux", "kubeegressgateway.azure.com/mode", "true"),
+        Map.of("kubernetes.io/os", "linux", "kubeegressgateway.azure.com/mode", "false"),
+        Map.of("kubernetes.io/os", "linux"),
+        Map.of("kubernetes.io/os", "linux", "kubernetes.azure.com/mode", "system"));
+    for (Map<String, String> labels : nodes) {
+      boolean g = schedulable(gateway, labels);
+      boolean w = schedulable(worker, labels);
+      assertTrue(g ^ w, () -> "node " + labels + ": gateway=" + g + " worker=" + w);
+    }
+    Map<String, String> windows = Map.of("kubernetes.io/os", "windows");
+    assertFalse(schedulable(gateway, windows) || schedulable(worker, windows));
+    assertTrue(gateway.getTolerations().stream().anyMatch(t -> "kubeegressgateway.azure.com/mode".equals(t.getKey())
+        && "NoSchedule".equals(t.getEffect())));
+  }
+
+  @Test
+  void everyMemberIsProbedOnAliveAndReadyAtTheManagementPort() {
+    for (PodSpec pod : List.of(Workloads.controller(docs), Workloads.gateway(docs), Workloads.worker(docs))) {
+      Container member = Workloads.member(pod);
+      assertProbe(member.getLivenessProbe(), "/alive", member);
+      assertProbe(member.getReadinessProbe(), "/ready", member);
+      assertTrue(member.getPorts().stream().anyMatch(p -> "management".equals(p.getName()) && p.getContainerPort() == 8558));
+    }
+  }
+
+  @Test
+  void nodeAgentsGetExactlyTheHostAccessTheDatapathNeeds() {
+    PodSpec gateway = Workloads.gateway(docs);
+    assertTrue(gateway.getHostNetwork());
+    Container g = Workloads.member(gateway);
+    assertTrue(g.getSecurityContext().getCapabilities().getAdd().containsAll(List.of("NET_ADMIN", "SYS_ADMIN")));
+    assertEquals("Bidirectional", mount(g, "/var/run/netns").getMountPropagation());
+    assertEquals("/var/run/netns", hostPath(gateway, mount(g, "/var/run/netns")));
+    assertEquals("/dev/net/tun", hostPath(gateway, mount(g, "/dev/net/tun")));
+    assertTrue(g.getPorts().stream().anyMatch(p -> p.getContainerPort() == 8082), "LB probe port");
+
+    PodSpec worker = Workloads.worker(docs);
+    assertTrue(worker.getHostNetwork());
+    Container w = Workloads.member(worker);
+    assertNotEquals(Boolean.TRUE, w.getSecurityContext().getPrivileged());
+    assertEquals("HostToContainer", mount(w, "/var/run/netns").getMountPropagation());
+    assertEquals("/opt/cni/bin", hostPath(worker, mount(w, "/host/opt/cni/bin")));
+    assertEquals("/etc/cni/net.d", hostPath(worker, mount(w, "/host/etc/cni/net.d")));
+    assertEquals(List.of("/bin/sh", "/opt/egress/scripts/remove-cni.sh"), w.getLifecycle().getPreStop().getExec().getCommand());
+    assertEquals("install-cni", worker.getInitContainers().get(0).getName());
+    // the taint sidecar and the installer run without extra capabilities
+    worker.getContainers().stream().filter(c -> c.getName().equals("untaint-node"))
+        .forEach(c -> assertEquals(List.of("ALL"), c.getSecurityContext().getCapabilities().getDrop()));
+  }
+
+  @Test
+  void membersUseTheirRolesTlsRemotingAndKubernetesDiscovery() {
+    assertEquals("controller", Workloads.env(Workloads.controller(docs), "EGRESS_ROLES"));
+    assertEquals("gateway", Workloads.env(Workloads.gateway(docs), "EGRESS_ROLES"));
+    assertEquals("worker", Workloads.env(Workloads.worker(docs), "EGRESS_ROLES"));
+    for (PodSpec pod : List.of(Workloads.controller(docs), Workloads.gateway(docs), Workloads.worker(docs))) {
+      assertEquals("true", Workloads.env(pod, "EGRESS_REMOTE_TLS"));
+      assertEquals("kubernetes", Workloads.env(pod, "EGRESS_DISCOVERY"));
+      assertTrue(secretsOf(pod).anyMatch(s -> s.endsWith("-remote-tls")));
+    }
+    assertEquals("external", Workloads.env(Workloads.controller(docs), "EGRESS_JOURNAL_MODE"));
+  }
+
+  private static void assertProbe(Probe probe, String path, Container c) {
+    assertNotNull(probe, c.getName());
+    assertEquals(path, probe.getHttpGet().getPath(), c.getName());
+    assertEquals("management", probe.getHttpGet().getPort().getStrVal(), c.getName());
+  }
+
+  private static VolumeMount mount(Container c, String path) {
+    return c.getVolumeMounts().stream().filter(m -> m.getMountPath().equals(path)).findFirst()
+        .orElseThrow(() -> new AssertionError(c.getName() + " does not mount " + path));
+  }
+
+  private static String hostPath(PodSpec pod, VolumeMount m) {
+    Volume v = pod.getVolumes().stream().filter(x -> x.getName().equals(m.getName())).findFirst().orElseThrow();
+    return v.getHostPath() == null ? null : v.getHostPath().getPath();
+  }
+
+  private static Stream<String> secretsOf(PodSpec pod) {
+    Stream<String> volumes = pod.getVolumes().stream().filter(v -> v.getSecret() != null).map(v -> v.getSecret().getSecretName());
+    Stream<String> env = Workloads.allContainers(pod).flatMap(c -> c.getEnv().stream())
+        .filter(e -> e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null)
+        .map(e -> e.getValueFrom().getSecretKeyRef().getName());
+    return Stream.concat(volumes, env).filter(Objects::nonNull);
+  }
+
+  /** Whether the pod's nodeSelector, required node affinity and tolerations admit a node with these labels. */
+  private static boolean schedulable(PodSpec pod, Map<String, String> labels) {
+    Map<String, String> selector = pod.getNodeSelector() == null ? Map.of() : pod.getNodeSelector();
+    if (!selector.entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())))) {
+      return false;
+    }
+    var affinity = pod.getAffinity();
+    if (affinity != null && affinity.getNodeAffinity() != null
+        && affinity.getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution() != null) {
+      var terms = affinity.getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution().getNodeSelectorTerms();
+      if (terms.stream().noneMatch(t -> t.getMatchExpressions().stream().allMatch(r -> matches(r, labels)))) {
+        return false;
+      }
+    }
+    // a gateway node carries the gateway taint: only pods tolerating it run there
+    if ("true".equals(labels.get("kubeegressgateway.azure.com/mode"))) {
+      List<Toleration> tolerations = pod.getTolerations() == null ? List.of() : pod.getTolerations();
+      return tolerations.stream().anyMatch(t -> "Exists".equals(t.getOperator()) && t.getKey() == null
+          || "kubeegressgateway.azure.com/mode".equals(t.getKey()));
+    }
+    return true;
+  }
+
+  private static boolean matches(NodeSelectorRequirement r, Map<String, String> labels) {
+    String v = labels.get(r.getKey());
+    return switch (r.getOperator()) {
+      case "In" -> v != null && r.getValues().contains(v);
+      case "NotIn" -> v == null || !r.getValues().contains(v);
+      case "Exists" -> v != null;
+      case "DoesNotExist" -> v == null;
+      default -> throw new AssertionError("operator " + r.getOperator());
+    };
+  }
+}
