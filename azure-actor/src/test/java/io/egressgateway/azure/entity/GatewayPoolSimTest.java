@@ -107,6 +107,14 @@ class GatewayPoolSimTest {
     assertTrue(env.sim.resource(theirs).isPresent(), "a BYO prefix is never deleted");
   }
 
+  private static void sleepQuietly(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   private static ConfigSpec spec(String uid) {
     return new ConfigSpec("ns/" + uid, uid, true, 30, "");
   }
@@ -299,13 +307,9 @@ class GatewayPoolSimTest {
       pool.tell(new GatewayPool.Resync());
       long deadline = System.currentTimeMillis() + 10_000;
       while (env.sim.calls().size() < before + 5 && System.currentTimeMillis() < deadline) {
-        Thread.onSpinWait();
+        sleepQuietly(10);
       }
-      try {
-        Thread.sleep(100);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      sleepQuietly(100);
     }
     System.out.printf("BENCH steady-hour: 2 configs, 3 instances: reads=%d writes=%d%n", env.sim.reads(), env.sim.writes());
     assertEquals(0, env.sim.writes());
@@ -325,7 +329,7 @@ class GatewayPoolSimTest {
     long deadline = System.currentTimeMillis() + 20_000;
     while (System.currentTimeMillis() < deadline
         && env.sim.resource(nic).orElseThrow().path("properties").path("ipConfigurations").size() < 2) {
-      Thread.onSpinWait();
+      sleepQuietly(10);
     }
     assertEquals(2, env.sim.resource(nic).orElseThrow().path("properties").path("ipConfigurations").size());
   }
