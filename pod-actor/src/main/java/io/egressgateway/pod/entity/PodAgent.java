@@ -14,6 +14,7 @@ import io.egressgateway.pod.infra.GatewayPeers;
 import io.egressgateway.pod.infra.HostPodDatapath;
 import io.egressgateway.pod.infra.PodDatapath;
 import io.egressgateway.pod.infra.PodDirectory;
+import io.egressgateway.pod.infra.PodKeys;
 import io.egressgateway.pod.infra.PodSettings;
 import io.egressgateway.pod.infra.ShardedGatewayPeers;
 import java.io.IOException;
@@ -51,7 +52,8 @@ public final class PodAgent {
     String node = Roles.nodeOf(Cluster.get(system).selfMember().getRoles())
         .orElseThrow(() -> new IllegalStateException("this member has no node:<name> role; the pod agent needs one"));
     ConfigViews views = ConfigViews.get(system);
-    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, views::current, settings.gatewayWait(), settings.gatewayGrace());
+    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, views::current, settings.gatewayWait(), settings.gatewayGrace(),
+        new PodKeys());
     PodTunnels tunnels = PodTunnels.sharded(system, PodTunnel.init(system, deps));
     CniHandler handler = new CniHandler(node, directory, tunnels, datapath,
         settings.answerTimeout().minusMillis(500), system.dispatchers().lookup(DispatcherSelector.blocking()));

@@ -23,6 +23,7 @@ import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.gateway.infra.WgKeys;
 import io.egressgateway.pod.infra.GatewayPeers;
 import io.egressgateway.pod.infra.PodDatapath;
+import io.egressgateway.pod.infra.PodKeys;
 import io.egressgateway.pod.model.DeviceNames;
 import io.egressgateway.pod.model.PodRoutes;
 import io.egressgateway.pod.model.Route;
@@ -40,8 +41,8 @@ import org.slf4j.LoggerFactory;
  * <p>Owns: the pod's device (created in the node's host namespace, moved into the pod as wg0), its routes
  * and reply marking, and the pod's peer on the gateways of its configuration. Persists: the sandbox
  * (container id, netns), pod IP, configuration key and uid, the pod's public key, which gateway confirmed
- * first. Never the private key: it is generated here and kept in memory only (a lost key means a new key
- * on the next ADD). Observes: the replicated {@link ConfigView}s, read locally.
+ * first. Never the private key: it is generated here and kept in the agent's memory ({@link PodKeys}, which
+ * outlives passivation but not the agent; a lost key means a new key on the next ADD). Observes: the replicated {@link ConfigView}s, read locally.
  *
  * <p>ADD: config checks, key, the pod's peer on the gateways (bounded wait for a confirmation), then the
  * device, and only then the routes that move traffic into the tunnel. While one datapath pipeline runs, further commands
@@ -62,7 +63,8 @@ public final class PodTunnel
       GatewayPeers gateways,
       Supplier<Map<String, ConfigView>> views,
       Duration gatewayWait,
-      Duration gatewayGrace) {}
+      Duration gatewayGrace,
+      PodKeys keys) {}
 
   // --- protocol ---
 
@@ -112,7 +114,7 @@ public final class PodTunnel
 
   /** One sandbox's tunnel. {@code deviceName} is host-unique (kept in wg0's alias). */
   public record Tunnel(String containerId, String netns, String podIp, String configKey, String configUid,
-      String publicKey, String deviceName) implements CborSerializable {}
+      String publicKey, String deviceName, String eth0Gateway, List<String> excludedCidrs) implements CborSerializable {}
 
   public sealed interface State extends CborSerializable {}
 
@@ -144,12 +146,6 @@ public final class PodTunnel
   private final String entityId;
   private final Deps deps;
   private final TunnelPipelines pipelines;
-  /** The private key of the current sandbox's device; memory only. */
-  private String privateKey;
-  private String privateKeyOf;
-  /** The sandbox's eth0 gateway and CNI excludes, kept with the key for re-creating the device. */
-  private String podEth0Gateway;
-  private List<String> podExcludes = List.of();
   private boolean busy;
   private ActorRef<StatusReply<Added>> pendingAdd;
   private ActorRef<StatusReply<Done>> pendingRemove;
@@ -226,21 +222,19 @@ public final class PodTunnel
     }
     busy = true;
     pendingAdd = cmd.replyTo();
-    podEth0Gateway = pod.eth0Gateway();
-    podExcludes = pod.excludedCidrs();
-    if (sameSandbox && pod.containerId().equals(privateKeyOf)) {
+    if (sameSandbox && deps.keys().get(current.deviceName()).isPresent()) {
       return Effect().none().thenRun(st -> provision(current, view, routes, null)).thenNoReply();
     }
     WgKeys.KeyPair keys = WgKeys.generate();
-    privateKey = keys.privateKey();
-    privateKeyOf = pod.containerId();
     Tunnel t = new Tunnel(pod.containerId(), pod.netns(), pod.podIp(), pod.configKey(), view.uid(), keys.publicKey(),
-        DeviceNames.forContainer(pod.containerId()));
+        DeviceNames.forContainer(pod.containerId()), pod.eth0Gateway(), pod.excludedCidrs());
+    deps.keys().put(t.deviceName(), keys.privateKey());
     return Effect().persist(new TunnelRequested(t)).thenRun(st -> provision(t, view, routes, current)).thenNoReply();
   }
 
   private void provision(Tunnel t, ConfigView view, List<Route> routes, Tunnel replaced) {
-    ctx.pipeToSelf(pipelines.provision(t, view, routes, privateKey, replaced),
+    String key = deps.keys().get(t.deviceName()).orElseThrow();
+    ctx.pipeToSelf(pipelines.provision(t, view, routes, key, replaced),
         (gw, err) -> new Provisioned(t.containerId(), gw, err == null ? null : TunnelPipelines.describe(err)));
   }
 
@@ -295,9 +289,9 @@ public final class PodTunnel
     } else {
       log.info("{}: tunnel of {} removed", entityId, m.containerId());
     }
-    if (m.containerId().equals(privateKeyOf)) {
-      privateKey = null;
-      privateKeyOf = null;
+    Tunnel gone = tunnelOf(s);
+    if (gone != null && gone.containerId().equals(m.containerId())) {
+      deps.keys().remove(gone.deviceName());
     }
     return Effect().persist(new TunnelRemoved(m.containerId()))
         .thenRun(st -> {
@@ -318,20 +312,21 @@ public final class PodTunnel
     }
     Tunnel t = e.tunnel();
     ConfigView view = deps.views().get().get(t.configKey());
-    if (!t.containerId().equals(privateKeyOf) || unusable(view, t.configKey()) != null || !view.uid().equals(t.configUid())) {
+    java.util.Optional<String> key = deps.keys().get(t.deviceName());
+    if (key.isEmpty() || unusable(view, t.configKey()) != null || !view.uid().equals(t.configUid())) {
       log.warn("{}: device {} died and cannot be re-created here ({}); the pod stays fail-closed until its next ADD",
-          entityId, t.deviceName(), privateKeyOf == null ? "its key was lost with an agent restart" : "its configuration changed");
+          entityId, t.deviceName(), key.isEmpty() ? "its key was lost with an agent restart" : "its configuration changed");
       return Effect().noReply();
     }
     List<Route> routes;
     try {
-      routes = PodRoutes.desired(view.defaultRoute(), podEth0Gateway, view.excludeCidrs(), podExcludes, view.ilbIp());
+      routes = PodRoutes.desired(view.defaultRoute(), t.eth0Gateway(), view.excludeCidrs(), t.excludedCidrs(), view.ilbIp());
     } catch (IllegalArgumentException ex) {
       log.warn("{}: cannot re-create {}: {}", entityId, t.deviceName(), ex.getMessage());
       return Effect().noReply();
     }
     busy = true;
-    ctx.pipeToSelf(pipelines.reattach(t, view, routes, privateKey),
+    ctx.pipeToSelf(pipelines.reattach(t, view, routes, key.get()),
         (v, err) -> new Reattached(t.deviceName(), err == null ? null : TunnelPipelines.describe(err)));
     return Effect().noReply();
   }

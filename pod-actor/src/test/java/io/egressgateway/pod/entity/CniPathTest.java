@@ -40,7 +40,7 @@ class CniPathTest {
   @BeforeEach
   void start() throws Exception {
     testKit = ActorTestKit.create(com.typesafe.config.ConfigFactory.parseString("akka.remote.artery.canonical.port = 0").withFallback(EventSourcedBehaviorTestKit.config()));
-    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, () -> views, Duration.ofMillis(500), Duration.ofMillis(200));
+    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, () -> views, Duration.ofMillis(500), Duration.ofMillis(200), new io.egressgateway.pod.infra.PodKeys());
     PodTunnels tunnels = PodTunnels.resolvedBy(testKit.system(),
         id -> entities.computeIfAbsent(id, i -> testKit.spawn(PodTunnel.create(i, deps))));
     CniHandler handler = new CniHandler("w1", directory, tunnels, datapath, Duration.ofSeconds(3), ForkJoinPool.commonPool());

@@ -27,6 +27,7 @@ class PodTunnelTest {
 
   private final InMemoryPodDatapath datapath = new InMemoryPodDatapath();
   private final InMemoryGatewayPeers gateways = new InMemoryGatewayPeers();
+  private final io.egressgateway.pod.infra.PodKeys keys = new io.egressgateway.pod.infra.PodKeys();
   private final Map<String, ConfigView> views = Fixtures.views(Fixtures.view("default/gw", true), Fixtures.view("default/cold", false));
   private EventSourcedBehaviorTestKit<PodTunnel.Command, PodTunnel.Event, PodTunnel.State> kit;
 
@@ -38,7 +39,7 @@ class PodTunnelTest {
   @BeforeEach
   void setUp() {
     datapath.addNamespace("/var/run/netns/pod1");
-    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, () -> views, Duration.ofMillis(500), Duration.ofMillis(200));
+    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, () -> views, Duration.ofMillis(500), Duration.ofMillis(200), keys);
     kit = EventSourcedBehaviorTestKit.create(testKit.system(), PodTunnel.create("w1/uid-1", deps));
   }
 
@@ -98,6 +99,25 @@ class PodTunnelTest {
     assertTrue(!newKey.equals(oldKey), "a new sandbox gets a new key");
     assertEquals(Map.of(newKey, "10.244.1.5"), gateways.peersOf("gw1", "uid-default-gw"));
     assertEquals(Map.of(newKey, "10.244.1.5"), gateways.peersOf("gw2", "uid-default-gw"));
+  }
+
+  @Test
+  void aRestartedEntityStillRepairsItsDeviceButNotWithoutTheKey() throws Exception {
+    add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1"));
+    kit.restart();
+    datapath.kill("/var/run/netns/pod1");
+    kit.runCommand(new PodTunnel.Reattach("wgc0ffee42"));
+    for (int i = 0; i < 100 && datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isEmpty(); i++) {
+      Thread.sleep(20);
+    }
+    assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isPresent(), "the key outlives the entity's restart");
+
+    keys.remove("wgc0ffee42");
+    datapath.kill("/var/run/netns/pod1");
+    var r = kit.runCommand(new PodTunnel.Reattach("wgc0ffee42"));
+    Thread.sleep(200);
+    assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isEmpty(), "no key, no device: the pod stays fail-closed");
+    assertTrue(r.events().isEmpty());
   }
 
   @Test
