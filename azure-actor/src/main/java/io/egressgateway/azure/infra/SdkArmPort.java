@@ -257,6 +257,7 @@ public final class SdkArmPort implements ArmPort {
     LoadBalancerInner lb = seen != null ? seen : new LoadBalancerInner();
     if (seen == null) {
       lb.withLocation(cloud.location());
+      lb.withTags(Map.of(AzureNames.OWNER_TAG, "kube-egress-gateway"));
       lb.withSku(new LoadBalancerSku().withName(LoadBalancerSkuName.STANDARD).withTier(LoadBalancerSkuTier.REGIONAL));
     }
     String lbId = "/subscriptions/" + cloud.subscriptionId() + "/resourceGroups/" + cloud.loadBalancerResourceGroup()
