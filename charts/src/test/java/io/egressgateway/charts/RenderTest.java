@@ -41,6 +41,9 @@ class RenderTest {
     assertEquals(2, Chart.one(docs, Deployment.class, "-controller").getSpec().getReplicas());
     assertEquals(2, Chart.all(docs, DaemonSet.class).size());
     assertEquals(1, Chart.one(docs, PodDisruptionBudget.class, "-controller").getSpec().getMinAvailable().getIntVal());
+    List<HasMetadata> single = Chart.render(t -> t.set("controller.replicas", "1"));
+    assertTrue(Chart.all(single, PodDisruptionBudget.class).isEmpty(), "one replica: no PDB that blocks drains");
+    assertEquals("1", Workloads.env(Workloads.controller(single), "EGRESS_K8S_REQUIRED_CONTACT_POINTS"));
     Set<String> kinds = docs.stream().map(HasMetadata::getKind).collect(Collectors.toSet());
     assertTrue(kinds.containsAll(Set.of("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
         "Secret", "ConfigMap", "Service", "Deployment", "DaemonSet", "PodDisruptionBudget")), kinds::toString);

@@ -102,7 +102,8 @@ class SecurityTest {
         Map.of("kubernetes.io/os", "linux", "kubeegressgateway.azure.com/mode", "true"),
         Map.of("kubernetes.io/os", "linux", "kubeegressgateway.azure.com/mode", "false"),
         Map.of("kubernetes.io/os", "linux"),
-        Map.of("kubernetes.io/os", "linux", "kubernetes.azure.com/mode", "system"));
+        Map.of("kubernetes.io/os", "linux", "kubernetes.azure.com/mode", "system"),
+        Map.of("kubernetes.io/os", "linux", "kubernetes.azure.com/mode", "gateway"));
     for (Map<String, String> labels : nodes) {
       boolean g = schedulable(gateway, labels);
       boolean w = schedulable(worker, labels);
@@ -201,10 +202,13 @@ class SecurityTest {
       }
     }
     // a gateway node carries the gateway taint: only pods tolerating it run there
-    if ("true".equals(labels.get("kubeegressgateway.azure.com/mode"))) {
-      List<Toleration> tolerations = pod.getTolerations() == null ? List.of() : pod.getTolerations();
-      return tolerations.stream().anyMatch(t -> "Exists".equals(t.getOperator()) && t.getKey() == null
-          || "kubeegressgateway.azure.com/mode".equals(t.getKey()));
+    List<Toleration> tolerations = pod.getTolerations() == null ? List.of() : pod.getTolerations();
+    for (String taint : List.of("kubeegressgateway.azure.com/mode", "kubernetes.azure.com/mode")) {
+      boolean tainted = taint.startsWith("kubeegress") ? "true".equals(labels.get(taint)) : "gateway".equals(labels.get(taint));
+      if (tainted && tolerations.stream().noneMatch(t -> "Exists".equals(t.getOperator()) && t.getKey() == null
+          || taint.equals(t.getKey()))) {
+        return false;
+      }
     }
     return true;
   }
