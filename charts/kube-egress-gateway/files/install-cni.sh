@@ -10,6 +10,9 @@
 #   CNI_SOCKET     agent socket path for the plugin                   default /var/run/kube-egress-gateway/cni.sock
 #   CNI_TIMEOUT_SECONDS                                               default 10
 #   CNI_WAIT_SECONDS  how long to wait for the primary network's config      default 300
+#   CNI_WATCH_SECONDS >0: watch mode (the worker's cni-chain sidecar): installs no binaries; every N seconds
+#                     re-chains when the primary network rewrote its config, but only while our conflist
+#                     exists, so that the uninstall hook's removal sticks. CNI_WATCH_ROUNDS bounds the loop.
 set -eu
 
 SRC=${CNI_SOURCE:-/opt/egress/cni}
@@ -20,10 +23,51 @@ NAME=${CNI_CONF_NAME:-01-egressgateway.conflist}
 SOCKET=${CNI_SOCKET:-/var/run/kube-egress-gateway/cni.sock}
 TIMEOUT=${CNI_TIMEOUT_SECONDS:-10}
 WAIT=${CNI_WAIT_SECONDS:-300}
+WATCH=${CNI_WATCH_SECONDS:-0}
+ROUNDS=${CNI_WATCH_ROUNDS:-0}
 PLUGIN=kube-egress-cni
 
 log() { echo "install-cni: $*" >&2; }
 die() { log "$*"; exit 1; }
+
+# The primary network's config (first by name, not ours) with our plugin appended, into $1.
+primary_conf() {
+  ls -1 "$CONF" 2>/dev/null | grep -E '\.(conflist|conf|json)$' | grep -vx "$NAME" | sort | head -n 1 || true
+}
+chain_into() {
+  case "$primary" in
+    *.conflist) filter='.plugins |= (map(select(.type != $p.type)) + [$p])' ;;
+    *) filter='{cniVersion: .cniVersion, name: .name, plugins: [del(.cniVersion, .name), $p]}' ;;
+  esac
+  jq --argjson p "$ours" "$filter" "$CONF/$primary" > "$1"
+}
+ours='{"type":"'$PLUGIN'","socketPath":"'$SOCKET'","timeoutSeconds":'$TIMEOUT'}'
+
+if [ "$WATCH" -gt 0 ]; then
+  trap 'exit 0' TERM INT
+  [ -d "$CONF" ] || die "CNI config directory $CONF is not mounted"
+  round=0
+  while [ "$ROUNDS" -eq 0 ] || [ "$round" -lt "$ROUNDS" ]; do
+    round=$((round + 1))
+    primary=$(primary_conf)
+    if [ -f "$CONF/$NAME" ] && [ -n "$primary" ]; then
+      if chain_into "$CONF/.$NAME.new" 2>/dev/null; then
+        if cmp -s "$CONF/.$NAME.new" "$CONF/$NAME"; then
+          rm -f "$CONF/.$NAME.new"
+        else
+          mv -f "$CONF/.$NAME.new" "$CONF/$NAME"
+          log "re-chained onto $primary, which changed"
+        fi
+      else
+        rm -f "$CONF/.$NAME.new"
+        log "cannot chain onto $CONF/$primary (not valid CNI JSON); keeping $NAME"
+      fi
+    fi
+    [ "$ROUNDS" -ne 0 ] && [ "$round" -ge "$ROUNDS" ] && break
+    sleep "$WATCH" & wait $!
+  done
+  exit 0
+fi
 
 [ -f "$SRC/$PLUGIN.jar" ] || die "$SRC/$PLUGIN.jar is missing from the image"
 [ -x "$SRC/jre/bin/java" ] || die "$SRC/jre/bin/java is missing from the image"
@@ -58,22 +102,15 @@ for old in "$BIN/$PLUGIN"-*.d; do
   [ -d "$old" ] && [ "$(basename "$old")" != "$target" ] && rm -rf "$old"
 done
 
-# 4. chain: the primary network's config (first by name, not ours) with our plugin appended
-ours='{"type":"'$PLUGIN'","socketPath":"'$SOCKET'","timeoutSeconds":'$TIMEOUT'}'
+# 4. chain onto the primary network's config
 waited=0
 while :; do
-  primary=$(ls -1 "$CONF" 2>/dev/null | grep -E '\.(conflist|conf|json)$' | grep -vx "$NAME" | sort | head -n 1 || true)
+  primary=$(primary_conf)
   [ -n "$primary" ] && break
   [ "$waited" -ge "$WAIT" ] && die "no primary CNI config in $CONF after ${WAIT}s"
   sleep 2; waited=$((waited + 2))
 done
-case "$primary" in
-  *.conflist)
-    filter='.plugins |= (map(select(.type != $p.type)) + [$p])' ;;
-  *)
-    filter='{cniVersion: .cniVersion, name: .name, plugins: [del(.cniVersion, .name), $p]}' ;;
-esac
-jq --argjson p "$ours" "$filter" "$CONF/$primary" > "$CONF/.$NAME.new" \
+chain_into "$CONF/.$NAME.new" \
   || { rm -f "$CONF/.$NAME.new"; die "cannot chain onto $CONF/$primary (not valid CNI JSON)"; }
 mv -f "$CONF/.$NAME.new" "$CONF/$NAME"
 log "installed $PLUGIN ($version), chained onto $primary as $NAME"

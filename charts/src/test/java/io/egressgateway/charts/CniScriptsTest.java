@@ -239,6 +239,38 @@ class CniScriptsTest {
     }
   }
 
+  @Test
+  void watchModeRechainsAChangedPrimaryButNeverRecreatesARemovedConflist() throws Exception {
+    Path primary = conf.resolve("10-azure.conflist");
+    Files.writeString(primary, """
+        {"cniVersion":"0.3.0","name":"azure","plugins":[{"type":"azure-vnet"}]}""");
+    assertEquals(0, install().exit());
+    Path ours = conf.resolve("01-egressgateway.conflist");
+    Map<String, String> watchOnce = Map.of("CNI_CONF_DIR", conf.toString(), "CNI_WATCH_SECONDS", "1", "CNI_WATCH_ROUNDS", "1");
+    List<String> cmd = List.of("sh", FILES.resolve("install-cni.sh").toString());
+
+    String before = Files.readString(ours);
+    assertEquals(0, run(cmd, watchOnce).exit());
+    assertEquals(before, Files.readString(ours), "nothing changed, nothing written");
+
+    Files.writeString(primary, """
+        {"cniVersion":"0.3.0","name":"azure","plugins":[{"type":"azure-vnet"},{"type":"tuning"}]}""");
+    Run r = run(cmd, watchOnce);
+    assertEquals(0, r.exit(), r.out());
+    List<String> types = JSON.readTree(Files.readString(ours)).get("plugins").valueStream()
+        .map(p -> p.get("type").asString()).toList();
+    assertEquals(List.of("azure-vnet", "tuning", "kube-egress-cni"), types);
+
+    Files.writeString(primary, "{broken");
+    assertEquals(0, run(cmd, watchOnce).exit());
+    assertEquals(types, JSON.readTree(Files.readString(ours)).get("plugins").valueStream()
+        .map(p -> p.get("type").asString()).toList(), "a broken primary leaves the last good chain");
+
+    Files.delete(ours);
+    assertEquals(0, run(cmd, watchOnce).exit());
+    assertFalse(Files.exists(ours), "after the uninstall hook removed it, the watcher does not bring it back");
+  }
+
   private List<Path> versionedDirs() throws IOException {
     try (Stream<Path> s = Files.list(bin)) {
       return s.filter(p -> p.getFileName().toString().matches("kube-egress-cni-[0-9a-f]+\\.d")).toList();

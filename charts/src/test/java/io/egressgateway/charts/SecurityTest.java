@@ -145,9 +145,15 @@ class SecurityTest {
     assertEquals("/etc/cni/net.d", hostPath(worker, mount(w, "/host/etc/cni/net.d")));
     assertEquals(List.of("/bin/sh", "/opt/egress/scripts/remove-cni.sh"), w.getLifecycle().getPreStop().getExec().getCommand());
     assertEquals("install-cni", worker.getInitContainers().get(0).getName());
-    // the taint sidecar and the installer run without extra capabilities
-    worker.getContainers().stream().filter(c -> c.getName().equals("untaint-node"))
-        .forEach(c -> assertEquals(List.of("ALL"), c.getSecurityContext().getCapabilities().getDrop()));
+    // the sidecars run without any capability and with a read-only root filesystem
+    List<Container> sidecars = worker.getContainers().stream().filter(c -> !c.getName().equals("worker")).toList();
+    assertEquals(Set.of("cni-chain", "untaint-node"), sidecars.stream().map(Container::getName).collect(java.util.stream.Collectors.toSet()));
+    sidecars.forEach(c -> {
+      assertEquals(List.of("ALL"), c.getSecurityContext().getCapabilities().getDrop(), c.getName());
+      assertTrue(c.getSecurityContext().getCapabilities().getAdd() == null || c.getSecurityContext().getCapabilities().getAdd().isEmpty());
+      assertEquals(Boolean.TRUE, c.getSecurityContext().getReadOnlyRootFilesystem(), c.getName());
+      assertTrue(c.getVolumeMounts().stream().noneMatch(m -> m.getMountPath().equals("/host/opt/cni/bin")), c.getName());
+    });
   }
 
   @Test
