@@ -25,5 +25,9 @@ if [ "$code" != 404 ] && [ "$code" != 200 ]; then
   exit 0
 fi
 rm -f "$CONF/$NAME" "$BIN/$PLUGIN" "$BIN/$PLUGIN.d"
+# the cni-chain sidecar stops on SIGTERM and never re-creates a missing conflist; a rewrite it had already
+# begun lands within milliseconds, so a second removal a moment later settles it
+sleep "${REMOVE_SETTLE_SECONDS:-2}"
+rm -f "$CONF/$NAME"
 rm -rf "$BIN/$PLUGIN"-*.d
 echo "remove-cni: removed $NAME and $PLUGIN from the host" >&2

@@ -158,7 +158,7 @@ class CniScriptsTest {
     try {
       Map<String, String> env = Map.of("KUBERNETES_API", "http://127.0.0.1:" + api.getAddress().getPort(),
           "SERVICE_ACCOUNT_DIR", sa.toString(), "NAMESPACE", "egress-ns", "WORKER_DAEMONSET", "egress-worker",
-          "CNI_BIN_DIR", bin.toString(), "CNI_CONF_DIR", conf.toString());
+          "CNI_BIN_DIR", bin.toString(), "CNI_CONF_DIR", conf.toString(), "REMOVE_SETTLE_SECONDS", "0");
       List<String> cmd = List.of("sh", FILES.resolve("remove-cni.sh").toString());
 
       assertEquals(0, run(cmd, env).exit());
