@@ -25,7 +25,7 @@ public final class AzureVnet {
   public static final String POD_CIDR = "10.244.0.0/16";
   public static final String DEFAULT_OUTBOUND_IP = "203.0.113.1";
   /** Public address space the internet routes back to the VNet's edge (public IP prefixes come from here). */
-  public static final List<String> PUBLIC_SPACE = List.of("203.0.113.0/24", "198.51.100.0/24");
+  public static final List<String> PUBLIC_SPACE = List.of("203.0.113.0/24", "198.51.100.0/24", "20.100.0.0/16");
   /** Echo service reached through the egress gateway. */
   public static final String ECHO_IP = "198.18.10.10";
   /** Echo service inside a CIDR the demo excludes from the gateway. */
@@ -98,6 +98,11 @@ public final class AzureVnet {
 
   /** Points ILB frontend {@code frontendIp} at the healthy backends (primary IPs); none: blackhole. */
   public void setIlbBackends(String frontendIp, List<String> healthyPrimaryIps) {
+    setIlbBackends(frontendIp, healthyPrimaryIps, 0);
+  }
+
+  /** Same, in routing table {@code table} (0: main), for per-rule tables selected by destination port. */
+  public void setIlbBackends(String frontendIp, List<String> healthyPrimaryIps, int table) {
     List<String> cmd = new ArrayList<>(List.of("ip", "-n", vnet, "route", "replace"));
     if (healthyPrimaryIps.isEmpty()) {
       cmd.addAll(List.of("blackhole", frontendIp + "/32"));
@@ -109,6 +114,9 @@ public final class AzureVnet {
       for (String ip : healthyPrimaryIps) {
         cmd.addAll(List.of("nexthop", "via", ip, "dev", ifOf(ip), "onlink"));
       }
+    }
+    if (table != 0) {
+      cmd.addAll(List.of("table", Integer.toString(table)));
     }
     Sh.must(cmd.toArray(String[]::new));
   }

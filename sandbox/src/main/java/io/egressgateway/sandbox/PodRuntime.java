@@ -107,7 +107,8 @@ public final class PodRuntime implements AutoCloseable {
     long t0 = System.nanoTime();
     CniChain.Outcome outcome = null;
     String firstError = null;
-    for (int attempt = 1; attempt <= 4; attempt++) {
+    long giveUp = System.nanoTime() + java.time.Duration.ofSeconds(90).toNanos();
+    for (int attempt = 1; System.nanoTime() < giveUp; attempt++) {
       outcome = chainFor(node).add(pod.getMetadata().getUid(), "/var/run/netns/" + netns, "eth0", k8sArgs(pod));
       if (outcome.ok()) {
         break;
@@ -118,7 +119,7 @@ public final class PodRuntime implements AutoCloseable {
       // like a container runtime: a failed ADD is undone with DEL before the next attempt
       chainFor(node).del(pod.getMetadata().getUid(), "/var/run/netns/" + netns, "eth0", k8sArgs(pod));
       firstError = firstError == null ? why : firstError;
-      sleep(1000L * attempt);
+      sleep(Math.min(5000L, 1000L * attempt));
     }
     long ms = (System.nanoTime() - t0) / 1_000_000;
     if (outcome.ok()) {

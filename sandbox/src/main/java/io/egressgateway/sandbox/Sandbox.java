@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.ConfigFactory;
+import io.egressgateway.armsim.ArmSimulator;
 import io.egressgateway.core.journal.Journal;
 import io.egressgateway.core.settings.CoreSettings;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
@@ -91,6 +92,11 @@ public final class Sandbox implements AutoCloseable {
   private Journal journal;
   private KubeApi kube;
   private PodRuntime pods;
+  private ArmSimulator arm;
+  private Map<String, com.fasterxml.jackson.databind.JsonNode> armInitial;
+  private AzureFollower follower;
+  static final String AZURE_RG = "rg-sandbox";
+  static final String GATEWAY_POOL = "gwpool";
 
   Sandbox(Settings settings, PrintStream out) {
     this.settings = settings;
@@ -150,10 +156,17 @@ public final class Sandbox implements AutoCloseable {
       nodes.add(new SimNode("worker-" + i, vnet.addVm("worker-" + i, ip), ip, "worker", cidr));
       vnet.routePodCidr(cidr, ip);
     }
-    for (int i = 1; i <= settings.gateways(); i++) {
-      String ip = "10.224.0." + (9 + i);
-      nodes.add(new SimNode("gateway-" + i, vnet.addVm("gateway-" + i, ip), ip, "gateway", null));
+    // Azure: a simulated subscription whose gateway scale set's instances are the gateway nodes
+    arm = ArmSimulator.start();
+    arm.setLroDuration(Duration.ofMillis(200));
+    String subnet = arm.seedNetwork(AZURE_RG, "vnet", "gateways", "10.224.1.0/24");
+    arm.seedVmss(AZURE_RG, GATEWAY_POOL, GATEWAY_POOL, settings.gateways(), subnet);
+    for (var gw : gatewayInstances().entrySet()) {
+      nodes.add(new SimNode(gw.getKey(), vnet.addVm(gw.getKey(), gw.getValue()), gw.getValue(), "gateway", null));
     }
+    armInitial = arm.snapshot();
+    follower = new AzureFollower(arm, vnet);
+    follower.start();
 
     journal = Journal.start(CoreSettings.fromConfig(ConfigFactory.load()).journal());
     kube = KubeApi.start("127.0.0.1", 0);
@@ -166,9 +179,15 @@ public final class Sandbox implements AutoCloseable {
     Relays relays = new Relays(lab);
     relays.export("journal", journal.settings().port());
     relays.export("kube", Integer.parseInt(kube.url().substring(kube.url().lastIndexOf(':') + 1)));
+    int armPort = Integer.parseInt(arm.baseUrl().replaceAll(".*:(\\d+)/?$", "$1"));
+    relays.export("arm", armPort);
     for (SimNode n : nodes) {
       relays.importInto(n.ns(), "journal", PG_PORT);
       relays.importInto(n.ns(), "kube", KUBE_PORT);
+      if (n.role().equals("controller")) {
+        // same port as here: the simulator's long-running operations point at its own base URL
+        relays.importInto(n.ns(), "arm", armPort);
+      }
       registerNode(n);
     }
 
@@ -184,6 +203,9 @@ public final class Sandbox implements AutoCloseable {
     for (SimNode n : nodes) {
       Map<String, String> e = new LinkedHashMap<>(env);
       e.put("EGRESS_CNI_SOCKET", settings.stateDir().resolve(n.name()).resolve("cni.sock").toString());
+      if (n.role().equals("controller")) {
+        e.putAll(azureEnv(armPort));
+      }
       members.add(MemberProcess.start(lab, settings.distLib(), n.name(), n.ns(), n.ip(), List.of(n.role()), seed, e));
     }
     boolean ready = awaitReady(Duration.ofSeconds(180));
@@ -252,12 +274,21 @@ public final class Sandbox implements AutoCloseable {
       String sgc = pod.getMetadata().getAnnotations().get(Demo.ANNOTATION);
       var prefix = Demo.egressPrefix(kube.client(), pod.getMetadata().getNamespace(), sgc);
       boolean ok = prefix.isPresent() && !seen.isEmpty() && Demo.inCidr(seen, prefix.get());
-      return new Demo.PodCheck(name, e.node(), "", seen, prefix.orElse("(no prefix in SGC status)"), ok, e.addMillis(),
+      return new Demo.PodCheck(name, e.node(), gatewayOf(seen), seen, prefix.orElse("(no prefix in SGC status)"), ok, e.addMillis(),
           seen.isEmpty() ? "no answer from the internet echo" : "");
     }
     boolean ok = AzureVnet.DEFAULT_OUTBOUND_IP.equals(seen);
     return new Demo.PodCheck(name, e.node(), "", seen, AzureVnet.DEFAULT_OUTBOUND_IP, ok, e.addMillis(),
         seen.isEmpty() ? "no answer from the internet echo" : "");
+  }
+
+  /** The gateway node whose secondary IP leaves the VNet as {@code publicIp}. */
+  private String gatewayOf(String publicIp) {
+    if (follower == null) {
+      return "";
+    }
+    return follower.publicIps().entrySet().stream().filter(e -> e.getValue().equals(publicIp))
+        .map(e -> follower.nodesBySecondary().getOrDefault(e.getKey(), "")).findFirst().orElse("");
   }
 
   private static String key(io.fabric8.kubernetes.api.model.Pod p) {
@@ -269,6 +300,48 @@ public final class Sandbox implements AutoCloseable {
       Thread.sleep(ms);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  /** computer name → primary IP of every gateway scale set instance, as the simulator allocated them. */
+  private Map<String, String> gatewayInstances() {
+    Map<String, String> computerByVm = new java.util.HashMap<>();
+    arm.resources("Microsoft.Compute/virtualMachineScaleSets/virtualMachines").forEach(vm ->
+        computerByVm.put(vm.path("id").asText().toLowerCase(), vm.path("properties").path("osProfile").path("computerName").asText()));
+    Map<String, String> out = new java.util.TreeMap<>();
+    for (var nic : arm.resources("Microsoft.Network/networkInterfaces")) {
+      String computer = computerByVm.get(nic.path("properties").path("virtualMachine").path("id").asText().toLowerCase());
+      for (var ipc : nic.path("properties").path("ipConfigurations")) {
+        if (ipc.path("properties").path("primary").asBoolean(false) && computer != null) {
+          out.put(computer, ipc.path("properties").path("privateIPAddress").asText());
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The controller's Azure settings: an upstream-style azure.json, the simulator's endpoint and certificate. */
+  private Map<String, String> azureEnv(int armPort) {
+    try {
+      Path dir = settings.stateDir().resolve("azure");
+      Files.createDirectories(dir);
+      Path cloud = dir.resolve("azure.json");
+      Files.writeString(cloud, """
+          {"cloud":"AzurePublicCloud","tenantId":"%s","subscriptionId":"%s","location":"westeurope",
+           "resourceGroup":"%s","vnetName":"vnet","vnetResourceGroup":"%s","subnetName":"gateways",
+           "aadClientId":"sandbox-controller","aadClientSecret":"sandbox-secret"}
+          """.formatted(ArmSimulator.TENANT, ArmSimulator.SUBSCRIPTION, AZURE_RG, AZURE_RG));
+      cloud.toFile().setReadable(false, false);
+      cloud.toFile().setReadable(true, true);
+      Path cert = dir.resolve("arm.pem");
+      Files.writeString(cert, "-----BEGIN CERTIFICATE-----\n"
+          + java.util.Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(arm.tls().certificate().getEncoded())
+          + "\n-----END CERTIFICATE-----\n");
+      return Map.of("EGRESS_AZURE_CONFIG", cloud.toString(),
+          "EGRESS_AZURE_ARM_ENDPOINT", "https://127.0.0.1:" + armPort,
+          "EGRESS_AZURE_TRUST_CERT", cert.toString());
+    } catch (IOException | java.security.cert.CertificateEncodingException e) {
+      throw new IllegalStateException("cannot write the controller's Azure settings: " + e.getMessage(), e);
     }
   }
 
@@ -304,7 +377,7 @@ public final class Sandbox implements AutoCloseable {
   private void registerNode(SimNode n) {
     NodeBuilder b = new NodeBuilder().withNewMetadata().withName(n.name())
         .addToLabels("kubernetes.io/os", "linux")
-        .addToLabels("kubernetes.azure.com/agentpool", n.role().equals("gateway") ? "gwpool" : "nodepool1")
+        .addToLabels("kubernetes.azure.com/agentpool", n.role().equals("gateway") ? GATEWAY_POOL : "nodepool1")
         .endMetadata()
         .withNewStatus().addNewAddress().withType("InternalIP").withAddress(n.ip()).endAddress().endStatus();
     if (n.role().equals("gateway")) {
@@ -348,6 +421,7 @@ public final class Sandbox implements AutoCloseable {
       pods.deleteAll();
       pods.close();
     }
+    releaseAzure();
     members.forEach(MemberProcess::stop);
     lab.close();
     if (kube != null) {
@@ -362,6 +436,46 @@ public final class Sandbox implements AutoCloseable {
     ArrayNode procs = left.putArray("processes");
     lab.livePids().forEach(procs::add);
     left.putArray("links");
+    if (arm != null) {
+      arm.close();
+    }
+  }
+
+  /**
+   * Deletes every gateway configuration and waits (bounded) until the controller has cleaned up after them,
+   * then records what Azure holds beyond the initial inventory.
+   */
+  private void releaseAzure() {
+    if (arm == null || kube == null) {
+      return;
+    }
+    if (follower != null) {
+      follower.close();
+    }
+    ObjectNode azure = report.putObject("azure");
+    try {
+      kube.client().genericKubernetesResources(Demo.SGC).inAnyNamespace().delete();
+      long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+      while (System.nanoTime() < deadline
+          && !kube.client().genericKubernetesResources(Demo.SGC).inAnyNamespace().list().getItems().isEmpty()) {
+        sleep(500);
+      }
+    } catch (RuntimeException e) {
+      azure.put("releaseError", e.getMessage());
+    }
+    azure.put("reads", arm.reads()).put("writes", arm.writes());
+    ArrayNode leftover = azure.putArray("leftover");
+    Map<String, com.fasterxml.jackson.databind.JsonNode> now = arm.snapshot();
+    now.forEach((id, r) -> {
+      if (armInitial == null || !armInitial.containsKey(id)) {
+        leftover.add(id);
+      } else if (!armInitial.get(id).equals(r)) {
+        leftover.add(id + " (changed)");
+      }
+    });
+    if (!leftover.isEmpty()) {
+      out.println("Azure resources left after teardown: " + leftover);
+    }
   }
 
   void writeReport() {

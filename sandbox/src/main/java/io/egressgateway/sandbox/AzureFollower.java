@@ -1,0 +1,220 @@
+package io.egressgateway.sandbox;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.egressgateway.armsim.ArmSimulator;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Makes the VNet stand-in behave like the Azure resources the ARM simulator holds, once a second:
+ *
+ * <ul>
+ *   <li>each secondary ipConfig of a gateway NIC is routed to its VM;
+ *   <li>each secondary ipConfig with a public IP from a prefix leaves the VNet as that public IP (addresses
+ *       of a prefix go to the instances in instance order);
+ *   <li>each load-balancing rule gets its own policy-routing table (selected by UDP destination port) whose
+ *       route to the frontend IP spans the backends whose health probe answers 200, probed from the router
+ *       with the rule's own probe, like Azure's LB probes.
+ * </ul>
+ */
+public final class AzureFollower implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(AzureFollower.class);
+  private static final int TABLE_BASE = 100000;
+
+  /** One load-balancing rule as the router applies it. */
+  public record Rule(String frontendIp, int port, String probePath, int probePort, List<String> backends) {}
+
+  private final ArmSimulator arm;
+  private final AzureVnet vnet;
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "azure-follower");
+    t.setDaemon(true);
+    return t;
+  });
+  private final Map<Integer, List<String>> appliedBackends = new HashMap<>();
+  private final Set<Integer> rulesInstalled = new TreeSet<>();
+  private volatile Map<String, String> publicBySecondary = Map.of();
+  private volatile Map<String, String> nodeBySecondary = Map.of();
+  private volatile Map<Integer, List<String>> healthy = Map.of();
+  private Map<String, String> appliedPublic = Map.of();
+  private final Set<String> routedSecondaries = new TreeSet<>();
+
+  public AzureFollower(ArmSimulator arm, AzureVnet vnet) {
+    this.arm = arm;
+    this.vnet = vnet;
+  }
+
+  public void start() {
+    timer.scheduleWithFixedDelay(this::safeTick, 0, 1, TimeUnit.SECONDS);
+  }
+
+  /** Secondary IP → public IP, as the edge currently maps them. */
+  public Map<String, String> publicIps() {
+    return publicBySecondary;
+  }
+
+  /** Secondary IP → the gateway node (computer name) that holds it. */
+  public Map<String, String> nodesBySecondary() {
+    return nodeBySecondary;
+  }
+
+  /** Healthy backend primary IPs per rule port. */
+  public Map<Integer, List<String>> healthyBackends() {
+    return healthy;
+  }
+
+  private void safeTick() {
+    try {
+      tick();
+    } catch (RuntimeException e) {
+      log.warn("azure follower: {}", e.getMessage());
+    }
+  }
+
+  synchronized void tick() {
+    Map<String, JsonNode> vmById = new HashMap<>();
+    arm.resources("Microsoft.Compute/virtualMachineScaleSets/virtualMachines").forEach(vm -> vmById.put(vm.path("id").asText().toLowerCase(), vm));
+    Map<String, String> primaryByIpConfigPool = new HashMap<>();
+    Map<String, List<String>> backendsByPool = new HashMap<>();
+    Map<String, String> secToPrimary = new TreeMap<>();
+    Map<String, String> secToNode = new TreeMap<>();
+    Map<String, List<String[]>> prefixUsers = new TreeMap<>(); // prefix id -> [instance order key, secondary]
+    for (JsonNode nic : arm.resources("Microsoft.Network/networkInterfaces")) {
+      JsonNode vm = vmById.get(nic.path("properties").path("virtualMachine").path("id").asText().toLowerCase());
+      String computer = vm == null ? "" : vm.path("properties").path("osProfile").path("computerName").asText();
+      String primary = null;
+      for (JsonNode ipc : nic.path("properties").path("ipConfigurations")) {
+        if (ipc.path("properties").path("primary").asBoolean(false)) {
+          primary = ipc.path("properties").path("privateIPAddress").asText();
+        }
+      }
+      if (primary == null) {
+        continue;
+      }
+      for (JsonNode ipc : nic.path("properties").path("ipConfigurations")) {
+        JsonNode p = ipc.path("properties");
+        String ip = p.path("privateIPAddress").asText();
+        for (JsonNode pool : p.path("loadBalancerBackendAddressPools")) {
+          backendsByPool.computeIfAbsent(pool.path("id").asText().toLowerCase(), k -> new ArrayList<>()).add(primary);
+        }
+        if (!p.path("primary").asBoolean(false)) {
+          secToPrimary.put(ip, primary);
+          secToNode.put(ip, computer);
+          String prefix = p.path("publicIPAddress").path("properties").path("publicIPPrefix").path("id").asText("");
+          if (!prefix.isEmpty()) {
+            prefixUsers.computeIfAbsent(prefix.toLowerCase(), k -> new ArrayList<>())
+                .add(new String[] {vm == null ? nic.path("id").asText() : vm.path("instanceId").asText(), ip});
+          }
+        }
+      }
+    }
+    // public IPs: the prefix's addresses in instance order
+    Map<String, String> pub = new TreeMap<>();
+    for (JsonNode prefix : arm.resources("Microsoft.Network/publicIPPrefixes")) {
+      List<String[]> users = prefixUsers.getOrDefault(prefix.path("id").asText().toLowerCase(), List.of());
+      String cidr = prefix.path("properties").path("ipPrefix").asText("");
+      if (cidr.isEmpty()) {
+        continue;
+      }
+      List<String[]> sorted = new ArrayList<>(users);
+      sorted.sort(Comparator.comparing((String[] u) -> u[0]));
+      long base = toLong(cidr.split("/")[0]);
+      for (int i = 0; i < sorted.size(); i++) {
+        pub.put(sorted.get(i)[1], toIp(base + i));
+      }
+    }
+    for (var e : secToPrimary.entrySet()) {
+      if (routedSecondaries.add(e.getKey() + ">" + e.getValue())) {
+        vnet.routeSecondaryIp(e.getKey(), e.getValue());
+      }
+    }
+    if (!pub.equals(appliedPublic)) {
+      vnet.setPublicIps(pub);
+      appliedPublic = pub;
+      log.info("edge NAT: {}", pub);
+    }
+    publicBySecondary = Map.copyOf(pub);
+    nodeBySecondary = Map.copyOf(secToNode);
+
+    // load-balancing rules, each with its probe, routed by UDP destination port
+    Map<Integer, List<String>> nowHealthy = new TreeMap<>();
+    for (Rule r : rules(backendsByPool)) {
+      List<String> ok = r.backends().stream().distinct().sorted()
+          .filter(b -> probe(b, r.probePort(), r.probePath())).toList();
+      nowHealthy.put(r.port(), ok);
+      int table = TABLE_BASE + r.port();
+      if (rulesInstalled.add(r.port())) {
+        Sh.must("ip", "-n", vnet.routerNs(), "rule", "add", "ipproto", "udp", "dport", Integer.toString(r.port()),
+            "lookup", Integer.toString(table), "priority", Integer.toString(1000 + r.port() % 1000));
+      }
+      if (!Objects.equals(appliedBackends.get(r.port()), ok)) {
+        vnet.setIlbBackends(r.frontendIp(), ok, table);
+        appliedBackends.put(r.port(), ok);
+        log.info("ILB {}:{} -> {}", r.frontendIp(), r.port(), ok);
+      }
+    }
+    healthy = Map.copyOf(nowHealthy);
+  }
+
+  private List<Rule> rules(Map<String, List<String>> backendsByPool) {
+    List<Rule> out = new ArrayList<>();
+    for (JsonNode lb : arm.resources("Microsoft.Network/loadBalancers")) {
+      Map<String, String> frontendIp = new LinkedHashMap<>();
+      for (JsonNode f : lb.path("properties").path("frontendIPConfigurations")) {
+        frontendIp.put(f.path("id").asText().toLowerCase(), f.path("properties").path("privateIPAddress").asText());
+      }
+      Map<String, JsonNode> probes = new HashMap<>();
+      for (JsonNode p : lb.path("properties").path("probes")) {
+        probes.put(p.path("id").asText().toLowerCase(), p);
+      }
+      for (JsonNode rule : lb.path("properties").path("loadBalancingRules")) {
+        JsonNode p = rule.path("properties");
+        JsonNode probe = probes.get(p.path("probe").path("id").asText().toLowerCase());
+        String fip = frontendIp.get(p.path("frontendIPConfiguration").path("id").asText().toLowerCase());
+        if (probe == null || fip == null) {
+          continue;
+        }
+        List<String> backends = backendsByPool.getOrDefault(p.path("backendAddressPool").path("id").asText().toLowerCase(), List.of());
+        out.add(new Rule(fip, p.path("frontendPort").asInt(), probe.path("properties").path("requestPath").asText("/"),
+            probe.path("properties").path("port").asInt(), backends));
+      }
+    }
+    return out;
+  }
+
+  private boolean probe(String backend, int port, String path) {
+    Sh.Result r = vnet.inRouter("curl", "-s", "-o", "/dev/null", "-m", "1", "-w", "%{http_code}",
+        "http://" + backend + ":" + port + path);
+    return r.out().trim().equals("200");
+  }
+
+  private static long toLong(String ip) {
+    long v = 0;
+    for (String p : ip.split("\\.")) {
+      v = v << 8 | Integer.parseInt(p);
+    }
+    return v;
+  }
+
+  private static String toIp(long v) {
+    return ((v >> 24) & 255) + "." + ((v >> 16) & 255) + "." + ((v >> 8) & 255) + "." + (v & 255);
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+  }
+}
