@@ -164,6 +164,9 @@ class RenderTest {
     assertTrue(e.getMessage().contains("image.repository is required: no kube-egress-gateway image is published"), e.getMessage());
     Exception tag = assertThrows(Exception.class, () -> Chart.minimal().set("image.tag", "").call());
     assertTrue(tag.getMessage().contains("image.tag (or image.digest) is required"), tag.getMessage());
+    String digest = "sha256:" + "a".repeat(64);
+    List<HasMetadata> pinned = Chart.render(t -> t.set("image.tag", "").set("image.digest", digest));
+    assertEquals("registry.example.com/kube-egress-gateway@" + digest, Workloads.member(Workloads.worker(pinned)).getImage());
   }
 
   @Test
