@@ -45,6 +45,7 @@ public final class EnvironmentConfig {
     SCALARS.put("EGRESS_AZURE_CLIENT_CERT", "egress.azure.client-certificate-file");
     SCALARS.put("EGRESS_CNI_SOCKET", "egress.pod.socket-path");
     SCALARS.put("EGRESS_PROBE_PORT", "egress.gateway.probe.port");
+    SCALARS.put("EGRESS_GATEWAY_NETNS_PREFIX", "egress.gateway.netns-prefix");
   }
 
   /** Variable name to config path, for comma-separated lists. */

@@ -104,19 +104,17 @@ public final class AzureVnet {
   /** Same, in routing table {@code table} (0: main), for per-rule tables selected by destination port. */
   public void setIlbBackends(String frontendIp, List<String> healthyPrimaryIps, int table) {
     List<String> cmd = new ArrayList<>(List.of("ip", "-n", vnet, "route", "replace"));
-    if (healthyPrimaryIps.isEmpty()) {
-      cmd.addAll(List.of("blackhole", frontendIp + "/32"));
-    } else if (healthyPrimaryIps.size() == 1) {
+    cmd.addAll(healthyPrimaryIps.isEmpty() ? List.of("blackhole", frontendIp + "/32") : List.of(frontendIp + "/32"));
+    if (table != 0) {
+      cmd.addAll(List.of("table", Integer.toString(table)));
+    }
+    if (healthyPrimaryIps.size() == 1) {
       String ip = healthyPrimaryIps.get(0);
-      cmd.addAll(List.of(frontendIp + "/32", "via", ip, "dev", ifOf(ip), "onlink"));
+      cmd.addAll(List.of("via", ip, "dev", ifOf(ip), "onlink"));
     } else {
-      cmd.add(frontendIp + "/32");
       for (String ip : healthyPrimaryIps) {
         cmd.addAll(List.of("nexthop", "via", ip, "dev", ifOf(ip), "onlink"));
       }
-    }
-    if (table != 0) {
-      cmd.addAll(List.of("table", Integer.toString(table)));
     }
     Sh.must(cmd.toArray(String[]::new));
   }

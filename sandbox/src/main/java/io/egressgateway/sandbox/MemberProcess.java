@@ -84,6 +84,17 @@ public final class MemberProcess {
     return Sh.quiet(ns, "curl", "-s", "-m", "3", "http://" + ip + ":" + managementPort + "/" + path).out();
   }
 
+  /** Waits until the process has exited. */
+  public void awaitExit(java.time.Duration timeout) {
+    try {
+      if (!process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        throw new IllegalStateException("still running after " + timeout);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   /** SIGTERM, as the kubelet does; the member drains and leaves. */
   public void stop() {
     process.destroy();

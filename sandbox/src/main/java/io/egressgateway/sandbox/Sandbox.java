@@ -30,7 +30,7 @@ public final class Sandbox implements AutoCloseable {
 
   /** Command-line settings. */
   public record Settings(int workers, int gateways, boolean once, Path report, List<Path> apply, Path distLib, Path stateDir) {
-    static Settings parse(List<String> args) {
+    public static Settings parse(List<String> args) {
       int workers = 2;
       int gateways = 2;
       boolean once = false;
@@ -92,13 +92,14 @@ public final class Sandbox implements AutoCloseable {
   private Journal journal;
   private KubeApi kube;
   private PodRuntime pods;
+  private int gatewayIndex;
   private ArmSimulator arm;
   private Map<String, com.fasterxml.jackson.databind.JsonNode> armInitial;
   private AzureFollower follower;
   static final String AZURE_RG = "rg-sandbox";
   static final String GATEWAY_POOL = "gwpool";
 
-  Sandbox(Settings settings, PrintStream out) {
+  public Sandbox(Settings settings, PrintStream out) {
     this.settings = settings;
     this.out = out;
   }
@@ -146,7 +147,7 @@ public final class Sandbox implements AutoCloseable {
   }
 
   /** Brings everything up and runs the checks; true when all passed. */
-  boolean run() {
+  public boolean run() {
     long t0 = System.nanoTime();
     vnet = new AzureVnet(lab);
     nodes.add(new SimNode("ctl-0", vnet.addVm("ctl-0", "10.224.0.2"), "10.224.0.2", "controller", null));
@@ -170,7 +171,7 @@ public final class Sandbox implements AutoCloseable {
 
     journal = Journal.start(CoreSettings.fromConfig(ConfigFactory.load()).journal());
     kube = KubeApi.start("127.0.0.1", 0);
-    Path crds = Path.of("charts/kube-egress-gateway/crds");
+    Path crds = Path.of(System.getProperty("egress.crds", "charts/kube-egress-gateway/crds"));
     if (Files.isDirectory(crds)) {
       out.println("CRDs installed: " + kube.installCrds(crds));
     }
@@ -206,6 +207,10 @@ public final class Sandbox implements AutoCloseable {
       if (n.role().equals("controller")) {
         e.putAll(azureEnv(armPort));
       }
+      if (n.role().equals("gateway")) {
+        // namespace names are host-global: simulated gateways on one machine need their own prefixes
+        e.put("EGRESS_GATEWAY_NETNS_PREFIX", "egw" + gatewayIndex++ + "-");
+      }
       members.add(MemberProcess.start(lab, settings.distLib(), n.name(), n.ns(), n.ip(), List.of(n.role()), seed, e));
     }
     boolean ready = awaitReady(Duration.ofSeconds(180));
@@ -221,7 +226,8 @@ public final class Sandbox implements AutoCloseable {
     if (!ready) {
       return false;
     }
-    return runDemo();
+    boolean demo = runDemo();
+    return demo && report.path("failover").path("ok").asBoolean(false);
   }
 
   /** Applies the demo (and --apply files), then checks every pod's egress address. */
@@ -257,7 +263,7 @@ public final class Sandbox implements AutoCloseable {
       out.printf("%-28s %-10s %-18s %-22s %s%s%n", check.name(), check.node(), check.egressIp(), check.expected(),
           check.ok() ? "yes" : "NO", check.detail().isEmpty() ? "" : "  (" + check.detail() + ")");
     }
-    report.putObject("failover").putNull("ms").put("ok", false).put("detail", "not measured yet");
+    measureFailover(all, events);
     return allOk;
   }
 
@@ -280,6 +286,47 @@ public final class Sandbox implements AutoCloseable {
     boolean ok = AzureVnet.DEFAULT_OUTBOUND_IP.equals(seen);
     return new Demo.PodCheck(name, e.node(), "", seen, AzureVnet.DEFAULT_OUTBOUND_IP, ok, e.addMillis(),
         seen.isEmpty() ? "no answer from the internet echo" : "");
+  }
+
+  /**
+   * Kills the gateway VM an annotated pod egresses through (its NIC goes down, as when a VM dies) while the
+   * pod sends a request every 200 ms, and measures the time until a reply arrives through another gateway.
+   */
+  private void measureFailover(List<io.fabric8.kubernetes.api.model.Pod> all, Map<String, PodRuntime.PodEvent> events) {
+    ObjectNode f = report.putObject("failover");
+    var pod = all.stream().filter(Demo::annotated).filter(p -> events.containsKey(key(p)) && events.get(key(p)).ok())
+        .findFirst();
+    String before = pod.map(p -> Demo.egressOf(events.get(key(p)).netns(), Duration.ofSeconds(5)).orElse("")).orElse("");
+    String gateway = gatewayOf(before);
+    var victim = nodes.stream().filter(n -> n.name().equals(gateway)).findFirst();
+    if (pod.isEmpty() || victim.isEmpty() || settings.gateways() < 2) {
+      f.putNull("ms").put("ok", false).put("detail", "no annotated pod egressing through one of two or more gateways");
+      return;
+    }
+    String netns = events.get(key(pod.get())).netns();
+    long t0 = System.nanoTime();
+    Sh.must("ip", "-n", victim.get().ns(), "link", "set", "eth0", "down");
+    long deadline = t0 + Duration.ofSeconds(60).toNanos();
+    String after = "";
+    int requests = 0;
+    while (System.nanoTime() < deadline) {
+      long start = System.nanoTime();
+      Sh.Result r = Sh.quiet(netns, "curl", "-s", "-m", "1",
+          "http://" + AzureVnet.ECHO_IP + ":" + AzureVnet.ECHO_PORT + "/");
+      requests++;
+      String seen = r.out().trim();
+      if (r.ok() && !seen.isEmpty() && !seen.equals(before)) {
+        after = seen;
+        break;
+      }
+      sleep(Math.max(0, 200 - (System.nanoTime() - start) / 1_000_000));
+    }
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    boolean ok = !after.isEmpty();
+    f.put("ms", ok ? ms : -1).put("ok", ok).put("targetMs", 2000).put("targetMet", ok && ms < 2000)
+        .put("from", gateway).put("to", gatewayOf(after)).put("requests", requests);
+    out.println("failover: " + gateway + " down -> traffic back through " + gatewayOf(after) + " after " + ms + " ms"
+        + (ok ? "" : " (NOT recovered within 60 s)"));
   }
 
   /** The gateway node whose secondary IP leaves the VNet as {@code publicIp}. */
@@ -423,7 +470,16 @@ public final class Sandbox implements AutoCloseable {
     }
     releaseAzure();
     members.forEach(MemberProcess::stop);
+    for (MemberProcess m : members) {
+      try {
+        m.awaitExit(Duration.ofSeconds(20));
+      } catch (RuntimeException e) {
+        out.println("member " + m.node() + " did not stop: " + e.getMessage());
+      }
+    }
+    keepLogs();
     lab.close();
+    removeGatewayNamespaces();
     if (kube != null) {
       kube.close();
     }
@@ -433,6 +489,7 @@ public final class Sandbox implements AutoCloseable {
     ObjectNode left = report.putObject("leftover");
     ArrayNode ns = left.putArray("namespaces");
     lab.existingNamespaces().forEach(ns::add);
+    gatewayNamespaces().forEach(ns::add);
     ArrayNode procs = left.putArray("processes");
     lab.livePids().forEach(procs::add);
     left.putArray("links");
@@ -476,6 +533,50 @@ public final class Sandbox implements AutoCloseable {
     if (!leftover.isEmpty()) {
       out.println("Azure resources left after teardown: " + leftover);
     }
+  }
+
+  /**
+   * The gateway agents' per-config namespaces ({@code egw<N>-<uid>}, our prefixes). A real gateway keeps
+   * them across agent restarts on purpose; the sandbox's simulated nodes vanish, so they go too.
+   */
+  private List<String> gatewayNamespaces() {
+    List<String> found = new ArrayList<>();
+    for (String line : Sh.quiet(null, "ip", "netns", "list").out().split("\n")) {
+      String n = line.split(" ")[0].trim();
+      for (int i = 0; i < gatewayIndex; i++) {
+        if (n.startsWith("egw" + i + "-")) {
+          found.add(n);
+        }
+      }
+    }
+    return found;
+  }
+
+  private void removeGatewayNamespaces() {
+    for (String n : gatewayNamespaces()) {
+      Sh.quiet(null, "ip", "netns", "del", n);
+    }
+    // wg drops the UAPI sockets of wireguard-go processes that are gone
+    Sh.quiet(null, "wg", "show", "interfaces");
+  }
+
+  /** Copies the processes' logs out of the lab before it is removed (to /run/egress-sandbox/logs). */
+  private void keepLogs() {
+    Path dest = settings.stateDir().resolve("logs");
+    try (var files = Files.list(lab.workDir())) {
+      Files.createDirectories(dest);
+      for (Path f : files.filter(f -> f.toString().endsWith(".log")).toList()) {
+        Files.copy(f, dest.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+      report.put("logs", dest.toString());
+    } catch (IOException e) {
+      out.println("could not keep logs: " + e.getMessage());
+    }
+  }
+
+  /** What was checked so far (the JSON written by {@code --report}). */
+  public ObjectNode report() {
+    return report;
   }
 
   void writeReport() {

@@ -42,8 +42,18 @@ public final class PodAgent {
   /** Starts with the real datapath (backend chosen by probing, or as configured) and gateway asks. */
   public static PodAgent start(ActorSystem<?> system, PodSettings settings, PodDirectory directory) {
     CommandRunner cmd = new CommandRunner(settings.commandTimeout());
-    PodDatapath datapath = new HostPodDatapath(cmd, WireGuardBackends.choose(cmd, settings.wireguardBackend()),
+    HostPodDatapath datapath = new HostPodDatapath(cmd, WireGuardBackends.choose(cmd, settings.wireguardBackend()),
         settings.hostNetns());
+    com.typesafe.config.Config failover = system.settings().config().getConfig("egress.pod.failover");
+    if (!failover.getDuration("stall").isZero()) {
+      io.egressgateway.pod.infra.FailoverWatchdog watchdog = new io.egressgateway.pod.infra.FailoverWatchdog(
+          datapath.backend(), failover.getDuration("stall"), System::nanoTime).start(failover.getDuration("check-interval"));
+      datapath.watchedBy(watchdog);
+      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "pod-failover-watchdog", () -> {
+        watchdog.close();
+        return CompletableFuture.completedFuture(Done.getInstance());
+      });
+    }
     return start(system, settings, directory, datapath, new ShardedGatewayPeers(system, settings.gatewayWait()));
   }
 

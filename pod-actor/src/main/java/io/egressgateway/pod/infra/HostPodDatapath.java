@@ -47,6 +47,25 @@ public final class HostPodDatapath implements PodDatapath {
     this.hostNetns = hostNetns == null ? "" : hostNetns;
   }
 
+  private volatile FailoverWatchdog watchdog;
+
+  /** Lets {@code w} watch every tunnel this datapath attaches (fast failover). */
+  public HostPodDatapath watchedBy(FailoverWatchdog w) {
+    this.watchdog = w;
+    return this;
+  }
+
+  public WireGuardBackend backend() {
+    return wg;
+  }
+
+  private void watch(Attachment a, WgDevice moved) {
+    FailoverWatchdog w = watchdog;
+    if (w != null) {
+      w.watch(a.deviceName(), new FailoverWatchdog.Tunnel(moved, a.gatewayPublicKey(), a.gatewayEndpoint()));
+    }
+  }
+
   @Override
   public void attach(Attachment a, String privateKey) {
     String ns = NetnsNames.resolve(cmd, a.podNetns());
@@ -61,6 +80,7 @@ public final class HostPodDatapath implements PodDatapath {
       WgDevice moved = WgDevice.created(a.deviceName(), hostNetns).movedTo(ns, "wg0");
       if (wg.alive(moved)) {
         wg.configure(moved, config);
+        watch(a, moved);
         return;
       }
       // the device is there but its process is gone: start over below
@@ -75,6 +95,7 @@ public final class HostPodDatapath implements PodDatapath {
       if (!wg.alive(moved)) {
         throw new IllegalStateException("device " + a.deviceName() + " died right after the move into " + a.podNetns());
       }
+      watch(a, moved);
     } catch (RuntimeException e) {
       wg.delete(created);
       throw e;
@@ -104,6 +125,10 @@ public final class HostPodDatapath implements PodDatapath {
 
   @Override
   public void detach(String podNetns, String deviceName) {
+    FailoverWatchdog w = watchdog;
+    if (w != null) {
+      w.forget(deviceName);
+    }
     Optional<String> ns = NetnsNames.find(podNetns);
     WgDevice device = WgDevice.created(deviceName, hostNetns);
     if (ns.isEmpty()) {

@@ -1,0 +1,64 @@
+package io.egressgateway.sandbox;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The whole system on this machine, as {@code ./egress sandbox --once} runs it: real member processes per
+ * node, real CNI chain, real WireGuard, the Azure SDK against the ARM simulator. Asserts the report.
+ */
+@Tag("privileged")
+class SandboxE2ETest {
+
+  @Test
+  void demoPodsEgressAsExpectedFailoverRecoversAndTeardownLeavesNothing() throws Exception {
+    Privileged.require("ip", "nft", "socat", "curl", "wg", "wireguard-go", "/usr/lib/cni/ptp");
+    Path dist = Path.of(System.getProperty("egress.dist", "app/target/dist/lib"));
+    assertTrue(Files.isDirectory(dist), "the app distribution must be built first: " + dist);
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    Sandbox sandbox = new Sandbox(Sandbox.Settings.parse(List.of("--once")), new PrintStream(console, true));
+    boolean ok;
+    try {
+      ok = sandbox.run();
+    } finally {
+      sandbox.close();
+    }
+    JsonNode r = sandbox.report();
+    String context = console + "\n" + r.toPrettyString();
+
+    JsonNode pods = r.path("pods");
+    assertEquals(2, pods.size(), context);
+    for (JsonNode p : pods) {
+      assertTrue(p.path("ok").asBoolean(), "pod " + p.path("name").asText() + " egress wrong:\n" + context);
+    }
+    JsonNode annotated = find(pods, "demo/annotated");
+    assertTrue(annotated.path("egressIp").asText().startsWith("20.100."), context);
+    assertTrue(annotated.path("gateway").asText().startsWith("gwpool"), context);
+    assertEquals("203.0.113.1", find(pods, "demo/plain").path("egressIp").asText(), context);
+
+    assertTrue(r.path("failover").path("ok").asBoolean(), "traffic must come back through the other gateway:\n" + context);
+    assertTrue(r.path("azure").path("leftover").isEmpty(), "Azure resources left:\n" + context);
+    assertTrue(r.path("azure").path("writes").asLong() > 0, context);
+    assertTrue(r.path("leftover").path("namespaces").isEmpty(), context);
+    assertTrue(r.path("leftover").path("processes").isEmpty(), context);
+    assertTrue(ok, context);
+  }
+
+  private static JsonNode find(JsonNode pods, String name) {
+    for (JsonNode p : pods) {
+      if (p.path("name").asText().equals(name)) {
+        return p;
+      }
+    }
+    throw new AssertionError("no pod " + name + " in " + pods);
+  }
+}
