@@ -67,6 +67,22 @@ public final class Demo {
     return prefix == null || prefix.toString().isBlank() ? Optional.empty() : Optional.of(prefix.toString());
   }
 
+  static final ResourceDefinitionContext POD_ENDPOINT = new ResourceDefinitionContext.Builder()
+      .withGroup("egressgateway.kubernetes.azure.com").withVersion("v1alpha1")
+      .withKind("PodEndpoint").withPlural("podendpoints").withNamespaced(true).build();
+
+  /** Whether the node agent wrote the pod's PodEndpoint (asynchronously, so wait up to {@code timeout}). */
+  static boolean podEndpointExists(KubernetesClient client, String namespace, String name, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    do {
+      if (client.genericKubernetesResources(POD_ENDPOINT).inNamespace(namespace).withName(name).get() != null) {
+        return true;
+      }
+      sleep(250);
+    } while (System.nanoTime() < deadline);
+    return false;
+  }
+
   /** Asks the internet echo from inside the pod; empty when the request fails within {@code timeout}. */
   static Optional<String> egressOf(String podNetns, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();

@@ -279,9 +279,11 @@ public final class Sandbox implements AutoCloseable {
     if (Demo.annotated(pod)) {
       String sgc = pod.getMetadata().getAnnotations().get(Demo.ANNOTATION);
       var prefix = Demo.egressPrefix(kube.client(), pod.getMetadata().getNamespace(), sgc);
-      boolean ok = prefix.isPresent() && !seen.isEmpty() && Demo.inCidr(seen, prefix.get());
+      boolean endpoint = Demo.podEndpointExists(kube.client(), pod.getMetadata().getNamespace(),
+          pod.getMetadata().getName(), Duration.ofSeconds(10));
+      boolean ok = prefix.isPresent() && !seen.isEmpty() && Demo.inCidr(seen, prefix.get()) && endpoint;
       return new Demo.PodCheck(name, e.node(), gatewayOf(seen), seen, prefix.orElse("(no prefix in SGC status)"), ok, e.addMillis(),
-          seen.isEmpty() ? "no answer from the internet echo" : "");
+          seen.isEmpty() ? "no answer from the internet echo" : endpoint ? "" : "no PodEndpoint object");
     }
     boolean ok = AzureVnet.DEFAULT_OUTBOUND_IP.equals(seen);
     return new Demo.PodCheck(name, e.node(), "", seen, AzureVnet.DEFAULT_OUTBOUND_IP, ok, e.addMillis(),

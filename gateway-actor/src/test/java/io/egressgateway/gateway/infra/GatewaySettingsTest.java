@@ -15,7 +15,7 @@ class GatewaySettingsTest {
     assertEquals("auto", s.wireguardBackend());
     assertEquals("", s.hostNetns());
     assertEquals("egw-", s.netnsPrefix());
-    assertEquals(2, s.peerKeepaliveSeconds());
+    assertEquals(1, s.peerKeepaliveSeconds(), "must stay below egress.pod.failover.stall");
     assertEquals(8082, s.probePort());
     assertEquals(Duration.ofSeconds(15), s.drainDelay());
     assertTrue(s.probeEnabled());

@@ -37,6 +37,24 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
   private final java.util.Map<String, String> devices = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** {@code askTimeout} must exceed the entities' gateway wait; {@code blocking} runs CHECK's datapath read. */
+  /**
+   * Told what the CNI path did, after the fact and never on its critical path: for PodEndpoint objects,
+   * metrics and the like. Implementations must not block.
+   */
+  public interface Observer {
+    default void provisioned(PodInfo pod, String podIp, String configKey, String podPublicKey) {}
+
+    default void removed(String namespace, String name) {}
+
+    default void addFinished(boolean annotated, boolean ok, Duration took) {}
+  }
+
+  private volatile Observer observer = new Observer() {};
+
+  public void observedBy(Observer o) {
+    this.observer = o;
+  }
+
   public CniHandler(String node, PodDirectory directory, PodTunnels tunnels, PodDatapath datapath,
       Duration askTimeout, Executor blocking) {
     this.node = node;
@@ -68,6 +86,15 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
   }
 
   private CompletionStage<CniReply> add(CniCall call) {
+    long start = System.nanoTime();
+    return addUnobserved(call).whenComplete((reply, err) -> {
+      boolean annotated = directory.find(call.podNamespace(), call.podName())
+          .flatMap(PodInfo::gatewayConfigKey).isPresent();
+      observer.addFinished(annotated, err == null && reply instanceof CniReply.Result, Duration.ofNanos(System.nanoTime() - start));
+    });
+  }
+
+  private CompletionStage<CniReply> addUnobserved(CniCall call) {
     if (call.prevResult().isEmpty()) {
       return done(CniReply.error(CniReply.INVALID_CONFIG, "kube-egress-cni must be chained: no prevResult", ""));
     }
@@ -99,6 +126,11 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
             + call.podName() + " failed", reply.getError().getMessage());
       }
       devices.put(reply.getValue().deviceName(), id);
+      try {
+        observer.provisioned(pod.get(), call.podIp(), configKey.get(), reply.getValue().publicKey());
+      } catch (RuntimeException e) {
+        log.warn("observer of pod {} failed: {}", id, e.toString());
+      }
       return CniReply.ok(CniCodec.withTunnelInterface(call.prevResult(), call.netns()));
     });
   }
@@ -114,6 +146,9 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
     }
     String id = NodePinned.entityId(node, uid);
     devices.values().remove(id);
+    if (!call.podNamespace().isEmpty()) {
+      observer.removed(call.podNamespace(), call.podName());
+    }
     CompletionStage<StatusReply<akka.Done>> asked = tunnels.ask(id, r -> new PodTunnel.Remove(call.containerId(), r), askTimeout);
     return asked.handle((reply, err) -> {
       if (err != null || reply.isError()) {

@@ -30,9 +30,17 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class PodAgent {
   private final CniServer server;
+  private final CniHandler handler;
 
-  private PodAgent(CniServer server) {
+  private PodAgent(CniServer server, CniHandler handler) {
     this.server = server;
+    this.handler = handler;
+  }
+
+  /** Reports what the CNI path did to {@code observer} (PodEndpoint objects, metrics). */
+  public PodAgent observedBy(CniHandler.Observer observer) {
+    handler.observedBy(observer);
+    return this;
   }
 
   public CniServer server() {
@@ -77,6 +85,6 @@ public final class PodAgent {
       server.close();
       return CompletableFuture.completedFuture(Done.getInstance());
     });
-    return new PodAgent(server);
+    return new PodAgent(server, handler);
   }
 }
