@@ -87,14 +87,13 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
 
   private CompletionStage<CniReply> add(CniCall call) {
     long start = System.nanoTime();
-    return addUnobserved(call).whenComplete((reply, err) -> {
-      boolean annotated = directory.find(call.podNamespace(), call.podName())
-          .flatMap(PodInfo::gatewayConfigKey).isPresent();
-      observer.addFinished(annotated, err == null && reply instanceof CniReply.Result, Duration.ofNanos(System.nanoTime() - start));
-    });
+    boolean[] annotated = new boolean[1]; // set by the one directory lookup of this ADD
+    return addUnobserved(call, annotated).whenComplete((reply, err) ->
+        observer.addFinished(annotated[0], err == null && reply instanceof CniReply.Result,
+            Duration.ofNanos(System.nanoTime() - start)));
   }
 
-  private CompletionStage<CniReply> addUnobserved(CniCall call) {
+  private CompletionStage<CniReply> addUnobserved(CniCall call, boolean[] annotated) {
     if (call.prevResult().isEmpty()) {
       return done(CniReply.error(CniReply.INVALID_CONFIG, "kube-egress-cni must be chained: no prevResult", ""));
     }
@@ -107,6 +106,7 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
           + " is not known on node " + node + " yet", "the node's pod cache has not seen it"));
     }
     Optional<String> configKey = pod.get().gatewayConfigKey();
+    annotated[0] = configKey.isPresent();
     if (configKey.isEmpty()) {
       return done(CniReply.ok(call.prevResult()));
     }

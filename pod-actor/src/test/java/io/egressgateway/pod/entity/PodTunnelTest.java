@@ -111,6 +111,7 @@ class PodTunnelTest {
       Thread.sleep(20);
     }
     assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isPresent(), "the key outlives the entity's restart");
+    Thread.sleep(300); // let the repair's remaining steps finish before the next kill
 
     keys.remove("wgc0ffee42");
     datapath.kill("/var/run/netns/pod1");
