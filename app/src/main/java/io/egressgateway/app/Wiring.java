@@ -65,6 +65,8 @@ final class Wiring {
       GatewayAgent agent = GatewayAgent.start(system, node, new SecretGatewayKeys(client, kube.namespace()));
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "gateway-drain",
           () -> agent.drain().thenApply(v -> Done.getInstance()));
+      new io.egressgateway.app.wiring.GatewayReporter(system, node,
+          new io.egressgateway.kube.infra.GatewayStatusWriter(client, kube)).start(java.time.Duration.ofSeconds(15));
       log.info("member '{}': gateway agent started, health probe on port {}", node, agent.probePort());
     } else {
       GatewayNode.initProxy(system);

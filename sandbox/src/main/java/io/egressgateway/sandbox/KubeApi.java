@@ -78,6 +78,11 @@ public final class KubeApi implements AutoCloseable {
 
   /** Writes a kubeconfig for this API to {@code file} (mode 0600) and returns it. */
   public Path writeKubeconfig(Path file) {
+    return writeKubeconfig(file, url);
+  }
+
+  /** Writes a kubeconfig (mode 0600) pointing at {@code server}, e.g. the API as relayed into a node. */
+  public static Path writeKubeconfig(Path file, String server) {
     String yaml = """
         apiVersion: v1
         kind: Config
@@ -96,7 +101,7 @@ public final class KubeApi implements AutoCloseable {
             user: sandbox
             namespace: default
         current-context: egress-sandbox
-        """.formatted(url);
+        """.formatted(server);
     try {
       Files.createDirectories(file.getParent());
       Files.writeString(file, yaml);

@@ -263,6 +263,7 @@ public final class Sandbox implements AutoCloseable {
       out.printf("%-28s %-10s %-18s %-22s %s%s%n", check.name(), check.node(), check.egressIp(), check.expected(),
           check.ok() ? "yes" : "NO", check.detail().isEmpty() ? "" : "  (" + check.detail() + ")");
     }
+    recordGatewayStatuses();
     measureFailover(all, events);
     return allOk;
   }
@@ -290,9 +291,30 @@ public final class Sandbox implements AutoCloseable {
         seen.isEmpty() ? "no answer from the internet echo" : "");
   }
 
+  /** Records which gateways report a serving configuration in their GatewayStatus objects (waits up to 20 s). */
+  private void recordGatewayStatuses() {
+    var ctx = new io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext.Builder()
+        .withGroup("egressgateway.kubernetes.azure.com").withVersion("v1alpha1").withKind("GatewayStatus")
+        .withPlural("gatewaystatuses").withNamespaced(true).build();
+    ArrayNode serving = report.putArray("gatewayStatuses");
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    List<String> names = List.of();
+    while (System.nanoTime() < deadline) {
+      names = kube.client().genericKubernetesResources(ctx).inAnyNamespace().list().getItems().stream()
+          .filter(g -> g.getAdditionalProperties().get("spec") instanceof Map<?, ?> spec
+              && spec.get("readyGatewayConfigurations") instanceof List<?> l && !l.isEmpty())
+          .map(g -> g.getMetadata().getName()).sorted().toList();
+      if (names.size() >= settings.gateways()) {
+        break;
+      }
+      sleep(500);
+    }
+    names.forEach(serving::add);
+  }
+
   /**
    * Kills the gateway VM an annotated pod egresses through (its NIC goes down, as when a VM dies) while the
-   * pod sends a request every 200 ms, and measures the time until a reply arrives through another gateway.
+   * pod sends a request every 100 ms (each with a 0.4 s timeout), and measures the time until a reply arrives through another gateway.
    */
   private void measureFailover(List<io.fabric8.kubernetes.api.model.Pod> all, Map<String, PodRuntime.PodEvent> events) {
     ObjectNode f = report.putObject("failover");
@@ -313,7 +335,7 @@ public final class Sandbox implements AutoCloseable {
     int requests = 0;
     while (System.nanoTime() < deadline) {
       long start = System.nanoTime();
-      Sh.Result r = Sh.quiet(netns, "curl", "-s", "-m", "1",
+      Sh.Result r = Sh.quiet(netns, "curl", "-s", "-m", "0.4",
           "http://" + AzureVnet.ECHO_IP + ":" + AzureVnet.ECHO_PORT + "/");
       requests++;
       String seen = r.out().trim();
@@ -321,7 +343,7 @@ public final class Sandbox implements AutoCloseable {
         after = seen;
         break;
       }
-      sleep(Math.max(0, 200 - (System.nanoTime() - start) / 1_000_000));
+      sleep(Math.max(0, 100 - (System.nanoTime() - start) / 1_000_000));
     }
     long ms = (System.nanoTime() - t0) / 1_000_000;
     boolean ok = !after.isEmpty();
@@ -395,32 +417,7 @@ public final class Sandbox implements AutoCloseable {
   }
 
   private Path writeMemberKubeconfig() {
-    Path file = settings.stateDir().resolve("member-kubeconfig");
-    String yaml = """
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: egress-sandbox
-          cluster:
-            server: http://127.0.0.1:%d
-        users:
-        - name: member
-          user:
-            token: sandbox
-        contexts:
-        - name: egress-sandbox
-          context:
-            cluster: egress-sandbox
-            user: member
-        current-context: egress-sandbox
-        """.formatted(KUBE_PORT);
-    try {
-      Files.createDirectories(file.getParent());
-      Files.writeString(file, yaml);
-      return file;
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
+    return KubeApi.writeKubeconfig(settings.stateDir().resolve("member-kubeconfig"), "http://127.0.0.1:" + KUBE_PORT);
   }
 
   private void registerNode(SimNode n) {

@@ -45,6 +45,7 @@ class SandboxE2ETest {
     assertTrue(annotated.path("gateway").asText().startsWith("gwpool"), context);
     assertEquals("203.0.113.1", find(pods, "demo/plain").path("egressIp").asText(), context);
 
+    assertTrue(r.path("gatewayStatuses").size() >= 1, "gateways report their serving configs in GatewayStatus:\n" + context);
     assertTrue(r.path("failover").path("ok").asBoolean(), "traffic must come back through the other gateway:\n" + context);
     assertTrue(r.path("azure").path("leftover").isEmpty(), "Azure resources left:\n" + context);
     assertTrue(r.path("azure").path("writes").asLong() > 0, context);

@@ -57,6 +57,7 @@ public final class PodAgent {
       io.egressgateway.pod.infra.FailoverWatchdog watchdog = new io.egressgateway.pod.infra.FailoverWatchdog(
           datapath.backend(), failover.getDuration("stall"), System::nanoTime).start(failover.getDuration("check-interval"));
       datapath.watchedBy(watchdog);
+      ConfigViews.get(system).subscribe(watchdog::offerViews);
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "pod-failover-watchdog", () -> {
         watchdog.close();
         return CompletableFuture.completedFuture(Done.getInstance());

@@ -24,6 +24,8 @@ import org.slf4j.LoggerFactory;
  * and the ILB sends that to a healthy gateway (all gateways of the pool know the pod). Stock WireGuard
  * would only re-handshake after 15 s of silence.
  *
+ * <p>It also moves running tunnels to a configuration's new gateway key ({@link #onViews}).
+ *
  * <p>Owns nothing persistent: the set of watched tunnels is rebuilt by attach/detach.
  */
 public final class FailoverWatchdog implements AutoCloseable {
@@ -59,6 +61,13 @@ public final class FailoverWatchdog implements AutoCloseable {
     return this;
   }
 
+  /** Hands view changes to the watchdog's own thread (view listeners must not block). */
+  public void offerViews(Map<String, io.egressgateway.core.view.ConfigView> views) {
+    if (timer != null) {
+      timer.execute(() -> onViews(views));
+    }
+  }
+
   public void watch(String deviceName, Tunnel tunnel) {
     tunnels.put(deviceName, tunnel);
     progress.remove(deviceName);
@@ -67,6 +76,33 @@ public final class FailoverWatchdog implements AutoCloseable {
   public void forget(String deviceName) {
     tunnels.remove(deviceName);
     progress.remove(deviceName);
+  }
+
+  /**
+   * Follows the replicated view: when a configuration's gateway key changed (its key Secret was deleted
+   * and a new pair made), every tunnel to that configuration's endpoint gets the new gateway peer at once,
+   * so running pods keep working without a restart.
+   */
+  public void onViews(Map<String, io.egressgateway.core.view.ConfigView> views) {
+    for (io.egressgateway.core.view.ConfigView v : views.values()) {
+      if (v.ilbIp().isEmpty() || v.port() <= 0 || v.gatewayPublicKey().isEmpty()) {
+        continue;
+      }
+      String endpoint = v.ilbIp() + ":" + v.port();
+      tunnels.forEach((name, t) -> {
+        if (t.gatewayEndpoint().equals(endpoint) && !t.gatewayPublicKey().equals(v.gatewayPublicKey())) {
+          try {
+            wg.removePeer(t.device(), t.gatewayPublicKey());
+            wg.setPeer(t.device(), new WgPeer(v.gatewayPublicKey(), List.of("0.0.0.0/0", "::/0"), endpoint, 0));
+            tunnels.put(name, new Tunnel(t.device(), v.gatewayPublicKey(), endpoint));
+            progress.remove(name);
+            log.info("tunnel {}: gateway key of {} changed; peer replaced", name, v.key());
+          } catch (RuntimeException e) {
+            log.warn("tunnel {}: could not replace the gateway key of {}: {}", name, v.key(), e.getMessage());
+          }
+        }
+      });
+    }
   }
 
   /** How many times a tunnel was forced to re-handshake. */

@@ -97,4 +97,24 @@ class FailoverWatchdogTest {
     w.checkAll();
     assertEquals(1, w.kicks(), "forgotten tunnels are not watched");
   }
+
+  @Test
+  void aNewGatewayKeyInTheViewReplacesThePeerOfRunningTunnels() {
+    OneDevice wg = new OneDevice();
+    wg.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), "10.0.0.100:6000", 0));
+    FailoverWatchdog w = new FailoverWatchdog(wg, Duration.ofMillis(1600), System::nanoTime);
+    w.watch("wgpod1", new FailoverWatchdog.Tunnel(WgDevice.created("wgpod1", ""), GW, "10.0.0.100:6000"));
+    String newKey = "TkVXS0VZTkVXS0VZTkVXS0VZTkVXS0VZTkVXS0VZTkU=";
+    var other = new io.egressgateway.core.view.ConfigView("ns/other", "u2", 1, "10.0.0.100", 6001, "T1RIRVI=", "s2",
+        List.of(), null, "", Map.of(), true);
+    var same = new io.egressgateway.core.view.ConfigView("ns/sgc", "u1", 2, "10.0.0.100", 6000, GW, "s1",
+        List.of(), null, "", Map.of(), true);
+    w.onViews(Map.of("ns/other", other, "ns/sgc", same));
+    assertEquals(java.util.Set.of(GW), wg.peers.keySet(), "unchanged key, other config: nothing to do");
+
+    w.onViews(Map.of("ns/sgc", new io.egressgateway.core.view.ConfigView("ns/sgc", "u1", 3, "10.0.0.100", 6000, newKey,
+        "s1", List.of(), null, "", Map.of(), true)));
+    assertEquals(java.util.Set.of(newKey), wg.peers.keySet(), "the old gateway peer is replaced by the new key");
+    assertEquals("10.0.0.100:6000", wg.peers.get(newKey).endpoint());
+  }
 }
