@@ -264,6 +264,7 @@ public final class Sandbox implements AutoCloseable {
           check.ok() ? "yes" : "NO", check.detail().isEmpty() ? "" : "  (" + check.detail() + ")");
     }
     recordGatewayStatuses();
+    recordMetrics();
     measureFailover(all, events);
     return allOk;
   }
@@ -289,6 +290,23 @@ public final class Sandbox implements AutoCloseable {
     boolean ok = AzureVnet.DEFAULT_OUTBOUND_IP.equals(seen);
     return new Demo.PodCheck(name, e.node(), "", seen, AzureVnet.DEFAULT_OUTBOUND_IP, ok, e.addMillis(),
         seen.isEmpty() ? "no answer from the internet echo" : "");
+  }
+
+  /** Which of the product's metrics each kind of member exposes on /metrics (Prometheus text). */
+  private void recordMetrics() {
+    ObjectNode m = report.putObject("metrics");
+    Map<String, List<String>> wanted = Map.of(
+        "controller", List.of("egress_azure_arm_calls_total", "egress_reconciles_total"),
+        "worker", List.of("egress_cni_add_seconds_bucket", "egress_cni_add_total", "egress_pod_tunnel_oldest_handshake_seconds"),
+        "gateway", List.of("egress_gateway_peers", "egress_gateway_serving", "egress_reconciles_total"));
+    for (var e : wanted.entrySet()) {
+      String text = members.stream()
+          .filter(mp -> nodes.stream().anyMatch(n -> n.name().equals(mp.node()) && n.role().equals(e.getKey())))
+          .map(mp -> mp.management("metrics")).reduce("", String::concat);
+      for (String name : e.getValue()) {
+        m.put(e.getKey() + ":" + name, text.contains(name));
+      }
+    }
   }
 
   /** Records which gateways report a serving configuration in their GatewayStatus objects (waits up to 20 s). */

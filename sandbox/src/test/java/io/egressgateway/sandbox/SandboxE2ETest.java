@@ -46,6 +46,9 @@ class SandboxE2ETest {
     assertEquals("203.0.113.1", find(pods, "demo/plain").path("egressIp").asText(), context);
 
     assertTrue(r.path("gatewayStatuses").size() >= 1, "gateways report their serving configs in GatewayStatus:\n" + context);
+    r.path("metrics").fields().forEachRemaining(m ->
+        assertTrue(m.getValue().asBoolean(), "metric " + m.getKey() + " missing from /metrics:\n" + context));
+    assertTrue(r.path("metrics").size() >= 8, context);
     assertTrue(r.path("failover").path("ok").asBoolean(), "traffic must come back through the other gateway:\n" + context);
     assertTrue(r.path("azure").path("leftover").isEmpty(), "Azure resources left:\n" + context);
     assertTrue(r.path("azure").path("writes").asLong() > 0, context);

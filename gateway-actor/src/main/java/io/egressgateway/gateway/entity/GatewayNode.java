@@ -343,6 +343,7 @@ public final class GatewayNode
     busy = false;
     if (r.failure() != null) {
       log.warn("[{}] reconcile failed: {}", node, r.failure());
+      countReconcile("error");
       errors = Map.of("*", r.failure());
       scheduleRetry();
       kick(state);
@@ -351,6 +352,7 @@ public final class GatewayNode
     Reconciliation result = r.result();
     serving = result.serving();
     errors = result.errors();
+    countReconcile(errors.isEmpty() ? "ok" : "error");
     deps.board().publish(r.desired(), serving);
     if (!result.actions().isEmpty()) {
       log.info("[{}] reconciled: {} action(s), {} bulk load(s), serving {}", node, result.actions().size(),
@@ -506,5 +508,12 @@ public final class GatewayNode
       return "allowed IP must be one IPv4 address as a.b.c.d/32, not '" + ip + "'";
     }
     return null;
+  }
+
+  /** Reconcile passes, for the management port's /metrics (labels: entity type and outcome only). */
+  private void countReconcile(String result) {
+    io.egressgateway.core.metrics.Metrics.get(ctx.getSystem())
+        .counter("egress_reconciles_total", "reconcile passes by entity type and outcome", "entity", "result")
+        .inc(ENTITY_KEY.name(), result);
   }
 }

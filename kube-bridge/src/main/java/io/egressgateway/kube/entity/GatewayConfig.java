@@ -171,6 +171,7 @@ public final class GatewayConfig
   private ReplyEffect<Event, State> onPassDone(State state, PassDone done) {
     busy = false;
     GatewayConfigPass.Result r = done.result();
+    countReconcile(r.retry() ? "error" : "ok");
     if (r.retry()) {
       scheduleRetry();
     } else {
@@ -196,6 +197,7 @@ public final class GatewayConfig
 
   private ReplyEffect<Event, State> onPassFailed(State state, PassFailed failed) {
     busy = false;
+    countReconcile("error");
     log.warn("[{}] reconcile failed, retrying in {}: {}", key, backoff, failed.error());
     scheduleRetry();
     return Effect().noReply();
@@ -296,5 +298,12 @@ public final class GatewayConfig
         .onEvent(Released.class, (s, e) -> s instanceof Deleting d ? d.release() : s)
         .onEvent(Forgotten.class, (s, e) -> new Idle())
         .build();
+  }
+
+  /** Reconcile passes, for the management port's /metrics (labels: entity type and outcome only). */
+  private void countReconcile(String result) {
+    io.egressgateway.core.metrics.Metrics.get(ctx.getSystem())
+        .counter("egress_reconciles_total", "reconcile passes by entity type and outcome", "entity", "result")
+        .inc(ENTITY_KEY.name(), result);
   }
 }

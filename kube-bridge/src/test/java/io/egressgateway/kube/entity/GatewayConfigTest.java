@@ -111,7 +111,7 @@ class GatewayConfigTest {
     assertEquals(List.of(), result.events());
     await(() -> kube.status("u2").condition(SgcStatus.ACCEPTED).isPresent(), "status written");
     assertEquals("MissingGatewayPool", kube.status("u2").condition(SgcStatus.ACCEPTED).orElseThrow().reason());
-    assertTrue(kube.events.contains("Warning InvalidSpec"));
+    await(() -> kube.events.contains("Warning InvalidSpec"), "Warning event recorded");
     assertFalse(kube.finalizers.contains("u2"));
     assertTrue(kube.secrets.isEmpty());
     assertTrue(azure.provisionedUids().isEmpty());

@@ -17,7 +17,7 @@ final class InMemorySgcApi implements SgcApi {
   final Set<String> finalizers = new HashSet<>();
   final Map<String, SgcStatus> statuses = new HashMap<>();
   final Map<String, String> secrets = new HashMap<>();
-  final List<String> events = new ArrayList<>();
+  final List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
   int writes;
   /** The next this-many status writes fail like an unreachable API server. */
   int failStatusWrites;

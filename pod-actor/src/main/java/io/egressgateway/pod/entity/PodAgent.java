@@ -58,6 +58,11 @@ public final class PodAgent {
           datapath.backend(), failover.getDuration("stall"), System::nanoTime).start(failover.getDuration("check-interval"));
       datapath.watchedBy(watchdog);
       ConfigViews.get(system).subscribe(watchdog::offerViews);
+      io.egressgateway.core.metrics.Metrics metrics = io.egressgateway.core.metrics.Metrics.get(system);
+      metrics.gauge("egress_pod_tunnel_oldest_handshake_seconds",
+          "age of the oldest WireGuard handshake among this node's pod tunnels").track(watchdog::oldestHandshakeSeconds);
+      metrics.gauge("egress_pod_tunnel_forced_handshakes",
+          "pod tunnels forced into a fresh handshake by the failover watchdog since start").track(watchdog::kicks);
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "pod-failover-watchdog", () -> {
         watchdog.close();
         return CompletableFuture.completedFuture(Done.getInstance());

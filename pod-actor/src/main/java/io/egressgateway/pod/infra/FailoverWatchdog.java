@@ -110,8 +110,16 @@ public final class FailoverWatchdog implements AutoCloseable {
     return kicks.get();
   }
 
+  private volatile long oldestHandshakeSeconds;
+
+  /** Age of the oldest latest-handshake among this node's tunnels, in seconds (0 when none). */
+  public long oldestHandshakeSeconds() {
+    return oldestHandshakeSeconds;
+  }
+
   /** One pass over every watched tunnel (the timer calls it; tests call it directly). */
   public void checkAll() {
+    oldestSeen = 0;
     tunnels.forEach((name, t) -> {
       try {
         check(name, t);
@@ -120,7 +128,10 @@ public final class FailoverWatchdog implements AutoCloseable {
         log.debug("failover check of {} skipped: {}", name, e.getMessage());
       }
     });
+    oldestHandshakeSeconds = oldestSeen;
   }
+
+  private long oldestSeen;
 
   private void check(String name, Tunnel t) {
     WgDump.Peer peer = wg.dump(t.device()).peers().get(t.gatewayPublicKey());
@@ -129,6 +140,8 @@ public final class FailoverWatchdog implements AutoCloseable {
       progress.remove(name); // no session yet: the first handshake is WireGuard's own business
       return;
     }
+    long age = java.time.Instant.now().getEpochSecond() - peer.latestHandshake();
+    oldestSeen = Math.max(oldestSeen, Math.max(0, age));
     Progress p = progress.get(name);
     if (p == null || peer.rxBytes() != p.rxBytes()) {
       progress.put(name, new Progress(peer.rxBytes(), now));
