@@ -26,12 +26,18 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.TestInstance;
 
 /** PodEndpoint and GatewayStatus writers, and the node pod directory, against the mock API server. */
 @EnableKubernetesMockClient(crud = true)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+// The mock server's event loop stalls for a while when a watch closes (its listener waits for an executor
+// to terminate on that thread), so the test that closes an informer runs last.
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class WritersTest {
   static KubernetesClient client;
   static KubernetesMockServer server;
@@ -49,6 +55,7 @@ class WritersTest {
   }
 
   @Test
+  @Order(1)
   void podEndpointsAreWrittenOnceOwnedByThePodAndDeleted() {
     try (PodEndpointWriter w = new PodEndpointWriter(client, settings.writerBatch())) {
       w.upsert(new PodEndpointWriter.Endpoint("apps", "p1", "uid-p1", "sgc-a", "10.244.0.7", "key-old"));
@@ -76,6 +83,7 @@ class WritersTest {
   }
 
   @Test
+  @Order(2)
   void gatewayStatusHoldsExactlyTheCurrentPeersAndStaysBounded() {
     client.nodes().resource(new NodeBuilder().withNewMetadata().withName("gw-9").endMetadata().build()).create();
     try (GatewayStatusWriter w = new GatewayStatusWriter(client, settings)) {
@@ -97,6 +105,7 @@ class WritersTest {
   }
 
   @Test
+  @Order(3)
   void podDirectoryAnswersForThisNodesPodsOnly() throws Exception {
     client.pods().inNamespace("apps").resource(new PodBuilder().withNewMetadata().withName("mine").withNamespace("apps")
         .withUid("u-mine").addToAnnotations("kubernetes.azure.com/static-gateway-configuration", "sgc-a").endMetadata()
