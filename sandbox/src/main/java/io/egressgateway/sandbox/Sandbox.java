@@ -227,7 +227,8 @@ public final class Sandbox implements AutoCloseable {
       return false;
     }
     boolean demo = runDemo();
-    return demo && report.path("failover").path("ok").asBoolean(false);
+    return demo && report.path("failover").path("ok").asBoolean(false)
+        && report.path("annotatedPaths").path("ok").asBoolean(false);
   }
 
   /** Applies the demo (and --apply files), then checks every pod's egress address. */
@@ -263,6 +264,7 @@ public final class Sandbox implements AutoCloseable {
       out.printf("%-28s %-10s %-18s %-22s %s%s%n", check.name(), check.node(), check.egressIp(), check.expected(),
           check.ok() ? "yes" : "NO", check.detail().isEmpty() ? "" : "  (" + check.detail() + ")");
     }
+    checkAnnotatedPodPaths(all, events);
     recordGatewayStatuses();
     recordMetrics();
     measureFailover(all, events);
@@ -290,6 +292,44 @@ public final class Sandbox implements AutoCloseable {
     boolean ok = AzureVnet.DEFAULT_OUTBOUND_IP.equals(seen);
     return new Demo.PodCheck(name, e.node(), "", seen, AzureVnet.DEFAULT_OUTBOUND_IP, ok, e.addMillis(),
         seen.isEmpty() ? "no answer from the internet echo" : "");
+  }
+
+  /**
+   * For an annotated pod, the two paths that must not use the gateway: a destination in the config's
+   * excludeCidrs leaves through the node (the echo sees the VNet's default outbound address), and a
+   * connection from another VM into the pod is answered (replies leave by eth0, not into the tunnel).
+   */
+  private void checkAnnotatedPodPaths(List<io.fabric8.kubernetes.api.model.Pod> all, Map<String, PodRuntime.PodEvent> events) {
+    ObjectNode paths = report.putObject("annotatedPaths");
+    var pod = all.stream().filter(Demo::annotated).filter(p -> events.containsKey(key(p)) && events.get(key(p)).ok())
+        .findFirst();
+    if (pod.isEmpty()) {
+      paths.put("ok", false).put("detail", "no provisioned annotated pod");
+      return;
+    }
+    PodRuntime.PodEvent e = events.get(key(pod.get()));
+    Sh.Result excluded = Sh.quiet(e.netns(), "curl", "-s", "-m", "3",
+        "http://" + AzureVnet.ECHO_EXCLUDED_IP + ":" + AzureVnet.ECHO_PORT + "/");
+    String excludedSeen = excluded.out().trim();
+    paths.put("excludedEgressIp", excludedSeen);
+    paths.put("excludedOk", AzureVnet.DEFAULT_OUTBOUND_IP.equals(excludedSeen));
+
+    // ingress: a listener in the pod, a client on the controller VM across the VNet
+    Process listener = lab.spawn("ingress-" + e.key().replace('/', '-'), e.netns(),
+        List.of("socat", "TCP-LISTEN:9090,reuseaddr", "SYSTEM:echo ingress-ok"));
+    String podIp = e.detail();
+    String ctlNs = nodes.get(0).ns();
+    String answer = "";
+    for (int i = 0; i < 20 && answer.isEmpty(); i++) {
+      sleep(100);
+      answer = Sh.quiet(ctlNs, "socat", "-T", "2", "-", "TCP:" + podIp + ":9090,connect-timeout=2").out().trim();
+    }
+    listener.destroy();
+    paths.put("ingressAnswer", answer);
+    paths.put("ingressOk", "ingress-ok".equals(answer));
+    paths.put("ok", paths.path("excludedOk").asBoolean() && paths.path("ingressOk").asBoolean());
+    out.println("annotated pod " + e.key() + ": excluded CIDR leaves as " + excludedSeen + ", ingress from "
+        + nodes.get(0).name() + ": " + (answer.isEmpty() ? "no answer" : answer));
   }
 
   /** Which of the product's metrics each kind of member exposes on /metrics (Prometheus text). */

@@ -45,6 +45,10 @@ class SandboxE2ETest {
     assertTrue(annotated.path("gateway").asText().startsWith("gwpool"), context);
     assertEquals("203.0.113.1", find(pods, "demo/plain").path("egressIp").asText(), context);
 
+    assertEquals("203.0.113.1", r.path("annotatedPaths").path("excludedEgressIp").asText(),
+        "an excluded CIDR bypasses the gateway:\n" + context);
+    assertEquals("ingress-ok", r.path("annotatedPaths").path("ingressAnswer").asText(),
+        "ingress to an annotated pod still works:\n" + context);
     assertTrue(r.path("gatewayStatuses").size() >= 1, "gateways report their serving configs in GatewayStatus:\n" + context);
     r.path("metrics").fields().forEachRemaining(m ->
         assertTrue(m.getValue().asBoolean(), "metric " + m.getKey() + " missing from /metrics:\n" + context));
