@@ -96,7 +96,9 @@ class CniPathTest {
     assertEquals(0, plugin("CHECK", "web", "bbbb2222cc", "/var/run/netns/w").exitCode());
 
     datapath.kill("/var/run/netns/w");
-    for (int i = 0; i < 100 && datapath.pod("/var/run/netns/w").orElseThrow().wg0().isEmpty(); i++) {
+    // the device comes back first, the routes right after it (both asynchronously)
+    for (int i = 0; i < 100 && !datapath.pod("/var/run/netns/w").orElseThrow().routes()
+        .contains(io.egressgateway.pod.model.Route.main("0.0.0.0/0", io.egressgateway.pod.model.Route.TUNNEL_VIA, "wg0")); i++) {
       sleep(20);
     }
     assertEquals("wgbbbb2222", datapath.pod("/var/run/netns/w").orElseThrow().wg0().orElseThrow().alias(),

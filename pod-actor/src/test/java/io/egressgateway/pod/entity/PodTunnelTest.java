@@ -77,7 +77,9 @@ class PodTunnelTest {
     assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isEmpty());
     var r = kit.runCommand(new PodTunnel.Reattach("wgc0ffee42"));
     assertTrue(r.events().isEmpty());
-    for (int i = 0; i < 100 && datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isEmpty(); i++) {
+    // the device comes back first, the routes right after it (both asynchronously)
+    for (int i = 0; i < 100 && !datapath.pod("/var/run/netns/pod1").orElseThrow().routes()
+        .contains(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")); i++) {
       Thread.sleep(20);
     }
     var pod = datapath.pod("/var/run/netns/pod1").orElseThrow();
