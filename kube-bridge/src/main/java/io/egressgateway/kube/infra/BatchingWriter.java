@@ -1,5 +1,9 @@
 package io.egressgateway.kube.infra;
 
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.util.function.Supplier;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -40,6 +44,29 @@ abstract class BatchingWriter<W> implements AutoCloseable {
   protected final int pendingCount() {
     synchronized (pending) {
       return pending.size();
+    }
+  }
+
+  /**
+   * Creates {@code wanted}, or replaces {@code current} with it (at current's resourceVersion). A create
+   * that loses a race to someone else (409) re-reads and replaces instead.
+   */
+  protected static <T extends HasMetadata> void createOrReplace(KubernetesClient client, T wanted, T current,
+      Supplier<T> reread) {
+    if (current == null) {
+      try {
+        client.resource(wanted).create();
+        return;
+      } catch (KubernetesClientException ex) {
+        if (ex.getCode() != 409) {
+          throw ex;
+        }
+        current = reread.get();
+      }
+    }
+    if (current != null) {
+      wanted.getMetadata().setResourceVersion(current.getMetadata().getResourceVersion());
+      client.resource(wanted).update();
     }
   }
 

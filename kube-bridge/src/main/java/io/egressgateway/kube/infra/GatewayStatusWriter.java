@@ -5,7 +5,6 @@ import io.egressgateway.kube.crd.GatewayStatusSpec;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -69,20 +68,6 @@ public final class GatewayStatusWriter extends BatchingWriter<GatewayStatusSpec>
           .withApiVersion("v1").withKind("Node").withName(node).withUid(n.getMetadata().getUid()).build()));
     }
     wanted.setSpec(spec);
-    if (current == null) {
-      try {
-        client.resource(wanted).create();
-        return;
-      } catch (KubernetesClientException ex) {
-        if (ex.getCode() != 409) {
-          throw ex;
-        }
-        current = resource.get();
-      }
-    }
-    if (current != null) {
-      wanted.getMetadata().setResourceVersion(current.getMetadata().getResourceVersion());
-      client.resource(wanted).update();
-    }
+    createOrReplace(client, wanted, current, resource::get);
   }
 }

@@ -4,7 +4,6 @@ import io.egressgateway.kube.crd.PodEndpoint;
 import io.egressgateway.kube.crd.PodEndpointSpec;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -78,21 +77,7 @@ public final class PodEndpointWriter extends BatchingWriter<Optional<PodEndpoint
         .withApiVersion("v1").withKind("Pod").withName(name).withUid(e.podUid())
         .withController(true).withBlockOwnerDeletion(true).build()));
     wanted.setSpec(e.spec());
-    if (current == null) {
-      try {
-        client.resource(wanted).create();
-        return;
-      } catch (KubernetesClientException ex) {
-        if (ex.getCode() != 409) {
-          throw ex;
-        }
-        current = resource.get();
-      }
-    }
-    if (current != null) {
-      wanted.getMetadata().setResourceVersion(current.getMetadata().getResourceVersion());
-      client.resource(wanted).update();
-    }
+    createOrReplace(client, wanted, current, resource::get);
   }
 
   private static boolean ownedBy(PodEndpoint pe, String podUid) {
