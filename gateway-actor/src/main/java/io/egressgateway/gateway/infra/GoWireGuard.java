@@ -1,13 +1,9 @@
 package io.egressgateway.gateway.infra;
 
-import io.egressgateway.gateway.model.WgConfig;
-import io.egressgateway.gateway.model.WgDump;
-import io.egressgateway.gateway.model.WgPeer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -28,12 +24,11 @@ import org.slf4j.LoggerFactory;
  * nothing. Observes: process exits; an exit not caused by {@link #delete} is reported to the
  * {@link #onDeviceLost} listeners so the owner re-creates the device with the same key.
  */
-public final class GoWireGuard implements WireGuardBackend {
+public final class GoWireGuard extends WgCliBackend {
   private static final Logger log = LoggerFactory.getLogger(GoWireGuard.class);
   private static final Path UAPI = Path.of("/var/run/wireguard");
   private static final long START_WAIT_MS = 3000;
 
-  private final CommandRunner cmd;
   private final String binary;
   private final Map<String, ProcessHandle> processes = new ConcurrentHashMap<>();
   /** PIDs whose exit we caused: never reported as lost, whenever the exit is noticed. */
@@ -41,7 +36,7 @@ public final class GoWireGuard implements WireGuardBackend {
   private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
 
   public GoWireGuard(CommandRunner cmd, String binary) {
-    this.cmd = cmd;
+    super(cmd);
     this.binary = binary;
   }
 
@@ -87,39 +82,6 @@ public final class GoWireGuard implements WireGuardBackend {
   }
 
   @Override
-  public WgDevice moveInto(WgDevice device, String netns, String ifname) {
-    return Net.moveLink(cmd, device, netns, ifname);
-  }
-
-  @Override
-  public void configure(WgDevice device, WgConfig config) {
-    cmd.run(List.of("wg", "setconf", device.name(), "/dev/stdin"), config.toConf());
-  }
-
-  @Override
-  public void sync(WgDevice device, WgConfig config) {
-    cmd.run(List.of("wg", "syncconf", device.name(), "/dev/stdin"), config.toConf());
-  }
-
-  @Override
-  public void setPeer(WgDevice device, WgPeer peer) {
-    List<String> argv = new ArrayList<>();
-    argv.add("wg");
-    argv.addAll(WgCli.setPeerArgs(device.name(), peer));
-    cmd.run(argv);
-  }
-
-  @Override
-  public void removePeer(WgDevice device, String publicKey) {
-    cmd.run(List.of("wg", "set", device.name(), "peer", publicKey, "remove"));
-  }
-
-  @Override
-  public WgDump dump(WgDevice device) {
-    return WgDump.parse(cmd.run(List.of("wg", "show", device.name(), "dump")).stdout());
-  }
-
-  @Override
   public boolean alive(WgDevice device) {
     return processOf(device.name()).isPresent() && answers(device.name());
   }
@@ -138,6 +100,16 @@ public final class GoWireGuard implements WireGuardBackend {
   @Override
   public void onDeviceLost(Consumer<String> listener) {
     listeners.add(listener);
+  }
+
+  @Override
+  protected List<String> wg(WgDevice d, List<String> args) {
+    return wgArgv(args);
+  }
+
+  @Override
+  protected String wgName(WgDevice d) {
+    return d.name();
   }
 
   /** The PID of the process serving device {@code name}, if one runs (started here or earlier). */

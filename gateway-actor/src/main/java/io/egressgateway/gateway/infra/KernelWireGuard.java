@@ -1,8 +1,5 @@
 package io.egressgateway.gateway.infra;
 
-import io.egressgateway.gateway.model.WgConfig;
-import io.egressgateway.gateway.model.WgDump;
-import io.egressgateway.gateway.model.WgPeer;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -12,11 +9,10 @@ import java.util.function.Consumer;
  *
  * <p>Owns: the links it creates. Persists: nothing. Observes: links and {@code wg show dump}.
  */
-public final class KernelWireGuard implements WireGuardBackend {
-  private final CommandRunner cmd;
+public final class KernelWireGuard extends WgCliBackend {
 
   public KernelWireGuard(CommandRunner cmd) {
-    this.cmd = cmd;
+    super(cmd);
   }
 
   @Override
@@ -32,36 +28,6 @@ public final class KernelWireGuard implements WireGuardBackend {
     }
     cmd.run(Net.ip(hostNetns, "link", "set", name, "up"));
     return d;
-  }
-
-  @Override
-  public WgDevice moveInto(WgDevice device, String netns, String ifname) {
-    return Net.moveLink(cmd, device, netns, ifname);
-  }
-
-  @Override
-  public void configure(WgDevice device, WgConfig config) {
-    cmd.run(wg(device, "setconf", device.ifname(), "/dev/stdin"), config.toConf());
-  }
-
-  @Override
-  public void sync(WgDevice device, WgConfig config) {
-    cmd.run(wg(device, "syncconf", device.ifname(), "/dev/stdin"), config.toConf());
-  }
-
-  @Override
-  public void setPeer(WgDevice device, WgPeer peer) {
-    cmd.run(wg(device, WgCli.setPeerArgs(device.ifname(), peer)));
-  }
-
-  @Override
-  public void removePeer(WgDevice device, String publicKey) {
-    cmd.run(wg(device, "set", device.ifname(), "peer", publicKey, "remove"));
-  }
-
-  @Override
-  public WgDump dump(WgDevice device) {
-    return WgDump.parse(cmd.run(wg(device, "show", device.ifname(), "dump")).stdout());
   }
 
   @Override
@@ -81,14 +47,13 @@ public final class KernelWireGuard implements WireGuardBackend {
     // kernel devices have no process that could die
   }
 
-  private static List<String> wg(WgDevice d, String... args) {
-    return wg(d, List.of(args));
+  @Override
+  protected List<String> wg(WgDevice d, List<String> args) {
+    return CommandRunner.inNetns(d.netns(), wgArgv(args));
   }
 
-  private static List<String> wg(WgDevice d, List<String> args) {
-    List<String> argv = new java.util.ArrayList<>(args.size() + 1);
-    argv.add("wg");
-    argv.addAll(args);
-    return CommandRunner.inNetns(d.netns(), argv);
+  @Override
+  protected String wgName(WgDevice d) {
+    return d.ifname();
   }
 }

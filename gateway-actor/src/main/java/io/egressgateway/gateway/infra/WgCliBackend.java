@@ -1,0 +1,63 @@
+package io.egressgateway.gateway.infra;
+
+import io.egressgateway.gateway.model.WgConfig;
+import io.egressgateway.gateway.model.WgDump;
+import io.egressgateway.gateway.model.WgPeer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What both backends do the same way: move a device, and configure it with {@code wg}. They differ only in
+ * how {@code wg} reaches a device ({@link #wg}): a kernel device by its current name inside its namespace,
+ * a wireguard-go device by its creation name from anywhere.
+ */
+abstract class WgCliBackend implements WireGuardBackend {
+  protected final CommandRunner cmd;
+
+  WgCliBackend(CommandRunner cmd) {
+    this.cmd = cmd;
+  }
+
+  /** The full command line of {@code wg <args>} for {@code device}; {@code args} name it by {@link #wgName}. */
+  protected abstract List<String> wg(WgDevice device, List<String> args);
+
+  /** The name {@code wg} knows the device by. */
+  protected abstract String wgName(WgDevice device);
+
+  @Override
+  public WgDevice moveInto(WgDevice device, String netns, String ifname) {
+    return Net.moveLink(cmd, device, netns, ifname);
+  }
+
+  @Override
+  public void configure(WgDevice device, WgConfig config) {
+    cmd.run(wg(device, List.of("setconf", wgName(device), "/dev/stdin")), config.toConf());
+  }
+
+  @Override
+  public void sync(WgDevice device, WgConfig config) {
+    cmd.run(wg(device, List.of("syncconf", wgName(device), "/dev/stdin")), config.toConf());
+  }
+
+  @Override
+  public void setPeer(WgDevice device, WgPeer peer) {
+    cmd.run(wg(device, WgCli.setPeerArgs(wgName(device), peer)));
+  }
+
+  @Override
+  public void removePeer(WgDevice device, String publicKey) {
+    cmd.run(wg(device, List.of("set", wgName(device), "peer", publicKey, "remove")));
+  }
+
+  @Override
+  public WgDump dump(WgDevice device) {
+    return WgDump.parse(cmd.run(wg(device, List.of("show", wgName(device), "dump"))).stdout());
+  }
+
+  static List<String> wgArgv(List<String> args) {
+    List<String> argv = new ArrayList<>(args.size() + 1);
+    argv.add("wg");
+    argv.addAll(args);
+    return argv;
+  }
+}
