@@ -9,7 +9,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Entry point of the distribution ({@code ./egress} at the repository root, {@code bin/egress} in the image).
@@ -116,9 +115,9 @@ public final class Main {
     out.flush();
     try {
       member.whenTerminated().toCompletableFuture().get();
-      // coordinated shutdown has run; give the journal's own stop (same JVM hook) a moment to finish
+      // coordinated shutdown has run; make sure the journal has stopped before the process exits
+      // (close is idempotent and waits for a stop already under way in the shutdown hook)
       member.journal().close();
-      TimeUnit.MILLISECONDS.sleep(50);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {

@@ -77,7 +77,7 @@ final class Wiring {
           ? io.egressgateway.kube.infra.PodDirectory.start(client, node)
           : io.egressgateway.kube.infra.PodDirectory.startUnfiltered(client, node);
       PodSettings podSettings = PodSettings.from(config);
-      PodAgent.start(system, podSettings, new io.egressgateway.app.wiring.NodePodsFactory().of(pods))
+      PodAgent.start(system, podSettings, new io.egressgateway.app.wiring.NodePods(pods))
           .observedBy(new io.egressgateway.app.wiring.WorkerObserver(
               new io.egressgateway.kube.infra.PodEndpointWriter(client, kube.writerBatch()),
               io.egressgateway.core.metrics.Metrics.get(system)));

@@ -88,7 +88,6 @@ public final class AzureFollower implements AutoCloseable {
   synchronized void tick() {
     Map<String, JsonNode> vmById = new HashMap<>();
     arm.resources("Microsoft.Compute/virtualMachineScaleSets/virtualMachines").forEach(vm -> vmById.put(vm.path("id").asText().toLowerCase(), vm));
-    Map<String, String> primaryByIpConfigPool = new HashMap<>();
     Map<String, List<String>> backendsByPool = new HashMap<>();
     Map<String, String> secToPrimary = new TreeMap<>();
     Map<String, String> secToNode = new TreeMap<>();

@@ -55,8 +55,14 @@ public final class AzureVnet {
     Sh.must("ip", "-n", inet, "addr", "add", ECHO_IP + "/32", "dev", "lo");
     Sh.must("ip", "-n", inet, "addr", "add", ECHO_EXCLUDED_IP + "/32", "dev", "lo");
     setPublicIps(Map.of());
-    startEcho(ECHO_IP);
-    startEcho(ECHO_EXCLUDED_IP);
+    var handler = lab.script("echo-handler.sh", """
+        #!/bin/bash
+        # one HTTP exchange: answer with the client address the connection came from
+        while IFS= read -r -t 2 l; do [ -z "${l%$'\\r'}" ] && break; done
+        printf 'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\n%s\\n' "$SOCAT_PEERADDR"
+        """);
+    startEcho(ECHO_IP, handler);
+    startEcho(ECHO_EXCLUDED_IP, handler);
   }
 
   public String routerNs() {
@@ -137,13 +143,7 @@ public final class AzureVnet {
     return Sh.run(Sh.inNs(vnet, cmd), null, 10);
   }
 
-  private void startEcho(String ip) {
-    var handler = lab.script("echo-handler.sh", """
-        #!/bin/bash
-        # one HTTP exchange: answer with the client address the connection came from
-        while IFS= read -r -t 2 l; do [ -z "${l%$'\\r'}" ] && break; done
-        printf 'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\n%s\\n' "$SOCAT_PEERADDR"
-        """);
+  private void startEcho(String ip, java.nio.file.Path handler) {
     lab.spawn("echo-" + ip, inet, List.of("socat",
         "TCP-LISTEN:" + ECHO_PORT + ",bind=" + ip + ",fork,reuseaddr", "EXEC:" + handler));
   }

@@ -9,7 +9,6 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -115,10 +114,6 @@ public final class Demo {
 
   static boolean annotated(Pod pod) {
     return pod.getMetadata().getAnnotations() != null && pod.getMetadata().getAnnotations().containsKey(ANNOTATION);
-  }
-
-  static String utf8(byte[] b) {
-    return new String(b, StandardCharsets.UTF_8);
   }
 
   private static void sleep(long ms) {

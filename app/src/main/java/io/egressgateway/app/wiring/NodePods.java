@@ -5,10 +5,10 @@ import io.egressgateway.pod.model.PodInfo;
 import java.util.Optional;
 
 /** The worker's pod directory: kube-bridge's node-scoped informer cache seen through pod-actor's port. */
-final class NodePods implements PodDirectory {
+public final class NodePods implements PodDirectory {
   private final io.egressgateway.kube.infra.PodDirectory cache;
 
-  NodePods(io.egressgateway.kube.infra.PodDirectory cache) {
+  public NodePods(io.egressgateway.kube.infra.PodDirectory cache) {
     this.cache = cache;
   }
 

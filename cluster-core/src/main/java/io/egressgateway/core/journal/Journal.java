@@ -2,7 +2,6 @@ package io.egressgateway.core.journal;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigValueFactory;
 import io.egressgateway.core.settings.CoreSettings.JournalSettings;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
@@ -163,9 +162,5 @@ public final class Journal implements AutoCloseable {
     } catch (IOException e) {
       log.warn("journal: could not delete {}: {}", root, e.getMessage());
     }
-  }
-
-  static Config withValue(Config c, String path, Object v) {
-    return c.withValue(path, ConfigValueFactory.fromAnyRef(v));
   }
 }
