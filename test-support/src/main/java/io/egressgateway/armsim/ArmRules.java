@@ -153,14 +153,7 @@ final class ArmRules {
           throw new ArmError(400, "InvalidResourceReference", "Public IP prefix " + prefixId + " referenced by " + id + " was not found.");
         }
         for (JsonNode pool : cp.path("loadBalancerBackendAddressPools")) {
-          String poolId = pool.path("id").asText();
-          int cut = poolId.toLowerCase(Locale.ROOT).indexOf("/backendaddresspools/");
-          ObjectNode lb = cut < 0 ? null : sim.stored(poolId.substring(0, cut));
-          boolean found = lb != null && lb.path("properties").path("backendAddressPools").findValuesAsText("id").stream()
-              .anyMatch(x -> x.equalsIgnoreCase(poolId));
-          if (!found) {
-            throw new ArmError(400, "InvalidResourceReference", "Backend pool " + poolId + " referenced by " + id + " was not found.");
-          }
+          checkPoolExists(sim, pool.path("id").asText(), id);
         }
       }
     }
@@ -175,6 +168,164 @@ final class ArmRules {
     }
     vmss.put("etag", ArmSimulator.newEtag());
     return vmss;
+  }
+
+  /**
+   * A NIC update (NICs are seeded, not created): ipConfigs keep their private IP while their subnet stays,
+   * new ones get the next free address of their subnet; references to subnets, backend pools and public IPs
+   * must resolve; a public IP serves one ipConfig at a time; exactly one ipConfig is primary. Public IPs
+   * learn which ipConfig they are attached to, as in ARM.
+   */
+  static ObjectNode networkInterface(ArmSimulator sim, String id, ObjectNode in, ObjectNode existing) {
+    if (existing == null) {
+      throw new ArmError(400, "OperationNotAllowed", "the simulator does not create network interfaces; seed them");
+    }
+    ObjectNode nic = existing.deepCopy();
+    if (in.has("tags")) {
+      nic.set("tags", in.get("tags"));
+    }
+    Map<String, JsonNode> old = new HashMap<>();
+    existing.path("properties").path("ipConfigurations").forEach(c -> old.put(c.path("name").asText().toLowerCase(Locale.ROOT), c));
+    ArrayNode fresh = ArmSimulator.json().createArrayNode();
+    int primaries = 0;
+    Map<String, String> attach = new HashMap<>();
+    for (JsonNode c : in.path("properties").path("ipConfigurations")) {
+      String name = c.path("name").asText();
+      JsonNode p = c.path("properties");
+      String subnetId = p.path("subnet").path("id").asText("");
+      if (sim.stored(subnetId) == null) {
+        throw new ArmError(400, "InvalidResourceReference", "Subnet " + subnetId + " referenced by " + id + " was not found.");
+      }
+      JsonNode before = old.get(name.toLowerCase(Locale.ROOT));
+      String ip = before != null && before.path("properties").path("subnet").path("id").asText().equalsIgnoreCase(subnetId)
+          ? before.path("properties").path("privateIPAddress").asText()
+          : sim.allocateIp(subnetId);
+      boolean primary = p.path("primary").asBoolean(false);
+      primaries += primary ? 1 : 0;
+      String configId = id + "/ipConfigurations/" + name;
+      ObjectNode out = fresh.addObject().put("name", name).put("id", configId);
+      ObjectNode op = out.putObject("properties").put("primary", primary).put("privateIPAddress", ip)
+          .put("privateIPAllocationMethod", "Dynamic").put("privateIPAddressVersion", "IPv4").put("provisioningState", "Succeeded");
+      op.putObject("subnet").put("id", subnetId);
+      if (!p.path("loadBalancerBackendAddressPools").isEmpty()) {
+        ArrayNode pools = op.putArray("loadBalancerBackendAddressPools");
+        for (JsonNode pool : p.path("loadBalancerBackendAddressPools")) {
+          String poolId = pool.path("id").asText();
+          checkPoolExists(sim, poolId, id);
+          pools.addObject().put("id", poolId);
+        }
+      }
+      String pipId = p.path("publicIPAddress").path("id").asText("");
+      if (!pipId.isEmpty()) {
+        ObjectNode pip = sim.stored(pipId);
+        if (pip == null) {
+          throw new ArmError(400, "InvalidResourceReference", "Public IP address " + pipId + " referenced by " + id + " was not found.");
+        }
+        String usedBy = pip.path("properties").path("ipConfiguration").path("id").asText("");
+        if (!usedBy.isEmpty() && !usedBy.equalsIgnoreCase(configId)) {
+          throw new ArmError(400, "PublicIPAddressInUse", "Public IP address " + pipId + " is already used by " + usedBy + ".");
+        }
+        if (attach.put(ArmSimulator.key(pipId), configId) != null) {
+          throw new ArmError(400, "PublicIPAddressInUse", "Public IP address " + pipId + " is referenced twice by " + id + ".");
+        }
+        op.putObject("publicIPAddress").put("id", pip.path("id").asText());
+      }
+    }
+    if (primaries != 1) {
+      throw new ArmError(400, "NicMustHaveOnePrimaryIpConfiguration", "Network interface " + id + " needs exactly one primary ipConfig.");
+    }
+    ((ObjectNode) nic.get("properties")).set("ipConfigurations", fresh);
+    for (JsonNode c : existing.path("properties").path("ipConfigurations")) {
+      String pipId = c.path("properties").path("publicIPAddress").path("id").asText("");
+      ObjectNode pip = pipId.isEmpty() ? null : sim.stored(pipId);
+      if (pip != null && !attach.containsKey(ArmSimulator.key(pipId))) {
+        ((ObjectNode) pip.get("properties")).remove("ipConfiguration");
+      }
+    }
+    attach.forEach((pipKey, configId) -> ((ObjectNode) sim.stored(pipKey).get("properties")).putObject("ipConfiguration").put("id", configId));
+    nic.put("etag", ArmSimulator.newEtag());
+    return nic;
+  }
+
+  /**
+   * A Standard static public IP. With {@code publicIPPrefix} it takes the lowest address of the prefix no other
+   * public IP holds, and is rejected when the prefix is full; its address and prefix never change afterwards.
+   */
+  static ObjectNode publicIp(ArmSimulator sim, String id, ObjectNode in, ObjectNode existing) {
+    ObjectNode pip = in.deepCopy();
+    base(pip, id, "Microsoft.Network/publicIPAddresses");
+    if (!pip.has("sku")) {
+      pip.putObject("sku").put("name", "Standard").put("tier", "Regional");
+    }
+    ObjectNode props = pip.has("properties") ? (ObjectNode) pip.get("properties") : pip.putObject("properties");
+    if (!props.path("publicIPAddressVersion").asText("IPv4").equalsIgnoreCase("IPv4")) {
+      throw new ArmError(400, "InvalidPublicIpAddressVersion", "only IPv4 public IPs are simulated");
+    }
+    String prefixId = props.path("publicIPPrefix").path("id").asText("");
+    ObjectNode prefix = prefixId.isEmpty() ? null : sim.stored(prefixId);
+    if (!prefixId.isEmpty() && prefix == null) {
+      throw new ArmError(400, "InvalidResourceReference", "Public IP prefix " + prefixId + " referenced by " + id + " was not found.");
+    }
+    if (existing != null) {
+      String was = existing.path("properties").path("publicIPPrefix").path("id").asText("");
+      if (!was.equalsIgnoreCase(prefixId)) {
+        throw new ArmError(400, "PublicIPPrefixCannotBeChanged", "The public IP prefix of " + id + " cannot change.");
+      }
+      props.put("ipAddress", existing.path("properties").path("ipAddress").asText());
+      if (existing.path("properties").has("ipConfiguration")) {
+        props.set("ipConfiguration", existing.path("properties").path("ipConfiguration").deepCopy());
+      }
+    } else if (prefix != null) {
+      props.put("ipAddress", nextFreeAddress(sim, prefix));
+    } else {
+      props.put("ipAddress", sim.allocatePublicIp());
+    }
+    if (prefix != null) {
+      props.putObject("publicIPPrefix").put("id", prefix.path("id").asText());
+    }
+    props.put("publicIPAllocationMethod", "Static").put("publicIPAddressVersion", "IPv4").put("provisioningState", "Succeeded");
+    pip.put("etag", ArmSimulator.newEtag());
+    return pip;
+  }
+
+  private static String nextFreeAddress(ArmSimulator sim, ObjectNode prefix) {
+    String prefixKey = ArmSimulator.key(prefix.path("id").asText());
+    Set<String> taken = new HashSet<>();
+    for (ObjectNode r : sim.all()) {
+      if (r.path("type").asText().equalsIgnoreCase("Microsoft.Network/publicIPAddresses")
+          && ArmSimulator.key(r.path("properties").path("publicIPPrefix").path("id").asText("-")).equals(prefixKey)) {
+        taken.add(r.path("properties").path("ipAddress").asText());
+      }
+    }
+    String[] cidr = prefix.path("properties").path("ipPrefix").asText().split("/");
+    long base = ArmSimulator.ipToLong(cidr[0]);
+    long size = 1L << (32 - Integer.parseInt(cidr[1]));
+    for (long i = 0; i < size; i++) {
+      String candidate = ArmSimulator.longToIp(base + i);
+      if (!taken.contains(candidate)) {
+        return candidate;
+      }
+    }
+    throw new ArmError(400, "PublicIpPrefixOutOfIpAddressesForPublicIp",
+        "Public IP prefix " + prefix.path("id").asText() + " (/" + cidr[1] + ") has no free address left.");
+  }
+
+  static void checkPublicIpUnused(ArmSimulator sim, ObjectNode pip) {
+    String usedBy = pip.path("properties").path("ipConfiguration").path("id").asText("");
+    if (!usedBy.isEmpty()) {
+      throw new ArmError(400, "PublicIPAddressCannotBeDeleted",
+          "Public IP address " + pip.path("id").asText() + " can not be deleted since it is still allocated to resource " + usedBy + ".");
+    }
+  }
+
+  private static void checkPoolExists(ArmSimulator sim, String poolId, String referrer) {
+    int cut = poolId.toLowerCase(Locale.ROOT).indexOf("/backendaddresspools/");
+    ObjectNode lb = cut < 0 ? null : sim.stored(poolId.substring(0, cut));
+    boolean found = lb != null && lb.path("properties").path("backendAddressPools").findValuesAsText("id").stream()
+        .anyMatch(x -> x.equalsIgnoreCase(poolId));
+    if (!found) {
+      throw new ArmError(400, "InvalidResourceReference", "Backend pool " + poolId + " referenced by " + referrer + " was not found.");
+    }
   }
 
   /** An instance count larger than a prefix referenced by the model cannot get one public IP each. */

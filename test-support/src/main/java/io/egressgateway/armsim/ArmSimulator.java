@@ -32,8 +32,9 @@ import javax.net.ssl.SSLContext;
 
 /**
  * An Azure Resource Manager stand-in over HTTPS (self-signed certificate) for the resources the egress
- * gateway touches: load balancers, public IP prefixes, VM scale sets with their instances and NICs, and
- * subnets; plus an OAuth token endpoint so credential flows can be pointed at it.
+ * gateway touches: load balancers, public IP prefixes and addresses, VM scale sets with their instances and
+ * NICs, standalone VMs and NICs (AKS "VirtualMachines" pools), and subnets; plus an OAuth token endpoint so
+ * credential flows can be pointed at it.
  *
  * <p>Behaves like ARM where it matters to a client: PUT/DELETE are long-running operations (201/202 with
  * {@code Azure-AsyncOperation} and {@code Retry-After}); every resource carries an ETag and a PUT with a
@@ -77,6 +78,7 @@ public final class ArmSimulator implements AutoCloseable {
   private final List<Delay> delays = new CopyOnWriteArrayList<>();
   private final List<Hook> hooks = new CopyOnWriteArrayList<>();
   private final AtomicLong prefixBlocks = new AtomicLong();
+  private final AtomicLong publicIps = new AtomicLong();
   private volatile Duration lroDuration = Duration.ZERO;
   private volatile int minPrefixLength = 28;
 
@@ -298,6 +300,61 @@ public final class ArmSimulator implements AutoCloseable {
     return id;
   }
 
+  /**
+   * An AKS "VirtualMachines" gateway pool: {@code count} VMs tagged {@code aks-managed-poolName=<pool>}, each
+   * with one NIC tagged {@code aks-managed-static-gateway-nic} and the pool name, whose primary ipConfig has an
+   * address in the subnet. VM {@code i} is {@code aks-<pool>-vm<i>} (also its computer name), its NIC
+   * {@code aks-<pool>-vm<i>-gwnic}. Returns the NIC ids.
+   */
+  public List<String> seedVmPool(String rg, String pool, int count, String subnetId) {
+    List<String> nics = new ArrayList<>();
+    synchronized (lock) {
+      for (int i = 0; i < count; i++) {
+        String vmName = "aks-" + pool + "-vm" + i;
+        String vmId = rgId(rg) + "/providers/Microsoft.Compute/virtualMachines/" + vmName;
+        String nicId = seedNicLocked(rg, vmName + "-gwnic", subnetId, Map.of("aks-managed-poolName", pool, "aks-managed-static-gateway-nic", "true"), vmId);
+        ObjectNode vm = JSON.createObjectNode().put("id", vmId).put("name", vmName).put("type", "Microsoft.Compute/virtualMachines")
+            .put("location", "westeurope");
+        vm.putObject("tags").put("aks-managed-poolName", pool);
+        ObjectNode p = vm.putObject("properties").put("provisioningState", "Succeeded").put("vmId", UUID.randomUUID().toString());
+        p.putObject("hardwareProfile").put("vmSize", "Standard_D2s_v5");
+        p.putObject("osProfile").put("computerName", vmName);
+        p.putObject("networkProfile").putArray("networkInterfaces").addObject().put("id", nicId).putObject("properties").put("primary", true);
+        store(vm);
+        nics.add(nicId);
+      }
+    }
+    return nics;
+  }
+
+  /**
+   * A standalone NIC with one primary ipConfig in the subnet, the given tags and no VM (a spare pre-created
+   * gateway NIC, or someone else's NIC). Returns its id.
+   */
+  public String seedNic(String rg, String name, String subnetId, Map<String, String> tags) {
+    synchronized (lock) {
+      return seedNicLocked(rg, name, subnetId, tags, null);
+    }
+  }
+
+  private String seedNicLocked(String rg, String name, String subnetId, Map<String, String> tags, String vmId) {
+    String id = rgId(rg) + "/providers/Microsoft.Network/networkInterfaces/" + name;
+    ObjectNode nic = JSON.createObjectNode().put("id", id).put("name", name).put("type", "Microsoft.Network/networkInterfaces")
+        .put("location", "westeurope");
+    ObjectNode t = nic.putObject("tags");
+    tags.forEach(t::put);
+    ObjectNode np = nic.putObject("properties").put("primary", true).put("provisioningState", "Succeeded");
+    if (vmId != null) {
+      np.putObject("virtualMachine").put("id", vmId);
+    }
+    ObjectNode ipc = np.putArray("ipConfigurations").addObject().put("name", "ipconfig1").put("id", id + "/ipConfigurations/ipconfig1");
+    ObjectNode ip = ipc.putObject("properties").put("primary", true).put("privateIPAddress", allocateIp(subnetId))
+        .put("privateIPAllocationMethod", "Dynamic").put("privateIPAddressVersion", "IPv4").put("provisioningState", "Succeeded");
+    ip.putObject("subnet").put("id", subnetId);
+    store(nic);
+    return id;
+  }
+
   private void addInstance(ObjectNode vmss, int index) {
     String vmId = vmss.get("id").asText() + "/virtualMachines/" + index;
     String nicName = vmss.get("name").asText() + "-nic";
@@ -479,6 +536,8 @@ public final class ArmSimulator implements AutoCloseable {
       case "microsoft.network/loadbalancers" -> ArmRules.loadBalancer(this, id, in, existing);
       case "microsoft.network/publicipprefixes" -> ArmRules.prefix(this, id, in, existing);
       case "microsoft.compute/virtualmachinescalesets" -> ArmRules.scaleSet(this, id, in, existing);
+      case "microsoft.network/networkinterfaces" -> ArmRules.networkInterface(this, id, in, existing);
+      case "microsoft.network/publicipaddresses" -> ArmRules.publicIp(this, id, in, existing);
       default -> throw new ArmError(400, "UnsupportedResourceType", "the simulator does not accept PUT on " + type);
     };
     store(stored);
@@ -494,6 +553,7 @@ public final class ArmSimulator implements AutoCloseable {
     switch (type) {
       case "microsoft.network/loadbalancers" -> ArmRules.checkLoadBalancerUnused(this, existing);
       case "microsoft.network/publicipprefixes" -> ArmRules.checkPrefixUnused(this, existing);
+      case "microsoft.network/publicipaddresses" -> ArmRules.checkPublicIpUnused(this, existing);
       default -> throw new ArmError(400, "UnsupportedResourceType", "the simulator does not accept DELETE on " + type);
     }
     resources.remove(key(id));
@@ -613,6 +673,11 @@ public final class ArmSimulator implements AutoCloseable {
     return longToIp(base + host);
   }
 
+  /** A public address outside any prefix (a public IP created without {@code publicIPPrefix}). */
+  String allocatePublicIp() {
+    return longToIp(ipToLong("52.160.0.0") + publicIps.incrementAndGet());
+  }
+
   String allocatePrefix(int length) {
     long block = 1L << (32 - length);
     long start = ipToLong("20.100.0.0") + prefixBlocks.getAndIncrement() * 256L;
@@ -646,7 +711,7 @@ public final class ArmSimulator implements AutoCloseable {
     return t.toString();
   }
 
-  private static long ipToLong(String ip) {
+  static long ipToLong(String ip) {
     long v = 0;
     for (String p : ip.split("\\.")) {
       v = v * 256 + Integer.parseInt(p);
@@ -654,7 +719,7 @@ public final class ArmSimulator implements AutoCloseable {
     return v;
   }
 
-  private static String longToIp(long v) {
+  static String longToIp(long v) {
     return ((v >> 24) & 255) + "." + ((v >> 16) & 255) + "." + ((v >> 8) & 255) + "." + (v & 255);
   }
 

@@ -146,6 +146,70 @@ class ArmSimulatorTest {
   }
 
   @Test
+  void vmPoolNicsTakeIpConfigsAndPublicIpsFromAPrefix() throws Exception {
+    java.util.List<String> nics = sim.seedVmPool("rg-vm", "vmpool", 2, subnet);
+    String vms = ArmSimulator.rgId("rg-vm") + "/providers/Microsoft.Compute/virtualMachines";
+    JsonNode vmList = JSON.readTree(send("GET", vms, null, null).body()).path("value");
+    assertEquals(2, vmList.size());
+    assertEquals("vmpool", vmList.path(0).path("tags").path("aks-managed-poolName").asText());
+    assertEquals("aks-vmpool-vm0", vmList.path(0).path("properties").path("osProfile").path("computerName").asText());
+    JsonNode nicList = JSON.readTree(send("GET", ArmSimulator.rgId("rg-vm") + "/providers/Microsoft.Network/networkInterfaces", null, null).body()).path("value");
+    assertEquals(2, nicList.size(), "scale set NICs are not in the resource group's list");
+    assertTrue(nicList.path(0).path("tags").has("aks-managed-static-gateway-nic"));
+    assertEquals(vmList.path(0).path("id").asText(), nicList.path(0).path("properties").path("virtualMachine").path("id").asText());
+
+    // a /31 prefix: two public IPs, the third is refused
+    String prefix = ArmSimulator.rgId("rg-vm") + "/providers/Microsoft.Network/publicIPPrefixes/pp";
+    assertEquals(201, send("PUT", prefix, "{\"properties\":{\"prefixLength\":31}}", null).statusCode());
+    String pipBody = "{\"properties\":{\"publicIPAllocationMethod\":\"Static\",\"publicIPPrefix\":{\"id\":\"" + prefix + "\"}}}";
+    String pips = ArmSimulator.rgId("rg-vm") + "/providers/Microsoft.Network/publicIPAddresses/";
+    assertEquals(201, send("PUT", pips + "a", pipBody, null).statusCode());
+    assertEquals(201, send("PUT", pips + "b", pipBody, null).statusCode());
+    HttpResponse<String> full = send("PUT", pips + "c", pipBody, null);
+    assertEquals(400, full.statusCode());
+    assertEquals("PublicIpPrefixOutOfIpAddressesForPublicIp", JSON.readTree(full.body()).path("error").path("code").asText());
+    String ipA = JSON.readTree(send("GET", pips + "a", null, null).body()).path("properties").path("ipAddress").asText();
+    String cidr = JSON.readTree(send("GET", prefix, null, null).body()).path("properties").path("ipPrefix").asText();
+    assertEquals(cidr.substring(0, cidr.indexOf('/')), ipA, "the first public IP takes the prefix's first address");
+    assertEquals(200, send("PUT", pips + "a", pipBody, null).statusCode(), "a repeated PUT keeps the address");
+    assertEquals(ipA, JSON.readTree(send("GET", pips + "a", null, null).body()).path("properties").path("ipAddress").asText());
+
+    // a secondary ipConfig with public IP a: a private IP from the subnet; a stale If-Match is refused
+    JsonNode nic = JSON.readTree(send("GET", nics.get(0), null, null).body());
+    var configs = (com.fasterxml.jackson.databind.node.ArrayNode) nic.path("properties").path("ipConfigurations");
+    var extra = configs.addObject().put("name", "egressgateway-x").putObject("properties");
+    extra.putObject("subnet").put("id", subnet);
+    extra.putObject("publicIPAddress").put("id", pips + "a");
+    assertEquals(412, send("PUT", nics.get(0), nic.toString(), "W/\"stale\"").statusCode());
+    HttpResponse<String> put = send("PUT", nics.get(0), nic.toString(), nic.path("etag").asText());
+    assertEquals(200, put.statusCode());
+    assertTrue(put.headers().firstValue("Azure-AsyncOperation").isPresent(), "a NIC write is a long-running operation");
+    JsonNode after = JSON.readTree(send("GET", nics.get(0), null, null).body());
+    JsonNode second = after.path("properties").path("ipConfigurations").path(1);
+    assertTrue(second.path("properties").path("privateIPAddress").asText().startsWith("10.1.0."));
+    assertEquals(pips + "a", second.path("properties").path("publicIPAddress").path("id").asText());
+    // the other NIC cannot take the same public IP; an attached public IP and a prefix with public IPs stay
+    JsonNode other = JSON.readTree(send("GET", nics.get(1), null, null).body());
+    var otherExtra = ((com.fasterxml.jackson.databind.node.ArrayNode) other.path("properties").path("ipConfigurations"))
+        .addObject().put("name", "egressgateway-x").putObject("properties");
+    otherExtra.putObject("subnet").put("id", subnet);
+    otherExtra.putObject("publicIPAddress").put("id", pips + "a");
+    assertEquals("PublicIPAddressInUse", JSON.readTree(send("PUT", nics.get(1), other.toString(), null).body()).path("error").path("code").asText());
+    assertEquals("PublicIPAddressCannotBeDeleted", JSON.readTree(send("DELETE", pips + "a", null, null).body()).path("error").path("code").asText());
+    assertEquals("InUsePublicIpPrefixCannotBeDeleted", JSON.readTree(send("DELETE", prefix, null, null).body()).path("error").path("code").asText());
+
+    // detaching frees the public IP; then IPs, then the prefix can go
+    ((com.fasterxml.jackson.databind.node.ArrayNode) after.path("properties").path("ipConfigurations")).remove(1);
+    assertEquals(200, send("PUT", nics.get(0), after.toString(), after.path("etag").asText()).statusCode());
+    assertTrue(JSON.readTree(send("GET", pips + "a", null, null).body()).path("properties").path("ipConfiguration").isMissingNode());
+    assertEquals(202, send("DELETE", pips + "a", null, null).statusCode());
+    assertEquals(202, send("DELETE", pips + "b", null, null).statusCode());
+    assertEquals(202, send("DELETE", prefix, null, null).statusCode());
+    assertEquals(1, JSON.readTree(send("GET", nics.get(0), null, null).body()).path("properties").path("ipConfigurations").size());
+    assertTrue(sim.writes() >= 9 && sim.reads() >= 8, "VM-pool calls land in the counters");
+  }
+
+  @Test
   void tokenEndpointAnswersCredentialFlows() throws Exception {
     HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(sim.baseUrl() + "/" + ArmSimulator.TENANT + "/oauth2/v2.0/token"))
         .POST(HttpRequest.BodyPublishers.ofString("grant_type=client_credentials")).build(), HttpResponse.BodyHandlers.ofString());
