@@ -1,5 +1,6 @@
 package io.egressgateway.gateway.infra;
 
+import io.egressgateway.gateway.model.WgDump;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,6 +29,7 @@ public final class GoWireGuard extends WgCliBackend {
   private static final Logger log = LoggerFactory.getLogger(GoWireGuard.class);
   private static final Path UAPI = Path.of("/var/run/wireguard");
   private static final long START_WAIT_MS = 3000;
+  private static final java.time.Duration UAPI_TIMEOUT = java.time.Duration.ofSeconds(5);
 
   private final String binary;
   private final Map<String, ProcessHandle> processes = new ConcurrentHashMap<>();
@@ -97,6 +99,17 @@ public final class GoWireGuard extends WgCliBackend {
     processes.remove(device.name());
   }
 
+  /** Read over the UAPI socket (no {@code wg} process); falls back to {@code wg show} if that fails. */
+  @Override
+  public WgDump dump(WgDevice device) {
+    try {
+      return WgUapi.get(UAPI.resolve(device.name() + ".sock"), UAPI_TIMEOUT);
+    } catch (IOException | RuntimeException e) {
+      log.debug("UAPI read of {} failed ({}); asking wg", device.name(), e.getMessage());
+      return super.dump(device);
+    }
+  }
+
   @Override
   public void onDeviceLost(Consumer<String> listener) {
     listeners.add(listener);
@@ -118,7 +131,12 @@ public final class GoWireGuard extends WgCliBackend {
   }
 
   private boolean answers(String name) {
-    return cmd.attempt(List.of("wg", "show", name, "listen-port")).ok();
+    try {
+      WgUapi.get(UAPI.resolve(name + ".sock"), UAPI_TIMEOUT);
+      return true;
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
   }
 
   private void supervise(String name, ProcessHandle h) {

@@ -8,17 +8,18 @@ import java.util.List;
 final class WgCli {
   private WgCli() {}
 
-  /** {@code set <dev> peer <key> allowed-ips <..> [endpoint <..>] [persistent-keepalive <n>]} */
+  /**
+   * {@code set <dev> peer <key> allowed-ips <..> [endpoint <..>] persistent-keepalive <n>}; the keepalive is
+   * always given, so setting a peer again with 0 turns a keepalive off.
+   */
   static List<String> setPeerArgs(String dev, WgPeer p) {
     List<String> a = new ArrayList<>(List.of("set", dev, "peer", p.publicKey(), "allowed-ips", String.join(",", p.allowedIps())));
     if (!p.endpoint().isEmpty()) {
       a.add("endpoint");
       a.add(p.endpoint());
     }
-    if (p.keepaliveSeconds() > 0) {
-      a.add("persistent-keepalive");
-      a.add(Integer.toString(p.keepaliveSeconds()));
-    }
+    a.add("persistent-keepalive");
+    a.add(Integer.toString(Math.max(0, p.keepaliveSeconds())));
     return a;
   }
 }

@@ -90,6 +90,30 @@ class WireGuardBackendTest {
   }
 
   @Test
+  void uapiReadOfAGoDeviceEqualsWhatWgShowReports() throws Exception {
+    GoWireGuard wg = new GoWireGuard(cmd);
+    WgDevice d = wg.create(host, dev);
+    WgKeys.KeyPair key = WgKeys.generate();
+    wg.configure(d, new WgConfig(key.privateKey(), 51998, List.of()));
+    String p1 = WgKeys.generate().publicKey();
+    String p2 = WgKeys.generate().publicKey();
+    wg.setPeer(d, new WgPeer(p1, List.of("10.9.0.1/32", "10.9.0.2/32"), "10.224.0.100:6000", 3));
+    wg.setPeer(d, new WgPeer(p2, List.of("0.0.0.0/0", "::/0"), "", 0));
+    WgDump viaWg = WgDump.parse(cmd.run(List.of("wg", "show", dev, "dump")).stdout());
+    WgDump viaUapi = WgUapi.get(java.nio.file.Path.of("/var/run/wireguard", dev + ".sock"), java.time.Duration.ofSeconds(2));
+    assertEquals(viaWg, viaUapi);
+    assertEquals(key.publicKey(), viaUapi.publicKey());
+    assertEquals(3, viaUapi.peers().get(p1).keepaliveSeconds());
+    assertEquals(viaWg, wg.dump(d), "the backend reads over UAPI");
+
+    wg.setPeer(d, new WgPeer(p1, List.of("10.9.0.1/32", "10.9.0.2/32"), "10.224.0.100:6000", 0));
+    assertEquals(0, wg.dump(d).peers().get(p1).keepaliveSeconds(), "setting a peer again with 0 turns its keepalive off");
+    wg.delete(d);
+    assertThrows(java.io.IOException.class,
+        () -> WgUapi.get(java.nio.file.Path.of("/var/run/wireguard", dev + ".sock"), java.time.Duration.ofSeconds(2)));
+  }
+
+  @Test
   void deleteIsNotReportedAsLoss() throws Exception {
     GoWireGuard wg = new GoWireGuard(cmd);
     CompletableFuture<String> lost = new CompletableFuture<>();
