@@ -55,7 +55,7 @@ public final class PodAgent {
     com.typesafe.config.Config failover = system.settings().config().getConfig("egress.pod.failover");
     if (!failover.getDuration("stall").isZero()) {
       io.egressgateway.pod.infra.FailoverWatchdog watchdog = new io.egressgateway.pod.infra.FailoverWatchdog(
-          datapath.backend(), failover.getDuration("stall"), System::nanoTime).start(failover.getDuration("check-interval"));
+          datapath.backend(), failover.getDuration("stall"), failover.getDuration("retry"), System::nanoTime).start(failover.getDuration("check-interval"));
       datapath.watchedBy(watchdog);
       ConfigViews.get(system).subscribe(watchdog::offerViews);
       io.egressgateway.core.metrics.Metrics metrics = io.egressgateway.core.metrics.Metrics.get(system);

@@ -17,12 +17,24 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Fast failover for pod tunnels. Gateways send a keepalive to every pod peer every couple of seconds, so
- * a healthy tunnel always receives something. When a pod's tunnel has received nothing from its gateway
- * for {@code stall}, the gateway behind the ILB is gone (or the ILB moved the flow): the watchdog removes
- * and re-adds the gateway peer, which drops the old session so the next packet starts a fresh handshake,
- * and the ILB sends that to a healthy gateway (all gateways of the pool know the pod). Stock WireGuard
- * would only re-handshake after 15 s of silence.
+ * Fast failover for pod tunnels. Gateways send a keepalive to every pod peer every second, so a healthy
+ * tunnel always receives something. Two signs say the gateway behind the ILB is gone or the ILB moved the
+ * flow to a gateway without our session:
+ *
+ * <ul>
+ *   <li>nothing received from the gateway for {@code stall} (the gateway died);
+ *   <li>data sent but only keepalives received for {@code stall} (the flow now reaches a gateway that does
+ *       not know the session, e.g. a dead gateway came back and the ILB hashes the flow to it again, while
+ *       the other gateway's keepalives still arrive). This one backs off (doubling, up to 30 s), so a pod that
+ *       only ever sends one-way UDP is not re-handshaken more than now and then.
+ * </ul>
+ *
+ * <p>Then the watchdog removes and re-adds the gateway peer with a 1 s keepalive: the old session is gone
+ * and the re-added peer sends a handshake at once (no need to wait for the pod's next packet), which the
+ * ILB sends to a healthy gateway (all gateways of the pool know the pod). If no handshake completes within
+ * {@code retry} it does so again (doubling up to 5 s); WireGuard itself would retry only after 5 s, and
+ * stock WireGuard would only notice the dead gateway after 15 s. Once the new session is up the pod-side
+ * keepalive is turned off again.
  *
  * <p>It also moves running tunnels to a configuration's new gateway key ({@link #onViews}).
  *
@@ -30,23 +42,39 @@ import org.slf4j.LoggerFactory;
  */
 public final class FailoverWatchdog implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FailoverWatchdog.class);
+  /** A keepalive on the wire: a transport header and an empty, authenticated payload. */
+  private static final long KEEPALIVE_BYTES = 32;
+  private static final Duration MAX_RETRY = Duration.ofSeconds(5);
+  private static final Duration MAX_UNANSWERED_BACKOFF = Duration.ofSeconds(30);
 
   /** A pod tunnel: its device (as moved into the pod) and its gateway peer. */
   public record Tunnel(WgDevice device, String gatewayPublicKey, String gatewayEndpoint) {}
 
-  private record Progress(long rxBytes, long sinceNanos) {}
+  /** What the watchdog knows about one tunnel between checks. */
+  private static final class Watch {
+    long rx = -1;
+    long tx = -1;
+    long rxAt;             // when rx last grew
+    long unansweredSince;  // first data sent after the last data received; 0: none outstanding
+    int unansweredKicks;   // consecutive kicks for unanswered data (backoff)
+    long kickedAt;         // 0: no fresh handshake pending
+    long firstKickAt;      // first kick of this outage
+    int retries;           // kicks since the last completed handshake
+  }
 
   private final WireGuardBackend wg;
   private final Duration stall;
+  private final Duration retry;
   private final LongSupplier clock;
   private final Map<String, Tunnel> tunnels = new ConcurrentHashMap<>();
-  private final Map<String, Progress> progress = new ConcurrentHashMap<>();
+  private final Map<String, Watch> watches = new ConcurrentHashMap<>();
   private final AtomicLong kicks = new AtomicLong();
   private ScheduledExecutorService timer;
 
-  public FailoverWatchdog(WireGuardBackend wg, Duration stall, LongSupplier nanoClock) {
+  public FailoverWatchdog(WireGuardBackend wg, Duration stall, Duration retry, LongSupplier nanoClock) {
     this.wg = wg;
     this.stall = stall;
+    this.retry = retry;
     this.clock = nanoClock;
   }
 
@@ -70,12 +98,12 @@ public final class FailoverWatchdog implements AutoCloseable {
 
   public void watch(String deviceName, Tunnel tunnel) {
     tunnels.put(deviceName, tunnel);
-    progress.remove(deviceName);
+    watches.remove(deviceName);
   }
 
   public void forget(String deviceName) {
     tunnels.remove(deviceName);
-    progress.remove(deviceName);
+    watches.remove(deviceName);
   }
 
   /**
@@ -95,7 +123,7 @@ public final class FailoverWatchdog implements AutoCloseable {
             wg.removePeer(t.device(), t.gatewayPublicKey());
             wg.setPeer(t.device(), new WgPeer(v.gatewayPublicKey(), List.of("0.0.0.0/0", "::/0"), endpoint, 0));
             tunnels.put(name, new Tunnel(t.device(), v.gatewayPublicKey(), endpoint));
-            progress.remove(name);
+            watches.remove(name);
             log.info("tunnel {}: gateway key of {} changed; peer replaced", name, v.key());
           } catch (RuntimeException e) {
             log.warn("tunnel {}: could not replace the gateway key of {}: {}", name, v.key(), e.getMessage());
@@ -135,26 +163,93 @@ public final class FailoverWatchdog implements AutoCloseable {
 
   private void check(String name, Tunnel t) {
     WgDump.Peer peer = wg.dump(t.device()).peers().get(t.gatewayPublicKey());
+    if (peer == null) {
+      return; // being replaced right now (new key or repair)
+    }
     long now = clock.getAsLong();
-    if (peer == null || peer.latestHandshake() == 0) {
-      progress.remove(name); // no session yet: the first handshake is WireGuard's own business
+    Watch w = watches.computeIfAbsent(name, k -> new Watch());
+    if (w.kickedAt != 0) {
+      if (peer.latestHandshake() != 0) {
+        // the fresh session is up: stop the pod-side keepalive, start watching from here
+        wg.setPeer(t.device(), gatewayPeer(t, 0));
+        log.info("tunnel {}: new session with a gateway behind {} after {} ms ({} attempt(s))", name,
+            t.gatewayEndpoint(), (now - w.firstKickAt) / 1_000_000, w.retries);
+        Watch fresh = new Watch();
+        fresh.unansweredKicks = w.unansweredKicks; // the backoff ends only when data comes back
+        watches.put(name, fresh);
+      } else if (now - w.kickedAt >= retryDelay(w.retries).toNanos()) {
+        kick(name, t, w, now, "no handshake answer yet");
+      }
+      return;
+    }
+    if (peer.latestHandshake() == 0) {
+      watches.remove(name); // no session yet: the first handshake is WireGuard's own business
       return;
     }
     long age = java.time.Instant.now().getEpochSecond() - peer.latestHandshake();
     oldestSeen = Math.max(oldestSeen, Math.max(0, age));
-    Progress p = progress.get(name);
-    if (p == null || peer.rxBytes() != p.rxBytes()) {
-      progress.put(name, new Progress(peer.rxBytes(), now));
+    if (w.rx < 0) {
+      w.rx = peer.rxBytes();
+      w.tx = peer.txBytes();
+      w.rxAt = now;
       return;
     }
-    if (now - p.sinceNanos() >= stall.toNanos()) {
-      wg.removePeer(t.device(), t.gatewayPublicKey());
-      wg.setPeer(t.device(), new WgPeer(t.gatewayPublicKey(), List.of("0.0.0.0/0", "::/0"), t.gatewayEndpoint(), 0));
-      kicks.incrementAndGet();
-      progress.put(name, new Progress(-1, now));
-      log.info("tunnel {}: nothing received from gateway {} for {} ms; forced a fresh handshake",
-          name, t.gatewayEndpoint(), stall.toMillis());
+    long drx = peer.rxBytes() - w.rx;
+    long dtx = peer.txBytes() - w.tx;
+    w.rx = peer.rxBytes();
+    w.tx = peer.txBytes();
+    if (drx != 0) {
+      w.rxAt = now;
     }
+    boolean dataIn = drx != 0 && drx != KEEPALIVE_BYTES;
+    boolean dataOut = dtx != 0 && dtx != KEEPALIVE_BYTES;
+    if (dataIn) {
+      w.unansweredSince = 0;
+      w.unansweredKicks = 0;
+    } else if (dataOut && w.unansweredSince == 0) {
+      w.unansweredSince = now;
+    }
+    if (now - w.rxAt >= stall.toNanos()) {
+      kick(name, t, w, now, "nothing received for " + (now - w.rxAt) / 1_000_000 + " ms");
+    } else if (w.unansweredSince != 0 && now - w.unansweredSince >= unansweredLimit(w.unansweredKicks).toNanos()) {
+      w.unansweredKicks++;
+      kick(name, t, w, now, "data sent but only keepalives received for " + (now - w.unansweredSince) / 1_000_000 + " ms");
+    }
+  }
+
+  /** Drops the session and re-adds the gateway peer with a keepalive, which starts a handshake at once. */
+  private void kick(String name, Tunnel t, Watch w, long now, String why) {
+    wg.removePeer(t.device(), t.gatewayPublicKey());
+    wg.setPeer(t.device(), gatewayPeer(t, 1));
+    kicks.incrementAndGet();
+    int unanswered = w.unansweredKicks;
+    Watch next = new Watch();
+    next.kickedAt = now;
+    next.firstKickAt = w.firstKickAt == 0 ? now : w.firstKickAt;
+    next.retries = w.retries + 1;
+    next.unansweredKicks = unanswered;
+    watches.put(name, next);
+    if (w.retries == 0) {
+      log.info("tunnel {}: {} from gateway {}; forced a fresh handshake", name, why, t.gatewayEndpoint());
+    } else {
+      log.debug("tunnel {}: {}; handshake attempt {}", name, why, next.retries);
+    }
+  }
+
+  private static WgPeer gatewayPeer(Tunnel t, int keepaliveSeconds) {
+    return new WgPeer(t.gatewayPublicKey(), List.of("0.0.0.0/0", "::/0"), t.gatewayEndpoint(), keepaliveSeconds);
+  }
+
+  /** Wait after the {@code n}-th kick before the next one: {@code retry}, doubling, at most 5 s. */
+  private Duration retryDelay(int n) {
+    Duration d = retry.multipliedBy(1L << Math.min(Math.max(n - 1, 0), 10));
+    return d.compareTo(MAX_RETRY) > 0 ? MAX_RETRY : d;
+  }
+
+  /** How long data may go unanswered before a kick: {@code stall}, doubling per kick in a row, at most 30 s. */
+  private Duration unansweredLimit(int kicksInRow) {
+    Duration d = stall.multipliedBy(1L << Math.min(kicksInRow, 10));
+    return d.compareTo(MAX_UNANSWERED_BACKOFF) > 0 ? MAX_UNANSWERED_BACKOFF : d;
   }
 
   @Override

@@ -1,6 +1,7 @@
 package io.egressgateway.pod.infra;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.egressgateway.gateway.infra.WgDevice;
 import io.egressgateway.gateway.infra.WireGuardBackend;
@@ -22,13 +23,14 @@ class FailoverWatchdogTest {
   static final class OneDevice implements WireGuardBackend {
     long handshake;
     long rx;
+    long tx;
     int resets;
     final Map<String, WgPeer> peers = new HashMap<>();
 
     @Override
     public WgDump dump(WgDevice device) {
       Map<String, WgDump.Peer> out = new HashMap<>();
-      peers.forEach((k, p) -> out.put(k, new WgDump.Peer(k, p.endpoint(), p.allowedIps(), handshake, rx, 0, 0)));
+      peers.forEach((k, p) -> out.put(k, new WgDump.Peer(k, p.endpoint(), p.allowedIps(), handshake, rx, tx, p.keepaliveSeconds())));
       return new WgDump("", 0, out);
     }
 
@@ -37,6 +39,7 @@ class FailoverWatchdogTest {
       peers.remove(publicKey);
       handshake = 0;
       rx = 0;
+      tx = 0;
       resets++;
     }
 
@@ -55,16 +58,22 @@ class FailoverWatchdogTest {
     @Override public void onDeviceLost(Consumer<String> l) { }
   }
 
+  private static final Duration SEC = Duration.ofSeconds(1);
+
+  private static void advance(AtomicLong now, Duration d) {
+    now.addAndGet(d.toNanos());
+  }
+
   @Test
-  void aSilentTunnelIsForcedIntoANewHandshakeOnceAndABusyOneNever() {
+  void aSilentTunnelGetsAFreshHandshakeRetriedUntilItCompletesAndABusyOneIsLeftAlone() {
     OneDevice wg = new OneDevice();
     wg.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), "10.0.0.100:6000", 0));
     AtomicLong now = new AtomicLong();
-    FailoverWatchdog w = new FailoverWatchdog(wg, Duration.ofMillis(2500), now::get);
+    FailoverWatchdog w = new FailoverWatchdog(wg, Duration.ofMillis(1300), Duration.ofMillis(300), now::get);
     w.watch("wgpod1", new FailoverWatchdog.Tunnel(WgDevice.created("wgpod1", ""), GW, "10.0.0.100:6000"));
 
     w.checkAll(); // no handshake yet: WireGuard's own first handshake, nothing to do
-    now.addAndGet(Duration.ofSeconds(10).toNanos());
+    advance(now, Duration.ofSeconds(10));
     w.checkAll();
     assertEquals(0, w.kicks());
 
@@ -72,37 +81,100 @@ class FailoverWatchdogTest {
     for (int i = 0; i < 20; i++) { // busy: keepalives keep arriving every second
       wg.rx += 32;
       w.checkAll();
-      now.addAndGet(Duration.ofSeconds(1).toNanos());
+      advance(now, SEC);
     }
     assertEquals(0, w.kicks(), "a tunnel that receives is left alone");
 
     // the gateway died right after the last keepalive; the loop already advanced the clock 1 s past it
     w.checkAll();
-    now.addAndGet(Duration.ofMillis(1400).toNanos());
+    advance(now, Duration.ofMillis(200));
     w.checkAll();
     assertEquals(0, w.kicks(), "not before the stall time");
-    now.addAndGet(Duration.ofMillis(200).toNanos());
+    advance(now, Duration.ofMillis(100));
     w.checkAll();
     assertEquals(1, w.kicks());
     assertEquals(1, wg.resets);
     assertEquals("10.0.0.100:6000", wg.peers.get(GW).endpoint(), "the gateway peer is back, same endpoint");
+    assertEquals(1, wg.peers.get(GW).keepaliveSeconds(), "re-added with a keepalive, so the handshake starts at once");
 
-    w.checkAll(); // no session yet after the reset: no second kick while the new handshake is pending
-    assertEquals(1, w.kicks());
+    advance(now, Duration.ofMillis(200));
+    w.checkAll();
+    assertEquals(1, w.kicks(), "the handshake gets its retry time");
+    advance(now, Duration.ofMillis(100));
+    w.checkAll();
+    assertEquals(2, w.kicks(), "no answer within retry: tried again (the ILB may not have moved the flow yet)");
+    advance(now, Duration.ofMillis(500));
+    w.checkAll();
+    assertEquals(2, w.kicks(), "the second retry waits twice as long");
+    advance(now, Duration.ofMillis(100));
+    w.checkAll();
+    assertEquals(3, w.kicks());
+
+    wg.handshake = 2000; // a healthy gateway answered
+    w.checkAll();
+    assertEquals(0, wg.peers.get(GW).keepaliveSeconds(), "the pod-side keepalive is turned off again");
+    for (int i = 0; i < 5; i++) {
+      wg.rx += 32;
+      w.checkAll();
+      advance(now, SEC);
+    }
+    assertEquals(3, w.kicks(), "the new session is watched like any other");
 
     w.forget("wgpod1");
-    wg.handshake = 5;
-    now.addAndGet(Duration.ofSeconds(60).toNanos());
+    advance(now, Duration.ofSeconds(60));
     w.checkAll();
     w.checkAll();
-    assertEquals(1, w.kicks(), "forgotten tunnels are not watched");
+    assertEquals(3, w.kicks(), "forgotten tunnels are not watched");
+  }
+
+  @Test
+  void dataAnsweredOnlyByKeepalivesForcesAHandshakeWithBackoffAndAnsweredDataNever() {
+    OneDevice wg = new OneDevice();
+    wg.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), "10.0.0.100:6000", 0));
+    AtomicLong now = new AtomicLong();
+    FailoverWatchdog w = new FailoverWatchdog(wg, Duration.ofMillis(1300), Duration.ofMillis(300), now::get);
+    w.watch("wgpod1", new FailoverWatchdog.Tunnel(WgDevice.created("wgpod1", ""), GW, "10.0.0.100:6000"));
+    wg.handshake = 1000;
+    Duration tick = Duration.ofMillis(100);
+    // requests and replies: never a kick
+    for (int i = 0; i < 50; i++) {
+      wg.tx += 96;
+      wg.rx += i % 10 == 0 ? 32 : 128;
+      w.checkAll();
+      advance(now, tick);
+    }
+    assertEquals(0, w.kicks());
+
+    // the flow now reaches a gateway without the session: requests go out, only another gateway's keepalives come in
+    long[] kicksAt = new long[3];
+    int seen = 0;
+    long start = now.get();
+    for (int i = 0; i < 400 && seen < 3; i++) {
+      if (wg.handshake == 0) {
+        wg.handshake = 3000; // every fresh handshake completes at once ...
+      }
+      wg.tx += 96; // ... but the data still goes unanswered (a pod that only sends)
+      if (i % 10 == 0) {
+        wg.rx += 32;
+      }
+      w.checkAll();
+      if (w.kicks() > seen) {
+        kicksAt[seen++] = now.get();
+      }
+      advance(now, tick);
+    }
+    assertEquals(3, seen, "unanswered data leads to fresh handshakes");
+    assertTrue(kicksAt[0] - start <= Duration.ofMillis(1500).toNanos(), "the first within about the stall time: " + (kicksAt[0] - start));
+    long gap1 = kicksAt[1] - kicksAt[0];
+    long gap2 = kicksAt[2] - kicksAt[1];
+    assertTrue(gap2 > gap1 + Duration.ofMillis(800).toNanos(), "backs off: " + gap1 / 1_000_000 + " ms then " + gap2 / 1_000_000 + " ms");
   }
 
   @Test
   void aNewGatewayKeyInTheViewReplacesThePeerOfRunningTunnels() {
     OneDevice wg = new OneDevice();
     wg.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), "10.0.0.100:6000", 0));
-    FailoverWatchdog w = new FailoverWatchdog(wg, Duration.ofMillis(1600), System::nanoTime);
+    FailoverWatchdog w = new FailoverWatchdog(wg, Duration.ofMillis(1300), Duration.ofMillis(300), System::nanoTime);
     w.watch("wgpod1", new FailoverWatchdog.Tunnel(WgDevice.created("wgpod1", ""), GW, "10.0.0.100:6000"));
     String newKey = "TkVXS0VZTkVXS0VZTkVXS0VZTkVXS0VZTkVXS0VZTkU=";
     var other = new io.egressgateway.core.view.ConfigView("ns/other", "u2", 1, "10.0.0.100", 6001, "T1RIRVI=", "s2",
