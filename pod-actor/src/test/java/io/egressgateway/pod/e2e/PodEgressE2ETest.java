@@ -31,7 +31,7 @@ class PodEgressE2ETest {
       String pod = t.lab.ns("web");
       String netns = "/var/run/netns/" + pod;
       String containerId = UUID.randomUUID().toString().replace("-", "");
-      String device = "wg" + containerId.substring(0, 8);
+      String device = io.egressgateway.pod.model.DeviceNames.forContainer(containerId);
       String args = ARGS.formatted("web", "web");
 
       long t0 = System.nanoTime();

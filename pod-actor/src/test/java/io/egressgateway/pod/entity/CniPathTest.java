@@ -91,7 +91,7 @@ class CniPathTest {
     assertEquals(0, add.exitCode(), add.stdout());
     assertTrue(add.stdout().contains("{\"name\":\"wg0\",\"sandbox\":\"/var/run/netns/w\"}"), add.stdout());
     assertEquals(1, gateways.peersOf("gw1", "uid-default-gw").size());
-    assertEquals("wgbbbb2222", datapath.pod("/var/run/netns/w").orElseThrow().wg0().orElseThrow().alias());
+    assertEquals(io.egressgateway.pod.model.DeviceNames.forContainer("bbbb2222cc"), datapath.pod("/var/run/netns/w").orElseThrow().wg0().orElseThrow().alias());
 
     assertEquals(0, plugin("CHECK", "web", "bbbb2222cc", "/var/run/netns/w").exitCode());
 
@@ -101,7 +101,7 @@ class CniPathTest {
         .contains(io.egressgateway.pod.model.Route.main("0.0.0.0/0", io.egressgateway.pod.model.Route.TUNNEL_VIA, "wg0")); i++) {
       sleep(20);
     }
-    assertEquals("wgbbbb2222", datapath.pod("/var/run/netns/w").orElseThrow().wg0().orElseThrow().alias(),
+    assertEquals(io.egressgateway.pod.model.DeviceNames.forContainer("bbbb2222cc"), datapath.pod("/var/run/netns/w").orElseThrow().wg0().orElseThrow().alias(),
         "a dead device is re-created by its entity");
     assertEquals(0, plugin("CHECK", "web", "bbbb2222cc", "/var/run/netns/w").exitCode());
 

@@ -56,7 +56,7 @@ class PodTunnelTest {
     String pub = st.tunnel().publicKey();
 
     var pod = datapath.pod("/var/run/netns/pod1").orElseThrow();
-    assertEquals("wgc0ffee42", pod.wg0().orElseThrow().alias());
+    assertEquals(io.egressgateway.pod.model.DeviceNames.forContainer("c0ffee4200"), pod.wg0().orElseThrow().alias());
     assertEquals("10.224.0.100:6000", pod.wg0().orElseThrow().endpoint());
     assertTrue(pod.wg0().orElseThrow().hasPrivateKey());
     assertTrue(pod.routes().contains(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")));
@@ -75,7 +75,7 @@ class PodTunnelTest {
     add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1"));
     datapath.kill("/var/run/netns/pod1");
     assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isEmpty());
-    var r = kit.runCommand(new PodTunnel.Reattach("wgc0ffee42"));
+    var r = kit.runCommand(new PodTunnel.Reattach(io.egressgateway.pod.model.DeviceNames.forContainer("c0ffee4200")));
     assertTrue(r.events().isEmpty());
     // the device comes back first, the routes right after it (both asynchronously)
     for (int i = 0; i < 100 && !datapath.pod("/var/run/netns/pod1").orElseThrow().routes()
@@ -83,7 +83,7 @@ class PodTunnelTest {
       Thread.sleep(20);
     }
     var pod = datapath.pod("/var/run/netns/pod1").orElseThrow();
-    assertEquals("wgc0ffee42", pod.wg0().orElseThrow().alias());
+    assertEquals(io.egressgateway.pod.model.DeviceNames.forContainer("c0ffee4200"), pod.wg0().orElseThrow().alias());
     assertTrue(pod.routes().contains(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")), "routes restored");
 
     var unrelated = kit.runCommand(new PodTunnel.Reattach("wgsomeoneelse"));
@@ -108,16 +108,16 @@ class PodTunnelTest {
     add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1"));
     kit.restart();
     datapath.kill("/var/run/netns/pod1");
-    kit.runCommand(new PodTunnel.Reattach("wgc0ffee42"));
+    kit.runCommand(new PodTunnel.Reattach(io.egressgateway.pod.model.DeviceNames.forContainer("c0ffee4200")));
     for (int i = 0; i < 100 && datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isEmpty(); i++) {
       Thread.sleep(20);
     }
     assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isPresent(), "the key outlives the entity's restart");
     Thread.sleep(300); // let the repair's remaining steps finish before the next kill
 
-    keys.remove("wgc0ffee42");
+    keys.remove(io.egressgateway.pod.model.DeviceNames.forContainer("c0ffee4200"));
     datapath.kill("/var/run/netns/pod1");
-    var r = kit.runCommand(new PodTunnel.Reattach("wgc0ffee42"));
+    var r = kit.runCommand(new PodTunnel.Reattach(io.egressgateway.pod.model.DeviceNames.forContainer("c0ffee4200")));
     Thread.sleep(200);
     assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isEmpty(), "no key, no device: the pod stays fail-closed");
     assertTrue(r.events().isEmpty());
@@ -129,7 +129,7 @@ class PodTunnelTest {
     String journal = kit.getState().toString();
     var restarted = kit.restart();
     PodTunnel.Established st = assertInstanceOf(PodTunnel.Established.class, restarted.state());
-    assertEquals("wgc0ffee42", st.tunnel().deviceName());
+    assertEquals(io.egressgateway.pod.model.DeviceNames.forContainer("c0ffee4200"), st.tunnel().deviceName());
     assertFalse(journal.contains("PrivateKey"));
     assertFalse(java.util.Arrays.stream(PodTunnel.Tunnel.class.getRecordComponents())
         .anyMatch(c -> c.getName().toLowerCase().contains("private")), "no private key field in persisted state");

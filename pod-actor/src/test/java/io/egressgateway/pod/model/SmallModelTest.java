@@ -18,9 +18,15 @@ class SmallModelTest {
 
   @Test
   void deviceNamesAreShortAndStable() {
-    assertEquals("wgabcdef01", DeviceNames.forContainer("ABCDEF0123456789"));
-    assertEquals("wgab12cd34", DeviceNames.forContainer("ab-12_cd:34ef"));
-    assertTrue(DeviceNames.forContainer("0123456789abcdef0123").length() <= 15);
+    assertEquals(DeviceNames.forContainer("ABCDEF0123456789"), DeviceNames.forContainer("ABCDEF0123456789"), "stable");
+    assertTrue(DeviceNames.forContainer("ab-12_cd:34ef").matches("wg[0-9a-f]{12}"));
+    assertEquals(14, DeviceNames.forContainer("0123456789abcdef0123").length());
+    // ids that differ only at the end (sequential uids) must not collide
+    java.util.Set<String> names = new java.util.HashSet<>();
+    for (int i = 0; i < 10_000; i++) {
+      names.add(DeviceNames.forContainer(String.format("00000000-0000-0000-0000-%012x", i)));
+    }
+    assertEquals(10_000, names.size());
     assertThrows(IllegalArgumentException.class, () -> DeviceNames.forContainer("a"));
   }
 
