@@ -37,6 +37,7 @@ public final class AzureVnet {
   private final String vnet;
   private final String inet;
   private final Map<String, String> vmIfByIp = new LinkedHashMap<>();
+  private final java.nio.file.Path echoHandler;
 
   public AzureVnet(NetLab lab) {
     this.lab = lab;
@@ -55,14 +56,14 @@ public final class AzureVnet {
     Sh.must("ip", "-n", inet, "addr", "add", ECHO_IP + "/32", "dev", "lo");
     Sh.must("ip", "-n", inet, "addr", "add", ECHO_EXCLUDED_IP + "/32", "dev", "lo");
     setPublicIps(Map.of());
-    var handler = lab.script("echo-handler.sh", """
+    echoHandler = lab.script("echo-handler.sh", """
         #!/bin/bash
         # one HTTP exchange: answer with the client address the connection came from
         while IFS= read -r -t 2 l; do [ -z "${l%$'\\r'}" ] && break; done
         printf 'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\n%s\\n' "$SOCAT_PEERADDR"
         """);
-    startEcho(ECHO_IP, handler);
-    startEcho(ECHO_EXCLUDED_IP, handler);
+    startEcho(inet, ECHO_IP, ECHO_PORT);
+    startEcho(inet, ECHO_EXCLUDED_IP, ECHO_PORT);
   }
 
   public String routerNs() {
@@ -90,6 +91,18 @@ public final class AzureVnet {
       vmIfByIp.put(ip, vif);
     }
     return ns;
+  }
+
+  /**
+   * Takes a VM's NIC down (as when the VM dies: nothing in or out) or brings it back with its routes (the
+   * kernel drops a link's routes when it goes down).
+   */
+  public void setVmLink(String vmNs, boolean up) {
+    Sh.must("ip", "-n", vmNs, "link", "set", "eth0", up ? "up" : "down");
+    if (up) {
+      Sh.must("ip", "-n", vmNs, "route", "replace", ROUTER_IP + "/32", "dev", "eth0", "scope", "link");
+      Sh.must("ip", "-n", vmNs, "route", "replace", "default", "via", ROUTER_IP, "dev", "eth0", "onlink");
+    }
   }
 
   /** Routes a NIC secondary IP to the VM that holds primary {@code primaryIp} (an Azure ipConfig). */
@@ -143,9 +156,10 @@ public final class AzureVnet {
     return Sh.run(Sh.inNs(vnet, cmd), null, 10);
   }
 
-  private void startEcho(String ip, java.nio.file.Path handler) {
-    lab.spawn("echo-" + ip, inet, List.of("socat",
-        "TCP-LISTEN:" + ECHO_PORT + ",bind=" + ip + ",fork,reuseaddr", "EXEC:" + handler));
+  /** Starts an HTTP echo (answers with the client address it sees) on {@code ip:port} in namespace {@code ns}. */
+  public void startEcho(String ns, String ip, int port) {
+    lab.spawn("echo-" + ip, ns, List.of("socat",
+        "TCP-LISTEN:" + port + ",bind=" + ip + ",fork,reuseaddr", "EXEC:" + echoHandler));
   }
 
   private String ifOf(String primaryIp) {

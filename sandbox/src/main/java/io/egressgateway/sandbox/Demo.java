@@ -84,10 +84,14 @@ public final class Demo {
 
   /** Asks the internet echo from inside the pod; empty when the request fails within {@code timeout}. */
   static Optional<String> egressOf(String podNetns, Duration timeout) {
+    return echoFrom(podNetns, AzureVnet.ECHO_IP, timeout);
+  }
+
+  /** Asks the echo service on {@code echoIp} from inside the pod; empty when no answer within {@code timeout}. */
+  static Optional<String> echoFrom(String podNetns, String echoIp, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     do {
-      Sh.Result r = Sh.quiet(podNetns, "curl", "-s", "-m", "2",
-          "http://" + AzureVnet.ECHO_IP + ":" + AzureVnet.ECHO_PORT + "/");
+      Sh.Result r = Sh.quiet(podNetns, "curl", "-s", "-m", "2", "http://" + echoIp + ":" + AzureVnet.ECHO_PORT + "/");
       if (r.ok() && !r.out().isBlank()) {
         return Optional.of(r.out().trim());
       }

@@ -34,8 +34,13 @@ import org.slf4j.LoggerFactory;
 public final class PodRuntime implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PodRuntime.class);
 
-  /** What happened to one pod's CNI ADD. */
-  public record PodEvent(String key, String node, String netns, boolean ok, String detail, long addMillis) {}
+  /**
+   * What happened to one pod's CNI ADD: {@code detail} is the pod IP when ok, else the first error;
+   * {@code firstError} is the first failed attempt's error even when a later attempt succeeded (empty when
+   * none failed); {@code startNanos} is when the first ADD started ({@link System#nanoTime}).
+   */
+  public record PodEvent(String key, String node, String netns, boolean ok, String detail, long addMillis,
+      String firstError, long startNanos) {}
 
   private final KubernetesClient client;
   private final NetLab lab;
@@ -44,7 +49,9 @@ public final class PodRuntime implements AutoCloseable {
   private final Path stateDir;
   private final Consumer<PodEvent> listener;
   private final Map<String, String> netnsByPod = new ConcurrentHashMap<>();
-  private final ExecutorService executor = Executors.newFixedThreadPool(4);
+  /** Like a kubelet's parallel sandbox creation: up to this many CNI ADDs at once. */
+  static final int PARALLEL_ADDS = 20;
+  private final ExecutorService executor = Executors.newFixedThreadPool(PARALLEL_ADDS);
   private final AtomicInteger nextWorker = new AtomicInteger();
   private SharedIndexInformer<Pod> informer;
 
@@ -126,9 +133,9 @@ public final class PodRuntime implements AutoCloseable {
       String ip = firstIp(outcome.result());
       writeStatus(pod, ip, "Running", null);
       log.info("pod {} on {}: {} in {} ms", key, nodeName, ip, ms);
-      listener.accept(new PodEvent(key, nodeName, netns, true, ip, ms));
+      listener.accept(new PodEvent(key, nodeName, netns, true, ip, ms, firstError == null ? "" : firstError, t0));
     } else {
-      listener.accept(new PodEvent(key, nodeName, netns, false, firstError, ms));
+      listener.accept(new PodEvent(key, nodeName, netns, false, firstError, ms, firstError, t0));
     }
   }
 
@@ -148,10 +155,19 @@ public final class PodRuntime implements AutoCloseable {
     lab.removeNamespace(netns);
   }
 
-  /** Runs DEL for every pod still present (teardown). */
+  /** Runs DEL for every pod still present (teardown), several at once. */
   public void deleteAll() {
+    ExecutorService dels = Executors.newFixedThreadPool(8);
     for (Pod p : informer == null ? List.<Pod>of() : informer.getStore().list()) {
-      remove(p);
+      dels.submit(() -> remove(p));
+    }
+    dels.shutdown();
+    try {
+      if (!dels.awaitTermination(5, java.util.concurrent.TimeUnit.MINUTES)) {
+        log.warn("CNI DEL of every pod did not finish within 5 minutes");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -20,12 +20,12 @@ import org.junit.jupiter.api.Test;
 class SandboxE2ETest {
 
   @Test
-  void demoPodsEgressAsExpectedFailoverRecoversAndTeardownLeavesNothing() throws Exception {
+  void demoAndE2eScenariosEgressAsExpectedFailoverRecoversAndTeardownLeavesNothing() throws Exception {
     Privileged.require("ip", "nft", "socat", "curl", "wg", "wireguard-go", "/usr/lib/cni/ptp");
     Path dist = Path.of(System.getProperty("egress.dist", "app/target/dist/lib"));
     assertTrue(Files.isDirectory(dist), "the app distribution must be built first: " + dist);
     ByteArrayOutputStream console = new ByteArrayOutputStream();
-    Sandbox sandbox = new Sandbox(Sandbox.Settings.parse(List.of("--once")), new PrintStream(console, true));
+    Sandbox sandbox = new Sandbox(Sandbox.Settings.parse(List.of("--once", "--e2e")), new PrintStream(console, true));
     boolean ok;
     try {
       ok = sandbox.run();
@@ -36,7 +36,7 @@ class SandboxE2ETest {
     String context = console + "\n" + r.toPrettyString();
 
     JsonNode pods = r.path("pods");
-    assertEquals(2, pods.size(), context);
+    assertEquals(5, pods.size(), "demo/annotated, demo/plain, e2e/byo, e2e/private, e2e/late:\n" + context);
     for (JsonNode p : pods) {
       assertTrue(p.path("ok").asBoolean(), "pod " + p.path("name").asText() + " egress wrong:\n" + context);
     }
@@ -54,10 +54,31 @@ class SandboxE2ETest {
         assertTrue(m.getValue().asBoolean(), "metric " + m.getKey() + " missing from /metrics:\n" + context));
     assertTrue(r.path("metrics").size() >= 8, context);
     assertTrue(r.path("failover").path("ok").asBoolean(), "traffic must come back through the other gateway:\n" + context);
+    long failoverMs = r.path("failover").path("ms").asLong(-1);
+    assertTrue(failoverMs > 0 && failoverMs < 5000,
+        "failover far slower than designed (target 2 s; stock WireGuard needs about 16 s):\n" + context);
+    assertTrue(!r.path("failover").path("to").asText().isEmpty()
+        && !r.path("failover").path("to").asText().equals(r.path("failover").path("from").asText()), context);
+
+    JsonNode e2e = r.path("e2e");
+    JsonNode byo = e2e.path("byo");
+    assertEquals(byo.path("prefix").asText(), byo.path("statusPrefix").asText(), "BYO prefix in the status:\n" + context);
+    assertTrue(byo.path("ok").asBoolean(), "the BYO pod egresses from the BYO prefix:\n" + context);
+    assertTrue(e2e.path("twoConfigsOnePool").path("ok").asBoolean(),
+        "two configs on one pool: each pod from its own prefix:\n" + context);
+    JsonNode priv = e2e.path("privateAzureNetworking");
+    assertTrue(priv.path("egressIpPrefix").asText().split(",").length >= 2, "private mode lists the secondary IPs:\n" + context);
+    assertTrue(priv.path("egressIpPrefix").asText().contains(priv.path("privateServiceSaw").asText()), context);
+    assertTrue(priv.path("ok").asBoolean(), "private mode: the listed CIDR via the gateway, the internet via the node:\n" + context);
+    JsonNode late = e2e.path("notReadyThenReady");
+    assertTrue(late.path("firstError").asText().contains("e2e/late"), "a clear CNI error names the config:\n" + context);
+    assertTrue(late.path("ok").asBoolean(), "the pod succeeds once its config is ready:\n" + context);
+    assertTrue(e2e.path("ok").asBoolean(), context);
     assertTrue(r.path("azure").path("leftover").isEmpty(), "Azure resources left:\n" + context);
     assertTrue(r.path("azure").path("writes").asLong() > 0, context);
     assertTrue(r.path("leftover").path("namespaces").isEmpty(), context);
     assertTrue(r.path("leftover").path("processes").isEmpty(), context);
+    assertTrue(r.path("leftover").path("links").isEmpty(), context);
     assertTrue(ok, context);
   }
 

@@ -1,0 +1,180 @@
+package io.egressgateway.sandbox;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+
+/**
+ * Gateway failover, measured from inside a pod: the gateway VM the pod egresses through loses its NIC (as
+ * when a VM dies) while the pod starts a request to the internet echo every 50 ms (each may take up to
+ * 1 s); the failover time is from the NIC going down to the first reply that came through another gateway.
+ * Overlapping requests make the measurement as fine as the request interval: a single request loop with
+ * a short timeout would add up to its timeout to every result.
+ *
+ * <p>After each run the VM gets its NIC back; once the ILB probes it healthy again, the pod's egress is
+ * watched for {@link #FAILBACK_WATCH} and the longest gap between replies is the failback disruption
+ * (the ILB may hash the pod's flow back to the returned gateway, whose old session the pod no longer has).
+ */
+final class Failover {
+  static final Duration REQUEST_EVERY = Duration.ofMillis(50);
+  static final Duration FAILBACK_WATCH = Duration.ofSeconds(6);
+
+  /** One run's result. */
+  record Run(String from, String to, long ms, int requests, long failbackGapMs) {}
+
+  private final AzureVnet vnet;
+  private final AzureFollower follower;
+  private final Function<String, Optional<Sandbox.SimNode>> gatewayByPublicIp;
+
+  Failover(AzureVnet vnet, AzureFollower follower, Function<String, Optional<Sandbox.SimNode>> gatewayByPublicIp) {
+    this.vnet = vnet;
+    this.follower = follower;
+    this.gatewayByPublicIp = gatewayByPublicIp;
+  }
+
+  /** {@code runs} failovers of the pod in {@code podNetns}; writes runs, the first run's ms and a summary into {@code f}. */
+  boolean measure(String podNetns, int runs, ObjectNode f) {
+    ArrayNode out = f.putArray("runs");
+    List<Long> times = new ArrayList<>();
+    boolean allOk = true;
+    for (int i = 0; i < runs; i++) {
+      Optional<Run> r = once(podNetns, i + 1 < runs);
+      if (r.isEmpty()) {
+        out.addObject().put("ok", false);
+        allOk = false;
+        break;
+      }
+      Run run = r.get();
+      boolean ok = run.ms() >= 0;
+      allOk &= ok;
+      out.addObject().put("from", run.from()).put("to", run.to()).put("ms", run.ms()).put("ok", ok)
+          .put("requests", run.requests()).put("failbackGapMs", run.failbackGapMs());
+      if (ok) {
+        times.add(run.ms());
+      }
+    }
+    times.sort(Long::compare);
+    long max = times.isEmpty() ? -1 : times.get(times.size() - 1);
+    long first = out.isEmpty() ? -1 : out.get(0).path("ms").asLong(-1);
+    f.put("ms", first).put("ok", allOk && !times.isEmpty()).put("targetMs", 2000)
+        .put("maxMs", max).put("medianMs", times.isEmpty() ? -1 : times.get(times.size() / 2))
+        .put("targetMet", allOk && !times.isEmpty() && max < 2000);
+    if (!out.isEmpty()) {
+      f.put("from", out.get(0).path("from").asText()).put("to", out.get(0).path("to").asText());
+    }
+    return allOk;
+  }
+
+  /** One failover; {@code restore}: give the VM its NIC back afterwards and measure the failback. */
+  private Optional<Run> once(String podNetns, boolean restore) {
+    String before = Demo.egressOf(podNetns, Duration.ofSeconds(10)).orElse("");
+    Optional<Sandbox.SimNode> victim = gatewayByPublicIp.apply(before);
+    if (victim.isEmpty()) {
+      return Optional.empty();
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(40);
+    AtomicReference<String> after = new AtomicReference<>("");
+    AtomicLong recoveredAt = new AtomicLong();
+    int requests = 0;
+    long t0 = System.nanoTime();
+    vnet.setVmLink(victim.get().ns(), false);
+    long deadline = t0 + Duration.ofSeconds(60).toNanos();
+    try {
+      while (recoveredAt.get() == 0 && System.nanoTime() < deadline) {
+        requests++;
+        pool.submit(() -> {
+          Sh.Result r = Sh.quiet(podNetns, "curl", "-s", "-m", "1",
+              "http://" + AzureVnet.ECHO_IP + ":" + AzureVnet.ECHO_PORT + "/");
+          long end = System.nanoTime();
+          String seen = r.out().trim();
+          if (r.ok() && !seen.isEmpty() && !seen.equals(before) && after.compareAndSet("", seen)) {
+            recoveredAt.set(end);
+          }
+        });
+        sleep(REQUEST_EVERY.toMillis());
+      }
+    } finally {
+      pool.shutdown();
+      awaitQuietly(pool);
+    }
+    long ms = recoveredAt.get() == 0 ? -1 : (recoveredAt.get() - t0) / 1_000_000;
+    String to = gatewayByPublicIp.apply(after.get()).map(Sandbox.SimNode::name).orElse("");
+    long gap = -1;
+    if (restore) {
+      vnet.setVmLink(victim.get().ns(), true);
+      awaitBackendHealthy(victim.get().ip(), Duration.ofSeconds(30));
+      gap = longestGap(podNetns, FAILBACK_WATCH);
+    }
+    return Optional.of(new Run(victim.get().name(), to, ms, requests, gap));
+  }
+
+  private void awaitBackendHealthy(String primaryIp, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      Map<Integer, List<String>> healthy = follower.healthyBackends();
+      if (!healthy.isEmpty() && healthy.values().stream().allMatch(l -> l.contains(primaryIp))) {
+        return;
+      }
+      sleep(100);
+    }
+  }
+
+  /** Longest time without a reply, with a request started every 50 ms, over {@code watch}. */
+  private static long longestGap(String podNetns, Duration watch) {
+    ExecutorService pool = Executors.newFixedThreadPool(40);
+    List<Long> replies = java.util.Collections.synchronizedList(new ArrayList<>());
+    long start = System.nanoTime();
+    long end = start + watch.toNanos();
+    try {
+      while (System.nanoTime() < end) {
+        pool.submit(() -> {
+          Sh.Result r = Sh.quiet(podNetns, "curl", "-s", "-m", "1",
+              "http://" + AzureVnet.ECHO_IP + ":" + AzureVnet.ECHO_PORT + "/");
+          if (r.ok() && !r.out().isBlank()) {
+            replies.add(System.nanoTime());
+          }
+        });
+        sleep(REQUEST_EVERY.toMillis());
+      }
+    } finally {
+      pool.shutdown();
+      awaitQuietly(pool);
+    }
+    List<Long> sorted = new ArrayList<>(replies);
+    sorted.sort(Long::compare);
+    long prev = start;
+    long gap = 0;
+    for (long t : sorted) {
+      gap = Math.max(gap, t - prev);
+      prev = t;
+    }
+    gap = Math.max(gap, Math.min(end, System.nanoTime()) - prev);
+    return gap / 1_000_000;
+  }
+
+  private static void awaitQuietly(ExecutorService pool) {
+    try {
+      pool.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
