@@ -74,6 +74,7 @@ public final class ArmSimulator implements AutoCloseable {
   private final Map<String, Instant> operations = new HashMap<>();
   private final Map<String, Integer> nextHost = new HashMap<>();
   private final List<Call> calls = new CopyOnWriteArrayList<>();
+  private final List<String[]> serving = new CopyOnWriteArrayList<>();
   private final List<Fault> faults = new CopyOnWriteArrayList<>();
   private final List<Delay> delays = new CopyOnWriteArrayList<>();
   private final List<Hook> hooks = new CopyOnWriteArrayList<>();
@@ -186,6 +187,12 @@ public final class ArmSimulator implements AutoCloseable {
 
   public long reads() {
     return calls.stream().filter(c -> c.method().equals("GET")).count();
+  }
+
+  /** Requests being served right now (received, not yet answered) whose method and path match. */
+  public long inFlight(String method, String pathRegex) {
+    Pattern p = Pattern.compile(pathRegex, Pattern.CASE_INSENSITIVE);
+    return serving.stream().filter(r -> r[0].equals(method) && p.matcher(r[1]).find()).count();
   }
 
   /** Calls whose method matches and whose path matches the regex (case-insensitive, anywhere in the path). */
@@ -378,6 +385,16 @@ public final class ArmSimulator implements AutoCloseable {
   // ---------------------------------------------------------------- serving
 
   private void handle(HttpExchange ex) throws IOException {
+    String[] request = {ex.getRequestMethod(), ex.getRequestURI().getPath()};
+    serving.add(request);
+    try {
+      serve(ex);
+    } finally {
+      serving.remove(request);
+    }
+  }
+
+  private void serve(HttpExchange ex) throws IOException {
     String method = ex.getRequestMethod();
     String path = ex.getRequestURI().getPath();
     Response resp;
