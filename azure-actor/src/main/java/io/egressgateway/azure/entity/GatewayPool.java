@@ -25,6 +25,7 @@ import io.egressgateway.azure.infra.AzureSettings;
 import io.egressgateway.azure.model.ArmAction;
 import io.egressgateway.azure.model.ArmFailure;
 import io.egressgateway.azure.model.ArmPort;
+import io.egressgateway.azure.model.AzureNames;
 import io.egressgateway.azure.model.ConfigResult;
 import io.egressgateway.azure.model.ConfigSpec;
 import io.egressgateway.azure.model.Observed;
@@ -98,6 +99,9 @@ public final class GatewayPool
 
   public record ConfigUpdated(ConfigSpec spec) implements Event {}
 
+  /** The config's port is the one the Go original's rule already has (decided once, from an observation). */
+  public record PortAdopted(String uid, int port) implements Event {}
+
   public record RemovalRequested(String uid) implements Event {}
 
   public record ConfigRemoved(String uid) implements Event {}
@@ -141,6 +145,7 @@ public final class GatewayPool
   private int failures;
   private int conflicts;
   private long failingSince;
+  private boolean defaultLengthLogged;
 
   private GatewayPool(PoolRef pool, ActorContext<Command> ctx, TimerScheduler<Command> timers, ArmPort port, AzureSettings settings,
                       String prefixIdBase) {
@@ -177,7 +182,8 @@ public final class GatewayPool
   public EventHandler<PoolState, Event> eventHandler() {
     return newEventHandlerBuilder().forAnyState()
         .onEvent(ConfigAccepted.class, (s, e) -> s.withMember(e.spec().uid(), new PoolState.Member(e.spec(), e.port(), false)))
-        .onEvent(ConfigUpdated.class, (s, e) -> s.withMember(e.spec().uid(), new PoolState.Member(e.spec(), s.configs().get(e.spec().uid()).port(), false)))
+        .onEvent(ConfigUpdated.class, (s, e) -> s.withMember(e.spec().uid(), updated(s.configs().get(e.spec().uid()), e.spec())))
+        .onEvent(PortAdopted.class, (s, e) -> s.withMember(e.uid(), adopted(s.configs().get(e.uid()), e.port())))
         .onEvent(RemovalRequested.class, (s, e) -> s.withMember(e.uid(), withRemoving(s.configs().get(e.uid()))))
         .onEvent(ConfigRemoved.class, (s, e) -> s.without(e.uid()))
         .onEvent(WriteIntended.class, (s, e) -> s.intent(e.target(), true))
@@ -191,18 +197,27 @@ public final class GatewayPool
   }
 
   private static PoolState.Member withRemoving(PoolState.Member m) {
-    return new PoolState.Member(m.spec(), m.port(), true);
+    return new PoolState.Member(m.spec(), m.port(), true, m.portAdopted());
+  }
+
+  private static PoolState.Member updated(PoolState.Member m, ConfigSpec spec) {
+    return new PoolState.Member(spec, m.port(), false, m.portAdopted());
+  }
+
+  private static PoolState.Member adopted(PoolState.Member m, int port) {
+    return new PoolState.Member(m.spec(), port, m.removing(), true);
   }
 
   // ---------------------------------------------------------------- commands
 
   private ReplyEffect<Event, PoolState> onEnsure(PoolState state, EnsureConfig cmd) {
-    ConfigSpec spec = cmd.spec();
-    String invalid = spec.validationError();
+    String invalid = cmd.spec().validationError();
     if (!invalid.isEmpty()) {
-      return Effect().reply(cmd.replyTo(), StatusReply.error("invalid config " + spec.configKey() + ": " + invalid));
+      return Effect().reply(cmd.replyTo(), StatusReply.error("invalid config " + cmd.spec().configKey() + ": " + invalid));
     }
-    PoolState.Member m = state.configs().get(spec.uid());
+    PoolState.Member m = state.configs().get(cmd.spec().uid());
+    // the Azure names are decided when a config is accepted; a legacy object vanishing later changes nothing
+    ConfigSpec spec = m == null ? cmd.spec() : cmd.spec().withNamesOf(m.spec());
     if (m != null && !m.removing() && m.spec().equals(spec)) {
       ConfigResult done = results.get(spec.uid());
       if (done != null) {
@@ -306,7 +321,18 @@ public final class GatewayPool
     }
     Observed obs = msg.observed();
     observedPorts = PoolPlanner.observedPorts(obs);
-    Plan plan = PoolPlanner.plan(state.desired(prefixIdBase), obs);
+    Map<String, Integer> adopt = PoolPlanner.adoptablePorts(state.desired(prefixIdBase, settings.defaultPrefixLength()), obs,
+        state.portAdoptionCandidates());
+    if (!adopt.isEmpty()) {
+      List<Event> events = new ArrayList<>();
+      adopt.forEach((uid, p) -> events.add(new PortAdopted(uid, p)));
+      return Effect().persist(events).thenRun(s -> {
+        log.info("[{}] kept the ports of existing rules {}", pool.entityId(), adopt);
+        ctx.getSelf().tell(msg);
+      }).thenNoReply();
+    }
+    logDefaultLength(state, obs);
+    Plan plan = PoolPlanner.plan(state.desired(prefixIdBase, settings.defaultPrefixLength()), obs);
     plan.errors().forEach(this::reportError);
     if (!plan.converged()) {
       if (rounds > settings.maxRoundsPerReconcile()) {
@@ -395,11 +421,27 @@ public final class GatewayPool
         log.warn("[{}] {}", pool.entityId(), msg);
         if (action instanceof ArmAction.CreatePrefix c) {
           reportError(c.uid(), msg);
+        } else if (action instanceof ArmAction.CreatePublicIp c && !c.uid().isEmpty()) {
+          reportError(c.uid(), msg);
         } else {
           state.configs().keySet().forEach(uid -> reportError(uid, msg));
         }
         timers.startSingleTimer(RETRY, new Tick("retry after rejection"), settings.rejectedRetry());
       }
+    }
+  }
+
+  /** Once per incarnation: a node-pool config takes the default prefix length because its pool has no tag. */
+  private void logDefaultLength(PoolState state, Observed obs) {
+    if (defaultLengthLogged || obs.prefixSizeTag() != null) {
+      return;
+    }
+    boolean usesDefault = state.configs().values().stream()
+        .anyMatch(m -> !m.removing() && m.spec().provisionPublicIps() && m.spec().prefixLength() == 0 && m.spec().byoPrefixId().isEmpty());
+    if (usesDefault) {
+      defaultLengthLogged = true;
+      log.info("[{}] the pool has no {} tag; new managed prefixes are /{} (egress.azure.default-prefix-length)",
+          pool.entityId(), AzureNames.PREFIX_SIZE_TAG, settings.defaultPrefixLength());
     }
   }
 

@@ -10,8 +10,15 @@ import java.util.Set;
 
 /** Journaled state: configs by uid, and writes whose outcome is not recorded yet. */
 public record PoolState(Map<String, Member> configs, Set<String> openIntents) implements CborSerializable {
-  /** A config this pool serves: its spec, its port and whether it is being removed. */
-  public record Member(ConfigSpec spec, int port, boolean removing) {}
+  /**
+   * A config this pool serves: its spec, its port, whether it is being removed, and whether its port was
+   * taken over from an existing rule of the Go original (done once).
+   */
+  public record Member(ConfigSpec spec, int port, boolean removing, boolean portAdopted) {
+    public Member(ConfigSpec spec, int port, boolean removing) {
+      this(spec, port, removing, false);
+    }
+  }
 
   public static final PoolState EMPTY = new PoolState(Map.of(), Set.of());
 
@@ -43,16 +50,27 @@ public record PoolState(Map<String, Member> configs, Set<String> openIntents) im
     return p;
   }
 
-  Desired desired(String prefixIdBase) {
+  Desired desired(String prefixIdBase, int defaultPrefixLength) {
     Map<String, Desired.Wanted> active = new HashMap<>();
-    Set<String> removing = new HashSet<>();
+    Map<String, ConfigSpec> removing = new HashMap<>();
     configs.forEach((uid, m) -> {
       if (m.removing()) {
-        removing.add(uid);
+        removing.put(uid, m.spec());
       } else {
         active.put(uid, new Desired.Wanted(m.spec(), m.port()));
       }
     });
-    return new Desired(active, removing, prefixIdBase);
+    return new Desired(active, removing, prefixIdBase, defaultPrefixLength);
+  }
+
+  /** Active configs named by a legacy rule whose port was not taken over yet. */
+  Set<String> portAdoptionCandidates() {
+    Set<String> out = new HashSet<>();
+    configs.forEach((uid, m) -> {
+      if (!m.removing() && !m.portAdopted() && !m.spec().legacyRuleName().isEmpty()) {
+        out.add(uid);
+      }
+    });
+    return out;
   }
 }

@@ -7,6 +7,7 @@ import com.azure.core.management.SubResource;
 import com.azure.core.management.exception.ManagementException;
 import com.azure.core.util.Context;
 import com.azure.resourcemanager.compute.ComputeManager;
+import com.azure.resourcemanager.compute.fluent.models.VirtualMachineInner;
 import com.azure.resourcemanager.compute.fluent.models.VirtualMachineScaleSetInner;
 import com.azure.resourcemanager.compute.fluent.models.VirtualMachineScaleSetVMInner;
 import com.azure.resourcemanager.compute.models.ApiEntityReference;
@@ -23,6 +24,7 @@ import com.azure.resourcemanager.network.fluent.models.LoadBalancingRuleInner;
 import com.azure.resourcemanager.network.fluent.models.NetworkInterfaceInner;
 import com.azure.resourcemanager.network.fluent.models.NetworkInterfaceIpConfigurationInner;
 import com.azure.resourcemanager.network.fluent.models.ProbeInner;
+import com.azure.resourcemanager.network.fluent.models.PublicIpAddressInner;
 import com.azure.resourcemanager.network.fluent.models.PublicIpPrefixInner;
 import com.azure.resourcemanager.network.fluent.models.SubnetInner;
 import com.azure.resourcemanager.network.models.IpAllocationMethod;
@@ -30,6 +32,10 @@ import com.azure.resourcemanager.network.models.LoadBalancerSku;
 import com.azure.resourcemanager.network.models.LoadBalancerSkuName;
 import com.azure.resourcemanager.network.models.LoadBalancerSkuTier;
 import com.azure.resourcemanager.network.models.ProbeProtocol;
+import com.azure.resourcemanager.network.models.ProvisioningState;
+import com.azure.resourcemanager.network.models.PublicIpAddressSku;
+import com.azure.resourcemanager.network.models.PublicIpAddressSkuName;
+import com.azure.resourcemanager.network.models.PublicIpAddressSkuTier;
 import com.azure.resourcemanager.network.models.PublicIpPrefixSku;
 import com.azure.resourcemanager.network.models.PublicIpPrefixSkuName;
 import com.azure.resourcemanager.network.models.PublicIpPrefixSkuTier;
@@ -53,21 +59,28 @@ import java.util.function.Supplier;
 /**
  * {@link ArmPort} on the Azure SDK (inner "fluent" clients: one SDK call is one ARM request, plus LRO polls).
  *
- * <p>Owns nothing itself; writes the shared ILB, the gateway scale set model and instances, and managed
- * prefixes. Observes per pool: one GET of the scale set (a LIST only the first time, to find it by tag), GET
- * ILB, LIST instances, LIST the scale set's NICs in one call, LIST prefixes of the resource group, GET of each
- * BYO prefix. Writes are read-modify-write of the last observed ILB or scale set with {@code If-Match} on its
- * ETag, so a concurrent writer turns into a 412 ({@link ArmFailure.Kind#CONFLICT}) rather than a lost update.
- * 429 and 5xx are retried by the SDK pipeline (Retry-After honoured) before surfacing as THROTTLED/TRANSIENT.
+ * <p>Owns nothing itself; writes the shared ILB, the gateway scale set model and instances or a VM pool's
+ * gateway NICs and their public IPs, and managed prefixes. A node pool is looked up as upstream does: a scale
+ * set tagged {@code aks-managed-poolName} in the cloud-config resource group, else VMs with that tag (an AKS
+ * "VirtualMachines" pool, whose gateway NICs are the ones tagged {@code aks-managed-static-gateway-nic} and
+ * the pool name); the lookup is remembered. Observes per pool: a scale set pool with GET of the scale set,
+ * GET ILB, LIST instances, LIST the scale set's NICs in one call; a VM pool with LIST VMs, GET ILB, LIST NICs,
+ * LIST public IPs; both then LIST prefixes of the resource group and GET each BYO prefix. Writes are
+ * read-modify-write of the last observed ILB, scale set or NIC with {@code If-Match} on its ETag, so a
+ * concurrent writer turns into a 412 ({@link ArmFailure.Kind#CONFLICT}) rather than a lost update. 429 and 5xx
+ * are retried by the SDK pipeline (Retry-After honoured) before surfacing as THROTTLED/TRANSIENT.
  */
 public final class SdkArmPort implements ArmPort {
   private final NetworkManager network;
   private final ComputeManager compute;
   private final CloudConfig cloud;
   private final int probePort;
+  /** Where each pool was found: {resource group, scale set}, or an empty array for a VM pool. */
   private final Map<String, String[]> scaleSetByPool = new ConcurrentHashMap<>();
+  private final Map<String, String> uniqueIds = new ConcurrentHashMap<>();
   private final Map<String, LoadBalancerInner> lastLb = new ConcurrentHashMap<>();
   private final Map<String, VirtualMachineScaleSetInner> lastScaleSet = new ConcurrentHashMap<>();
+  private final Map<String, Map<String, NetworkInterfaceInner>> lastNics = new ConcurrentHashMap<>();
 
   public SdkArmPort(NetworkManager network, ComputeManager compute, CloudConfig cloud, int probePort) {
     this.network = network;
@@ -79,37 +92,111 @@ public final class SdkArmPort implements ArmPort {
   @Override
   public Observed observe(PoolRef pool, Set<String> byoPrefixIds) {
     return call(() -> {
-      VirtualMachineScaleSetInner vmss = findScaleSet(pool);
-      String rg = resourceGroupOf(vmss.id());
-      String uniqueId = vmss.uniqueId();
-      lastScaleSet.put(pool.entityId(), vmss);
-      LoadBalancerInner lb = getOrNull(() -> network.serviceClient().getLoadBalancers()
-          .getByResourceGroup(cloud.loadBalancerResourceGroup(), cloud.loadBalancerName()));
-      if (lb == null) {
-        lastLb.remove(pool.entityId());
-      } else {
-        lastLb.put(pool.entityId(), lb);
-      }
-      List<Observed.Instance> instances = instances(rg, vmss.name(), uniqueId);
-      Map<String, Observed.Prefix> prefixes = new TreeMap<>();
-      for (PublicIpPrefixInner p : network.serviceClient().getPublicIpPrefixes().listByResourceGroup(cloud.resourceGroup())) {
-        if (AzureNames.isOurs(p.name())) {
-          prefixes.put(p.name(), prefix(p));
-        }
-      }
-      Map<String, Observed.Prefix> byo = new HashMap<>();
-      for (String id : byoPrefixIds) {
-        String[] parts = id.split("/");
-        if (parts.length < 9) {
-          continue;
-        }
-        PublicIpPrefixInner p = getOrNull(() -> network.serviceClient().getPublicIpPrefixes().getByResourceGroup(parts[4], parts[8]));
-        if (p != null) {
-          byo.put(id.toLowerCase(Locale.ROOT), prefix(p));
-        }
-      }
-      return new Observed(lb == null ? null : lbView(lb, uniqueId), scaleSetView(vmss, uniqueId), instances, prefixes, byo);
+      Found found = findPool(pool);
+      return found.vmss() != null ? observeScaleSet(pool, found.vmss(), byoPrefixIds) : observeVms(pool, found.vms(), byoPrefixIds);
     });
+  }
+
+  private Observed observeScaleSet(PoolRef pool, VirtualMachineScaleSetInner vmss, Set<String> byoPrefixIds) {
+    String rg = resourceGroupOf(vmss.id());
+    String uniqueId = vmss.uniqueId();
+    uniqueIds.put(pool.entityId(), uniqueId);
+    lastScaleSet.put(pool.entityId(), vmss);
+    LoadBalancerInner lb = readLb(pool);
+    List<Observed.Instance> instances = instances(rg, vmss.name(), uniqueId);
+    return new Observed(lb == null ? null : lbView(lb, uniqueId), scaleSetView(vmss, uniqueId), instances, prefixes(),
+        byoPrefixes(byoPrefixIds), Map.of(), tag(vmss.tags(), AzureNames.PREFIX_SIZE_TAG));
+  }
+
+  /** A VM pool: its gateway NICs are the members; node names are their VMs' computer names. */
+  private Observed observeVms(PoolRef pool, List<VirtualMachineInner> vms, Set<String> byoPrefixIds) {
+    String uniqueId = AzureNames.vmPoolUniqueId(pool.nodepoolName());
+    uniqueIds.put(pool.entityId(), uniqueId);
+    Map<String, String> computerByVm = new HashMap<>();
+    String sizeTag = null;
+    for (VirtualMachineInner vm : vms) {
+      String computer = vm.osProfile() == null || vm.osProfile().computerName() == null ? vm.name() : vm.osProfile().computerName();
+      computerByVm.put(vm.id().toLowerCase(Locale.ROOT), computer);
+      if (sizeTag == null && inPool(vm.tags(), pool)) {
+        sizeTag = tag(vm.tags(), AzureNames.PREFIX_SIZE_TAG);
+      }
+    }
+    LoadBalancerInner lb = readLb(pool);
+    Map<String, NetworkInterfaceInner> nics = new TreeMap<>();
+    for (NetworkInterfaceInner nic : network.serviceClient().getNetworkInterfaces().listByResourceGroup(cloud.resourceGroup())) {
+      if (nic.tags() != null && nic.tags().keySet().stream().anyMatch(AzureNames.GATEWAY_NIC_TAG::equalsIgnoreCase) && inPool(nic.tags(), pool)) {
+        nics.put(nic.name(), nic);
+      }
+    }
+    lastNics.put(pool.entityId(), new ConcurrentHashMap<>(nics));
+    List<Observed.Instance> members = new ArrayList<>();
+    for (NetworkInterfaceInner nic : nics.values()) {
+      String node = nic.virtualMachine() == null ? nic.name()
+          : computerByVm.getOrDefault(nic.virtualMachine().id().toLowerCase(Locale.ROOT), nic.name());
+      String primaryIp = "";
+      boolean inLbPool = false;
+      Map<String, String> egress = new TreeMap<>();
+      Map<String, String> egressPips = new TreeMap<>();
+      for (NetworkInterfaceIpConfigurationInner c : list(nic.ipConfigurations())) {
+        String ip = c.privateIpAddress() == null ? "" : c.privateIpAddress();
+        if (Boolean.TRUE.equals(c.primary())) {
+          primaryIp = ip;
+          inLbPool = list(c.loadBalancerBackendAddressPools()).stream().anyMatch(p -> isPoolOf(p.id(), uniqueId));
+        } else if (AzureNames.isOurs(c.name())) {
+          egress.put(c.name(), ip);
+          egressPips.put(c.name(), c.publicIpAddress() == null || c.publicIpAddress().id() == null ? "" : c.publicIpAddress().id());
+        }
+      }
+      boolean failed = ProvisioningState.FAILED.equals(nic.provisioningState());
+      members.add(new Observed.Instance(nic.name(), node, !failed, primaryIp, egress, inLbPool, egressPips));
+    }
+    Set<String> byoLower = new java.util.HashSet<>();
+    byoPrefixIds.forEach(id -> byoLower.add(id.toLowerCase(Locale.ROOT)));
+    Map<String, Observed.PublicIp> pips = new TreeMap<>();
+    for (PublicIpAddressInner p : network.serviceClient().getPublicIpAddresses().listByResourceGroup(cloud.resourceGroup())) {
+      String prefixId = p.publicIpPrefix() == null || p.publicIpPrefix().id() == null ? "" : p.publicIpPrefix().id();
+      if (!prefixId.isEmpty() && (AzureNames.isOurs(AzureNames.nameOf(prefixId)) || byoLower.contains(prefixId.toLowerCase(Locale.ROOT)))) {
+        String attached = p.ipConfiguration() == null || p.ipConfiguration().id() == null ? "" : p.ipConfiguration().id();
+        pips.put(p.name().toLowerCase(Locale.ROOT), new Observed.PublicIp(p.id(), p.name(), prefixId, attached));
+      }
+    }
+    return new Observed(lb == null ? null : lbView(lb, uniqueId), null, members, prefixes(), byoPrefixes(byoPrefixIds), pips, sizeTag);
+  }
+
+  private LoadBalancerInner readLb(PoolRef pool) {
+    LoadBalancerInner lb = getOrNull(() -> network.serviceClient().getLoadBalancers()
+        .getByResourceGroup(cloud.loadBalancerResourceGroup(), cloud.loadBalancerName()));
+    if (lb == null) {
+      lastLb.remove(pool.entityId());
+    } else {
+      lastLb.put(pool.entityId(), lb);
+    }
+    return lb;
+  }
+
+  private Map<String, Observed.Prefix> prefixes() {
+    Map<String, Observed.Prefix> prefixes = new TreeMap<>();
+    for (PublicIpPrefixInner p : network.serviceClient().getPublicIpPrefixes().listByResourceGroup(cloud.resourceGroup())) {
+      if (AzureNames.isOurs(p.name())) {
+        prefixes.put(p.name(), prefix(p));
+      }
+    }
+    return prefixes;
+  }
+
+  private Map<String, Observed.Prefix> byoPrefixes(Set<String> byoPrefixIds) {
+    Map<String, Observed.Prefix> byo = new HashMap<>();
+    for (String id : byoPrefixIds) {
+      String[] parts = id.split("/");
+      if (parts.length < 9) {
+        continue;
+      }
+      PublicIpPrefixInner p = getOrNull(() -> network.serviceClient().getPublicIpPrefixes().getByResourceGroup(parts[4], parts[8]));
+      if (p != null) {
+        byo.put(id.toLowerCase(Locale.ROOT), prefix(p));
+      }
+    }
+    return byo;
   }
 
   @Override
@@ -128,6 +215,12 @@ public final class SdkArmPort implements ArmPort {
         writeModel(pool, m);
       } else if (action instanceof ArmAction.Rollout r) {
         rollout(pool, r);
+      } else if (action instanceof ArmAction.CreatePublicIp c) {
+        createPublicIp(c);
+      } else if (action instanceof ArmAction.DeletePublicIp d) {
+        network.serviceClient().getPublicIpAddresses().delete(cloud.resourceGroup(), d.name());
+      } else if (action instanceof ArmAction.WriteNic n) {
+        writeNic(pool, n);
       }
       return null;
     });
@@ -135,16 +228,25 @@ public final class SdkArmPort implements ArmPort {
 
   // ------------------------------------------------------------------ reads
 
-  private VirtualMachineScaleSetInner findScaleSet(PoolRef pool) {
+  /** A pool as found: its scale set, or (VM pool) every VM of the resource group. */
+  private record Found(VirtualMachineScaleSetInner vmss, List<VirtualMachineInner> vms) {}
+
+  private Found findPool(PoolRef pool) {
     String[] known = scaleSetByPool.get(pool.entityId());
     if (known == null && !pool.byNodepool()) {
       known = new String[] {pool.vmssResourceGroup(), pool.vmssName()};
     }
-    if (known != null) {
+    if (known != null && known.length == 0) {
+      List<VirtualMachineInner> vms = listVms();
+      if (vms.stream().anyMatch(vm -> inPool(vm.tags(), pool))) {
+        return new Found(null, vms);
+      }
+      scaleSetByPool.remove(pool.entityId());
+    } else if (known != null) {
       String[] k = known;
       VirtualMachineScaleSetInner vmss = getOrNull(() -> compute.serviceClient().getVirtualMachineScaleSets().getByResourceGroup(k[0], k[1]));
       if (vmss != null) {
-        return vmss;
+        return new Found(vmss, null);
       }
       scaleSetByPool.remove(pool.entityId());
       if (!pool.byNodepool()) {
@@ -152,15 +254,34 @@ public final class SdkArmPort implements ArmPort {
       }
     }
     for (VirtualMachineScaleSetInner v : compute.serviceClient().getVirtualMachineScaleSets().listByResourceGroup(cloud.resourceGroup())) {
-      String tag = v.tags() == null ? null : v.tags().entrySet().stream()
-          .filter(e -> e.getKey().equalsIgnoreCase(AzureNames.POOL_TAG)).map(Map.Entry::getValue).findFirst().orElse(null);
-      if (pool.nodepoolName().equalsIgnoreCase(tag)) {
+      if (inPool(v.tags(), pool)) {
         scaleSetByPool.put(pool.entityId(), new String[] {resourceGroupOf(v.id()), v.name()});
-        return v;
+        return new Found(v, null);
       }
     }
+    List<VirtualMachineInner> vms = listVms();
+    if (vms.stream().anyMatch(vm -> inPool(vm.tags(), pool))) {
+      scaleSetByPool.put(pool.entityId(), new String[0]);
+      return new Found(null, vms);
+    }
     throw new ArmFailure(ArmFailure.Kind.REJECTED, "PoolNotFound",
-        "no scale set tagged " + AzureNames.POOL_TAG + "=" + pool.nodepoolName() + " in " + cloud.resourceGroup(), null);
+        "no scale set or VM tagged " + AzureNames.POOL_TAG + "=" + pool.nodepoolName() + " in " + cloud.resourceGroup(), null);
+  }
+
+  private List<VirtualMachineInner> listVms() {
+    List<VirtualMachineInner> out = new ArrayList<>();
+    compute.serviceClient().getVirtualMachines().listByResourceGroup(cloud.resourceGroup()).forEach(out::add);
+    return out;
+  }
+
+  /** Tagged {@code aks-managed-poolName} with the pool's name (tag key and value case-insensitive). */
+  private static boolean inPool(Map<String, String> tags, PoolRef pool) {
+    return pool.byNodepool() && pool.nodepoolName().equalsIgnoreCase(tag(tags, AzureNames.POOL_TAG));
+  }
+
+  private static String tag(Map<String, String> tags, String key) {
+    return tags == null ? null : tags.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(key))
+        .map(Map.Entry::getValue).findFirst().orElse(null);
   }
 
   private List<Observed.Instance> instances(String rg, String vmss, String uniqueId) {
@@ -251,8 +372,7 @@ public final class SdkArmPort implements ArmPort {
   }
 
   private void writeLb(PoolRef pool, ArmAction.WriteLb w) {
-    VirtualMachineScaleSetInner vmss = required(lastScaleSet.get(pool.entityId()), "scale set");
-    String uid = vmss.uniqueId();
+    String uid = required(uniqueIds.get(pool.entityId()), "pool");
     LoadBalancerInner seen = lastLb.get(pool.entityId());
     LoadBalancerInner lb = seen != null ? seen : new LoadBalancerInner();
     if (seen == null) {
@@ -267,7 +387,7 @@ public final class SdkArmPort implements ArmPort {
     List<LoadBalancingRuleInner> rules = new ArrayList<>(list(lb.loadBalancingRules()));
     List<ProbeInner> probes = new ArrayList<>(list(lb.probes()));
     rules.removeIf(r -> w.removeRules().contains(r.name()) || w.rules().containsKey(r.name()) && !ruleMatches(r, w.rules().get(r.name())));
-    probes.removeIf(p -> w.removeRules().contains(p.name()) || w.rules().containsKey(p.name()) && !probeMatches(p));
+    probes.removeIf(p -> w.removeRules().contains(p.name()) || w.rules().containsKey(p.name()) && !probeMatches(p, probePath(w, p.name())));
     if (w.poolSection()) {
       if (fronts.stream().noneMatch(f -> f.name().equalsIgnoreCase(uid))) {
         fronts.add(new FrontendIpConfigurationInner().withName(uid).withPrivateIpAllocationMethod(IpAllocationMethod.DYNAMIC)
@@ -285,7 +405,7 @@ public final class SdkArmPort implements ArmPort {
       String name = e.getKey();
       if (probes.stream().noneMatch(p -> p.name().equals(name))) {
         probes.add(new ProbeInner().withName(name).withProtocol(ProbeProtocol.HTTP).withPort(probePort)
-            .withRequestPath(AzureNames.PROBE_PATH + name).withIntervalInSeconds(5).withProbeThreshold(1));
+            .withRequestPath(probePath(w, name)).withIntervalInSeconds(5).withProbeThreshold(1));
       }
       if (rules.stream().noneMatch(r -> r.name().equals(name))) {
         rules.add(new LoadBalancingRuleInner().withName(name).withProtocol(TransportProtocol.UDP)
@@ -307,9 +427,13 @@ public final class SdkArmPort implements ArmPort {
         && r.frontendPort() != null && r.frontendPort() == port && r.backendPort() != null && r.backendPort() == port && r.probe() != null;
   }
 
-  private boolean probeMatches(ProbeInner p) {
-    return p.protocol() == ProbeProtocol.HTTP && p.port() != null && p.port() == probePort
-        && (AzureNames.PROBE_PATH + p.name()).equals(p.requestPath());
+  /** The probe path is always the config's own uid, whatever the probe is named (upstream does the same). */
+  private static String probePath(ArmAction.WriteLb w, String ruleName) {
+    return AzureNames.PROBE_PATH + w.probeUids().getOrDefault(ruleName, ruleName);
+  }
+
+  private boolean probeMatches(ProbeInner p, String path) {
+    return p.protocol() == ProbeProtocol.HTTP && p.port() != null && p.port() == probePort && path.equals(p.requestPath());
   }
 
   private void writeModel(PoolRef pool, ArmAction.WriteModel m) {
@@ -348,6 +472,62 @@ public final class SdkArmPort implements ArmPort {
     VirtualMachineScaleSetInner vmss = required(lastScaleSet.get(pool.entityId()), "scale set");
     compute.serviceClient().getVirtualMachineScaleSets().updateInstances(resourceGroupOf(vmss.id()), vmss.name(),
         new VirtualMachineScaleSetVMInstanceRequiredIDs().withInstanceIds(r.instanceIds()));
+  }
+
+  private void createPublicIp(ArmAction.CreatePublicIp c) {
+    PublicIpAddressInner p = new PublicIpAddressInner()
+        .withSku(new PublicIpAddressSku().withName(PublicIpAddressSkuName.STANDARD).withTier(PublicIpAddressSkuTier.REGIONAL))
+        .withPublicIpAllocationMethod(IpAllocationMethod.STATIC)
+        .withPublicIpAddressVersion(com.azure.resourcemanager.network.models.IpVersion.IPV4)
+        .withPublicIpPrefix(new SubResource().withId(c.prefixId()));
+    p.withLocation(cloud.location()).withTags(Map.of(AzureNames.OWNER_TAG, "kube-egress-gateway", "egressgateway-config-uid", c.uid()));
+    network.serviceClient().getPublicIpAddresses().createOrUpdate(cloud.resourceGroup(), c.name(), p);
+  }
+
+  /** One VM-pool NIC as last observed, with the pool's egress ipConfigs and backend pool membership set. */
+  private void writeNic(PoolRef pool, ArmAction.WriteNic w) {
+    String uniqueId = required(uniqueIds.get(pool.entityId()), "pool");
+    NetworkInterfaceInner nic = required(lastNics.getOrDefault(pool.entityId(), Map.of()).get(w.nic()), "NIC " + w.nic());
+    String poolId = "/subscriptions/" + cloud.subscriptionId() + "/resourceGroups/" + cloud.loadBalancerResourceGroup()
+        + "/providers/Microsoft.Network/loadBalancers/" + cloud.loadBalancerName() + "/backendAddressPools/" + uniqueId;
+    List<NetworkInterfaceIpConfigurationInner> configs = new ArrayList<>(list(nic.ipConfigurations()));
+    NetworkInterfaceIpConfigurationInner primary = configs.stream().filter(c -> Boolean.TRUE.equals(c.primary())).findFirst()
+        .orElseThrow(() -> new ArmFailure(ArmFailure.Kind.REJECTED, "NoPrimaryIpConfig", "NIC " + nic.name() + " has no primary ipConfig", null));
+    if (primary.subnet() == null || primary.subnet().id() == null) {
+      throw new ArmFailure(ArmFailure.Kind.REJECTED, "NoSubnet", "NIC " + nic.name() + " has no subnet on its primary ipConfig", null);
+    }
+    Map<String, String> want = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+    want.putAll(w.egressIpConfigs());
+    Set<String> drop = new java.util.TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+    drop.addAll(w.drop());
+    configs.removeIf(c -> !Boolean.TRUE.equals(c.primary())
+        && (drop.contains(c.name()) || want.containsKey(c.name()) && !publicIpOf(c).equalsIgnoreCase(want.get(c.name()))));
+    want.forEach((name, pipId) -> {
+      if (configs.stream().noneMatch(c -> c.name().equalsIgnoreCase(name))) {
+        NetworkInterfaceIpConfigurationInner c = new NetworkInterfaceIpConfigurationInner().withName(name).withPrimary(false)
+            .withPrivateIpAddressVersion(com.azure.resourcemanager.network.models.IpVersion.IPV4)
+            .withPrivateIpAllocationMethod(IpAllocationMethod.DYNAMIC)
+            .withSubnet(new SubnetInner().withId(primary.subnet().id()));
+        if (!pipId.isEmpty()) {
+          c.withPublicIpAddress(new PublicIpAddressInner().withId(pipId));
+        }
+        configs.add(c);
+      }
+    });
+    List<BackendAddressPoolInner> pools = new ArrayList<>(list(primary.loadBalancerBackendAddressPools()));
+    pools.removeIf(p -> isPoolOf(p.id(), uniqueId));
+    if (w.primaryInPool()) {
+      pools.add(new BackendAddressPoolInner().withId(poolId));
+    }
+    primary.withLoadBalancerBackendAddressPools(pools.isEmpty() ? null : pools);
+    nic.withIpConfigurations(configs);
+    Context ctx = nic.etag() == null ? Context.NONE : ifMatch(nic.etag());
+    NetworkInterfaceInner written = network.serviceClient().getNetworkInterfaces().createOrUpdate(resourceGroupOf(nic.id()), nic.name(), nic, ctx);
+    lastNics.computeIfAbsent(pool.entityId(), k -> new ConcurrentHashMap<>()).put(w.nic(), written);
+  }
+
+  private static String publicIpOf(NetworkInterfaceIpConfigurationInner c) {
+    return c.publicIpAddress() == null || c.publicIpAddress().id() == null ? "" : c.publicIpAddress().id();
   }
 
   // ---------------------------------------------------------------- helpers

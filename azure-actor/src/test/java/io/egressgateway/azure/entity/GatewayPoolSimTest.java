@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
 class GatewayPoolSimTest {
   private ActorTestKit kit;
   private static final AzureSettings SETTINGS = new AzureSettings(Duration.ofMillis(150), Duration.ofHours(1), Duration.ofMillis(300),
-      Duration.ofSeconds(3), Duration.ofSeconds(30), Duration.ofMinutes(1), 6, 8082, 6000, 6999);
+      Duration.ofSeconds(3), Duration.ofSeconds(30), Duration.ofMinutes(1), 6, 8082, 6000, 6999, 31);
   private static final Duration WAIT = Duration.ofSeconds(40);
 
   private SimPool env;

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 class GatewayPoolTest {
   private static final String BASE = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/publicIPPrefixes/";
   private static final AzureSettings SETTINGS = new AzureSettings(Duration.ofMillis(20), Duration.ofHours(1), Duration.ofMillis(50),
-      Duration.ofMillis(200), Duration.ofSeconds(30), Duration.ofMinutes(1), 6, 8082, 6000, 6999);
+      Duration.ofMillis(200), Duration.ofSeconds(30), Duration.ofMinutes(1), 6, 8082, 6000, 6999, 31);
 
   private ActorTestKit testKit;
   private FakeArmPort fake;

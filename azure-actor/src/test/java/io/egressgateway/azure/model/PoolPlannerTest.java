@@ -32,7 +32,7 @@ class PoolPlannerTest {
     for (ConfigSpec s : specs) {
       m.put(s.uid(), new Desired.Wanted(s, port++));
     }
-    return new Desired(m, Set.of(), BASE);
+    return new Desired(m, Map.of(), BASE, 31);
   }
 
   private static ConfigSpec pub(String uid, int len) {
@@ -73,7 +73,7 @@ class PoolPlannerTest {
         new Observed.ScaleSet(U, 1, Map.of("egressgateway-a", BASE + "egressgateway-a"), true),
         List.of(instance("0", Map.of("egressgateway-a", "10.0.0.50"), true)),
         Map.of("egressgateway-a", new Observed.Prefix(BASE + "egressgateway-a", "egressgateway-a", "20.0.0.0/30", 30)), Map.of());
-    Desired removing = new Desired(Map.of(), Set.of("a"), BASE);
+    Desired removing = new Desired(Map.of(), Map.of("a", pub("a", 30)), BASE, 31);
     Plan first = PoolPlanner.plan(removing, attached);
     // the rule goes at once (traffic stops), the pool section stays while the model still references it
     assertEquals(List.of(new ArmAction.WriteLb(true, Map.of(), Set.of("a")), new ArmAction.WriteModel(Map.of(), false),
@@ -93,7 +93,7 @@ class PoolPlannerTest {
   void foreignRulesAndFrontendsKeepTheSharedLb() {
     Observed obs = new Observed(new Observed.Lb("10.0.0.100", true, true, Map.of("a", 6000), Map.of("a", "/gw/a"), 2, 2),
         new Observed.ScaleSet(U, 1, Map.of(), false), List.of(instance("0", Map.of(), false)), Map.of(), Map.of());
-    Plan p = PoolPlanner.plan(new Desired(Map.of(), Set.of("a"), BASE), obs);
+    Plan p = PoolPlanner.plan(new Desired(Map.of(), Map.of("a", pub("a", 30)), BASE, 31), obs);
     assertEquals(List.of(new ArmAction.WriteLb(false, Map.of(), Set.of("a"))), p.actions());
   }
 
@@ -132,10 +132,127 @@ class PoolPlannerTest {
   void specValidation() {
     assertEquals("", pub("ok", 30).validationError());
     assertTrue(pub("bad uid!", 30).validationError().contains("uid"));
-    assertTrue(pub("x", 0).validationError().contains("between 1 and 31"));
+    assertTrue(pub("x", 32).validationError().contains("between 1 and 31"));
+    assertEquals("", pub("x", 0).validationError(), "0: the pool decides");
     assertTrue(new ConfigSpec("k", "x", false, 0, BASE + "p").validationError().contains("not allowed"));
     assertEquals(PoolRef.nodepool("gw"), PoolRef.parse(PoolRef.nodepool("gw").entityId()));
     assertEquals(PoolRef.scaleSet("rg", "v"), PoolRef.parse("vmss:rg/v"));
+  }
+
+  @Test
+  void vmPoolIdAndPublicIpNamesAreUpstreams() {
+    // uuid3(2c96e82c-842f-11f0-8ea5-6bee14278ecd, "gwpool") and FNV-1a 64, as Go's uuid.NewMD5 and hash/fnv give them
+    assertEquals("0ac85383-8182-3559-8e40-dd91da42e59e", AzureNames.vmPoolUniqueId("gwpool"));
+    assertEquals("egressgateway-x-eee05c1c819734d5", AzureNames.publicIpName("egressgateway-x", "aks-vmpool-vm0-gwnic"));
+    assertEquals("p-cbf29ce484222325", AzureNames.publicIpName("p", ""));
+    assertEquals("p-af63dc4c8601ec8c", AzureNames.publicIpName("p", "a"));
+  }
+
+  @Test
+  void prefixLengthComesFromThePoolTagElseTheDefault() {
+    ConfigSpec fromPool = new ConfigSpec("ns/a", "a", true, 0, "");
+    assertEquals(new PoolPlanner.PoolLength(30, true, ""), PoolPlanner.poolLength("30", 31));
+    assertEquals(new PoolPlanner.PoolLength(31, false, ""), PoolPlanner.poolLength(null, 31));
+    for (String bad : List.of("abc", "27", "32", "")) {
+      assertTrue(PoolPlanner.poolLength(bad, 31).error().contains("'" + bad + "'"), bad);
+    }
+    Observed tagged = withTag(empty(2), "30");
+    ArmAction.CreatePrefix made = (ArmAction.CreatePrefix) PoolPlanner.plan(want(fromPool), tagged).actions().get(0);
+    assertEquals(30, made.length());
+    assertEquals(31, ((ArmAction.CreatePrefix) PoolPlanner.plan(want(fromPool), empty(2)).actions().get(0)).length());
+    assertEquals(29, ((ArmAction.CreatePrefix) PoolPlanner.plan(want(pub("a", 29)), tagged).actions().get(0)).length(),
+        "a length the config names (VMSS profile) wins");
+
+    Plan bad = PoolPlanner.plan(want(fromPool, new ConfigSpec("ns/p", "p", false, 0, "")), withTag(empty(2), "abc"));
+    assertTrue(bad.errors().get("a").contains(AzureNames.PREFIX_SIZE_TAG));
+    assertFalse(bad.errors().containsKey("p"), "private mode needs no length");
+    assertTrue(bad.actions().stream().noneMatch(a -> a instanceof ArmAction.CreatePrefix));
+
+    // a prefix made earlier keeps its size whatever the tag says now
+    Observed made30 = new Observed(null, new Observed.ScaleSet(U, 2, Map.of(), false), empty(2).instances(),
+        Map.of("egressgateway-a", new Observed.Prefix(BASE + "egressgateway-a", "egressgateway-a", "20.0.0.0/30", 30)), Map.of(), Map.of(), "abc");
+    Plan kept = PoolPlanner.plan(want(fromPool), made30);
+    assertTrue(kept.errors().isEmpty(), kept.errors().toString());
+  }
+
+  private static Observed withTag(Observed o, String tag) {
+    return new Observed(o.lb(), o.scaleSet(), o.instances(), o.prefixes(), o.byoPrefixes(), o.publicIps(), tag);
+  }
+
+  private static final String PIP_BASE = BASE.replace("/publicIPPrefixes/", "/publicIPAddresses/");
+
+  private static Observed.Instance nic(String name, Map<String, String> ips, Map<String, String> pips, boolean inPool) {
+    return new Observed.Instance(name, "node-" + name, true, "10.0.0." + name.length(), ips, inPool, pips);
+  }
+
+  @Test
+  void vmPoolCreatesPublicIpsThenWritesEachNicAndRemovesInReverse() {
+    Observed bare = new Observed(null, null, List.of(nic("n1", Map.of(), Map.of(), false), nic("n2", Map.of(), Map.of(), false),
+        nic("spare", Map.of("egressgateway-foreign", "10.0.0.9"), Map.of("egressgateway-foreign", ""), false)), Map.of(), Map.of(), Map.of(), null);
+    Plan first = PoolPlanner.plan(want(pub("a", 30)), bare);
+    List<Class<?>> kinds = first.actions().stream().<Class<?>>map(Object::getClass).toList();
+    assertEquals(List.of(ArmAction.CreatePrefix.class, ArmAction.WriteLb.class, ArmAction.CreatePublicIp.class, ArmAction.CreatePublicIp.class,
+        ArmAction.CreatePublicIp.class, ArmAction.WriteNic.class, ArmAction.WriteNic.class, ArmAction.WriteNic.class), kinds);
+    String pip1 = AzureNames.publicIpName("egressgateway-a", "n1");
+    assertTrue(first.actions().contains(new ArmAction.CreatePublicIp("a", pip1, BASE + "egressgateway-a")));
+    assertTrue(first.actions().contains(new ArmAction.WriteNic("n1", Map.of("egressgateway-a", PIP_BASE + pip1), Set.of(), true)));
+    assertTrue(first.actions().stream().anyMatch(a -> a instanceof ArmAction.WriteNic w && w.nic().equals("spare") && w.drop().isEmpty()),
+        "an ipConfig of a name this pool does not know is kept");
+
+    // converged: every NIC has the ipConfig with its public IP
+    Map<String, Observed.PublicIp> pips = new java.util.TreeMap<>();
+    List<Observed.Instance> nics = new java.util.ArrayList<>();
+    for (String n : List.of("n1", "n2")) {
+      String name = AzureNames.publicIpName("egressgateway-a", n);
+      pips.put(name, new Observed.PublicIp(PIP_BASE + name, name, BASE + "egressgateway-a", "ipc-" + n));
+      nics.add(nic(n, Map.of("egressgateway-a", "10.0.1." + n.charAt(1)), Map.of("egressgateway-a", PIP_BASE + name), true));
+    }
+    Observed.Lb lb = new Observed.Lb("10.0.0.100", true, true, Map.of("a", 6000), Map.of("a", "/gw/a"), 1, 1);
+    Map<String, Observed.Prefix> prefix = Map.of("egressgateway-a", new Observed.Prefix(BASE + "egressgateway-a", "egressgateway-a", "20.0.0.0/30", 30));
+    Observed done = new Observed(lb, null, nics, prefix, Map.of(), pips, null);
+    Plan steady = PoolPlanner.plan(want(pub("a", 30)), done);
+    assertTrue(steady.converged(), steady.actions().toString());
+    assertEquals(List.of("10.0.1.1", "10.0.1.2"), steady.ready().get("a").nodes().stream().map(NodeAddress::secondaryIp).toList());
+
+    // removal: NICs let go first, then public IPs, then prefix and ILB
+    Desired removing = new Desired(Map.of(), Map.of("a", pub("a", 30)), BASE, 31);
+    assertTrue(PoolPlanner.plan(removing, done).actions().stream().allMatch(a -> a instanceof ArmAction.WriteNic || a instanceof ArmAction.WriteLb),
+        "nothing is deleted while NICs hold it");
+    List<Observed.Instance> detached = List.of(nic("n1", Map.of(), Map.of(), false), nic("n2", Map.of(), Map.of(), false));
+    Map<String, Observed.PublicIp> free = new java.util.TreeMap<>();
+    pips.forEach((k, v) -> free.put(k, new Observed.PublicIp(v.id(), v.name(), v.prefixId(), "")));
+    Plan second = PoolPlanner.plan(removing, new Observed(lb, null, detached, prefix, Map.of(), free, null));
+    assertEquals(Set.of(new ArmAction.DeletePublicIp(AzureNames.publicIpName("egressgateway-a", "n1")),
+        new ArmAction.DeletePublicIp(AzureNames.publicIpName("egressgateway-a", "n2"))), Set.copyOf(second.actions().subList(0, 2)));
+    assertFalse(second.actions().contains(new ArmAction.DeletePrefix("egressgateway-a")), "the prefix waits for its public IPs");
+    Plan third = PoolPlanner.plan(removing, new Observed(lb, null, detached, prefix, Map.of(), Map.of(), null));
+    assertEquals(List.of(new ArmAction.DeletePrefix("egressgateway-a"), new ArmAction.DeleteLb()), third.actions());
+  }
+
+  @Test
+  void legacyNamesAdoptWhatTheGoOriginalMade() {
+    ConfigSpec legacy = new ConfigSpec("ns/a", "sgc-uid", true, 30, "", "lb-uid", "egressgateway-vm-uid");
+    assertEquals("lb-uid", legacy.ruleName());
+    assertEquals("egressgateway-vm-uid", legacy.ipConfigName());
+    assertEquals("", legacy.validationError());
+    assertTrue(new ConfigSpec("k", "u", true, 30, "", "", "vm-uid").validationError().contains("egressgateway-"));
+    assertEquals(legacy, new ConfigSpec("ns/a", "sgc-uid", true, 30, "").withNamesOf(legacy), "names accepted once stay");
+
+    Observed go = new Observed(new Observed.Lb("10.0.0.100", true, true, Map.of("lb-uid", 6003), Map.of("lb-uid", "/gw/sgc-uid"), 1, 1),
+        new Observed.ScaleSet(U, 1, Map.of("egressgateway-vm-uid", BASE + "egressgateway-vm-uid"), true),
+        List.of(instance("0", Map.of("egressgateway-vm-uid", "10.0.0.50"), true)),
+        Map.of("egressgateway-vm-uid", new Observed.Prefix(BASE + "egressgateway-vm-uid", "egressgateway-vm-uid", "20.0.0.0/30", 30)), Map.of());
+    Desired before = new Desired(Map.of("sgc-uid", new Desired.Wanted(legacy, 6000)), Map.of(), BASE, 31);
+    assertEquals(Map.of("sgc-uid", 6003), PoolPlanner.adoptablePorts(before, go, Set.of("sgc-uid")));
+    assertEquals(Map.of(), PoolPlanner.adoptablePorts(before, go, Set.of()), "only once");
+    Desired adopted = new Desired(Map.of("sgc-uid", new Desired.Wanted(legacy, 6003)), Map.of(), BASE, 31);
+    Plan p = PoolPlanner.plan(adopted, go);
+    assertTrue(p.converged(), p.actions().toString());
+    assertEquals(6003, p.ready().get("sgc-uid").port());
+
+    Plan gone = PoolPlanner.plan(new Desired(Map.of(), Map.of("sgc-uid", legacy), BASE, 31), go);
+    assertTrue(gone.actions().contains(new ArmAction.WriteLb(true, Map.of(), Set.of("lb-uid"))), gone.actions().toString());
+    assertTrue(gone.actions().contains(new ArmAction.WriteModel(Map.of(), false)));
   }
 
   /** The model package stays pure: java.* and other model types only. */
