@@ -437,7 +437,8 @@ public final class GatewayPool
       return;
     }
     boolean usesDefault = state.configs().values().stream()
-        .anyMatch(m -> !m.removing() && m.spec().provisionPublicIps() && m.spec().prefixLength() == 0 && m.spec().byoPrefixId().isEmpty());
+        .anyMatch(m -> !m.removing() && m.spec().managedPrefix() && m.spec().prefixLength() == 0
+            && !obs.prefixes().containsKey(m.spec().ipConfigName()));
     if (usesDefault) {
       defaultLengthLogged = true;
       log.info("[{}] the pool has no {} tag; new managed prefixes are /{} (egress.azure.default-prefix-length)",

@@ -1,0 +1,150 @@
+package io.egressgateway.azure.entity;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import akka.Done;
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import akka.actor.typed.ActorRef;
+import akka.pattern.StatusReply;
+import akka.persistence.testkit.PersistenceTestKitPlugin;
+import akka.persistence.testkit.PersistenceTestKitSnapshotPlugin;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.typesafe.config.ConfigFactory;
+import io.egressgateway.armsim.ArmSimulator;
+import io.egressgateway.azure.infra.AzureSettings;
+import io.egressgateway.azure.infra.SimPool;
+import io.egressgateway.azure.model.ConfigResult;
+import io.egressgateway.azure.model.ConfigSpec;
+import io.egressgateway.azure.model.PoolRef;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Taking over from the Go original: its rule and probe are named by the GatewayLBConfiguration's uid, its
+ * ipConfig and managed prefix by the GatewayVMConfiguration's; the probe path carries the SGC's uid.
+ */
+class GatewayPoolAdoptionSimTest {
+  private static final AzureSettings SETTINGS = new AzureSettings(Duration.ofMillis(150), Duration.ofHours(1), Duration.ofMillis(300),
+      Duration.ofSeconds(3), Duration.ofSeconds(30), Duration.ofMinutes(1), 6, 8082, 6000, 6999, 31);
+  private static final Duration WAIT = Duration.ofSeconds(40);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String SGC_UID = "6f1c2d4e-0000-4000-8000-00000000a001";
+  private static final String LB_UID = "6f1c2d4e-0000-4000-8000-00000000b002";
+  private static final String VM_UID = "6f1c2d4e-0000-4000-8000-00000000c003";
+  private static final String LB_ID = ArmSimulator.rgId(SimPool.RG) + "/providers/Microsoft.Network/loadBalancers/kubeegressgateway-ilb";
+
+  private ActorTestKit kit;
+  private SimPool env;
+  private HttpClient http;
+
+  @BeforeEach
+  void start() {
+    kit = ActorTestKit.create(PersistenceTestKitPlugin.getInstance().config()
+        .withFallback(PersistenceTestKitSnapshotPlugin.config()).withFallback(ConfigFactory.load()));
+    env = new SimPool(2);
+    http = HttpClient.newBuilder().sslContext(env.sim.sslContext()).build();
+  }
+
+  @AfterEach
+  void stop() {
+    kit.shutdownTestKit();
+    env.close();
+  }
+
+  private JsonNode call(String method, String id, JsonNode body) throws Exception {
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(env.sim.baseUrl() + id + "?api-version=2024-05-01"))
+        .header("Authorization", "Bearer go-controller").header("Content-Type", "application/json")
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body.toString())).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertTrue(r.statusCode() < 300, () -> method + " " + id + ": " + r.body());
+    return r.body().isEmpty() ? null : JSON.readTree(r.body());
+  }
+
+  /** What the Go controller leaves behind for one SGC on the scale set pool, with its WireGuard port 6003. */
+  private String seedGoInstall() throws Exception {
+    String prefixId = ArmSimulator.rgId(SimPool.RG) + "/providers/Microsoft.Network/publicIPPrefixes/egressgateway-" + VM_UID;
+    call("PUT", prefixId, JSON.readTree("{\"location\":\"westeurope\",\"sku\":{\"name\":\"Standard\"},\"properties\":{\"prefixLength\":30}}"));
+    ObjectNode vmss = (ObjectNode) call("GET", env.vmssId, null);
+    String unique = vmss.path("properties").path("uniqueId").asText();
+    ObjectNode lb = JSON.createObjectNode().put("location", "westeurope");
+    lb.putObject("sku").put("name", "Standard");
+    ObjectNode p = lb.putObject("properties");
+    p.putArray("frontendIPConfigurations").addObject().put("name", unique).putObject("properties")
+        .put("privateIPAllocationMethod", "Dynamic").putObject("subnet").put("id", SimPool.SUBNET);
+    p.putArray("backendAddressPools").addObject().put("name", unique);
+    p.putArray("probes").addObject().put("name", LB_UID).putObject("properties").put("protocol", "Http").put("port", 8082)
+        .put("requestPath", "/gw/" + SGC_UID).put("intervalInSeconds", 5).put("probeThreshold", 1);
+    ObjectNode rule = p.putArray("loadBalancingRules").addObject().put("name", LB_UID).putObject("properties")
+        .put("protocol", "Udp").put("frontendPort", 6003).put("backendPort", 6003).put("enableFloatingIP", true);
+    rule.putObject("frontendIPConfiguration").put("id", LB_ID + "/frontendIPConfigurations/" + unique);
+    rule.putObject("backendAddressPool").put("id", LB_ID + "/backendAddressPools/" + unique);
+    rule.putObject("probe").put("id", LB_ID + "/probes/" + LB_UID);
+    call("PUT", LB_ID, lb);
+    ArrayNode ipConfigs = (ArrayNode) vmss.path("properties").path("virtualMachineProfile").path("networkProfile")
+        .path("networkInterfaceConfigurations").path(0).path("properties").path("ipConfigurations");
+    ((ObjectNode) ipConfigs.path(0).path("properties")).putArray("loadBalancerBackendAddressPools").addObject()
+        .put("id", LB_ID + "/backendAddressPools/" + unique);
+    ObjectNode ours = ipConfigs.addObject().put("name", "egressgateway-" + VM_UID).putObject("properties")
+        .put("primary", false).put("privateIPAddressVersion", "IPv4");
+    ours.putObject("subnet").put("id", SimPool.SUBNET);
+    ours.putObject("publicIPAddressConfiguration").put("name", "egressgateway-" + VM_UID).putObject("properties")
+        .putObject("publicIPPrefix").put("id", prefixId);
+    call("PUT", env.vmssId, vmss);
+    call("POST", env.vmssId + "/manualupgrade", JSON.readTree("{\"instanceIds\":[\"0\",\"1\"]}"));
+    return prefixId;
+  }
+
+  private ConfigResult ensure(ActorRef<GatewayPool.Command> pool, ConfigSpec spec) {
+    TestProbe<StatusReply<ConfigResult>> probe = kit.createTestProbe();
+    pool.tell(new GatewayPool.EnsureConfig(spec, probe.getRef()));
+    StatusReply<ConfigResult> r = probe.expectMessageClass(StatusReply.class, WAIT);
+    assertTrue(r.isSuccess(), () -> "ensure failed: " + r.getError());
+    return r.getValue();
+  }
+
+  @Test
+  void aGoInstallIsAdoptedWithoutDuplicatesOrAPortChangeAndRemovedByItsNames() throws Exception {
+    Map<String, JsonNode> beforeGo = env.sim.snapshot();
+    String goPrefix = seedGoInstall();
+    String goCidr = env.sim.resource(goPrefix).orElseThrow().path("properties").path("ipPrefix").asText();
+    env.sim.clearCalls();
+    ActorRef<GatewayPool.Command> pool = kit.spawn(GatewayPool.create(PoolRef.nodepool(SimPool.NODEPOOL).entityId(), env.port, SETTINGS,
+        env.cloud.prefixIdBase()));
+
+    ConfigSpec legacy = new ConfigSpec("ns/sgc", SGC_UID, true, 0, "", LB_UID, "egressgateway-" + VM_UID);
+    ConfigResult r = ensure(pool, legacy);
+    assertEquals(6003, r.port(), "the existing rule's port is kept");
+    assertEquals(goCidr, r.egressPrefix());
+    assertEquals(2, r.nodes().size());
+    assertEquals(0, env.sim.writes(), "everything was there: nothing is created or rewritten");
+    assertEquals(1, env.sim.resources("Microsoft.Network/publicIPPrefixes").size());
+    JsonNode lb = env.sim.resource(LB_ID).orElseThrow().path("properties");
+    assertEquals(1, lb.path("loadBalancingRules").size());
+    assertEquals(1, lb.path("probes").size());
+    assertEquals(6003, lb.path("loadBalancingRules").path(0).path("properties").path("frontendPort").asInt());
+
+    // the legacy objects are gone from Kubernetes: the names accepted first stay
+    ConfigResult again = ensure(pool, new ConfigSpec("ns/sgc", SGC_UID, true, 0, ""));
+    assertEquals(r, again);
+    assertEquals(0, env.sim.writes());
+
+    TestProbe<StatusReply<Done>> removed = kit.createTestProbe();
+    pool.tell(new GatewayPool.RemoveConfig(SGC_UID, removed.getRef()));
+    assertTrue(removed.expectMessageClass(StatusReply.class, WAIT).isSuccess());
+    assertTrue(env.sim.resource(goPrefix).isEmpty(), "the Go-made prefix is deleted by its name");
+    assertTrue(env.sim.resource(LB_ID).isEmpty(), "rule and probe gone; nothing else on the ILB, so the ILB too");
+    assertEquals(beforeGo, env.sim.snapshot(), "the scale set is back to what it was before the Go install");
+  }
+}
