@@ -57,8 +57,7 @@ final class AzureWiring {
     GatewayPool.init(system, new SdkArmPort(arm.network(), arm.compute(), cloud, settings.probePort()), settings,
         cloud.prefixIdBase());
     log.info("Azure side started: {} (ARM endpoint {})", cloud, endpoint.isBlank() ? "public cloud" : endpoint);
-    return new PoolProvisioner(system, KubeBridgeSettings.fromConfig(config).azureTimeout(),
-        config.getInt("egress.app.azure.default-prefix-length"));
+    return new PoolProvisioner(system, KubeBridgeSettings.fromConfig(config).azureTimeout());
   }
 
   private static SSLContext trusting(String pemFile) {

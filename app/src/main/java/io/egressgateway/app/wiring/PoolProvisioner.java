@@ -7,6 +7,7 @@ import akka.persistence.query.PersistenceQuery;
 import akka.persistence.query.javadsl.CurrentPersistenceIdsQuery;
 import akka.stream.javadsl.Sink;
 import io.egressgateway.azure.entity.GatewayPool;
+import io.egressgateway.azure.model.AzureNames;
 import io.egressgateway.azure.model.ConfigResult;
 import io.egressgateway.azure.model.ConfigSpec;
 import io.egressgateway.azure.model.NodeAddress;
@@ -29,15 +30,12 @@ import java.util.concurrent.CompletionStage;
  * a pool that does not hold the uid acknowledges at once. Pools are few (one per gateway pool).
  */
 public final class PoolProvisioner implements AzureProvisioner {
-  /** Prefix length used in node-pool mode when the SGC names none (upstream reads it from a VMSS tag). */
-  private final int defaultPrefixLength;
   private final ActorSystem<?> system;
   private final Duration timeout;
 
-  public PoolProvisioner(ActorSystem<?> system, Duration timeout, int defaultPrefixLength) {
+  public PoolProvisioner(ActorSystem<?> system, Duration timeout) {
     this.system = system;
     this.timeout = timeout;
-    this.defaultPrefixLength = defaultPrefixLength;
   }
 
   static PoolRef poolOf(SgcSpec spec) {
@@ -47,9 +45,16 @@ public final class PoolProvisioner implements AzureProvisioner {
     return PoolRef.nodepool(spec.gatewayNodepoolName());
   }
 
-  ConfigSpec configSpec(Request r) {
-    int length = r.spec().vmss() != null && r.spec().vmss().prefixSize() > 0 ? r.spec().vmss().prefixSize() : defaultPrefixLength;
-    return new ConfigSpec(r.key(), r.uid(), r.spec().provisionPublicIps(), length, r.spec().publicIpPrefixId());
+  /**
+   * A VMSS profile names its prefix length; in node-pool mode (0) the pool decides: its
+   * {@code aks-managed-gatewayIPPrefixSize} tag, else {@code egress.azure.default-prefix-length}. The Go
+   * original's object uids name the Azure resources it made for this SGC.
+   */
+  static ConfigSpec configSpec(Request r) {
+    int length = r.spec().usesVmssProfile() ? r.spec().vmss().prefixSize() : 0;
+    String vmConfig = r.legacy().vmConfigUid();
+    return new ConfigSpec(r.key(), r.uid(), r.spec().provisionPublicIps(), length, r.spec().publicIpPrefixId(),
+        r.legacy().lbConfigUid(), vmConfig.isEmpty() ? "" : AzureNames.forConfig(vmConfig));
   }
 
   static Allocation allocationOf(ConfigResult result) {

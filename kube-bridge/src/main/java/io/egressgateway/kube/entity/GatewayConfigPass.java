@@ -73,10 +73,12 @@ final class GatewayConfigPass {
                 : "gateway key pair kept in Secret " + secretName);
       }
     }
+    // the Go original's objects matter only until the pool has accepted the config: it keeps the names
+    SgcApi.LegacyUids legacy = state.allocation() == null ? kube.legacyUids(o.namespace(), o.name(), o.uid()) : SgcApi.LegacyUids.NONE;
     Allocation allocation;
     String error = "";
     try {
-      allocation = azure.ensure(new AzureProvisioner.Request(o.key(), o.uid(), o.spec(), o.gatewayNodes()))
+      allocation = azure.ensure(new AzureProvisioner.Request(o.key(), o.uid(), o.spec(), o.gatewayNodes(), legacy))
           .toCompletableFuture().get(azureTimeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;

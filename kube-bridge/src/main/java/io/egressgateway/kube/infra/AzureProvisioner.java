@@ -13,10 +13,18 @@ import java.util.concurrent.CompletionStage;
  */
 public interface AzureProvisioner {
 
-  /** What the Azure side needs to know about one SGC. */
-  record Request(String key, String uid, SgcSpec spec, List<GatewayNodeInfo> gatewayNodes) {
+  /**
+   * What the Azure side needs to know about one SGC. {@code legacy}: the uids of the Go original's
+   * GatewayLBConfiguration and GatewayVMConfiguration for this SGC, whose names its Azure resources carry.
+   */
+  record Request(String key, String uid, SgcSpec spec, List<GatewayNodeInfo> gatewayNodes, SgcApi.LegacyUids legacy) {
     public Request {
       gatewayNodes = List.copyOf(gatewayNodes);
+      legacy = legacy == null ? SgcApi.LegacyUids.NONE : legacy;
+    }
+
+    public Request(String key, String uid, SgcSpec spec, List<GatewayNodeInfo> gatewayNodes) {
+      this(key, uid, spec, gatewayNodes, SgcApi.LegacyUids.NONE);
     }
   }
 

@@ -4,11 +4,13 @@ import io.egressgateway.kube.crd.StaticGatewayConfiguration;
 import io.egressgateway.kube.model.SgcStatus;
 import io.egressgateway.kube.model.WireGuardKeys;
 import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -18,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -26,7 +29,8 @@ import org.slf4j.LoggerFactory;
 /**
  * {@link SgcApi} on the fabric8 client. Owns: the SGC finalizer and status, the key Secrets
  * {@code sgw-<uid>} in the release namespace (labelled with the owning config), Events on SGCs.
- * Persists nothing; reads the object before each write so a write happens only on a difference.
+ * Persists nothing; reads the object before each write so a write happens only on a difference. Reads (never
+ * writes) the Go original's GatewayLBConfiguration/GatewayVMConfiguration of an SGC, for their uids.
  */
 public final class Fabric8SgcApi implements SgcApi {
   public static final String LABEL_OWNER_NAMESPACE = "egressgateway.kubernetes.azure.com/owning-gateway-config-namespace";
@@ -34,10 +38,19 @@ public final class Fabric8SgcApi implements SgcApi {
   public static final String PRIVATE_KEY = "PrivateKey";
   public static final String PUBLIC_KEY = "PublicKey";
   private static final Logger log = LoggerFactory.getLogger(Fabric8SgcApi.class);
+  /** The Go original's internal kinds (same name and namespace as their SGC). */
+  public static final ResourceDefinitionContext LEGACY_LB = legacyKind("GatewayLBConfiguration", "gatewaylbconfigurations");
+  public static final ResourceDefinitionContext LEGACY_VM = legacyKind("GatewayVMConfiguration", "gatewayvmconfigurations");
+
+  private static ResourceDefinitionContext legacyKind(String kind, String plural) {
+    return new ResourceDefinitionContext.Builder().withGroup(StaticGatewayConfiguration.GROUP)
+        .withVersion(StaticGatewayConfiguration.VERSION).withKind(kind).withPlural(plural).withNamespaced(true).build();
+  }
 
   private final KubernetesClient client;
   private final String secretNamespace;
   private final String component;
+  private final AtomicBoolean legacyForbiddenLogged = new AtomicBoolean();
 
   public Fabric8SgcApi(KubernetesClient client, String secretNamespace) {
     this.client = client;
@@ -163,6 +176,42 @@ public final class Fabric8SgcApi implements SgcApi {
     client.resource(sgc).updateStatus();
     log.debug("[{}/{}] status written", namespace, name);
     return Optional.of(new StatusChange(before, after));
+  }
+
+  @Override
+  public LegacyUids legacyUids(String namespace, String name, String uid) {
+    GenericKubernetesResource lb = legacyObject(LEGACY_LB, namespace, name);
+    if (lb == null || !ownedBy(lb, uid)) {
+      return LegacyUids.NONE;
+    }
+    String lbUid = lb.getMetadata().getUid();
+    GenericKubernetesResource vm = legacyObject(LEGACY_VM, namespace, name);
+    LegacyUids found = new LegacyUids(lbUid, vm != null && ownedBy(vm, lbUid) ? vm.getMetadata().getUid() : "");
+    log.info("[{}/{}] the Go controller's objects are here: its Azure names are kept ({})", namespace, name, found);
+    return found;
+  }
+
+  private GenericKubernetesResource legacyObject(ResourceDefinitionContext kind, String namespace, String name) {
+    try {
+      return client.genericKubernetesResources(kind).inNamespace(namespace).withName(name).get();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 404) {
+        return null; // the CRD was never installed
+      }
+      if (e.getCode() == 403) {
+        if (legacyForbiddenLogged.compareAndSet(false, true)) {
+          log.warn("cannot read {} (RBAC: get {}.{}); resources a Go install made for new configs are not adopted",
+              kind.getKind(), kind.getPlural(), kind.getGroup());
+        }
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  private static boolean ownedBy(GenericKubernetesResource r, String ownerUid) {
+    return r.getMetadata().getOwnerReferences() != null
+        && r.getMetadata().getOwnerReferences().stream().anyMatch(o -> ownerUid.equals(o.getUid()));
   }
 
   @Override

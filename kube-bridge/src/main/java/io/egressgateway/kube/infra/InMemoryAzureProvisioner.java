@@ -23,6 +23,7 @@ import java.util.stream.Collectors;
 public final class InMemoryAzureProvisioner implements AzureProvisioner {
   private final Map<String, Allocation> byUid = new LinkedHashMap<>();
   private final Map<String, String> poolOfUid = new HashMap<>();
+  private final Map<String, java.util.List<Request>> requests = new HashMap<>();
   private final Map<String, String> failures = new HashMap<>();
   private final Map<String, String> releaseFailures = new HashMap<>();
   private int mutations;
@@ -31,6 +32,7 @@ public final class InMemoryAzureProvisioner implements AzureProvisioner {
 
   @Override
   public synchronized CompletionStage<Allocation> ensure(Request r) {
+    requests.computeIfAbsent(r.uid(), k -> new java.util.ArrayList<>()).add(r);
     String failure = failures.get(r.key());
     if (failure != null) {
       return CompletableFuture.failedFuture(new IllegalStateException(failure));
@@ -90,6 +92,11 @@ public final class InMemoryAzureProvisioner implements AzureProvisioner {
   /** SGC uids that currently hold Azure resources. */
   public synchronized Set<String> provisionedUids() {
     return new HashSet<>(byUid.keySet());
+  }
+
+  /** Every {@code ensure} request for {@code uid}, oldest first. */
+  public synchronized java.util.List<Request> requests(String uid) {
+    return java.util.List.copyOf(requests.getOrDefault(uid, java.util.List.of()));
   }
 
   public synchronized Allocation allocation(String uid) {

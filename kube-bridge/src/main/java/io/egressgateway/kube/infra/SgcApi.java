@@ -43,6 +43,22 @@ public interface SgcApi {
    */
   Optional<StatusChange> updateStatus(String namespace, String name, String uid, UnaryOperator<SgcStatus> plan);
 
+  /**
+   * The uids of the Go original's GatewayLBConfiguration and GatewayVMConfiguration of this SGC ({@code ""}
+   * each when there is none). Both are named like the SGC; only objects owned by this SGC (the LB config) and
+   * by that LB config (the VM config) count. Missing CRDs or objects are normal: most clusters never ran it.
+   */
+  record LegacyUids(String lbConfigUid, String vmConfigUid) {
+    public static final LegacyUids NONE = new LegacyUids("", "");
+
+    public LegacyUids {
+      lbConfigUid = lbConfigUid == null ? "" : lbConfigUid;
+      vmConfigUid = vmConfigUid == null ? "" : vmConfigUid;
+    }
+  }
+
+  LegacyUids legacyUids(String namespace, String name, String uid);
+
   /** Records a Kubernetes Event on the SGC. */
   void event(String namespace, String name, String uid, boolean warning, String reason, String message);
 }

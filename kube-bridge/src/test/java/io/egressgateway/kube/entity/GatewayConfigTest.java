@@ -15,6 +15,7 @@ import com.typesafe.config.ConfigFactory;
 import io.egressgateway.core.view.ConfigViews;
 import io.egressgateway.kube.infra.InMemoryAzureProvisioner;
 import io.egressgateway.kube.infra.KubeBridgeSettings;
+import io.egressgateway.kube.infra.SgcApi;
 import io.egressgateway.kube.model.GatewayNodeInfo;
 import io.egressgateway.kube.model.ObservedSgc;
 import io.egressgateway.kube.model.SgcSpec;
@@ -102,6 +103,25 @@ class GatewayConfigTest {
     sleep(300);
     assertEquals(writes, kube.writes(), "and writes nothing");
     assertEquals(azureWrites, azure.mutations());
+  }
+
+  @Test
+  void theGoOriginalsObjectsAreLookedUpUntilProvisionedAndTheirUidsPassedToAzure() {
+    SgcApi.LegacyUids go = new SgcApi.LegacyUids("lb-uid", "vm-uid");
+    kube.legacy.put("u9", go);
+    es.runCommand(new GatewayConfig.Sync(observed("u9", VALID, false), replies.getRef()));
+    replies.receiveMessage();
+    await(() -> state() instanceof GatewayConfig.Active a && a.allocation() != null, "provisioned");
+    assertEquals(go, azure.requests("u9").get(0).legacy());
+    feedUntil(() -> kube.status("u9").isReady(), "u9", VALID);
+    int lookups = kube.legacyLookups;
+    for (int i = 0; i < 3; i++) {
+      es.runCommand(new GatewayConfig.Sync(observed("u9", VALID, false), replies.getRef()));
+      replies.receiveMessage();
+    }
+    await(() -> azure.requests("u9").size() > 2, "passes after provisioning");
+    assertEquals(SgcApi.LegacyUids.NONE, azure.requests("u9").get(azure.requests("u9").size() - 1).legacy());
+    assertEquals(lookups, kube.legacyLookups, "once provisioned, the pool keeps the names: no more lookups");
   }
 
   @Test

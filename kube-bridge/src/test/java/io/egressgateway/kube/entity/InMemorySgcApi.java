@@ -78,6 +78,16 @@ final class InMemorySgcApi implements SgcApi {
     return Optional.of(new StatusChange(before, after));
   }
 
+  /** Legacy uids by SGC uid, as if the Go original's objects existed; lookups are counted. */
+  final Map<String, LegacyUids> legacy = new HashMap<>();
+  int legacyLookups;
+
+  @Override
+  public synchronized LegacyUids legacyUids(String namespace, String name, String uid) {
+    legacyLookups++;
+    return legacy.getOrDefault(uid, LegacyUids.NONE);
+  }
+
   @Override
   public synchronized void event(String namespace, String name, String uid, boolean warning, String reason, String message) {
     events.add((warning ? "Warning " : "Normal ") + reason);
