@@ -54,8 +54,9 @@ import org.slf4j.LoggerFactory;
  * The Azure side of one gateway pool (entity id = {@link PoolRef#entityId()}, sharded on role {@code controller}).
  *
  * <p>Owns: the pool's frontend, backend pool, rules and probes on the shared ILB, the per-config ipConfigs on
- * the scale set model and instances, and managed public IP prefixes. Persists: configs with their allocated
- * ports, removal requests, and an intent before / a result after every ARM write (a crash in between ends,
+ * the scale set model and instances (or on a VM pool's gateway NICs, with their public IPs), and managed
+ * public IP prefixes. Persists: configs with their allocated (or adopted) ports and the Azure names they were
+ * accepted with, removal requests, and an intent before / a result after every ARM write (a crash in between ends,
  * on recovery, in a fresh observation that adopts what the write created: names are deterministic, so there is
  * nothing to duplicate). Observes: ARM through {@link ArmPort}, never journaled. Every trigger (new config,
  * removal, resync timer, recovery, conflict) leads to the same observe-plan-write loop; changes within the
