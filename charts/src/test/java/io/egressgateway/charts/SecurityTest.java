@@ -94,6 +94,29 @@ class SecurityTest {
         .forEach(p -> assertEquals(Set.of("get", "list", "watch"), Set.copyOf(p.getVerbs())));
   }
 
+  /**
+   * kube-bridge reads the Go original's GatewayLBConfiguration/GatewayVMConfiguration of an SGC by name
+   * ({@code get}) to keep its Azure names; without the rule a Go install's resources are not adopted. It never
+   * lists, watches or writes them, and no other member reads them.
+   */
+  @Test
+  void onlyTheControllerMayGetTheGoOriginalsObjectsAndOnlyGet() {
+    String group = "egressgateway.kubernetes.azure.com";
+    ClusterRole controller = Chart.one(docs, ClusterRole.class, "-controller");
+    for (String legacy : List.of("gatewaylbconfigurations", "gatewayvmconfigurations")) {
+      List<PolicyRule> rules = controller.getRules().stream()
+          .filter(r -> r.getApiGroups().contains(group) && r.getResources().contains(legacy)).toList();
+      assertEquals(Set.of("get"), rules.stream().flatMap(r -> r.getVerbs().stream()).collect(java.util.stream.Collectors.toSet()),
+          "controller verbs on " + legacy);
+      assertTrue(rules.stream().allMatch(r -> r.getResourceNames() == null || r.getResourceNames().isEmpty()),
+          "the objects are named after their SGC, any name must be readable");
+      for (String other : List.of("-gateway", "-worker")) {
+        assertTrue(Chart.one(docs, ClusterRole.class, other).getRules().stream().noneMatch(r -> r.getResources().contains(legacy)),
+            other + " may read " + legacy);
+      }
+    }
+  }
+
   @Test
   void gatewayAndWorkerSelectorsAreDisjointAndCoverEveryLinuxNode() {
     PodSpec gateway = Workloads.gateway(docs);
