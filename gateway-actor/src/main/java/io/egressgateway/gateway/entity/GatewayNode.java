@@ -98,6 +98,9 @@ public final class GatewayNode
 
   private record CoalesceElapsed() implements Command {}
 
+  /** Persists the peers that arrived since the last flush, in one journal write. */
+  private record FlushPeers() implements Command {}
+
   private record Reconciled(Map<String, ConfigDatapath> desired, Reconciliation result, String failure) implements Command {}
 
   private record PeersApplied(List<DatapathAction> ops, Map<String, String> errors) implements Command {}
@@ -223,6 +226,9 @@ public final class GatewayNode
   private boolean busy;
   private boolean reconcileWanted;
   private final List<DatapathAction> pendingPeerOps = new ArrayList<>();
+  /** New peers waiting to be persisted together (while one write runs, the next ones queue up here). */
+  private final List<AddPeer> incoming = new ArrayList<>();
+  private boolean flushQueued;
   private final Map<String, List<ActorRef<StatusReply<Done>>>> waiters = new HashMap<>();
   private final Set<String> appliedPeers = new HashSet<>();
   private Set<String> serving = Set.of();
@@ -262,6 +268,7 @@ public final class GatewayNode
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     return newCommandHandlerWithReplyBuilder().forAnyState()
         .onCommand(AddPeer.class, this::onAddPeer)
+        .onCommand(FlushPeers.class, this::onFlushPeers)
         .onCommand(RemovePeer.class, this::onRemovePeer)
         .onCommand(Resync.class, (s, c) -> onTrigger("resync"))
         .onCommand(ViewChanged.class, this::onViewChanged)
@@ -309,11 +316,41 @@ public final class GatewayNode
       }
       return Effect().none().thenRun(s -> awaitPeer(c, s)).thenNoReply();
     }
-    return Effect().persist(new PeerAdded(c.configUid(), c.publicKey(), c.allowedIp()))
-        .thenRun(s -> awaitPeer(c, s)).thenNoReply();
+    // persisted with whatever else arrives meanwhile: a burst of pods costs one journal write, not one each
+    incoming.add(c);
+    if (!flushQueued) {
+      flushQueued = true;
+      ctx.getSelf().tell(new FlushPeers());
+    }
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<Event, State> onFlushPeers(State state, FlushPeers f) {
+    flushQueued = false;
+    List<AddPeer> batch = List.copyOf(incoming);
+    incoming.clear();
+    List<Event> events = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    for (AddPeer c : batch) {
+      if (!state.has(c.configUid(), c.publicKey(), c.allowedIp()) && seen.add(peerId(c.configUid(), c.publicKey()) + " " + c.allowedIp())) {
+        events.add(new PeerAdded(c.configUid(), c.publicKey(), c.allowedIp()));
+      }
+    }
+    if (events.isEmpty()) {
+      return Effect().none().thenRun(s -> batch.forEach(c -> awaitPeer(c, s))).thenNoReply();
+    }
+    return Effect().persist(events).thenRun(s -> batch.forEach(c -> awaitPeer(c, s))).thenNoReply();
   }
 
   private ReplyEffect<Event, State> onRemovePeer(State state, RemovePeer c) {
+    // an addition of the same peer still waiting for its journal write must not land after this removal
+    incoming.removeIf(a -> {
+      boolean same = a.configUid().equals(c.configUid()) && a.publicKey().equals(c.publicKey());
+      if (same) {
+        a.replyTo().tell(StatusReply.error("peer " + c.publicKey() + " was removed before it was programmed"));
+      }
+      return same;
+    });
     if (!state.peersOf(c.configUid()).containsKey(c.publicKey())) {
       return Effect().reply(c.replyTo(), StatusReply.ack());
     }

@@ -159,6 +159,13 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
   }
 
   @Override
+  public void addPeers(String uid, java.util.LinkedHashMap<String, String> allowedIpByKey) {
+    List<WgPeer> peers = new java.util.ArrayList<>();
+    allowedIpByKey.forEach((key, ip) -> peers.add(new WgPeer(key, List.of(ip), "", keepaliveSeconds)));
+    wg.setPeers(device(uid), peers);
+  }
+
+  @Override
   public void removePeer(String uid, String publicKey) {
     wg.removePeer(device(uid), publicKey);
   }

@@ -45,6 +45,14 @@ abstract class WgCliBackend implements WireGuardBackend {
   }
 
   @Override
+  public void setPeers(WgDevice device, List<WgPeer> peers) {
+    if (peers.isEmpty()) {
+      return;
+    }
+    cmd.run(wg(device, WgCli.setPeersArgs(wgName(device), peers)));
+  }
+
+  @Override
   public void removePeer(WgDevice device, String publicKey) {
     cmd.run(wg(device, List.of("set", wgName(device), "peer", publicKey, "remove")));
   }

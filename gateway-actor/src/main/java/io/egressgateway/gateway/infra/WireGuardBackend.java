@@ -33,6 +33,11 @@ public interface WireGuardBackend {
   /** Adds or updates one peer: O(1), whatever the number of peers. */
   void setPeer(WgDevice device, WgPeer peer);
 
+  /** Adds or updates several peers; one {@code wg set} where the backend allows. */
+  default void setPeers(WgDevice device, java.util.List<WgPeer> peers) {
+    peers.forEach(p -> setPeer(device, p));
+  }
+
   /** Removes one peer; absent peers are fine. */
   void removePeer(WgDevice device, String publicKey);
 

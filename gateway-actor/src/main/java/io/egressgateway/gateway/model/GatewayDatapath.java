@@ -23,6 +23,11 @@ public interface GatewayDatapath {
 
   void addPeer(String uid, String publicKey, String allowedIp);
 
+  /** Several peers of one config at once (allowed IP by public key, in order); one call where the backend allows. */
+  default void addPeers(String uid, java.util.LinkedHashMap<String, String> allowedIpByKey) {
+    allowedIpByKey.forEach((key, ip) -> addPeer(uid, key, ip));
+  }
+
   void removePeer(String uid, String publicKey);
 
   /** ILB frontend IPs we put on the host interface (carrying our label). */

@@ -104,18 +104,51 @@ public record Reconciliation(List<DatapathAction> actions, Set<String> serving, 
     return "remove " + a.uid();
   }
 
-  /** Applies single-peer actions one by one (each O(1)); returns the uid-keyed errors. */
+  /**
+   * Applies single-peer actions in order; consecutive additions to one config go to the device in one call.
+   * If such a call fails, its peers are tried one by one so each error lands on its own peer. Returns the
+   * uid-keyed errors.
+   */
   public static Map<String, String> applyPeers(GatewayDatapath datapath, List<DatapathAction> ops) {
     Map<String, String> errors = new LinkedHashMap<>();
-    List<DatapathAction> list = new ArrayList<>(ops);
-    for (DatapathAction a : list) {
-      try {
-        applyPeer(datapath, a);
-      } catch (RuntimeException e) {
-        errors.putIfAbsent(a.uid() + " " + peerKey(a), describe(a) + " failed: " + e.getMessage());
+    List<DatapathAction.AddPeer> run = new ArrayList<>();
+    for (DatapathAction a : ops) {
+      if (a instanceof DatapathAction.AddPeer add && (run.isEmpty() || run.get(0).uid().equals(add.uid()))) {
+        run.add(add);
+        continue;
+      }
+      addAll(datapath, run, errors);
+      run.clear();
+      if (a instanceof DatapathAction.AddPeer add) {
+        run.add(add);
+      } else {
+        applyOne(datapath, a, errors);
       }
     }
+    addAll(datapath, run, errors);
     return errors;
+  }
+
+  private static void addAll(GatewayDatapath datapath, List<DatapathAction.AddPeer> run, Map<String, String> errors) {
+    if (run.size() == 1) {
+      applyOne(datapath, run.get(0), errors);
+    } else if (!run.isEmpty()) {
+      java.util.LinkedHashMap<String, String> peers = new java.util.LinkedHashMap<>();
+      run.forEach(p -> peers.put(p.publicKey(), p.allowedIp()));
+      try {
+        datapath.addPeers(run.get(0).uid(), peers);
+      } catch (RuntimeException e) {
+        run.forEach(p -> applyOne(datapath, p, errors));
+      }
+    }
+  }
+
+  private static void applyOne(GatewayDatapath datapath, DatapathAction a, Map<String, String> errors) {
+    try {
+      applyPeer(datapath, a);
+    } catch (RuntimeException e) {
+      errors.putIfAbsent(a.uid() + " " + peerKey(a), describe(a) + " failed: " + e.getMessage());
+    }
   }
 
   /** The peer public key of a single-peer action, empty otherwise. */

@@ -219,7 +219,13 @@ class GatewayNodeDatapathTest {
     assertEquals(bulk + 1, dp.bulk.get(), "one bulk load");
     assertEquals(single, dp.single.get(), "no peer added one by one");
     await(() -> assertTrue(board.snapshot().serving().contains(uid)));
-    assertEquals(200, probe("/gw/" + uid));
+    await(() -> {
+      try {
+        assertEquals(200, probe("/gw/" + uid));
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+    });
 
     // a broken datapath turns the probe to 503 before any repair; a resync repairs it
     lab.cmd.run(CommandRunner.inNetns(real.names().netns(uid), List.of("nft", "delete", "table", "ip", GatewayNames.NFT_TABLE)));

@@ -120,6 +120,63 @@ class GatewayNodeTest {
   }
 
   @Test
+  void aBurstOfPeersIsPersistedAndProgrammedInFewBatchesAndEveryOneAnswered() {
+    views.put(view(6000));
+    awaitServing();
+    es.runCommand(new GatewayNode.WakeUp());
+    // the test kit runs one command at a time; a real mailbox receives a burst: talk to a second incarnation
+    String burstNode = node + "-burst";
+    dp = new FakeGatewayDatapath();
+    board = new HealthBoard();
+    var ref = KIT.spawn(GatewayNode.create(burstNode, new GatewayNode.Deps(settings(Duration.ofMinutes(10)), dp,
+        new InMemoryGatewayKeys().put(KEY_SECRET, PRIV), views, lostHooks::add, board)));
+    views.put(new ConfigView("default/sgc", UID, 2, "10.224.0.100", 6000, FakeGatewayDatapath.publicKeyOf(PRIV), KEY_SECRET,
+        List.of(), "staticEgressGateway", "", Map.of(burstNode, new ConfigView.GatewayAddresses("10.224.0.6", "10.224.0.16")),
+        false));
+    KIT.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
+      assertTrue(board.snapshot().serving().contains(UID));
+      return null;
+    });
+    TestProbe<StatusReply<Done>> replies = KIT.createTestProbe();
+    java.util.Map<String, String> want = new java.util.HashMap<>();
+    for (int i = 0; i < 20; i++) {
+      String pod = WgKeys.generate().publicKey();
+      want.put(pod, "10.244.3." + i + "/32");
+      ref.tell(new GatewayNode.AddPeer(UID, pod, "10.244.3." + i + "/32", replies.getRef()));
+    }
+    for (int i = 0; i < 20; i++) {
+      assertTrue(replies.receiveMessage(Duration.ofSeconds(5)).isSuccess());
+    }
+    assertEquals(want, dp.peers(UID));
+    int calls = dp.peerBatches.get() + dp.singlePeerOps.get();
+    assertTrue(calls < 20 && dp.peerBatches.get() >= 1, "20 peers in " + calls + " datapath calls");
+    var journal = akka.persistence.testkit.javadsl.PersistenceTestKit.create(KIT.system());
+    assertEquals(20, journal.persistedInStorage("GatewayNode|" + burstNode).size(), "every peer journaled");
+    KIT.stop(ref);
+  }
+
+  @Test
+  void aRemovalOvertakingAPendingAdditionWins() {
+    views.put(view(6000));
+    awaitServing();
+    TestProbe<StatusReply<Done>> added = KIT.createTestProbe();
+    String pod = WgKeys.generate().publicKey();
+    es.runCommand(new GatewayNode.AddPeer(UID, pod, "10.244.4.1/32", added.getRef()));
+    var removed = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.RemovePeer(UID, pod, r));
+    assertTrue(removed.reply().isSuccess());
+    StatusReply<Done> addReply = added.receiveMessage(Duration.ofSeconds(5));
+    if (addReply.isSuccess()) {
+      // the addition was journaled before the removal arrived: then the removal took it out again
+      es.runCommand(new GatewayNode.Resync());
+    }
+    KIT.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
+      assertFalse(dp.peers(UID).containsKey(pod), "the later removal wins");
+      return null;
+    });
+    assertFalse(es.getState().peersOf(UID).containsKey(pod));
+  }
+
+  @Test
   void addPeerBeforeTheDatapathExistsIsAnsweredAfterProgramming() {
     views.put(view(6000));
     String pod = WgKeys.generate().publicKey();

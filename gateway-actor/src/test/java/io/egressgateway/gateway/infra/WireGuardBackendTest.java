@@ -108,6 +108,14 @@ class WireGuardBackendTest {
 
     wg.setPeer(d, new WgPeer(p1, List.of("10.9.0.1/32", "10.9.0.2/32"), "10.224.0.100:6000", 0));
     assertEquals(0, wg.dump(d).peers().get(p1).keepaliveSeconds(), "setting a peer again with 0 turns its keepalive off");
+    String p3 = WgKeys.generate().publicKey();
+    String p4 = WgKeys.generate().publicKey();
+    wg.setPeers(d, List.of(new WgPeer(p3, List.of("10.9.0.3/32"), "", 1), new WgPeer(p4, List.of("10.9.0.4/32"), "", 1)));
+    WgDump both = wg.dump(d);
+    assertEquals(List.of("10.9.0.3/32"), both.peers().get(p3).allowedIps(), "several peers in one wg set");
+    assertEquals(List.of("10.9.0.4/32"), both.peers().get(p4).allowedIps());
+    assertEquals(1, both.peers().get(p4).keepaliveSeconds());
+    assertEquals(4, both.peers().size());
     wg.delete(d);
     assertThrows(java.io.IOException.class,
         () -> WgUapi.get(java.nio.file.Path.of("/var/run/wireguard", dev + ".sock"), java.time.Duration.ofSeconds(2)));

@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * executor would leave them. Tests break it (kill a device, wipe everything) and assert its final state.
  * Thread-safe (the entity calls it from its blocking dispatcher).
  */
-public final class FakeGatewayDatapath implements GatewayDatapath {
+public class FakeGatewayDatapath implements GatewayDatapath {
   /** One namespace. The public key is derived like WireGuard does, so key mismatches show. */
   public static final class Ns {
     public String hostIp = "";
@@ -25,6 +25,8 @@ public final class FakeGatewayDatapath implements GatewayDatapath {
   private final java.util.Set<String> frontends = new java.util.TreeSet<>();
   public final AtomicInteger bulkLoads = new AtomicInteger();
   public final AtomicInteger singlePeerOps = new AtomicInteger();
+  /** Calls of {@link #addPeers} (several peers in one datapath call). */
+  public final AtomicInteger peerBatches = new AtomicInteger();
   public final AtomicInteger programs = new AtomicInteger();
   private volatile String failAll;
 
@@ -74,6 +76,13 @@ public final class FakeGatewayDatapath implements GatewayDatapath {
     check();
     device(uid).peers.put(publicKey, allowedIp);
     singlePeerOps.incrementAndGet();
+  }
+
+  @Override
+  public synchronized void addPeers(String uid, java.util.LinkedHashMap<String, String> allowedIpByKey) {
+    check();
+    device(uid).peers.putAll(allowedIpByKey);
+    peerBatches.incrementAndGet();
   }
 
   @Override
