@@ -30,6 +30,11 @@ public final class GoWireGuard extends WgCliBackend {
   private static final Path UAPI = Path.of("/var/run/wireguard");
   private static final long START_WAIT_MS = 3000;
   private static final java.time.Duration UAPI_TIMEOUT = java.time.Duration.ofSeconds(5);
+  /** A limit of fs.inotify.max_user_instances below which the agent warns at start. */
+  static final int INOTIFY_ADVISED = 8192;
+  private static final Path INOTIFY_LIMIT = Path.of("/proc/sys/fs/inotify/max_user_instances");
+  /** Where each wireguard-go's own output goes (errors only), to explain a failed start. */
+  private static final Path OUTPUT_DIR = Path.of(System.getProperty("java.io.tmpdir"), "egress-wireguard-go");
 
   private final String binary;
   private final Map<String, ProcessHandle> processes = new ConcurrentHashMap<>();
@@ -64,9 +69,13 @@ public final class GoWireGuard extends WgCliBackend {
       stop(h);
     });
     List<String> argv = CommandRunner.inNetns(hostNetns, List.of(binary, "-f", name));
+    Path output = OUTPUT_DIR.resolve(name + ".log");
     Process p;
     try {
-      p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      Files.createDirectories(OUTPUT_DIR);
+      ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(output.toFile());
+      pb.environment().put("LOG_LEVEL", "error");
+      p = pb.start();
     } catch (IOException e) {
       throw new CommandException(argv, -1, String.valueOf(e.getMessage()));
     }
@@ -74,7 +83,8 @@ public final class GoWireGuard extends WgCliBackend {
     while (!(Files.exists(UAPI.resolve(name + ".sock")) && Net.link(cmd, hostNetns, name).isPresent())) {
       if (!p.isAlive() || System.currentTimeMillis() > deadline) {
         p.destroyForcibly();
-        throw new CommandException(argv, p.isAlive() ? -1 : p.exitValue(), "no UAPI socket or link '" + name + "' appeared");
+        throw new CommandException(argv, p.isAlive() ? -1 : p.exitValue(),
+            "no UAPI socket or link '" + name + "' appeared" + explain(output));
       }
       sleep(5);
     }
@@ -97,6 +107,41 @@ public final class GoWireGuard extends WgCliBackend {
     }
     running.ifPresent(this::stop);
     processes.remove(device.name());
+    try {
+      Files.deleteIfExists(OUTPUT_DIR.resolve(device.name() + ".log"));
+    } catch (IOException e) {
+      log.debug("could not remove the output of wireguard-go {}: {}", device.name(), e.getMessage());
+    }
+  }
+
+  /** This host's fs.inotify.max_user_instances, if readable. */
+  static Optional<Integer> inotifyLimit() {
+    try {
+      return Optional.of(Integer.parseInt(Files.readString(INOTIFY_LIMIT).trim()));
+    } catch (IOException | NumberFormatException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** wireguard-go's own words on a failed start, plus what to do about the common cause. */
+  static String explain(Path output) {
+    String said;
+    try {
+      said = Files.readAllLines(output).stream()
+          .filter(l -> l.contains("ERROR") || l.toLowerCase(java.util.Locale.ROOT).contains("error"))
+          .map(l -> l.replaceFirst("^ERROR: \\([^)]*\\) \\S+ \\S+ ", "").trim())
+          .reduce((a, b) -> a + "; " + b).orElse("");
+    } catch (IOException e) {
+      said = "";
+    }
+    if (said.isEmpty()) {
+      return "";
+    }
+    String hint = said.contains("too many open files")
+        ? " (every wireguard-go device holds an inotify instance; fs.inotify.max_user_instances is "
+            + inotifyLimit().map(String::valueOf).orElse("unknown") + ": raise it)"
+        : "";
+    return ": wireguard-go: " + said + hint;
   }
 
   /** Read over the UAPI socket (no {@code wg} process); falls back to {@code wg show} if that fails. */

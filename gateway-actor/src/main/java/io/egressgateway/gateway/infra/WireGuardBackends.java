@@ -23,6 +23,12 @@ public final class WireGuardBackends {
       default -> throw new IllegalArgumentException("wireguard backend must be auto, kernel or wireguard-go, not '" + override + "'");
     };
     log.info("WireGuard backend: {} (setting: {})", kind, override.isEmpty() ? "auto" : override);
+    if (kind.equals("wireguard-go")) {
+      GoWireGuard.inotifyLimit().filter(limit -> limit < GoWireGuard.INOTIFY_ADVISED).ifPresent(limit -> log.warn(
+          "fs.inotify.max_user_instances is {}: every wireguard-go device holds one inotify instance, so this node "
+              + "cannot run more than about {} tunnels (fewer with other users of inotify); raise it, e.g. "
+              + "sysctl -w fs.inotify.max_user_instances={}", limit, limit, GoWireGuard.INOTIFY_ADVISED));
+    }
     return kind.equals("kernel") ? new KernelWireGuard(cmd) : new GoWireGuard(cmd);
   }
 
