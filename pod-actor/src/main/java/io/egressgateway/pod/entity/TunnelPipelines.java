@@ -29,9 +29,12 @@ final class TunnelPipelines {
   }
 
   /**
-   * The pod's peer on the gateways first (a device that comes up before any gateway knows the pod loses
-   * its first handshake, and WireGuard retries only after 5 s), then the device, then the routes. Completes
-   * with the first gateway that confirmed. A replaced sandbox's old peer is removed afterwards, best effort.
+   * The pod's peer on the gateways and the pod's device at the same time, then the routes. Nothing is routed
+   * into the device before the routes, and the device sends nothing on its own (no keepalive), so its first
+   * packet, and with it the first handshake, leaves only once the gateways know the pod (a gateway without
+   * the peer would drop the handshake and WireGuard would retry only after 5 s). Completes with the first
+   * gateway that confirmed. On failure a device already made stays until the runtime's DEL removes it with
+   * the rest. A replaced sandbox's old peer is removed afterwards, best effort.
    */
   CompletableFuture<String> provision(PodTunnel.Tunnel t, ConfigView view, List<Route> routes, String privateKey,
       PodTunnel.Tunnel replaced) {
@@ -39,9 +42,11 @@ final class TunnelPipelines {
     for (String gw : view.gateways().keySet()) {
       attempts.put(gw, deps.gateways().addPeer(gw, view.uid(), t.publicKey(), t.podIp()));
     }
+    CompletableFuture<Void> device = CompletableFuture.runAsync(
+        () -> deps.datapath().attach(attachment(t, view), privateKey), blocking);
     return FirstSuccess.await(attempts, deps.gatewayWait(), deps.gatewayGrace())
+        .thenCombine(device, (confirmed, v) -> confirmed)
         .thenApplyAsync(confirmed -> {
-          deps.datapath().attach(attachment(t, view), privateKey);
           deps.datapath().applyRoutes(t.netns(), routes);
           if (replaced != null && !replaced.publicKey().equals(t.publicKey())) {
             removePeers(replaced, "");

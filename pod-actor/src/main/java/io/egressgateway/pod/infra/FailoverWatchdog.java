@@ -29,6 +29,8 @@ import org.slf4j.LoggerFactory;
  *       only ever sends one-way UDP is not re-handshaken more than now and then.
  * </ul>
  *
+ * <p>A first handshake that gets no answer within {@code retry} is treated the same way.
+ *
  * <p>Then the watchdog removes and re-adds the gateway peer with a 1 s keepalive: the old session is gone
  * and the re-added peer sends a handshake at once (no need to wait for the pod's next packet), which the
  * ILB sends to a healthy gateway (all gateways of the pool know the pod). If no handshake completes within
@@ -59,6 +61,7 @@ public final class FailoverWatchdog implements AutoCloseable {
     int unansweredKicks;   // consecutive kicks for unanswered data (backoff)
     long kickedAt;         // 0: no fresh handshake pending
     long firstKickAt;      // first kick of this outage
+    boolean forced;        // the watchdog itself reset the session (not just a first handshake under way)
     int retries;           // kicks since the last completed handshake
   }
 
@@ -168,22 +171,34 @@ public final class FailoverWatchdog implements AutoCloseable {
     }
     long now = clock.getAsLong();
     Watch w = watches.computeIfAbsent(name, k -> new Watch());
+    if (w.kickedAt == 0 && peer.latestHandshake() == 0) {
+      if (peer.txBytes() == 0) {
+        watches.remove(name); // nothing sent yet, so no handshake under way
+        return;
+      }
+      // the first handshake is under way: it gets the same retry time as a forced one (the gateway the ILB
+      // picked may not have the peer yet; WireGuard itself would try again only after 5 s)
+      w.kickedAt = now;
+      w.firstKickAt = now;
+      w.retries = 1;
+      return;
+    }
     if (w.kickedAt != 0) {
       if (peer.latestHandshake() != 0) {
         // the fresh session is up: stop the pod-side keepalive, start watching from here
-        wg.setPeer(t.device(), gatewayPeer(t, 0));
-        log.info("tunnel {}: new session with a gateway behind {} after {} ms ({} attempt(s))", name,
-            t.gatewayEndpoint(), (now - w.firstKickAt) / 1_000_000, w.retries);
+        if (peer.keepaliveSeconds() != 0) {
+          wg.setPeer(t.device(), gatewayPeer(t, 0));
+        }
+        if (w.forced) {
+          log.info("tunnel {}: new session with a gateway behind {} after {} ms ({} attempt(s))", name,
+              t.gatewayEndpoint(), (now - w.firstKickAt) / 1_000_000, w.retries);
+        }
         Watch fresh = new Watch();
         fresh.unansweredKicks = w.unansweredKicks; // the backoff ends only when data comes back
         watches.put(name, fresh);
       } else if (now - w.kickedAt >= retryDelay(w.retries).toNanos()) {
         kick(name, t, w, now, "no handshake answer yet");
       }
-      return;
-    }
-    if (peer.latestHandshake() == 0) {
-      watches.remove(name); // no session yet: the first handshake is WireGuard's own business
       return;
     }
     long age = java.time.Instant.now().getEpochSecond() - peer.latestHandshake();
@@ -226,10 +241,11 @@ public final class FailoverWatchdog implements AutoCloseable {
     Watch next = new Watch();
     next.kickedAt = now;
     next.firstKickAt = w.firstKickAt == 0 ? now : w.firstKickAt;
+    next.forced = true;
     next.retries = w.retries + 1;
     next.unansweredKicks = unanswered;
     watches.put(name, next);
-    if (w.retries == 0) {
+    if (!w.forced) {
       log.info("tunnel {}: {} from gateway {}; forced a fresh handshake", name, why, t.gatewayEndpoint());
     } else {
       log.debug("tunnel {}: {}; handshake attempt {}", name, why, next.retries);

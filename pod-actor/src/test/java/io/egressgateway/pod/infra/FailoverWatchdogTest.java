@@ -128,6 +128,52 @@ class FailoverWatchdogTest {
   }
 
   @Test
+  void aFirstHandshakeWithoutAnswerIsRetriedSoonNotAfterFiveSeconds() {
+    OneDevice wg = new OneDevice();
+    wg.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), "10.0.0.100:6000", 0));
+    AtomicLong now = new AtomicLong();
+    FailoverWatchdog w = new FailoverWatchdog(wg, Duration.ofMillis(1300), Duration.ofMillis(300), now::get);
+    w.watch("wgpod1", new FailoverWatchdog.Tunnel(WgDevice.created("wgpod1", ""), GW, "10.0.0.100:6000"));
+    w.checkAll();
+    advance(now, Duration.ofSeconds(3));
+    w.checkAll();
+    assertEquals(0, w.kicks(), "an idle new tunnel has nothing to retry");
+
+    wg.tx = 148; // the pod sent its first packet: a handshake initiation went out
+    w.checkAll();
+    advance(now, Duration.ofMillis(200));
+    w.checkAll();
+    assertEquals(0, w.kicks(), "a handshake gets its retry time");
+    advance(now, Duration.ofMillis(100));
+    w.checkAll();
+    assertEquals(1, w.kicks(), "unanswered after 300 ms: a new initiation (the gateway may have the peer by now)");
+    assertEquals(1, wg.peers.get(GW).keepaliveSeconds());
+
+    wg.handshake = 1000;
+    w.checkAll();
+    assertEquals(0, wg.peers.get(GW).keepaliveSeconds());
+
+    // a first handshake that completes at once costs nothing
+    OneDevice quick = new OneDevice();
+    quick.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), "10.0.0.100:6000", 0));
+    FailoverWatchdog q = new FailoverWatchdog(quick, Duration.ofMillis(1300), Duration.ofMillis(300), now::get);
+    q.watch("wgpod2", new FailoverWatchdog.Tunnel(WgDevice.created("wgpod2", ""), GW, "10.0.0.100:6000"));
+    quick.tx = 148;
+    q.checkAll();
+    quick.handshake = 1000;
+    quick.rx = 92;
+    advance(now, Duration.ofMillis(100));
+    q.checkAll();
+    for (int i = 0; i < 10; i++) {
+      quick.rx += 32;
+      advance(now, SEC);
+      q.checkAll();
+    }
+    assertEquals(0, q.kicks());
+    assertEquals(0, quick.resets);
+  }
+
+  @Test
   void dataAnsweredOnlyByKeepalivesForcesAHandshakeWithBackoffAndAnsweredDataNever() {
     OneDevice wg = new OneDevice();
     wg.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), "10.0.0.100:6000", 0));
