@@ -115,6 +115,10 @@ public final class Sandbox implements AutoCloseable {
   private List<String> rootLinksBefore = List.of();
   private List<String> wgSocketsBefore = List.of();
   private volatile java.util.function.Consumer<PodRuntime.PodEvent> benchHook;
+  /** Every wireguard-go device holds an inotify instance; all simulated nodes share this host's limit. */
+  private static final Path INOTIFY_LIMIT = Path.of("/proc/sys/fs/inotify/max_user_instances");
+  private static final int INOTIFY_NEEDED = 8192;
+  private String inotifyBefore;
 
   public Sandbox(Settings settings, PrintStream out) {
     this.settings = settings;
@@ -168,6 +172,7 @@ public final class Sandbox implements AutoCloseable {
     long t0 = System.nanoTime();
     rootLinksBefore = rootLinks();
     wgSocketsBefore = wgSockets();
+    raiseInotifyLimit();
     vnet = new AzureVnet(lab);
     nodes.add(new SimNode("ctl-0", vnet.addVm("ctl-0", "10.224.0.2"), "10.224.0.2", "controller", null));
     for (int i = 1; i <= settings.workers(); i++) {
@@ -591,6 +596,31 @@ public final class Sandbox implements AutoCloseable {
     wgSockets().stream().filter(w -> !wgSocketsBefore.contains(w)).forEach(w -> links.add("wireguard UAPI socket " + w));
     if (arm != null) {
       arm.close();
+    }
+    restoreInotifyLimit();
+  }
+
+  private void raiseInotifyLimit() {
+    try {
+      String now = Files.readString(INOTIFY_LIMIT).trim();
+      if (Integer.parseInt(now) < INOTIFY_NEEDED) {
+        Files.writeString(INOTIFY_LIMIT, Integer.toString(INOTIFY_NEEDED));
+        inotifyBefore = now;
+        out.println("fs.inotify.max_user_instances raised from " + now + " to " + INOTIFY_NEEDED
+            + " for the run (every simulated node's wireguard-go devices share this host's limit)");
+      }
+    } catch (IOException | NumberFormatException e) {
+      out.println("could not check fs.inotify.max_user_instances: " + e.getMessage());
+    }
+  }
+
+  private void restoreInotifyLimit() {
+    if (inotifyBefore != null) {
+      try {
+        Files.writeString(INOTIFY_LIMIT, inotifyBefore);
+      } catch (IOException e) {
+        out.println("could not restore fs.inotify.max_user_instances to " + inotifyBefore + ": " + e.getMessage());
+      }
     }
   }
 
