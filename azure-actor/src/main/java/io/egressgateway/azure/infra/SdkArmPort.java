@@ -445,7 +445,11 @@ public final class SdkArmPort implements ArmPort {
     List<VirtualMachineScaleSetIpConfiguration> configs = new ArrayList<>(list(nic.ipConfigurations()));
     VirtualMachineScaleSetIpConfiguration primary = configs.stream().filter(c -> Boolean.TRUE.equals(c.primary())).findFirst()
         .orElseThrow(() -> new ArmFailure(ArmFailure.Kind.REJECTED, "NoPrimaryIpConfig", "scale set " + vmss.name() + " has no primary ipConfig", null));
-    configs.removeIf(c -> AzureNames.isOurs(c.name()));
+    // only the names the planner gives are replaced or dropped; other ipConfigs (even egressgateway-*) stay
+    Set<String> replaced = new java.util.TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+    replaced.addAll(m.drop());
+    replaced.addAll(m.egressIpConfigs().keySet());
+    configs.removeIf(c -> !Boolean.TRUE.equals(c.primary()) && replaced.contains(c.name()));
     m.egressIpConfigs().forEach((name, prefixId) -> {
       VirtualMachineScaleSetIpConfiguration c = new VirtualMachineScaleSetIpConfiguration().withName(name).withPrimary(false)
           .withPrivateIpAddressVersion(IpVersion.IPV4).withSubnet(new ApiEntityReference().withId(primary.subnet().id()));

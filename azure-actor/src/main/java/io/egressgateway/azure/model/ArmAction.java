@@ -52,8 +52,12 @@ public sealed interface ArmAction {
     }
   }
 
-  /** PUT the scale set model with exactly these egress ipConfigs (name to prefix id) and pool membership. */
-  record WriteModel(Map<String, String> egressIpConfigs, boolean primaryInPool) implements ArmAction {
+  /**
+   * Read-modify-write of the scale set model: these egress ipConfigs (name to prefix id, "" for none) present
+   * as given, the names in {@code drop} gone, other ipConfigs kept; the primary ipConfig in the pool's backend
+   * pool or not.
+   */
+  record WriteModel(Map<String, String> egressIpConfigs, Set<String> drop, boolean primaryInPool) implements ArmAction {
     public String target() {
       return "vmss-model";
     }

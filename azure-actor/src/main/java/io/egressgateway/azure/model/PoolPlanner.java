@@ -19,8 +19,9 @@ import java.util.TreeMap;
  * rejects; the entity re-observes after each round until nothing is left.
  *
  * <p>Names come from each config's spec ({@link ConfigSpec#ruleName()}, {@link ConfigSpec#ipConfigName()}),
- * so resources the Go original made are adopted under their names. On a VM pool only the names of configs
- * this pool knows are touched; ipConfigs of other names stay.
+ * so resources the Go original made are adopted under their names. Only the names of configs this pool knows
+ * (active, or accepted and being removed) are touched, on a scale set as on a VM pool; ipConfigs of other
+ * names stay.
  */
 public final class PoolPlanner {
   /** The prefix lengths AKS accepts for a gateway pool's {@code aks-managed-gatewayIPPrefixSize}. */
@@ -150,7 +151,7 @@ public final class PoolPlanner {
     if (obs.vmPool()) {
       planNics(desired, obs, wantIpConfigs, knownIpConfigs, wantInPool, actions, wantedPublicIps);
     } else {
-      planScaleSet(obs, wantIpConfigs, wantInPool, actions);
+      planScaleSet(obs, wantIpConfigs, knownIpConfigs, wantInPool, actions);
     }
 
     // 4. deletions, only once nothing references what goes
@@ -197,13 +198,24 @@ public final class PoolPlanner {
     return new Plan(List.copyOf(actions), errors, ready, removed);
   }
 
-  private static void planScaleSet(Observed obs, Map<String, String> wantIpConfigs, boolean wantInPool, List<ArmAction> actions) {
-    if (!sameIpConfigs(obs.scaleSet().egressIpConfigs(), wantIpConfigs) || obs.scaleSet().primaryInPool() != wantInPool) {
-      actions.add(new ArmAction.WriteModel(wantIpConfigs, wantInPool));
+  /**
+   * A scale set pool: one model write when its ipConfigs of known names or its pool membership differ, then
+   * one rollout of the instances that do not match. As on a VM pool, ipConfigs of names this pool does not
+   * know (a Go config not ensured yet during a migration, another installation's) are neither compared nor
+   * dropped.
+   */
+  private static void planScaleSet(Observed obs, Map<String, String> wantIpConfigs, Set<String> knownIpConfigs, boolean wantInPool,
+                                   List<ArmAction> actions) {
+    Map<String, String> have = new TreeMap<>(obs.scaleSet().egressIpConfigs());
+    have.keySet().retainAll(knownIpConfigs);
+    if (!sameIpConfigs(have, wantIpConfigs) || obs.scaleSet().primaryInPool() != wantInPool) {
+      Set<String> drop = new HashSet<>(have.keySet());
+      drop.removeAll(wantIpConfigs.keySet());
+      actions.add(new ArmAction.WriteModel(wantIpConfigs, Set.copyOf(drop), wantInPool));
     }
     List<String> stale = obs.instances().stream()
-        .filter(i -> !i.latestModelApplied() || !i.egressIps().keySet().equals(wantIpConfigs.keySet())
-            || i.primaryInPool() != wantInPool || i.egressIps().values().stream().anyMatch(String::isEmpty))
+        .filter(i -> !i.latestModelApplied() || !known(i.egressIps().keySet(), knownIpConfigs).equals(wantIpConfigs.keySet())
+            || i.primaryInPool() != wantInPool || wantIpConfigs.keySet().stream().anyMatch(n -> i.egressIps().getOrDefault(n, "").isEmpty()))
         .map(Observed.Instance::instanceId).sorted().toList();
     if (!stale.isEmpty()) {
       actions.add(new ArmAction.Rollout(stale));
@@ -250,6 +262,12 @@ public final class PoolPlanner {
       }
     }
     actions.addAll(nicWrites);
+  }
+
+  private static Set<String> known(Set<String> names, Set<String> knownIpConfigs) {
+    Set<String> out = new HashSet<>(names);
+    out.retainAll(knownIpConfigs);
+    return out;
   }
 
   private static String uidOf(Desired desired, String ipConfigName) {

@@ -27,6 +27,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -146,5 +147,66 @@ class GatewayPoolAdoptionSimTest {
     assertTrue(env.sim.resource(goPrefix).isEmpty(), "the Go-made prefix is deleted by its name");
     assertTrue(env.sim.resource(LB_ID).isEmpty(), "rule and probe gone; nothing else on the ILB, so the ILB too");
     assertEquals(beforeGo, env.sim.snapshot(), "the scale set is back to what it was before the Go install");
+  }
+
+  /** The private addresses of one ipConfig name on every instance NIC, by NIC id. */
+  private Map<String, String> addressesOf(String ipConfig) {
+    Map<String, String> out = new TreeMap<>();
+    for (JsonNode nic : env.sim.resources("Microsoft.Network/networkInterfaces")) {
+      nic.path("properties").path("ipConfigurations").forEach(c -> {
+        if (c.path("name").asText().equals(ipConfig)) {
+          out.put(nic.path("id").asText(), c.path("properties").path("privateIPAddress").asText());
+        }
+      });
+    }
+    return out;
+  }
+
+  private boolean modelHas(String ipConfig) {
+    JsonNode configs = env.sim.resource(env.vmssId).orElseThrow().path("properties").path("virtualMachineProfile")
+        .path("networkProfile").path("networkInterfaceConfigurations").path(0).path("properties").path("ipConfigurations");
+    for (JsonNode c : configs) {
+      if (c.path("name").asText().equals(ipConfig)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Mid-migration, the Go controller's ipConfig of an SGC not ensured here yet sits on the scale set. Ensuring
+   * and removing other configs must leave it (and its addresses) alone, while our own removed ipConfig goes.
+   */
+  @Test
+  void anIpConfigOfANameThePoolDoesNotKnowSurvivesEnsureAndRemove() throws Exception {
+    String other = "egressgateway-" + VM_UID;
+    ObjectNode vmss = (ObjectNode) call("GET", env.vmssId, null);
+    ArrayNode ipConfigs = (ArrayNode) vmss.path("properties").path("virtualMachineProfile").path("networkProfile")
+        .path("networkInterfaceConfigurations").path(0).path("properties").path("ipConfigurations");
+    ObjectNode theirs = ipConfigs.addObject().put("name", other).putObject("properties").put("primary", false)
+        .put("privateIPAddressVersion", "IPv4");
+    theirs.putObject("subnet").put("id", SimPool.SUBNET);
+    call("PUT", env.vmssId, vmss);
+    call("POST", env.vmssId + "/manualupgrade", JSON.readTree("{\"instanceIds\":[\"0\",\"1\"]}"));
+    Map<String, String> theirAddresses = addressesOf(other);
+    assertEquals(2, theirAddresses.size());
+
+    ActorRef<GatewayPool.Command> pool = kit.spawn(GatewayPool.create(PoolRef.nodepool(SimPool.NODEPOOL).entityId(), env.port, SETTINGS,
+        env.cloud.prefixIdBase()));
+    ensure(pool, new ConfigSpec("ns/a", "uid-a", true, 30, ""));
+    ConfigResult b = ensure(pool, new ConfigSpec("ns/b", "uid-b", false, 0, ""));
+    assertTrue(modelHas(other), "kept by the ensures");
+    assertEquals(theirAddresses, addressesOf(other));
+    assertEquals(2, addressesOf("egressgateway-uid-a").size());
+
+    TestProbe<StatusReply<Done>> removed = kit.createTestProbe();
+    pool.tell(new GatewayPool.RemoveConfig("uid-a", removed.getRef()));
+    assertTrue(removed.expectMessageClass(StatusReply.class, WAIT).isSuccess());
+    assertTrue(modelHas(other), "kept by the removal of another config");
+    assertEquals(theirAddresses, addressesOf(other));
+    assertTrue(!modelHas("egressgateway-uid-a") && addressesOf("egressgateway-uid-a").isEmpty(), "our removed ipConfig is gone");
+    assertTrue(env.sim.resources("Microsoft.Network/publicIPPrefixes").isEmpty(), "and so is its prefix");
+    assertEquals(b, ensure(pool, new ConfigSpec("ns/b", "uid-b", false, 0, "")), "the remaining config is untouched");
+    assertEquals(2, addressesOf("egressgateway-uid-b").size());
   }
 }

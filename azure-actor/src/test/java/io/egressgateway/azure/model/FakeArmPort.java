@@ -88,7 +88,10 @@ public final class FakeArmPort implements ArmPort {
       poolSection = false;
       rules.clear();
     } else if (action instanceof ArmAction.WriteModel m) {
-      model = Map.copyOf(m.egressIpConfigs());
+      Map<String, String> next = new TreeMap<>(model);
+      next.keySet().removeAll(m.drop());
+      next.putAll(m.egressIpConfigs());
+      model = Map.copyOf(next);
       modelInPool = m.primaryInPool();
     } else if (action instanceof ArmAction.Rollout r) {
       for (String id : r.instanceIds()) {

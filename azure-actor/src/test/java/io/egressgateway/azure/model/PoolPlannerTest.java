@@ -76,7 +76,7 @@ class PoolPlannerTest {
     Desired removing = new Desired(Map.of(), Map.of("a", pub("a", 30)), BASE, 31);
     Plan first = PoolPlanner.plan(removing, attached);
     // the rule goes at once (traffic stops), the pool section stays while the model still references it
-    assertEquals(List.of(new ArmAction.WriteLb(true, Map.of(), Set.of("a")), new ArmAction.WriteModel(Map.of(), false),
+    assertEquals(List.of(new ArmAction.WriteLb(true, Map.of(), Set.of("a")), new ArmAction.WriteModel(Map.of(), Set.of("egressgateway-a"), false),
         new ArmAction.Rollout(List.of("0"))), first.actions());
 
     Observed detached = new Observed(attached.lb(), new Observed.ScaleSet(U, 1, Map.of(), false),
@@ -86,6 +86,44 @@ class PoolPlannerTest {
 
     Plan done = PoolPlanner.plan(removing, empty(1));
     assertTrue(done.converged());
+    assertEquals(Set.of("a"), done.removed());
+  }
+
+  /**
+   * During a migration a Go config's ipConfig may sit on the scale set before its SGC was ensured here: a name
+   * the pool does not know is neither compared, nor dropped, nor a reason to roll instances out.
+   */
+  @Test
+  void scaleSetPoolTouchesOnlyIpConfigsOfNamesItKnows() {
+    String other = "egressgateway-other-uid";
+    Observed.Lb lb = new Observed.Lb("10.0.0.100", true, true, Map.of("a", 6000), Map.of("a", "/gw/a"), 1, 1);
+    Map<String, Observed.Prefix> prefixA = Map.of("egressgateway-a",
+        new Observed.Prefix(BASE + "egressgateway-a", "egressgateway-a", "20.0.0.0/30", 30));
+    Observed withOther = new Observed(lb,
+        new Observed.ScaleSet(U, 1, Map.of("egressgateway-a", BASE + "egressgateway-a", other, BASE + other), true),
+        List.of(instance("0", Map.of("egressgateway-a", "10.0.0.50", other, "10.0.0.51"), true)), prefixA, Map.of());
+
+    Plan steady = PoolPlanner.plan(want(pub("a", 30)), withOther);
+    assertTrue(steady.converged(), "an unknown ipConfig is no difference: " + steady.actions());
+
+    Plan added = PoolPlanner.plan(want(pub("a", 30), pub("b", 30)), withOther);
+    ArmAction.WriteModel model = (ArmAction.WriteModel) added.actions().stream().filter(a -> a instanceof ArmAction.WriteModel)
+        .findFirst().orElseThrow();
+    assertEquals(Set.of("egressgateway-a", "egressgateway-b"), model.egressIpConfigs().keySet());
+    assertEquals(Set.of(), model.drop());
+
+    Desired removing = new Desired(Map.of(), Map.of("a", pub("a", 30)), BASE, 31);
+    Plan first = PoolPlanner.plan(removing, withOther);
+    assertTrue(first.actions().contains(new ArmAction.WriteModel(Map.of(), Set.of("egressgateway-a"), false)), first.actions().toString());
+    assertTrue(first.actions().contains(new ArmAction.Rollout(List.of("0"))));
+    Observed detached = new Observed(lb, new Observed.ScaleSet(U, 1, Map.of(other, BASE + other), false),
+        List.of(instance("0", Map.of(other, "10.0.0.51"), false)), prefixA, Map.of());
+    Plan second = PoolPlanner.plan(removing, detached);
+    assertEquals(List.of(new ArmAction.DeletePrefix("egressgateway-a"), new ArmAction.DeleteLb()), second.actions(),
+        "the other ipConfig is no reason to roll out again or keep our prefix");
+    Observed gone = new Observed(null, detached.scaleSet(), detached.instances(), Map.of(), Map.of());
+    Plan done = PoolPlanner.plan(removing, gone);
+    assertTrue(done.converged(), done.actions().toString());
     assertEquals(Set.of("a"), done.removed());
   }
 
@@ -252,7 +290,7 @@ class PoolPlannerTest {
 
     Plan gone = PoolPlanner.plan(new Desired(Map.of(), Map.of("sgc-uid", legacy), BASE, 31), go);
     assertTrue(gone.actions().contains(new ArmAction.WriteLb(true, Map.of(), Set.of("lb-uid"))), gone.actions().toString());
-    assertTrue(gone.actions().contains(new ArmAction.WriteModel(Map.of(), false)));
+    assertTrue(gone.actions().contains(new ArmAction.WriteModel(Map.of(), Set.of("egressgateway-vm-uid"), false)), gone.actions().toString());
   }
 
   /** The model package stays pure: java.* and other model types only. */
