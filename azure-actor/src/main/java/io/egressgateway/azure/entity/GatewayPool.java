@@ -38,15 +38,11 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,7 +56,8 @@ import org.slf4j.LoggerFactory;
  * on recovery, in a fresh observation that adopts what the write created: names are deterministic, so there is
  * nothing to duplicate). Observes: ARM through {@link ArmPort}, never journaled. Every trigger (new config,
  * removal, resync timer, recovery, conflict) leads to the same observe-plan-write loop; changes within the
- * coalesce window share one round, hence one model write and one rollout for many configs.
+ * coalesce window share one round, hence one model write and one rollout for many configs. Waiting callers
+ * and their last answers are kept by {@link PoolCallers}, the retry policy by {@link ArmRetry}.
  */
 public final class GatewayPool
     extends EventSourcedBehaviorWithEnforcedReplies<GatewayPool.Command, GatewayPool.Event, PoolState> {
@@ -71,7 +68,6 @@ public final class GatewayPool
   private static final String COALESCE = "coalesce";
   private static final String RESYNC = "resync";
   private static final String RETRY = "retry";
-  private static final int MAX_CONFLICT_RETRIES = 5;
 
   // ---------------------------------------------------------------- protocol
 
@@ -134,18 +130,13 @@ public final class GatewayPool
   private final AzureSettings settings;
   private final String prefixIdBase;
   private final Executor blocking;
-  private final Map<String, List<ActorRef<StatusReply<ConfigResult>>>> waitingEnsure = new HashMap<>();
-  private final Map<String, List<ActorRef<StatusReply<Done>>>> waitingRemove = new HashMap<>();
-  private final Map<String, ConfigResult> results = new HashMap<>();
-  private final Map<String, String> reportedErrors = new HashMap<>();
+  private final PoolCallers callers;
+  private final ArmRetry retry;
   private final Deque<ArmAction> pending = new ArrayDeque<>();
   private Set<Integer> observedPorts = Set.of();
   private boolean busy;
   private boolean dirty;
   private int rounds;
-  private int failures;
-  private int conflicts;
-  private long failingSince;
   private boolean defaultLengthLogged;
 
   private GatewayPool(PoolRef pool, ActorContext<Command> ctx, TimerScheduler<Command> timers, ArmPort port, AzureSettings settings,
@@ -157,6 +148,8 @@ public final class GatewayPool
     this.port = port;
     this.settings = settings;
     this.prefixIdBase = prefixIdBase;
+    this.callers = new PoolCallers(pool.entityId());
+    this.retry = new ArmRetry(settings);
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("egress.azure.blocking-dispatcher"));
     timers.startTimerWithFixedDelay(RESYNC, new Tick("resync"), settings.resyncInterval());
   }
@@ -183,9 +176,9 @@ public final class GatewayPool
   public EventHandler<PoolState, Event> eventHandler() {
     return newEventHandlerBuilder().forAnyState()
         .onEvent(ConfigAccepted.class, (s, e) -> s.withMember(e.spec().uid(), new PoolState.Member(e.spec(), e.port(), false)))
-        .onEvent(ConfigUpdated.class, (s, e) -> s.withMember(e.spec().uid(), updated(s.configs().get(e.spec().uid()), e.spec())))
-        .onEvent(PortAdopted.class, (s, e) -> s.withMember(e.uid(), adopted(s.configs().get(e.uid()), e.port())))
-        .onEvent(RemovalRequested.class, (s, e) -> s.withMember(e.uid(), withRemoving(s.configs().get(e.uid()))))
+        .onEvent(ConfigUpdated.class, (s, e) -> s.withMember(e.spec().uid(), s.configs().get(e.spec().uid()).withSpec(e.spec())))
+        .onEvent(PortAdopted.class, (s, e) -> s.withMember(e.uid(), s.configs().get(e.uid()).withAdoptedPort(e.port())))
+        .onEvent(RemovalRequested.class, (s, e) -> s.withMember(e.uid(), s.configs().get(e.uid()).asRemoving()))
         .onEvent(ConfigRemoved.class, (s, e) -> s.without(e.uid()))
         .onEvent(WriteIntended.class, (s, e) -> s.intent(e.target(), true))
         .onEvent(WriteCompleted.class, (s, e) -> s.intent(e.target(), false))
@@ -195,18 +188,6 @@ public final class GatewayPool
   @Override
   public SignalHandler<PoolState> signalHandler() {
     return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), this::onRecovered).build();
-  }
-
-  private static PoolState.Member withRemoving(PoolState.Member m) {
-    return new PoolState.Member(m.spec(), m.port(), true, m.portAdopted());
-  }
-
-  private static PoolState.Member updated(PoolState.Member m, ConfigSpec spec) {
-    return new PoolState.Member(spec, m.port(), false, m.portAdopted());
-  }
-
-  private static PoolState.Member adopted(PoolState.Member m, int port) {
-    return new PoolState.Member(m.spec(), port, m.removing(), true);
   }
 
   // ---------------------------------------------------------------- commands
@@ -220,15 +201,11 @@ public final class GatewayPool
     // the Azure names are decided when a config is accepted; a legacy object vanishing later changes nothing
     ConfigSpec spec = m == null ? cmd.spec() : cmd.spec().withNamesOf(m.spec());
     if (m != null && !m.removing() && m.spec().equals(spec)) {
-      ConfigResult done = results.get(spec.uid());
-      if (done != null) {
-        return Effect().reply(cmd.replyTo(), StatusReply.success(done));
+      var answer = callers.lastAnswer(spec.uid());
+      if (answer.isPresent()) {
+        return Effect().reply(cmd.replyTo(), answer.get());
       }
-      String error = reportedErrors.get(spec.uid());
-      if (error != null) {
-        return Effect().reply(cmd.replyTo(), StatusReply.error(error));
-      }
-      waitingEnsure.computeIfAbsent(spec.uid(), k -> new ArrayList<>()).add(cmd.replyTo());
+      callers.awaitReady(spec.uid(), cmd.replyTo());
       scheduleRound();
       return Effect().noReply();
     }
@@ -236,18 +213,15 @@ public final class GatewayPool
     if (m != null) {
       event = new ConfigUpdated(spec);
     } else {
-      Set<Integer> taken = new HashSet<>(state.ports());
-      taken.addAll(observedPorts);
-      int p = PoolPlanner.lowestFreePort(taken, settings.portMin(), settings.portMax());
+      int p = state.freePort(observedPorts, settings.portMin(), settings.portMax());
       if (p < 0) {
         return Effect().reply(cmd.replyTo(), StatusReply.error("no free port in " + settings.portMin() + "-" + settings.portMax() + " on pool " + pool.entityId()));
       }
       event = new ConfigAccepted(spec, p);
     }
-    results.remove(spec.uid());
-    reportedErrors.remove(spec.uid());
+    callers.forgetAnswers(spec.uid());
     return Effect().persist(event).thenRun(s -> {
-      waitingEnsure.computeIfAbsent(spec.uid(), k -> new ArrayList<>()).add(cmd.replyTo());
+      callers.awaitReady(spec.uid(), cmd.replyTo());
       log.info("[{}] config {} ({}) accepted on port {}", pool.entityId(), spec.configKey(), spec.uid(), s.configs().get(spec.uid()).port());
       scheduleRound();
     }).thenNoReply();
@@ -258,17 +232,14 @@ public final class GatewayPool
     if (m == null) {
       return Effect().reply(cmd.replyTo(), StatusReply.ack());
     }
-    waitingEnsure.getOrDefault(cmd.uid(), List.of()).forEach(r -> r.tell(StatusReply.error("config " + cmd.uid() + " is being removed")));
-    waitingEnsure.remove(cmd.uid());
-    results.remove(cmd.uid());
-    reportedErrors.remove(cmd.uid());
+    callers.removing(cmd.uid());
     if (m.removing()) {
-      waitingRemove.computeIfAbsent(cmd.uid(), k -> new ArrayList<>()).add(cmd.replyTo());
+      callers.awaitRemoved(cmd.uid(), cmd.replyTo());
       scheduleRound();
       return Effect().noReply();
     }
     return Effect().persist(new RemovalRequested(cmd.uid())).thenRun(s -> {
-      waitingRemove.computeIfAbsent(cmd.uid(), k -> new ArrayList<>()).add(cmd.replyTo());
+      callers.awaitRemoved(cmd.uid(), cmd.replyTo());
       log.info("[{}] removal of config {} requested", pool.entityId(), cmd.uid());
       scheduleRound();
     }).thenNoReply();
@@ -305,14 +276,9 @@ public final class GatewayPool
   private void observe(PoolState state) {
     busy = true;
     rounds++;
-    Set<String> byo = new HashSet<>();
-    state.configs().values().forEach(m -> {
-      if (!m.spec().byoPrefixId().isEmpty()) {
-        byo.add(m.spec().byoPrefixId());
-      }
-    });
+    Set<String> byo = state.byoPrefixIds();
     ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> port.observe(pool, byo), blocking),
-        (obs, err) -> new Observation(obs, failure(err)));
+        (obs, err) -> new Observation(obs, ArmRetry.failure(err)));
   }
 
   private ReplyEffect<Event, PoolState> onObservation(PoolState state, Observation msg) {
@@ -334,12 +300,12 @@ public final class GatewayPool
     }
     logDefaultLength(state, obs);
     Plan plan = PoolPlanner.plan(state.desired(prefixIdBase, settings.defaultPrefixLength()), obs);
-    plan.errors().forEach(this::reportError);
+    plan.errors().forEach(callers::error);
     if (!plan.converged()) {
       if (rounds > settings.maxRoundsPerReconcile()) {
         log.warn("[{}] not converged after {} rounds; still to do {}", pool.entityId(), rounds - 1, plan.actions());
         endRound(false);
-        timers.startSingleTimer(RETRY, new Tick("retry after unfinished rounds"), backoff());
+        timers.startSingleTimer(RETRY, new Tick("retry after unfinished rounds"), retry.backoff());
         return Effect().noReply();
       }
       log.info("[{}] applying {}", pool.entityId(), plan.actions());
@@ -350,17 +316,11 @@ public final class GatewayPool
     List<Event> events = new ArrayList<>();
     state.openIntents().forEach(t -> events.add(new WriteCompleted(t, "adopted")));
     plan.removed().forEach(uid -> events.add(new ConfigRemoved(uid)));
-    plan.ready().forEach((uid, r) -> {
-      results.put(uid, r);
-      reportedErrors.remove(uid);
-      waitingEnsure.getOrDefault(uid, List.of()).forEach(ref -> ref.tell(StatusReply.success(r)));
-      waitingEnsure.remove(uid);
-    });
+    plan.ready().forEach(callers::ready);
     return Effect().persist(events).thenRun(s -> {
       plan.removed().forEach(uid -> {
         log.info("[{}] config {} removed from Azure", pool.entityId(), uid);
-        waitingRemove.getOrDefault(uid, List.of()).forEach(ref -> ref.tell(StatusReply.ack()));
-        waitingRemove.remove(uid);
+        callers.removed(uid);
       });
       endRound(true);
     }).thenNoReply();
@@ -374,7 +334,7 @@ public final class GatewayPool
     }
     return Effect().persist(new WriteIntended(action.target(), action.toString())).thenRun(s ->
         ctx.pipeToSelf(CompletableFuture.runAsync(() -> port.execute(pool, action), blocking),
-            (v, err) -> new Executed(action, failure(err)))).thenNoReply();
+            (v, err) -> new Executed(action, ArmRetry.failure(err)))).thenNoReply();
   }
 
   private ReplyEffect<Event, PoolState> onExecuted(PoolState state, Executed msg) {
@@ -394,26 +354,19 @@ public final class GatewayPool
     endRound(false);
     switch (f.kind()) {
       case CONFLICT -> {
-        conflicts++;
         log.info("[{}] {} changed under us ({}); re-reading", pool.entityId(), action == null ? "pool" : action.target(), f.code());
-        if (conflicts <= MAX_CONFLICT_RETRIES) {
+        if (retry.rereadNow()) {
           ctx.getSelf().tell(new Tick("conflict"));
         } else {
-          timers.startSingleTimer(RETRY, new Tick("retry after conflicts"), backoff());
+          timers.startSingleTimer(RETRY, new Tick("retry after conflicts"), retry.backoff());
         }
       }
       case THROTTLED, TRANSIENT -> {
-        Duration d = backoff();
-        if (f.retryAfter().compareTo(d) > 0) {
-          d = f.retryAfter();
-        }
+        Duration d = retry.afterTransient(f);
         log.warn("[{}] ARM {} ({}); retrying in {}", pool.entityId(), f.kind(), f.getMessage(), d);
-        long now = System.nanoTime();
-        if (failingSince == 0) {
-          failingSince = now;
-        } else if (now - failingSince > settings.transientDeadline().toNanos()) {
+        if (retry.pastTransientDeadline()) {
           String msg = "Azure has been failing for over " + settings.transientDeadline() + ": " + f.getMessage();
-          state.configs().keySet().forEach(uid -> reportError(uid, msg));
+          state.configs().keySet().forEach(uid -> callers.error(uid, msg));
         }
         timers.startSingleTimer(RETRY, new Tick("retry"), d);
       }
@@ -421,11 +374,11 @@ public final class GatewayPool
         String msg = "Azure rejected " + (action == null ? "reading the pool" : action.target()) + ": " + f.getMessage();
         log.warn("[{}] {}", pool.entityId(), msg);
         if (action instanceof ArmAction.CreatePrefix c) {
-          reportError(c.uid(), msg);
+          callers.error(c.uid(), msg);
         } else if (action instanceof ArmAction.CreatePublicIp c && !c.uid().isEmpty()) {
-          reportError(c.uid(), msg);
+          callers.error(c.uid(), msg);
         } else {
-          state.configs().keySet().forEach(uid -> reportError(uid, msg));
+          state.configs().keySet().forEach(uid -> callers.error(uid, msg));
         }
         timers.startSingleTimer(RETRY, new Tick("retry after rejection"), settings.rejectedRetry());
       }
@@ -437,10 +390,7 @@ public final class GatewayPool
     if (defaultLengthLogged || obs.prefixSizeTag() != null) {
       return;
     }
-    boolean usesDefault = state.configs().values().stream()
-        .anyMatch(m -> !m.removing() && m.spec().managedPrefix() && m.spec().prefixLength() == 0
-            && !obs.prefixes().containsKey(m.spec().ipConfigName()));
-    if (usesDefault) {
+    if (state.makesPrefixOfPoolLength(obs)) {
       defaultLengthLogged = true;
       log.info("[{}] the pool has no {} tag; new managed prefixes are /{} (egress.azure.default-prefix-length)",
           pool.entityId(), AzureNames.PREFIX_SIZE_TAG, settings.defaultPrefixLength());
@@ -450,37 +400,11 @@ public final class GatewayPool
   private void endRound(boolean converged) {
     busy = false;
     if (converged) {
-      failures = 0;
-      conflicts = 0;
-      failingSince = 0;
+      retry.converged();
     }
     if (dirty) {
       dirty = false;
       scheduleRound();
     }
-  }
-
-  private void reportError(String uid, String message) {
-    if (!message.equals(reportedErrors.put(uid, message))) {
-      log.warn("[{}] config {}: {}", pool.entityId(), uid, message);
-    }
-    waitingEnsure.getOrDefault(uid, List.of()).forEach(ref -> ref.tell(StatusReply.error(message)));
-    waitingEnsure.remove(uid);
-  }
-
-  private Duration backoff() {
-    failures++;
-    long min = settings.backoffMin().toMillis();
-    long max = settings.backoffMax().toMillis();
-    long d = Math.min(max, min << Math.min(20, failures - 1));
-    return Duration.ofMillis(d / 2 + ThreadLocalRandom.current().nextLong(d / 2 + 1));
-  }
-
-  private static ArmFailure failure(Throwable err) {
-    if (err == null) {
-      return null;
-    }
-    Throwable t = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
-    return t instanceof ArmFailure f ? f : new ArmFailure(ArmFailure.Kind.TRANSIENT, t.getClass().getSimpleName(), String.valueOf(t.getMessage()), t);
   }
 }

@@ -2,6 +2,8 @@ package io.egressgateway.azure.entity;
 
 import io.egressgateway.azure.model.ConfigSpec;
 import io.egressgateway.azure.model.Desired;
+import io.egressgateway.azure.model.Observed;
+import io.egressgateway.azure.model.PoolPlanner;
 import io.egressgateway.core.CborSerializable;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -17,6 +19,20 @@ public record PoolState(Map<String, Member> configs, Set<String> openIntents) im
   public record Member(ConfigSpec spec, int port, boolean removing, boolean portAdopted) {
     public Member(ConfigSpec spec, int port, boolean removing) {
       this(spec, port, removing, false);
+    }
+
+    /** Accepted again with another spec: no longer being removed. */
+    Member withSpec(ConfigSpec newSpec) {
+      return new Member(newSpec, port, false, portAdopted);
+    }
+
+    Member asRemoving() {
+      return new Member(spec, port, true, portAdopted);
+    }
+
+    /** The port of the Go original's existing rule, taken over once. */
+    Member withAdoptedPort(int adoptedPort) {
+      return new Member(spec, adoptedPort, removing, true);
     }
   }
 
@@ -48,6 +64,30 @@ public record PoolState(Map<String, Member> configs, Set<String> openIntents) im
     Set<Integer> p = new HashSet<>();
     configs.values().forEach(m -> p.add(m.port()));
     return p;
+  }
+
+  /** The lowest port in [min, max] that neither a config of this pool nor an observed rule holds, or -1. */
+  int freePort(Set<Integer> observedPorts, int min, int max) {
+    Set<Integer> taken = new HashSet<>(ports());
+    taken.addAll(observedPorts);
+    return PoolPlanner.lowestFreePort(taken, min, max);
+  }
+
+  /** The BYO prefixes the configs name, to be read with each observation. */
+  Set<String> byoPrefixIds() {
+    Set<String> byo = new HashSet<>();
+    configs.values().forEach(m -> {
+      if (!m.spec().byoPrefixId().isEmpty()) {
+        byo.add(m.spec().byoPrefixId());
+      }
+    });
+    return byo;
+  }
+
+  /** Whether an active config leaves its length to the pool and its managed prefix is still to be made. */
+  boolean makesPrefixOfPoolLength(Observed obs) {
+    return configs.values().stream().anyMatch(m -> !m.removing() && m.spec().managedPrefix() && m.spec().prefixLength() == 0
+        && !obs.prefixes().containsKey(m.spec().ipConfigName()));
   }
 
   Desired desired(String prefixIdBase, int defaultPrefixLength) {
