@@ -73,6 +73,9 @@ final class GatewayConfigPass {
                 : "gateway key pair kept in Secret " + secretName);
       }
     }
+    if (state.allocation() == null) {
+      publishProvisioning(o, publicKey, secretName);
+    }
     // the Go original's objects matter only until the pool has accepted the config: it keeps the names
     SgcApi.LegacyUids legacy = state.allocation() == null ? kube.legacyUids(o.namespace(), o.name(), o.uid()) : SgcApi.LegacyUids.NONE;
     Allocation allocation;
@@ -107,7 +110,10 @@ final class GatewayConfigPass {
     if (!kube.deleteKeySecret(secretName)) {
       throw new IllegalStateException("key Secret " + secretName + " is still present");
     }
-    if (views.current().containsKey(state.key()) && state.uid().equals(views.current().get(state.key()).uid())) {
+    // the local replica may not show our own latest publish yet (a view published just before the deletion):
+    // absent counts as ours; only another uid's view is left alone
+    ConfigView shown = views.current().get(state.key());
+    if (shown == null || state.uid().equals(shown.uid())) {
       views.remove(state.key()).toCompletableFuture().get(5, TimeUnit.SECONDS);
     }
     if (o.present() && o.uid().equals(state.uid())) {
@@ -127,6 +133,22 @@ final class GatewayConfigPass {
         log.debug("[{}] could not record the error Event: {}", o.key(), e.toString());
       }
     }
+  }
+
+  /**
+   * Until the first allocation, the view holds the config as not ready (no endpoint, port or gateways yet), so
+   * a pod created meanwhile is told it is provisioning rather than unknown. Only while nothing was allocated:
+   * the local replica may lag behind our own publishes, and a not-ready view must never replace a ready one.
+   */
+  private void publishProvisioning(ObservedSgc o, String publicKey, String secretName) throws Exception {
+    ConfigView shown = views.current().get(o.key());
+    if (shown != null && shown.uid().equals(o.uid())) {
+      return;
+    }
+    ConfigView view = new ConfigView(o.key(), o.uid(), o.generation(), "", 0, publicKey, secretName,
+        o.spec().excludeCidrs(), o.spec().defaultRoute(), "", Map.of(), false);
+    views.publish(view).toCompletableFuture().get(5, TimeUnit.SECONDS);
+    log.info("[{}] view published while Azure provisions (ready=false)", o.key());
   }
 
   private void publishView(ObservedSgc o, Allocation a, String publicKey, String secretName) throws Exception {

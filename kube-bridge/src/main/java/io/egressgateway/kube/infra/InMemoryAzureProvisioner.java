@@ -26,6 +26,7 @@ public final class InMemoryAzureProvisioner implements AzureProvisioner {
   private final Map<String, java.util.List<Request>> requests = new HashMap<>();
   private final Map<String, String> failures = new HashMap<>();
   private final Map<String, String> releaseFailures = new HashMap<>();
+  private final Map<String, CompletableFuture<Void>> holds = new HashMap<>();
   private int mutations;
   private int nextSecondary = 10;
   private int nextPrefix = 1;
@@ -37,6 +38,14 @@ public final class InMemoryAzureProvisioner implements AzureProvisioner {
     if (failure != null) {
       return CompletableFuture.failedFuture(new IllegalStateException(failure));
     }
+    CompletableFuture<Void> hold = holds.get(r.key());
+    if (hold != null) {
+      return hold.thenApply(v -> allocate(r));
+    }
+    return CompletableFuture.completedFuture(allocate(r));
+  }
+
+  private synchronized Allocation allocate(Request r) {
     String pool = r.spec().usesVmssProfile() ? r.spec().vmss().name() : r.spec().gatewayNodepoolName();
     Allocation old = byUid.get(r.uid());
     Map<String, Allocation.NodeIps> nodes = new TreeMap<>();
@@ -55,7 +64,7 @@ public final class InMemoryAzureProvisioner implements AzureProvisioner {
       poolOfUid.put(r.uid(), pool);
       mutations++;
     }
-    return CompletableFuture.completedFuture(next);
+    return next;
   }
 
   @Override
@@ -77,6 +86,24 @@ public final class InMemoryAzureProvisioner implements AzureProvisioner {
       failures.remove(key);
     } else {
       failures.put(key, message);
+    }
+  }
+
+  /**
+   * Holds every {@code ensure} for {@code key} unanswered (as a slow provisioning would) until called with
+   * {@code false}, which answers the held ones.
+   */
+  public void holdEnsure(String key, boolean held) {
+    CompletableFuture<Void> released;
+    synchronized (this) {
+      if (held) {
+        holds.putIfAbsent(key, new CompletableFuture<>());
+        return;
+      }
+      released = holds.remove(key);
+    }
+    if (released != null) {
+      released.complete(null);
     }
   }
 

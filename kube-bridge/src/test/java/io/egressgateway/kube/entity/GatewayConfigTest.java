@@ -12,6 +12,7 @@ import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import com.typesafe.config.ConfigFactory;
+import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.core.view.ConfigViews;
 import io.egressgateway.kube.infra.InMemoryAzureProvisioner;
 import io.egressgateway.kube.infra.KubeBridgeSettings;
@@ -122,6 +123,58 @@ class GatewayConfigTest {
     await(() -> azure.requests("u9").size() > 2, "passes after provisioning");
     assertEquals(SgcApi.LegacyUids.NONE, azure.requests("u9").get(azure.requests("u9").size() - 1).legacy());
     assertEquals(lookups, kube.legacyLookups, "once provisioned, the pool keeps the names: no more lookups");
+  }
+
+  ConfigView view() {
+    return ConfigViews.get(testKit.system()).current().get(key);
+  }
+
+  /**
+   * A pod created while Azure provisions must hear "not ready yet", not "not known": the view holds the
+   * config as not ready (no endpoint, port or gateways) from before Azure is asked until it answered.
+   */
+  @Test
+  void whileAzureProvisionsTheViewHoldsTheConfigAsNotReady() {
+    azure.holdEnsure(key, true);
+    es.runCommand(new GatewayConfig.Sync(observed("u8", VALID, false), replies.getRef()));
+    replies.receiveMessage();
+    await(() -> view() != null, "view published before Azure answered");
+    ConfigView v = view();
+    assertEquals("u8", v.uid());
+    assertFalse(v.ready());
+    assertEquals("", v.ilbIp());
+    assertEquals(0, v.port());
+    assertTrue(v.gateways().isEmpty());
+    assertEquals(kube.keySecretPublicKey("sgw-u8").orElseThrow(), v.gatewayPublicKey());
+    assertEquals("sgw-u8", v.keySecretName());
+    assertEquals(List.of("10.0.0.0/8"), v.excludeCidrs());
+    assertEquals(ConfigView.DEFAULT_ROUTE_GATEWAY, v.defaultRoute());
+    assertEquals(1, v.generation());
+    assertTrue(azure.provisionedUids().isEmpty(), "Azure has not answered yet");
+
+    azure.holdEnsure(key, false);
+    feedUntil(() -> kube.status("u8").isReady(), "u8", VALID);
+    await(() -> view().ready(), "ready view");
+    assertEquals(azure.allocation("u8").ilbIp(), view().ilbIp());
+    assertEquals(azure.allocation("u8").port(), view().port());
+    assertEquals(2, view().gateways().size());
+    for (int i = 0; i < 3; i++) {
+      es.runCommand(new GatewayConfig.Sync(observed("u8", VALID, false), replies.getRef()));
+      replies.receiveMessage();
+    }
+    sleep(300);
+    assertTrue(view().ready(), "later passes never put the not-ready view back");
+  }
+
+  @Test
+  void aConfigDeletedBeforeAzureAnsweredLeavesNoView() {
+    azure.failEnsure(key, "ARM down");
+    es.runCommand(new GatewayConfig.Sync(observed("u10", VALID, false), replies.getRef()));
+    replies.receiveMessage();
+    await(() -> view() != null && !view().ready(), "not-ready view");
+    es.runCommand(new GatewayConfig.Sync(observed("u10", VALID, true), replies.getRef()));
+    await(() -> state() instanceof GatewayConfig.Idle, "forgotten");
+    await(() -> view() == null, "view gone");
   }
 
   @Test

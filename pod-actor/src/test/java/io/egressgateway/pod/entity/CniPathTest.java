@@ -135,6 +135,16 @@ class CniPathTest {
     assertEquals(1, missing.exitCode());
     assertTrue(missing.stdout().contains("\"code\":100") && missing.stdout().contains("default/missing is not known"), missing.stdout());
 
+    // the config exists but Azure is still provisioning it: the runtime hears so, and retries the sandbox later
+    views.put("default/coming", Fixtures.provisioning("default/coming"));
+    directory.put(new PodInfo("default", "early", "uid-e", Map.of(PodInfo.GATEWAY_ANNOTATION, "coming")));
+    datapath.addNamespace("/var/run/netns/e");
+    CniPlugin.Outcome early = plugin("ADD", "early", "eeee5555", "/var/run/netns/e");
+    assertEquals(1, early.exitCode());
+    assertTrue(early.stdout().contains("\"code\":100")
+        && early.stdout().contains("default/coming is not ready yet (gateways or Azure resources still provisioning)"), early.stdout());
+    assertTrue(datapath.pod("/var/run/netns/e").orElseThrow().wg0().isEmpty());
+
     assertEquals(0, plugin("DEL", "ghost", "cccc3333", "/var/run/netns/g").exitCode(), "DEL of an unknown pod succeeds");
   }
 }

@@ -20,6 +20,15 @@ final class Fixtures {
         ready);
   }
 
+  /**
+   * A config as the controller publishes it while Azure provisions (kube-bridge's GatewayConfigPass): key, uid,
+   * generation, gateway key, Secret name, excluded CIDRs and route mode, but no endpoint, port or gateways.
+   */
+  static ConfigView provisioning(String key) {
+    return new ConfigView(key, "uid-" + key.replace('/', '-'), 1, "", 0, GW_PUB, "sgw-uid", List.of("198.18.20.0/24"),
+        ConfigView.DEFAULT_ROUTE_GATEWAY, "", Map.of(), false);
+  }
+
   static Map<String, ConfigView> views(ConfigView... vs) {
     Map<String, ConfigView> m = new ConcurrentHashMap<>();
     for (ConfigView v : vs) {

@@ -28,7 +28,8 @@ class PodTunnelTest {
   private final InMemoryPodDatapath datapath = new InMemoryPodDatapath();
   private final InMemoryGatewayPeers gateways = new InMemoryGatewayPeers();
   private final io.egressgateway.pod.infra.PodKeys keys = new io.egressgateway.pod.infra.PodKeys();
-  private final Map<String, ConfigView> views = Fixtures.views(Fixtures.view("default/gw", true), Fixtures.view("default/cold", false));
+  private final Map<String, ConfigView> views = Fixtures.views(Fixtures.view("default/gw", true), Fixtures.view("default/cold", false),
+      Fixtures.provisioning("default/provisioning"));
   private EventSourcedBehaviorTestKit<PodTunnel.Command, PodTunnel.Event, PodTunnel.State> kit;
 
   @AfterAll
@@ -142,7 +143,11 @@ class PodTunnelTest {
     assertTrue(missing.reply().getError().getMessage().contains("default/nope is not known"));
     var cold = add(new PodTunnel.Pod("c1c1c1c1", "/var/run/netns/pod1", "10.244.1.5", "169.254.1.1", "default/cold", java.util.List.of()));
     assertTrue(cold.reply().getError().getMessage().contains("not ready"));
-    assertTrue(missing.events().isEmpty() && cold.events().isEmpty());
+    var provisioning = add(new PodTunnel.Pod("c1c1c1c1", "/var/run/netns/pod1", "10.244.1.5", "169.254.1.1", "default/provisioning",
+        java.util.List.of()));
+    assertEquals("gateway configuration default/provisioning is not ready yet (gateways or Azure resources still provisioning)",
+        provisioning.reply().getError().getMessage());
+    assertTrue(missing.events().isEmpty() && cold.events().isEmpty() && provisioning.events().isEmpty());
     assertInstanceOf(PodTunnel.Absent.class, kit.getState());
     assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isEmpty());
   }
