@@ -25,12 +25,21 @@ import org.slf4j.LoggerFactory;
  * it (namespace, device listening on the config's port with the right key, host0 address, routes, SNAT);
  * 503 otherwise, and always once {@link #drain()} was called.
  *
- * <p>Owns: the HTTP listener and its two threads. Persists: nothing. Observes: the {@link HealthBoard} and,
- * at most once per {@code verifyCache} per config, the kernel through the datapath port.
+ * <p>A probe never waits for a kernel check when a recent one said ok: once a verdict is older than
+ * {@code verifyCache} a fresh check starts in the background and, for up to 2 s longer, the last good
+ * verdict answers meanwhile. On a loaded node a kernel check can take longer than a load
+ * balancer's probe timeout, which would otherwise take a healthy gateway out of rotation. Without a good
+ * verdict (first probe, or the last check failed) the probe checks inline.
+ *
+ * <p>Owns: the HTTP listener, its two threads and one verifier thread. Persists: nothing. Observes: the
+ * {@link HealthBoard} and, at most once per {@code verifyCache} per config, the kernel through the
+ * datapath port.
  */
 public final class ProbeServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ProbeServer.class);
   private static final String PREFIX = "/gw/";
+  /** How much longer than {@code verifyCache} a good verdict answers while a re-check is running. */
+  private static final Duration STALE_GRACE = Duration.ofSeconds(2);
 
   private record Verdict(long atNanos, boolean ok, String why) {}
 
@@ -39,6 +48,12 @@ public final class ProbeServer implements AutoCloseable {
   private final Duration verifyCache;
   private final Map<String, Verdict> cache = new ConcurrentHashMap<>();
   private final ExecutorService executor;
+  private final ExecutorService verifier = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "egress-gateway-probe-verify");
+    t.setDaemon(true);
+    return t;
+  });
+  private final java.util.Set<String> refreshing = ConcurrentHashMap.newKeySet();
   private final HttpServer server;
   private volatile boolean draining;
 
@@ -85,6 +100,7 @@ public final class ProbeServer implements AutoCloseable {
   public void close() {
     server.stop(0);
     executor.shutdownNow();
+    verifier.shutdownNow();
   }
 
   private void handle(HttpExchange ex) throws IOException {
@@ -114,12 +130,32 @@ public final class ProbeServer implements AutoCloseable {
     if (cached != null && now - cached.atNanos() < verifyCache.toNanos()) {
       return cached;
     }
+    if (cached != null && cached.ok() && now - cached.atNanos() < verifyCache.plus(STALE_GRACE).toNanos()) {
+      if (refreshing.add(uid)) {
+        try {
+          verifier.execute(() -> {
+            try {
+              check(uid, want);
+            } finally {
+              refreshing.remove(uid);
+            }
+          });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+          refreshing.remove(uid); // closing
+        }
+      }
+      return cached;
+    }
+    return check(uid, want);
+  }
+
+  private Verdict check(String uid, ConfigDatapath want) {
     Verdict fresh;
     try {
       boolean ok = datapath.observe(uid).map(seen -> GatewayPlanner.serving(want, seen)).orElse(false);
-      fresh = new Verdict(now, ok, ok ? "ok" : "datapath of " + uid + " is not in place");
+      fresh = new Verdict(System.nanoTime(), ok, ok ? "ok" : "datapath of " + uid + " is not in place");
     } catch (RuntimeException e) {
-      fresh = new Verdict(now, false, "verifying " + uid + " failed: " + e.getMessage());
+      fresh = new Verdict(System.nanoTime(), false, "verifying " + uid + " failed: " + e.getMessage());
     }
     cache.put(uid, fresh);
     return fresh;

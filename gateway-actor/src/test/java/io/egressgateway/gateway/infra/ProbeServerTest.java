@@ -48,9 +48,54 @@ class ProbeServerTest {
     assertEquals(200, get("/gw/" + UID, "GET").statusCode());
     dp.killDevice(UID);
     HttpResponse<String> broken = get("/gw/" + UID, "GET");
+    for (int i = 0; i < 100 && broken.statusCode() == 200; i++) { // at most one stale answer while re-checking
+      Thread.sleep(10);
+      broken = get("/gw/" + UID, "GET");
+    }
     assertEquals(503, broken.statusCode());
     assertTrue(broken.body().contains("not in place"), broken.body());
     assertEquals(503, get("/gw/other", "GET").statusCode());
+  }
+
+  @Test
+  void aSlowKernelCheckDoesNotDelayProbesOnceVerifiedAndABreakStillShows() throws Exception {
+    FakeGatewayDatapath slow = new FakeGatewayDatapath() {
+      @Override
+      public java.util.Optional<io.egressgateway.gateway.model.ObservedConfig> observe(String uid) {
+        try {
+          Thread.sleep(400);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return super.observe(uid);
+      }
+    };
+    try (ProbeServer p = ProbeServer.start("127.0.0.1", 0, board, slow, Duration.ofMillis(200))) {
+      slow.program(config, "priv");
+      board.publish(Map.of(UID, config), Set.of(UID));
+      String url = "/gw/" + UID;
+      assertEquals(200, getFrom(p, url).statusCode(), "the first probe checks inline");
+      for (int i = 0; i < 8; i++) {
+        Thread.sleep(100);
+        long t0 = System.nanoTime();
+        assertEquals(200, getFrom(p, url).statusCode());
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(ms < 300, "probe " + i + " waited " + ms + " ms for a kernel check");
+      }
+      slow.killDevice(UID);
+      long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+      int status = 200;
+      while (status == 200 && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+        status = getFrom(p, url).statusCode();
+      }
+      assertEquals(503, status, "a broken datapath still turns the probe to 503");
+    }
+  }
+
+  HttpResponse<String> getFrom(ProbeServer p, String path) throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.port() + path)).build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   @Test
