@@ -55,7 +55,9 @@ public final class PodAgent {
     com.typesafe.config.Config failover = system.settings().config().getConfig("egress.pod.failover");
     if (!failover.getDuration("stall").isZero()) {
       io.egressgateway.pod.infra.FailoverWatchdog watchdog = new io.egressgateway.pod.infra.FailoverWatchdog(
-          datapath.backend(), failover.getDuration("stall"), failover.getDuration("retry"), System::nanoTime).start(failover.getDuration("check-interval"));
+          datapath.backend(), new io.egressgateway.pod.infra.FailoverWatchdog.Timing(failover.getDuration("stall"),
+              failover.getDuration("retry"), failover.getDuration("first-handshake-retry"), failover.getDuration("unanswered-data")),
+          System::nanoTime).start(failover.getDuration("check-interval"));
       datapath.watchedBy(watchdog);
       ConfigViews.get(system).subscribe(watchdog::offerViews);
       io.egressgateway.core.metrics.Metrics metrics = io.egressgateway.core.metrics.Metrics.get(system);

@@ -65,20 +65,37 @@ public final class FailoverWatchdog implements AutoCloseable {
     int retries;           // kicks since the last completed handshake
   }
 
+  /**
+   * The watchdog's times: {@code stall} without anything received; {@code retry} after a forced handshake
+   * without answer (doubling); {@code firstHandshakeRetry} for a tunnel's very first handshake (which the
+   * device started itself; a retry drops the packets it holds, so not too eagerly); {@code unansweredData}
+   * of data answered only by keepalives (doubling per kick in a row).
+   */
+  public record Timing(Duration stall, Duration retry, Duration firstHandshakeRetry, Duration unansweredData) {}
+
   private final WireGuardBackend wg;
   private final Duration stall;
   private final Duration retry;
+  private final Duration firstRetry;
+  private final Duration unanswered;
   private final LongSupplier clock;
   private final Map<String, Tunnel> tunnels = new ConcurrentHashMap<>();
   private final Map<String, Watch> watches = new ConcurrentHashMap<>();
   private final AtomicLong kicks = new AtomicLong();
   private ScheduledExecutorService timer;
 
-  public FailoverWatchdog(WireGuardBackend wg, Duration stall, Duration retry, LongSupplier nanoClock) {
+  public FailoverWatchdog(WireGuardBackend wg, Timing timing, LongSupplier nanoClock) {
     this.wg = wg;
-    this.stall = stall;
-    this.retry = retry;
+    this.stall = timing.stall();
+    this.retry = timing.retry();
+    this.firstRetry = timing.firstHandshakeRetry();
+    this.unanswered = timing.unansweredData();
     this.clock = nanoClock;
+  }
+
+  /** Same times for a first handshake as for a forced one, and {@code stall} for unanswered data. */
+  public FailoverWatchdog(WireGuardBackend wg, Duration stall, Duration retry, LongSupplier nanoClock) {
+    this(wg, new Timing(stall, retry, retry, stall), nanoClock);
   }
 
   /** Checks every {@code interval} on a thread of its own. */
@@ -180,7 +197,7 @@ public final class FailoverWatchdog implements AutoCloseable {
       // picked may not have the peer yet; WireGuard itself would try again only after 5 s)
       w.kickedAt = now;
       w.firstKickAt = now;
-      w.retries = 1;
+      w.retries = 0;
       return;
     }
     if (w.kickedAt != 0) {
@@ -258,13 +275,16 @@ public final class FailoverWatchdog implements AutoCloseable {
 
   /** Wait after the {@code n}-th kick before the next one: {@code retry}, doubling, at most 5 s. */
   private Duration retryDelay(int n) {
-    Duration d = retry.multipliedBy(1L << Math.min(Math.max(n - 1, 0), 10));
+    if (n == 0) {
+      return firstRetry; // the device's own first handshake, not one we forced
+    }
+    Duration d = retry.multipliedBy(1L << Math.min(n - 1, 10));
     return d.compareTo(MAX_RETRY) > 0 ? MAX_RETRY : d;
   }
 
   /** How long data may go unanswered before a kick: {@code stall}, doubling per kick in a row, at most 30 s. */
   private Duration unansweredLimit(int kicksInRow) {
-    Duration d = stall.multipliedBy(1L << Math.min(kicksInRow, 10));
+    Duration d = unanswered.multipliedBy(1L << Math.min(kicksInRow, 10));
     return d.compareTo(MAX_UNANSWERED_BACKOFF) > 0 ? MAX_UNANSWERED_BACKOFF : d;
   }
 
