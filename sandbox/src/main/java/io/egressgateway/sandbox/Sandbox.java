@@ -604,21 +604,22 @@ public final class Sandbox implements AutoCloseable {
     try {
       String now = Files.readString(INOTIFY_LIMIT).trim();
       if (Integer.parseInt(now) < INOTIFY_NEEDED) {
-        Files.writeString(INOTIFY_LIMIT, Integer.toString(INOTIFY_NEEDED));
+        // sysctl, not a Java write: the JDK's partial writes make procfs keep only the first digit
+        Sh.must("sysctl", "-qw", "fs.inotify.max_user_instances=" + INOTIFY_NEEDED);
         inotifyBefore = now;
         out.println("fs.inotify.max_user_instances raised from " + now + " to " + INOTIFY_NEEDED
             + " for the run (every simulated node's wireguard-go devices share this host's limit)");
       }
-    } catch (IOException | NumberFormatException e) {
-      out.println("could not check fs.inotify.max_user_instances: " + e.getMessage());
+    } catch (IOException | RuntimeException e) {
+      out.println("could not raise fs.inotify.max_user_instances: " + e.getMessage());
     }
   }
 
   private void restoreInotifyLimit() {
     if (inotifyBefore != null) {
       try {
-        Files.writeString(INOTIFY_LIMIT, inotifyBefore);
-      } catch (IOException e) {
+        Sh.must("sysctl", "-qw", "fs.inotify.max_user_instances=" + inotifyBefore);
+      } catch (RuntimeException e) {
         out.println("could not restore fs.inotify.max_user_instances to " + inotifyBefore + ": " + e.getMessage());
       }
     }
