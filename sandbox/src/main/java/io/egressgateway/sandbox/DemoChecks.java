@@ -1,0 +1,198 @@
+package io.egressgateway.sandbox;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The checks the sandbox runs once the demo is applied and its pods have been through CNI ADD: each pod's
+ * egress address, the paths of an annotated pod that must bypass the gateway, the gateways' GatewayStatus
+ * objects, the members' metrics, and gateway failover. Each records its result under its own key of the
+ * report and prints a line or a table for the console.
+ */
+final class DemoChecks {
+  private final Sandbox.Settings settings;
+  private final KubernetesClient kube;
+  private final NetLab lab;
+  private final AzureVnet vnet;
+  private final AzureSubscription azure;
+  private final List<Sandbox.SimNode> nodes;
+  private final ObjectNode report;
+  private final PrintStream out;
+
+  DemoChecks(Sandbox.Settings settings, KubernetesClient kube, NetLab lab, AzureVnet vnet, AzureSubscription azure,
+      List<Sandbox.SimNode> nodes, ObjectNode report, PrintStream out) {
+    this.settings = settings;
+    this.kube = kube;
+    this.lab = lab;
+    this.vnet = vnet;
+    this.azure = azure;
+    this.nodes = nodes;
+    this.report = report;
+    this.out = out;
+  }
+
+  /** The {@code namespace/name} a pod's CNI events are keyed by. */
+  static String key(Pod p) {
+    return p.getMetadata().getNamespace() + "/" + p.getMetadata().getName();
+  }
+
+  /** Every pod's egress address against what it should be, as {@code pods} and a table; true when all match. */
+  boolean pods(List<Pod> all, Map<String, PodRuntime.PodEvent> events) {
+    ArrayNode podsReport = report.putArray("pods");
+    boolean allOk = true;
+    out.printf("%-28s %-10s %-18s %-22s %s%n", "POD", "NODE", "EGRESS IP", "EXPECTED", "OK");
+    for (var pod : all) {
+      PodRuntime.PodEvent e = events.get(key(pod));
+      Demo.PodCheck check = check(pod, e);
+      allOk &= check.ok();
+      podsReport.addObject().put("name", check.name()).put("node", check.node()).put("gateway", check.gateway())
+          .put("egressIp", check.egressIp()).put("expected", check.expected()).put("ok", check.ok())
+          .put("readyMs", check.readyMs()).put("detail", check.detail());
+      out.printf("%-28s %-10s %-18s %-22s %s%s%n", check.name(), check.node(), check.egressIp(), check.expected(),
+          check.ok() ? "yes" : "NO", check.detail().isEmpty() ? "" : "  (" + check.detail() + ")");
+    }
+    return allOk;
+  }
+
+  private Demo.PodCheck check(Pod pod, PodRuntime.PodEvent e) {
+    String name = key(pod);
+    if (e == null) {
+      return new Demo.PodCheck(name, "", "", "", "", false, -1, "never reached CNI ADD");
+    }
+    if (!e.ok()) {
+      return new Demo.PodCheck(name, e.node(), "", "", "", false, e.addMillis(), "CNI ADD failed: " + e.detail());
+    }
+    String seen = Demo.egressOf(e.netns(), Duration.ofSeconds(10)).orElse("");
+    if (Demo.annotated(pod) && E2e.privateMode(kube, pod)) {
+      return E2e.checkPrivatePod(kube, pod, e, seen, Sandbox.SVC_IP);
+    }
+    if (Demo.annotated(pod)) {
+      String sgc = pod.getMetadata().getAnnotations().get(Demo.ANNOTATION);
+      var prefix = Demo.egressPrefix(kube, pod.getMetadata().getNamespace(), sgc);
+      boolean endpoint = Demo.podEndpointExists(kube, pod.getMetadata().getNamespace(),
+          pod.getMetadata().getName(), Duration.ofSeconds(10));
+      boolean ok = prefix.isPresent() && !seen.isEmpty() && Demo.inCidr(seen, prefix.get()) && endpoint;
+      return new Demo.PodCheck(name, e.node(), azure.gatewayOf(seen), seen, prefix.orElse("(no prefix in SGC status)"), ok,
+          e.addMillis(), seen.isEmpty() ? "no answer from the internet echo" : endpoint ? "" : "no PodEndpoint object");
+    }
+    boolean ok = AzureVnet.DEFAULT_OUTBOUND_IP.equals(seen);
+    return new Demo.PodCheck(name, e.node(), "", seen, AzureVnet.DEFAULT_OUTBOUND_IP, ok, e.addMillis(),
+        seen.isEmpty() ? "no answer from the internet echo" : "");
+  }
+
+  /**
+   * For an annotated pod, the two paths that must not use the gateway: a destination in the config's
+   * excludeCidrs leaves through the node (the echo sees the VNet's default outbound address), and a
+   * connection from another VM into the pod is answered (replies leave by eth0, not into the tunnel).
+   */
+  void annotatedPodPaths(List<Pod> all, Map<String, PodRuntime.PodEvent> events) {
+    ObjectNode paths = report.putObject("annotatedPaths");
+    var pod = all.stream().filter(Demo::annotated).filter(p -> events.containsKey(key(p)) && events.get(key(p)).ok())
+        .findFirst();
+    if (pod.isEmpty()) {
+      paths.put("ok", false).put("detail", "no provisioned annotated pod");
+      return;
+    }
+    PodRuntime.PodEvent e = events.get(key(pod.get()));
+    Sh.Result excluded = Sh.quiet(e.netns(), "curl", "-s", "-m", "3",
+        "http://" + AzureVnet.ECHO_EXCLUDED_IP + ":" + AzureVnet.ECHO_PORT + "/");
+    String excludedSeen = excluded.out().trim();
+    paths.put("excludedEgressIp", excludedSeen);
+    paths.put("excludedOk", AzureVnet.DEFAULT_OUTBOUND_IP.equals(excludedSeen));
+
+    // ingress: a listener in the pod, a client on the controller VM across the VNet
+    Process listener = lab.spawn("ingress-" + e.key().replace('/', '-'), e.netns(),
+        List.of("socat", "TCP-LISTEN:9090,reuseaddr", "SYSTEM:echo ingress-ok"));
+    String podIp = e.detail();
+    String ctlNs = nodes.get(0).ns();
+    String answer = "";
+    for (int i = 0; i < 20 && answer.isEmpty(); i++) {
+      sleep(100);
+      answer = Sh.quiet(ctlNs, "socat", "-T", "2", "-", "TCP:" + podIp + ":9090,connect-timeout=2").out().trim();
+    }
+    listener.destroy();
+    paths.put("ingressAnswer", answer);
+    paths.put("ingressOk", "ingress-ok".equals(answer));
+    paths.put("ok", paths.path("excludedOk").asBoolean() && paths.path("ingressOk").asBoolean());
+    out.println("annotated pod " + e.key() + ": excluded CIDR leaves as " + excludedSeen + ", ingress from "
+        + nodes.get(0).name() + ": " + (answer.isEmpty() ? "no answer" : answer));
+  }
+
+  /** Records which gateways report a serving configuration in their GatewayStatus objects (waits up to 20 s). */
+  void gatewayStatuses() {
+    var ctx = new io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext.Builder()
+        .withGroup("egressgateway.kubernetes.azure.com").withVersion("v1alpha1").withKind("GatewayStatus")
+        .withPlural("gatewaystatuses").withNamespaced(true).build();
+    ArrayNode serving = report.putArray("gatewayStatuses");
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    List<String> names = List.of();
+    while (System.nanoTime() < deadline) {
+      names = kube.genericKubernetesResources(ctx).inAnyNamespace().list().getItems().stream()
+          .filter(g -> g.getAdditionalProperties().get("spec") instanceof Map<?, ?> spec
+              && spec.get("readyGatewayConfigurations") instanceof List<?> l && !l.isEmpty())
+          .map(g -> g.getMetadata().getName()).sorted().toList();
+      if (names.size() >= settings.gateways()) {
+        break;
+      }
+      sleep(500);
+    }
+    names.forEach(serving::add);
+  }
+
+  /** Which of the product's metrics each kind of member exposes on /metrics (Prometheus text). */
+  void metrics(Members members) {
+    ObjectNode m = report.putObject("metrics");
+    Map<String, List<String>> wanted = Map.of(
+        "controller", List.of("egress_azure_arm_calls_total", "egress_reconciles_total"),
+        "worker", List.of("egress_cni_add_seconds_bucket", "egress_cni_add_total", "egress_pod_tunnel_oldest_handshake_seconds"),
+        "gateway", List.of("egress_gateway_peers", "egress_gateway_serving", "egress_reconciles_total"));
+    for (var e : wanted.entrySet()) {
+      String text = members.metrics(e.getKey());
+      for (String name : e.getValue()) {
+        m.put(e.getKey() + ":" + name, text.contains(name));
+      }
+    }
+  }
+
+  /**
+   * Fails the gateway VM an annotated demo pod egresses through, {@code --failover-runs} times (see
+   * {@link Failover}); each run but the last brings the VM back and measures the failback.
+   */
+  void failover(List<Pod> all, Map<String, PodRuntime.PodEvent> events) {
+    ObjectNode f = report.putObject("failover");
+    var pod = all.stream().filter(Demo::annotated).filter(p -> p.getMetadata().getNamespace().equals("demo"))
+        .filter(p -> events.containsKey(key(p)) && events.get(key(p)).ok()).findFirst();
+    if (settings.failoverRuns() == 0) {
+      f.putNull("ms").put("ok", true).put("detail", "not measured (--failover-runs 0)");
+      return;
+    }
+    if (pod.isEmpty() || settings.gateways() < 2) {
+      f.putNull("ms").put("ok", false).put("detail", "no annotated pod egressing through one of two or more gateways");
+      return;
+    }
+    Failover failover = new Failover(vnet, azure.follower(), ip -> {
+      String gw = azure.gatewayOf(ip);
+      return nodes.stream().filter(n -> n.name().equals(gw)).findFirst();
+    });
+    failover.measure(events.get(key(pod.get())).netns(), settings.failoverRuns(), f);
+    for (var r : f.path("runs")) {
+      out.println("failover: " + r.path("from").asText() + " down -> traffic back through " + r.path("to").asText()
+          + " after " + r.path("ms").asLong() + " ms" + (r.path("ok").asBoolean() ? "" : " (NOT recovered within 60 s)")
+          + (r.path("failbackGapMs").asLong(-1) >= 0 ? "; back up: longest gap " + r.path("failbackGapMs").asLong() + " ms" : ""));
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,129 @@
+package io.egressgateway.sandbox;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What the sandbox touches outside its own namespaces, on the host it shares with everything else: links in
+ * the namespace it runs in, wireguard-go UAPI sockets, the gateway agents' namespaces (whose names are
+ * host-global, hence one prefix per simulated gateway), and the inotify instance limit. Remembers how the
+ * host looked before the run, so teardown can report exactly what the run left behind and put the limit back.
+ */
+final class HostState {
+  /** Every wireguard-go device holds an inotify instance; all simulated nodes share this host's limit. */
+  private static final Path INOTIFY_LIMIT = Path.of("/proc/sys/fs/inotify/max_user_instances");
+  private static final int INOTIFY_NEEDED = 8192;
+
+  private final PrintStream out;
+  private List<String> rootLinksBefore = List.of();
+  private List<String> wgSocketsBefore = List.of();
+  private String inotifyBefore;
+  private int gatewayPrefixes;
+
+  HostState(PrintStream out) {
+    this.out = out;
+  }
+
+  /** Notes the links and sockets already there, then raises the inotify limit if it is too low for the run. */
+  void prepare() {
+    rootLinksBefore = rootLinks();
+    wgSocketsBefore = wgSockets();
+    raiseInotifyLimit();
+  }
+
+  /** A namespace prefix of its own for the next simulated gateway's agent ({@code egw<N>-}). */
+  String nextGatewayNetnsPrefix() {
+    return "egw" + gatewayPrefixes++ + "-";
+  }
+
+  /**
+   * Removes the gateway agents' per-config namespaces. A real gateway keeps them across agent restarts on
+   * purpose; the sandbox's simulated nodes vanish, so they go too.
+   */
+  void removeGatewayNamespaces() {
+    for (String n : gatewayNamespaces()) {
+      Sh.quiet(null, "ip", "netns", "del", n);
+    }
+    // wg drops the UAPI sockets of wireguard-go processes that are gone
+    Sh.quiet(null, "wg", "show", "interfaces");
+  }
+
+  /** Records under {@code leftover} the namespaces, processes and links that outlived the teardown. */
+  void recordLeftovers(NetLab lab, ObjectNode report) {
+    ObjectNode left = report.putObject("leftover");
+    ArrayNode ns = left.putArray("namespaces");
+    lab.existingNamespaces().forEach(ns::add);
+    gatewayNamespaces().forEach(ns::add);
+    ArrayNode procs = left.putArray("processes");
+    lab.livePids().forEach(procs::add);
+    ArrayNode links = left.putArray("links");
+    rootLinks().stream().filter(l -> !rootLinksBefore.contains(l)).forEach(links::add);
+    wgSockets().stream().filter(w -> !wgSocketsBefore.contains(w)).forEach(w -> links.add("wireguard UAPI socket " + w));
+  }
+
+  void restoreInotifyLimit() {
+    if (inotifyBefore != null) {
+      try {
+        Sh.must("sysctl", "-qw", "fs.inotify.max_user_instances=" + inotifyBefore);
+      } catch (RuntimeException e) {
+        out.println("could not restore fs.inotify.max_user_instances to " + inotifyBefore + ": " + e.getMessage());
+      }
+    }
+  }
+
+  private void raiseInotifyLimit() {
+    try {
+      String now = Files.readString(INOTIFY_LIMIT).trim();
+      if (Integer.parseInt(now) < INOTIFY_NEEDED) {
+        // sysctl, not a Java write: the JDK's partial writes make procfs keep only the first digit
+        Sh.must("sysctl", "-qw", "fs.inotify.max_user_instances=" + INOTIFY_NEEDED);
+        inotifyBefore = now;
+        out.println("fs.inotify.max_user_instances raised from " + now + " to " + INOTIFY_NEEDED
+            + " for the run (every simulated node's wireguard-go devices share this host's limit)");
+      }
+    } catch (IOException | RuntimeException e) {
+      out.println("could not raise fs.inotify.max_user_instances: " + e.getMessage());
+    }
+  }
+
+  /** The gateway agents' namespaces: {@code egw<N>-<uid>} for the prefixes handed out. */
+  private List<String> gatewayNamespaces() {
+    List<String> found = new ArrayList<>();
+    for (String line : Sh.quiet(null, "ip", "netns", "list").out().split("\n")) {
+      String n = line.split(" ")[0].trim();
+      for (int i = 0; i < gatewayPrefixes; i++) {
+        if (n.startsWith("egw" + i + "-")) {
+          found.add(n);
+        }
+      }
+    }
+    return found;
+  }
+
+  /** Link names in the namespace the sandbox runs in (it must not leave any behind there). */
+  private static List<String> rootLinks() {
+    List<String> names = new ArrayList<>();
+    for (String line : Sh.quiet(null, "ip", "-o", "link", "show").out().split("\n")) {
+      String[] f = line.split(":\\s+", 3);
+      if (f.length >= 2) {
+        names.add(f[1].split("@")[0].trim());
+      }
+    }
+    return names;
+  }
+
+  /** wireguard-go UAPI sockets on this host. */
+  private static List<String> wgSockets() {
+    try (var files = Files.list(Path.of("/var/run/wireguard"))) {
+      return files.map(f -> f.getFileName().toString()).sorted().toList();
+    } catch (IOException e) {
+      return List.of();
+    }
+  }
+}
