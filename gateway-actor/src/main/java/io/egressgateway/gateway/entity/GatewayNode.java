@@ -343,14 +343,20 @@ public final class GatewayNode
   }
 
   private ReplyEffect<Event, State> onRemovePeer(State state, RemovePeer c) {
-    // an addition of the same peer still waiting for its journal write must not land after this removal
+    // an addition of the same peer still waiting for its journal write or for the device must not land
+    // after this removal, and its asker gets an answer
+    String overtaken = "peer " + c.publicKey() + " was removed before it was programmed";
     incoming.removeIf(a -> {
       boolean same = a.configUid().equals(c.configUid()) && a.publicKey().equals(c.publicKey());
       if (same) {
-        a.replyTo().tell(StatusReply.error("peer " + c.publicKey() + " was removed before it was programmed"));
+        a.replyTo().tell(StatusReply.error(overtaken));
       }
       return same;
     });
+    List<ActorRef<StatusReply<Done>>> waiting = waiters.remove(peerId(c.configUid(), c.publicKey()));
+    if (waiting != null) {
+      waiting.forEach(r -> r.tell(StatusReply.error(overtaken)));
+    }
     if (!state.peersOf(c.configUid()).containsKey(c.publicKey())) {
       return Effect().reply(c.replyTo(), StatusReply.ack());
     }
