@@ -17,7 +17,6 @@ import java.util.List;
  */
 final class HostState {
   /** Every wireguard-go device holds an inotify instance; all simulated nodes share this host's limit. */
-  private static final Path INOTIFY_LIMIT = Path.of("/proc/sys/fs/inotify/max_user_instances");
   private static final int INOTIFY_NEEDED = 8192;
 
   private final PrintStream out;
@@ -79,15 +78,16 @@ final class HostState {
 
   private void raiseInotifyLimit() {
     try {
-      String now = Files.readString(INOTIFY_LIMIT).trim();
+      // sysctl both ways: Java's file reads and writes split procfs access into several calls, and the
+      // kernel takes only the first (a read of "128" gave "1", a write of "8192" set 8)
+      String now = Sh.must("sysctl", "-n", "fs.inotify.max_user_instances").trim();
       if (Integer.parseInt(now) < INOTIFY_NEEDED) {
-        // sysctl, not a Java write: the JDK's partial writes make procfs keep only the first digit
         Sh.must("sysctl", "-qw", "fs.inotify.max_user_instances=" + INOTIFY_NEEDED);
         inotifyBefore = now;
         out.println("fs.inotify.max_user_instances raised from " + now + " to " + INOTIFY_NEEDED
             + " for the run (every simulated node's wireguard-go devices share this host's limit)");
       }
-    } catch (IOException | RuntimeException e) {
+    } catch (RuntimeException e) {
       out.println("could not raise fs.inotify.max_user_instances: " + e.getMessage());
     }
   }

@@ -117,7 +117,7 @@ public final class GoWireGuard extends WgCliBackend {
   /** This host's fs.inotify.max_user_instances, if readable. */
   static Optional<Integer> inotifyLimit() {
     try {
-      return Optional.of(Integer.parseInt(Files.readString(INOTIFY_LIMIT).trim()));
+      return Optional.of(Integer.parseInt(readSysctl(INOTIFY_LIMIT)));
     } catch (IOException | NumberFormatException e) {
       return Optional.empty();
     }
@@ -234,6 +234,17 @@ public final class GoWireGuard extends WgCliBackend {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while starting wireguard-go", e);
+    }
+  }
+
+  /**
+   * One read of a sysctl file. Not {@code Files.readString}: it reads a single byte first and then goes on
+   * at an offset, where a procfs sysctl file answers end-of-file, so "128" came back as "1".
+   */
+  static String readSysctl(Path p) throws IOException {
+    try (var r = Files.newBufferedReader(p)) {
+      String line = r.readLine();
+      return line == null ? "" : line.trim();
     }
   }
 }

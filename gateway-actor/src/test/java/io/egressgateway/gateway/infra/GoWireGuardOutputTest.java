@@ -27,4 +27,11 @@ class GoWireGuardOutputTest {
     assertEquals(": wireguard-go: Failed to create TUN device: operation not permitted", GoWireGuard.explain(out));
     assertEquals("", GoWireGuard.explain(dir.resolve("missing.log")));
   }
+
+  @Test
+  void theInotifyLimitIsReadWhole() throws Exception {
+    Process p = new ProcessBuilder("cat", "/proc/sys/fs/inotify/max_user_instances").start();
+    int expected = Integer.parseInt(new String(p.getInputStream().readAllBytes()).trim());
+    assertEquals(java.util.Optional.of(expected), GoWireGuard.inotifyLimit(), "a procfs file must be read in one call");
+  }
 }
