@@ -80,13 +80,15 @@ public final class GoWireGuard extends WgCliBackend {
       throw new CommandException(argv, -1, String.valueOf(e.getMessage()));
     }
     long deadline = System.currentTimeMillis() + START_WAIT_MS;
+    // wireguard-go makes the tun before it listens on UAPI: wait for the socket file (no process per
+    // look), then confirm the link once
     while (!(Files.exists(UAPI.resolve(name + ".sock")) && Net.link(cmd, hostNetns, name).isPresent())) {
       if (!p.isAlive() || System.currentTimeMillis() > deadline) {
         p.destroyForcibly();
         throw new CommandException(argv, p.isAlive() ? -1 : p.exitValue(),
             "no UAPI socket or link '" + name + "' appeared" + explain(output));
       }
-      sleep(5);
+      sleep(2);
     }
     supervise(name, p.toHandle());
     cmd.run(Net.ip(hostNetns, "link", "set", name, "up"));
@@ -142,6 +144,53 @@ public final class GoWireGuard extends WgCliBackend {
             + inotifyLimit().map(String::valueOf).orElse("unknown") + ": raise it)"
         : "";
     return ": wireguard-go: " + said + hint;
+  }
+
+  @Override
+  public void configure(WgDevice device, io.egressgateway.gateway.model.WgConfig config) {
+    if (!uapiSet(device, () -> WgUapi.configBody(config))) {
+      super.configure(device, config);
+    }
+  }
+
+  @Override
+  public void setPeer(WgDevice device, io.egressgateway.gateway.model.WgPeer peer) {
+    if (!uapiSet(device, () -> WgUapi.peerBody(peer))) {
+      super.setPeer(device, peer);
+    }
+  }
+
+  @Override
+  public void setPeers(WgDevice device, List<io.egressgateway.gateway.model.WgPeer> peers) {
+    if (!peers.isEmpty() && !uapiSet(device, () -> {
+      StringBuilder b = new StringBuilder();
+      peers.forEach(p -> b.append(WgUapi.peerBody(p)));
+      return b.toString();
+    })) {
+      super.setPeers(device, peers);
+    }
+  }
+
+  @Override
+  public void removePeer(WgDevice device, String publicKey) {
+    if (!uapiSet(device, () -> WgUapi.removeBody(publicKey))) {
+      super.removePeer(device, publicKey);
+    }
+  }
+
+  /**
+   * Applies a UAPI set; false (and the caller uses {@code wg}, which reports errors well) when the body
+   * cannot be expressed (e.g. a host name as endpoint) or the socket does not take it. Every change here is
+   * idempotent, so repeating a partly applied one through {@code wg} is safe.
+   */
+  private boolean uapiSet(WgDevice device, java.util.function.Supplier<String> body) {
+    try {
+      WgUapi.set(UAPI.resolve(device.name() + ".sock"), body.get(), UAPI_TIMEOUT);
+      return true;
+    } catch (IOException | RuntimeException e) {
+      log.debug("UAPI set on {} did not work ({}); using wg", device.name(), e.getMessage());
+      return false;
+    }
   }
 
   /** Read over the UAPI socket (no {@code wg} process); falls back to {@code wg show} if that fails. */

@@ -19,9 +19,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads a wireguard-go device straight from its UAPI socket ({@code get=1}), without exec'ing {@code wg}.
- * The pod failover watchdog reads every tunnel several times a second; a socket round trip costs a small
- * fraction of a process start.
+ * Talks to a wireguard-go device straight through its UAPI socket ({@code get=1}, {@code set=1}), without
+ * exec'ing {@code wg}. The pod failover watchdog reads every tunnel several times a second, and a CNI ADD
+ * or a gateway's peer change should not pay for a process start each; a socket round trip costs a small
+ * fraction of one.
  */
 public final class WgUapi {
   private static final HexFormat HEX = HexFormat.of();
@@ -32,6 +33,55 @@ public final class WgUapi {
   /** The device behind UAPI socket {@code socket}, as {@code wg show <dev> dump} would report it. */
   public static WgDump get(Path socket, Duration timeout) throws IOException {
     return parse(exchange(socket, "get=1\n\n", timeout));
+  }
+
+  /** Applies {@code body} (UAPI set lines, without the leading {@code set=1}); fails unless errno=0. */
+  public static void set(Path socket, String body, Duration timeout) throws IOException {
+    String reply = exchange(socket, "set=1\n" + body + "\n", timeout).trim();
+    if (!reply.equals("errno=0")) {
+      throw new IOException("UAPI set on " + socket + " answered " + reply);
+    }
+  }
+
+  /** A whole configuration: key, port, and exactly these peers ({@code wg setconf}). */
+  public static String configBody(io.egressgateway.gateway.model.WgConfig c) {
+    StringBuilder b = new StringBuilder("private_key=").append(hex(c.privateKey())).append('\n');
+    if (c.listenPort() > 0) {
+      b.append("listen_port=").append(c.listenPort()).append('\n');
+    }
+    b.append("replace_peers=true\n");
+    c.peers().forEach(p -> b.append(peerBody(p)));
+    return b.toString();
+  }
+
+  /** Adds or updates a peer like {@code wg set <dev> peer ...}: its allowed IPs replaced, keepalive set. */
+  public static String peerBody(io.egressgateway.gateway.model.WgPeer p) {
+    if (!p.endpoint().isEmpty() && !LITERAL_ENDPOINT.matcher(p.endpoint()).matches()) {
+      throw new IllegalArgumentException("UAPI takes literal endpoints only, not " + p.endpoint());
+    }
+    StringBuilder b = new StringBuilder("public_key=").append(hex(p.publicKey())).append('\n');
+    if (!p.endpoint().isEmpty()) {
+      b.append("endpoint=").append(p.endpoint()).append('\n');
+    }
+    b.append("persistent_keepalive_interval=").append(p.keepaliveSeconds()).append('\n');
+    b.append("replace_allowed_ips=true\n");
+    p.allowedIps().forEach(ip -> b.append("allowed_ip=").append(ip).append('\n'));
+    return b.toString();
+  }
+
+  public static String removeBody(String publicKey) {
+    return "public_key=" + hex(publicKey) + "\nremove=true\n";
+  }
+
+  private static final java.util.regex.Pattern LITERAL_ENDPOINT =
+      java.util.regex.Pattern.compile("(\\d{1,3}(\\.\\d{1,3}){3}|\\[[0-9a-fA-F:.]+\\]):\\d{1,5}");
+
+  private static String hex(String base64) {
+    byte[] k = Base64.getDecoder().decode(base64);
+    if (k.length != 32) {
+      throw new IllegalArgumentException("not a WireGuard key");
+    }
+    return HEX.formatHex(k);
   }
 
   static String exchange(Path socket, String request, Duration timeout) throws IOException {

@@ -116,6 +116,11 @@ class WireGuardBackendTest {
     assertEquals(List.of("10.9.0.4/32"), both.peers().get(p4).allowedIps());
     assertEquals(1, both.peers().get(p4).keepaliveSeconds());
     assertEquals(4, both.peers().size());
+    // UAPI takes literal endpoints only; a host name still works (through wg, which resolves it)
+    wg.setPeer(d, new WgPeer(p4, List.of("10.9.0.4/32"), "localhost:51820", 0));
+    assertEquals("127.0.0.1:51820", wg.dump(d).peers().get(p4).endpoint());
+    wg.removePeer(d, p3);
+    assertEquals(3, wg.dump(d).peers().size());
     wg.delete(d);
     assertThrows(java.io.IOException.class,
         () -> WgUapi.get(java.nio.file.Path.of("/var/run/wireguard", dev + ".sock"), java.time.Duration.ofSeconds(2)));
