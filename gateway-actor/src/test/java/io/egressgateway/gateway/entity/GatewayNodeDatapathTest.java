@@ -228,6 +228,9 @@ class GatewayNodeDatapathTest {
     });
 
     // a broken datapath turns the probe to 503 before any repair; a resync repairs it
+    // (the probe may still answer from its last good check for a moment: wait for the table itself)
+    await(() -> assertTrue(lab.cmd.attempt(CommandRunner.inNetns(real.names().netns(uid),
+        List.of("nft", "list", "table", "ip", GatewayNames.NFT_TABLE))).ok()));
     lab.cmd.run(CommandRunner.inNetns(real.names().netns(uid), List.of("nft", "delete", "table", "ip", GatewayNames.NFT_TABLE)));
     // (at most the answers already under way still come from the last good check)
     int status = probe("/gw/" + uid);
