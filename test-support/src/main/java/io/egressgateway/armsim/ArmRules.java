@@ -15,12 +15,8 @@ final class ArmRules {
   private ArmRules() {}
 
   static ObjectNode loadBalancer(ArmSimulator sim, String id, ObjectNode in, ObjectNode existing) {
-    ObjectNode lb = in.deepCopy();
-    base(lb, id, "Microsoft.Network/loadBalancers");
-    if (!lb.has("sku")) {
-      lb.putObject("sku").put("name", "Standard").put("tier", "Regional");
-    }
-    ObjectNode props = lb.has("properties") ? (ObjectNode) lb.get("properties") : lb.putObject("properties");
+    ObjectNode lb = fromRequest(in, id, "Microsoft.Network/loadBalancers");
+    ObjectNode props = props(lb);
     Map<String, String> oldIps = new HashMap<>();
     if (existing != null) {
       existing.path("properties").path("frontendIPConfigurations").forEach(f ->
@@ -30,9 +26,7 @@ final class ArmRules {
     for (JsonNode f : props.path("frontendIPConfigurations")) {
       ObjectNode fp = props(f);
       String subnetId = fp.path("subnet").path("id").asText("");
-      if (sim.stored(subnetId) == null) {
-        throw new ArmError(400, "InvalidResourceReference", "Subnet " + subnetId + " referenced by load balancer " + id + " was not found.");
-      }
+      checkSubnetExists(sim, subnetId, "load balancer " + id);
       String old = oldIps.get(f.path("name").asText().toLowerCase(Locale.ROOT));
       if (fp.path("privateIPAddress").asText("").isEmpty()) {
         fp.put("privateIPAddress", old != null && !old.isEmpty() ? old : sim.allocateIp(subnetId));
@@ -89,12 +83,8 @@ final class ArmRules {
   }
 
   static ObjectNode prefix(ArmSimulator sim, String id, ObjectNode in, ObjectNode existing) {
-    ObjectNode p = in.deepCopy();
-    base(p, id, "Microsoft.Network/publicIPPrefixes");
-    if (!p.has("sku")) {
-      p.putObject("sku").put("name", "Standard").put("tier", "Regional");
-    }
-    ObjectNode props = p.has("properties") ? (ObjectNode) p.get("properties") : p.putObject("properties");
+    ObjectNode p = fromRequest(in, id, "Microsoft.Network/publicIPPrefixes");
+    ObjectNode props = props(p);
     int length = props.path("prefixLength").asInt(-1);
     if (length < sim.minPrefixLength() || length > 31) {
       throw new ArmError(400, "PublicIpPrefixLengthOutOfRange",
@@ -128,13 +118,7 @@ final class ArmRules {
   }
 
   static ObjectNode scaleSet(ArmSimulator sim, String id, ObjectNode in, ObjectNode existing) {
-    if (existing == null) {
-      throw new ArmError(400, "OperationNotAllowed", "the simulator does not create scale sets; seed them");
-    }
-    ObjectNode vmss = existing.deepCopy();
-    if (in.has("tags")) {
-      vmss.set("tags", in.get("tags"));
-    }
+    ObjectNode vmss = seededUpdate(in, existing, "scale sets");
     JsonNode newNet = in.path("properties").path("virtualMachineProfile").path("networkProfile");
     JsonNode oldNet = existing.path("properties").path("virtualMachineProfile").path("networkProfile");
     boolean netChanged = !newNet.isMissingNode() && !newNet.equals(oldNet);
@@ -144,14 +128,8 @@ final class ArmRules {
     for (JsonNode nicConfig : vmss.path("properties").path("virtualMachineProfile").path("networkProfile").path("networkInterfaceConfigurations")) {
       for (JsonNode c : nicConfig.path("properties").path("ipConfigurations")) {
         JsonNode cp = c.path("properties");
-        String subnetId = cp.path("subnet").path("id").asText("");
-        if (sim.stored(subnetId) == null) {
-          throw new ArmError(400, "InvalidResourceReference", "Subnet " + subnetId + " referenced by " + id + " was not found.");
-        }
-        String prefixId = cp.path("publicIPAddressConfiguration").path("properties").path("publicIPPrefix").path("id").asText("");
-        if (!prefixId.isEmpty() && sim.stored(prefixId) == null) {
-          throw new ArmError(400, "InvalidResourceReference", "Public IP prefix " + prefixId + " referenced by " + id + " was not found.");
-        }
+        checkSubnetExists(sim, cp.path("subnet").path("id").asText(""), id);
+        referencedPrefix(sim, cp.path("publicIPAddressConfiguration").path("properties").path("publicIPPrefix").path("id").asText(""), id);
         for (JsonNode pool : cp.path("loadBalancerBackendAddressPools")) {
           checkPoolExists(sim, pool.path("id").asText(), id);
         }
@@ -177,13 +155,7 @@ final class ArmRules {
    * learn which ipConfig they are attached to, as in ARM.
    */
   static ObjectNode networkInterface(ArmSimulator sim, String id, ObjectNode in, ObjectNode existing) {
-    if (existing == null) {
-      throw new ArmError(400, "OperationNotAllowed", "the simulator does not create network interfaces; seed them");
-    }
-    ObjectNode nic = existing.deepCopy();
-    if (in.has("tags")) {
-      nic.set("tags", in.get("tags"));
-    }
+    ObjectNode nic = seededUpdate(in, existing, "network interfaces");
     Map<String, JsonNode> old = new HashMap<>();
     existing.path("properties").path("ipConfigurations").forEach(c -> old.put(c.path("name").asText().toLowerCase(Locale.ROOT), c));
     ArrayNode fresh = ArmSimulator.json().createArrayNode();
@@ -193,9 +165,7 @@ final class ArmRules {
       String name = c.path("name").asText();
       JsonNode p = c.path("properties");
       String subnetId = p.path("subnet").path("id").asText("");
-      if (sim.stored(subnetId) == null) {
-        throw new ArmError(400, "InvalidResourceReference", "Subnet " + subnetId + " referenced by " + id + " was not found.");
-      }
+      checkSubnetExists(sim, subnetId, id);
       JsonNode before = old.get(name.toLowerCase(Locale.ROOT));
       String ip = before != null && before.path("properties").path("subnet").path("id").asText().equalsIgnoreCase(subnetId)
           ? before.path("properties").path("privateIPAddress").asText()
@@ -252,20 +222,13 @@ final class ArmRules {
    * public IP holds, and is rejected when the prefix is full; its address and prefix never change afterwards.
    */
   static ObjectNode publicIp(ArmSimulator sim, String id, ObjectNode in, ObjectNode existing) {
-    ObjectNode pip = in.deepCopy();
-    base(pip, id, "Microsoft.Network/publicIPAddresses");
-    if (!pip.has("sku")) {
-      pip.putObject("sku").put("name", "Standard").put("tier", "Regional");
-    }
-    ObjectNode props = pip.has("properties") ? (ObjectNode) pip.get("properties") : pip.putObject("properties");
+    ObjectNode pip = fromRequest(in, id, "Microsoft.Network/publicIPAddresses");
+    ObjectNode props = props(pip);
     if (!props.path("publicIPAddressVersion").asText("IPv4").equalsIgnoreCase("IPv4")) {
       throw new ArmError(400, "InvalidPublicIpAddressVersion", "only IPv4 public IPs are simulated");
     }
     String prefixId = props.path("publicIPPrefix").path("id").asText("");
-    ObjectNode prefix = prefixId.isEmpty() ? null : sim.stored(prefixId);
-    if (!prefixId.isEmpty() && prefix == null) {
-      throw new ArmError(400, "InvalidResourceReference", "Public IP prefix " + prefixId + " referenced by " + id + " was not found.");
-    }
+    ObjectNode prefix = referencedPrefix(sim, prefixId, id);
     if (existing != null) {
       String was = existing.path("properties").path("publicIPPrefix").path("id").asText("");
       if (!was.equalsIgnoreCase(prefixId)) {
@@ -318,6 +281,36 @@ final class ArmRules {
     }
   }
 
+  /** A PUT of a resource the simulator only updates: the stored one with the request's tags. */
+  private static ObjectNode seededUpdate(ObjectNode in, ObjectNode existing, String kind) {
+    if (existing == null) {
+      throw new ArmError(400, "OperationNotAllowed", "the simulator does not create " + kind + "; seed them");
+    }
+    ObjectNode updated = existing.deepCopy();
+    if (in.has("tags")) {
+      updated.set("tags", in.get("tags"));
+    }
+    return updated;
+  }
+
+  private static void checkSubnetExists(ArmSimulator sim, String subnetId, String referrer) {
+    if (sim.stored(subnetId) == null) {
+      throw new ArmError(400, "InvalidResourceReference", "Subnet " + subnetId + " referenced by " + referrer + " was not found.");
+    }
+  }
+
+  /** The prefix {@code prefixId} names, or null where it is empty; a reference to a missing prefix is rejected. */
+  private static ObjectNode referencedPrefix(ArmSimulator sim, String prefixId, String referrer) {
+    if (prefixId.isEmpty()) {
+      return null;
+    }
+    ObjectNode prefix = sim.stored(prefixId);
+    if (prefix == null) {
+      throw new ArmError(400, "InvalidResourceReference", "Public IP prefix " + prefixId + " referenced by " + referrer + " was not found.");
+    }
+    return prefix;
+  }
+
   private static void checkPoolExists(ArmSimulator sim, String poolId, String referrer) {
     int cut = poolId.toLowerCase(Locale.ROOT).indexOf("/backendaddresspools/");
     ObjectNode lb = cut < 0 ? null : sim.stored(poolId.substring(0, cut));
@@ -354,12 +347,18 @@ final class ArmRules {
     return false;
   }
 
-  private static void base(ObjectNode r, String id, String type) {
+  /** The request body with id, name and type set, and location and a Standard sku where it has none. */
+  private static ObjectNode fromRequest(ObjectNode in, String id, String type) {
+    ObjectNode r = in.deepCopy();
     String[] segs = id.split("/");
     r.put("id", id).put("name", segs[segs.length - 1]).put("type", type);
     if (!r.has("location")) {
       r.put("location", "westeurope");
     }
+    if (!r.has("sku")) {
+      r.putObject("sku").put("name", "Standard").put("tier", "Regional");
+    }
+    return r;
   }
 
   private static ObjectNode props(JsonNode child) {

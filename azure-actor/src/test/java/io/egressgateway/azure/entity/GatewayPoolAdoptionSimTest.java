@@ -3,20 +3,12 @@ package io.egressgateway.azure.entity;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.Done;
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
-import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
-import akka.pattern.StatusReply;
-import akka.persistence.testkit.PersistenceTestKitPlugin;
-import akka.persistence.testkit.PersistenceTestKitSnapshotPlugin;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.typesafe.config.ConfigFactory;
 import io.egressgateway.armsim.ArmSimulator;
-import io.egressgateway.azure.infra.AzureSettings;
 import io.egressgateway.azure.infra.SimPool;
 import io.egressgateway.azure.model.ConfigResult;
 import io.egressgateway.azure.model.ConfigSpec;
@@ -28,7 +20,6 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
 import java.util.TreeMap;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -36,32 +27,19 @@ import org.junit.jupiter.api.Test;
  * Taking over from the Go original: its rule and probe are named by the GatewayLBConfiguration's uid, its
  * ipConfig and managed prefix by the GatewayVMConfiguration's; the probe path carries the SGC's uid.
  */
-class GatewayPoolAdoptionSimTest {
-  private static final AzureSettings SETTINGS = new AzureSettings(Duration.ofMillis(150), Duration.ofHours(1), Duration.ofMillis(300),
-      Duration.ofSeconds(3), Duration.ofSeconds(30), Duration.ofMinutes(1), 6, 8082, 6000, 6999, 31);
-  private static final Duration WAIT = Duration.ofSeconds(40);
+class GatewayPoolAdoptionSimTest extends GatewayPoolSimBase {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String SGC_UID = "6f1c2d4e-0000-4000-8000-00000000a001";
   private static final String LB_UID = "6f1c2d4e-0000-4000-8000-00000000b002";
   private static final String VM_UID = "6f1c2d4e-0000-4000-8000-00000000c003";
   private static final String LB_ID = ArmSimulator.rgId(SimPool.RG) + "/providers/Microsoft.Network/loadBalancers/kubeegressgateway-ilb";
 
-  private ActorTestKit kit;
-  private SimPool env;
   private HttpClient http;
 
   @BeforeEach
-  void start() {
-    kit = ActorTestKit.create(PersistenceTestKitPlugin.getInstance().config()
-        .withFallback(PersistenceTestKitSnapshotPlugin.config()).withFallback(ConfigFactory.load()));
+  void startPool() {
     env = new SimPool(2);
     http = HttpClient.newBuilder().sslContext(env.sim.sslContext()).build();
-  }
-
-  @AfterEach
-  void stop() {
-    kit.shutdownTestKit();
-    env.close();
   }
 
   private JsonNode call(String method, String id, JsonNode body) throws Exception {
@@ -107,22 +85,13 @@ class GatewayPoolAdoptionSimTest {
     return prefixId;
   }
 
-  private ConfigResult ensure(ActorRef<GatewayPool.Command> pool, ConfigSpec spec) {
-    TestProbe<StatusReply<ConfigResult>> probe = kit.createTestProbe();
-    pool.tell(new GatewayPool.EnsureConfig(spec, probe.getRef()));
-    StatusReply<ConfigResult> r = probe.expectMessageClass(StatusReply.class, WAIT);
-    assertTrue(r.isSuccess(), () -> "ensure failed: " + r.getError());
-    return r.getValue();
-  }
-
   @Test
   void aGoInstallIsAdoptedWithoutDuplicatesOrAPortChangeAndRemovedByItsNames() throws Exception {
     Map<String, JsonNode> beforeGo = env.sim.snapshot();
     String goPrefix = seedGoInstall();
     String goCidr = env.sim.resource(goPrefix).orElseThrow().path("properties").path("ipPrefix").asText();
     env.sim.clearCalls();
-    ActorRef<GatewayPool.Command> pool = kit.spawn(GatewayPool.create(PoolRef.nodepool(SimPool.NODEPOOL).entityId(), env.port, SETTINGS,
-        env.cloud.prefixIdBase()));
+    ActorRef<GatewayPool.Command> pool = spawn(PoolRef.nodepool(SimPool.NODEPOOL).entityId());
 
     ConfigSpec legacy = new ConfigSpec("ns/sgc", SGC_UID, true, 0, "", LB_UID, "egressgateway-" + VM_UID);
     ConfigResult r = ensure(pool, legacy);
@@ -141,9 +110,7 @@ class GatewayPoolAdoptionSimTest {
     assertEquals(r, again);
     assertEquals(0, env.sim.writes());
 
-    TestProbe<StatusReply<Done>> removed = kit.createTestProbe();
-    pool.tell(new GatewayPool.RemoveConfig(SGC_UID, removed.getRef()));
-    assertTrue(removed.expectMessageClass(StatusReply.class, WAIT).isSuccess());
+    remove(pool, SGC_UID);
     assertTrue(env.sim.resource(goPrefix).isEmpty(), "the Go-made prefix is deleted by its name");
     assertTrue(env.sim.resource(LB_ID).isEmpty(), "rule and probe gone; nothing else on the ILB, so the ILB too");
     assertEquals(beforeGo, env.sim.snapshot(), "the scale set is back to what it was before the Go install");
@@ -191,17 +158,14 @@ class GatewayPoolAdoptionSimTest {
     Map<String, String> theirAddresses = addressesOf(other);
     assertEquals(2, theirAddresses.size());
 
-    ActorRef<GatewayPool.Command> pool = kit.spawn(GatewayPool.create(PoolRef.nodepool(SimPool.NODEPOOL).entityId(), env.port, SETTINGS,
-        env.cloud.prefixIdBase()));
+    ActorRef<GatewayPool.Command> pool = spawn(PoolRef.nodepool(SimPool.NODEPOOL).entityId());
     ensure(pool, new ConfigSpec("ns/a", "uid-a", true, 30, ""));
     ConfigResult b = ensure(pool, new ConfigSpec("ns/b", "uid-b", false, 0, ""));
     assertTrue(modelHas(other), "kept by the ensures");
     assertEquals(theirAddresses, addressesOf(other));
     assertEquals(2, addressesOf("egressgateway-uid-a").size());
 
-    TestProbe<StatusReply<Done>> removed = kit.createTestProbe();
-    pool.tell(new GatewayPool.RemoveConfig("uid-a", removed.getRef()));
-    assertTrue(removed.expectMessageClass(StatusReply.class, WAIT).isSuccess());
+    remove(pool, "uid-a");
     assertTrue(modelHas(other), "kept by the removal of another config");
     assertEquals(theirAddresses, addressesOf(other));
     assertTrue(!modelHas("egressgateway-uid-a") && addressesOf("egressgateway-uid-a").isEmpty(), "our removed ipConfig is gone");

@@ -4,17 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.Done;
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import akka.pattern.StatusReply;
-import akka.persistence.testkit.PersistenceTestKitPlugin;
-import akka.persistence.testkit.PersistenceTestKitSnapshotPlugin;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.typesafe.config.ConfigFactory;
 import io.egressgateway.armsim.ArmSimulator;
-import io.egressgateway.azure.infra.AzureSettings;
 import io.egressgateway.azure.infra.SimPool;
 import io.egressgateway.azure.model.ConfigResult;
 import io.egressgateway.azure.model.ConfigSpec;
@@ -25,64 +19,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The pool entity driving the real SDK over HTTPS against the ARM simulator. */
-class GatewayPoolSimTest {
-  private ActorTestKit kit;
-  private static final AzureSettings SETTINGS = new AzureSettings(Duration.ofMillis(150), Duration.ofHours(1), Duration.ofMillis(300),
-      Duration.ofSeconds(3), Duration.ofSeconds(30), Duration.ofMinutes(1), 6, 8082, 6000, 6999, 31);
-  private static final Duration WAIT = Duration.ofSeconds(40);
-
-  private SimPool env;
-  private int incarnation;
-
-  // a fresh kit (and in-memory journal) per test: every test uses the same pool id
-  @BeforeEach
-  void startKit() {
-    kit = ActorTestKit.create(PersistenceTestKitPlugin.getInstance().config()
-        .withFallback(PersistenceTestKitSnapshotPlugin.config()).withFallback(ConfigFactory.load()));
-  }
-
-  @AfterEach
-  void stop() {
-    kit.shutdownTestKit();
-    if (env != null) {
-      env.close();
-    }
-  }
-
-  private ActorRef<GatewayPool.Command> spawn(String poolId) {
-    return kit.spawn(GatewayPool.create(poolId, env.port, SETTINGS, env.cloud.prefixIdBase()), "pool-" + (++incarnation) + "-" + System.nanoTime());
-  }
-
-  private ConfigResult ensure(ActorRef<GatewayPool.Command> pool, ConfigSpec spec) {
-    TestProbe<StatusReply<ConfigResult>> probe = kit.createTestProbe();
-    pool.tell(new GatewayPool.EnsureConfig(spec, probe.getRef()));
-    StatusReply<ConfigResult> r = probe.expectMessageClass(StatusReply.class, WAIT);
-    assertTrue(r.isSuccess(), () -> "ensure failed: " + r.getError());
-    return r.getValue();
-  }
-
-  private void remove(ActorRef<GatewayPool.Command> pool, String uid) {
-    TestProbe<StatusReply<Done>> probe = kit.createTestProbe();
-    pool.tell(new GatewayPool.RemoveConfig(uid, probe.getRef()));
-    StatusReply<Done> r = probe.expectMessageClass(StatusReply.class, WAIT);
-    assertTrue(r.isSuccess(), () -> "remove failed: " + r.getError());
-  }
-
-  private String writeSummary() {
-    java.util.Map<String, Long> byKind = new java.util.TreeMap<>();
-    env.sim.calls().stream().filter(ArmSimulator.Call::isWrite).forEach(c -> {
-      String[] segs = c.path().split("/");
-      String kind = c.method() + " " + (c.path().endsWith("/manualupgrade") ? "manualupgrade" : segs[segs.length - 2]);
-      byKind.merge(kind, 1L, Long::sum);
-    });
-    return byKind.toString();
-  }
-
+class GatewayPoolSimTest extends GatewayPoolSimBase {
   @Test
   void configsAzureWouldRejectGetAClearErrorAndNoWrites() {
     env = new SimPool(3);

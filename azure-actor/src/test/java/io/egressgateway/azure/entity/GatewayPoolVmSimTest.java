@@ -4,17 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.Done;
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
-import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import akka.pattern.StatusReply;
-import akka.persistence.testkit.PersistenceTestKitPlugin;
-import akka.persistence.testkit.PersistenceTestKitSnapshotPlugin;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.typesafe.config.ConfigFactory;
 import io.egressgateway.armsim.ArmSimulator;
-import io.egressgateway.azure.infra.AzureSettings;
 import io.egressgateway.azure.infra.SimPool;
 import io.egressgateway.azure.model.AzureNames;
 import io.egressgateway.azure.model.ConfigResult;
@@ -29,8 +22,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -38,63 +29,10 @@ import org.junit.jupiter.api.Test;
  * tagged VMs whose pre-created gateway NICs get the per-config ipConfigs and public IPs. Also the pool's
  * prefix size tag, on both kinds of pool.
  */
-class GatewayPoolVmSimTest {
-  private static final AzureSettings SETTINGS = new AzureSettings(Duration.ofMillis(150), Duration.ofHours(1), Duration.ofMillis(300),
-      Duration.ofSeconds(3), Duration.ofSeconds(30), Duration.ofMinutes(1), 6, 8082, 6000, 6999, 31);
-  private static final Duration WAIT = Duration.ofSeconds(40);
+class GatewayPoolVmSimTest extends GatewayPoolSimBase {
   private static final String POOL_ID = PoolRef.nodepool(SimPool.VMPOOL).entityId();
   private static final String PIPS = "Microsoft.Network/publicIPAddresses";
   private static final String PREFIXES = "Microsoft.Network/publicIPPrefixes";
-
-  private ActorTestKit kit;
-  private SimPool env;
-  private int incarnation;
-
-  @BeforeEach
-  void startKit() {
-    kit = ActorTestKit.create(PersistenceTestKitPlugin.getInstance().config()
-        .withFallback(PersistenceTestKitSnapshotPlugin.config()).withFallback(ConfigFactory.load()));
-  }
-
-  @AfterEach
-  void stop() {
-    kit.shutdownTestKit();
-    if (env != null) {
-      env.close();
-    }
-  }
-
-  private ActorRef<GatewayPool.Command> spawn(String poolId) {
-    return kit.spawn(GatewayPool.create(poolId, env.port, SETTINGS, env.cloud.prefixIdBase()), "pool-" + (++incarnation) + "-" + System.nanoTime());
-  }
-
-  private StatusReply<ConfigResult> ask(ActorRef<GatewayPool.Command> pool, ConfigSpec spec) {
-    TestProbe<StatusReply<ConfigResult>> probe = kit.createTestProbe();
-    pool.tell(new GatewayPool.EnsureConfig(spec, probe.getRef()));
-    return probe.expectMessageClass(StatusReply.class, WAIT);
-  }
-
-  private ConfigResult ensure(ActorRef<GatewayPool.Command> pool, ConfigSpec spec) {
-    StatusReply<ConfigResult> r = ask(pool, spec);
-    assertTrue(r.isSuccess(), () -> "ensure failed: " + r.getError());
-    return r.getValue();
-  }
-
-  private void remove(ActorRef<GatewayPool.Command> pool, String uid) {
-    TestProbe<StatusReply<Done>> probe = kit.createTestProbe();
-    pool.tell(new GatewayPool.RemoveConfig(uid, probe.getRef()));
-    StatusReply<Done> r = probe.expectMessageClass(StatusReply.class, WAIT);
-    assertTrue(r.isSuccess(), () -> "remove failed: " + r.getError());
-  }
-
-  private String writeSummary() {
-    Map<String, Long> byKind = new TreeMap<>();
-    env.sim.calls().stream().filter(ArmSimulator.Call::isWrite).forEach(c -> {
-      String[] segs = c.path().split("/");
-      byKind.merge(c.method() + " " + segs[segs.length - 2], 1L, Long::sum);
-    });
-    return byKind.toString();
-  }
 
   private static void await(BooleanSupplier condition, String what) {
     long deadline = System.currentTimeMillis() + WAIT.toMillis();
