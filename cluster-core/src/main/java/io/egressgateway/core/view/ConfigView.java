@@ -12,6 +12,11 @@ import java.util.Optional;
  * {@code GatewayConfig} entity; carries no secret material (the gateway private key stays in the Secret
  * named by {@link #keySecretName()}).
  *
+ * <p>A valid configuration enters the view before Azure is asked, as not ready: key, uid, generation,
+ * gateway key, Secret name, excludeCidrs and defaultRoute are set, but no ILB IP, port or gateways yet. So
+ * a pod that starts meanwhile is told "not ready yet" rather than "not known"; consumers skip entries
+ * without an endpoint. The complete entry replaces it once Azure has answered.
+ *
  * @param key            {@code namespace/name} of the SGC
  * @param uid            SGC uid; names the probe path {@code /gw/<uid>} and Azure resources
  * @param generation     SGC metadata.generation this view was derived from
