@@ -90,16 +90,20 @@ final class DemoChecks {
    * For an annotated pod, the two paths that must not use the gateway: a destination in the config's
    * excludeCidrs leaves through the node (the echo sees the VNet's default outbound address), and a
    * connection from another VM into the pod is answered (replies leave by eth0, not into the tunnel).
+   * Checked on the demo's annotated pod: its configuration is the one that excludes the echo's CIDR (the
+   * e2e configurations do not, or invert the meaning with azureNetworking).
    */
   void annotatedPodPaths(List<Pod> all, Map<String, PodRuntime.PodEvent> events) {
     ObjectNode paths = report.putObject("annotatedPaths");
-    var pod = all.stream().filter(Demo::annotated).filter(p -> events.containsKey(key(p)) && events.get(key(p)).ok())
+    var pod = all.stream().filter(Demo::annotated).filter(p -> p.getMetadata().getNamespace().equals("demo"))
+        .filter(p -> events.containsKey(key(p)) && events.get(key(p)).ok())
         .findFirst();
     if (pod.isEmpty()) {
       paths.put("ok", false).put("detail", "no provisioned annotated pod");
       return;
     }
     PodRuntime.PodEvent e = events.get(key(pod.get()));
+    paths.put("pod", e.key());
     Sh.Result excluded = Sh.quiet(e.netns(), "curl", "-s", "-m", "3",
         "http://" + AzureVnet.ECHO_EXCLUDED_IP + ":" + AzureVnet.ECHO_PORT + "/");
     String excludedSeen = excluded.out().trim();

@@ -21,8 +21,8 @@ import java.util.function.Function;
  * Overlapping requests make the measurement as fine as the request interval: a single request loop with
  * a short timeout would add up to its timeout to every result.
  *
- * <p>After each run the VM gets its NIC back; once the ILB probes it healthy again, the pod's egress is
- * watched for {@link #FAILBACK_WATCH} and the longest gap between replies is the failback disruption
+ * <p>After each run the VM gets its NIC back; before another run, once the ILB probes it healthy again, the
+ * pod's egress is watched for {@link #FAILBACK_WATCH} and the longest gap between replies is the failback disruption
  * (the ILB may hash the pod's flow back to the returned gateway, whose old session the pod no longer has).
  */
 final class Failover {
@@ -75,7 +75,7 @@ final class Failover {
     return allOk;
   }
 
-  /** One failover; {@code restore}: give the VM its NIC back afterwards and measure the failback. */
+  /** One failover; the VM gets its NIC back afterwards; {@code restore}: also measure the failback. */
   private Optional<Run> once(String podNetns, boolean restore) {
     String before = Demo.egressOf(podNetns, Duration.ofSeconds(10)).orElse("");
     Optional<Sandbox.SimNode> victim = gatewayByPublicIp.apply(before);
@@ -110,8 +110,10 @@ final class Failover {
     long ms = recoveredAt.get() == 0 ? -1 : (recoveredAt.get() - t0) / 1_000_000;
     String to = gatewayByPublicIp.apply(after.get()).map(Sandbox.SimNode::name).orElse("");
     long gap = -1;
+    // the VM always gets its NIC back (a member left unreachable would make the split-brain resolver down
+    // the whole cluster at teardown); the failback is measured before another run
+    vnet.setVmLink(victim.get().ns(), true);
     if (restore) {
-      vnet.setVmLink(victim.get().ns(), true);
       awaitBackendHealthy(victim.get().ip(), Duration.ofSeconds(30));
       gap = longestGap(podNetns, FAILBACK_WATCH);
     }
