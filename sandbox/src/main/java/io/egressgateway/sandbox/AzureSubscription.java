@@ -138,7 +138,7 @@ final class AzureSubscription implements AutoCloseable {
       long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
       while (System.nanoTime() < deadline
           && !kube.genericKubernetesResources(Demo.SGC).inAnyNamespace().list().getItems().isEmpty()) {
-        sleep(500);
+        Sh.sleep(500);
       }
     } catch (RuntimeException e) {
       azure.put("releaseError", e.getMessage());
@@ -161,13 +161,5 @@ final class AzureSubscription implements AutoCloseable {
   @Override
   public void close() {
     arm.close();
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 }

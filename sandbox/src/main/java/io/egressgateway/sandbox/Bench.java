@@ -84,7 +84,7 @@ final class Bench {
       created += n;
       long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
       while (samples.size() < created && System.nanoTime() < deadline) {
-        sleep(50);
+        Sh.sleep(50);
       }
       if (samples.size() < created) {
         complete = false;
@@ -137,13 +137,5 @@ final class Bench {
   static long pct(List<Long> sorted, int p) {
     int rank = (int) Math.ceil(p / 100.0 * sorted.size());
     return sorted.get(Math.max(0, Math.min(sorted.size() - 1, rank - 1)));
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 }

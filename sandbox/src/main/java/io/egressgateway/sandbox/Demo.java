@@ -77,7 +77,7 @@ public final class Demo {
       if (client.genericKubernetesResources(POD_ENDPOINT).inNamespace(namespace).withName(name).get() != null) {
         return true;
       }
-      sleep(250);
+      Sh.sleep(250);
     } while (System.nanoTime() < deadline);
     return false;
   }
@@ -95,7 +95,7 @@ public final class Demo {
       if (r.ok() && !r.out().isBlank()) {
         return Optional.of(r.out().trim());
       }
-      sleep(300);
+      Sh.sleep(300);
     } while (System.nanoTime() < deadline);
     return Optional.empty();
   }
@@ -118,13 +118,5 @@ public final class Demo {
 
   static boolean annotated(Pod pod) {
     return pod.getMetadata().getAnnotations() != null && pod.getMetadata().getAnnotations().containsKey(ANNOTATION);
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 }

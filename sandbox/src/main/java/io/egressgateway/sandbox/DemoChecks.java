@@ -117,7 +117,7 @@ final class DemoChecks {
     String ctlNs = nodes.get(0).ns();
     String answer = "";
     for (int i = 0; i < 20 && answer.isEmpty(); i++) {
-      sleep(100);
+      Sh.sleep(100);
       answer = Sh.quiet(ctlNs, "socat", "-T", "2", "-", "TCP:" + podIp + ":9090,connect-timeout=2").out().trim();
     }
     listener.destroy();
@@ -144,7 +144,7 @@ final class DemoChecks {
       if (names.size() >= settings.gateways()) {
         break;
       }
-      sleep(500);
+      Sh.sleep(500);
     }
     names.forEach(serving::add);
   }
@@ -189,14 +189,6 @@ final class DemoChecks {
       out.println("failover: " + r.path("from").asText() + " down -> traffic back through " + r.path("to").asText()
           + " after " + r.path("ms").asLong() + " ms" + (r.path("ok").asBoolean() ? "" : " (NOT recovered within 60 s)")
           + (r.path("failbackGapMs").asLong(-1) >= 0 ? "; back up: longest gap " + r.path("failbackGapMs").asLong() + " ms" : ""));
-    }
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
     }
   }
 }

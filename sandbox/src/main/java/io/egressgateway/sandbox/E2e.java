@@ -67,7 +67,7 @@ final class E2e {
       if (message.contains("CNI ADD failed")) {
         break;
       }
-      sleep(200);
+      Sh.sleep(200);
     }
     Demo.apply(client, new ByteArrayInputStream(LATE_SGC.getBytes(StandardCharsets.UTF_8)));
     return message.isEmpty()
@@ -165,13 +165,5 @@ final class E2e {
 
   private static String ok(boolean b) {
     return b ? "ok" : "FAILED";
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 }

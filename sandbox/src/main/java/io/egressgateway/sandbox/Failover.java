@@ -82,31 +82,16 @@ final class Failover {
     if (victim.isEmpty()) {
       return Optional.empty();
     }
-    ExecutorService pool = Executors.newFixedThreadPool(40);
     AtomicReference<String> after = new AtomicReference<>("");
     AtomicLong recoveredAt = new AtomicLong();
-    int requests = 0;
     long t0 = System.nanoTime();
     vnet.setVmLink(victim.get().ns(), false);
-    long deadline = t0 + Duration.ofSeconds(60).toNanos();
-    try {
-      while (recoveredAt.get() == 0 && System.nanoTime() < deadline) {
-        requests++;
-        pool.submit(() -> {
-          Sh.Result r = Sh.quiet(podNetns, "curl", "-s", "-m", "1",
-              "http://" + AzureVnet.ECHO_IP + ":" + AzureVnet.ECHO_PORT + "/");
-          long end = System.nanoTime();
-          String seen = r.out().trim();
-          if (r.ok() && !seen.isEmpty() && !seen.equals(before) && after.compareAndSet("", seen)) {
-            recoveredAt.set(end);
+    int requests = requestEvery(podNetns, t0 + Duration.ofSeconds(60).toNanos(), () -> recoveredAt.get() != 0,
+        (seen, at) -> {
+          if (!seen.equals(before) && after.compareAndSet("", seen)) {
+            recoveredAt.set(at);
           }
         });
-        sleep(REQUEST_EVERY.toMillis());
-      }
-    } finally {
-      pool.shutdown();
-      awaitQuietly(pool);
-    }
     long ms = recoveredAt.get() == 0 ? -1 : (recoveredAt.get() - t0) / 1_000_000;
     String to = gatewayByPublicIp.apply(after.get()).map(Sandbox.SimNode::name).orElse("");
     long gap = -1;
@@ -127,31 +112,16 @@ final class Failover {
       if (!healthy.isEmpty() && healthy.values().stream().allMatch(l -> l.contains(primaryIp))) {
         return;
       }
-      sleep(100);
+      Sh.sleep(100);
     }
   }
 
   /** Longest time without a reply, with a request started every 50 ms, over {@code watch}. */
   private static long longestGap(String podNetns, Duration watch) {
-    ExecutorService pool = Executors.newFixedThreadPool(40);
     List<Long> replies = java.util.Collections.synchronizedList(new ArrayList<>());
     long start = System.nanoTime();
     long end = start + watch.toNanos();
-    try {
-      while (System.nanoTime() < end) {
-        pool.submit(() -> {
-          Sh.Result r = Sh.quiet(podNetns, "curl", "-s", "-m", "1",
-              "http://" + AzureVnet.ECHO_IP + ":" + AzureVnet.ECHO_PORT + "/");
-          if (r.ok() && !r.out().isBlank()) {
-            replies.add(System.nanoTime());
-          }
-        });
-        sleep(REQUEST_EVERY.toMillis());
-      }
-    } finally {
-      pool.shutdown();
-      awaitQuietly(pool);
-    }
+    requestEvery(podNetns, end, () -> false, (seen, at) -> replies.add(at));
     List<Long> sorted = new ArrayList<>(replies);
     sorted.sort(Long::compare);
     long prev = start;
@@ -164,17 +134,40 @@ final class Failover {
     return gap / 1_000_000;
   }
 
+  /**
+   * Starts a request from the pod to the internet echo every {@link #REQUEST_EVERY} (each may take up to
+   * 1 s, so they overlap) until {@code deadlineNanos} or {@code done}; every answer goes to {@code onReply}
+   * with what the echo saw and when it arrived. Returns once the started requests have ended (bounded);
+   * the result is how many were started.
+   */
+  private static int requestEvery(String podNetns, long deadlineNanos, java.util.function.BooleanSupplier done,
+      java.util.function.BiConsumer<String, Long> onReply) {
+    ExecutorService pool = Executors.newFixedThreadPool(40);
+    int started = 0;
+    try {
+      while (!done.getAsBoolean() && System.nanoTime() < deadlineNanos) {
+        started++;
+        pool.submit(() -> {
+          Sh.Result r = Sh.quiet(podNetns, "curl", "-s", "-m", "1",
+              "http://" + AzureVnet.ECHO_IP + ":" + AzureVnet.ECHO_PORT + "/");
+          long at = System.nanoTime();
+          String seen = r.out().trim();
+          if (r.ok() && !seen.isEmpty()) {
+            onReply.accept(seen, at);
+          }
+        });
+        Sh.sleep(REQUEST_EVERY.toMillis());
+      }
+    } finally {
+      pool.shutdown();
+      awaitQuietly(pool);
+    }
+    return started;
+  }
+
   private static void awaitQuietly(ExecutorService pool) {
     try {
       pool.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

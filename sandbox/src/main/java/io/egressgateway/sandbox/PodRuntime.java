@@ -126,7 +126,7 @@ public final class PodRuntime implements AutoCloseable {
       // like a container runtime: a failed ADD is undone with DEL before the next attempt
       chainFor(node).del(pod.getMetadata().getUid(), "/var/run/netns/" + netns, "eth0", k8sArgs(pod));
       firstError = firstError == null ? why : firstError;
-      sleep(Math.min(5000L, 1000L * attempt));
+      Sh.sleep(Math.min(5000L, 1000L * attempt));
     }
     long ms = (System.nanoTime() - t0) / 1_000_000;
     if (outcome.ok()) {
@@ -224,14 +224,6 @@ public final class PodRuntime implements AutoCloseable {
       throw new UncheckedIOException(e);
     } catch (java.net.URISyntaxException e) {
       throw new IllegalStateException(e);
-    }
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
     }
   }
 

@@ -43,7 +43,7 @@ public final class Relays {
       if (Sh.quiet(ns, "sh", "-c", "ss -ltn | grep -q '127.0.0.1:" + port + " '").ok()) {
         return;
       }
-      sleep(50);
+      Sh.sleep(50);
     }
     throw new IllegalStateException("relay for " + service + " did not start in " + ns);
   }
@@ -54,15 +54,7 @@ public final class Relays {
       if (System.currentTimeMillis() > deadline) {
         throw new IllegalStateException("relay socket " + sock + " did not appear");
       }
-      sleep(50);
-    }
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+      Sh.sleep(50);
     }
   }
 }

@@ -272,7 +272,7 @@ public final class Sandbox implements AutoCloseable {
     List<io.fabric8.kubernetes.api.model.Pod> all = kube.client().pods().inAnyNamespace().list().getItems();
     long deadline = System.nanoTime() + Duration.ofSeconds(settings.e2e() ? 150 : 90).toNanos();
     while (System.nanoTime() < deadline && !all.stream().allMatch(p -> events.containsKey(DemoChecks.key(p)))) {
-      sleep(250);
+      Sh.sleep(250);
     }
     DemoChecks checks = new DemoChecks(settings, kube.client(), lab, vnet, azure, nodes, report, out);
     boolean allOk = checks.pods(all, events);
@@ -290,14 +290,6 @@ public final class Sandbox implements AutoCloseable {
     }
     checks.failover(all, events);
     return allOk;
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 
   private Path writeMemberKubeconfig() {

@@ -65,6 +65,15 @@ public final class Sh {
     return run(inNs(ns, cmd), null, 30);
   }
 
+  /** Waits {@code ms}; an interrupt ends the wait early and stays set for the caller to see. */
+  public static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   static List<String> inNs(String ns, String... cmd) {
     List<String> full = new ArrayList<>();
     if (ns != null) {
