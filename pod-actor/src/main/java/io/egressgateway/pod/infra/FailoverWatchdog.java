@@ -61,8 +61,7 @@ public final class FailoverWatchdog implements AutoCloseable {
     int unansweredKicks;   // consecutive kicks for unanswered data (backoff)
     long kickedAt;         // 0: no fresh handshake pending
     long firstKickAt;      // first kick of this outage
-    boolean forced;        // the watchdog itself reset the session (not just a first handshake under way)
-    int retries;           // kicks since the last completed handshake
+    int retries;           // kicks since the last completed handshake (0: the device's own first handshake)
   }
 
   /**
@@ -140,9 +139,10 @@ public final class FailoverWatchdog implements AutoCloseable {
       tunnels.forEach((name, t) -> {
         if (t.gatewayEndpoint().equals(endpoint) && !t.gatewayPublicKey().equals(v.gatewayPublicKey())) {
           try {
+            Tunnel replaced = new Tunnel(t.device(), v.gatewayPublicKey(), endpoint);
             wg.removePeer(t.device(), t.gatewayPublicKey());
-            wg.setPeer(t.device(), new WgPeer(v.gatewayPublicKey(), List.of("0.0.0.0/0", "::/0"), endpoint, 0));
-            tunnels.put(name, new Tunnel(t.device(), v.gatewayPublicKey(), endpoint));
+            wg.setPeer(t.device(), gatewayPeer(replaced, 0));
+            tunnels.put(name, replaced);
             watches.remove(name);
             log.info("tunnel {}: gateway key of {} changed; peer replaced", name, v.key());
           } catch (RuntimeException e) {
@@ -193,8 +193,8 @@ public final class FailoverWatchdog implements AutoCloseable {
         watches.remove(name); // nothing sent yet, so no handshake under way
         return;
       }
-      // the first handshake is under way: it gets the same retry time as a forced one (the gateway the ILB
-      // picked may not have the peer yet; WireGuard itself would try again only after 5 s)
+      // the first handshake is under way: retried after firstHandshakeRetry (the gateway the ILB picked
+      // may not have the peer yet; WireGuard itself would try again only after 5 s)
       w.kickedAt = now;
       w.firstKickAt = now;
       w.retries = 0;
@@ -206,7 +206,7 @@ public final class FailoverWatchdog implements AutoCloseable {
         if (peer.keepaliveSeconds() != 0) {
           wg.setPeer(t.device(), gatewayPeer(t, 0));
         }
-        if (w.forced) {
+        if (w.retries > 0) {
           log.info("tunnel {}: new session with a gateway behind {} after {} ms ({} attempt(s))", name,
               t.gatewayEndpoint(), (now - w.firstKickAt) / 1_000_000, w.retries);
         }
@@ -258,11 +258,10 @@ public final class FailoverWatchdog implements AutoCloseable {
     Watch next = new Watch();
     next.kickedAt = now;
     next.firstKickAt = w.firstKickAt == 0 ? now : w.firstKickAt;
-    next.forced = true;
     next.retries = w.retries + 1;
     next.unansweredKicks = unanswered;
     watches.put(name, next);
-    if (!w.forced) {
+    if (w.retries == 0) {
       log.info("tunnel {}: {} from gateway {}; forced a fresh handshake", name, why, t.gatewayEndpoint());
     } else {
       log.debug("tunnel {}: {}; handshake attempt {}", name, why, next.retries);

@@ -197,15 +197,7 @@ class ClusterE2ETest {
     }
 
     CniChainRunner chain(Path socket) throws Exception {
-      Path bin = lab.dir.resolve("bin");
-      PluginInstall.into(bin);
-      String conflist = """
-          {"cniVersion":"1.0.0","name":"k8s","plugins":[
-            {"type":"ptp","ipMasq":false,"mtu":1500,
-             "ipam":{"type":"host-local","subnet":"10.244.1.0/24","dataDir":"%s","routes":[{"dst":"0.0.0.0/0"}]}},
-            {"type":"kube-egress-cni","socketPath":"%s","timeoutSeconds":15}
-          ]}""".formatted(lab.dir.resolve("ipam"), socket);
-      return new CniChainRunner(lab.cmd, conflist, "/usr/lib/cni:" + bin, w1);
+      return Topology.cniChain(lab, socket, w1);
     }
   }
 }

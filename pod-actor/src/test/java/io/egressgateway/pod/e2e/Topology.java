@@ -107,15 +107,7 @@ final class Topology implements AutoCloseable {
       server = CniServer.start(socket, 2, Duration.ofSeconds(10),
           new CniHandler("w1", directory, tunnels, datapath, Duration.ofSeconds(8), blocking));
 
-      Path bin = lab.dir.resolve("bin");
-      PluginInstall.into(bin);
-      String conflist = """
-          {"cniVersion":"1.0.0","name":"k8s","plugins":[
-            {"type":"ptp","ipMasq":false,"mtu":1500,
-             "ipam":{"type":"host-local","subnet":"10.244.1.0/24","dataDir":"%s","routes":[{"dst":"0.0.0.0/0"}]}},
-            {"type":"kube-egress-cni","socketPath":"%s","timeoutSeconds":15}
-          ]}""".formatted(lab.dir.resolve("ipam"), socket);
-      chain = new CniChainRunner(lab.cmd, conflist, "/usr/lib/cni:" + bin, w1);
+      chain = cniChain(lab, socket, w1);
     } catch (Exception | Error e) {
       close();
       throw e;
@@ -146,6 +138,22 @@ final class Topology implements AutoCloseable {
       CommandRunner.Result r = lab.cmd.attempt(c);
       System.out.println("$ " + String.join(" ", c) + "\n" + r.stdout() + r.stderr());
     }
+  }
+
+  /**
+   * The worker's CNI chain as a runtime runs it: containernetworking {@code ptp} + {@code host-local} on
+   * 10.244.1.0/24, then our plugin (installed into the lab's bin dir) talking to {@code socket}.
+   */
+  static CniChainRunner cniChain(Lab lab, Path socket, String workerNs) throws Exception {
+    Path bin = lab.dir.resolve("bin");
+    PluginInstall.into(bin);
+    String conflist = """
+        {"cniVersion":"1.0.0","name":"k8s","plugins":[
+          {"type":"ptp","ipMasq":false,"mtu":1500,
+           "ipam":{"type":"host-local","subnet":"10.244.1.0/24","dataDir":"%s","routes":[{"dst":"0.0.0.0/0"}]}},
+          {"type":"kube-egress-cni","socketPath":"%s","timeoutSeconds":15}
+        ]}""".formatted(lab.dir.resolve("ipam"), socket);
+    return new CniChainRunner(lab.cmd, conflist, "/usr/lib/cni:" + bin, workerNs);
   }
 
   @Override
