@@ -153,8 +153,8 @@ class ControllerTest {
       assertEquals(st.ilbIp(), view.ilbIp());
       assertEquals(st.port(), view.port());
       assertEquals(st.gatewayProfiles().size(), view.gateways().size());
-      assertTrue(hasEvent(name, "Normal", "Provisioned"), name);
-      assertTrue(hasEvent(name, "Normal", "Accepted"), name);
+      awaitEvent(name, "Normal", "Provisioned");
+      awaitEvent(name, "Normal", "Accepted");
     }
     // pool membership: nodepool configs land on gw-1/gw-2, the VMSS config on gw-3
     assertEquals(List.of("gw-1", "gw-2"), nodesOf("managed-prefix"));
@@ -244,7 +244,7 @@ class ControllerTest {
     assertNotEquals(oldKey, newKey);
     assertEquals(newKey, view("rekey").gatewayPublicKey());
     await(() -> status("rekey").publicKey().equals(newKey), "status carries the new key");
-    assertTrue(hasEvent("rekey", "Normal", "KeyPairRecreated"));
+    awaitEvent("rekey", "Normal", "KeyPairRecreated");
     assertTrue(status("rekey").isReady());
   }
 
@@ -269,7 +269,7 @@ class ControllerTest {
     assertFalse(azure.provisionedUids().contains(uid), "Azure released");
     assertNull(client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get(), "key Secret removed");
     await(() -> !ConfigViews.get(controller.system()).current().containsKey(NS + "/doomed"), "view removed");
-    assertTrue(hasEvent("doomed", "Normal", "CleanedUp"));
+    awaitEvent("doomed", "Normal", "CleanedUp");
   }
 
   @Test
@@ -280,7 +280,7 @@ class ControllerTest {
     await(() -> status("flaky").condition(SgcStatus.READY).map(c -> c.reason().equals("ProvisioningFailed")).orElse(false),
         "ProvisioningFailed condition");
     assertTrue(status("flaky").condition(SgcStatus.READY).orElseThrow().message().contains("quota exceeded"));
-    await(() -> hasEvent("flaky", "Warning", "ProvisioningFailed"), "warning event");
+    awaitEvent("flaky", "Warning", "ProvisioningFailed");
     azure.failEnsure(NS + "/flaky", null);
     awaitReady("flaky");
   }
@@ -395,6 +395,11 @@ class ControllerTest {
     return client.v1().events().inNamespace(NS).list().getItems().stream()
         .filter(e -> name.equals(e.getInvolvedObject().getName()))
         .toList();
+  }
+
+  /** Events are recorded after the status write they announce, so a test sees the status first. */
+  void awaitEvent(String name, String type, String reason) {
+    await(() -> hasEvent(name, type, reason), type + " event " + reason + " for " + name);
   }
 
   boolean hasEvent(String name, String type, String reason) {
