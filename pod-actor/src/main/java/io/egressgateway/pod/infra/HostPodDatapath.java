@@ -109,12 +109,15 @@ public final class HostPodDatapath implements PodDatapath {
         "net.ipv4.conf.all.rp_filter=2", "net.ipv4.conf.eth0.rp_filter=2")));
     Nft.replaceTable(cmd, ns, "ip", NFT_TABLE, replyMarkingBody());
     // one `ip -batch` for the rule and every route change: each exec costs milliseconds on a busy node
+    // and one to read what is there: the rule and our routes
+    List<JsonNode> present = ipJson(ns, "rule show pref " + RULE_PREF + "\n"
+        + "route show table all proto " + Route.PROTO + "\n");
     StringBuilder batch = new StringBuilder();
-    if (cmd.run(Net.ip(ns, "-4", "rule", "show", "pref", Integer.toString(RULE_PREF))).stdout().isBlank()) {
+    if (present.get(0).isEmpty()) {
       batch.append("rule add pref ").append(RULE_PREF).append(" fwmark ").append(REPLY_MARK)
           .append(" lookup ").append(Route.REPLY_TABLE).append('\n');
     }
-    for (RouteAction action : PodRoutes.plan(desired, ourRoutes(ns))) {
+    for (RouteAction action : PodRoutes.plan(desired, parseRoutes(present.get(1)))) {
       batch.append("route ").append(action instanceof RouteAction.Replace ? "replace " : "del ")
           .append(String.join(" ", action.route().args())).append('\n');
     }
@@ -170,21 +173,45 @@ public final class HostPodDatapath implements PodDatapath {
 
   /** Routes carrying our protocol marker, in every table. */
   List<Route> ourRoutes(String ns) {
-    String out = cmd.run(Net.ip(ns, "-4", "-j", "route", "show", "table", "all", "proto", Integer.toString(Route.PROTO))).stdout();
-    return parseRoutes(out);
+    return parseRoutes(ipJson(ns, "route show table all proto " + Route.PROTO + "\n").get(0));
+  }
+
+  /**
+   * Runs {@code show} commands through one {@code ip -4 -j -batch}: one JSON array per command, in order
+   * (an empty array where {@code ip} printed nothing).
+   */
+  List<JsonNode> ipJson(String ns, String showCommands) {
+    String out = cmd.run(Net.ip(ns, "-4", "-j", "-batch", "-"), showCommands).stdout();
+    long expected = showCommands.lines().filter(l -> !l.isBlank()).count();
+    List<JsonNode> docs = new ArrayList<>();
+    // a parser, not readValues: that would unwrap a top-level array into its elements
+    try (var parser = JSON.getFactory().createParser(out)) {
+      while (parser.nextToken() != null) {
+        docs.add(JSON.readTree(parser));
+      }
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalStateException("cannot parse `ip -j -batch` output: " + e.getMessage(), e);
+    }
+    if (docs.size() != expected) {
+      throw new IllegalStateException("`ip -j -batch` printed " + docs.size() + " JSON documents for " + expected
+          + " commands: " + out.strip());
+    }
+    return docs;
   }
 
   static List<Route> parseRoutes(String ipJson) {
-    List<Route> routes = new ArrayList<>();
     if (ipJson.isBlank()) {
-      return routes;
+      return new ArrayList<>();
     }
-    JsonNode arr;
     try {
-      arr = JSON.readTree(ipJson);
+      return parseRoutes(JSON.readTree(ipJson));
     } catch (IOException e) {
       throw new IllegalStateException("cannot parse `ip -j route` output: " + e.getMessage(), e);
     }
+  }
+
+  static List<Route> parseRoutes(JsonNode arr) {
+    List<Route> routes = new ArrayList<>();
     for (JsonNode r : arr) {
       String via = "";
       if (r.has("gateway")) {

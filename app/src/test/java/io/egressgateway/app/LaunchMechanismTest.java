@@ -1,0 +1,29 @@
+package io.egressgateway.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
+
+/** Members start their commands with vfork unless the operator chose a launch mechanism. */
+class LaunchMechanismTest {
+  private static final String KEY = "jdk.lang.Process.launchMechanism";
+
+  @Test
+  void vforkIsTheDefaultAndAnExplicitChoiceWins() {
+    String before = System.getProperty(KEY);
+    try {
+      System.clearProperty(KEY);
+      Main.useVfork();
+      assertEquals("VFORK", System.getProperty(KEY));
+      System.setProperty(KEY, "POSIX_SPAWN");
+      Main.useVfork();
+      assertEquals("POSIX_SPAWN", System.getProperty(KEY));
+    } finally {
+      if (before == null) {
+        System.clearProperty(KEY);
+      } else {
+        System.setProperty(KEY, before);
+      }
+    }
+  }
+}
