@@ -96,19 +96,22 @@ public final class Net {
    */
   static WgDevice moveLink(CommandRunner cmd, WgDevice d, String netns, String ifname) {
     WgDevice target = d.movedTo(netns, ifname);
+    // move, rename, alias and up in one command (the kernel renames as part of the move): each exec
+    // costs milliseconds on a pod's ADD path, so the common case (a fresh device) is tried first
+    List<String> move = new ArrayList<>(List.of("link", "set", "dev", d.ifname(), "netns", netns));
+    if (!d.ifname().equals(ifname)) {
+      move.addAll(List.of("name", ifname));
+    }
+    move.addAll(List.of("alias", d.name(), "up"));
+    CommandRunner.Result moved = cmd.attempt(ip(d.netns(), move.toArray(String[]::new)));
+    if (moved.ok()) {
+      return target;
+    }
     Optional<Link> there = link(cmd, netns, ifname);
     if (there.isPresent() && there.get().alias().equals(d.name())) {
       cmd.run(ip(netns, "link", "set", ifname, "up"));
       return target;
     }
-    cmd.run(ip(d.netns(), "link", "set", d.ifname(), "netns", netns));
-    // alias, new name and up in one command: each exec costs milliseconds on a pod's ADD path
-    List<String> set = new ArrayList<>(List.of("link", "set", "dev", d.ifname(), "alias", d.name()));
-    if (!d.ifname().equals(ifname)) {
-      set.addAll(List.of("name", ifname));
-    }
-    set.add("up");
-    cmd.run(ip(netns, set.toArray(String[]::new)));
-    return target;
+    throw new CommandException(moved.command(), moved.exitCode(), moved.stderr());
   }
 }

@@ -14,12 +14,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The datapath work behind {@link PodTunnel}'s commands, as futures the entity pipes back to itself:
  * blocking steps run on {@code blocking}, gateway asks are asynchronous. Holds no state.
  */
 final class TunnelPipelines {
+  private static final Logger log = LoggerFactory.getLogger(TunnelPipelines.class);
   private final PodTunnel.Deps deps;
   private final Executor blocking;
 
@@ -38,20 +41,31 @@ final class TunnelPipelines {
    */
   CompletableFuture<String> provision(PodTunnel.Tunnel t, ConfigView view, List<Route> routes, String privateKey,
       PodTunnel.Tunnel replaced) {
+    long start = System.nanoTime();
     Map<String, CompletionStage<?>> attempts = new LinkedHashMap<>();
     for (String gw : view.gateways().keySet()) {
       attempts.put(gw, deps.gateways().addPeer(gw, view.uid(), t.publicKey(), t.podIp()));
     }
-    CompletableFuture<Void> device = CompletableFuture.runAsync(
-        () -> deps.datapath().attach(attachment(t, view), privateKey), blocking);
+    CompletableFuture<Long> deviceAt = CompletableFuture.supplyAsync(() -> {
+      deps.datapath().attach(attachment(t, view), privateKey);
+      return System.nanoTime();
+    }, blocking);
     return FirstSuccess.await(attempts, deps.gatewayWait(), deps.gatewayGrace())
-        .thenCombine(device, (confirmed, v) -> confirmed)
-        .thenApplyAsync(confirmed -> {
+        .thenApply(confirmed -> new Confirmed(confirmed, System.nanoTime()))
+        .thenCombine(deviceAt, (confirmed, deviceReady) -> {
+          confirmed.deviceAt = deviceReady;
+          return confirmed;
+        })
+        .thenApplyAsync(c -> {
+          long routesFrom = System.nanoTime();
           deps.datapath().applyRoutes(t.netns(), routes);
+          // where an ADD's time goes, per pod: the first thing to look at when a node is slow to start pods
+          log.info("{}: device ready after {} ms, gateways {} after {} ms, routes after {} ms more",
+              t.deviceName(), ms(start, c.deviceAt), c.gateways, ms(start, c.at), ms(routesFrom, System.nanoTime()));
           if (replaced != null && !replaced.publicKey().equals(t.publicKey())) {
             removePeers(replaced, "");
           }
-          return confirmed.get(0);
+          return c.gateways.get(0);
         }, blocking);
   }
 
@@ -99,6 +113,22 @@ final class TunnelPipelines {
 
   private static PodDatapath.Attachment attachment(PodTunnel.Tunnel t, ConfigView view) {
     return new PodDatapath.Attachment(t.deviceName(), t.netns(), view.ilbIp() + ":" + view.port(), view.gatewayPublicKey());
+  }
+
+  /** The gateways that confirmed a peer and when; when the device was ready. */
+  private static final class Confirmed {
+    final List<String> gateways;
+    final long at;
+    long deviceAt;
+
+    Confirmed(List<String> gateways, long at) {
+      this.gateways = gateways;
+      this.at = at;
+    }
+  }
+
+  private static long ms(long from, long to) {
+    return (to - from) / 1_000_000;
   }
 
   static String describe(Throwable err) {

@@ -86,12 +86,15 @@ public final class HostPodDatapath implements PodDatapath {
       // the device is there but its process is gone: start over below
       cmd.attempt(Net.ip(ns, "link", "del", "wg0"));
     }
+    long start = System.nanoTime();
     WgDevice created = wg.create(hostNetns, a.deviceName());
+    long createdAt = System.nanoTime();
     try {
       wg.configure(created, config);
       WgDevice moved = wg.moveInto(created, ns, "wg0");
-      log.info("pod {}: tunnel device {} attached as wg0 ({} peer {})", a.podNetns(), a.deviceName(),
-          wg.kind(), a.gatewayEndpoint());
+      log.info("pod {}: tunnel device {} attached as wg0 ({} peer {}; created in {} ms, configured and moved in {} ms)",
+          a.podNetns(), a.deviceName(), wg.kind(), a.gatewayEndpoint(), (createdAt - start) / 1_000_000,
+          (System.nanoTime() - createdAt) / 1_000_000);
       if (!wg.alive(moved)) {
         throw new IllegalStateException("device " + a.deviceName() + " died right after the move into " + a.podNetns());
       }
