@@ -59,10 +59,19 @@ class CniScriptsTest {
     conf = Files.createDirectories(root.resolve("host/etc/cni/net.d"));
     Files.writeString(src.resolve("kube-egress-cni.jar"), "jar v1");
     Path java = Files.createDirectories(src.resolve("jre/bin")).resolve("java");
-    // stands in for the runtime: prints how the launcher called it
-    Files.writeString(java, "#!/bin/sh\necho \"java $*\"\n");
+    // stands in for the runtime: prints how and where it was called
+    fakeJava("");
+  }
+
+  /** The image's jre/bin/java: prints its arguments and working directory, then runs {@code more} (sh). */
+  private void fakeJava(String more) throws IOException {
+    Path java = src.resolve("jre/bin/java");
+    Files.writeString(java, "#!/bin/sh\necho \"java $* (in $(pwd))\"\n" + more);
     Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
   }
+
+  private static final String FLAGS =
+      "-XX:+UseSerialGC -Xint -XX:-UsePerfData -Xshare:auto -Xmx32m -Xss512k -Xlog:all=off -Xlog:all=warning:stderr";
 
   @Test
   void installChainsOntoThePrimaryConflistAndTheLauncherRunsTheInstalledRuntime() throws Exception {
@@ -79,8 +88,64 @@ class CniScriptsTest {
 
     Run launched = run(List.of(bin.resolve("kube-egress-cni").toString(), "--probe"), Map.of());
     assertEquals(0, launched.exit());
-    assertTrue(launched.out().contains("-jar " + bin + "/kube-egress-cni.d/kube-egress-cni.jar --probe"), launched.out());
+    // java runs in the plugin's directory, with the jar's bare name (as the class data sharing archive names it)
+    assertTrue(launched.out().startsWith("java " + FLAGS + " -Dkube-egress-cni.cwd="), launched.out());
+    assertTrue(launched.out().contains(" -jar kube-egress-cni.jar --probe (in " + bin + "/kube-egress-cni.d)"), launched.out());
+    assertFalse(launched.out().contains("SharedArchiveFile"), "no archive, no flag: " + launched.out());
     assertEquals("jar v1", Files.readString(bin.resolve("kube-egress-cni.d/kube-egress-cni.jar")));
+  }
+
+  @Test
+  void installMakesTheClassDataSharingArchivesWithTheBundledRuntimeAndTheLauncherUsesThem() throws Exception {
+    Files.writeString(conf.resolve("10-azure.conflist"), """
+        {"cniVersion":"0.3.0","name":"azure","plugins":[{"type":"azure-vnet"}]}""");
+    Files.createDirectories(src.resolve("jre/lib/server"));
+    // a runtime that makes what it is asked for: -Xshare:dump the base archive, 'archive <file>' the plugin's
+    fakeJava("""
+        dump=; prev=
+        for a in "$@"; do [ "$a" != -Xshare:dump ] || dump=1; done
+        for a in "$@"; do
+          case $a in -XX:SharedArchiveFile=*) [ -z "$dump" ] || echo base > "${a#*=}" ;; esac
+          [ "$prev" != archive ] || echo plugin > "$a"
+          prev=$a
+        done
+        """);
+    Run r = install();
+    assertEquals(0, r.exit(), r.out());
+    Path d = versionedDirs().get(0);
+    assertTrue(r.out().contains("java -XX:+UseSerialGC -XX:-UsePerfData -Xmx32m -jar " + d + "/kube-egress-cni.jar archive "
+        + d + "/kube-egress-cni.jsa"), r.out());
+    assertEquals("base\n", Files.readString(d.resolve("jre/lib/server/classes.jsa")));
+    assertEquals("plugin\n", Files.readString(d.resolve("kube-egress-cni.jsa")));
+    assertFalse(Files.exists(d.resolve("jre/lib/server/classes.jsa.new")));
+
+    Run launched = run(List.of(bin.resolve("kube-egress-cni").toString(), "ADD"), Map.of());
+    assertEquals(0, launched.exit(), launched.out());
+    assertTrue(launched.out().startsWith("java " + FLAGS + " -XX:SharedArchiveFile=kube-egress-cni.jsa -Dkube-egress-cni.cwd="),
+        launched.out());
+    assertTrue(launched.out().contains(" -jar kube-egress-cni.jar ADD (in " + bin + "/kube-egress-cni.d)"), launched.out());
+
+    Run again = install();
+    assertEquals(0, again.exit(), again.out());
+    assertFalse(again.out().contains("archive"), "archives already there are kept: " + again.out());
+  }
+
+  @Test
+  void anArchiveThatCannotBeMadeIsLoggedButTheInstallSucceeds() throws Exception {
+    Files.writeString(conf.resolve("10-azure.conflist"), """
+        {"cniVersion":"0.3.0","name":"azure","plugins":[{"type":"azure-vnet"}]}""");
+    fakeJava("exit 1\n");
+    Run r = install();
+    assertEquals(0, r.exit(), r.out());
+    assertTrue(r.out().contains("cannot make the Java runtime's CDS archive"), r.out());
+    assertTrue(r.out().contains("no class data sharing archive for the plugin"), r.out());
+    assertTrue(Files.exists(conf.resolve("01-egressgateway.conflist")));
+    Path d = versionedDirs().get(0);
+    try (Stream<Path> s = Files.walk(d)) {
+      assertTrue(s.noneMatch(p -> p.toString().endsWith(".jsa") || p.toString().endsWith(".new")), "no archive, no leftovers");
+    }
+    Run launched = run(List.of(bin.resolve("kube-egress-cni").toString()), Map.of());
+    assertTrue(launched.out().startsWith("java " + FLAGS + " -Dkube-egress-cni.cwd="), launched.out());
   }
 
   @Test

@@ -25,11 +25,17 @@ import java.util.function.Function;
  * <p>Configuration fields it reads: {@code cniVersion}, {@code prevResult} (required for ADD: this plugin
  * only runs chained), {@code socketPath} (default {@value AgentProtocol#DEFAULT_SOCKET}),
  * {@code timeoutSeconds} (default 30), {@code logFile} (optional). Everything else is forwarded untouched.
+ *
+ * <p>Other modes (arguments): {@code install <dir>} copies jar and launcher into a CNI bin directory and makes
+ * the class data sharing archive; {@code archive <file.jsa>} makes just the archive for this jar;
+ * {@code train [dir]} is what the archiving JVM runs: one ADD against an in-JVM agent (see {@link CdsArchive}).
  */
 public final class CniPlugin {
   public static final List<String> SUPPORTED_VERSIONS = List.of("0.3.0", "0.3.1", "0.4.0", "1.0.0");
   static final String DEFAULT_VERSION = "1.0.0";
   static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+  /** System property: the working directory the runtime started the launcher in. */
+  static final String CALLER_DIR = "kube-egress-cni.cwd";
 
   /** What one invocation prints and returns. */
   public record Outcome(int exitCode, String stdout, String stderr) {}
@@ -41,21 +47,34 @@ public final class CniPlugin {
       install(Path.of(args[1]));
       return;
     }
+    if (args.length == 2 && args[0].equals("archive")) {
+      System.exit(archive(ownJar(), Path.of(args[1])) ? 0 : 1);
+    }
+    if ((args.length == 1 || args.length == 2) && args[0].equals("train")) {
+      System.exit(CdsArchive.train(args.length == 2 ? Path.of(args[1]) : null, System.err));
+    }
     String stdin = new String(readAll(System.in), StandardCharsets.UTF_8);
-    Outcome o = run(System.getenv(), stdin, sock -> new AgentClient(sock.socket(), sock.timeout()));
-    PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+    Outcome o = run(System.getenv(), stdin, AGENT);
+    print(o, new PrintStream(System.out, true, StandardCharsets.UTF_8), System.err);
+    System.exit(o.exitCode());
+  }
+
+  /** Prints an outcome as the runtime reads it: the result or error on stdout, log lines on stderr. */
+  static void print(Outcome o, PrintStream out, PrintStream err) {
     if (!o.stdout().isEmpty()) {
       out.println(o.stdout());
     }
     if (!o.stderr().isEmpty()) {
-      System.err.println(o.stderr());
+      err.println(o.stderr());
     }
     out.flush();
-    System.exit(o.exitCode());
   }
 
   /** Where and how long to talk to the agent, from the configuration. */
   public record Target(Path socket, Duration timeout) {}
+
+  /** The real agent client; one instance, so that train's ADD archives the very lambda class main uses. */
+  static final Function<Target, AgentClient> AGENT = t -> new AgentClient(t.socket(), t.timeout());
 
   /** One invocation, without touching the process: testable with any environment and agent. */
   public static Outcome run(Map<String, String> env, String stdin, Function<Target, AgentClient> clients) {
@@ -166,11 +185,20 @@ public final class CniPlugin {
       return;
     }
     try {
-      Files.writeString(Path.of(file), line + "\n", StandardCharsets.UTF_8,
+      Files.writeString(callerRelative(Path.of(file)), line + "\n", StandardCharsets.UTF_8,
           StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
     } catch (IOException | RuntimeException e) {
       System.err.println("kube-egress-cni: cannot write log file " + file + ": " + e.getMessage());
     }
+  }
+
+  /**
+   * A relative path as the runtime meant it: the launchers run the JVM in the jar's directory (for the class
+   * data sharing archive) and pass the runtime's working directory as {@value #CALLER_DIR}.
+   */
+  static Path callerRelative(Path p) {
+    String caller = System.getProperty(CALLER_DIR, "");
+    return p.isAbsolute() || caller.isEmpty() ? p : Path.of(caller).resolve(p);
   }
 
   private static String versionOf(String stdin) {
@@ -188,8 +216,44 @@ public final class CniPlugin {
     return Json.write(m);
   }
 
-  /** Copies this jar and its launcher into {@code dir} (e.g. /opt/cni/bin), atomically, executable. */
+  /**
+   * Copies this jar and its launcher into {@code dir} (e.g. /opt/cni/bin), atomically, executable, then makes
+   * the class data sharing archive {@code dir/kube-egress-cni.jsa} for the installed jar with this JVM's
+   * runtime (see {@link CdsArchive}: run install with the Java the launcher will find). An archive that
+   * cannot be made is reported on stderr and is not an install failure.
+   */
   static void install(Path dir) throws IOException {
+    Path jar = ownJar();
+    Files.createDirectories(dir);
+    Path tmpJar = dir.resolve(".kube-egress-cni.jar.tmp");
+    Files.copy(jar, tmpJar, StandardCopyOption.REPLACE_EXISTING);
+    // the old archive belongs to the old jar
+    Files.deleteIfExists(dir.resolve(CdsArchive.FILE_NAME));
+    Path installed = dir.resolve("kube-egress-cni.jar");
+    Files.move(tmpJar, installed, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    Path tmpLauncher = dir.resolve(".kube-egress-cni.tmp");
+    try (InputStream in = launcher()) {
+      Files.copy(in, tmpLauncher, StandardCopyOption.REPLACE_EXISTING);
+    }
+    Files.setPosixFilePermissions(tmpLauncher, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Files.move(tmpLauncher, dir.resolve("kube-egress-cni"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    archive(installed, dir.resolve(CdsArchive.FILE_NAME));
+  }
+
+  /** Makes {@code target}, the archive for {@code jar}; false (and why, on stderr) if it cannot. */
+  static boolean archive(Path jar, Path target) {
+    try {
+      CdsArchive.create(jar, target);
+      return true;
+    } catch (CdsArchive.Failure e) {
+      System.err.println("kube-egress-cni: no class data sharing archive " + target + ": " + e.getMessage()
+          + " (the plugin works without it; its JVM only starts slower)");
+      return false;
+    }
+  }
+
+  /** The jar this class runs from. */
+  static Path ownJar() throws IOException {
     Path jar;
     try {
       jar = Path.of(CniPlugin.class.getProtectionDomain().getCodeSource().getLocation().toURI());
@@ -197,18 +261,9 @@ public final class CniPlugin {
       throw new IOException(e);
     }
     if (!Files.isRegularFile(jar)) {
-      throw new IOException("install runs from the packaged jar, not from " + jar);
+      throw new IOException("install and archive run from the packaged jar, not from " + jar);
     }
-    Files.createDirectories(dir);
-    Path tmpJar = dir.resolve(".kube-egress-cni.jar.tmp");
-    Files.copy(jar, tmpJar, StandardCopyOption.REPLACE_EXISTING);
-    Files.move(tmpJar, dir.resolve("kube-egress-cni.jar"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    Path tmpLauncher = dir.resolve(".kube-egress-cni.tmp");
-    try (InputStream in = launcher()) {
-      Files.copy(in, tmpLauncher, StandardCopyOption.REPLACE_EXISTING);
-    }
-    Files.setPosixFilePermissions(tmpLauncher, PosixFilePermissions.fromString("rwxr-xr-x"));
-    Files.move(tmpLauncher, dir.resolve("kube-egress-cni"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    return jar;
   }
 
   /** The shell launcher shipped inside the jar. */
