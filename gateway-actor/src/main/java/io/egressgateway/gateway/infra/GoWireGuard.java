@@ -37,26 +37,14 @@ public final class GoWireGuard extends WgCliBackend {
   private static final Path OUTPUT_DIR = Path.of(System.getProperty("java.io.tmpdir"), "egress-wireguard-go");
 
   private final String binary;
-  /** GOMAXPROCS for each wireguard-go; 0: Go's default (one per core). */
-  private final int maxProcs;
   private final Map<String, ProcessHandle> processes = new ConcurrentHashMap<>();
   /** PIDs whose exit we caused: never reported as lost, whenever the exit is noticed. */
   private final Set<Long> expectedExits = ConcurrentHashMap.newKeySet();
   private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
 
   public GoWireGuard(CommandRunner cmd, String binary) {
-    this(cmd, binary, 0);
-  }
-
-  /**
-   * {@code maxProcs}: GOMAXPROCS of every device's process, 0 for Go's default. One is right for a pod's
-   * device: 40 idle pod devices with 1 s keepalives used 2.7 times less CPU with 1 than with the default on
-   * this 2-core machine (the Go scheduler's idle spinning), and one pod's traffic needs no more.
-   */
-  public GoWireGuard(CommandRunner cmd, String binary, int maxProcs) {
     super(cmd);
     this.binary = binary;
-    this.maxProcs = maxProcs;
   }
 
   public GoWireGuard(CommandRunner cmd) {
@@ -87,9 +75,6 @@ public final class GoWireGuard extends WgCliBackend {
       Files.createDirectories(OUTPUT_DIR);
       ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(output.toFile());
       pb.environment().put("LOG_LEVEL", "error");
-      if (maxProcs > 0) {
-        pb.environment().put("GOMAXPROCS", Integer.toString(maxProcs));
-      }
       p = pb.start();
     } catch (IOException e) {
       throw new CommandException(argv, -1, String.valueOf(e.getMessage()));

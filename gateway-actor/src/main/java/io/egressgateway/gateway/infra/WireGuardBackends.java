@@ -17,11 +17,6 @@ public final class WireGuardBackends {
 
   /** @param override {@code auto}, {@code kernel} or {@code wireguard-go} */
   public static WireGuardBackend choose(CommandRunner cmd, String override) {
-    return choose(cmd, override, 0);
-  }
-
-  /** As {@link #choose(CommandRunner, String)}; {@code goMaxProcs}: GOMAXPROCS of wireguard-go devices, 0 for Go's default. */
-  public static WireGuardBackend choose(CommandRunner cmd, String override, int goMaxProcs) {
     String kind = switch (override) {
       case "kernel", "wireguard-go" -> override;
       case "auto", "" -> kernelAvailable(cmd) ? "kernel" : "wireguard-go";
@@ -34,7 +29,7 @@ public final class WireGuardBackends {
               + "cannot run more than about {} tunnels (fewer with other users of inotify); raise it, e.g. "
               + "sysctl -w fs.inotify.max_user_instances={}", limit, limit, GoWireGuard.INOTIFY_ADVISED));
     }
-    return kind.equals("kernel") ? new KernelWireGuard(cmd) : new GoWireGuard(cmd, "wireguard-go", goMaxProcs);
+    return kind.equals("kernel") ? new KernelWireGuard(cmd) : new GoWireGuard(cmd);
   }
 
   /** True when the kernel can create a WireGuard link (tested in a temporary namespace). */

@@ -141,14 +141,12 @@ class WireGuardBackendTest {
   }
 
   @Test
-  void aCreatedDeviceIsUpAndItsProcessGetsTheGoThreadLimit() throws Exception {
-    GoWireGuard wg = new GoWireGuard(cmd, "wireguard-go", 1);
+  void aCreatedDeviceIsUp() {
+    GoWireGuard wg = new GoWireGuard(cmd);
     WgDevice d = wg.create(host, dev);
     try {
       assertTrue(Net.link(cmd, host, dev).orElseThrow().up(), "create brings the link up");
-      long pid = wg.pidOf(dev).orElseThrow();
-      String environ = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Long.toString(pid), "environ"));
-      assertTrue(List.of(environ.split("\0")).contains("GOMAXPROCS=1"), "wireguard-go runs with GOMAXPROCS=1");
+      assertTrue(wg.pidOf(dev).isPresent());
     } finally {
       wg.delete(d);
     }

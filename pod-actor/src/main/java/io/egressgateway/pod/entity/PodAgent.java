@@ -47,14 +47,11 @@ public final class PodAgent {
     return server;
   }
 
-  /** GOMAXPROCS of a pod's wireguard-go device: one pod's traffic needs one, and idle devices cost far less. */
-  static final int POD_DEVICE_GO_THREADS = 1;
-
   /** Starts with the real datapath (backend chosen by probing, or as configured) and gateway asks. */
   public static PodAgent start(ActorSystem<?> system, PodSettings settings, PodDirectory directory) {
     CommandRunner cmd = new CommandRunner(settings.commandTimeout());
-    HostPodDatapath datapath = new HostPodDatapath(cmd,
-        WireGuardBackends.choose(cmd, settings.wireguardBackend(), POD_DEVICE_GO_THREADS), settings.hostNetns());
+    HostPodDatapath datapath = new HostPodDatapath(cmd, WireGuardBackends.choose(cmd, settings.wireguardBackend()),
+        settings.hostNetns());
     com.typesafe.config.Config failover = system.settings().config().getConfig("egress.pod.failover");
     if (!failover.getDuration("stall").isZero()) {
       io.egressgateway.pod.infra.FailoverWatchdog watchdog = new io.egressgateway.pod.infra.FailoverWatchdog(
