@@ -32,10 +32,11 @@ final class TunnelPipelines {
   }
 
   /**
-   * The pod's peer on the gateways and the pod's device at the same time, then the routes. Nothing is routed
-   * into the device before the routes, and the device sends nothing on its own (no keepalive), so its first
-   * packet, and with it the first handshake, leaves only once the gateways know the pod (a gateway without
-   * the peer would drop the handshake and WireGuard would retry only after 5 s). Completes with the first
+   * The pod's peer on the gateways and the pod's device (without a peer) at the same time, then the device's
+   * gateway peer and the routes. The kernel sends into a device as soon as it is up (IPv6 router
+   * solicitations, MLD), so a device with its peer already set would start a handshake at once; a gateway
+   * without the pod's peer drops it and WireGuard retries only after 5 s. With the peer set only once the
+   * gateways confirmed, the first handshake reaches a gateway that knows the pod. Completes with the first
    * gateway that confirmed. On failure a device already made stays until the runtime's DEL removes it with
    * the rest. A replaced sandbox's old peer is removed afterwards, best effort.
    */
@@ -47,7 +48,7 @@ final class TunnelPipelines {
       attempts.put(gw, deps.gateways().addPeer(gw, view.uid(), t.publicKey(), t.podIp()));
     }
     CompletableFuture<Long> deviceAt = CompletableFuture.supplyAsync(() -> {
-      deps.datapath().attach(attachment(t, view), privateKey);
+      deps.datapath().prepare(attachment(t, view), privateKey);
       return System.nanoTime();
     }, blocking);
     return FirstSuccess.await(attempts, deps.gatewayWait(), deps.gatewayGrace())
@@ -58,9 +59,10 @@ final class TunnelPipelines {
         })
         .thenApplyAsync(c -> {
           long routesFrom = System.nanoTime();
+          deps.datapath().connect(attachment(t, view));
           deps.datapath().applyRoutes(t.netns(), routes);
           // where an ADD's time goes, per pod: the first thing to look at when a node is slow to start pods
-          log.info("{}: device ready after {} ms, gateways {} after {} ms, routes after {} ms more",
+          log.info("{}: device ready after {} ms, gateways {} after {} ms, peer and routes after {} ms more",
               t.deviceName(), ms(start, c.deviceAt), c.gateways, ms(start, c.at), ms(routesFrom, System.nanoTime()));
           if (replaced != null && !replaced.publicKey().equals(t.publicKey())) {
             removePeers(replaced, "");

@@ -67,10 +67,9 @@ public final class HostPodDatapath implements PodDatapath {
   }
 
   @Override
-  public void attach(Attachment a, String privateKey) {
+  public void prepare(Attachment a, String privateKey) {
     String ns = NetnsNames.resolve(cmd, a.podNetns());
-    WgConfig config = new WgConfig(privateKey, 0, List.of(
-        new WgPeer(a.gatewayPublicKey(), List.of("0.0.0.0/0", "::/0"), a.gatewayEndpoint(), 0)));
+    WgConfig config = new WgConfig(privateKey, 0, List.of());
     Optional<Net.Link> present = Net.link(cmd, ns, "wg0");
     if (present.isPresent()) {
       if (!present.get().alias().equals(a.deviceName())) {
@@ -80,7 +79,6 @@ public final class HostPodDatapath implements PodDatapath {
       WgDevice moved = WgDevice.created(a.deviceName(), hostNetns).movedTo(ns, "wg0");
       if (wg.alive(moved)) {
         wg.configure(moved, config);
-        watch(a, moved);
         return;
       }
       // the device is there but its process is gone: start over below
@@ -92,17 +90,23 @@ public final class HostPodDatapath implements PodDatapath {
     try {
       wg.configure(created, config);
       WgDevice moved = wg.moveInto(created, ns, "wg0");
-      log.info("pod {}: tunnel device {} attached as wg0 ({} peer {}; created in {} ms, configured and moved in {} ms)",
-          a.podNetns(), a.deviceName(), wg.kind(), a.gatewayEndpoint(), (createdAt - start) / 1_000_000,
+      log.info("pod {}: tunnel device {} in place as wg0 ({}; created in {} ms, configured and moved in {} ms)",
+          a.podNetns(), a.deviceName(), wg.kind(), (createdAt - start) / 1_000_000,
           (System.nanoTime() - createdAt) / 1_000_000);
       if (!wg.alive(moved)) {
         throw new IllegalStateException("device " + a.deviceName() + " died right after the move into " + a.podNetns());
       }
-      watch(a, moved);
     } catch (RuntimeException e) {
       wg.delete(created);
       throw e;
     }
+  }
+
+  @Override
+  public void connect(Attachment a) {
+    WgDevice moved = WgDevice.created(a.deviceName(), hostNetns).movedTo(NetnsNames.resolve(cmd, a.podNetns()), "wg0");
+    wg.setPeer(moved, new WgPeer(a.gatewayPublicKey(), List.of("0.0.0.0/0", "::/0"), a.gatewayEndpoint(), 0));
+    watch(a, moved);
   }
 
   @Override

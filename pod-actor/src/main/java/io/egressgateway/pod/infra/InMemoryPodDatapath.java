@@ -49,13 +49,22 @@ public final class InMemoryPodDatapath implements PodDatapath {
   }
 
   @Override
-  public void attach(Attachment a, String privateKey) {
+  public void prepare(Attachment a, String privateKey) {
     Pod p = existing(a.podNetns());
     if (p.wg0().isPresent() && !p.wg0().get().alias().equals(a.deviceName())) {
       throw new IllegalStateException("pod " + a.podNetns() + " already has a wg0 (" + p.wg0().get().alias() + ")");
     }
-    Device d = new Device(a.deviceName(), a.gatewayEndpoint(), a.gatewayPublicKey(), privateKey != null && !privateKey.isEmpty());
+    Device d = new Device(a.deviceName(), "", "", privateKey != null && !privateKey.isEmpty());
     pods.put(a.podNetns(), new Pod(Optional.of(d), p.routes(), p.replyMarking()));
+  }
+
+  @Override
+  public void connect(Attachment a) {
+    Pod p = existing(a.podNetns());
+    Device d = p.wg0().filter(w -> w.alias().equals(a.deviceName()))
+        .orElseThrow(() -> new IllegalStateException("pod " + a.podNetns() + " has no prepared device " + a.deviceName()));
+    pods.put(a.podNetns(), new Pod(Optional.of(new Device(d.alias(), a.gatewayEndpoint(), a.gatewayPublicKey(),
+        d.hasPrivateKey())), p.routes(), p.replyMarking()));
   }
 
   @Override

@@ -21,8 +21,22 @@ public interface PodDatapath {
    */
   record Attachment(String deviceName, String podNetns, String gatewayEndpoint, String gatewayPublicKey) {}
 
-  /** Creates (or keeps) the device, sets the private key and the gateway peer, moves it into the pod as wg0. */
-  void attach(Attachment attachment, String privateKey);
+  /**
+   * Creates (or keeps) the device with the private key and no peer, moved into the pod as wg0. Without a
+   * peer nothing the kernel sends into the device when it comes up (IPv6 router solicitations, MLD) can
+   * start a handshake before the gateways know the pod: such a handshake is dropped, WireGuard retries only
+   * after 5 s, and the pod's first packets would wait behind it.
+   */
+  void prepare(Attachment attachment, String privateKey);
+
+  /** Gives the prepared device its gateway peer (once the gateways have the pod's) and watches the tunnel. */
+  void connect(Attachment attachment);
+
+  /** {@link #prepare} then {@link #connect}: for a device whose gateways already have the pod's peer. */
+  default void attach(Attachment attachment, String privateKey) {
+    prepare(attachment, privateKey);
+    connect(attachment);
+  }
 
   /** Brings the pod's routes (ours only) to {@code desired} and installs reply marking. */
   void applyRoutes(String podNetns, List<Route> desired);
