@@ -35,6 +35,13 @@ public final class HostPodDatapath implements PodDatapath {
   static final int RULE_PREF = 8738;
   static final String REPLY_MARK = "0x2222";
   private static final ObjectMapper JSON = new ObjectMapper();
+  /**
+   * What the pod sends to its gateway peer: IPv4 only (the egress is IPv4; the gateway accepts only the pod's
+   * IPv4 address from it). With {@code ::/0} as well, the kernel's own IPv6 chatter on wg0 (router
+   * solicitations, MLD reports) went to the gateway as data that no one answers, which looked to the failover
+   * watchdog like a dead flow and cost a needless handshake now and then.
+   */
+  public static final List<String> GATEWAY_ALLOWED_IPS = List.of("0.0.0.0/0");
 
   private final CommandRunner cmd;
   private final WireGuardBackend wg;
@@ -105,7 +112,7 @@ public final class HostPodDatapath implements PodDatapath {
   @Override
   public void connect(Attachment a) {
     WgDevice moved = WgDevice.created(a.deviceName(), hostNetns).movedTo(NetnsNames.resolve(cmd, a.podNetns()), "wg0");
-    wg.setPeer(moved, new WgPeer(a.gatewayPublicKey(), List.of("0.0.0.0/0", "::/0"), a.gatewayEndpoint(), 0));
+    wg.setPeer(moved, new WgPeer(a.gatewayPublicKey(), GATEWAY_ALLOWED_IPS, a.gatewayEndpoint(), 0));
     watch(a, moved);
   }
 

@@ -55,6 +55,10 @@ class HostPodDatapathTest {
       dp.connect(a);
       long t1 = System.nanoTime();
       assertEquals(a.gatewayEndpoint(), wg.dump(inPod).peers().get(a.gatewayPublicKey()).endpoint());
+      assertEquals(List.of("0.0.0.0/0"), wg.dump(inPod).peers().get(a.gatewayPublicKey()).allowedIps());
+      Thread.sleep(1500);
+      assertEquals(0, wg.dump(inPod).peers().get(a.gatewayPublicKey()).txBytes(),
+          "the kernel's own IPv6 packets on wg0 do not go to the gateway");
       dp.applyRoutes(netns, desired);
       long t2 = System.nanoTime();
       System.out.printf("pod datapath (%s): device %d ms, peer %d ms, routes + reply marking %d ms%n", wg.kind(),
