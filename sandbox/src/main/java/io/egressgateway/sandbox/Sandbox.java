@@ -118,10 +118,7 @@ public final class Sandbox implements AutoCloseable {
   }
 
   public static void main(String[] args) {
-    // the runtime execs ip and the CNI chain for every pod: vfork spares each exec a jspawnhelper (as the members do)
-    if (System.getProperty("jdk.lang.Process.launchMechanism") == null) {
-      System.setProperty("jdk.lang.Process.launchMechanism", "VFORK");
-    }
+    io.egressgateway.core.ProcessLaunch.useVfork();
     // the mock API server logs every request through java.util.logging
     MOCK_SERVER_LOG.setLevel(java.util.logging.Level.WARNING);
     if (!"root".equals(System.getProperty("user.name"))) {

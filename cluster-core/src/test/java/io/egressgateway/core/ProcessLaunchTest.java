@@ -1,22 +1,22 @@
-package io.egressgateway.app;
+package io.egressgateway.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.Test;
 
 /** Members start their commands with vfork unless the operator chose a launch mechanism. */
-class LaunchMechanismTest {
-  private static final String KEY = "jdk.lang.Process.launchMechanism";
+class ProcessLaunchTest {
+  private static final String KEY = ProcessLaunch.MECHANISM;
 
   @Test
   void vforkIsTheDefaultAndAnExplicitChoiceWins() {
     String before = System.getProperty(KEY);
     try {
       System.clearProperty(KEY);
-      Main.useVfork();
+      ProcessLaunch.useVfork();
       assertEquals("VFORK", System.getProperty(KEY));
       System.setProperty(KEY, "POSIX_SPAWN");
-      Main.useVfork();
+      ProcessLaunch.useVfork();
       assertEquals("POSIX_SPAWN", System.getProperty(KEY));
     } finally {
       if (before == null) {
