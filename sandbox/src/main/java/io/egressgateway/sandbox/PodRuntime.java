@@ -203,7 +203,6 @@ public final class PodRuntime implements AutoCloseable {
     return m.find() ? m.group(1) : null;
   }
 
-  /** Copies our CNI plugin (launcher + jar, from the sandbox's classpath) into a bin dir of the lab. */
   /**
    * Installs the plugin as an operator would ({@code java -jar kube-egress-cni.jar install DIR}): jar,
    * launcher and the class-data archive that makes each invocation's JVM start cheaper.

@@ -52,22 +52,19 @@ final class TunnelPipelines {
       return System.nanoTime();
     }, blocking);
     return FirstSuccess.await(attempts, deps.gatewayWait(), deps.gatewayGrace())
-        .thenApply(confirmed -> new Confirmed(confirmed, System.nanoTime()))
-        .thenCombine(deviceAt, (confirmed, deviceReady) -> {
-          confirmed.deviceAt = deviceReady;
-          return confirmed;
-        })
+        .thenApply(confirmed -> new Ready(confirmed, System.nanoTime(), 0))
+        .thenCombine(deviceAt, (ready, deviceReady) -> new Ready(ready.gateways(), ready.at(), deviceReady))
         .thenApplyAsync(c -> {
           long routesFrom = System.nanoTime();
           deps.datapath().connect(attachment(t, view));
           deps.datapath().applyRoutes(t.netns(), routes);
           // where an ADD's time goes, per pod: the first thing to look at when a node is slow to start pods
           log.info("{}: device ready after {} ms, gateways {} after {} ms, peer and routes after {} ms more",
-              t.deviceName(), ms(start, c.deviceAt), c.gateways, ms(start, c.at), ms(routesFrom, System.nanoTime()));
+              t.deviceName(), ms(start, c.deviceAt()), c.gateways(), ms(start, c.at()), ms(routesFrom, System.nanoTime()));
           if (replaced != null && !replaced.publicKey().equals(t.publicKey())) {
             removePeers(replaced, "");
           }
-          return c.gateways.get(0);
+          return c.gateways().get(0);
         }, blocking);
   }
 
@@ -117,17 +114,8 @@ final class TunnelPipelines {
     return new PodDatapath.Attachment(t.deviceName(), t.netns(), view.ilbIp() + ":" + view.port(), view.gatewayPublicKey());
   }
 
-  /** The gateways that confirmed a peer and when; when the device was ready. */
-  private static final class Confirmed {
-    final List<String> gateways;
-    final long at;
-    long deviceAt;
-
-    Confirmed(List<String> gateways, long at) {
-      this.gateways = gateways;
-      this.at = at;
-    }
-  }
+  /** The gateways that confirmed the pod's peer and when ({@link System#nanoTime}); when the device was ready. */
+  private record Ready(List<String> gateways, long at, long deviceAt) {}
 
   private static long ms(long from, long to) {
     return (to - from) / 1_000_000;

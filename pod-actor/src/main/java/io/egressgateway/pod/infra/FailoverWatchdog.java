@@ -269,7 +269,7 @@ public final class FailoverWatchdog implements AutoCloseable {
   }
 
   private static WgPeer gatewayPeer(Tunnel t, int keepaliveSeconds) {
-    return new WgPeer(t.gatewayPublicKey(), HostPodDatapath.GATEWAY_ALLOWED_IPS, t.gatewayEndpoint(), keepaliveSeconds);
+    return HostPodDatapath.gatewayPeer(t.gatewayPublicKey(), t.gatewayEndpoint(), keepaliveSeconds);
   }
 
   /** Wait after the {@code n}-th kick before the next one: {@code retry}, doubling, at most 5 s. */

@@ -35,13 +35,6 @@ public final class HostPodDatapath implements PodDatapath {
   static final int RULE_PREF = 8738;
   static final String REPLY_MARK = "0x2222";
   private static final ObjectMapper JSON = new ObjectMapper();
-  /**
-   * What the pod sends to its gateway peer: IPv4 only (the egress is IPv4; the gateway accepts only the pod's
-   * IPv4 address from it). With {@code ::/0} as well, the kernel's own IPv6 chatter on wg0 (router
-   * solicitations, MLD reports) went to the gateway as data that no one answers, which looked to the failover
-   * watchdog like a dead flow and cost a needless handshake now and then.
-   */
-  public static final List<String> GATEWAY_ALLOWED_IPS = List.of("0.0.0.0/0");
 
   private final CommandRunner cmd;
   private final WireGuardBackend wg;
@@ -112,8 +105,18 @@ public final class HostPodDatapath implements PodDatapath {
   @Override
   public void connect(Attachment a) {
     WgDevice moved = WgDevice.created(a.deviceName(), hostNetns).movedTo(NetnsNames.resolve(cmd, a.podNetns()), "wg0");
-    wg.setPeer(moved, new WgPeer(a.gatewayPublicKey(), GATEWAY_ALLOWED_IPS, a.gatewayEndpoint(), 0));
+    wg.setPeer(moved, gatewayPeer(a.gatewayPublicKey(), a.gatewayEndpoint(), 0));
     watch(a, moved);
+  }
+
+  /**
+   * The pod device's gateway peer. It allows IPv4 only: the egress is IPv4, and the gateway accepts only the
+   * pod's IPv4 address from it. With {@code ::/0} as well, the kernel's own IPv6 chatter on wg0 (router
+   * solicitations, MLD reports) went to the gateway as data that no one answers, which looked to the failover
+   * watchdog like a dead flow and cost a needless handshake now and then.
+   */
+  static WgPeer gatewayPeer(String gatewayPublicKey, String gatewayEndpoint, int keepaliveSeconds) {
+    return new WgPeer(gatewayPublicKey, List.of("0.0.0.0/0"), gatewayEndpoint, keepaliveSeconds);
   }
 
   @Override
@@ -122,8 +125,8 @@ public final class HostPodDatapath implements PodDatapath {
     cmd.run(CommandRunner.inNetns(ns, List.of("sysctl", "-q", "-w",
         "net.ipv4.conf.all.rp_filter=2", "net.ipv4.conf.eth0.rp_filter=2")));
     Nft.replaceTable(cmd, ns, "ip", NFT_TABLE, replyMarkingBody());
-    // one `ip -batch` for the rule and every route change: each exec costs milliseconds on a busy node
-    // and one to read what is there: the rule and our routes
+    // one `ip -batch` to read what is there (the rule and our routes) and one for every change: each exec
+    // costs milliseconds on a busy node
     List<JsonNode> present = ipJson(ns, "rule show pref " + RULE_PREF + "\n"
         + "route show table all proto " + Route.PROTO + "\n");
     StringBuilder batch = new StringBuilder();
@@ -213,17 +216,7 @@ public final class HostPodDatapath implements PodDatapath {
     return docs;
   }
 
-  static List<Route> parseRoutes(String ipJson) {
-    if (ipJson.isBlank()) {
-      return new ArrayList<>();
-    }
-    try {
-      return parseRoutes(JSON.readTree(ipJson));
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot parse `ip -j route` output: " + e.getMessage(), e);
-    }
-  }
-
+  /** Routes from the JSON array of {@code ip -j route show}. */
   static List<Route> parseRoutes(JsonNode arr) {
     List<Route> routes = new ArrayList<>();
     for (JsonNode r : arr) {

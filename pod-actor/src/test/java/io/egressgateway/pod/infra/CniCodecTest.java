@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.egressgateway.pod.model.CniCall;
 import io.egressgateway.pod.model.CniReply;
 import io.egressgateway.pod.model.Route;
@@ -54,11 +55,11 @@ class CniCodecTest {
   }
 
   @Test
-  void parsesIpJsonRoutesIncludingRfc5549() {
+  void parsesIpJsonRoutesIncludingRfc5549() throws Exception {
     String json = "[{\"dst\":\"default\",\"via\":{\"family\":\"inet6\",\"host\":\"fe80::1\"},\"dev\":\"wg0\",\"protocol\":\"77\",\"flags\":[]},"
         + "{\"dst\":\"198.18.20.0/24\",\"gateway\":\"169.254.1.1\",\"dev\":\"eth0\",\"protocol\":\"77\",\"flags\":[]},"
         + "{\"type\":\"unicast\",\"dst\":\"default\",\"gateway\":\"169.254.1.1\",\"dev\":\"eth0\",\"table\":\"8738\",\"protocol\":\"77\"}]";
     assertEquals(List.of(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0"), Route.main("198.18.20.0/24", "169.254.1.1", "eth0"),
-        new Route("0.0.0.0/0", "169.254.1.1", "eth0", Route.REPLY_TABLE)), HostPodDatapath.parseRoutes(json));
+        new Route("0.0.0.0/0", "169.254.1.1", "eth0", Route.REPLY_TABLE)), HostPodDatapath.parseRoutes(new ObjectMapper().readTree(json)));
   }
 }
