@@ -102,6 +102,7 @@ class ControllerTest {
 
   void stopController() {
     bridge.close();
+    MockApiQuiet.await(client);
     members.stop(controller);
   }
 
@@ -113,6 +114,7 @@ class ControllerTest {
     if (members != null) {
       members.close();
     }
+    MockApiQuiet.await(client);
   }
 
   @Test

@@ -25,6 +25,7 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -35,8 +36,8 @@ import org.junit.jupiter.api.TestInstance;
 /** PodEndpoint and GatewayStatus writers, and the node pod directory, against the mock API server. */
 @EnableKubernetesMockClient(crud = true)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-// The mock server's event loop stalls for a while when a watch closes (its listener waits for an executor
-// to terminate on that thread), so the test that closes an informer runs last.
+// The mock server's event loop can stall for a while when a watch closes (see MockApiQuiet), so the test
+// that closes informers runs last and waits the stall out before the server is shut down.
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class WritersTest {
   static KubernetesClient client;
@@ -52,6 +53,11 @@ class WritersTest {
     settings = KubeBridgeSettings.fromConfig(ConfigFactory.parseString(
             "egress.kube-bridge { writer-batch = 50ms, max-peers-per-gateway-status = 5 }")
         .withFallback(ConfigFactory.load())).withNamespace("egress-system");
+  }
+
+  @AfterAll
+  void quiet() {
+    MockApiQuiet.await(client);
   }
 
   @Test

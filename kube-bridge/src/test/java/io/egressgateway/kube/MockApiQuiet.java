@@ -1,0 +1,30 @@
+package io.egressgateway.kube;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.time.Duration;
+
+/**
+ * Waits out a known stall of fabric8's mock API server. When a watch closes while the mock is sending it
+ * an event, the mock's event-loop thread and its per-watch sender block each other until the send gives up
+ * (30 s). A shutdown during that stall fails after 10 s ("Unable to close MockWebServer") and a test's
+ * next request waits. Tests that close informers call this before going on or before the server stops:
+ * it returns once the server answers a request again.
+ */
+final class MockApiQuiet {
+  private MockApiQuiet() {}
+
+  static void await(KubernetesClient client) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (true) {
+      try {
+        client.namespaces().list();
+        return;
+      } catch (KubernetesClientException e) {
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("the mock API server did not answer within 60 s", e);
+        }
+      }
+    }
+  }
+}
