@@ -62,6 +62,15 @@ abstract class WgCliBackend implements WireGuardBackend {
     return WgDump.parse(cmd.run(wg(device, List.of("show", wgName(device), "dump"))).stdout());
   }
 
+  @Override
+  public String privateKey(WgDevice device) {
+    String key = cmd.run(wg(device, List.of("show", wgName(device), "private-key"))).stdout().strip();
+    if (key.isEmpty() || key.equals("(none)")) {
+      throw new IllegalStateException("device " + device.name() + " has no private key");
+    }
+    return key;
+  }
+
   static List<String> wgArgv(List<String> args) {
     List<String> argv = new ArrayList<>(args.size() + 1);
     argv.add("wg");

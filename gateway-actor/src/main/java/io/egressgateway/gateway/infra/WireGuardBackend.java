@@ -44,6 +44,13 @@ public interface WireGuardBackend {
   /** The device's state (no private key). Fails with {@link CommandException} if the device is gone. */
   WgDump dump(WgDevice device);
 
+  /**
+   * The device's private key (base64), read back from the device: how a restarted agent takes over a pod
+   * device it made before, without the key ever being stored. Never log it. Fails with
+   * {@link CommandException} if the device is gone, {@link IllegalStateException} if it has no key.
+   */
+  String privateKey(WgDevice device);
+
   /** True while the device exists and answers. */
   boolean alive(WgDevice device);
 

@@ -65,6 +65,9 @@ class WireGuardBackendTest {
     WgDump dump = wg.dump(d);
     assertEquals(key.publicKey(), dump.publicKey());
     assertEquals(51999, dump.listenPort());
+    GoWireGuard restarted = new GoWireGuard(cmd); // what an agent restarted since the device was made has
+    assertTrue(restarted.alive(d), "a running wireguard-go is found by its command line");
+    assertEquals(key.privateKey(), restarted.privateKey(d), "the key is read back from the device");
     assertEquals(List.of("10.9.0.1/32"), dump.peers().get(p1).allowedIps());
     assertTrue(cmd.run(CommandRunner.inNetns(host, List.of("ss", "-uanH"))).stdout().contains(":51999"),
         "the UDP socket stays in the host namespace");
@@ -87,6 +90,7 @@ class WireGuardBackendTest {
     assertFalse(wg.alive(d));
     CommandException e = assertThrows(CommandException.class, () -> wg.dump(d));
     assertTrue(e.getMessage().contains("wg show " + dev + " dump"), e.getMessage());
+    assertThrows(CommandException.class, () -> wg.privateKey(d));
   }
 
   @Test

@@ -53,6 +53,7 @@ class FailoverWatchdogTest {
     @Override public WgDevice moveInto(WgDevice d, String netns, String ifname) { throw new UnsupportedOperationException(); }
     @Override public void configure(WgDevice d, WgConfig c) { throw new UnsupportedOperationException(); }
     @Override public void sync(WgDevice d, WgConfig c) { throw new UnsupportedOperationException(); }
+    @Override public String privateKey(WgDevice d) { throw new UnsupportedOperationException(); }
     @Override public boolean alive(WgDevice d) { return true; }
     @Override public void delete(WgDevice d) { }
     @Override public void onDeviceLost(Consumer<String> l) { }
