@@ -132,6 +132,7 @@ class WritersTest {
       assertEquals("sgc-a", info.gatewayConfig().orElseThrow());
       assertTrue(dir.lookup("apps", "theirs").isEmpty(), "a pod of another node is not answered");
       assertTrue(dir.lookup("apps", "absent").isEmpty());
+      assertEquals(List.of("mine"), dir.all().stream().map(PodDirectory.PodInfo::name).toList(), "this node's pods only");
     }
   }
 

@@ -4,6 +4,7 @@ import io.egressgateway.kube.crd.StaticGatewayConfiguration;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -56,12 +57,20 @@ public final class PodDirectory implements AutoCloseable {
   }
 
   public Optional<PodInfo> lookup(String namespace, String name) {
-    Pod p = informer.getStore().getByKey(namespace + "/" + name);
+    return info(informer.getStore().getByKey(namespace + "/" + name));
+  }
+
+  /** Every pod of this node in the cache. */
+  public List<PodInfo> all() {
+    return informer.getStore().list().stream().map(this::info).flatMap(Optional::stream).toList();
+  }
+
+  private Optional<PodInfo> info(Pod p) {
     // the server filters by node; the check keeps the answer right even where a selector is ignored
     if (p == null || p.getSpec() == null || !node.equals(p.getSpec().getNodeName())) {
       return Optional.empty();
     }
-    return Optional.of(new PodInfo(namespace, name, p.getMetadata().getUid(),
+    return Optional.of(new PodInfo(p.getMetadata().getNamespace(), p.getMetadata().getName(), p.getMetadata().getUid(),
         p.getStatus() == null ? "" : p.getStatus().getPodIP(), p.getMetadata().getAnnotations()));
   }
 
