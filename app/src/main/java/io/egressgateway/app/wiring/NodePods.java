@@ -2,6 +2,7 @@ package io.egressgateway.app.wiring;
 
 import io.egressgateway.pod.infra.PodDirectory;
 import io.egressgateway.pod.model.PodInfo;
+import java.util.List;
 import java.util.Optional;
 
 /** The worker's pod directory: kube-bridge's node-scoped informer cache seen through pod-actor's port. */
@@ -14,6 +15,15 @@ public final class NodePods implements PodDirectory {
 
   @Override
   public Optional<PodInfo> find(String namespace, String name) {
-    return cache.lookup(namespace, name).map(p -> new PodInfo(p.namespace(), p.name(), p.uid(), p.annotations()));
+    return cache.lookup(namespace, name).map(NodePods::info);
+  }
+
+  @Override
+  public List<PodInfo> all() {
+    return cache.all().stream().map(NodePods::info).toList();
+  }
+
+  private static PodInfo info(io.egressgateway.kube.infra.PodDirectory.PodInfo p) {
+    return new PodInfo(p.namespace(), p.name(), p.uid(), p.annotations());
   }
 }

@@ -33,7 +33,7 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
   private final PodDatapath datapath;
   private final Duration askTimeout;
   private final Executor blocking;
-  /** This node's tunnel devices (creation name) to their entity, for repairs; rebuilt by ADDs after a restart. */
+  /** This node's tunnel devices (creation name) to their entity, for repairs; rebuilt by {@link #resumeTunnels} after a restart. */
   private final java.util.Map<String, String> devices = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** {@code askTimeout} must exceed the entities' gateway wait; {@code blocking} runs CHECK's datapath read. */
@@ -73,6 +73,42 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
       log.warn("tunnel device {} of {} died; asking the entity to re-create it", deviceName, id);
       tunnels.tell(id, new PodTunnel.Reattach(deviceName));
     }
+  }
+
+  /**
+   * After the agent starts: asks the tunnel entity of every annotated pod of this node to take its tunnel
+   * back ({@link PodTunnel.Resume}), so that tunnels made before the restart are repaired and watched again.
+   * Completes with how many tunnels are served again; a pod without a tunnel, or whose namespace is gone,
+   * is not counted.
+   */
+  public CompletionStage<Integer> resumeTunnels() {
+    Duration wait = PodTunnel.RESUME_RETRY.multipliedBy(PodTunnel.RESUME_ATTEMPTS).plus(askTimeout);
+    java.util.concurrent.atomic.AtomicInteger resumed = new java.util.concurrent.atomic.AtomicInteger();
+    CompletableFuture<?>[] asks = directory.all().stream()
+        .filter(p -> p.gatewayConfigKey().isPresent())
+        .map(p -> {
+          String id = NodePinned.entityId(node, p.uid());
+          CompletionStage<StatusReply<PodTunnel.TakenBack>> asked = tunnels.ask(id, r -> new PodTunnel.Resume(0, r), wait);
+          return asked.handle((reply, err) -> {
+            if (err == null && reply.isSuccess()) {
+              PodTunnel.TakenBack t = reply.getValue();
+              devices.put(t.deviceName(), id);
+              resumed.incrementAndGet();
+              if (t.newKey()) {
+                notifyProvisioned(p, t.podIp(), t.configKey(), t.publicKey(), id);
+              }
+            } else {
+              log.debug("pod {}/{}: no tunnel resumed ({})", p.namespace(), p.name(),
+                  err != null ? err.getMessage() : reply.getError().getMessage());
+            }
+            return null;
+          }).toCompletableFuture();
+        })
+        .toArray(CompletableFuture[]::new);
+    return CompletableFuture.allOf(asks).thenApply(v -> {
+      log.info("{} tunnel(s) of annotated pods on node {} resumed after start", resumed.get(), node);
+      return resumed.get();
+    });
   }
 
   @Override
@@ -126,13 +162,17 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
             + call.podName() + " failed", reply.getError().getMessage());
       }
       devices.put(reply.getValue().deviceName(), id);
-      try {
-        observer.provisioned(pod.get(), call.podIp(), configKey.get(), reply.getValue().publicKey());
-      } catch (RuntimeException e) {
-        log.warn("observer of pod {} failed: {}", id, e.toString());
-      }
+      notifyProvisioned(pod.get(), call.podIp(), configKey.get(), reply.getValue().publicKey(), id);
       return CniReply.ok(CniCodec.withTunnelInterface(call.prevResult(), call.netns()));
     });
+  }
+
+  private void notifyProvisioned(PodInfo pod, String podIp, String configKey, String publicKey, String id) {
+    try {
+      observer.provisioned(pod, podIp, configKey, publicKey);
+    } catch (RuntimeException e) {
+      log.warn("observer of pod {} failed: {}", id, e.toString());
+    }
   }
 
   private CompletionStage<CniReply> del(CniCall call) {

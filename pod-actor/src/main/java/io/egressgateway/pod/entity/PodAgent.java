@@ -31,6 +31,7 @@ import java.util.concurrent.CompletableFuture;
 public final class PodAgent {
   private final CniServer server;
   private final CniHandler handler;
+  private volatile java.util.concurrent.CompletionStage<Integer> resumed;
 
   private PodAgent(CniServer server, CniHandler handler) {
     this.server = server;
@@ -45,6 +46,11 @@ public final class PodAgent {
 
   public CniServer server() {
     return server;
+  }
+
+  /** Completes with how many tunnels made before this agent started are served again (see {@link CniHandler#resumeTunnels}). */
+  public java.util.concurrent.CompletionStage<Integer> resumed() {
+    return resumed;
   }
 
   /** Starts with the real datapath (backend chosen by probing, or as configured) and gateway asks. */
@@ -93,6 +99,14 @@ public final class PodAgent {
       server.close();
       return CompletableFuture.completedFuture(Done.getInstance());
     });
-    return new PodAgent(server, handler);
+    PodAgent agent = new PodAgent(server, handler);
+    io.egressgateway.core.metrics.Metrics.Gauge resumedGauge = io.egressgateway.core.metrics.Metrics.get(system).gauge(
+        "egress_pod_tunnels_resumed", "tunnels of pods made before this agent started that it took back (set once at start)");
+    resumedGauge.set(0);
+    agent.resumed = handler.resumeTunnels().thenApply(n -> {
+      resumedGauge.set(n);
+      return n;
+    });
+    return agent;
   }
 }

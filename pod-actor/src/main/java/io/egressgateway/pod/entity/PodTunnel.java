@@ -42,7 +42,8 @@ import org.slf4j.LoggerFactory;
  * and reply marking, and the pod's peer on the gateways of its configuration. Persists: the sandbox
  * (container id, netns), pod IP, configuration key and uid, the pod's public key, which gateway confirmed
  * first. Never the private key: it is generated here and kept in the agent's memory ({@link PodKeys}, which
- * outlives passivation but not the agent; a lost key means a new key on the next ADD). Observes: the replicated {@link ConfigView}s, read locally.
+ * outlives passivation but not the agent; a restarted agent reads it back from the live device, see
+ * {@link Resume}). Observes: the replicated {@link ConfigView}s, read locally.
  *
  * <p>ADD: config checks, key, the pod's peer on the gateways (bounded wait for a confirmation), then the
  * device, and only then the routes that move traffic into the tunnel. While one datapath pipeline runs, further commands
@@ -96,6 +97,30 @@ public final class PodTunnel
 
   private record Reattached(String deviceName, String error) implements Command {}
 
+  /**
+   * After an agent restart, takes the established tunnel back: a live device gives its key back (read from
+   * the device into memory, {@link PodKeys}) and is watched again; a device that is gone while the pod's
+   * namespace is still there is made again with a new key (the gateways get the new peer, the old one
+   * leaves); a gone namespace is left to the pod's DEL. Replies once the tunnel is served again. A
+   * configuration that has not replicated to this node yet is waited for: the command comes back to the
+   * entity every {@link #RESUME_RETRY}, {@link #RESUME_ATTEMPTS} times at most.
+   */
+  public record Resume(int attempt, ActorRef<StatusReply<TakenBack>> replyTo) implements Command {}
+
+  /** A tunnel served again after an agent restart; {@code newKey}: its device had to be made again. */
+  public record TakenBack(String deviceName, String podIp, String configKey, String publicKey, boolean newKey)
+      implements CborSerializable {
+    static TakenBack of(Tunnel t, boolean newKey) {
+      return new TakenBack(t.deviceName(), t.podIp(), t.configKey(), t.publicKey(), newKey);
+    }
+  }
+
+  private record Resumed(String deviceName, PodDatapath.Resumption found, String error,
+      ActorRef<StatusReply<TakenBack>> replyTo) implements Command {}
+
+  static final Duration RESUME_RETRY = Duration.ofSeconds(1);
+  static final int RESUME_ATTEMPTS = 60;
+
   private record Provisioned(String containerId, String gateway, String error) implements Command {}
 
   private record Deprovisioned(String containerId, String error) implements Command {}
@@ -114,7 +139,11 @@ public final class PodTunnel
 
   /** One sandbox's tunnel. {@code deviceName} is host-unique (kept in wg0's alias). */
   public record Tunnel(String containerId, String netns, String podIp, String configKey, String configUid,
-      String publicKey, String deviceName, String eth0Gateway, List<String> excludedCidrs) implements CborSerializable {}
+      String publicKey, String deviceName, String eth0Gateway, List<String> excludedCidrs) implements CborSerializable {
+    Tunnel withPublicKey(String key) {
+      return new Tunnel(containerId, netns, podIp, configKey, configUid, key, deviceName, eth0Gateway, excludedCidrs);
+    }
+  }
 
   public sealed interface State extends CborSerializable {}
 
@@ -149,6 +178,7 @@ public final class PodTunnel
   private boolean busy;
   private ActorRef<StatusReply<Added>> pendingAdd;
   private ActorRef<StatusReply<Done>> pendingRemove;
+  private ActorRef<StatusReply<TakenBack>> pendingResume;
 
   private PodTunnel(ActorContext<Command> ctx, String entityId, Deps deps) {
     super(PersistenceId.of(ENTITY_KEY.name(), entityId),
@@ -175,6 +205,8 @@ public final class PodTunnel
         .onCommand(Deprovisioned.class, this::onDeprovisioned)
         .onCommand(Reattach.class, this::onReattach)
         .onCommand(Reattached.class, this::onReattached)
+        .onCommand(Resume.class, this::onResume)
+        .onCommand(Resumed.class, this::onResumed)
         .build();
   }
 
@@ -225,11 +257,17 @@ public final class PodTunnel
     if (sameSandbox && deps.keys().get(current.deviceName()).isPresent()) {
       return Effect().none().thenRun(st -> provision(current, view, routes, null)).thenNoReply();
     }
-    WgKeys.KeyPair keys = WgKeys.generate();
-    Tunnel t = new Tunnel(pod.containerId(), pod.netns(), pod.podIp(), pod.configKey(), view.uid(), keys.publicKey(),
+    Tunnel t = new Tunnel(pod.containerId(), pod.netns(), pod.podIp(), pod.configKey(), view.uid(), "",
         DeviceNames.forContainer(pod.containerId()), pod.eth0Gateway(), pod.excludedCidrs());
-    deps.keys().put(t.deviceName(), keys.privateKey());
-    return Effect().persist(new TunnelRequested(t)).thenRun(st -> provision(t, view, routes, current)).thenNoReply();
+    return provisionWithNewKey(t, view, routes, current);
+  }
+
+  /** A new key for {@code t}'s device (kept in memory only), persisted with its public half, then provisioned. */
+  private ReplyEffect<Event, State> provisionWithNewKey(Tunnel t, ConfigView view, List<Route> routes, Tunnel replaced) {
+    WgKeys.KeyPair keys = WgKeys.generate();
+    Tunnel keyed = t.withPublicKey(keys.publicKey());
+    deps.keys().put(keyed.deviceName(), keys.privateKey());
+    return Effect().persist(new TunnelRequested(keyed)).thenRun(st -> provision(keyed, view, routes, replaced)).thenNoReply();
   }
 
   private void provision(Tunnel t, ConfigView view, List<Route> routes, Tunnel replaced) {
@@ -242,12 +280,17 @@ public final class PodTunnel
     busy = false;
     ActorRef<StatusReply<Added>> reply = pendingAdd;
     pendingAdd = null;
+    ActorRef<StatusReply<TakenBack>> resumed = pendingResume;
+    pendingResume = null;
     Tunnel t = tunnelOf(s);
     if (m.error() != null || t == null || !t.containerId().equals(m.containerId())) {
       String why = m.error() != null ? m.error() : "sandbox changed while provisioning";
       log.warn("{}: tunnel for {} not established: {}", entityId, m.containerId(), why);
       if (reply != null) {
         reply.tell(StatusReply.error(why));
+      }
+      if (resumed != null) {
+        resumed.tell(StatusReply.error(why));
       }
       return Effect().none().thenNoReply().thenUnstashAll();
     }
@@ -257,6 +300,9 @@ public final class PodTunnel
         .thenRun(st -> {
           if (reply != null) {
             reply.tell(StatusReply.success(new Added(t.publicKey(), t.configKey(), m.gateway(), t.deviceName())));
+          }
+          if (resumed != null) {
+            resumed.tell(StatusReply.success(TakenBack.of(t, true)));
           }
         })
         .thenNoReply()
@@ -320,7 +366,7 @@ public final class PodTunnel
     }
     List<Route> routes;
     try {
-      routes = PodRoutes.desired(view.defaultRoute(), t.eth0Gateway(), view.excludeCidrs(), t.excludedCidrs(), view.ilbIp());
+      routes = routesOf(t, view);
     } catch (IllegalArgumentException ex) {
       log.warn("{}: cannot re-create {}: {}", entityId, t.deviceName(), ex.getMessage());
       return Effect().noReply();
@@ -341,7 +387,78 @@ public final class PodTunnel
     return Effect().noReply().thenUnstashAll();
   }
 
+  private ReplyEffect<Event, State> onResume(State s, Resume cmd) {
+    if (busy) {
+      return Effect().stash();
+    }
+    if (!(s instanceof Established e)) {
+      return Effect().reply(cmd.replyTo(), StatusReply.error("no established tunnel to resume"));
+    }
+    Tunnel t = e.tunnel();
+    if (deps.keys().get(t.deviceName()).isPresent()) {
+      return Effect().reply(cmd.replyTo(), StatusReply.success(TakenBack.of(t, false))); // served by this agent already
+    }
+    ConfigView view = deps.views().get().get(t.configKey());
+    String problem = unusable(view, t.configKey());
+    if (problem != null) {
+      if (cmd.attempt() + 1 < RESUME_ATTEMPTS) {
+        ctx.scheduleOnce(RESUME_RETRY, ctx.getSelf(), new Resume(cmd.attempt() + 1, cmd.replyTo()));
+        return Effect().noReply();
+      }
+      log.warn("{}: cannot resume tunnel {}: {}", entityId, t.deviceName(), problem);
+      return Effect().reply(cmd.replyTo(), StatusReply.error(problem));
+    }
+    if (!view.uid().equals(t.configUid())) {
+      return Effect().reply(cmd.replyTo(), StatusReply.error("configuration " + t.configKey()
+          + " was replaced since the tunnel was made; the pod's next ADD makes a new one"));
+    }
+    busy = true;
+    ctx.pipeToSelf(pipelines.resume(t, view),
+        (found, err) -> new Resumed(t.deviceName(), found, err == null ? null : TunnelPipelines.describe(err), cmd.replyTo()));
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<Event, State> onResumed(State s, Resumed m) {
+    busy = false;
+    Tunnel t = s instanceof Established e && e.tunnel().deviceName().equals(m.deviceName()) ? e.tunnel() : null;
+    String problem = m.error() != null ? m.error() : t == null ? "the tunnel changed while it was resumed" : null;
+    if (problem != null) {
+      log.warn("{}: resuming tunnel {} failed: {}", entityId, m.deviceName(), problem);
+      return Effect().reply(m.replyTo(), StatusReply.error(problem)).thenUnstashAll();
+    }
+    if (m.found().privateKey().isPresent()) {
+      deps.keys().put(t.deviceName(), m.found().privateKey().get());
+      log.info("{}: tunnel {} of {} resumed: its device is alive and watched again", entityId, t.deviceName(), t.podIp());
+      return Effect().reply(m.replyTo(), StatusReply.success(TakenBack.of(t, false))).thenUnstashAll();
+    }
+    if (m.found().sandboxGone()) {
+      log.info("{}: the namespace of tunnel {} is gone; the pod's DEL removes the rest", entityId, t.deviceName());
+      return Effect().reply(m.replyTo(), StatusReply.error("the pod's network namespace is gone")).thenUnstashAll();
+    }
+    ConfigView view = deps.views().get().get(t.configKey());
+    if (unusable(view, t.configKey()) != null || !view.uid().equals(t.configUid())) {
+      return Effect().reply(m.replyTo(), StatusReply.error("configuration " + t.configKey() + " changed while the tunnel was resumed"))
+          .thenUnstashAll();
+    }
+    List<Route> routes;
+    try {
+      routes = routesOf(t, view);
+    } catch (IllegalArgumentException ex) {
+      return Effect().reply(m.replyTo(), StatusReply.error(ex.getMessage())).thenUnstashAll();
+    }
+    log.warn("{}: device {} of {} did not survive the agent's restart; making it again with a new key", entityId,
+        t.deviceName(), t.podIp());
+    busy = true;
+    pendingResume = m.replyTo();
+    return provisionWithNewKey(t, view, routes, t);
+  }
+
   // --- helpers ---
+
+  /** The routes an established tunnel's pod should have under {@code view}. */
+  private static List<Route> routesOf(Tunnel t, ConfigView view) {
+    return PodRoutes.desired(view.defaultRoute(), t.eth0Gateway(), view.excludeCidrs(), t.excludedCidrs(), view.ilbIp());
+  }
 
   /** Why {@code view} cannot serve a pod right now, or null. */
   static String unusable(ConfigView view, String key) {

@@ -76,6 +76,11 @@ final class TunnelPipelines {
     }, blocking);
   }
 
+  /** Looks for a tunnel's device after an agent restart, see {@link PodDatapath#resume}. */
+  CompletableFuture<PodDatapath.Resumption> resume(PodTunnel.Tunnel t, ConfigView view) {
+    return CompletableFuture.supplyAsync(() -> deps.datapath().resume(attachment(t, view)), blocking);
+  }
+
   /**
    * Removes the peer from the gateways (bounded) and the device from the pod, whatever fails; completes
    * with what went wrong, empty when nothing did.

@@ -109,6 +109,27 @@ public final class HostPodDatapath implements PodDatapath {
     watch(a, moved);
   }
 
+  @Override
+  public Resumption resume(Attachment a) {
+    String ns;
+    try {
+      ns = NetnsNames.resolve(cmd, a.podNetns());
+    } catch (IllegalStateException gone) {
+      return Resumption.GONE;
+    }
+    Optional<Net.Link> wg0 = Net.link(cmd, ns, "wg0");
+    if (wg0.isEmpty() || !wg0.get().alias().equals(a.deviceName())) {
+      return Resumption.NO_DEVICE;
+    }
+    WgDevice moved = WgDevice.created(a.deviceName(), hostNetns).movedTo(ns, "wg0");
+    if (!wg.alive(moved)) { // for wireguard-go this also takes its process under supervision again
+      return Resumption.NO_DEVICE;
+    }
+    String key = wg.privateKey(moved);
+    watch(a, moved);
+    return new Resumption(Optional.of(key), false);
+  }
+
   /**
    * The pod device's gateway peer. It allows IPv4 only: the egress is IPv4, and the gateway accepts only the
    * pod's IPv4 address from it. With {@code ::/0} as well, the kernel's own IPv6 chatter on wg0 (router

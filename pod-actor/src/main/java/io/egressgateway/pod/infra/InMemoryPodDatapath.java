@@ -23,6 +23,8 @@ public final class InMemoryPodDatapath implements PodDatapath {
   public record Pod(Optional<Device> wg0, List<Route> routes, boolean replyMarking) {}
 
   private final Map<String, Pod> pods = new ConcurrentHashMap<>();
+  /** The private key each pod's wg0 holds, by namespace (what {@link #resume} reads back). */
+  private final Map<String, String> keys = new ConcurrentHashMap<>();
   private final Set<String> failing = ConcurrentHashMap.newKeySet();
   private final List<java.util.function.Consumer<String>> lost = new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -33,6 +35,7 @@ public final class InMemoryPodDatapath implements PodDatapath {
 
   public void deleteNamespace(String netns) {
     pods.remove(netns);
+    keys.remove(netns);
   }
 
   /** Makes operations on {@code netns} fail (e.g. a broken wireguard-go binary). */
@@ -56,6 +59,23 @@ public final class InMemoryPodDatapath implements PodDatapath {
     }
     Device d = new Device(a.deviceName(), "", "", privateKey != null && !privateKey.isEmpty());
     pods.put(a.podNetns(), new Pod(Optional.of(d), p.routes(), p.replyMarking()));
+    if (d.hasPrivateKey()) {
+      keys.put(a.podNetns(), privateKey);
+    }
+  }
+
+  @Override
+  public Resumption resume(Attachment a) {
+    Pod p = pods.get(a.podNetns());
+    if (p == null) {
+      return Resumption.GONE;
+    }
+    if (failing.contains(a.podNetns())) {
+      throw new IllegalStateException("datapath operation failed in " + a.podNetns());
+    }
+    return p.wg0().filter(d -> d.alias().equals(a.deviceName()))
+        .map(d -> new Resumption(Optional.ofNullable(keys.get(a.podNetns())), false))
+        .orElse(Resumption.NO_DEVICE);
   }
 
   @Override
@@ -94,6 +114,7 @@ public final class InMemoryPodDatapath implements PodDatapath {
     }
     if (p.wg0().isPresent() && p.wg0().get().alias().equals(deviceName)) {
       pods.put(podNetns, new Pod(Optional.empty(), List.of(), false));
+      keys.remove(podNetns);
     }
   }
 
@@ -102,6 +123,7 @@ public final class InMemoryPodDatapath implements PodDatapath {
     Pod p = existing(netns);
     p.wg0().ifPresent(d -> {
       pods.put(netns, new Pod(Optional.empty(), p.routes().stream().filter(r -> !r.dev().equals("wg0")).toList(), p.replyMarking()));
+      keys.remove(netns);
       lost.forEach(l -> l.accept(d.alias()));
     });
   }
@@ -109,6 +131,11 @@ public final class InMemoryPodDatapath implements PodDatapath {
   @Override
   public void onTunnelLost(java.util.function.Consumer<String> listener) {
     lost.add(listener);
+  }
+
+  /** Drops the registered listeners, as when the agent that registered them ends. */
+  public void forgetListeners() {
+    lost.clear();
   }
 
   @Override

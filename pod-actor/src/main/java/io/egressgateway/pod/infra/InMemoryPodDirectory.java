@@ -1,6 +1,7 @@
 package io.egressgateway.pod.infra;
 
 import io.egressgateway.pod.model.PodInfo;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -23,6 +24,11 @@ public final class InMemoryPodDirectory implements PodDirectory {
   public Optional<PodInfo> find(String namespace, String name) {
     lookups.incrementAndGet();
     return Optional.ofNullable(pods.get(namespace + "/" + name));
+  }
+
+  @Override
+  public List<PodInfo> all() {
+    return List.copyOf(pods.values());
   }
 
   /** How many lookups were made (lets tests state the cost of an unannotated pod). */

@@ -38,6 +38,23 @@ public interface PodDatapath {
     connect(attachment);
   }
 
+  /**
+   * What {@link #resume} found of a tunnel made before an agent restart.
+   *
+   * @param privateKey  the key of the pod's wg0 when that is this tunnel's device and it is alive
+   * @param sandboxGone the pod's namespace no longer exists (its DEL will come)
+   */
+  record Resumption(Optional<String> privateKey, boolean sandboxGone) {
+    public static final Resumption GONE = new Resumption(Optional.empty(), true);
+    public static final Resumption NO_DEVICE = new Resumption(Optional.empty(), false);
+  }
+
+  /**
+   * Takes over a tunnel made before this agent started: when the pod's wg0 is the tunnel's device and
+   * alive, reads its private key back and watches it again (as {@link #connect} does). Changes nothing.
+   */
+  Resumption resume(Attachment attachment);
+
   /** Brings the pod's routes (ours only) to {@code desired} and installs reply marking. */
   void applyRoutes(String podNetns, List<Route> desired);
 

@@ -1,6 +1,7 @@
 package io.egressgateway.pod.infra;
 
 import io.egressgateway.pod.model.PodInfo;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -9,4 +10,7 @@ import java.util.Optional;
  */
 public interface PodDirectory {
   Optional<PodInfo> find(String namespace, String name);
+
+  /** Every pod of this node the directory knows (what a starting agent looks through for its tunnels). */
+  List<PodInfo> all();
 }

@@ -7,8 +7,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The private keys of this node's pod devices, by device name, in the agent's memory only (never
  * journaled, never logged). Kept outside the entities so that a passivated or restarted {@code PodTunnel}
- * can still re-create a device whose process died; lost with the agent process, after which the pod stays
- * fail-closed until its next ADD.
+ * can still re-create a device whose process died. Lost with the agent process: a new agent reads them
+ * back from the live devices ({@code PodTunnel.Resume}).
  */
 public final class PodKeys {
   private final Map<String, String> keys = new ConcurrentHashMap<>();

@@ -18,7 +18,10 @@ import java.util.Optional;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-/** The real pod datapath on its own: idempotent attach and routes, exact removal, refusal of a foreign wg0. */
+/**
+ * The real pod datapath on its own: idempotent attach and routes, taking a device over after an agent
+ * restart, exact removal, refusal of a foreign wg0.
+ */
 @Tag("privileged")
 class HostPodDatapathTest {
 
@@ -76,6 +79,13 @@ class HostPodDatapathTest {
       assertTrue(lab.in(pod, "nft", "list", "table", "ip", "kube_egress_pod").contains("ct mark set 0x00002222"));
       assertFalse(lab.ip(node, "link", "show").contains(device), "the device left the node namespace");
 
+      // an agent started since: a new backend and datapath find the device by its alias and read the key back
+      HostPodDatapath restarted = new HostPodDatapath(lab.cmd, WireGuardBackends.choose(lab.cmd, "auto"), node);
+      assertEquals(new PodDatapath.Resumption(Optional.of(key), false), restarted.resume(a));
+      assertEquals(PodDatapath.Resumption.GONE,
+          restarted.resume(new PodDatapath.Attachment(device, "/var/run/netns/" + lab.prefix + "absent", a.gatewayEndpoint(),
+              a.gatewayPublicKey())));
+
       PodDatapath.Attachment foreign = new PodDatapath.Attachment("wgother" + lab.prefix, netns, "10.224.0.100:6000", a.gatewayPublicKey());
       assertThrows(IllegalStateException.class, () -> dp.attach(foreign, key), "another pod's device is refused");
 
@@ -87,6 +97,7 @@ class HostPodDatapathTest {
       assertFalse(lab.cmd.attempt(List.of("ip", "netns", "exec", pod, "nft", "list", "table", "ip", "kube_egress_pod")).ok());
       assertFalse(lab.ip(pod, "link", "show").contains("wg0"));
       assertEquals(Optional.empty(), dp.tunnelDevice(netns));
+      assertEquals(PodDatapath.Resumption.NO_DEVICE, restarted.resume(a));
       dp.detach(netns, device);
     }
   }

@@ -17,6 +17,7 @@ import io.egressgateway.pod.model.PodInfo;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ForkJoinPool;
@@ -37,14 +38,81 @@ class CniPathTest {
   private final Map<String, ConfigView> views = Fixtures.views(Fixtures.view("default/gw", true));
   private final Map<String, ActorRef<PodTunnel.Command>> entities = new ConcurrentHashMap<>();
 
+  private io.egressgateway.pod.infra.PodKeys keys;
+  /** What the agent's observer heard: {@code namespace/name=public key} per provisioned pod. */
+  private final List<String> provisioned = new java.util.concurrent.CopyOnWriteArrayList<>();
+
   @BeforeEach
   void start() throws Exception {
     testKit = ActorTestKit.create(com.typesafe.config.ConfigFactory.parseString("akka.remote.artery.canonical.port = 0").withFallback(EventSourcedBehaviorTestKit.config()));
-    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, () -> views, Duration.ofMillis(500), Duration.ofMillis(200), new io.egressgateway.pod.infra.PodKeys());
+    startAgent();
+  }
+
+  /** The agent's parts (entities, keys, handler, socket) over the test's datapath, journal and directory. */
+  private CniHandler startAgent() throws Exception {
+    keys = new io.egressgateway.pod.infra.PodKeys();
+    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, () -> views, Duration.ofMillis(500), Duration.ofMillis(200), keys);
     PodTunnels tunnels = PodTunnels.resolvedBy(testKit.system(),
         id -> entities.computeIfAbsent(id, i -> testKit.spawn(PodTunnel.create(i, deps))));
     CniHandler handler = new CniHandler("w1", directory, tunnels, datapath, Duration.ofSeconds(3), ForkJoinPool.commonPool());
+    handler.observedBy(new CniHandler.Observer() {
+      @Override
+      public void provisioned(PodInfo pod, String podIp, String configKey, String podPublicKey) {
+        provisioned.add(pod.namespace() + "/" + pod.name() + "=" + podPublicKey);
+      }
+    });
     server = CniServer.start(tmp.resolve("run/cni.sock"), 2, Duration.ofSeconds(4), handler);
+    return handler;
+  }
+
+  /** The agent process ends (its entities, keys and device listener with it) and a new one starts. */
+  private CniHandler restartAgent() throws Exception {
+    server.close();
+    entities.values().forEach(testKit::stop);
+    entities.clear();
+    datapath.forgetListeners();
+    return startAgent();
+  }
+
+  @Test
+  void aRestartedAgentTakesItsTunnelsBackAndRepairsThemAgain() throws Exception {
+    directory.put(new PodInfo("default", "web", "uid-w", Map.of(PodInfo.GATEWAY_ANNOTATION, "gw")));
+    directory.put(new PodInfo("default", "plain", "uid-p", Map.of()));
+    datapath.addNamespace("/var/run/netns/w");
+    assertEquals(0, plugin("ADD", "web", "bbbb2222cc", "/var/run/netns/w").exitCode());
+    String device = io.egressgateway.pod.model.DeviceNames.forContainer("bbbb2222cc");
+
+    CniHandler restarted = restartAgent();
+    assertTrue(keys.get(device).isEmpty());
+    assertEquals(1, restarted.resumeTunnels().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS));
+    assertTrue(keys.get(device).isPresent(), "the key is back in memory");
+    assertEquals(java.util.Set.of("w1/uid-w"), entities.keySet(), "only annotated pods' entities are asked");
+
+    datapath.kill("/var/run/netns/w");
+    for (int i = 0; i < 100 && datapath.pod("/var/run/netns/w").orElseThrow().wg0().isEmpty(); i++) {
+      sleep(20);
+    }
+    assertEquals(device, datapath.pod("/var/run/netns/w").orElseThrow().wg0().orElseThrow().alias(),
+        "a device dying after the restart is still repaired");
+  }
+
+  @Test
+  void aTunnelWhoseDeviceDiedWithTheAgentGetsANewKeyAndItsPodEndpointHearsOfIt() throws Exception {
+    directory.put(new PodInfo("default", "web", "uid-w", Map.of(PodInfo.GATEWAY_ANNOTATION, "gw")));
+    datapath.addNamespace("/var/run/netns/w");
+    assertEquals(0, plugin("ADD", "web", "bbbb2222cc", "/var/run/netns/w").exitCode());
+    String before = provisioned.get(0);
+
+    server.close();
+    datapath.forgetListeners();
+    datapath.kill("/var/run/netns/w"); // wireguard-go ended with the agent's container
+    CniHandler restarted = restartAgent();
+    assertEquals(1, restarted.resumeTunnels().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS));
+    assertEquals(2, provisioned.size(), provisioned.toString());
+    String after = provisioned.get(1);
+    assertTrue(after.startsWith("default/web=") && !after.equals(before), "the new public key is reported: " + provisioned);
+    assertEquals(Map.of(after.substring("default/web=".length()), "10.244.1.7"), gateways.peersOf("gw1", "uid-default-gw"));
+    assertEquals(0, plugin("CHECK", "web", "bbbb2222cc", "/var/run/netns/w").exitCode());
   }
 
   @AfterEach

@@ -28,7 +28,8 @@ class PodTunnelTest {
   private final InMemoryPodDatapath datapath = new InMemoryPodDatapath();
   private final InMemoryGatewayPeers gateways = new InMemoryGatewayPeers();
   private final io.egressgateway.pod.infra.PodKeys keys = new io.egressgateway.pod.infra.PodKeys();
-  private final Map<String, ConfigView> views = Fixtures.views(Fixtures.view("default/gw", true), Fixtures.view("default/cold", false),
+  /** Read by the entity at each use, so a test can change what has replicated. */
+  private volatile Map<String, ConfigView> views = Fixtures.views(Fixtures.view("default/gw", true), Fixtures.view("default/cold", false),
       Fixtures.provisioning("default/provisioning"));
   private EventSourcedBehaviorTestKit<PodTunnel.Command, PodTunnel.Event, PodTunnel.State> kit;
 
@@ -122,6 +123,94 @@ class PodTunnelTest {
     Thread.sleep(200);
     assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isEmpty(), "no key, no device: the pod stays fail-closed");
     assertTrue(r.events().isEmpty());
+  }
+
+  private static final String DEVICE = io.egressgateway.pod.model.DeviceNames.forContainer("c0ffee4200");
+
+  /** An agent restart as the entity sees it: the in-memory keys are gone and the entity recovers from its journal. */
+  private void agentRestart() {
+    keys.remove(DEVICE);
+    kit.restart();
+  }
+
+  private StatusReply<PodTunnel.TakenBack> resume() throws Exception {
+    var probe = testKit.<StatusReply<PodTunnel.TakenBack>>createTestProbe();
+    kit.runCommand(new PodTunnel.Resume(0, probe.ref()));
+    return probe.receiveMessage(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void afterAnAgentRestartALiveDeviceGivesItsKeyBackAndCanBeRepairedAgain() throws Exception {
+    add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1"));
+    String key = keys.get(DEVICE).orElseThrow();
+    agentRestart();
+
+    StatusReply<PodTunnel.TakenBack> r = resume();
+    assertTrue(r.isSuccess(), () -> r.getError().getMessage());
+    assertEquals(DEVICE, r.getValue().deviceName());
+    assertFalse(r.getValue().newKey());
+    assertEquals(key, keys.get(DEVICE).orElseThrow(), "the key is read back from the device");
+    assertInstanceOf(PodTunnel.Established.class, kit.getState());
+
+    datapath.kill("/var/run/netns/pod1");
+    kit.runCommand(new PodTunnel.Reattach(DEVICE));
+    for (int i = 0; i < 100 && datapath.pod("/var/run/netns/pod1").orElseThrow().routes().stream().noneMatch(x -> x.dev().equals("wg0")); i++) {
+      Thread.sleep(20);
+    }
+    assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isPresent(), "a device dying after the restart is repaired");
+    assertEquals(key, keys.get(DEVICE).orElseThrow(), "with the same key");
+    assertTrue(resume().isSuccess(), "a second resume is a no-op");
+  }
+
+  @Test
+  void afterAnAgentRestartAGoneDeviceIsMadeAgainWithANewKeyAndTheOldPeerLeaves() throws Exception {
+    String oldKey = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1")).reply().getValue().publicKey();
+    datapath.kill("/var/run/netns/pod1"); // e.g. wireguard-go ended with the agent's container
+    agentRestart();
+
+    StatusReply<PodTunnel.TakenBack> r = resume();
+    assertTrue(r.isSuccess(), () -> r.getError().getMessage());
+    assertTrue(r.getValue().newKey());
+    PodTunnel.Established st = assertInstanceOf(PodTunnel.Established.class, kit.getState());
+    String newKey = st.tunnel().publicKey();
+    assertFalse(newKey.equals(oldKey), "a new key");
+    assertEquals(newKey, r.getValue().publicKey(), "told to the agent (for the pod's PodEndpoint)");
+    assertEquals(Map.of(newKey, "10.244.1.5"), gateways.peersOf("gw1", "uid-default-gw"));
+    assertEquals(Map.of(newKey, "10.244.1.5"), gateways.peersOf("gw2", "uid-default-gw"));
+    var pod = datapath.pod("/var/run/netns/pod1").orElseThrow();
+    assertEquals(DEVICE, pod.wg0().orElseThrow().alias());
+    assertTrue(pod.routes().contains(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")), "routes back");
+  }
+
+  @Test
+  void afterAnAgentRestartAGoneNamespaceOrNoTunnelChangesNothing() throws Exception {
+    String pub = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1")).reply().getValue().publicKey();
+    datapath.deleteNamespace("/var/run/netns/pod1");
+    agentRestart();
+    StatusReply<PodTunnel.TakenBack> gone = resume();
+    assertTrue(gone.isError());
+    assertEquals("the pod's network namespace is gone", gone.getError().getMessage());
+    assertEquals(Map.of(pub, "10.244.1.5"), gateways.peersOf("gw1", "uid-default-gw"), "left to the pod's DEL");
+    assertInstanceOf(PodTunnel.Established.class, kit.getState());
+
+    kit.<StatusReply<Done>>runCommand(rr -> new PodTunnel.Remove("c0ffee4200", rr));
+    assertTrue(resume().isError(), "no tunnel, nothing to resume");
+  }
+
+  @Test
+  void resumeWaitsForAConfigurationThatHasNotReplicatedYet() throws Exception {
+    add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1"));
+    Map<String, ConfigView> replicated = views;
+    views = Map.of();
+    agentRestart();
+    var probe = testKit.<StatusReply<PodTunnel.TakenBack>>createTestProbe();
+    kit.runCommand(new PodTunnel.Resume(0, probe.ref()));
+    probe.expectNoMessage(Duration.ofMillis(1500));
+    assertTrue(keys.get(DEVICE).isEmpty());
+    views = replicated;
+    StatusReply<PodTunnel.TakenBack> r = probe.receiveMessage(Duration.ofSeconds(3));
+    assertTrue(r.isSuccess(), () -> r.getError().getMessage());
+    assertTrue(keys.get(DEVICE).isPresent());
   }
 
   @Test
