@@ -82,6 +82,13 @@ public final class Demo {
     return false;
   }
 
+  /** The pod public key in the pod's PodEndpoint object, empty when there is none. */
+  static String podEndpointKey(KubernetesClient client, String namespace, String name) {
+    var pe = client.genericKubernetesResources(POD_ENDPOINT).inNamespace(namespace).withName(name).get();
+    return pe != null && pe.getAdditionalProperties().get("spec") instanceof Map<?, ?> spec
+        && spec.get("podPublicKey") instanceof String key ? key : "";
+  }
+
   /** Asks the internet echo from inside the pod; empty when the request fails within {@code timeout}. */
   static Optional<String> egressOf(String podNetns, Duration timeout) {
     return echoFrom(podNetns, AzureVnet.ECHO_IP, timeout);

@@ -154,7 +154,8 @@ final class DemoChecks {
     ObjectNode m = report.putObject("metrics");
     Map<String, List<String>> wanted = Map.of(
         "controller", List.of("egress_azure_arm_calls_total", "egress_reconciles_total"),
-        "worker", List.of("egress_cni_add_seconds_bucket", "egress_cni_add_total", "egress_pod_tunnel_oldest_handshake_seconds"),
+        "worker", List.of("egress_cni_add_seconds_bucket", "egress_cni_add_total", "egress_pod_tunnel_oldest_handshake_seconds",
+            "egress_pod_tunnels_resumed"),
         "gateway", List.of("egress_gateway_peers", "egress_gateway_serving", "egress_reconciles_total"));
     for (var e : wanted.entrySet()) {
       String text = members.metrics(e.getKey());
@@ -168,6 +169,94 @@ final class DemoChecks {
    * Fails the gateway VM an annotated demo pod egresses through, {@code --failover-runs} times (see
    * {@link Failover}); each run but the last brings the VM back and measures the failback.
    */
+  /**
+   * Restarts the members of the worker nodes (the pods stay, as in a rolling upgrade of the agents), then
+   * checks that each worker took back the tunnels it had made (metric {@code egress_pod_tunnels_resumed})
+   * and that every annotated pod egresses as before. While its member is down, the demo pod's wireguard-go
+   * is ended too (as a container restart would end it), so that tunnel has to be made again with a new key.
+   * The failover check, run after this one, then measures tunnels taken back rather than made by the
+   * running agent.
+   */
+  void agentRestart(List<Pod> all, Map<String, PodRuntime.PodEvent> events, Members members) {
+    ObjectNode r = report.putObject("agentRestart");
+    List<String> workers = nodes.stream().filter(n -> n.role().equals("worker")).map(Sandbox.SimNode::name).toList();
+    List<Pod> tunnelled = all.stream().filter(Demo::annotated)
+        .filter(p -> events.containsKey(key(p)) && events.get(key(p)).ok()).toList();
+    PodRuntime.PodEvent demo = tunnelled.stream().filter(p -> key(p).equals("demo/annotated")).findFirst()
+        .map(p -> events.get(key(p))).orElse(null);
+    String keyBefore = Demo.podEndpointKey(kube, "demo", "annotated");
+    long t0 = System.nanoTime();
+    boolean ready = members.restart(workers, Duration.ofSeconds(120), node -> {
+      if (demo != null && demo.node().equals(node)) {
+        r.put("deviceEnded", endTunnelProcess(demo.netns()));
+      }
+    });
+    long readyMs = (System.nanoTime() - t0) / 1_000_000;
+    long resumed = -1;
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (ready && System.nanoTime() < deadline) {
+      resumed = metricSum(members.metrics("worker"), "egress_pod_tunnels_resumed");
+      if (resumed >= tunnelled.size()) {
+        break;
+      }
+      Sh.sleep(500);
+    }
+    boolean egressOk = true;
+    ArrayNode podsReport = r.putArray("pods");
+    for (Pod pod : tunnelled) {
+      Demo.PodCheck check = check(pod, events.get(key(pod)));
+      egressOk &= check.ok();
+      podsReport.addObject().put("name", check.name()).put("egressIp", check.egressIp()).put("ok", check.ok())
+          .put("detail", check.detail());
+    }
+    String keyAfter = keyBefore;
+    for (long end = System.nanoTime() + Duration.ofSeconds(15).toNanos(); keyAfter.equals(keyBefore) && System.nanoTime() < end; ) {
+      Sh.sleep(250);
+      keyAfter = Demo.podEndpointKey(kube, "demo", "annotated");
+    }
+    boolean newKey = !r.path("deviceEnded").asText().isEmpty() && !keyBefore.isEmpty() && !keyAfter.isEmpty()
+        && !keyAfter.equals(keyBefore);
+    r.put("demoNewKey", newKey);
+    boolean ok = ready && resumed == tunnelled.size() && egressOk && newKey;
+    r.put("workers", String.join(",", workers)).put("readyMs", readyMs).put("tunnels", tunnelled.size())
+        .put("resumed", resumed).put("egressOk", egressOk).put("ok", ok);
+    out.println("agent restart: workers " + workers + (ready ? " ready again after " + readyMs + " ms" : " NOT ready")
+        + ", " + resumed + " of " + tunnelled.size() + " tunnels taken back (demo/annotated's device ended meanwhile: "
+        + (newKey ? "made again with a new key" : "NOT made again with a new key") + "), egress " + (egressOk ? "unchanged" : "BROKEN"));
+  }
+
+  /**
+   * Ends the wireguard-go process that serves the pod's wg0 (found by the device's alias, its creation
+   * name); returns that name, empty if there was none. The sandbox's own members started the process.
+   */
+  private static String endTunnelProcess(String podNs) {
+    String link = Sh.quiet(podNs, "ip", "-o", "link", "show", "wg0").out();
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("alias (\\S+)").matcher(link);
+    if (!m.find()) {
+      return "";
+    }
+    String device = m.group(1);
+    ProcessHandle.allProcesses().filter(h -> h.info().arguments()
+            .map(a -> a.length >= 2 && a[a.length - 1].equals(device) && a[a.length - 2].equals("-f")).orElse(false)
+            && h.info().command().map(c -> c.endsWith("wireguard-go")).orElse(false))
+        .forEach(h -> {
+          h.destroy();
+          h.onExit().orTimeout(5, java.util.concurrent.TimeUnit.SECONDS).exceptionally(e -> null).join();
+        });
+    return device;
+  }
+
+  /** The sum of every sample of metric {@code name} in Prometheus text {@code scrape}; 0 when there is none. */
+  static long metricSum(String scrape, String name) {
+    double sum = 0;
+    for (String line : scrape.split("\n")) {
+      if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return Math.round(sum);
+  }
+
   void failover(List<Pod> all, Map<String, PodRuntime.PodEvent> events) {
     ObjectNode f = report.putObject("failover");
     var pod = all.stream().filter(Demo::annotated).filter(p -> p.getMetadata().getNamespace().equals("demo"))

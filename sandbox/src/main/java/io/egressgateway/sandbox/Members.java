@@ -20,6 +20,8 @@ final class Members {
   private final PrintStream out;
   private final List<MemberProcess> started = new ArrayList<>();
   private final Map<String, String> roleByNode = new HashMap<>();
+  /** How each node's member was started, to start it again the same way. */
+  private final Map<String, Runnable> starters = new HashMap<>();
 
   Members(NetLab lab, Path distLib, PrintStream out) {
     this.lab = lab;
@@ -29,8 +31,30 @@ final class Members {
 
   /** Starts {@code egress run} in {@code n}'s namespace with {@code n}'s role as its only role. */
   void start(Sandbox.SimNode n, String seed, Map<String, String> env) {
-    started.add(MemberProcess.start(lab, distLib, n.name(), n.ns(), n.ip(), List.of(n.role()), seed, env));
+    Runnable starter = () -> started.add(MemberProcess.start(lab, distLib, n.name(), n.ns(), n.ip(), List.of(n.role()),
+        seed, env));
+    starter.run();
     roleByNode.put(n.name(), n.role());
+    starters.put(n.name(), starter);
+  }
+
+  /**
+   * Restarts the members of {@code nodes} as a rolling agent upgrade does (SIGTERM, wait for the exit,
+   * start again with the same settings; what the member made on its node stays), then waits until every
+   * member is ready again; false at the timeout. {@code whileDown} runs for each node while its member is
+   * stopped.
+   */
+  boolean restart(List<String> nodes, Duration timeout, java.util.function.Consumer<String> whileDown) {
+    for (String node : nodes) {
+      MemberProcess old = started.stream().filter(m -> m.node().equals(node)).findFirst()
+          .orElseThrow(() -> new IllegalArgumentException("no member on node " + node));
+      old.stop();
+      old.awaitExit(Duration.ofSeconds(30));
+      started.remove(old);
+      whileDown.accept(node);
+      starters.get(node).run();
+    }
+    return awaitReady(timeout);
   }
 
   /** Until every member's management endpoint answers ready; false at the timeout or when one exits. */

@@ -240,6 +240,7 @@ public final class Sandbox implements AutoCloseable {
     return demo && report.path("failover").path("ok").asBoolean(false)
         && report.path("annotatedPaths").path("ok").asBoolean(false)
         && (!settings.e2e() || report.path("e2e").path("ok").asBoolean(false))
+        && (!settings.e2e() || report.path("agentRestart").path("ok").asBoolean(false))
         && (settings.benchPods() == 0 || report.path("bench").path("ok").asBoolean(false));
   }
 
@@ -288,6 +289,9 @@ public final class Sandbox implements AutoCloseable {
       benchHook = bench::onPodEvent;
       report.set("bench", bench.run());
       benchHook = null;
+    }
+    if (settings.e2e()) {
+      checks.agentRestart(all, events, members);
     }
     checks.failover(all, events);
     return allOk;

@@ -53,6 +53,13 @@ class SandboxE2ETest {
     r.path("metrics").fields().forEachRemaining(m ->
         assertTrue(m.getValue().asBoolean(), "metric " + m.getKey() + " missing from /metrics:\n" + context));
     assertTrue(r.path("metrics").size() >= 8, context);
+    JsonNode restart = r.path("agentRestart");
+    assertEquals(4, restart.path("tunnels").asInt(), "the annotated pods' tunnels before the restart:\n" + context);
+    assertEquals(4, restart.path("resumed").asInt(), "restarted worker agents take every tunnel back:\n" + context);
+    assertTrue(restart.path("demoNewKey").asBoolean(),
+        "a device that ended with its agent is made again with a new key, and its PodEndpoint says so:\n" + context);
+    assertTrue(restart.path("ok").asBoolean(), "egress unchanged across a worker agent restart:\n" + context);
+    // measured after the restart: the watchdog must cover the tunnels taken back, or this is WireGuard's 16 s
     assertTrue(r.path("failover").path("ok").asBoolean(), "traffic must come back through the other gateway:\n" + context);
     long failoverMs = r.path("failover").path("ms").asLong(-1);
     assertTrue(failoverMs > 0 && failoverMs < 5000,
