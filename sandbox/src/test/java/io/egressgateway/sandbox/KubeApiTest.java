@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** The in-process API stores objects and kubectl can talk to it through the written kubeconfig. */
@@ -21,12 +22,17 @@ class KubeApiTest {
           .resource(new ConfigMapBuilder().withNewMetadata().withName("hello").endMetadata().addToData("k", "v").build())
           .create();
       assertEquals("v", api.client().configMaps().inNamespace("default").withName("hello").get().getData().get("k"));
-      if (Sh.run(List.of("sh", "-c", "command -v kubectl"), null, 5).ok()) {
-        Sh.Result r = Sh.run(List.of("kubectl", "--kubeconfig", kubeconfig.toString(), "--cache-dir", dir.resolve("cache").toString(), "get", "configmaps", "-n", "default",
-            "-o", "name"), null, 30);
-        assertTrue(r.ok(), r.err());
-        assertTrue(r.out().contains("configmap/hello"), r.out());
+      boolean kubectl = Sh.run(List.of("sh", "-c", "command -v kubectl"), null, 5).ok();
+      // kubectl comes with this kind of machine (there is no Debian package to install it from): under CI
+      // its absence is a failure, elsewhere the kubectl half is reported as skipped
+      if (!kubectl && "true".equals(System.getenv("CI"))) {
+        throw new AssertionError("kubectl is not installed; this test talks to the in-process API through it");
       }
+      Assumptions.assumeTrue(kubectl, "kubectl is not installed: only the client half ran");
+      Sh.Result r = Sh.run(List.of("kubectl", "--kubeconfig", kubeconfig.toString(), "--cache-dir", dir.resolve("cache").toString(),
+          "get", "configmaps", "-n", "default", "-o", "name"), null, 30);
+      assertTrue(r.ok(), r.err());
+      assertTrue(r.out().contains("configmap/hello"), r.out());
     } finally {
       try (var s = Files.walk(dir)) {
         s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
