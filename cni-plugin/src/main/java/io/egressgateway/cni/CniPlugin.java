@@ -118,15 +118,16 @@ public final class CniPlugin {
     } catch (IllegalArgumentException e) {
       return failure(command, conf, version, new CniError(CniError.INVALID_CONFIG, e.getMessage(), ""));
     }
+    String request = AgentProtocol.request(env, conf);
     String answer;
     try {
-      answer = clients.apply(target).exchange(AgentProtocol.request(env, conf));
+      answer = clients.apply(target).exchange(request);
     } catch (TimeoutException e) {
-      return failure(command, conf, version, new CniError(CniError.TRY_AGAIN_LATER,
-          "the node agent did not answer within " + target.timeout().toSeconds() + " s", "socket " + target.socket()));
+      return failure(command, conf, version, deferDel(command, env, target, request, new CniError(CniError.TRY_AGAIN_LATER,
+          "the node agent did not answer within " + target.timeout().toSeconds() + " s", "socket " + target.socket())));
     } catch (IOException e) {
-      return failure(command, conf, version, new CniError(CniError.TRY_AGAIN_LATER,
-          "cannot reach the egress gateway node agent", "socket " + target.socket() + ": " + e.getMessage()));
+      return failure(command, conf, version, deferDel(command, env, target, request, new CniError(CniError.TRY_AGAIN_LATER,
+          "cannot reach the egress gateway node agent", "socket " + target.socket() + ": " + e.getMessage())));
     }
     Map<String, Object> reply;
     try {
@@ -166,6 +167,24 @@ public final class CniPlugin {
       throw new IllegalArgumentException("timeoutSeconds must be a number");
     }
     return new Target(Path.of(socket), timeout);
+  }
+
+  /**
+   * A DEL the agent did not take (down, restarting, too slow) is kept for its next start, which removes the
+   * pod's tunnel then: the runtime does not call DEL again once it succeeded, and a tunnel left behind
+   * would keep the pod's peer on the gateways. Returns {@code err} with where the request went.
+   */
+  private static CniError deferDel(String command, Map<String, String> env, Target target, String request, CniError err) {
+    if (!command.equals("DEL")) {
+      return err;
+    }
+    String kept;
+    try {
+      kept = "kept for the agent's next start in " + AgentProtocol.defer(target.socket(), env.getOrDefault("CNI_CONTAINERID", ""), request);
+    } catch (IOException | RuntimeException e) {
+      kept = "could not be kept for the agent's next start: " + e.getMessage();
+    }
+    return new CniError(err.code(), err.msg(), (err.details().isEmpty() ? "" : err.details() + "; ") + "DEL " + kept);
   }
 
   /** A failed call: an error result, except DEL, which logs and succeeds. */

@@ -1,6 +1,7 @@
 package io.egressgateway.cni;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -82,6 +83,22 @@ class CniPluginTest {
     assertEquals(0, del.exitCode());
     assertEquals("", del.stdout());
     assertTrue(Files.readString(log).contains("DEL ignored error 11"), "DEL failure logged");
+    assertTrue(Files.readString(log).contains("DEL kept for the agent's next start in " + dir.resolve("deferred-del")),
+        Files.readString(log));
+
+    // the DEL waits next to the socket, whole and root-only, as the agent would have received it
+    List<Path> kept;
+    try (var files = Files.list(dir.resolve("deferred-del"))) {
+      kept = files.toList();
+    }
+    assertEquals(1, kept.size(), "one request and no temporary file: " + kept);
+    assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(kept.get(0))));
+    assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(dir.resolve("deferred-del"))));
+    Map<String, Object> req = Json.parseObject(Files.readString(kept.get(0)));
+    assertEquals("DEL", req.get("command"));
+    assertEquals("abcdef0123456789", req.get("containerId"));
+    assertEquals("K8S_POD_NAMESPACE=default;K8S_POD_NAME=web", req.get("args"));
   }
 
   @Test
@@ -92,6 +109,7 @@ class CniPluginTest {
       assertEquals("", del.stdout());
       assertTrue(del.stderr().contains("boom"));
       assertEquals(1, agent.requests.size(), "DEL was forwarded");
+      assertFalse(Files.exists(dir.resolve("deferred-del")), "a DEL the agent answered is not kept");
     }
   }
 
