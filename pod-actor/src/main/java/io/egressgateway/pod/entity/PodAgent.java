@@ -103,7 +103,9 @@ public final class PodAgent {
     io.egressgateway.core.metrics.Metrics.Gauge resumedGauge = io.egressgateway.core.metrics.Metrics.get(system).gauge(
         "egress_pod_tunnels_resumed", "tunnels of pods made before this agent started that it took back (set once at start)");
     resumedGauge.set(0);
-    agent.resumed = handler.resumeTunnels().thenApply(n -> {
+    // first the DELs that could not reach the previous agent (pods deleted meanwhile), then the tunnels of
+    // the pods still here
+    agent.resumed = server.runDeferredDels().thenCompose(dels -> handler.resumeTunnels()).thenApply(n -> {
       resumedGauge.set(n);
       return n;
     });

@@ -14,6 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -96,6 +98,79 @@ public final class CniServer implements AutoCloseable {
 
   public Path socket() {
     return socket;
+  }
+
+  /** Where the plugin keeps the DELs this agent did not take; the plugin's {@code AgentProtocol.DEFERRED_DIR}. */
+  static final String DEFERRED_DIR = "deferred-del";
+
+  /**
+   * Runs the DELs the plugin kept while this agent could not be reached (next to the socket, one request
+   * per file), oldest first, each through the handler as if it came over the socket. A file is removed once
+   * its DEL ran, or if it holds anything but a readable DEL. Completes with how many ran.
+   */
+  public CompletionStage<Integer> runDeferredDels() {
+    Path dir = socket.toAbsolutePath().getParent().resolve(DEFERRED_DIR);
+    List<Path> files;
+    try (var list = Files.list(dir)) {
+      files = list.filter(f -> f.getFileName().toString().endsWith(".json") && !f.getFileName().toString().startsWith("."))
+          .sorted(java.util.Comparator.comparing(CniServer::modified)).toList();
+    } catch (java.nio.file.NoSuchFileException e) {
+      return CompletableFuture.completedFuture(0);
+    } catch (IOException e) {
+      log.warn("cannot read deferred DELs in {}: {}", dir, e.getMessage());
+      return CompletableFuture.completedFuture(0);
+    }
+    CompletableFuture<Integer> done = CompletableFuture.completedFuture(0);
+    for (Path f : files) {
+      done = done.thenCompose(n -> runDeferred(f).thenApply(ran -> n + (ran ? 1 : 0)));
+    }
+    return done.whenComplete((n, err) -> {
+      if (!files.isEmpty()) {
+        log.info("{} DEL(s) that could not reach the agent before it started were run", n);
+      }
+    });
+  }
+
+  private CompletableFuture<Boolean> runDeferred(Path file) {
+    CniCall call;
+    try {
+      call = CniCodec.parse(Files.readString(file, StandardCharsets.UTF_8));
+    } catch (IOException | IllegalArgumentException e) {
+      log.warn("deferred DEL {} is unreadable and dropped: {}", file, e.getMessage());
+      deleteQuietly(file);
+      return CompletableFuture.completedFuture(false);
+    }
+    if (!call.command().equals("DEL")) {
+      log.warn("{} holds a {} request, not a DEL; dropped", file, call.command());
+      deleteQuietly(file);
+      return CompletableFuture.completedFuture(false);
+    }
+    log.info("running the DEL of container {} (pod {}/{}) kept while the agent was away", call.containerId(),
+        call.podNamespace(), call.podName());
+    return handler.apply(call).toCompletableFuture()
+        .handle((reply, err) -> {
+          if (err != null) {
+            log.warn("deferred DEL of container {} failed: {}", call.containerId(), err.getMessage());
+          }
+          deleteQuietly(file);
+          return err == null;
+        });
+  }
+
+  private static java.nio.file.attribute.FileTime modified(Path f) {
+    try {
+      return Files.getLastModifiedTime(f);
+    } catch (IOException e) {
+      return java.nio.file.attribute.FileTime.fromMillis(0);
+    }
+  }
+
+  private static void deleteQuietly(Path f) {
+    try {
+      Files.deleteIfExists(f);
+    } catch (IOException e) {
+      log.warn("cannot remove {}: {}", f, e.getMessage());
+    }
   }
 
   private void acceptLoop() {

@@ -97,6 +97,32 @@ class CniPathTest {
   }
 
   @Test
+  void aDelThatFindsTheAgentDownRunsWhenTheAgentStarts() throws Exception {
+    directory.put(new PodInfo("default", "web", "uid-w", Map.of(PodInfo.GATEWAY_ANNOTATION, "gw")));
+    datapath.addNamespace("/var/run/netns/w");
+    assertEquals(0, plugin("ADD", "web", "bbbb2222cc", "/var/run/netns/w", "uid-w").exitCode());
+    assertEquals(1, gateways.peersOf("gw1", "uid-default-gw").size());
+
+    server.close(); // the agent is down while the pod is deleted
+    datapath.deleteNamespace("/var/run/netns/w");
+    directory.remove("default", "web");
+    CniPlugin.Outcome del = plugin("DEL", "web", "bbbb2222cc", "/var/run/netns/w", "uid-w");
+    assertEquals(0, del.exitCode(), "DEL never fails the runtime");
+    assertTrue(del.stderr().contains("kept for the agent's next start"), del.stderr());
+    assertEquals(1, gateways.peersOf("gw1", "uid-default-gw").size(), "nothing could be removed yet");
+
+    CniHandler restarted = restartAgent();
+    assertEquals(1, server.runDeferredDels().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS));
+    assertEquals(Map.of(), gateways.peersOf("gw1", "uid-default-gw"), "the pod's peer left the gateways");
+    assertEquals(Map.of(), gateways.peersOf("gw2", "uid-default-gw"));
+    try (var left = java.nio.file.Files.list(tmp.resolve("run/deferred-del"))) {
+      assertEquals(0, left.count(), "the kept DEL is gone once it ran");
+    }
+    assertEquals(0, restarted.resumeTunnels().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS));
+    assertEquals(0, server.runDeferredDels().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS));
+  }
+
+  @Test
   void aTunnelWhoseDeviceDiedWithTheAgentGetsANewKeyAndItsPodEndpointHearsOfIt() throws Exception {
     directory.put(new PodInfo("default", "web", "uid-w", Map.of(PodInfo.GATEWAY_ANNOTATION, "gw")));
     datapath.addNamespace("/var/run/netns/w");
@@ -122,12 +148,17 @@ class CniPathTest {
   }
 
   private CniPlugin.Outcome plugin(String command, String pod, String containerId, String netns) {
+    return plugin(command, pod, containerId, netns, "");
+  }
+
+  /** {@code uid}: passed as K8S_POD_UID (containerd and CRI-O do) unless empty. */
+  private CniPlugin.Outcome plugin(String command, String pod, String containerId, String netns, String uid) {
     Map<String, String> env = new HashMap<>();
     env.put("CNI_COMMAND", command);
     env.put("CNI_CONTAINERID", containerId);
     env.put("CNI_NETNS", netns);
     env.put("CNI_IFNAME", "eth0");
-    env.put("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + pod);
+    env.put("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + pod + (uid.isEmpty() ? "" : ";K8S_POD_UID=" + uid));
     String conf = "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"type\":\"kube-egress-cni\",\"socketPath\":\""
         + server.socket() + "\",\"prevResult\":" + prev(netns) + "}";
     return CniPlugin.run(env, conf, t -> new AgentClient(t.socket(), t.timeout()));

@@ -38,6 +38,37 @@ class CniServerTest {
   }
 
   @Test
+  void keptDelsRunOldestFirstAndEverythingElseInTheirDirectoryIsDropped() throws Exception {
+    Path socket = tmp.resolve("agent/cni.sock");
+    Path kept = tmp.resolve("agent/deferred-del");
+    Files.createDirectories(kept);
+    Files.writeString(kept.resolve("b.json"), CniCodecTest.request("DEL").replace("c0ffee42", "second"));
+    Files.setLastModifiedTime(kept.resolve("b.json"), java.nio.file.attribute.FileTime.fromMillis(2000));
+    Files.writeString(kept.resolve("a.json"), CniCodecTest.request("DEL"));
+    Files.setLastModifiedTime(kept.resolve("a.json"), java.nio.file.attribute.FileTime.fromMillis(1000));
+    Files.writeString(kept.resolve("add.json"), CniCodecTest.request("ADD"));
+    Files.writeString(kept.resolve("junk.json"), "not json");
+    Files.writeString(kept.resolve(".half.json.tmp"), "being written");
+    java.util.List<String> ran = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (CniServer server = CniServer.start(socket, 2, Duration.ofSeconds(2), c -> {
+      ran.add(c.command() + " " + c.containerId());
+      return CompletableFuture.completedFuture(CniReply.ok(""));
+    })) {
+      assertEquals(2, server.runDeferredDels().toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS));
+      assertEquals(java.util.List.of("DEL c0ffee42", "DEL second"), ran, "only the DELs, oldest first");
+      try (var left = Files.list(kept)) {
+        assertEquals(java.util.List.of(".half.json.tmp"), left.map(f -> f.getFileName().toString()).toList(),
+            "what ran and what is not a DEL is removed; a file still being written is left alone");
+      }
+      assertEquals(0, server.runDeferredDels().toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS));
+    }
+    try (CniServer none = CniServer.start(tmp.resolve("other/cni.sock"), 1, Duration.ofSeconds(2),
+        c -> CompletableFuture.completedFuture(CniReply.ok("")))) {
+      assertEquals(0, none.runDeferredDels().toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS), "no directory, nothing to run");
+    }
+  }
+
+  @Test
   void rootOnlySocketAnswersAndSurvivesGarbage() throws Exception {
     Path socket = tmp.resolve("agent/cni.sock");
     try (CniServer server = CniServer.start(socket, 2, Duration.ofSeconds(2),
