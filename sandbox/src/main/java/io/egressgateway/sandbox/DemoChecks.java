@@ -166,18 +166,15 @@ final class DemoChecks {
   }
 
   /**
-   * Fails the gateway VM an annotated demo pod egresses through, {@code --failover-runs} times (see
-   * {@link Failover}); each run but the last brings the VM back and measures the failback.
-   */
-  /**
    * Restarts the members of the worker nodes (the pods stay, as in a rolling upgrade of the agents), then
    * checks that each worker took back the tunnels it had made (metric {@code egress_pod_tunnels_resumed})
    * and that every annotated pod egresses as before. While its member is down, the demo pod's wireguard-go
-   * is ended too (as a container restart would end it), so that tunnel has to be made again with a new key.
-   * The failover check, run after this one, then measures tunnels taken back rather than made by the
-   * running agent.
+   * is ended too (as a container restart would end it), so that tunnel has to be made again with a new key,
+   * and the private-mode pod is deleted, so its DEL finds no agent: the plugin keeps it, the new agent runs
+   * it, and the pod's peer must leave the gateways. The failover check, run after this one, then measures
+   * tunnels taken back rather than made by the running agent.
    */
-  void agentRestart(List<Pod> all, Map<String, PodRuntime.PodEvent> events, Members members) {
+  void agentRestart(List<Pod> all, Map<String, PodRuntime.PodEvent> events, Members members, PodRuntime pods) {
     ObjectNode r = report.putObject("agentRestart");
     List<String> workers = nodes.stream().filter(n -> n.role().equals("worker")).map(Sandbox.SimNode::name).toList();
     List<Pod> tunnelled = all.stream().filter(Demo::annotated)
@@ -185,25 +182,38 @@ final class DemoChecks {
     PodRuntime.PodEvent demo = tunnelled.stream().filter(p -> key(p).equals("demo/annotated")).findFirst()
         .map(p -> events.get(key(p))).orElse(null);
     String keyBefore = Demo.podEndpointKey(kube, "demo", "annotated");
+    String deletedKey = "e2e/private";
+    PodRuntime.PodEvent deleted = events.get(deletedKey);
+    String peersMetric = "egress_gateway_peers{config=\"" + deletedKey + "\"}";
+    ObjectNode del = r.putObject("delWhileDown").put("pod", deletedKey)
+        .put("peersBefore", metricSum(members.metrics("gateway"), peersMetric));
     long t0 = System.nanoTime();
     boolean ready = members.restart(workers, Duration.ofSeconds(120), node -> {
       if (demo != null && demo.node().equals(node)) {
         r.put("deviceEnded", endTunnelProcess(demo.netns()));
       }
+      if (deleted != null && deleted.node().equals(node)) {
+        kube.pods().inNamespace("e2e").withName("private").delete();
+        for (long end = System.nanoTime() + Duration.ofSeconds(30).toNanos(); pods.hasSandbox(deletedKey) && System.nanoTime() < end; ) {
+          Sh.sleep(200);
+        }
+        del.put("deletedWhileDown", !pods.hasSandbox(deletedKey));
+      }
     });
+    List<Pod> remaining = tunnelled.stream().filter(p -> !key(p).equals(deletedKey)).toList();
     long readyMs = (System.nanoTime() - t0) / 1_000_000;
     long resumed = -1;
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (ready && System.nanoTime() < deadline) {
       resumed = metricSum(members.metrics("worker"), "egress_pod_tunnels_resumed");
-      if (resumed >= tunnelled.size()) {
+      if (resumed >= remaining.size()) {
         break;
       }
       Sh.sleep(500);
     }
     boolean egressOk = true;
     ArrayNode podsReport = r.putArray("pods");
-    for (Pod pod : tunnelled) {
+    for (Pod pod : remaining) {
       Demo.PodCheck check = check(pod, events.get(key(pod)));
       egressOk &= check.ok();
       podsReport.addObject().put("name", check.name()).put("egressIp", check.egressIp()).put("ok", check.ok())
@@ -217,12 +227,22 @@ final class DemoChecks {
     boolean newKey = !r.path("deviceEnded").asText().isEmpty() && !keyBefore.isEmpty() && !keyAfter.isEmpty()
         && !keyAfter.equals(keyBefore);
     r.put("demoNewKey", newKey);
-    boolean ok = ready && resumed == tunnelled.size() && egressOk && newKey;
+    long peersAfter = -1;
+    for (long end = System.nanoTime() + Duration.ofSeconds(45).toNanos(); System.nanoTime() < end; Sh.sleep(1000)) {
+      peersAfter = metricSum(members.metrics("gateway"), peersMetric); // the gateways report every 15 s
+      if (peersAfter == 0) {
+        break;
+      }
+    }
+    boolean delOk = del.path("deletedWhileDown").asBoolean(false) && del.path("peersBefore").asLong() > 0 && peersAfter == 0;
+    del.put("peersAfter", peersAfter).put("ok", delOk);
+    boolean ok = ready && resumed == remaining.size() && egressOk && newKey && delOk;
     r.put("workers", String.join(",", workers)).put("readyMs", readyMs).put("tunnels", tunnelled.size())
         .put("resumed", resumed).put("egressOk", egressOk).put("ok", ok);
     out.println("agent restart: workers " + workers + (ready ? " ready again after " + readyMs + " ms" : " NOT ready")
-        + ", " + resumed + " of " + tunnelled.size() + " tunnels taken back (demo/annotated's device ended meanwhile: "
-        + (newKey ? "made again with a new key" : "NOT made again with a new key") + "), egress " + (egressOk ? "unchanged" : "BROKEN"));
+        + ", " + resumed + " of " + remaining.size() + " tunnels taken back (demo/annotated's device ended meanwhile: "
+        + (newKey ? "made again with a new key" : "NOT made again with a new key") + "), egress " + (egressOk ? "unchanged" : "BROKEN")
+        + "; " + deletedKey + " deleted meanwhile: its gateway peers " + del.path("peersBefore").asLong() + " -> " + peersAfter);
   }
 
   /**
@@ -246,7 +266,7 @@ final class DemoChecks {
     return device;
   }
 
-  /** The sum of every sample of metric {@code name} in Prometheus text {@code scrape}; 0 when there is none. */
+  /** The sum of every sample of {@code name} (a metric, or a metric with its labels) in Prometheus text; 0 when none. */
   static long metricSum(String scrape, String name) {
     double sum = 0;
     for (String line : scrape.split("\n")) {
@@ -257,6 +277,10 @@ final class DemoChecks {
     return Math.round(sum);
   }
 
+  /**
+   * Fails the gateway VM an annotated demo pod egresses through, {@code --failover-runs} times (see
+   * {@link Failover}); each run but the last brings the VM back and measures the failback.
+   */
   void failover(List<Pod> all, Map<String, PodRuntime.PodEvent> events) {
     ObjectNode f = report.putObject("failover");
     var pod = all.stream().filter(Demo::annotated).filter(p -> p.getMetadata().getNamespace().equals("demo"))

@@ -153,6 +153,11 @@ public final class PodRuntime implements AutoCloseable {
     lab.removeNamespace(netns);
   }
 
+  /** True while pod {@code namespace/name} has its namespace here (from its ADD until its DEL ran). */
+  public boolean hasSandbox(String key) {
+    return netnsByPod.containsKey(key);
+  }
+
   /** Runs DEL for every pod still present (teardown), several at once. */
   public void deleteAll() {
     ExecutorService dels = Executors.newFixedThreadPool(8);

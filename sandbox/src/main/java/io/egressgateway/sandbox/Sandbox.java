@@ -291,7 +291,7 @@ public final class Sandbox implements AutoCloseable {
       benchHook = null;
     }
     if (settings.e2e()) {
-      checks.agentRestart(all, events, members);
+      checks.agentRestart(all, events, members, pods);
     }
     checks.failover(all, events);
     return allOk;
