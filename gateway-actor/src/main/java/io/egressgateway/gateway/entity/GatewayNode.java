@@ -251,9 +251,13 @@ public final class GatewayNode
     return State.EMPTY;
   }
 
+  /**
+   * A snapshot every {@code snapshot-every} events, and the events before it are deleted: a gateway sees a
+   * peer event for every pod ADD and DEL of its pool, so without deletion its journal would only grow.
+   */
   @Override
   public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(deps.settings().snapshotEvery(), 1);
+    return RetentionCriteria.snapshotEvery(deps.settings().snapshotEvery(), 1).withDeleteEventsOnSnapshot();
   }
 
   @Override

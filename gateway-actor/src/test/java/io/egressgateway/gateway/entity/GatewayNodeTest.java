@@ -120,6 +120,24 @@ class GatewayNodeTest {
   }
 
   @Test
+  void eventsBeforeASnapshotAreDeletedAndTheStateRecoversFromWhatIsLeft() {
+    views.put(view(6000));
+    awaitServing();
+    Map<String, String> added = new java.util.HashMap<>();
+    for (int i = 0; i < 8; i++) { // snapshot-every is 3 here
+      String pod = WgKeys.generate().publicKey();
+      added.put(pod, "10.244.1." + (20 + i) + "/32");
+      assertTrue(es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, pod, added.get(pod), r)).reply().isSuccess());
+    }
+    String pid = akka.persistence.typed.PersistenceId.of(GatewayNode.ENTITY_KEY.name(), node).id();
+    List<Object> kept = es.persistenceTestKit().persistedInStorage(pid);
+    assertTrue(kept.size() < 8, "the journal keeps only the events after the last snapshots, not all 8+: " + kept.size());
+    es.restart();
+    assertEquals(added, dp.peers(UID), "programmed as before");
+    assertEquals(8, status().configs().get(UID).peers(), "recovered from the snapshot and the events after it");
+  }
+
+  @Test
   void aBurstOfPeersIsPersistedAndProgrammedInFewBatchesAndEveryOneAnswered() {
     views.put(view(6000));
     awaitServing();
@@ -150,9 +168,16 @@ class GatewayNodeTest {
     assertEquals(want, dp.peers(UID));
     int calls = dp.peerBatches.get() + dp.singlePeerOps.get();
     assertTrue(calls < 20 && dp.peerBatches.get() >= 1, "20 peers in " + calls + " datapath calls");
-    var journal = akka.persistence.testkit.javadsl.PersistenceTestKit.create(KIT.system());
-    assertEquals(20, journal.persistedInStorage("GatewayNode|" + burstNode).size(), "every peer journaled");
     KIT.stop(ref);
+    // every peer journaled: a new incarnation recovers (snapshot plus the events after it) and programs all 20
+    FakeGatewayDatapath again = new FakeGatewayDatapath();
+    var recovered = KIT.spawn(GatewayNode.create(burstNode, new GatewayNode.Deps(settings(Duration.ofMinutes(10)), again,
+        new InMemoryGatewayKeys().put(KEY_SECRET, PRIV), views, lostHooks::add, new HealthBoard())));
+    KIT.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
+      assertEquals(want, again.peers(UID), "every peer journaled");
+      return null;
+    });
+    KIT.stop(recovered);
   }
 
   @Test
