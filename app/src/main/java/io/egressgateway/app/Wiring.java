@@ -80,7 +80,8 @@ final class Wiring {
       PodAgent.start(system, podSettings, new io.egressgateway.app.wiring.NodePods(pods))
           .observedBy(new io.egressgateway.app.wiring.WorkerObserver(
               new io.egressgateway.kube.infra.PodEndpointWriter(client, kube.writerBatch()),
-              io.egressgateway.core.metrics.Metrics.get(system)));
+              io.egressgateway.core.metrics.Metrics.get(system)))
+          .takeOverTunnels();
       log.info("member '{}': pod agent started, CNI socket {}", node, podSettings.socketPath());
     }
 

@@ -31,11 +31,13 @@ import java.util.concurrent.CompletableFuture;
 public final class PodAgent {
   private final CniServer server;
   private final CniHandler handler;
-  private volatile java.util.concurrent.CompletionStage<Integer> resumed;
+  private final io.egressgateway.core.metrics.Metrics.Gauge resumedGauge;
+  private volatile java.util.concurrent.CompletionStage<Integer> resumed = CompletableFuture.completedFuture(0);
 
-  private PodAgent(CniServer server, CniHandler handler) {
+  private PodAgent(CniServer server, CniHandler handler, io.egressgateway.core.metrics.Metrics.Gauge resumedGauge) {
     this.server = server;
     this.handler = handler;
+    this.resumedGauge = resumedGauge;
   }
 
   /** Reports what the CNI path did to {@code observer} (PodEndpoint objects, metrics). */
@@ -48,7 +50,7 @@ public final class PodAgent {
     return server;
   }
 
-  /** Completes with how many tunnels made before this agent started are served again (see {@link CniHandler#resumeTunnels}). */
+  /** Completes with how many tunnels made before this agent started are served again ({@link #takeOverTunnels}). */
   public java.util.concurrent.CompletionStage<Integer> resumed() {
     return resumed;
   }
@@ -99,16 +101,22 @@ public final class PodAgent {
       server.close();
       return CompletableFuture.completedFuture(Done.getInstance());
     });
-    PodAgent agent = new PodAgent(server, handler);
-    io.egressgateway.core.metrics.Metrics.Gauge resumedGauge = io.egressgateway.core.metrics.Metrics.get(system).gauge(
-        "egress_pod_tunnels_resumed", "tunnels of pods made before this agent started that it took back (set once at start)");
+    return new PodAgent(server, handler, io.egressgateway.core.metrics.Metrics.get(system).gauge(
+        "egress_pod_tunnels_resumed", "tunnels of pods made before this agent started that it took back"));
+  }
+
+  /**
+   * Takes over what an earlier agent on this node left: first the DELs that could not reach it (pods deleted
+   * meanwhile, kept by the plugin), then the tunnels of the pods still here ({@link CniHandler#resumeTunnels}).
+   * Call it once, after {@link #observedBy}, so that what it does reaches the observer too; {@link #resumed}
+   * completes when it is done.
+   */
+  public PodAgent takeOverTunnels() {
     resumedGauge.set(0);
-    // first the DELs that could not reach the previous agent (pods deleted meanwhile), then the tunnels of
-    // the pods still here
-    agent.resumed = server.runDeferredDels().thenCompose(dels -> handler.resumeTunnels()).thenApply(n -> {
+    resumed = server.runDeferredDels().thenCompose(dels -> handler.resumeTunnels()).thenApply(n -> {
       resumedGauge.set(n);
       return n;
     });
-    return agent;
+    return this;
   }
 }

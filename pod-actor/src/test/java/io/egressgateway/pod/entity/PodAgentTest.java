@@ -63,7 +63,10 @@ class PodAgentTest {
     directory.put(new PodInfo("default", "web", "uid-w", Map.of(PodInfo.GATEWAY_ANNOTATION, "gw")));
     datapath.addNamespace("/var/run/netns/w");
     PodSettings settings = PodSettings.from(testKit.system().settings().config());
-    PodAgent agent = PodAgent.start(testKit.system(), settings, directory, datapath, gateways);
+    PodAgent agent = PodAgent.start(testKit.system(), settings, directory, datapath, gateways).takeOverTunnels();
+    assertEquals(0, agent.resumed().toCompletableFuture().get(10, TimeUnit.SECONDS), "a first agent has nothing to take over");
+    assertTrue(io.egressgateway.core.metrics.Metrics.get(testKit.system()).scrape().contains("egress_pod_tunnels_resumed 0"),
+        io.egressgateway.core.metrics.Metrics.get(testKit.system()).scrape());
 
     Map<String, String> env = Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "eeee5555ff", "CNI_NETNS", "/var/run/netns/w",
         "CNI_IFNAME", "eth0", "CNI_ARGS", "K8S_POD_NAMESPACE=default;K8S_POD_NAME=web;K8S_POD_UID=uid-w");
