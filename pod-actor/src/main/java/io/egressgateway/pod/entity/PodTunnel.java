@@ -121,6 +121,17 @@ public final class PodTunnel
   static final Duration RESUME_RETRY = Duration.ofSeconds(1);
   static final int RESUME_ATTEMPTS = 60;
 
+  /**
+   * A device made again with a new key after an agent restart could not be provisioned (no gateway confirmed,
+   * say, because the gateways restart too): tried again every {@link #REKEY_RETRY}, {@link #REKEY_ATTEMPTS}
+   * times at most, while nothing else (an ADD, a DEL) has happened to the tunnel meanwhile. The pod has no
+   * route into the tunnel until then: it stays fail-closed, and the runtime would not ADD it again.
+   */
+  private record RetryRekey(String deviceName, int attempt, Tunnel replaced) implements Command {}
+
+  static final Duration REKEY_RETRY = Duration.ofSeconds(2);
+  static final int REKEY_ATTEMPTS = 60;
+
   private record Provisioned(String containerId, String gateway, String error) implements Command {}
 
   private record Deprovisioned(String containerId, String error) implements Command {}
@@ -179,6 +190,9 @@ public final class PodTunnel
   private ActorRef<StatusReply<Added>> pendingAdd;
   private ActorRef<StatusReply<Done>> pendingRemove;
   private ActorRef<StatusReply<TakenBack>> pendingResume;
+  /** While a re-key after a restart provisions: its attempt (0 first) and the tunnel it replaces; else -1. */
+  private int rekeyAttempt = -1;
+  private Tunnel rekeyReplaced;
 
   private PodTunnel(ActorContext<Command> ctx, String entityId, Deps deps) {
     super(PersistenceId.of(ENTITY_KEY.name(), entityId),
@@ -207,6 +221,7 @@ public final class PodTunnel
         .onCommand(Reattached.class, this::onReattached)
         .onCommand(Resume.class, this::onResume)
         .onCommand(Resumed.class, this::onResumed)
+        .onCommand(RetryRekey.class, this::onRetryRekey)
         .build();
   }
 
@@ -282,6 +297,10 @@ public final class PodTunnel
     pendingAdd = null;
     ActorRef<StatusReply<TakenBack>> resumed = pendingResume;
     pendingResume = null;
+    int rekey = rekeyAttempt;
+    Tunnel rekeyOld = rekeyReplaced;
+    rekeyAttempt = -1;
+    rekeyReplaced = null;
     Tunnel t = tunnelOf(s);
     if (m.error() != null || t == null || !t.containerId().equals(m.containerId())) {
       String why = m.error() != null ? m.error() : "sandbox changed while provisioning";
@@ -291,6 +310,9 @@ public final class PodTunnel
       }
       if (resumed != null) {
         resumed.tell(StatusReply.error(why));
+      }
+      if (rekey >= 0 && t != null && t.containerId().equals(m.containerId())) {
+        retryRekey(t, rekey + 1, rekeyOld);
       }
       return Effect().none().thenNoReply().thenUnstashAll();
     }
@@ -450,7 +472,47 @@ public final class PodTunnel
         t.deviceName(), t.podIp());
     busy = true;
     pendingResume = m.replyTo();
+    rekeyAttempt = 0;
+    rekeyReplaced = t;
     return provisionWithNewKey(t, view, routes, t);
+  }
+
+  private void retryRekey(Tunnel t, int attempt, Tunnel replaced) {
+    if (attempt < REKEY_ATTEMPTS) {
+      ctx.scheduleOnce(REKEY_RETRY, ctx.getSelf(), new RetryRekey(t.deviceName(), attempt, replaced));
+    } else {
+      log.warn("{}: gave up making tunnel {} again after {} attempts; the pod stays fail-closed until its next ADD",
+          entityId, t.deviceName(), attempt);
+    }
+  }
+
+  private ReplyEffect<Event, State> onRetryRekey(State s, RetryRekey m) {
+    if (busy) {
+      return Effect().stash();
+    }
+    if (!(s instanceof Requested r) || !r.tunnel().deviceName().equals(m.deviceName())
+        || deps.keys().get(m.deviceName()).isEmpty()) {
+      return Effect().noReply(); // an ADD or a DEL came meanwhile and decided
+    }
+    Tunnel t = r.tunnel();
+    ConfigView view = deps.views().get().get(t.configKey());
+    List<Route> routes;
+    try {
+      if (unusable(view, t.configKey()) != null || !view.uid().equals(t.configUid())) {
+        throw new IllegalArgumentException("configuration " + t.configKey() + " is not usable right now");
+      }
+      routes = routesOf(t, view);
+    } catch (IllegalArgumentException ex) {
+      log.warn("{}: cannot make tunnel {} again yet: {}", entityId, t.deviceName(), ex.getMessage());
+      retryRekey(t, m.attempt() + 1, m.replaced());
+      return Effect().noReply();
+    }
+    log.info("{}: making tunnel {} again, attempt {}", entityId, t.deviceName(), m.attempt() + 1);
+    busy = true;
+    rekeyAttempt = m.attempt();
+    rekeyReplaced = m.replaced();
+    provision(t, view, routes, m.replaced());
+    return Effect().noReply();
   }
 
   // --- helpers ---

@@ -183,6 +183,30 @@ class PodTunnelTest {
   }
 
   @Test
+  void aReKeyThatNoGatewayConfirmsIsTriedAgainUntilOneDoes() throws Exception {
+    String oldKey = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1")).reply().getValue().publicKey();
+    datapath.kill("/var/run/netns/pod1");
+    agentRestart();
+    gateways.silent("gw1", true); // the gateways restart too
+    gateways.silent("gw2", true);
+    StatusReply<PodTunnel.TakenBack> r = resume();
+    assertTrue(r.isError(), "no gateway confirmed the new key");
+    assertInstanceOf(PodTunnel.Requested.class, kit.getState());
+    assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().routes().stream().noneMatch(x -> x.dev().equals("wg0")),
+        "fail-closed meanwhile");
+
+    gateways.silent("gw2", false);
+    for (int i = 0; i < 100 && !(kit.getState() instanceof PodTunnel.Established); i++) {
+      Thread.sleep(50);
+    }
+    PodTunnel.Established st = assertInstanceOf(PodTunnel.Established.class, kit.getState(), "made again on a later attempt");
+    assertFalse(st.tunnel().publicKey().equals(oldKey));
+    assertTrue(gateways.peersOf("gw2", "uid-default-gw").containsKey(st.tunnel().publicKey()));
+    assertFalse(gateways.peersOf("gw2", "uid-default-gw").containsKey(oldKey), "the old key left the gateway");
+    assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().routes().contains(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")));
+  }
+
+  @Test
   void afterAnAgentRestartAGoneNamespaceOrNoTunnelChangesNothing() throws Exception {
     String pub = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1")).reply().getValue().publicKey();
     datapath.deleteNamespace("/var/run/netns/pod1");
