@@ -124,6 +124,7 @@ class WritersTest {
       assertFalse(paths.isEmpty());
       assertTrue(paths.stream().allMatch(x -> x.contains("fieldSelector=spec.nodeName%3Dworker-1")), paths.toString());
     }
+    MockApiQuiet.await(client); // closing that informer's watch may have stalled the mock for a while
     try (PodDirectory dir = PodDirectory.startUnfiltered(client, "worker-1")) {
       ControllerTest.await(() -> dir.lookup("apps", "mine").isPresent(), "pod visible");
       var info = dir.lookup("apps", "mine").orElseThrow();
