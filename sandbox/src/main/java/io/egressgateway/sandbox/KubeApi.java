@@ -31,7 +31,9 @@ public final class KubeApi implements AutoCloseable {
   private KubeApi(KubernetesMockServer server, DiscoveryDispatcher dispatcher, String url) {
     this.server = server;
     this.dispatcher = dispatcher;
-    this.client = server.createClient();
+    // the mock can stall for up to a minute after a watch closes (see close()): wait that out rather than
+    // fail a check with a 10 s request timeout
+    this.client = server.createClient(b -> b.editOrNewConfig().withRequestTimeout(90_000).endConfig());
     this.url = url;
   }
 
