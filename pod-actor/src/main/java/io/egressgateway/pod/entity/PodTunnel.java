@@ -379,22 +379,20 @@ public final class PodTunnel
       return Effect().noReply();
     }
     Tunnel t = e.tunnel();
-    ConfigView view = deps.views().get().get(t.configKey());
     java.util.Optional<String> key = deps.keys().get(t.deviceName());
-    if (key.isEmpty() || unusable(view, t.configKey()) != null || !view.uid().equals(t.configUid())) {
-      log.warn("{}: device {} died and cannot be re-created here ({}); the pod stays fail-closed until its next ADD",
-          entityId, t.deviceName(), key.isEmpty() ? "its key was lost with an agent restart" : "its configuration changed");
-      return Effect().noReply();
-    }
-    List<Route> routes;
+    Plan plan;
     try {
-      routes = routesOf(t, view);
+      if (key.isEmpty()) {
+        throw new IllegalArgumentException("its key was lost with an agent restart");
+      }
+      plan = planFor(t);
     } catch (IllegalArgumentException ex) {
-      log.warn("{}: cannot re-create {}: {}", entityId, t.deviceName(), ex.getMessage());
+      log.warn("{}: device {} died and cannot be re-created here ({}); the pod stays fail-closed until its next ADD",
+          entityId, t.deviceName(), ex.getMessage());
       return Effect().noReply();
     }
     busy = true;
-    ctx.pipeToSelf(pipelines.reattach(t, view, routes, key.get()),
+    ctx.pipeToSelf(pipelines.reattach(t, plan.view(), plan.routes(), key.get()),
         (v, err) -> new Reattached(t.deviceName(), err == null ? null : TunnelPipelines.describe(err)));
     return Effect().noReply();
   }
@@ -457,14 +455,9 @@ public final class PodTunnel
       log.info("{}: the namespace of tunnel {} is gone; the pod's DEL removes the rest", entityId, t.deviceName());
       return Effect().reply(m.replyTo(), StatusReply.error("the pod's network namespace is gone")).thenUnstashAll();
     }
-    ConfigView view = deps.views().get().get(t.configKey());
-    if (unusable(view, t.configKey()) != null || !view.uid().equals(t.configUid())) {
-      return Effect().reply(m.replyTo(), StatusReply.error("configuration " + t.configKey() + " changed while the tunnel was resumed"))
-          .thenUnstashAll();
-    }
-    List<Route> routes;
+    Plan plan;
     try {
-      routes = routesOf(t, view);
+      plan = planFor(t);
     } catch (IllegalArgumentException ex) {
       return Effect().reply(m.replyTo(), StatusReply.error(ex.getMessage())).thenUnstashAll();
     }
@@ -474,7 +467,7 @@ public final class PodTunnel
     pendingResume = m.replyTo();
     rekeyAttempt = 0;
     rekeyReplaced = t;
-    return provisionWithNewKey(t, view, routes, t);
+    return provisionWithNewKey(t, plan.view(), plan.routes(), t);
   }
 
   private void retryRekey(Tunnel t, int attempt, Tunnel replaced) {
@@ -495,13 +488,9 @@ public final class PodTunnel
       return Effect().noReply(); // an ADD or a DEL came meanwhile and decided
     }
     Tunnel t = r.tunnel();
-    ConfigView view = deps.views().get().get(t.configKey());
-    List<Route> routes;
+    Plan plan;
     try {
-      if (unusable(view, t.configKey()) != null || !view.uid().equals(t.configUid())) {
-        throw new IllegalArgumentException("configuration " + t.configKey() + " is not usable right now");
-      }
-      routes = routesOf(t, view);
+      plan = planFor(t);
     } catch (IllegalArgumentException ex) {
       log.warn("{}: cannot make tunnel {} again yet: {}", entityId, t.deviceName(), ex.getMessage());
       retryRekey(t, m.attempt() + 1, m.replaced());
@@ -511,15 +500,30 @@ public final class PodTunnel
     busy = true;
     rekeyAttempt = m.attempt();
     rekeyReplaced = m.replaced();
-    provision(t, view, routes, m.replaced());
+    provision(t, plan.view(), plan.routes(), m.replaced());
     return Effect().noReply();
   }
 
   // --- helpers ---
 
-  /** The routes an established tunnel's pod should have under {@code view}. */
-  private static List<Route> routesOf(Tunnel t, ConfigView view) {
-    return PodRoutes.desired(view.defaultRoute(), t.eth0Gateway(), view.excludeCidrs(), t.excludedCidrs(), view.ilbIp());
+  /** A tunnel's configuration view as replicated now, and the routes its pod should have under it. */
+  private record Plan(ConfigView view, List<Route> routes) {}
+
+  /**
+   * What re-making {@code t}'s device needs: its configuration usable and still the one the tunnel was made
+   * for. Fails with {@link IllegalArgumentException} saying why not.
+   */
+  private Plan planFor(Tunnel t) {
+    ConfigView view = deps.views().get().get(t.configKey());
+    String problem = unusable(view, t.configKey());
+    if (problem != null) {
+      throw new IllegalArgumentException(problem);
+    }
+    if (!view.uid().equals(t.configUid())) {
+      throw new IllegalArgumentException("configuration " + t.configKey() + " was replaced since the tunnel was made");
+    }
+    return new Plan(view, PodRoutes.desired(view.defaultRoute(), t.eth0Gateway(), view.excludeCidrs(),
+        t.excludedCidrs(), view.ilbIp()));
   }
 
   /** Why {@code view} cannot serve a pod right now, or null. */
