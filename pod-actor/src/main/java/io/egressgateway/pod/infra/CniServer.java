@@ -245,10 +245,6 @@ public final class CniServer implements AutoCloseable {
       log.debug("closing CNI socket: {}", e.getMessage());
     }
     workers.shutdownNow();
-    try {
-      Files.deleteIfExists(socket);
-    } catch (IOException e) {
-      log.warn("cannot remove {}: {}", socket, e.getMessage());
-    }
+    deleteQuietly(socket);
   }
 }
