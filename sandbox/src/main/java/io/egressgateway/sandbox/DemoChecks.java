@@ -194,23 +194,13 @@ final class DemoChecks {
       }
       if (deleted != null && deleted.node().equals(node)) {
         kube.pods().inNamespace("e2e").withName("private").delete();
-        for (long end = System.nanoTime() + Duration.ofSeconds(30).toNanos(); pods.hasSandbox(deletedKey) && System.nanoTime() < end; ) {
-          Sh.sleep(200);
-        }
-        del.put("deletedWhileDown", !pods.hasSandbox(deletedKey));
+        del.put("deletedWhileDown", !Sh.poll(() -> pods.hasSandbox(deletedKey), has -> !has, Duration.ofSeconds(30), 200));
       }
     });
     List<Pod> remaining = tunnelled.stream().filter(p -> !key(p).equals(deletedKey)).toList();
     long readyMs = (System.nanoTime() - t0) / 1_000_000;
-    long resumed = -1;
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (ready && System.nanoTime() < deadline) {
-      resumed = metricSum(members.metrics("worker"), "egress_pod_tunnels_resumed");
-      if (resumed >= remaining.size()) {
-        break;
-      }
-      Sh.sleep(500);
-    }
+    long resumed = !ready ? -1 : Sh.poll(() -> metricSum(members.metrics("worker"), "egress_pod_tunnels_resumed"),
+        n -> n >= remaining.size(), Duration.ofSeconds(60), 500);
     boolean egressOk = true;
     ArrayNode podsReport = r.putArray("pods");
     for (Pod pod : remaining) {
@@ -219,21 +209,13 @@ final class DemoChecks {
       podsReport.addObject().put("name", check.name()).put("egressIp", check.egressIp()).put("ok", check.ok())
           .put("detail", check.detail());
     }
-    String keyAfter = keyBefore;
-    for (long end = System.nanoTime() + Duration.ofSeconds(15).toNanos(); keyAfter.equals(keyBefore) && System.nanoTime() < end; ) {
-      Sh.sleep(250);
-      keyAfter = Demo.podEndpointKey(kube, "demo", "annotated");
-    }
+    String keyAfter = Sh.poll(() -> Demo.podEndpointKey(kube, "demo", "annotated"), k -> !k.equals(keyBefore),
+        Duration.ofSeconds(15), 250);
     boolean newKey = !r.path("deviceEnded").asText().isEmpty() && !keyBefore.isEmpty() && !keyAfter.isEmpty()
         && !keyAfter.equals(keyBefore);
     r.put("demoNewKey", newKey);
-    long peersAfter = -1;
-    for (long end = System.nanoTime() + Duration.ofSeconds(45).toNanos(); System.nanoTime() < end; Sh.sleep(1000)) {
-      peersAfter = metricSum(members.metrics("gateway"), peersMetric); // the gateways report every 15 s
-      if (peersAfter == 0) {
-        break;
-      }
-    }
+    // the gateways report every 15 s
+    long peersAfter = Sh.poll(() -> metricSum(members.metrics("gateway"), peersMetric), n -> n == 0, Duration.ofSeconds(45), 1000);
     boolean delOk = del.path("deletedWhileDown").asBoolean(false) && del.path("peersBefore").asLong() > 0 && peersAfter == 0;
     del.put("peersAfter", peersAfter).put("ok", delOk);
     boolean ok = ready && resumed == remaining.size() && egressOk && newKey && delOk;

@@ -74,6 +74,21 @@ public final class Sh {
     }
   }
 
+  /**
+   * Reads {@code value} every {@code everyMs} until {@code done} holds for it or {@code timeout} has passed;
+   * returns the last value read.
+   */
+  public static <T> T poll(java.util.function.Supplier<T> value, java.util.function.Predicate<T> done,
+      java.time.Duration timeout, long everyMs) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    T v = value.get();
+    while (!done.test(v) && System.nanoTime() < deadline) {
+      sleep(everyMs);
+      v = value.get();
+    }
+    return v;
+  }
+
   static List<String> inNs(String ns, String... cmd) {
     List<String> full = new ArrayList<>();
     if (ns != null) {
