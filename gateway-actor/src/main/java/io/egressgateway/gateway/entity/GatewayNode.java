@@ -67,6 +67,7 @@ public final class GatewayNode
   private static final Pattern HOST_CIDR = Pattern.compile("(25[0-5]|2[0-4]\\d|1?\\d?\\d)(\\.(25[0-5]|2[0-4]\\d|1?\\d?\\d)){3}/32");
   private static final String COALESCE = "coalesce";
   private static final String RESYNC = "resync";
+  private static final String HOLD = "hold";
 
   // ---------------------------------------------------------------- protocol
 
@@ -100,6 +101,9 @@ public final class GatewayNode
 
   /** Persists the peers that arrived since the last flush, in one journal write. */
   private record FlushPeers() implements Command {}
+
+  /** The oldest held peer has waited {@code peer-hold}: refuse what waited that long, look again later. */
+  private record HoldElapsed() implements Command {}
 
   private record Reconciled(Map<String, ConfigDatapath> desired, Reconciliation result, String failure) implements Command {}
 
@@ -138,8 +142,14 @@ public final class GatewayNode
       return ip.equals(peersOf(uid).get(key));
     }
 
+    /**
+     * Adds or moves a peer. A pod IP belongs to one sandbox at a time, and WireGuard routes an allowed IP to
+     * one peer only: an older key holding {@code ip} (a sandbox whose removal never reached this gateway) is
+     * dropped, so a later full load of the device cannot hand the address back to it.
+     */
     State withPeer(String uid, String key, String ip) {
       Map<String, String> m = new HashMap<>(peersOf(uid));
+      m.values().removeIf(ip::equals);
       m.put(key, ip);
       Map<String, Map<String, String>> all = new HashMap<>(peers);
       all.put(uid, m);
@@ -229,6 +239,11 @@ public final class GatewayNode
   /** New peers waiting to be persisted together (while one write runs, the next ones queue up here). */
   private final List<AddPeer> incoming = new ArrayList<>();
   private boolean flushQueued;
+  /**
+   * Peers for configs this node does not serve yet, in arrival order: the worker that sent them already sees
+   * the config in its copy of the view, this node's copy (or the config's Azure addresses) will follow.
+   */
+  private final List<Held> held = new ArrayList<>();
   private final Map<String, List<ActorRef<StatusReply<Done>>>> waiters = new HashMap<>();
   private final Set<String> appliedPeers = new HashSet<>();
   private Set<String> serving = Set.of();
@@ -273,6 +288,7 @@ public final class GatewayNode
     return newCommandHandlerWithReplyBuilder().forAnyState()
         .onCommand(AddPeer.class, this::onAddPeer)
         .onCommand(FlushPeers.class, this::onFlushPeers)
+        .onCommand(HoldElapsed.class, this::onHoldElapsed)
         .onCommand(RemovePeer.class, this::onRemovePeer)
         .onCommand(Resync.class, (s, c) -> onTrigger("resync"))
         .onCommand(ViewChanged.class, this::onViewChanged)
@@ -306,25 +322,102 @@ public final class GatewayNode
 
   private ReplyEffect<Event, State> onAddPeer(State state, AddPeer c) {
     String problem = invalidPeer(c.configUid(), c.publicKey(), c.allowedIp());
-    if (problem == null && !desired(state).containsKey(c.configUid())) {
-      problem = "config " + c.configUid() + " is not served by gateway node " + node;
-    }
     if (problem != null) {
       log.warn("[{}] rejected peer {}: {}", node, c.publicKey(), problem);
       return Effect().reply(c.replyTo(), StatusReply.error(problem));
     }
-    String k = peerId(c.configUid(), c.publicKey());
-    if (state.has(c.configUid(), c.publicKey(), c.allowedIp())) {
-      if (appliedPeers.contains(k)) {
-        return Effect().reply(c.replyTo(), StatusReply.ack());
-      }
-      return Effect().none().thenRun(s -> awaitPeer(c, s)).thenNoReply();
+    dropSuperseded(c);
+    if (!desired(state).containsKey(c.configUid())) {
+      hold(c);
+      return Effect().noReply();
     }
-    // persisted with whatever else arrives meanwhile: a burst of pods costs one journal write, not one each
+    admit(state, c);
+    return Effect().noReply();
+  }
+
+  /**
+   * A valid peer of a config this node serves: answered at once if programmed; else programmed (and first
+   * journaled, with whatever else arrives meanwhile: a burst of pods costs one journal write, not one each).
+   */
+  private void admit(State state, AddPeer c) {
+    if (state.has(c.configUid(), c.publicKey(), c.allowedIp())) {
+      if (appliedPeers.contains(peerId(c.configUid(), c.publicKey()))) {
+        c.replyTo().tell(StatusReply.ack());
+      } else {
+        awaitPeer(c, state);
+      }
+      return;
+    }
     incoming.add(c);
     if (!flushQueued) {
       flushQueued = true;
       ctx.getSelf().tell(new FlushPeers());
+    }
+  }
+
+  /**
+   * Holds a peer whose config this node does not serve yet. The worker's copy of the replicated view can be
+   * ahead of this node's (the config was just created, or this node just joined its pool), and a refusal
+   * would leave this gateway without the pod for good while the load balancer may send the pod's flow here.
+   */
+  private void hold(AddPeer c) {
+    held.add(new Held(c, System.nanoTime()));
+    log.info("[{}] holding peer {} until config {} is served here (up to {})", node, c.publicKey(), c.configUid(),
+        deps.settings().peerHold());
+    if (!timers.isTimerActive(HOLD)) {
+      timers.startSingleTimer(HOLD, new HoldElapsed(), deps.settings().peerHold());
+    }
+  }
+
+  /**
+   * A newer request for the same pod IP of a config replaces a held one: the held key belongs to a sandbox
+   * that is gone, and admitting it later would take the IP away from the newer peer.
+   */
+  private void dropSuperseded(AddPeer c) {
+    held.removeIf(h -> {
+      AddPeer old = h.request();
+      boolean superseded = old.configUid().equals(c.configUid()) && old.allowedIp().equals(c.allowedIp())
+          && !old.publicKey().equals(c.publicKey());
+      if (superseded) {
+        old.replyTo().tell(StatusReply.error("peer " + old.publicKey() + " was superseded by " + c.publicKey()
+            + " for " + c.allowedIp() + " before config " + c.configUid() + " was served here"));
+      }
+      return superseded;
+    });
+  }
+
+  /** Admits the held peers whose config is now served here, in arrival order (all in one journal write). */
+  private void admitHeld(State state) {
+    if (held.isEmpty()) {
+      return;
+    }
+    Set<String> served = desired(state).keySet();
+    List<Held> ready = held.stream().filter(h -> served.contains(h.request().configUid())).toList();
+    if (ready.isEmpty()) {
+      return;
+    }
+    held.removeAll(ready);
+    log.info("[{}] config(s) {} now served here: programming {} held peer(s)", node,
+        ready.stream().map(h -> h.request().configUid()).distinct().toList(), ready.size());
+    ready.forEach(h -> admit(state, h.request()));
+  }
+
+  private ReplyEffect<Event, State> onHoldElapsed(State state, HoldElapsed e) {
+    long now = System.nanoTime();
+    long limit = deps.settings().peerHold().toNanos();
+    held.removeIf(h -> {
+      boolean expired = now - h.since() >= limit;
+      if (expired) {
+        String problem = "config " + h.request().configUid() + " is not served by gateway node " + node
+            + " (waited " + deps.settings().peerHold().toMillis() + " ms for it)";
+        log.warn("[{}] rejected peer {}: {}", node, h.request().publicKey(), problem);
+        h.request().replyTo().tell(StatusReply.error(problem));
+      }
+      return expired;
+    });
+    if (!held.isEmpty()) {
+      long next = Math.max(1, limit - (now - held.get(0).since()));
+      timers.startSingleTimer(HOLD, new HoldElapsed(), Duration.ofNanos(next));
     }
     return Effect().noReply();
   }
@@ -350,6 +443,13 @@ public final class GatewayNode
     // an addition of the same peer still waiting for its journal write or for the device must not land
     // after this removal, and its asker gets an answer
     String overtaken = "peer " + c.publicKey() + " was removed before it was programmed";
+    held.removeIf(h -> {
+      boolean same = h.request().configUid().equals(c.configUid()) && h.request().publicKey().equals(c.publicKey());
+      if (same) {
+        h.request().replyTo().tell(StatusReply.error(overtaken));
+      }
+      return same;
+    });
     incoming.removeIf(a -> {
       boolean same = a.configUid().equals(c.configUid()) && a.publicKey().equals(c.publicKey());
       if (same) {
@@ -371,6 +471,7 @@ public final class GatewayNode
 
   private ReplyEffect<Event, State> onViewChanged(State state, ViewChanged c) {
     views = c.views();
+    admitHeld(state);
     return onTrigger("view changed");
   }
 
@@ -486,6 +587,10 @@ public final class GatewayNode
     if (busy) {
       return;
     }
+    // a config not serving yet (its device is still to be made) gets its peers with the reconcile that makes it
+    if (pendingPeerOps.removeIf(op -> !serving.contains(op.uid()))) {
+      reconcileWanted = true;
+    }
     if (!pendingPeerOps.isEmpty()) {
       List<DatapathAction> ops = List.copyOf(pendingPeerOps);
       pendingPeerOps.clear();
@@ -539,6 +644,9 @@ public final class GatewayNode
     ops.forEach(op -> out.put(op.uid() + " " + Reconciliation.peerKey(op), String.valueOf(ex.getMessage())));
     return out;
   }
+
+  /** A peer waiting for its config to be served here, and since when ({@link System#nanoTime}). */
+  private record Held(AddPeer request, long since) {}
 
   private static String peerId(String uid, String key) {
     return uid + " " + key;

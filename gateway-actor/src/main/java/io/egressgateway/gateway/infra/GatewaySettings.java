@@ -15,6 +15,7 @@ public record GatewaySettings(
     Duration resyncInterval,
     Duration retryInterval,
     Duration viewGrace,
+    Duration peerHold,
     int snapshotEvery,
     Duration commandTimeout,
     boolean probeEnabled,
@@ -39,6 +40,7 @@ public record GatewaySettings(
     requirePositive("resync-interval", resyncInterval);
     requirePositive("retry-interval", retryInterval);
     requirePositive("command-timeout", commandTimeout);
+    requirePositive("peer-hold", peerHold);
     if (peerKeepaliveSeconds < 0 || peerKeepaliveSeconds > 65535) {
       throw new IllegalArgumentException("egress.gateway.peer-keepalive out of range: " + peerKeepaliveSeconds + "s");
     }
@@ -64,6 +66,7 @@ public record GatewaySettings(
         c.getDuration("resync-interval"),
         c.getDuration("retry-interval"),
         c.getDuration("view-grace"),
+        c.getDuration("peer-hold"),
         c.getInt("snapshot-every"),
         c.getDuration("command-timeout"),
         c.getBoolean("probe.enabled"),

@@ -54,8 +54,12 @@ class GatewayNodeTest {
   }
 
   static GatewaySettings settings(Duration viewGrace) {
+    return settings(viewGrace, Duration.ofSeconds(30));
+  }
+
+  static GatewaySettings settings(Duration viewGrace, Duration peerHold) {
     return new GatewaySettings("wireguard-go", "", "eth0", "egw-", 2, 8, Duration.ofMillis(20), Duration.ofMinutes(5),
-        Duration.ofMillis(100), viewGrace, 3, Duration.ofSeconds(5), false, "127.0.0.1", 0, Duration.ZERO,
+        Duration.ofMillis(100), viewGrace, peerHold, 3, Duration.ofSeconds(5), false, "127.0.0.1", 0, Duration.ZERO,
         Duration.ofMillis(1));
   }
 
@@ -70,12 +74,16 @@ class GatewayNodeTest {
   }
 
   void setUp(Duration viewGrace) {
+    setUp(viewGrace, Duration.ofSeconds(30));
+  }
+
+  void setUp(Duration viewGrace, Duration peerHold) {
     dp = new FakeGatewayDatapath();
     views = new TestConfigSource();
     board = new HealthBoard();
     lostHooks.clear();
     node = "gw-" + SEQ.incrementAndGet();
-    GatewayNode.Deps deps = new GatewayNode.Deps(settings(viewGrace), dp, new InMemoryGatewayKeys().put(KEY_SECRET, PRIV),
+    GatewayNode.Deps deps = new GatewayNode.Deps(settings(viewGrace, peerHold), dp, new InMemoryGatewayKeys().put(KEY_SECRET, PRIV),
         views, lostHooks::add, board);
     es = EventSourcedBehaviorTestKit.create(KIT.system(), GatewayNode.create(node, deps));
   }
@@ -212,6 +220,7 @@ class GatewayNodeTest {
 
   @Test
   void badPeersAndUnknownConfigsAreRejectedAndPersistNothing() {
+    setUp(Duration.ofMinutes(10), Duration.ofMillis(300));
     views.put(view(6000));
     awaitServing();
     String pod = WgKeys.generate().publicKey();
@@ -221,10 +230,79 @@ class GatewayNodeTest {
     var badIp = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, pod, "10.244.1.0/24", r));
     assertTrue(badIp.reply().getError().getMessage().contains("a.b.c.d/32"));
     var unknown = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer("22222222-bbbb", pod, "10.244.1.10/32", r));
-    assertTrue(unknown.reply().getError().getMessage().contains("not served by gateway node " + node));
+    assertTrue(unknown.reply().getError().getMessage().contains("not served by gateway node " + node + " (waited 300 ms"),
+        unknown.reply().getError().getMessage());
     assertEquals(List.of(), badKey.events());
     assertEquals(List.of(), badIp.events());
     assertEquals(List.of(), unknown.events());
+    assertEquals(Map.of(), es.getState().peers());
+  }
+
+  @Test
+  void aPeerArrivingBeforeItsConfigIsHeldAndProgrammedOnceTheViewCatchesUp() {
+    // the worker's copy of the view is ahead of this gateway's: the peer must not be refused for good
+    TestProbe<StatusReply<Done>> early = KIT.createTestProbe();
+    String pod = WgKeys.generate().publicKey();
+    es.runCommand(new GatewayNode.AddPeer(UID, pod, "10.244.6.1/32", early.getRef()));
+    early.expectNoMessage(Duration.ofMillis(300));
+    assertEquals(Map.of(), es.getState().peers(), "nothing journaled while the config is unknown here");
+
+    views.put(view(6000));
+    assertTrue(early.receiveMessage(Duration.ofSeconds(5)).isSuccess());
+    assertEquals(Map.of(pod, "10.244.6.1/32"), dp.peers(UID), "programmed before the answer");
+    assertEquals(Map.of(pod, "10.244.6.1/32"), es.getState().peersOf(UID));
+    assertTrue(status().configs().get(UID).serving());
+  }
+
+  @Test
+  void aHeldPeerRemovedOrSupersededMeanwhileIsNeverProgrammed() {
+    TestProbe<StatusReply<Done>> removedEarly = KIT.createTestProbe();
+    TestProbe<StatusReply<Done>> oldSandbox = KIT.createTestProbe();
+    TestProbe<StatusReply<Done>> newSandbox = KIT.createTestProbe();
+    String gone = WgKeys.generate().publicKey();
+    String oldKey = WgKeys.generate().publicKey();
+    String newKey = WgKeys.generate().publicKey();
+    es.runCommand(new GatewayNode.AddPeer(UID, gone, "10.244.6.2/32", removedEarly.getRef()));
+    es.runCommand(new GatewayNode.AddPeer(UID, oldKey, "10.244.6.3/32", oldSandbox.getRef()));
+    assertTrue(es.<StatusReply<Done>>runCommand(r -> new GatewayNode.RemovePeer(UID, gone, r)).reply().isSuccess());
+    assertTrue(removedEarly.receiveMessage(Duration.ofSeconds(1)).getError().getMessage().contains("was removed before"));
+    es.runCommand(new GatewayNode.AddPeer(UID, newKey, "10.244.6.3/32", newSandbox.getRef()));
+    assertTrue(oldSandbox.receiveMessage(Duration.ofSeconds(1)).getError().getMessage().contains("superseded by " + newKey));
+
+    views.put(view(6000));
+    assertTrue(newSandbox.receiveMessage(Duration.ofSeconds(5)).isSuccess());
+    assertEquals(Map.of(newKey, "10.244.6.3/32"), dp.peers(UID), "only the newest sandbox's peer");
+  }
+
+  @Test
+  void aNewKeyForAPodIpTakesItFromTheOldKeyAlsoAfterARestart() {
+    // the old sandbox's removal never reached this gateway (it was down): its key must not keep the IP
+    views.put(view(6000));
+    awaitServing();
+    String stale = WgKeys.generate().publicKey();
+    String fresh = WgKeys.generate().publicKey();
+    assertTrue(es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, stale, "10.244.6.9/32", r)).reply().isSuccess());
+    assertTrue(es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, fresh, "10.244.6.9/32", r)).reply().isSuccess());
+    assertEquals(Map.of(fresh, "10.244.6.9/32"), es.getState().peersOf(UID));
+    es.runCommand(new GatewayNode.Resync());
+    KIT.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
+      assertEquals(Map.of(fresh, "10.244.6.9/32"), dp.peers(UID), "the stale peer leaves the device");
+      return null;
+    });
+    es.restart();
+    assertEquals(Map.of(fresh, "10.244.6.9/32"), es.getState().peersOf(UID), "the same after replaying the journal");
+  }
+
+  @Test
+  void aHeldPeerIsRefusedWhenItsConfigNeverArrives() {
+    setUp(Duration.ofMinutes(10), Duration.ofMillis(300));
+    TestProbe<StatusReply<Done>> probe = KIT.createTestProbe();
+    es.runCommand(new GatewayNode.AddPeer("33333333-cccc", WgKeys.generate().publicKey(), "10.244.6.4/32", probe.getRef()));
+    long start = System.nanoTime();
+    StatusReply<Done> reply = probe.receiveMessage(Duration.ofSeconds(5));
+    assertTrue(reply.isError());
+    assertTrue(reply.getError().getMessage().contains("is not served by gateway node " + node), reply.getError().getMessage());
+    assertTrue(System.nanoTime() - start >= Duration.ofMillis(250).toNanos(), "held before the refusal");
     assertEquals(Map.of(), es.getState().peers());
   }
 
