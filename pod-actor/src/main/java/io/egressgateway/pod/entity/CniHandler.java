@@ -35,6 +35,8 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
   private final Executor blocking;
   /** This node's tunnel devices (creation name) to their entity, for repairs; rebuilt by {@link #resumeTunnels} after a restart. */
   private final java.util.Map<String, String> devices = new java.util.concurrent.ConcurrentHashMap<>();
+  /** Per configuration uid, its gateways with complete addresses as last seen ({@link #onViews}). */
+  private final java.util.Map<String, java.util.Set<String>> poolSeen = new java.util.HashMap<>();
 
   /** {@code askTimeout} must exceed the entities' gateway wait; {@code blocking} runs CHECK's datapath read. */
   /**
@@ -73,6 +75,38 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
       log.warn("tunnel device {} of {} died; asking the entity to re-create it", deviceName, id);
       tunnels.tell(id, new PodTunnel.Reattach(deviceName));
     }
+  }
+
+  /**
+   * Follows the replicated view (a view listener: quick, never blocking). When a configuration's pool gains
+   * a gateway that can serve it (its addresses are complete), every tunnel of this node is told
+   * ({@link PodTunnel.GatewaysJoined}); those of that configuration send the pod's peer to the newcomer. A
+   * pool seen for the first time tells nobody: tunnels made under it asked all of its gateways already.
+   */
+  public synchronized void onViews(java.util.Map<String, io.egressgateway.core.view.ConfigView> views) {
+    java.util.Map<String, java.util.Set<String>> now = new java.util.HashMap<>();
+    for (io.egressgateway.core.view.ConfigView v : views.values()) {
+      java.util.Set<String> ready = new java.util.TreeSet<>();
+      v.gateways().forEach((gw, a) -> {
+        if (a != null && a.secondaryIp() != null && !a.secondaryIp().isEmpty()) {
+          ready.add(gw);
+        }
+      });
+      now.put(v.uid(), ready);
+      java.util.Set<String> before = poolSeen.get(v.uid());
+      if (before == null) {
+        continue;
+      }
+      java.util.Set<String> joined = new java.util.TreeSet<>(ready);
+      joined.removeAll(before);
+      if (!joined.isEmpty()) {
+        java.util.Set<String> entities = new java.util.HashSet<>(devices.values());
+        log.info("gateway(s) {} joined the pool of {}: telling {} tunnel(s) of node {}", joined, v.key(), entities.size(), node);
+        entities.forEach(id -> tunnels.tell(id, new PodTunnel.GatewaysJoined(v.uid(), java.util.Set.copyOf(joined))));
+      }
+    }
+    poolSeen.clear();
+    poolSeen.putAll(now);
   }
 
   /**

@@ -91,6 +91,7 @@ public final class PodAgent {
     PodTunnels tunnels = PodTunnels.sharded(system, PodTunnel.init(system, deps));
     CniHandler handler = new CniHandler(node, directory, tunnels, datapath,
         settings.answerTimeout().minusMillis(500), system.dispatchers().lookup(DispatcherSelector.blocking()));
+    views.subscribe(handler::onViews);
     CniServer server;
     try {
       server = CniServer.start(settings.socketPath(), settings.serverThreads(), settings.answerTimeout(), handler);

@@ -132,6 +132,14 @@ public final class PodTunnel
   static final Duration REKEY_RETRY = Duration.ofSeconds(2);
   static final int REKEY_ATTEMPTS = 60;
 
+  /**
+   * Gateways {@code gateways} joined the pool of configuration {@code configUid} after this tunnel was made
+   * (a scaled-out pool, or a gateway that had not received the configuration yet): the pod's peer goes to
+   * them too, since the load balancer sends flows to a gateway as soon as its probe answers. Nothing is
+   * persisted and nobody waits: a gateway that does not confirm is logged.
+   */
+  public record GatewaysJoined(String configUid, java.util.Set<String> gateways) implements Command {}
+
   private record Provisioned(String containerId, String gateway, String error) implements Command {}
 
   private record Deprovisioned(String containerId, String error) implements Command {}
@@ -148,11 +156,22 @@ public final class PodTunnel
 
   // --- state ---
 
-  /** One sandbox's tunnel. {@code deviceName} is host-unique (kept in wg0's alias). */
+  /**
+   * One sandbox's tunnel. {@code deviceName} is host-unique (kept in wg0's alias). {@code gateways}: the pool
+   * the pod's peer was sent to when the key was made, so that its removal reaches them even when this node
+   * has no view of the configuration (right after an agent restart); empty in events written before it.
+   */
   public record Tunnel(String containerId, String netns, String podIp, String configKey, String configUid,
-      String publicKey, String deviceName, String eth0Gateway, List<String> excludedCidrs) implements CborSerializable {
-    Tunnel withPublicKey(String key) {
-      return new Tunnel(containerId, netns, podIp, configKey, configUid, key, deviceName, eth0Gateway, excludedCidrs);
+      String publicKey, String deviceName, String eth0Gateway, List<String> excludedCidrs, List<String> gateways)
+      implements CborSerializable {
+    public Tunnel {
+      gateways = gateways == null ? List.of() : List.copyOf(gateways);
+    }
+
+    /** With a new key, sent to {@code pool}. */
+    Tunnel rekeyed(String key, java.util.Collection<String> pool) {
+      return new Tunnel(containerId, netns, podIp, configKey, configUid, key, deviceName, eth0Gateway, excludedCidrs,
+          pool.stream().sorted().toList());
     }
   }
 
@@ -222,6 +241,7 @@ public final class PodTunnel
         .onCommand(Resume.class, this::onResume)
         .onCommand(Resumed.class, this::onResumed)
         .onCommand(RetryRekey.class, this::onRetryRekey)
+        .onCommand(GatewaysJoined.class, this::onGatewaysJoined)
         .build();
   }
 
@@ -273,14 +293,14 @@ public final class PodTunnel
       return Effect().none().thenRun(st -> provision(current, view, routes, null)).thenNoReply();
     }
     Tunnel t = new Tunnel(pod.containerId(), pod.netns(), pod.podIp(), pod.configKey(), view.uid(), "",
-        DeviceNames.forContainer(pod.containerId()), pod.eth0Gateway(), pod.excludedCidrs());
+        DeviceNames.forContainer(pod.containerId()), pod.eth0Gateway(), pod.excludedCidrs(), List.of());
     return provisionWithNewKey(t, view, routes, current);
   }
 
   /** A new key for {@code t}'s device (kept in memory only), persisted with its public half, then provisioned. */
   private ReplyEffect<Event, State> provisionWithNewKey(Tunnel t, ConfigView view, List<Route> routes, Tunnel replaced) {
     WgKeys.KeyPair keys = WgKeys.generate();
-    Tunnel keyed = t.withPublicKey(keys.publicKey());
+    Tunnel keyed = t.rekeyed(keys.publicKey(), view.gateways().keySet());
     deps.keys().put(keyed.deviceName(), keys.privateKey());
     return Effect().persist(new TunnelRequested(keyed)).thenRun(st -> provision(keyed, view, routes, replaced)).thenNoReply();
   }
@@ -449,6 +469,11 @@ public final class PodTunnel
     if (m.found().privateKey().isPresent()) {
       deps.keys().put(t.deviceName(), m.found().privateKey().get());
       log.info("{}: tunnel {} of {} resumed: its device is alive and watched again", entityId, t.deviceName(), t.podIp());
+      // the pool may have gained a gateway while this agent was away (nobody told the tunnel then)
+      ConfigView view = deps.views().get().get(t.configKey());
+      if (view != null && view.uid().equals(t.configUid())) {
+        sendPeer(t, view.gateways().keySet(), "resumed after an agent restart");
+      }
       return Effect().reply(m.replyTo(), StatusReply.success(TakenBack.of(t, false))).thenUnstashAll();
     }
     if (m.found().sandboxGone()) {
@@ -502,6 +527,34 @@ public final class PodTunnel
     rekeyReplaced = m.replaced();
     provision(t, plan.view(), plan.routes(), m.replaced());
     return Effect().noReply();
+  }
+
+  private ReplyEffect<Event, State> onGatewaysJoined(State s, GatewaysJoined m) {
+    if (busy) {
+      return Effect().stash(); // a provisioning under way may have used the pool as it was before
+    }
+    if (!(s instanceof Established e) || !e.tunnel().configUid().equals(m.configUid())) {
+      return Effect().noReply();
+    }
+    sendPeer(e.tunnel(), m.gateways(), "joined the pool of " + e.tunnel().configKey());
+    return Effect().noReply();
+  }
+
+  /**
+   * Sends an established tunnel's peer to {@code gateways} without waiting (a gateway that has it already
+   * answers at once); the outcome is logged.
+   */
+  private void sendPeer(Tunnel t, java.util.Collection<String> gateways, String why) {
+    for (String gw : gateways) {
+      deps.gateways().addPeer(gw, t.configUid(), t.publicKey(), t.podIp()).whenComplete((v, err) -> {
+        if (err == null) {
+          log.debug("{}: gateway {} holds the peer of tunnel {} ({})", entityId, gw, t.deviceName(), why);
+        } else {
+          log.warn("{}: gateway {} did not take the peer of tunnel {} ({}): {}", entityId, gw, t.deviceName(), why,
+              TunnelPipelines.describe(err));
+        }
+      });
+    }
   }
 
   // --- helpers ---

@@ -104,6 +104,7 @@ final class TunnelPipelines {
     if (!confirmedGateway.isEmpty()) {
       gateways.add(confirmedGateway);
     }
+    gateways.addAll(t.gateways());
     if (view != null && view.uid().equals(t.configUid())) {
       gateways.addAll(view.gateways().keySet());
     }

@@ -39,6 +39,7 @@ class CniPathTest {
   private final Map<String, ActorRef<PodTunnel.Command>> entities = new ConcurrentHashMap<>();
 
   private io.egressgateway.pod.infra.PodKeys keys;
+  private CniHandler handler;
   /** What the agent's observer heard: {@code namespace/name=public key} per provisioned pod. */
   private final List<String> provisioned = new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -62,6 +63,7 @@ class CniPathTest {
       }
     });
     server = CniServer.start(tmp.resolve("run/cni.sock"), 2, Duration.ofSeconds(4), handler);
+    this.handler = handler;
     return handler;
   }
 
@@ -139,6 +141,36 @@ class CniPathTest {
     assertTrue(after.startsWith("default/web=") && !after.equals(before), "the new public key is reported: " + provisioned);
     assertEquals(Map.of(after.substring("default/web=".length()), "10.244.1.7"), gateways.peersOf("gw1", "uid-default-gw"));
     assertEquals(0, plugin("CHECK", "web", "bbbb2222cc", "/var/run/netns/w").exitCode());
+  }
+
+  @Test
+  void aGatewayJoiningThePoolGetsThePeersOfThePodsAlreadyRunning() throws Exception {
+    directory.put(new PodInfo("default", "web", "uid-w", Map.of(PodInfo.GATEWAY_ANNOTATION, "gw")));
+    datapath.addNamespace("/var/run/netns/w");
+    assertEquals(0, plugin("ADD", "web", "bbbb2222cc", "/var/run/netns/w").exitCode());
+    Map<String, String> peer = gateways.peersOf("gw1", "uid-default-gw");
+    assertEquals(1, peer.size());
+    ConfigView v = views.get("default/gw");
+    handler.onViews(Map.copyOf(views)); // the pool as the tunnel was made: nothing to tell
+
+    // gw3 joins with its addresses, gw4 still waits for its secondary IP from Azure
+    Map<String, ConfigView.GatewayAddresses> pool = new HashMap<>(v.gateways());
+    pool.put("gw3", new ConfigView.GatewayAddresses("10.224.0.7", "10.224.0.17"));
+    pool.put("gw4", new ConfigView.GatewayAddresses("10.224.0.8", ""));
+    handler.onViews(Map.of(v.key(), Fixtures.withGateways(v, pool)));
+    for (int i = 0; i < 100 && gateways.peersOf("gw3", "uid-default-gw").isEmpty(); i++) {
+      sleep(20);
+    }
+    assertEquals(peer, gateways.peersOf("gw3", "uid-default-gw"), "the newcomer gets the running pod's peer");
+    assertEquals(Map.of(), gateways.peersOf("gw4", "uid-default-gw"), "not before it can serve the configuration");
+
+    pool.put("gw4", new ConfigView.GatewayAddresses("10.224.0.8", "10.224.0.18"));
+    handler.onViews(Map.of(v.key(), Fixtures.withGateways(v, pool)));
+    for (int i = 0; i < 100 && gateways.peersOf("gw4", "uid-default-gw").isEmpty(); i++) {
+      sleep(20);
+    }
+    assertEquals(peer, gateways.peersOf("gw4", "uid-default-gw"));
+    assertEquals(peer, gateways.peersOf("gw1", "uid-default-gw"), "the others keep it");
   }
 
   @AfterEach

@@ -29,6 +29,12 @@ final class Fixtures {
         ConfigView.DEFAULT_ROUTE_GATEWAY, "", Map.of(), false);
   }
 
+  /** {@code v} with another pool. */
+  static ConfigView withGateways(ConfigView v, Map<String, ConfigView.GatewayAddresses> gateways) {
+    return new ConfigView(v.key(), v.uid(), v.generation() + 1, v.ilbIp(), v.port(), v.gatewayPublicKey(), v.keySecretName(),
+        v.excludeCidrs(), v.defaultRoute(), v.egressPrefix(), Map.copyOf(gateways), v.ready());
+  }
+
   static Map<String, ConfigView> views(ConfigView... vs) {
     Map<String, ConfigView> m = new ConcurrentHashMap<>();
     for (ConfigView v : vs) {

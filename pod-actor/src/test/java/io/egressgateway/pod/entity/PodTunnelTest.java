@@ -238,6 +238,55 @@ class PodTunnelTest {
   }
 
   @Test
+  void gatewaysJoiningThePoolGetThePeerOfAnEstablishedTunnelOfThatConfigurationOnly() {
+    String pub = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1")).reply().getValue().publicKey();
+    var joined = kit.runCommand(new PodTunnel.GatewaysJoined("uid-default-gw", java.util.Set.of("gw3")));
+    assertTrue(joined.events().isEmpty(), "nothing persisted");
+    kit.runCommand(new PodTunnel.GatewaysJoined("uid-default-other", java.util.Set.of("gw4")));
+    for (int i = 0; i < 100 && gateways.peersOf("gw3", "uid-default-gw").isEmpty(); i++) {
+      sleepMs(20);
+    }
+    assertEquals(Map.of(pub, "10.244.1.5"), gateways.peersOf("gw3", "uid-default-gw"));
+    assertEquals(Map.of(), gateways.peersOf("gw4", "uid-default-other"), "another configuration's pool is not this tunnel's");
+  }
+
+  @Test
+  void aTunnelResumedAfterAnAgentRestartReachesAGatewayThatJoinedWhileTheAgentWasAway() throws Exception {
+    String pub = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1")).reply().getValue().publicKey();
+    agentRestart();
+    ConfigView v = views.get("default/gw");
+    Map<String, ConfigView.GatewayAddresses> pool = new java.util.HashMap<>(v.gateways());
+    pool.put("gw3", new ConfigView.GatewayAddresses("10.224.0.7", "10.224.0.17"));
+    views = Fixtures.views(Fixtures.withGateways(v, pool));
+
+    assertTrue(resume().isSuccess());
+    for (int i = 0; i < 100 && gateways.peersOf("gw3", "uid-default-gw").isEmpty(); i++) {
+      sleepMs(20);
+    }
+    assertEquals(Map.of(pub, "10.244.1.5"), gateways.peersOf("gw3", "uid-default-gw"));
+  }
+
+  @Test
+  void aRemovalReachesEveryGatewayOfThePoolAlsoBeforeTheViewHasReplicated() {
+    // right after an agent restart a kept DEL runs before this node has the configuration's view
+    String pub = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1")).reply().getValue().publicKey();
+    assertEquals(Map.of(pub, "10.244.1.5"), gateways.peersOf("gw2", "uid-default-gw"));
+    agentRestart();
+    views = Fixtures.views();
+    assertTrue(kit.<StatusReply<Done>>runCommand(r -> new PodTunnel.Remove("c0ffee4200", r)).reply().isSuccess());
+    assertEquals(Map.of(), gateways.peersOf("gw1", "uid-default-gw"));
+    assertEquals(Map.of(), gateways.peersOf("gw2", "uid-default-gw"), "not only the gateway that confirmed first");
+  }
+
+  private static void sleepMs(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Test
   void privateKeyIsNeverPersisted() {
     add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1"));
     String journal = kit.getState().toString();
