@@ -68,6 +68,8 @@ public final class GatewayNode
   private static final String COALESCE = "coalesce";
   private static final String RESYNC = "resync";
   private static final String HOLD = "hold";
+  /** At most this many peers wait for their configs at once; more are refused at once (memory bound). */
+  static final int MAX_HELD = 10_000;
 
   // ---------------------------------------------------------------- protocol
 
@@ -328,6 +330,12 @@ public final class GatewayNode
     }
     dropSuperseded(c);
     if (!desired(state).containsKey(c.configUid())) {
+      if (held.size() >= MAX_HELD) {
+        String busy = "config " + c.configUid() + " is not served by gateway node " + node + " yet, and "
+            + MAX_HELD + " peers already wait for their configs here";
+        log.warn("[{}] rejected peer {}: {}", node, c.publicKey(), busy);
+        return Effect().reply(c.replyTo(), StatusReply.error(busy));
+      }
       hold(c);
       return Effect().noReply();
     }
