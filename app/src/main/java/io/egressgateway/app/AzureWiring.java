@@ -6,6 +6,7 @@ import com.azure.core.http.HttpClient;
 import com.azure.core.http.jdk.httpclient.JdkHttpClientBuilder;
 import com.typesafe.config.Config;
 import io.egressgateway.app.wiring.PoolProvisioner;
+import io.egressgateway.app.wiring.PoolsFollowGateways;
 import io.egressgateway.azure.entity.GatewayPool;
 import io.egressgateway.azure.infra.ArmClients;
 import io.egressgateway.azure.infra.AzureSettings;
@@ -57,7 +58,10 @@ final class AzureWiring {
     GatewayPool.init(system, new SdkArmPort(arm.network(), arm.compute(), cloud, settings.probePort()), settings,
         cloud.prefixIdBase());
     log.info("Azure side started: {} (ARM endpoint {})", cloud, endpoint.isBlank() ? "public cloud" : endpoint);
-    return new PoolProvisioner(system, KubeBridgeSettings.fromConfig(config).azureTimeout());
+    PoolProvisioner provisioner = new PoolProvisioner(system, KubeBridgeSettings.fromConfig(config).azureTimeout());
+    PoolsFollowGateways.start(system, provisioner::knownPools, pool -> akka.cluster.sharding.typed.javadsl.ClusterSharding
+        .get(system).entityRefFor(GatewayPool.ENTITY_KEY, pool).tell(new GatewayPool.Resync()));
+    return provisioner;
   }
 
   private static SSLContext trusting(String pemFile) {

@@ -88,7 +88,8 @@ public final class PoolProvisioner implements AzureProvisioner {
     });
   }
 
-  private CompletionStage<List<String>> knownPools() {
+  /** The gateway pools the journal knows (their entity ids). */
+  public CompletionStage<List<String>> knownPools() {
     String prefix = GatewayPool.ENTITY_KEY.name() + "|";
     return PersistenceQuery.get(system)
         .getReadJournalFor(CurrentPersistenceIdsQuery.class, "akka.persistence.r2dbc.query")
