@@ -181,8 +181,12 @@ public final class PodTunnel
     static final Absent INSTANCE = new Absent(true);
   }
 
-  /** Key and sandbox decided; the datapath may be incomplete. */
-  public record Requested(Tunnel tunnel) implements State {
+  /**
+   * Key and sandbox decided; the datapath may be incomplete. {@code replacing}: the key replaces the one of
+   * an established tunnel of the same sandbox (a device made again after an agent restart); that pod
+   * already runs, and no runtime ADD will come for it again.
+   */
+  public record Requested(Tunnel tunnel, boolean replacing) implements State {
     Established establish(String gateway) {
       return new Established(tunnel, gateway);
     }
@@ -249,10 +253,16 @@ public final class PodTunnel
   public EventHandler<State, Event> eventHandler() {
     return newEventHandlerBuilder()
         .forAnyState()
-        .onEvent(TunnelRequested.class, (s, e) -> new Requested(e.tunnel()))
+        .onEvent(TunnelRequested.class, (s, e) -> new Requested(e.tunnel(), replacing(s, e.tunnel())))
         .onEvent(TunnelEstablished.class, this::established)
         .onEvent(TunnelRemoved.class, (s, e) -> Absent.INSTANCE)
         .build();
+  }
+
+  /** Whether a new key for {@code t} replaces an established tunnel of the same sandbox (see {@link Requested}). */
+  private static boolean replacing(State s, Tunnel t) {
+    return (s instanceof Established e && e.tunnel().containerId().equals(t.containerId()))
+        || (s instanceof Requested r && r.replacing() && r.tunnel().containerId().equals(t.containerId()));
   }
 
   private State established(State s, TunnelEstablished e) {
@@ -431,10 +441,13 @@ public final class PodTunnel
     if (busy) {
       return Effect().stash();
     }
-    if (!(s instanceof Established e)) {
+    Tunnel t = resumable(s);
+    if (t == null) {
       return Effect().reply(cmd.replyTo(), StatusReply.error("no established tunnel to resume"));
     }
-    Tunnel t = e.tunnel();
+    if (s instanceof Requested && deps.keys().get(t.deviceName()).isPresent()) {
+      return Effect().reply(cmd.replyTo(), StatusReply.error("tunnel " + t.deviceName() + " is being made again"));
+    }
     if (deps.keys().get(t.deviceName()).isPresent()) {
       return Effect().reply(cmd.replyTo(), StatusReply.success(TakenBack.of(t, false))); // served by this agent already
     }
@@ -460,13 +473,14 @@ public final class PodTunnel
 
   private ReplyEffect<Event, State> onResumed(State s, Resumed m) {
     busy = false;
-    Tunnel t = s instanceof Established e && e.tunnel().deviceName().equals(m.deviceName()) ? e.tunnel() : null;
+    Tunnel taken = resumable(s);
+    Tunnel t = taken != null && taken.deviceName().equals(m.deviceName()) ? taken : null;
     String problem = m.error() != null ? m.error() : t == null ? "the tunnel changed while it was resumed" : null;
     if (problem != null) {
       log.warn("{}: resuming tunnel {} failed: {}", entityId, m.deviceName(), problem);
       return Effect().reply(m.replyTo(), StatusReply.error(problem)).thenUnstashAll();
     }
-    if (m.found().privateKey().isPresent()) {
+    if (m.found().privateKey().isPresent() && s instanceof Established) {
       deps.keys().put(t.deviceName(), m.found().privateKey().get());
       log.info("{}: tunnel {} of {} resumed: its device is alive and watched again", entityId, t.deviceName(), t.podIp());
       // the pool may have gained a gateway while this agent was away (nobody told the tunnel then)
@@ -486,8 +500,13 @@ public final class PodTunnel
     } catch (IllegalArgumentException ex) {
       return Effect().reply(m.replyTo(), StatusReply.error(ex.getMessage())).thenUnstashAll();
     }
-    log.warn("{}: device {} of {} did not survive the agent's restart; making it again with a new key", entityId,
-        t.deviceName(), t.podIp());
+    if (s instanceof Requested) {
+      log.warn("{}: tunnel {} of {} was being made again when the agent stopped; making it again with a new key",
+          entityId, t.deviceName(), t.podIp());
+    } else {
+      log.warn("{}: device {} of {} did not survive the agent's restart; making it again with a new key", entityId,
+          t.deviceName(), t.podIp());
+    }
     busy = true;
     pendingResume = m.replyTo();
     rekeyAttempt = 0;
@@ -592,6 +611,21 @@ public final class PodTunnel
     }
     if (view.ilbIp().isEmpty() || view.port() <= 0 || view.gatewayPublicKey().isEmpty()) {
       return "gateway configuration " + key + " has no gateway endpoint or public key yet";
+    }
+    return null;
+  }
+
+  /**
+   * The tunnel an agent restart should take back: an established one, or one whose device was being made
+   * again (its pod runs and will not be ADDed again; a tunnel of a pending ADD is left to the runtime's
+   * retry). Null otherwise.
+   */
+  private static Tunnel resumable(State s) {
+    if (s instanceof Established e) {
+      return e.tunnel();
+    }
+    if (s instanceof Requested r && r.replacing()) {
+      return r.tunnel();
     }
     return null;
   }

@@ -207,6 +207,46 @@ class PodTunnelTest {
   }
 
   @Test
+  void aTunnelStillBeingMadeAgainWhenTheAgentStopsAgainIsMadeAgainAfterTheNextStart() throws Exception {
+    String oldKey = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1")).reply().getValue().publicKey();
+    datapath.kill("/var/run/netns/pod1");
+    agentRestart();
+    gateways.silent("gw1", true);
+    gateways.silent("gw2", true);
+    assertTrue(resume().isError(), "no gateway confirmed the new key");
+    PodTunnel.Requested pending = assertInstanceOf(PodTunnel.Requested.class, kit.getState());
+    assertTrue(pending.replacing(), "a re-key of an established tunnel, not a pending ADD");
+    String unconfirmed = pending.tunnel().publicKey();
+
+    agentRestart(); // the agent stops again before any gateway answered
+    assertTrue(((PodTunnel.Requested) kit.getState()).replacing(), "known again from the journal");
+    gateways.silent("gw1", false);
+    gateways.silent("gw2", false);
+    StatusReply<PodTunnel.TakenBack> r = resume();
+    assertTrue(r.isSuccess(), () -> r.getError().getMessage());
+    assertTrue(r.getValue().newKey());
+    PodTunnel.Established st = assertInstanceOf(PodTunnel.Established.class, kit.getState());
+    String newKey = st.tunnel().publicKey();
+    assertFalse(newKey.equals(oldKey) || newKey.equals(unconfirmed));
+    assertEquals(newKey, r.getValue().publicKey());
+    assertTrue(gateways.peersOf("gw1", "uid-default-gw").containsKey(newKey));
+    assertFalse(gateways.peersOf("gw1", "uid-default-gw").containsKey(unconfirmed), "the unconfirmed key left the gateway");
+    assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().routes().contains(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")));
+  }
+
+  @Test
+  void aPendingAddIsNotResumedTheRuntimeRetriesIt() throws Exception {
+    gateways.silent("gw1", true);
+    gateways.silent("gw2", true);
+    assertTrue(add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1")).reply().isError());
+    PodTunnel.Requested pending = assertInstanceOf(PodTunnel.Requested.class, kit.getState());
+    assertFalse(pending.replacing());
+    agentRestart();
+    gateways.silent("gw1", false);
+    assertTrue(resume().getError().getMessage().contains("no established tunnel"));
+  }
+
+  @Test
   void afterAnAgentRestartAGoneNamespaceOrNoTunnelChangesNothing() throws Exception {
     String pub = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1")).reply().getValue().publicKey();
     datapath.deleteNamespace("/var/run/netns/pod1");
