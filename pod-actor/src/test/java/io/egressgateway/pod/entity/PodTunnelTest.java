@@ -401,6 +401,23 @@ class PodTunnelTest {
   }
 
   @Test
+  void aRemovalAGatewayMissedWhileDownReachesItOnceItIsBack() throws Exception {
+    String pub = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1")).reply().getValue().publicKey();
+    gateways.silent("gw2", true); // restarting
+    long start = System.nanoTime();
+    assertTrue(kit.<StatusReply<Done>>runCommand(r -> new PodTunnel.Remove("c0ffee4200", r)).reply().isSuccess());
+    assertTrue(System.nanoTime() - start < Duration.ofSeconds(3).toNanos(), "the DEL does not wait for the gateway");
+    assertEquals(Map.of(), gateways.peersOf("gw1", "uid-default-gw"));
+    assertEquals(Map.of(pub, "10.244.1.5"), gateways.peersOf("gw2", "uid-default-gw"), "missed while down");
+
+    gateways.silent("gw2", false);
+    for (int i = 0; i < 100 && !gateways.peersOf("gw2", "uid-default-gw").isEmpty(); i++) {
+      sleepMs(50);
+    }
+    assertEquals(Map.of(), gateways.peersOf("gw2", "uid-default-gw"), "tried again until the gateway took it");
+  }
+
+  @Test
   void removeSucceedsEvenWhenAGatewayIsDownAndThePodIsGone() {
     add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1"));
     gateways.failing("gw2", true);
