@@ -61,7 +61,12 @@ public record ConfigView(
   }
 
   /** The addresses of one gateway node for this config. */
-  public record GatewayAddresses(String primaryIp, String secondaryIp) implements CborSerializable {}
+  public record GatewayAddresses(String primaryIp, String secondaryIp) implements CborSerializable {
+    /** Both addresses known: Azure has given the node its ipConfig, so the node can serve the config. */
+    public boolean complete() {
+      return primaryIp != null && !primaryIp.isEmpty() && secondaryIp != null && !secondaryIp.isEmpty();
+    }
+  }
 
   public String namespace() {
     return key.substring(0, key.indexOf('/'));

@@ -622,8 +622,7 @@ public final class GatewayNode
     Map<String, ConfigDatapath> out = new HashMap<>();
     for (ConfigView v : views.values()) {
       v.gatewayOn(node).ifPresent(a -> {
-        if (v.port() <= 0 || a.secondaryIp() == null || a.secondaryIp().isEmpty() || a.primaryIp() == null
-            || a.primaryIp().isEmpty()) {
+        if (v.port() <= 0 || !a.complete()) {
           log.debug("[{}] config {} not yet complete for this node (port {}, addresses {})", node, v.key(), v.port(), a);
           return;
         }

@@ -88,7 +88,7 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
     for (io.egressgateway.core.view.ConfigView v : views.values()) {
       java.util.Set<String> ready = new java.util.TreeSet<>();
       v.gateways().forEach((gw, a) -> {
-        if (a != null && a.secondaryIp() != null && !a.secondaryIp().isEmpty()) {
+        if (a.complete()) {
           ready.add(gw);
         }
       });
