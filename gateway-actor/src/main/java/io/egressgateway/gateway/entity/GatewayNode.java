@@ -384,13 +384,9 @@ public final class GatewayNode
   private void dropSuperseded(AddPeer c) {
     held.removeIf(h -> {
       AddPeer old = h.request();
-      boolean superseded = old.configUid().equals(c.configUid()) && old.allowedIp().equals(c.allowedIp())
-          && !old.publicKey().equals(c.publicKey());
-      if (superseded) {
-        old.replyTo().tell(StatusReply.error("peer " + old.publicKey() + " was superseded by " + c.publicKey()
-            + " for " + c.allowedIp() + " before config " + c.configUid() + " was served here"));
-      }
-      return superseded;
+      return refuseIf(old.configUid().equals(c.configUid()) && old.allowedIp().equals(c.allowedIp())
+          && !old.publicKey().equals(c.publicKey()), old, () -> "peer " + old.publicKey() + " was superseded by "
+          + c.publicKey() + " for " + c.allowedIp() + " before config " + c.configUid() + " was served here");
     });
   }
 
@@ -451,20 +447,9 @@ public final class GatewayNode
     // an addition of the same peer still waiting for its journal write or for the device must not land
     // after this removal, and its asker gets an answer
     String overtaken = "peer " + c.publicKey() + " was removed before it was programmed";
-    held.removeIf(h -> {
-      boolean same = h.request().configUid().equals(c.configUid()) && h.request().publicKey().equals(c.publicKey());
-      if (same) {
-        h.request().replyTo().tell(StatusReply.error(overtaken));
-      }
-      return same;
-    });
-    incoming.removeIf(a -> {
-      boolean same = a.configUid().equals(c.configUid()) && a.publicKey().equals(c.publicKey());
-      if (same) {
-        a.replyTo().tell(StatusReply.error(overtaken));
-      }
-      return same;
-    });
+    java.util.function.Predicate<AddPeer> same = a -> a.configUid().equals(c.configUid()) && a.publicKey().equals(c.publicKey());
+    held.removeIf(h -> refuseIf(same.test(h.request()), h.request(), () -> overtaken));
+    incoming.removeIf(a -> refuseIf(same.test(a), a, () -> overtaken));
     List<ActorRef<StatusReply<Done>>> waiting = waiters.remove(peerId(c.configUid(), c.publicKey()));
     if (waiting != null) {
       waiting.forEach(r -> r.tell(StatusReply.error(overtaken)));
@@ -650,6 +635,17 @@ public final class GatewayNode
     Map<String, String> out = new HashMap<>();
     ops.forEach(op -> out.put(op.uid() + " " + Reconciliation.peerKey(op), String.valueOf(ex.getMessage())));
     return out;
+  }
+
+  /**
+   * Answers a waiting {@code request} with an error when {@code refuse}, for dropping it from its list with
+   * {@code removeIf}; returns {@code refuse}.
+   */
+  private static boolean refuseIf(boolean refuse, AddPeer request, java.util.function.Supplier<String> why) {
+    if (refuse) {
+      request.replyTo().tell(StatusReply.error(why.get()));
+    }
+    return refuse;
   }
 
   /** A peer waiting for its config to be served here, and since when ({@link System#nanoTime}). */
