@@ -445,11 +445,10 @@ public final class PodTunnel
     if (t == null) {
       return Effect().reply(cmd.replyTo(), StatusReply.error("no established tunnel to resume"));
     }
-    if (s instanceof Requested && deps.keys().get(t.deviceName()).isPresent()) {
-      return Effect().reply(cmd.replyTo(), StatusReply.error("tunnel " + t.deviceName() + " is being made again"));
-    }
-    if (deps.keys().get(t.deviceName()).isPresent()) {
-      return Effect().reply(cmd.replyTo(), StatusReply.success(TakenBack.of(t, false))); // served by this agent already
+    if (deps.keys().get(t.deviceName()).isPresent()) { // this agent serves the tunnel already, or is re-making it
+      return Effect().reply(cmd.replyTo(), s instanceof Requested
+          ? StatusReply.error("tunnel " + t.deviceName() + " is being made again")
+          : StatusReply.success(TakenBack.of(t, false)));
     }
     ConfigView view = deps.views().get().get(t.configKey());
     String problem = unusable(view, t.configKey());
