@@ -1,10 +1,12 @@
 package io.egressgateway.kube.crd;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.Objects;
 
 /** One gateway node of an SGC (our addition to the status): node name, primary IP, secondary (SNAT) IP. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class GatewayNodeProfile {
   private String nodeName;
   private String primaryIP;

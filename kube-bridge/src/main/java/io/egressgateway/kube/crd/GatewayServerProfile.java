@@ -1,5 +1,6 @@
 package io.egressgateway.kube.crd;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.kubernetes.api.model.ObjectReference;
@@ -7,6 +8,7 @@ import java.util.Objects;
 
 /** Upstream {@code status.gatewayServerProfile}. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class GatewayServerProfile {
   @JsonPropertyDescription("Internal load balancer frontend IP: the pods' WireGuard endpoint.")
   private String ip;

@@ -1,5 +1,6 @@
 package io.egressgateway.kube.crd;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
@@ -14,4 +15,5 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Kind("GatewayStatus")
 @Plural("gatewaystatuses")
 @Singular("gatewaystatus")
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class GatewayStatus extends CustomResource<GatewayStatusSpec, EmptyStatus> implements Namespaced {}

@@ -1,5 +1,6 @@
 package io.egressgateway.kube.crd;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import java.util.ArrayList;
@@ -8,6 +9,7 @@ import java.util.Objects;
 
 /** Upstream {@code GatewayStatus.spec}: configurations and peers ready on one gateway node. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class GatewayStatusSpec {
   @JsonPropertyDescription("Configurations whose datapath is ready on this node.")
   private List<GatewayConfiguration> readyGatewayConfigurations;

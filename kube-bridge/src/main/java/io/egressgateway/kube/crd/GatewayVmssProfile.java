@@ -1,5 +1,6 @@
 package io.egressgateway.kube.crd;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Max;
@@ -7,6 +8,7 @@ import io.fabric8.generator.annotation.Min;
 
 /** Upstream {@code gatewayVmssProfile}: a named VMSS and the prefix length its public IPs come from. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class GatewayVmssProfile {
   @JsonPropertyDescription("Resource group of the VMSS (same subscription).")
   private String vmssResourceGroup;

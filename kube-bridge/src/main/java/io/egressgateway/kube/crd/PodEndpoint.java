@@ -1,5 +1,6 @@
 package io.egressgateway.kube.crd;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
@@ -14,4 +15,5 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Kind("PodEndpoint")
 @Plural("podendpoints")
 @Singular("podendpoint")
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class PodEndpoint extends CustomResource<PodEndpointSpec, EmptyStatus> implements Namespaced {}

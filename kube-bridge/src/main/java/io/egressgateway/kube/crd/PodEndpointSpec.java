@@ -1,11 +1,13 @@
 package io.egressgateway.kube.crd;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import java.util.Objects;
 
 /** Upstream {@code PodEndpoint.spec}. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class PodEndpointSpec {
   @JsonPropertyDescription("Name of the StaticGatewayConfiguration (in the pod's namespace).")
   private String staticGatewayConfiguration;

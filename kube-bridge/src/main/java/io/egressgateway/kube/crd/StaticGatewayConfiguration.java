@@ -1,5 +1,6 @@
 package io.egressgateway.kube.crd;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
@@ -26,6 +27,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Port", jsonPath = ".status.gatewayServerProfile.port", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Ready", jsonPath = ".status.conditions[?(@.type==\"Ready\")].status", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class StaticGatewayConfiguration
     extends CustomResource<StaticGatewayConfigurationSpec, StaticGatewayConfigurationStatus>
     implements Namespaced {

@@ -1,5 +1,6 @@
 package io.egressgateway.kube.crd;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.egressgateway.kube.model.Cidrs;
@@ -28,6 +29,7 @@ import java.util.List;
         + " || (has(self.gatewayVmssProfile.publicIpPrefixSize) && self.gatewayVmssProfile.publicIpPrefixSize >= 28 && self.gatewayVmssProfile.publicIpPrefixSize <= 31)",
     message = "gatewayVmssProfile.publicIpPrefixSize must be 28..31 when public IPs are provisioned (Azure limit)",
     reason = "FieldValueInvalid")
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class StaticGatewayConfigurationSpec {
 
   @JsonPropertyDescription("Name of the AKS gateway nodepool (matched against the aks-managed-poolName tag).")

@@ -1,5 +1,6 @@
 package io.egressgateway.kube.crd;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -12,6 +13,7 @@ import java.util.Objects;
  * {@code conditions} (Accepted, Ready), {@code observedGeneration} and {@code gatewayProfiles}.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class StaticGatewayConfigurationStatus {
   @JsonPropertyDescription("Egress public IP prefix (CIDR), or a comma-joined list of private IPs in private mode.")
   private String egressIpPrefix;

@@ -69,15 +69,15 @@ public final class Fabric8SgcApi implements SgcApi {
   }
 
   private boolean tryAddFinalizer(String namespace, String name, String uid) {
-    StaticGatewayConfiguration sgc = current(namespace, name, uid);
+    GenericKubernetesResource sgc = current(namespace, name, uid);
     if (sgc == null) {
       return false;
     }
-    if (!sgc.getMetadata().getFinalizers().contains(StaticGatewayConfiguration.FINALIZER)) {
-      List<String> f = new ArrayList<>(sgc.getMetadata().getFinalizers());
+    List<String> f = new ArrayList<>(finalizers(sgc));
+    if (!f.contains(StaticGatewayConfiguration.FINALIZER)) {
       f.add(StaticGatewayConfiguration.FINALIZER);
       sgc.getMetadata().setFinalizers(f);
-      client.resource(sgc).update();
+      sgcs().resource(sgc).update();
       log.info("[{}/{}] finalizer added", namespace, name);
     }
     return true;
@@ -92,14 +92,18 @@ public final class Fabric8SgcApi implements SgcApi {
   }
 
   private void tryRemoveFinalizer(String namespace, String name, String uid) {
-    StaticGatewayConfiguration sgc = current(namespace, name, uid);
-    if (sgc != null && sgc.getMetadata().getFinalizers().contains(StaticGatewayConfiguration.FINALIZER)) {
-      List<String> f = new ArrayList<>(sgc.getMetadata().getFinalizers());
+    GenericKubernetesResource sgc = current(namespace, name, uid);
+    if (sgc != null && finalizers(sgc).contains(StaticGatewayConfiguration.FINALIZER)) {
+      List<String> f = new ArrayList<>(finalizers(sgc));
       f.remove(StaticGatewayConfiguration.FINALIZER);
       sgc.getMetadata().setFinalizers(f);
-      client.resource(sgc).update();
+      sgcs().resource(sgc).update();
       log.info("[{}/{}] finalizer removed", namespace, name);
     }
+  }
+
+  private static List<String> finalizers(GenericKubernetesResource sgc) {
+    return sgc.getMetadata().getFinalizers() == null ? List.of() : sgc.getMetadata().getFinalizers();
   }
 
   @Override
@@ -163,17 +167,17 @@ public final class Fabric8SgcApi implements SgcApi {
   }
 
   private Optional<StatusChange> tryUpdateStatus(String namespace, String name, String uid, UnaryOperator<SgcStatus> plan) {
-    StaticGatewayConfiguration sgc = current(namespace, name, uid);
+    GenericKubernetesResource sgc = current(namespace, name, uid);
     if (sgc == null) {
       return Optional.empty();
     }
-    SgcStatus before = SgcMapping.status(sgc.getStatus());
+    SgcStatus before = SgcMapping.status(sgc, client.getKubernetesSerialization());
     SgcStatus after = plan.apply(before);
     if (before.equals(after)) {
       return Optional.empty();
     }
-    sgc.setStatus(SgcMapping.toCrd(after));
-    client.resource(sgc).updateStatus();
+    sgc.setAdditionalProperty("status", client.getKubernetesSerialization().convertValue(SgcMapping.toCrd(after), Map.class));
+    sgcs().resource(sgc).updateStatus();
     log.debug("[{}/{}] status written", namespace, name);
     return Optional.of(new StatusChange(before, after));
   }
@@ -261,10 +265,18 @@ public final class Fabric8SgcApi implements SgcApi {
     }
   }
 
-  private StaticGatewayConfiguration current(String namespace, String name, String uid) {
-    StaticGatewayConfiguration sgc =
-        client.resources(StaticGatewayConfiguration.class).inNamespace(namespace).withName(name).get();
+  /**
+   * The SGC as the API server holds it now, untyped: finalizers and status are written the same way whether or
+   * not this version can map the object's spec.
+   */
+  private GenericKubernetesResource current(String namespace, String name, String uid) {
+    GenericKubernetesResource sgc = sgcs().inNamespace(namespace).withName(name).get();
     return sgc != null && uid.equals(sgc.getMetadata().getUid()) ? sgc : null;
+  }
+
+  private io.fabric8.kubernetes.client.dsl.MixedOperation<GenericKubernetesResource, io.fabric8.kubernetes.api.model.GenericKubernetesResourceList,
+      io.fabric8.kubernetes.client.dsl.Resource<GenericKubernetesResource>> sgcs() {
+    return client.genericKubernetesResources(ControllerBridge.SGC_KIND);
   }
 
   private static String encode(String s) {

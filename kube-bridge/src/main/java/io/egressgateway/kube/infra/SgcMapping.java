@@ -12,8 +12,11 @@ import io.egressgateway.kube.model.ObservedSgc;
 import io.egressgateway.kube.model.SgcSpec;
 import io.egressgateway.kube.model.SgcStatus;
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.util.List;
 import java.util.Optional;
 
@@ -27,18 +30,61 @@ public final class SgcMapping {
 
   public static ObservedSgc observe(
       StaticGatewayConfiguration sgc, Optional<String> secretPublicKey, List<GatewayNodeInfo> nodes) {
-    var meta = sgc.getMetadata();
+    return observed(sgc.getMetadata(), spec(sgc.getSpec()), status(sgc.getStatus()), secretPublicKey, nodes);
+  }
+
+  /**
+   * The snapshot of an SGC held as a generic object, mapped field by field as Kubernetes clients do: fields this
+   * version does not know are ignored; a spec that cannot be mapped at all (a field of the wrong type) becomes
+   * {@link SgcSpec#unreadable} with the reason, so only this object is rejected; a status that cannot be
+   * mapped counts as empty (the controller writes it anew).
+   */
+  public static ObservedSgc observe(GenericKubernetesResource sgc, KubernetesSerialization serialization,
+      Optional<String> secretPublicKey, List<GatewayNodeInfo> nodes) {
+    Object rawSpec = sgc.getAdditionalProperties().get("spec");
+    SgcSpec spec;
+    try {
+      spec = spec(rawSpec == null ? null : serialization.convertValue(rawSpec, StaticGatewayConfigurationSpec.class));
+    } catch (RuntimeException e) {
+      spec = SgcSpec.unreadable(mappingError(e));
+    }
+    return observed(sgc.getMetadata(), spec, status(sgc, serialization), secretPublicKey, nodes);
+  }
+
+  /** The status of a generic SGC, or the empty status when it cannot be mapped. */
+  public static SgcStatus status(GenericKubernetesResource sgc, KubernetesSerialization serialization) {
+    Object rawStatus = sgc.getAdditionalProperties().get("status");
+    try {
+      return status(rawStatus == null ? null : serialization.convertValue(rawStatus, StaticGatewayConfigurationStatus.class));
+    } catch (RuntimeException e) {
+      return SgcStatus.EMPTY;
+    }
+  }
+
+  private static ObservedSgc observed(ObjectMeta meta, SgcSpec spec, SgcStatus status, Optional<String> secretPublicKey,
+      List<GatewayNodeInfo> nodes) {
     return new ObservedSgc(
-        key(sgc),
+        meta.getNamespace() + "/" + meta.getName(),
         true,
         meta.getUid(),
         meta.getGeneration() == null ? 0 : meta.getGeneration(),
         meta.getDeletionTimestamp() != null,
-        meta.getFinalizers().contains(StaticGatewayConfiguration.FINALIZER),
-        spec(sgc.getSpec()),
-        status(sgc.getStatus()),
+        meta.getFinalizers() != null && meta.getFinalizers().contains(StaticGatewayConfiguration.FINALIZER),
+        spec,
+        status,
         secretPublicKey.orElse(""),
         nodes);
+  }
+
+  /** A one-line reason for the status: the innermost message, without the JSON parser's source dump. */
+  static String mappingError(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    m = m.lines().findFirst().orElse(m).replaceAll("\\s+\\(through reference chain.*$", "");
+    return m.length() > 300 ? m.substring(0, 300) + "..." : m;
   }
 
   public static SgcSpec spec(StaticGatewayConfigurationSpec s) {

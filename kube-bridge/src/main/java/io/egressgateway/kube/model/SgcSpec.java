@@ -5,7 +5,9 @@ import java.util.List;
 
 /**
  * The spec of a StaticGatewayConfiguration as the controller reasons about it (a plain value, free of the
- * Kubernetes client types). {@code vmss} is null when the SGC names a nodepool.
+ * Kubernetes client types). {@code vmss} is null when the SGC names a nodepool. {@code unreadable} says why
+ * the object's spec could not be read at all (a field of the wrong type): such a spec is never accepted,
+ * and only its own object is affected.
  */
 public record SgcSpec(
     String gatewayNodepoolName,
@@ -13,10 +15,22 @@ public record SgcSpec(
     String defaultRoute,
     boolean provisionPublicIps,
     String publicIpPrefixId,
-    List<String> excludeCidrs)
+    List<String> excludeCidrs,
+    String unreadable)
     implements CborSerializable {
 
+  public SgcSpec(String gatewayNodepoolName, Vmss vmss, String defaultRoute, boolean provisionPublicIps,
+      String publicIpPrefixId, List<String> excludeCidrs) {
+    this(gatewayNodepoolName, vmss, defaultRoute, provisionPublicIps, publicIpPrefixId, excludeCidrs, "");
+  }
+
+  /** The spec of an object that could not be mapped onto the CRD's types; {@code why} goes into its status. */
+  public static SgcSpec unreadable(String why) {
+    return new SgcSpec("", null, null, true, "", List.of(), why == null || why.isBlank() ? "unknown error" : why);
+  }
+
   public SgcSpec {
+    unreadable = unreadable == null ? "" : unreadable;
     gatewayNodepoolName = gatewayNodepoolName == null ? "" : gatewayNodepoolName;
     defaultRoute = defaultRoute == null || defaultRoute.isEmpty() ? "staticEgressGateway" : defaultRoute;
     publicIpPrefixId = publicIpPrefixId == null ? "" : publicIpPrefixId;

@@ -26,6 +26,10 @@ public final class SpecValidation {
 
   public static List<Rejection> problems(SgcSpec spec) {
     List<Rejection> out = new ArrayList<>();
+    if (!spec.unreadable().isEmpty()) {
+      out.add(new Rejection("UnreadableSpec", "the spec could not be read: " + spec.unreadable()));
+      return out;
+    }
     boolean pool = !spec.gatewayNodepoolName().isEmpty();
     boolean vmss = spec.usesVmssProfile();
     if (pool == vmss) {
