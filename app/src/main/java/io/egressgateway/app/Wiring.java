@@ -7,6 +7,7 @@ import com.typesafe.config.Config;
 import io.egressgateway.app.wiring.SecretGatewayKeys;
 import io.egressgateway.core.EgressMember;
 import io.egressgateway.core.Roles;
+import io.egressgateway.core.health.Watches;
 import io.egressgateway.gateway.GatewayAgent;
 import io.egressgateway.gateway.entity.GatewayNode;
 import io.egressgateway.kube.entity.GatewayConfig;
@@ -73,27 +74,37 @@ final class Wiring {
     }
 
     if (member.settings().hasRole(Roles.WORKER)) {
+      Watches watches = Watches.get(system);
       io.egressgateway.kube.infra.PodDirectory pods = config.getBoolean("egress.app.pod-field-selector")
-          ? io.egressgateway.kube.infra.PodDirectory.start(client, node)
-          : io.egressgateway.kube.infra.PodDirectory.startUnfiltered(client, node);
+          ? io.egressgateway.kube.infra.PodDirectory.start(client, node, watches)
+          : io.egressgateway.kube.infra.PodDirectory.startUnfiltered(client, node, watches);
+      closeOnShutdown(system, "worker-pod-informer", pods);
       PodSettings podSettings = PodSettings.from(config);
-      PodAgent.start(system, podSettings, new io.egressgateway.app.wiring.NodePods(pods))
+      PodAgent agent = PodAgent.start(system, podSettings, new io.egressgateway.app.wiring.NodePods(pods))
           .observedBy(new io.egressgateway.app.wiring.WorkerObserver(
               new io.egressgateway.kube.infra.PodEndpointWriter(client, kube.writerBatch()),
-              io.egressgateway.core.metrics.Metrics.get(system)))
-          .takeOverTunnels();
+              io.egressgateway.core.metrics.Metrics.get(system)));
+      // the tunnels of the pods still here are found in the pod cache: only once it holds the node's pods
+      pods.whenSynced().thenRun(agent::takeOverTunnels);
       log.info("member '{}': pod agent started, CNI socket {}", node, podSettings.socketPath());
     }
 
     if (member.settings().hasRole(Roles.CONTROLLER)) {
       GatewayConfig.init(system, new GatewayConfig.Ports(new Fabric8SgcApi(client, kube.namespace()), azure.apply(system), kube));
       ControllerBridge bridge = ControllerBridge.start(system, client, kube);
-      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "controller-informers",
-          () -> {
-            bridge.close();
-            return CompletableFuture.completedFuture(Done.getInstance());
-          });
+      closeOnShutdown(system, "controller-informers", bridge);
       log.info("member '{}': controller started (configs, keys in namespace {})", node, kube.namespace());
     }
+  }
+
+  private static void closeOnShutdown(ActorSystem<?> system, String name, AutoCloseable closeable) {
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), name, () -> {
+      try {
+        closeable.close();
+      } catch (Exception e) {
+        log.warn("closing {} failed: {}", name, e.toString());
+      }
+      return CompletableFuture.completedFuture(Done.getInstance());
+    });
   }
 }

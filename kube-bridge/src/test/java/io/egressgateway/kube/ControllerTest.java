@@ -25,6 +25,8 @@ import io.egressgateway.kube.infra.KubeBridgeSettings;
 import io.egressgateway.kube.infra.SgcMapping;
 import io.egressgateway.kube.model.SgcStatus;
 import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -230,6 +232,39 @@ class ControllerTest {
 
   @Test
   @Order(3)
+  void objectsThisVersionCannotFullyReadNeverStopTheOthers() {
+    // written for a newer CRD: a field this version does not know is ignored, as Kubernetes clients do
+    createGeneric("newer-field", Map.of("gatewayNodepoolName", "gwpool", "egressPolicyFromTheFuture", Map.of("mode", "strict")));
+    awaitReady("newer-field");
+    // a field of the wrong type: the object cannot be mapped at all; it alone is rejected
+    createGeneric("unmappable", Map.of("gatewayNodepoolName", "gwpool", "gatewayVmssProfile", List.of("not", "an", "object")));
+    await(() -> genericStatus("unmappable").condition(SgcStatus.ACCEPTED).map(c -> !c.isTrue()).orElse(false),
+        "unmappable rejected");
+    SgcStatus.Condition accepted = genericStatus("unmappable").condition(SgcStatus.ACCEPTED).orElseThrow();
+    assertEquals("UnreadableSpec", accepted.reason());
+    assertTrue(accepted.message().contains("could not be read"), accepted.message());
+    await(() -> events("unmappable").stream().anyMatch(e -> e.getType().equals("Warning")
+        && e.getMessage().startsWith("UnreadableSpec")), "unmappable warning event");
+    String uid = genericSgc("unmappable").getMetadata().getUid();
+    assertFalse(genericSgc("unmappable").getMetadata().getFinalizers().contains(StaticGatewayConfiguration.FINALIZER));
+    assertFalse(azure.provisionedUids().contains(uid));
+    // the watch went on: a config created after it is served, and the controller stays ready
+    create("after-unmappable", s -> s.setGatewayNodepoolName("gwpool"));
+    awaitReady("after-unmappable");
+    io.egressgateway.core.health.Watches watches = io.egressgateway.core.health.Watches.get(controller.system());
+    assertTrue(watches.allUp(), "every controller informer watching: " + watches.down());
+    String scrape = io.egressgateway.core.metrics.Metrics.get(controller.system()).scrape();
+    assertTrue(scrape.contains("egress_informer_up{resource=\"staticgatewayconfigurations\"} 1"), scrape);
+    assertTrue(scrape.contains("egress_informer_restarts_total{resource=\"staticgatewayconfigurations\"} 0"), scrape);
+    // once readable it provisions like any other
+    GenericKubernetesResource fixed = genericSgc("unmappable");
+    fixed.setAdditionalProperty("spec", Map.of("gatewayNodepoolName", "gwpool"));
+    client.genericKubernetesResources(ControllerBridge.SGC_KIND).inNamespace(NS).resource(fixed).update();
+    awaitReady("unmappable");
+  }
+
+  @Test
+  @Order(4)
   void deletedKeySecretIsRecreatedWithANewKeyThatReachesTheView() {
     create("rekey", s -> s.setGatewayNodepoolName("gwpool"));
     StaticGatewayConfiguration sgc = awaitReady("rekey");
@@ -251,7 +286,7 @@ class ControllerTest {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void deletionRemovesTheFinalizerOnlyAfterCleanup() throws Exception {
     create("doomed", s -> s.setGatewayNodepoolName("gwpool"));
     StaticGatewayConfiguration sgc = awaitReady("doomed");
@@ -275,7 +310,7 @@ class ControllerTest {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void failingAzureSideIsReportedAndRetried() {
     azure.failEnsure(NS + "/flaky", "quota exceeded");
     create("flaky", s -> s.setGatewayNodepoolName("gwpool"));
@@ -288,7 +323,7 @@ class ControllerTest {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void restartedControllerReconcilesToTheSameStateWithoutWrites() throws Exception {
     Map<String, StaticGatewayConfiguration> before = new java.util.TreeMap<>();
     client.resources(StaticGatewayConfiguration.class).inNamespace(NS).list().getItems()
@@ -320,7 +355,7 @@ class ControllerTest {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void configRemovedBehindADownControllersBackIsCleanedUpAtStart() {
     create("orphan", s -> s.setGatewayNodepoolName("gwpool"));
     String uid = awaitReady("orphan").getMetadata().getUid();
@@ -361,6 +396,24 @@ class ControllerTest {
     spec.accept(s);
     sgc.setSpec(s);
     client.resource(sgc).create();
+  }
+
+  void createGeneric(String name, Map<String, Object> spec) {
+    client.genericKubernetesResources(ControllerBridge.SGC_KIND).inNamespace(NS).resource(new GenericKubernetesResourceBuilder()
+        .withApiVersion(StaticGatewayConfiguration.GROUP + "/" + StaticGatewayConfiguration.VERSION)
+        .withKind("StaticGatewayConfiguration")
+        .withNewMetadata().withName(name).withNamespace(NS).endMetadata()
+        .addToAdditionalProperties("spec", spec)
+        .build()).create();
+  }
+
+  GenericKubernetesResource genericSgc(String name) {
+    return client.genericKubernetesResources(ControllerBridge.SGC_KIND).inNamespace(NS).withName(name).get();
+  }
+
+  SgcStatus genericStatus(String name) {
+    GenericKubernetesResource g = genericSgc(name);
+    return g == null ? SgcStatus.EMPTY : SgcMapping.status(g, client.getKubernetesSerialization());
   }
 
   StaticGatewayConfiguration get(String name) {

@@ -11,10 +11,10 @@ import java.time.Duration;
  * next request waits. Tests that close informers call this before going on or before the server stops:
  * it returns once the server answers a request again.
  */
-final class MockApiQuiet {
+public final class MockApiQuiet {
   private MockApiQuiet() {}
 
-  static void await(KubernetesClient client) {
+  public static void await(KubernetesClient client) {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (true) {
       try {

@@ -119,13 +119,14 @@ class WritersTest {
     client.pods().inNamespace("apps").resource(new PodBuilder().withNewMetadata().withName("theirs").withNamespace("apps")
         .endMetadata().withNewSpec().withNodeName("worker-2").endSpec().build()).create();
     drain();
-    try (PodDirectory dir = PodDirectory.start(client, "worker-1")) {
+    try (PodDirectory dir = PodDirectory.start(client, "worker-1", watches())) {
+      dir.whenSynced().toCompletableFuture().get(20, java.util.concurrent.TimeUnit.SECONDS);
       List<String> paths = drain().stream().map(RecordedRequest::getPath).filter(x -> x.contains("/pods")).toList();
       assertFalse(paths.isEmpty());
       assertTrue(paths.stream().allMatch(x -> x.contains("fieldSelector=spec.nodeName%3Dworker-1")), paths.toString());
     }
     MockApiQuiet.await(client); // closing that informer's watch may have stalled the mock for a while
-    try (PodDirectory dir = PodDirectory.startUnfiltered(client, "worker-1")) {
+    try (PodDirectory dir = PodDirectory.startUnfiltered(client, "worker-1", watches())) {
       ControllerTest.await(() -> dir.lookup("apps", "mine").isPresent(), "pod visible");
       var info = dir.lookup("apps", "mine").orElseThrow();
       assertEquals(client.pods().inNamespace("apps").withName("mine").get().getMetadata().getUid(), info.uid());
@@ -162,5 +163,10 @@ class WritersTest {
     List<GatewayStatusSpec.PeerConfiguration> out = new ArrayList<>();
     IntStream.range(0, n).forEach(i -> out.add(new GatewayStatusSpec.PeerConfiguration("apps/p" + i, "wg-6000", "k" + i)));
     return out;
+  }
+
+  static io.egressgateway.core.health.Watches watches() {
+    return io.egressgateway.core.health.Watches.standalone(io.egressgateway.core.metrics.Metrics.standalone(),
+        java.time.Clock.systemUTC());
   }
 }

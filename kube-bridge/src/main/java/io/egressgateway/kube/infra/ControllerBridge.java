@@ -5,23 +5,29 @@ import akka.actor.typed.javadsl.Adapter;
 import akka.persistence.query.PersistenceQuery;
 import akka.persistence.query.javadsl.CurrentPersistenceIdsQuery;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import io.egressgateway.core.health.Watches;
 import io.egressgateway.kube.crd.StaticGatewayConfiguration;
 import io.egressgateway.kube.entity.GatewayConfig;
 import io.egressgateway.kube.model.GatewayNodeInfo;
 import io.egressgateway.kube.model.ObservedSgc;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -32,55 +38,87 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The controller's view of Kubernetes. Owns: informers on StaticGatewayConfigurations (all namespaces),
- * the key Secrets of the release namespace and the gateway Nodes (either upstream label). Persists
+ * the key Secrets of the release namespace and the gateway Nodes (either upstream label), each a
+ * {@link SupervisedInformer} (restarted with backoff after any stop; readiness and metrics follow it). Persists
  * nothing. Nothing is sent before every cache has synced; after that each change marks the SGCs it
  * concerns, marked SGCs get a full {@link ObservedSgc} snapshot ({@code GatewayConfig.Sync}) within
- * {@code FLUSH}, and every {@code resync} all of them get one again (level-triggered).
+ * {@code FLUSH}, and every {@code resync} all of them get one again (level-triggered); so do all of them
+ * after an informer was replaced.
+ *
+ * <p>SGCs are watched as generic objects and mapped one by one ({@link SgcMapping#observe(GenericKubernetesResource,
+ * KubernetesSerialization, Optional, List)}): an object that cannot be mapped onto the CRD's types becomes a
+ * rejected snapshot of its own and never stops the watch of the others.
  */
 public final class ControllerBridge implements AutoCloseable {
   public static final String LABEL_GATEWAY_UPSTREAM = "kubeegressgateway.azure.com/mode";
   public static final String LABEL_GATEWAY_AKS = "kubernetes.azure.com/mode";
   public static final String LABEL_AGENT_POOL = "kubernetes.azure.com/agentpool";
+  /** The SGC kind as a generic resource: watched untyped, mapped object by object. */
+  public static final ResourceDefinitionContext SGC_KIND = new ResourceDefinitionContext.Builder()
+      .withGroup(StaticGatewayConfiguration.GROUP).withVersion(StaticGatewayConfiguration.VERSION)
+      .withKind("StaticGatewayConfiguration").withPlural("staticgatewayconfigurations").withNamespaced(true).build();
   private static final Duration FLUSH = Duration.ofMillis(100);
+  static final Duration RESTART_MIN = Duration.ofSeconds(1);
+  static final Duration RESTART_MAX = Duration.ofSeconds(30);
   private static final Logger log = LoggerFactory.getLogger(ControllerBridge.class);
 
-  private final SharedIndexInformer<StaticGatewayConfiguration> sgcs;
-  private final SharedIndexInformer<Secret> secrets;
-  private final List<SharedIndexInformer<Node>> nodes;
+  private final SupervisedInformer<GenericKubernetesResource> sgcs;
+  private final SupervisedInformer<Secret> secrets;
+  private final List<SupervisedInformer<Node>> nodes;
+  private final List<SupervisedInformer<?>> all;
+  private final KubernetesSerialization serialization;
   private final Consumer<ObservedSgc> sink;
   private final String namespace;
   private volatile List<GatewayNodeInfo> lastGateways = List.of();
   private final Set<String> dirty = ConcurrentHashMap.newKeySet();
   private final Set<String> known = ConcurrentHashMap.newKeySet();
+  private final CompletableFuture<Void> synced = new CompletableFuture<>();
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "kube-bridge-controller");
     t.setDaemon(true);
     return t;
   });
 
-  private ControllerBridge(KubernetesClient client, KubeBridgeSettings settings, Consumer<ObservedSgc> sink) {
+  private ControllerBridge(KubernetesClient client, KubeBridgeSettings settings, Watches watches, Consumer<ObservedSgc> sink) {
     this.sink = sink;
     this.namespace = settings.namespace();
-    this.sgcs = client.resources(StaticGatewayConfiguration.class).inAnyNamespace().runnableInformer(0);
-    this.secrets = client.secrets().inNamespace(settings.namespace()).runnableInformer(0);
+    this.serialization = client.getKubernetesSerialization();
+    this.sgcs = supervised("staticgatewayconfigurations", watches,
+        () -> client.genericKubernetesResources(SGC_KIND).inAnyNamespace().runnableInformer(0),
+        o -> markSgc((GenericKubernetesResource) o));
+    this.secrets = supervised("secrets", watches,
+        () -> client.secrets().inNamespace(settings.namespace()).runnableInformer(0),
+        o -> markSecret((Secret) o));
     this.nodes = List.of(
-        client.nodes().withLabel(LABEL_GATEWAY_UPSTREAM, "true").runnableInformer(0),
-        client.nodes().withLabel(LABEL_GATEWAY_AKS, "gateway").runnableInformer(0));
-    sgcs.addEventHandler(handler(o -> markSgc((StaticGatewayConfiguration) o)));
-    secrets.addEventHandler(handler(o -> markSecret((Secret) o)));
-    nodes.forEach(n -> n.addEventHandler(handler(o -> onNodeChange())));
+        supervised("nodes/" + LABEL_GATEWAY_UPSTREAM, watches,
+            () -> client.nodes().withLabel(LABEL_GATEWAY_UPSTREAM, "true").runnableInformer(0), o -> onNodeChange()),
+        supervised("nodes/" + LABEL_GATEWAY_AKS, watches,
+            () -> client.nodes().withLabel(LABEL_GATEWAY_AKS, "gateway").runnableInformer(0), o -> onNodeChange()));
+    List<SupervisedInformer<?>> list = new ArrayList<>(nodes);
+    list.add(sgcs);
+    list.add(secrets);
+    this.all = List.copyOf(list);
+  }
+
+  private <T extends HasMetadata> SupervisedInformer<T> supervised(String resource, Watches watches,
+      java.util.function.Supplier<SharedIndexInformer<T>> factory, Consumer<Object> mark) {
+    // after a replacement informer synced: objects deleted during the gap raised no event, so look at all again
+    return new SupervisedInformer<>(resource, factory, List.of(handler(mark)), watches, timer, RESTART_MIN, RESTART_MAX,
+        this::afterRestart);
   }
 
   /**
-   * Starts the informers, waits until all have synced, then starts delivering snapshots to the sharded
-   * {@link GatewayConfig} entities.
+   * Starts the informers and returns at once; once all have synced, starts delivering snapshots to the sharded
+   * {@link GatewayConfig} entities. An API server that cannot be reached is retried with backoff meanwhile
+   * (readiness red, {@code egress_informer_up} 0).
    */
   public static ControllerBridge start(ActorSystem<?> system, KubernetesClient client, KubeBridgeSettings settings) {
     ClusterSharding sharding = ClusterSharding.get(system);
-    ControllerBridge bridge = start(client, settings, o -> sharding.entityRefFor(GatewayConfig.ENTITY_KEY, o.key())
-        .tell(new GatewayConfig.Sync(o, system.ignoreRef())));
+    ControllerBridge bridge = new ControllerBridge(client, settings, Watches.get(system),
+        o -> sharding.entityRefFor(GatewayConfig.ENTITY_KEY, o.key()).tell(new GatewayConfig.Sync(o, system.ignoreRef())));
+    bridge.run(settings.resync());
     if (!settings.queryPlugin().isEmpty()) {
-      bridge.sweepOrphans(system, settings.queryPlugin());
+      bridge.synced.thenRun(() -> bridge.sweepOrphans(system, settings.queryPlugin()));
     }
     return bridge;
   }
@@ -97,7 +135,7 @@ public final class ControllerBridge implements AutoCloseable {
         .currentPersistenceIds()
         .filter(id -> id.startsWith(prefix))
         .map(id -> id.substring(prefix.length()))
-        .filter(key -> sgcs.getStore().getByKey(key) == null)
+        .filter(key -> sgcs.store().getByKey(key) == null)
         .runForeach(key -> sink.accept(ObservedSgc.absent(key, gatewayNodes())), system)
         .whenComplete((done, e) -> {
           if (e != null) {
@@ -106,32 +144,22 @@ public final class ControllerBridge implements AutoCloseable {
         });
   }
 
-  public static ControllerBridge start(KubernetesClient client, KubeBridgeSettings settings, Consumer<ObservedSgc> sink) {
-    ControllerBridge bridge = new ControllerBridge(client, settings, sink);
-    bridge.run(settings.resync());
-    return bridge;
+  private void run(Duration resync) {
+    all.forEach(SupervisedInformer::start);
+    CompletableFuture.allOf(all.stream().map(i -> i.firstSync().toCompletableFuture()).toArray(CompletableFuture[]::new))
+        .thenRunAsync(() -> {
+          log.info("informer caches synced: {} configs, {} gateway nodes", sgcs.store().list().size(), gatewayNodes().size());
+          lastGateways = gatewayNodes();
+          sgcs.store().list().forEach(this::markSgc);
+          timer.scheduleWithFixedDelay(this::flush, 0, FLUSH.toMillis(), TimeUnit.MILLISECONDS);
+          timer.scheduleWithFixedDelay(this::resync, resync.toMillis(), resync.toMillis(), TimeUnit.MILLISECONDS);
+          synced.complete(null);
+        }, timer);
   }
 
-  private void run(Duration resync) {
-    List<SharedIndexInformer<?>> all = new ArrayList<>(nodes);
-    all.add(sgcs);
-    all.add(secrets);
-    try {
-      for (SharedIndexInformer<?> i : all) {
-        i.run(); // returns after the initial list is in the cache
-        if (!i.hasSynced()) {
-          throw new IllegalStateException("informer for " + i.getApiTypeClass().getSimpleName() + " did not sync");
-        }
-      }
-    } catch (RuntimeException e) {
-      all.forEach(SharedIndexInformer::close);
-      throw new IllegalStateException("informers did not sync: " + e.getMessage(), e);
-    }
-    log.info("informer caches synced: {} configs, {} gateway nodes", sgcs.getStore().list().size(), gatewayNodes().size());
-    lastGateways = gatewayNodes();
-    sgcs.getStore().list().forEach(this::markSgc);
-    timer.scheduleWithFixedDelay(this::flush, 0, FLUSH.toMillis(), TimeUnit.MILLISECONDS);
-    timer.scheduleWithFixedDelay(this::resync, resync.toMillis(), resync.toMillis(), TimeUnit.MILLISECONDS);
+  /** Completes once every informer has synced for the first time and snapshots flow. */
+  public CompletableFuture<Void> synced() {
+    return synced;
   }
 
   /** Marks every known SGC for a fresh snapshot. */
@@ -139,21 +167,27 @@ public final class ControllerBridge implements AutoCloseable {
     dirty.addAll(known);
   }
 
+  private void afterRestart() {
+    onNodeChange();
+    sgcs.store().list().forEach(this::markSgc);
+    resync();
+  }
+
   /** The snapshot of {@code key} as the caches show it now. */
   public ObservedSgc observe(String key) {
     List<GatewayNodeInfo> gw = gatewayNodes();
-    StaticGatewayConfiguration sgc = sgcs.getStore().getByKey(key);
+    GenericKubernetesResource sgc = sgcs.store().getByKey(key);
     if (sgc == null) {
       return ObservedSgc.absent(key, gw);
     }
-    Secret secret = secrets.getStore().getByKey(namespace + "/" + ObservedSgc.secretName(sgc.getMetadata().getUid()));
-    return SgcMapping.observe(sgc, Fabric8SgcApi.publicKeyOf(secret), gw);
+    Secret secret = secrets.store().getByKey(namespace + "/" + ObservedSgc.secretName(sgc.getMetadata().getUid()));
+    return SgcMapping.observe(sgc, serialization, Fabric8SgcApi.publicKeyOf(secret), gw);
   }
 
   public List<GatewayNodeInfo> gatewayNodes() {
     Map<String, GatewayNodeInfo> out = new TreeMap<>();
-    for (SharedIndexInformer<Node> informer : nodes) {
-      for (Node n : informer.getStore().list()) {
+    for (SupervisedInformer<Node> informer : nodes) {
+      for (Node n : informer.store().list()) {
         Map<String, String> labels = n.getMetadata().getLabels();
         out.put(n.getMetadata().getName(),
             new GatewayNodeInfo(n.getMetadata().getName(), labels == null ? "" : labels.get(LABEL_AGENT_POOL)));
@@ -187,8 +221,8 @@ public final class ControllerBridge implements AutoCloseable {
     }
   }
 
-  private void markSgc(StaticGatewayConfiguration sgc) {
-    String key = SgcMapping.key(sgc);
+  private void markSgc(HasMetadata sgc) {
+    String key = sgc.getMetadata().getNamespace() + "/" + sgc.getMetadata().getName();
     known.add(key);
     dirty.add(key);
   }
@@ -222,8 +256,6 @@ public final class ControllerBridge implements AutoCloseable {
   @Override
   public void close() {
     timer.shutdownNow();
-    sgcs.close();
-    secrets.close();
-    nodes.forEach(SharedIndexInformer::close);
+    all.forEach(SupervisedInformer::close);
   }
 }

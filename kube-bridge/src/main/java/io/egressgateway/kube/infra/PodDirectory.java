@@ -1,5 +1,6 @@
 package io.egressgateway.kube.infra;
 
+import io.egressgateway.core.health.Watches;
 import io.egressgateway.kube.crd.StaticGatewayConfiguration;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -7,12 +8,19 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Supplier;
 
 /**
  * The pods of this member's node, from an informer limited by the field selector {@code spec.nodeName}
  * (a node member never caches the whole cluster's pods). Owns nothing, persists nothing; a local,
- * non-blocking lookup for the CNI path (namespace/name to uid, IP and annotations). Built only after the
- * cache synced. Adapt it to the pod-actor's lookup port with a method reference to {@link #lookup}.
+ * non-blocking lookup for the CNI path (namespace/name to uid, IP and annotations). The informer is a
+ * {@link SupervisedInformer}: restarted with backoff after any stop, the member not ready while it is not
+ * watching. Until its first sync every lookup finds nothing (the CNI path then answers "try again"), so
+ * callers that go through all pods wait for {@link #whenSynced()}. Adapt it to the pod-actor's lookup port
+ * with a method reference to {@link #lookup}.
  */
 public final class PodDirectory implements AutoCloseable {
 
@@ -29,20 +37,28 @@ public final class PodDirectory implements AutoCloseable {
     }
   }
 
-  private final SharedIndexInformer<Pod> informer;
+  /** The name under which the watch reports in readiness and metrics. */
+  public static final String RESOURCE = "pods";
+
+  private final SupervisedInformer<Pod> informer;
+  private final ScheduledExecutorService timer;
   private final String node;
 
-  private PodDirectory(SharedIndexInformer<Pod> informer, String node) {
-    this.informer = informer;
+  private PodDirectory(Supplier<SharedIndexInformer<Pod>> factory, String node, Watches watches) {
     this.node = node;
+    this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "kube-bridge-pods");
+      t.setDaemon(true);
+      return t;
+    });
+    this.informer = new SupervisedInformer<>(RESOURCE, factory, List.of(), watches, timer,
+        ControllerBridge.RESTART_MIN, ControllerBridge.RESTART_MAX, () -> {}).start();
   }
 
-  /** Starts the node-local pod informer and returns once its cache has synced. */
-  public static PodDirectory start(KubernetesClient client, String node) {
-    SharedIndexInformer<Pod> informer =
-        client.pods().inAnyNamespace().withField("spec.nodeName", node).runnableInformer(0);
-    informer.run();
-    return new PodDirectory(informer, node);
+  /** Starts the node-local pod informer and returns at once; see {@link #whenSynced()}. */
+  public static PodDirectory start(KubernetesClient client, String node, Watches watches) {
+    return new PodDirectory(
+        () -> client.pods().inAnyNamespace().withField("spec.nodeName", node).runnableInformer(0), node, watches);
   }
 
   /**
@@ -50,19 +66,22 @@ public final class PodDirectory implements AutoCloseable {
    * that do not honour {@code spec.nodeName} selectors, such as the sandbox's in-process one (fabric8's
    * mock answers such a selector with an empty list).
    */
-  public static PodDirectory startUnfiltered(KubernetesClient client, String node) {
-    SharedIndexInformer<Pod> informer = client.pods().inAnyNamespace().runnableInformer(0);
-    informer.run();
-    return new PodDirectory(informer, node);
+  public static PodDirectory startUnfiltered(KubernetesClient client, String node, Watches watches) {
+    return new PodDirectory(() -> client.pods().inAnyNamespace().runnableInformer(0), node, watches);
+  }
+
+  /** Completes once the cache has synced for the first time (never exceptionally: failures are retried). */
+  public CompletionStage<Void> whenSynced() {
+    return informer.firstSync();
   }
 
   public Optional<PodInfo> lookup(String namespace, String name) {
-    return info(informer.getStore().getByKey(namespace + "/" + name));
+    return info(informer.store().getByKey(namespace + "/" + name));
   }
 
   /** Every pod of this node in the cache. */
   public List<PodInfo> all() {
-    return informer.getStore().list().stream().map(this::info).flatMap(Optional::stream).toList();
+    return informer.store().list().stream().map(this::info).flatMap(Optional::stream).toList();
   }
 
   private Optional<PodInfo> info(Pod p) {
@@ -75,11 +94,12 @@ public final class PodDirectory implements AutoCloseable {
   }
 
   public int size() {
-    return informer.getStore().list().size();
+    return informer.store().list().size();
   }
 
   @Override
   public void close() {
     informer.close();
+    timer.shutdownNow();
   }
 }
