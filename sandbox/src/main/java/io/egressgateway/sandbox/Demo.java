@@ -9,6 +9,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,12 +33,19 @@ public final class Demo {
 
   private Demo() {}
 
-  /** Applies every document of a YAML stream (create, or replace when it exists). */
+  /**
+   * Applies every document of a YAML stream (create, or replace when it exists), each as the untyped object it
+   * is, as kubectl does: fields this version's classes do not know reach the API server unchanged.
+   */
   public static List<String> apply(KubernetesClient client, InputStream yaml) {
     List<String> applied = new ArrayList<>();
     try {
-      byte[] bytes = yaml.readAllBytes();
-      for (HasMetadata r : client.load(new ByteArrayInputStream(bytes)).items()) {
+      String text = new String(yaml.readAllBytes(), StandardCharsets.UTF_8);
+      for (String doc : text.split("(?m)^---[ \\t]*$")) {
+        if (doc.lines().allMatch(l -> l.isBlank() || l.stripLeading().startsWith("#"))) {
+          continue;
+        }
+        GenericKubernetesResource r = client.getKubernetesSerialization().unmarshal(doc, GenericKubernetesResource.class);
         client.resource(r).createOr(existing -> existing.update());
         applied.add(r.getKind() + " " + Optional.ofNullable(r.getMetadata().getNamespace()).map(n -> n + "/").orElse("")
             + r.getMetadata().getName());

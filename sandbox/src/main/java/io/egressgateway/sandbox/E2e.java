@@ -21,7 +21,8 @@ import java.util.Optional;
 
 /**
  * The end-to-end scenarios {@code --e2e} adds next to the demo (manifests in {@code demo/e2e.yaml}): a
- * bring-your-own prefix, two configurations on one pool, private mode with {@code azureNetworking}, and a
+ * bring-your-own prefix (its SGC carrying a field this version does not know), two configurations on one
+ * pool, private mode with {@code azureNetworking}, and a
  * pod whose configuration does not exist when it starts. Each check lands in the report's {@code e2e}
  * object with what was seen next to what was expected.
  */

@@ -39,4 +39,36 @@ class KubeApiTest {
       }
     }
   }
+
+  @Test
+  void applyKeepsFieldsThisVersionDoesNotKnowAndCreatesBuiltInKinds() throws Exception {
+    try (KubeApi api = KubeApi.start("127.0.0.1", 0)) {
+      api.installCrds(java.nio.file.Path.of("..", "charts", "kube-egress-gateway", "crds"));
+      String yaml = """
+          # a comment-only document is skipped
+          ---
+          apiVersion: v1
+          kind: Namespace
+          metadata:
+            name: apps
+          ---
+          apiVersion: egressgateway.kubernetes.azure.com/v1alpha1
+          kind: StaticGatewayConfiguration
+          metadata:
+            name: newer
+            namespace: apps
+          spec:
+            gatewayNodepoolName: gwpool
+            optionFromANewerVersion: {mode: strict}
+          """;
+      List<String> applied = Demo.apply(api.client(), new java.io.ByteArrayInputStream(yaml.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      assertEquals(List.of("Namespace apps", "StaticGatewayConfiguration apps/newer"), applied);
+      assertEquals("apps", api.client().namespaces().withName("apps").get().getMetadata().getName());
+      var sgc = api.client().genericKubernetesResources(Demo.SGC)
+          .inNamespace("apps").withName("newer").get();
+      @SuppressWarnings("unchecked")
+      java.util.Map<String, Object> spec = (java.util.Map<String, Object>) sgc.getAdditionalProperties().get("spec");
+      assertEquals(java.util.Map.of("mode", "strict"), spec.get("optionFromANewerVersion"), spec.toString());
+    }
+  }
 }
