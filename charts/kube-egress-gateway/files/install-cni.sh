@@ -41,7 +41,9 @@ chain_into() {
   esac
   jq --argjson p "$ours" "$filter" "$CONF/$primary" > "$1"
 }
-ours='{"type":"'$PLUGIN'","socketPath":"'$SOCKET'","timeoutSeconds":'$TIMEOUT'}'
+# The capability asks containerd to pass the pod's annotations (runtimeConfig), so the plugin can add a pod that
+# needs no gateway even while the node agent is down; runtimes that do not know it ignore it.
+ours='{"type":"'$PLUGIN'","socketPath":"'$SOCKET'","timeoutSeconds":'$TIMEOUT',"capabilities":{"io.kubernetes.cri.pod-annotations":true}}'
 
 if [ "$WATCH" -gt 0 ]; then
   trap 'exit 0' TERM INT

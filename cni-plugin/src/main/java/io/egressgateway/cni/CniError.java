@@ -14,6 +14,8 @@ public record CniError(int code, String msg, String details) {
   public static final int DECODING_FAILURE = 6;
   public static final int INVALID_CONFIG = 7;
   public static final int TRY_AGAIN_LATER = 11;
+  /** STATUS (spec 1.1): the plugin cannot service ADD requests now. */
+  public static final int PLUGIN_NOT_AVAILABLE = 50;
   /** The node agent answered but could not set the pod's tunnel up. */
   public static final int AGENT_FAILURE = 100;
 

@@ -17,10 +17,14 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /**
- * {@code kube-egress-cni}: the chained CNI plugin (spec 1.0). It holds no logic of its own: VERSION is
- * answered locally, ADD/CHECK/DEL are forwarded with their environment and configuration to the node agent
- * over its unix socket, and the agent's result or error is printed. DEL always exits 0 so that pod teardown
- * never wedges on us; its failures go to stderr and, when the configuration names one, a log file.
+ * {@code kube-egress-cni}: the chained CNI plugin (spec 1.1). It holds almost no logic of its own: VERSION is
+ * answered locally, ADD/CHECK/DEL/STATUS/GC are forwarded with their environment and configuration to the node
+ * agent over its unix socket, and the agent's result or error is printed. DEL always exits 0 so that pod
+ * teardown never wedges on us; its failures go to stderr and, when the configuration names one, a log file.
+ *
+ * <p>Plain pods do not need the agent: when it cannot be reached, an ADD of a pod that cannot need a gateway
+ * succeeds with {@code prevResult} unchanged, decided from node-local facts only ({@link NodeHints}); a pod
+ * that may need one fails closed with "try again later" as before.
  *
  * <p>Configuration fields it reads: {@code cniVersion}, {@code prevResult} (required for ADD: this plugin
  * only runs chained), {@code socketPath} (default {@value AgentProtocol#DEFAULT_SOCKET}),
@@ -31,7 +35,7 @@ import java.util.function.Function;
  * {@code train [dir]} is what the archiving JVM runs: one ADD against an in-JVM agent (see {@link CdsArchive}).
  */
 public final class CniPlugin {
-  public static final List<String> SUPPORTED_VERSIONS = List.of("0.3.0", "0.3.1", "0.4.0", "1.0.0");
+  public static final List<String> SUPPORTED_VERSIONS = List.of("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0");
   static final String DEFAULT_VERSION = "1.0.0";
   static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
   /** System property: the working directory the runtime started the launcher in. */
@@ -95,13 +99,13 @@ public final class CniPlugin {
           "unsupported CNI version " + version, "supported: " + String.join(", ", SUPPORTED_VERSIONS)));
     }
     switch (command) {
-      case "ADD", "CHECK", "DEL" -> { }
+      case "ADD", "CHECK", "DEL", "STATUS", "GC" -> { }
       default -> {
-        return failure(command, conf, version,
-            new CniError(CniError.INVALID_ENV, "unknown CNI_COMMAND '" + command + "'", "expected ADD, DEL, CHECK or VERSION"));
+        return failure(command, conf, version, new CniError(CniError.INVALID_ENV, "unknown CNI_COMMAND '" + command + "'",
+            "expected ADD, DEL, CHECK, STATUS, GC or VERSION"));
       }
     }
-    if (!command.equals("DEL")) {
+    if (command.equals("ADD") || command.equals("CHECK")) {
       for (String required : List.of("CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME")) {
         if (env.getOrDefault(required, "").isEmpty()) {
           return failure(command, conf, version, new CniError(CniError.INVALID_ENV, required + " is not set", ""));
@@ -126,8 +130,13 @@ public final class CniPlugin {
       return failure(command, conf, version, deferDel(command, env, target, request, new CniError(CniError.TRY_AGAIN_LATER,
           "the node agent did not answer within " + target.timeout().toSeconds() + " s", "socket " + target.socket())));
     } catch (IOException e) {
+      String unreachable = "socket " + target.socket() + ": " + e.getMessage();
+      Outcome local = withoutAgent(command, conf, env, target, version, unreachable);
+      if (local != null) {
+        return local;
+      }
       return failure(command, conf, version, deferDel(command, env, target, request, new CniError(CniError.TRY_AGAIN_LATER,
-          "cannot reach the egress gateway node agent", "socket " + target.socket() + ": " + e.getMessage())));
+          "cannot reach the egress gateway node agent", unreachable)));
     }
     Map<String, Object> reply;
     try {
@@ -145,6 +154,33 @@ public final class CniPlugin {
       return new Outcome(0, Json.write(result != null ? result : Json.obj(conf, "prevResult")), "");
     }
     return new Outcome(0, "", "");
+  }
+
+  /**
+   * What can be answered without the agent (it is down or restarting), from node-local facts only: an ADD of a
+   * pod that cannot need a gateway gets {@code prevResult} back; STATUS is fine once the agent has left its
+   * hints on this node (plain pods can then be added). Null when the call must fail as unreachable.
+   */
+  private static Outcome withoutAgent(String command, Map<String, Object> conf, Map<String, String> env, Target target,
+      String version, String unreachable) {
+    if (command.equals("ADD")) {
+      NodeHints.Decision d = NodeHints.decide(conf, env, target.socket());
+      if (d.plain()) {
+        String line = Instant.now() + " kube-egress-cni ADD without the node agent (" + unreachable + "): " + d.why();
+        logToFile(conf, line);
+        return new Outcome(0, Json.write(Json.obj(conf, "prevResult")), line);
+      }
+      return failure(command, conf, version, new CniError(CniError.TRY_AGAIN_LATER,
+          "cannot reach the egress gateway node agent, and the pod may need a gateway", unreachable + "; " + d.why()));
+    }
+    if (command.equals("STATUS")) {
+      if (NodeHints.present(target.socket())) {
+        return new Outcome(0, "", "");
+      }
+      return failure(command, conf, version, new CniError(CniError.PLUGIN_NOT_AVAILABLE,
+          "the egress gateway node agent is not running and has not yet said which namespaces use gateways", unreachable));
+    }
+    return null;
   }
 
   static Target targetOf(Map<String, Object> conf) {

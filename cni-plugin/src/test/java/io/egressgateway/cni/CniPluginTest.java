@@ -172,6 +172,78 @@ class CniPluginTest {
     assertEquals(0, o.exitCode());
     Map<String, Object> v = Json.parseObject(o.stdout());
     assertEquals("0.4.0", v.get("cniVersion"));
-    assertEquals(List.of("0.3.0", "0.3.1", "0.4.0", "1.0.0"), v.get("supportedVersions"));
+    assertEquals(List.of("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"), v.get("supportedVersions"));
+  }
+
+  private static Map<String, String> envIn(String command, String namespace) {
+    Map<String, String> env = env(command);
+    env.put("CNI_ARGS", "K8S_POD_NAMESPACE=" + namespace + ";K8S_POD_NAME=web");
+    return env;
+  }
+
+  private void hints(String... namespaces) throws Exception {
+    Files.writeString(dir.resolve(NodeHints.FILE), "# written by the agent\n" + String.join("\n", namespaces) + "\n");
+  }
+
+  @Test
+  void withoutTheAgentAPodOfANamespaceWithoutConfigurationsIsAddedAndOthersFailClosed() throws Exception {
+    // no agent and no hints yet (a node whose agent never ran): every ADD fails closed
+    CniPlugin.Outcome noHints = run(envIn("ADD", "plain"), conf(""));
+    assertEquals(1, noHints.exitCode());
+    assertEquals(new Json.Num("11"), Json.parseObject(noHints.stdout()).get("code"));
+
+    hints("gated", "other");
+    CniPlugin.Outcome plain = run(envIn("ADD", "plain"), conf(""));
+    assertEquals(0, plain.exitCode(), plain.stdout());
+    assertEquals(Json.parse(PREV), Json.parse(plain.stdout()), "prevResult unchanged");
+    assertTrue(plain.stderr().contains("holds no gateway configuration"), plain.stderr());
+
+    CniPlugin.Outcome gated = run(envIn("ADD", "gated"), conf(""));
+    assertEquals(1, gated.exitCode());
+    Map<String, Object> err = Json.parseObject(gated.stdout());
+    assertEquals(new Json.Num("11"), err.get("code"));
+    assertTrue(((String) err.get("msg")).contains("may need a gateway"), gated.stdout());
+    assertTrue(((String) err.get("details")).contains("namespace gated holds gateway configurations"), gated.stdout());
+
+    // CHECK is never answered without the agent
+    assertEquals(1, run(envIn("CHECK", "plain"), conf("")).exitCode());
+  }
+
+  @Test
+  void podAnnotationsFromTheRuntimeDecideWithoutTheAgent() throws Exception {
+    hints("gated");
+    String annotated = conf(",\"runtimeConfig\":{\"" + NodeHints.POD_ANNOTATIONS + "\":{\"" + NodeHints.GATEWAY_ANNOTATION
+        + "\":\"sgc-a\"}}");
+    String plainAnnotations = conf(",\"runtimeConfig\":{\"" + NodeHints.POD_ANNOTATIONS + "\":{\"team\":\"web\"}}");
+    // annotations win over the namespace list both ways
+    assertEquals(0, run(envIn("ADD", "gated"), plainAnnotations).exitCode(), "a plain pod in a namespace with configurations");
+    CniPlugin.Outcome a = run(envIn("ADD", "plain"), annotated);
+    assertEquals(1, a.exitCode(), "an annotated pod in a namespace without configurations (its SGC may come later)");
+    assertTrue(Json.parseObject(a.stdout()).get("details").toString().contains("sgc-a"), a.stdout());
+  }
+
+  @Test
+  void statusAndGcGoToTheAgent() throws Exception {
+    try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"), req -> req.contains("\"STATUS\"")
+        ? "{\"error\":{\"code\":50,\"msg\":\"not ready\"}}" : "{\"result\":{}}")) {
+      Map<String, String> status = new HashMap<>(Map.of("CNI_COMMAND", "STATUS"));
+      CniPlugin.Outcome s = run(status, "{\"cniVersion\":\"1.1.0\",\"name\":\"k8s\",\"type\":\"kube-egress-cni\",\"socketPath\":\""
+          + dir.resolve("cni.sock") + "\"}");
+      assertEquals(1, s.exitCode());
+      assertEquals(new Json.Num("50"), Json.parseObject(s.stdout()).get("code"));
+      Map<String, String> gc = new HashMap<>(Map.of("CNI_COMMAND", "GC"));
+      CniPlugin.Outcome g = run(gc, "{\"cniVersion\":\"1.1.0\",\"name\":\"k8s\",\"type\":\"kube-egress-cni\",\"socketPath\":\""
+          + dir.resolve("cni.sock") + "\",\"cni.dev/valid-attachments\":[{\"containerID\":\"c1\",\"ifname\":\"eth0\"}]}");
+      assertEquals(0, g.exitCode(), g.stdout());
+      assertTrue(agent.requests.get(1).contains("\"GC\"") && agent.requests.get(1).contains("valid-attachments"));
+    }
+    // without the agent: STATUS is fine once its hints are on the node, not before
+    String statusConf = "{\"cniVersion\":\"1.1.0\",\"name\":\"k8s\",\"type\":\"kube-egress-cni\",\"socketPath\":\""
+        + dir.resolve("cni.sock") + "\"}";
+    Files.deleteIfExists(dir.resolve("cni.sock"));
+    CniPlugin.Outcome before = run(new HashMap<>(Map.of("CNI_COMMAND", "STATUS")), statusConf);
+    assertEquals(new Json.Num("50"), Json.parseObject(before.stdout()).get("code"));
+    hints();
+    assertEquals(0, run(new HashMap<>(Map.of("CNI_COMMAND", "STATUS")), statusConf).exitCode());
   }
 }

@@ -23,6 +23,11 @@ public final class NodePods implements PodDirectory {
     return cache.all().stream().map(NodePods::info).toList();
   }
 
+  @Override
+  public boolean ready() {
+    return cache.whenSynced().toCompletableFuture().isDone();
+  }
+
   private static PodInfo info(io.egressgateway.kube.infra.PodDirectory.PodInfo p) {
     return new PodInfo(p.namespace(), p.name(), p.uid(), p.annotations());
   }

@@ -151,6 +151,9 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
       case "ADD" -> add(call);
       case "DEL" -> del(call);
       case "CHECK" -> check(call);
+      case "STATUS" -> done(directory.ready() ? CniReply.ok("")
+          : CniReply.error(CniReply.NOT_AVAILABLE, "the node agent's pod cache has not synced yet", "node " + node));
+      case "GC" -> gc(call);
       default -> done(CniReply.error(CniReply.INVALID_ENV, "unsupported CNI command '" + call.command() + "'", ""));
     };
   }
@@ -228,6 +231,43 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
       if (err != null || reply.isError()) {
         log.warn("DEL for container {} of pod {}: {}", call.containerId(), id, err != null ? err.getMessage() : reply.getError().getMessage());
       }
+      return CniReply.ok("");
+    });
+  }
+
+  /**
+   * GC (CNI 1.1): the runtime lists the attachments it still has; the tunnel of any other container of this node
+   * is removed, with its gateway peers, as its DEL would have. Looks at the tunnels this agent knows (made or
+   * taken back) and those of the annotated pods in the node's cache. Always succeeds; what could not be asked
+   * is logged and left for the next GC.
+   */
+  private CompletionStage<CniReply> gc(CniCall call) {
+    java.util.Set<String> valid = java.util.Set.copyOf(call.validContainerIds());
+    java.util.Set<String> ids = new java.util.TreeSet<>(devices.values());
+    directory.all().stream().filter(p -> p.gatewayConfigKey().isPresent())
+        .forEach(p -> ids.add(NodePinned.entityId(node, p.uid())));
+    java.util.concurrent.atomic.AtomicInteger removed = new java.util.concurrent.atomic.AtomicInteger();
+    CompletableFuture<?>[] asks = ids.stream().map(id -> {
+      CompletionStage<PodTunnel.State> state = tunnels.ask(id, PodTunnel.Get::new, askTimeout);
+      return state.thenCompose(s -> {
+        String container = s instanceof PodTunnel.Established e ? e.tunnel().containerId()
+            : s instanceof PodTunnel.Requested r ? r.tunnel().containerId() : "";
+        if (container.isEmpty() || valid.contains(container)) {
+          return CompletableFuture.completedFuture(null);
+        }
+        log.info("GC: container {} of {} is no longer attached; removing its tunnel", container, id);
+        devices.values().remove(id);
+        removed.incrementAndGet();
+        CompletionStage<StatusReply<akka.Done>> asked = tunnels.ask(id, r -> new PodTunnel.Remove(container, r), askTimeout);
+        return asked.thenApply(x -> null);
+      }).exceptionally(err -> {
+        log.warn("GC: could not look at tunnel {}: {}", id, err.getMessage());
+        return null;
+      }).toCompletableFuture();
+    }).toArray(CompletableFuture[]::new);
+    return CompletableFuture.allOf(asks).thenApply(v -> {
+      log.info("GC on node {}: {} valid attachment(s), {} tunnel(s) looked at, {} removed", node, valid.size(),
+          ids.size(), removed.get());
       return CniReply.ok("");
     });
   }

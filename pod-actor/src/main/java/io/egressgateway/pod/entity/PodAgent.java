@@ -92,6 +92,10 @@ public final class PodAgent {
     CniHandler handler = new CniHandler(node, directory, tunnels, datapath,
         settings.answerTimeout().minusMillis(500), system.dispatchers().lookup(DispatcherSelector.blocking()));
     views.subscribe(handler::onViews);
+    io.egressgateway.pod.infra.GatewayNamespaces hints = new io.egressgateway.pod.infra.GatewayNamespaces(
+        settings.socketPath().toAbsolutePath().getParent(), system.dispatchers().lookup(DispatcherSelector.blocking()),
+        java.time.Duration.ofSeconds(30), System::nanoTime);
+    views.subscribe(hints::offerViews);
     CniServer server;
     try {
       server = CniServer.start(settings.socketPath(), settings.serverThreads(), settings.answerTimeout(), handler);

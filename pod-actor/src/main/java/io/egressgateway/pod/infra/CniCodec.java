@@ -54,6 +54,8 @@ public final class CniCodec {
     }
     List<String> excluded = new ArrayList<>();
     config.path("excludedCIDRs").forEach(c -> excluded.add(c.asText()));
+    List<String> valid = new ArrayList<>();
+    config.path("cni.dev/valid-attachments").forEach(a -> valid.add(a.path("containerID").asText("")));
     return new CniCall(
         root.path("command").asText(""),
         root.path("containerId").asText(""),
@@ -64,7 +66,8 @@ public final class CniCodec {
         prev.isObject() ? prev.toString() : "",
         podIp,
         gateway,
-        excluded);
+        excluded,
+        valid);
   }
 
   public static String write(CniReply reply) {

@@ -13,4 +13,9 @@ public interface PodDirectory {
 
   /** Every pod of this node the directory knows (what a starting agent looks through for its tunnels). */
   List<PodInfo> all();
+
+  /** The directory holds this node's pods (its cache has synced); until then every lookup finds nothing. */
+  default boolean ready() {
+    return true;
+  }
 }

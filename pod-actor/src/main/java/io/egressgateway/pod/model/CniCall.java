@@ -17,6 +17,7 @@ import java.util.Objects;
  * @param podIp        the pod's first IPv4 address from prevResult (no prefix); empty when absent
  * @param eth0Gateway  the gateway of that address in prevResult; empty when absent
  * @param excludedCidrs the CNI configuration's {@code excludedCIDRs}
+ * @param validContainerIds GC (CNI 1.1): the containers of the configuration's {@code cni.dev/valid-attachments}
  */
 public record CniCall(
     String command,
@@ -28,7 +29,13 @@ public record CniCall(
     String prevResult,
     String podIp,
     String eth0Gateway,
-    List<String> excludedCidrs) {
+    List<String> excludedCidrs,
+    List<String> validContainerIds) {
+
+  public CniCall(String command, String containerId, String netns, String ifName, Map<String, String> cniArgs,
+      String cniVersion, String prevResult, String podIp, String eth0Gateway, List<String> excludedCidrs) {
+    this(command, containerId, netns, ifName, cniArgs, cniVersion, prevResult, podIp, eth0Gateway, excludedCidrs, List.of());
+  }
 
   public CniCall {
     Objects.requireNonNull(command, "command");
@@ -41,6 +48,7 @@ public record CniCall(
     podIp = podIp == null ? "" : podIp;
     eth0Gateway = eth0Gateway == null ? "" : eth0Gateway;
     excludedCidrs = excludedCidrs == null ? List.of() : List.copyOf(excludedCidrs);
+    validContainerIds = validContainerIds == null ? List.of() : List.copyOf(validContainerIds);
   }
 
   public String podNamespace() {

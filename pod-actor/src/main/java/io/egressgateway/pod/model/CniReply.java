@@ -5,6 +5,8 @@ package io.egressgateway.pod.model;
  */
 public sealed interface CniReply {
   int TRY_AGAIN_LATER = 11;
+  /** STATUS (CNI 1.1): the agent cannot service ADD requests now. */
+  int NOT_AVAILABLE = 50;
   int INVALID_CONFIG = 7;
   int DECODING_FAILURE = 6;
   int INVALID_ENV = 4;

@@ -247,6 +247,45 @@ class CniPathTest {
     assertTrue(check.stdout().contains("no established egress tunnel"), check.stdout());
   }
 
+  private CniPlugin.Outcome gc(String... validContainers) {
+    String attachments = java.util.Arrays.stream(validContainers)
+        .map(c -> "{\"containerID\":\"" + c + "\",\"ifname\":\"eth0\"}")
+        .collect(java.util.stream.Collectors.joining(","));
+    String conf = "{\"cniVersion\":\"1.1.0\",\"name\":\"k8s\",\"type\":\"kube-egress-cni\",\"socketPath\":\""
+        + server.socket() + "\",\"cni.dev/valid-attachments\":[" + attachments + "]}";
+    return CniPlugin.run(Map.of("CNI_COMMAND", "GC", "CNI_PATH", "/opt/cni/bin"), conf, t -> new AgentClient(t.socket(), t.timeout()));
+  }
+
+  @Test
+  void gcRemovesTheTunnelsOfAttachmentsTheRuntimeNoLongerHasAndKeepsTheOthers() {
+    directory.put(new PodInfo("default", "kept", "uid-k", Map.of(PodInfo.GATEWAY_ANNOTATION, "gw")));
+    directory.put(new PodInfo("default", "stale", "uid-s", Map.of(PodInfo.GATEWAY_ANNOTATION, "gw")));
+    datapath.addNamespace("/var/run/netns/k");
+    datapath.addNamespace("/var/run/netns/s");
+    assertEquals(0, plugin("ADD", "kept", "kkkk1111", "/var/run/netns/k").exitCode());
+    assertEquals(0, plugin("ADD", "stale", "ssss2222", "/var/run/netns/s").exitCode());
+    assertEquals(2, gateways.peersOf("gw1", "uid-default-gw").size());
+
+    CniPlugin.Outcome o = gc("kkkk1111", "some-plain-pod");
+    assertEquals(0, o.exitCode(), o.stdout());
+    assertEquals(1, gateways.peersOf("gw1", "uid-default-gw").size(), "only the stale attachment's peer left the gateway");
+    assertTrue(datapath.pod("/var/run/netns/s").orElseThrow().wg0().isEmpty(), "its device is gone");
+    assertTrue(datapath.pod("/var/run/netns/k").orElseThrow().wg0().isPresent(), "the valid one is untouched");
+    assertEquals(0, plugin("CHECK", "kept", "kkkk1111", "/var/run/netns/k").exitCode());
+
+    assertEquals(0, gc("kkkk1111").exitCode(), "a second GC finds nothing more to do");
+    assertEquals(1, gateways.peersOf("gw1", "uid-default-gw").size());
+  }
+
+  @Test
+  void statusIsAnsweredByTheAgent() {
+    String conf = "{\"cniVersion\":\"1.1.0\",\"name\":\"k8s\",\"type\":\"kube-egress-cni\",\"socketPath\":\""
+        + server.socket() + "\"}";
+    CniPlugin.Outcome o = CniPlugin.run(Map.of("CNI_COMMAND", "STATUS"), conf, t -> new AgentClient(t.socket(), t.timeout()));
+    assertEquals(0, o.exitCode(), o.stdout());
+    assertEquals("", o.stdout());
+  }
+
   private static void sleep(long ms) {
     try {
       Thread.sleep(ms);

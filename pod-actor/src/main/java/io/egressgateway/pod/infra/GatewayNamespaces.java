@@ -1,0 +1,88 @@
+package io.egressgateway.pod.infra;
+
+import io.egressgateway.core.view.ConfigView;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Executor;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the node-local file that lets the CNI plugin add plain pods while this agent is down or restarting
+ * (the plugin's {@code NodeHints.FILE}, next to the socket): the namespaces that hold at least one gateway
+ * configuration in the replicated view, one per line, sorted. Written whole under a temporary name, readable
+ * by root only, then renamed, and only when the set changed.
+ *
+ * <p>A starting agent's view is empty until it has been replicated to it, which looks the same as "no
+ * configurations anywhere". So an empty set is written only once the agent has run for {@code emptyAfter}; a
+ * file left by the previous agent stays until then (it is what that agent last knew).
+ */
+public final class GatewayNamespaces {
+  /** The plugin's name for the file (cni-plugin {@code NodeHints.FILE}). */
+  public static final String FILE = "gateway-namespaces";
+  private static final Logger log = LoggerFactory.getLogger(GatewayNamespaces.class);
+
+  private final Path file;
+  private final Executor io;
+  private final LongSupplier nanoTime;
+  private final long startNanos;
+  private final Duration emptyAfter;
+  private Set<String> written; // guarded by this
+
+  public GatewayNamespaces(Path socketDir, Executor io, Duration emptyAfter, LongSupplier nanoTime) {
+    this.file = socketDir.resolve(FILE);
+    this.io = io;
+    this.nanoTime = nanoTime;
+    this.startNanos = nanoTime.getAsLong();
+    this.emptyAfter = emptyAfter;
+  }
+
+  /** A view listener: quick, never blocking; the write runs on {@code io}. */
+  public void offerViews(Map<String, ConfigView> views) {
+    Set<String> namespaces = new TreeSet<>();
+    for (String key : views.keySet()) {
+      int slash = key.indexOf('/');
+      if (slash > 0) {
+        namespaces.add(key.substring(0, slash));
+      }
+    }
+    if (namespaces.isEmpty() && nanoTime.getAsLong() - startNanos < emptyAfter.toNanos()) {
+      return;
+    }
+    io.execute(() -> write(namespaces));
+  }
+
+  synchronized void write(Set<String> namespaces) {
+    if (namespaces.equals(written)) {
+      return;
+    }
+    StringBuilder text = new StringBuilder(
+        "# namespaces with gateway configurations, kept by the kube-egress-gateway node agent for its CNI plugin\n");
+    namespaces.forEach(n -> text.append(n).append('\n'));
+    Path tmp = file.resolveSibling("." + FILE + ".tmp");
+    try {
+      Files.deleteIfExists(tmp);
+      Files.writeString(tmp, text, StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      written = Set.copyOf(namespaces);
+      log.debug("{}: {} namespace(s) with gateway configurations", file, namespaces.size());
+    } catch (IOException | RuntimeException e) {
+      log.warn("cannot write {} (plain pods then need this agent to be up): {}", file, e.toString());
+    }
+  }
+
+  public Path file() {
+    return file;
+  }
+}

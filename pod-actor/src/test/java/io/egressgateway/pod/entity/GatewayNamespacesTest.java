@@ -1,0 +1,54 @@
+package io.egressgateway.pod.entity;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.egressgateway.cni.NodeHints;
+import io.egressgateway.core.view.ConfigView;
+import io.egressgateway.pod.infra.GatewayNamespaces;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The agent's namespaces file, as the plugin reads it. */
+class GatewayNamespacesTest {
+  @TempDir Path dir;
+
+  @Test
+  void namespacesOfTheViewAreWrittenForThePluginAndAnEmptyViewOnlyAfterTheAgentHasRunAWhile() throws Exception {
+    AtomicLong now = new AtomicLong(0);
+    GatewayNamespaces hints = new GatewayNamespaces(dir, Runnable::run, Duration.ofSeconds(30), now::get);
+    assertEquals(NodeHints.FILE, hints.file().getFileName().toString(), "the name the plugin looks for");
+
+    hints.offerViews(Map.of());
+    assertFalse(Files.exists(hints.file()), "a view not replicated yet looks empty: nothing written");
+
+    Map<String, ConfigView> views = Fixtures.views(Fixtures.view("team-a/gw", true), Fixtures.view("team-b/egress", true),
+        Fixtures.view("team-a/other", true));
+    hints.offerViews(views);
+    List<String> lines = Files.readAllLines(hints.file());
+    assertTrue(lines.get(0).startsWith("#"));
+    assertEquals(List.of("team-a", "team-b"), lines.subList(1, lines.size()));
+    assertEquals(PosixFilePermissions.fromString("rw-------"), Files.getPosixFilePermissions(hints.file()));
+
+    // the plugin's decisions from this file
+    Map<String, String> env = Map.of("CNI_ARGS", "K8S_POD_NAMESPACE=plain;K8S_POD_NAME=p");
+    assertTrue(NodeHints.decide(Map.of(), env, dir.resolve("cni.sock")).plain());
+    assertFalse(NodeHints.decide(Map.of(), Map.of("CNI_ARGS", "K8S_POD_NAMESPACE=team-b;K8S_POD_NAME=p"),
+        dir.resolve("cni.sock")).plain());
+
+    hints.offerViews(Map.of());
+    assertEquals(List.of("team-a", "team-b"), Files.readAllLines(hints.file()).subList(1, 3), "still within 30 s of start");
+    now.set(Duration.ofSeconds(31).toNanos());
+    hints.offerViews(Map.of());
+    assertEquals(1, Files.readAllLines(hints.file()).size(), "configurations gone: no namespace listed");
+    assertFalse(Files.exists(dir.resolve(".gateway-namespaces.tmp")));
+  }
+}
