@@ -85,6 +85,9 @@ class CniScriptsTest {
     List<String> types = chained.get("plugins").valueStream().map(p -> p.get("type").asString()).toList();
     assertEquals(List.of("azure-vnet", "portmap", "kube-egress-cni"), types);
     assertEquals("/var/run/kube-egress-gateway/cni.sock", chained.get("plugins").get(2).get("socketPath").asString());
+    // containerd passes the pod's annotations to a plugin declaring this capability (plain pods while the agent is down)
+    assertTrue(chained.get("plugins").get(2).get("capabilities").get("io.kubernetes.cri.pod-annotations").asBoolean(),
+        chained.toString());
 
     Run launched = run(List.of(bin.resolve("kube-egress-cni").toString(), "--probe"), Map.of());
     assertEquals(0, launched.exit());
