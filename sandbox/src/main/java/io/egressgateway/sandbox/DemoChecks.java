@@ -187,8 +187,12 @@ final class DemoChecks {
     String peersMetric = "egress_gateway_peers{config=\"" + deletedKey + "\"}";
     ObjectNode del = r.putObject("delWhileDown").put("pod", deletedKey)
         .put("peersBefore", metricSum(members.metrics("gateway"), peersMetric));
+    ObjectNode down = r.putObject("podsWhileDown");
     long t0 = System.nanoTime();
     boolean ready = members.restart(workers, Duration.ofSeconds(120), node -> {
+      if (node.equals(workers.get(0))) {
+        podsWhileAgentDown(node, events, down);
+      }
       if (demo != null && demo.node().equals(node)) {
         r.put("deviceEnded", endTunnelProcess(demo.netns()));
       }
@@ -218,13 +222,67 @@ final class DemoChecks {
     long peersAfter = Sh.poll(() -> metricSum(members.metrics("gateway"), peersMetric), n -> n == 0, Duration.ofSeconds(45), 1000);
     boolean delOk = del.path("deletedWhileDown").asBoolean(false) && del.path("peersBefore").asLong() > 0 && peersAfter == 0;
     del.put("peersAfter", peersAfter).put("ok", delOk);
-    boolean ok = ready && resumed == remaining.size() && egressOk && newKey && delOk;
+    boolean downOk = podsWhileAgentDownAfter(events, down);
+    boolean ok = ready && resumed == remaining.size() && egressOk && newKey && delOk && downOk;
     r.put("workers", String.join(",", workers)).put("readyMs", readyMs).put("tunnels", tunnelled.size())
         .put("resumed", resumed).put("egressOk", egressOk).put("ok", ok);
     out.println("agent restart: workers " + workers + (ready ? " ready again after " + readyMs + " ms" : " NOT ready")
         + ", " + resumed + " of " + remaining.size() + " tunnels taken back (demo/annotated's device ended meanwhile: "
         + (newKey ? "made again with a new key" : "NOT made again with a new key") + "), egress " + (egressOk ? "unchanged" : "BROKEN")
         + "; " + deletedKey + " deleted meanwhile: its gateway peers " + del.path("peersBefore").asLong() + " -> " + peersAfter);
+  }
+
+  static final String PLAIN_WHILE_DOWN = "plain-ns/plain-while-down";
+  static final String GATED_WHILE_DOWN = "e2e/gated-while-down";
+
+  /**
+   * While the agent of {@code node} is down: a pod of a namespace without gateway configurations is created on
+   * that node and must get its network at once (the plugin decides from the agent's node-local namespaces file);
+   * an annotated pod created with it must fail closed (its first ADD fails), and is served once the agent is
+   * back ({@link #podsWhileAgentDownAfter}).
+   */
+  private void podsWhileAgentDown(String node, Map<String, PodRuntime.PodEvent> events, ObjectNode down) {
+    down.put("node", node);
+    kube.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata()
+        .withName("plain-ns").endMetadata().build()).createOr(e -> e.update());
+    for (String key : List.of(PLAIN_WHILE_DOWN, GATED_WHILE_DOWN)) {
+      String ns = key.substring(0, key.indexOf('/'));
+      String name = key.substring(key.indexOf('/') + 1);
+      var meta = new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withNamespace(ns).withName(name);
+      if (key.equals(GATED_WHILE_DOWN)) {
+        meta.addToAnnotations("kubernetes.azure.com/static-gateway-configuration", "byo");
+      }
+      kube.pods().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.PodBuilder().withMetadata(meta.build())
+          .withNewSpec().withNodeName(node).addNewContainer().withName("app").withImage("none").endContainer().endSpec()
+          .build()).create();
+    }
+    boolean plainOk = Sh.poll(() -> events.get(PLAIN_WHILE_DOWN), e -> e != null, Duration.ofSeconds(30), 200) != null
+        && events.get(PLAIN_WHILE_DOWN).ok() && events.get(PLAIN_WHILE_DOWN).firstError().isEmpty();
+    String gatedError = Sh.poll(() -> {
+      Pod p = kube.pods().inNamespace("e2e").withName("gated-while-down").get();
+      return p == null || p.getStatus() == null || p.getStatus().getMessage() == null ? "" : p.getStatus().getMessage();
+    }, m -> !m.isEmpty(), Duration.ofSeconds(30), 200);
+    down.put("plainAdded", plainOk).put("plainMs", plainOk ? events.get(PLAIN_WHILE_DOWN).addMillis() : -1)
+        .put("annotatedFailedClosed", gatedError.contains("may need a gateway")).put("annotatedError", gatedError);
+  }
+
+  /** After the agents are back: the annotated pod is served through its gateway; both pods are removed again. */
+  private boolean podsWhileAgentDownAfter(Map<String, PodRuntime.PodEvent> events, ObjectNode down) {
+    PodRuntime.PodEvent gated = Sh.poll(() -> events.get(GATED_WHILE_DOWN), e -> e != null, Duration.ofSeconds(120), 500);
+    Demo.PodCheck check = gated == null || !gated.ok() ? null
+        : check(kube.pods().inNamespace("e2e").withName("gated-while-down").get(), gated);
+    down.put("annotatedLaterOk", check != null && check.ok())
+        .put("annotatedEgressIp", check == null ? "" : check.egressIp());
+    kube.pods().inNamespace("plain-ns").withName("plain-while-down").delete();
+    kube.pods().inNamespace("e2e").withName("gated-while-down").delete();
+    boolean ok = down.path("plainAdded").asBoolean() && down.path("annotatedFailedClosed").asBoolean()
+        && down.path("annotatedLaterOk").asBoolean();
+    down.put("ok", ok);
+    out.println("agent down on " + down.path("node").asText() + ": plain pod " + (down.path("plainAdded").asBoolean()
+        ? "added in " + down.path("plainMs").asLong() + " ms" : "NOT added") + ", annotated pod "
+        + (down.path("annotatedFailedClosed").asBoolean() ? "failed closed" : "did NOT fail closed (" + down.path("annotatedError").asText() + ")")
+        + (down.path("annotatedLaterOk").asBoolean() ? ", then served via " + down.path("annotatedEgressIp").asText() : ", and NOT served later"));
+    return ok;
   }
 
   /**
