@@ -36,6 +36,22 @@ class RenderTest {
   }
 
   @Test
+  void everyMemberIsABootstrapContactPoint() {
+    List<HasMetadata> docs = Chart.render(t -> t);
+    String label = "egressgateway.kubernetes.azure.com/contact-point";
+    var templates = List.of(Chart.one(docs, Deployment.class, "-controller").getSpec().getTemplate(),
+        Chart.one(docs, DaemonSet.class, "-gateway").getSpec().getTemplate(),
+        Chart.one(docs, DaemonSet.class, "-worker").getSpec().getTemplate());
+    for (var t : templates) {
+      assertEquals("true", t.getMetadata().getLabels().get(label), t.getMetadata().getLabels().toString());
+      String selector = Workloads.env(t.getSpec(), "EGRESS_K8S_POD_LABEL_SELECTOR");
+      assertTrue(selector.contains(label + "=true"), selector);
+      assertTrue(t.getSpec().getContainers().get(0).getPorts().stream().anyMatch(p -> "management".equals(p.getName())),
+          "discovery probes the port named management");
+    }
+  }
+
+  @Test
   void defaultValuesRenderEveryWorkloadAndParseStrictly() {
     List<HasMetadata> docs = Chart.render(t -> t);
     assertEquals(2, Chart.one(docs, Deployment.class, "-controller").getSpec().getReplicas());

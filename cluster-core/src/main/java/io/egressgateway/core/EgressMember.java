@@ -64,6 +64,8 @@ public final class EgressMember implements AutoCloseable {
   private static EgressMember start(Config config, CoreSettings settings, Journal journal, boolean ownsJournal) {
     Config full = journal.akkaConfig()
         .withValue("akka.cluster.roles", ConfigValueFactory.fromIterable(settings.clusterRoles()))
+        .withValue("akka.management.cluster.bootstrap.new-cluster-enabled",
+            ConfigValueFactory.fromAnyRef(mayFormCluster(settings)))
         .withFallback(config)
         .resolve();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM_NAME, full);
@@ -80,6 +82,16 @@ public final class EgressMember implements AutoCloseable {
     member.installJournalShutdownHook();
     log.info("member on node '{}' with roles {} started; management HTTP at {}", settings.nodeName(), settings.roles(), url);
     return member;
+  }
+
+  /**
+   * Only controllers may form a new cluster with Cluster Bootstrap. Every member is a contact point (the chart
+   * labels them all), so a controller started while gateways or workers are Up finds their cluster and joins
+   * it, even when every earlier controller is gone; a gateway or worker never starts a cluster of its own, it
+   * waits until it can join one.
+   */
+  static boolean mayFormCluster(CoreSettings settings) {
+    return settings.hasRole(Roles.CONTROLLER);
   }
 
   /** Joins the cluster: bootstrap in Kubernetes, the seed nodes (or itself) locally. */
