@@ -173,6 +173,11 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
     if (call.podNamespace().isEmpty() || call.podName().isEmpty()) {
       return done(CniReply.error(CniReply.INVALID_ENV, "CNI_ARGS lacks K8S_POD_NAMESPACE or K8S_POD_NAME", ""));
     }
+    Optional<String> netnsProblem = datapath.netnsProblem(call.netns());
+    if (netnsProblem.isPresent()) {
+      log.warn("ADD of container {} refused: {}", call.containerId(), netnsProblem.get());
+      return done(CniReply.error(CniReply.INVALID_ENV, "CNI_NETNS is not a pod network namespace", netnsProblem.get()));
+    }
     Optional<PodInfo> pod = directory.find(call.podNamespace(), call.podName());
     if (pod.isEmpty()) {
       return done(CniReply.error(CniReply.TRY_AGAIN_LATER, "pod " + call.podNamespace() + "/" + call.podName()
@@ -273,6 +278,10 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
   }
 
   private CompletionStage<CniReply> check(CniCall call) {
+    Optional<String> netnsProblem = datapath.netnsProblem(call.netns());
+    if (netnsProblem.isPresent()) {
+      return done(CniReply.error(CniReply.INVALID_ENV, "CNI_NETNS is not a pod network namespace", netnsProblem.get()));
+    }
     Optional<PodInfo> pod = directory.find(call.podNamespace(), call.podName());
     if (pod.isEmpty() || pod.get().gatewayConfigKey().isEmpty()) {
       return done(CniReply.ok(""));

@@ -102,6 +102,10 @@ public final class PodAgent {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot listen on " + settings.socketPath(), e);
     }
+    io.egressgateway.core.metrics.Metrics.Counter refusedCalls = io.egressgateway.core.metrics.Metrics.get(system).counter(
+        "egress_cni_refused_total", "CNI connections refused: peer (not root), deadline (no whole request in time), busy",
+        "reason");
+    server.onRefused(refusedCalls::inc);
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "pod-agent-cni-server", () -> {
       server.close();
       return CompletableFuture.completedFuture(Done.getInstance());

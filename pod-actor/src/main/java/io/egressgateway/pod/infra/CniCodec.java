@@ -52,8 +52,20 @@ public final class CniCodec {
         }
       }
     }
+    if (!podIp.isEmpty() && !isIpv4(podIp)) {
+      throw new IllegalArgumentException("prevResult holds a pod address that is not an IPv4 address: " + printable(podIp));
+    }
+    if (!gateway.isEmpty() && !isIpv4(gateway)) {
+      throw new IllegalArgumentException("prevResult holds a gateway that is not an IPv4 address: " + printable(gateway));
+    }
     List<String> excluded = new ArrayList<>();
-    config.path("excludedCIDRs").forEach(c -> excluded.add(c.asText()));
+    for (JsonNode c : config.path("excludedCIDRs")) {
+      String cidr = c.asText("");
+      if (!isIpv4Cidr(cidr)) {
+        throw new IllegalArgumentException("excludedCIDRs holds an entry that is not an IPv4 CIDR: " + printable(cidr));
+      }
+      excluded.add(cidr);
+    }
     List<String> valid = new ArrayList<>();
     config.path("cni.dev/valid-attachments").forEach(a -> valid.add(a.path("containerID").asText("")));
     return new CniCall(
@@ -68,6 +80,37 @@ public final class CniCodec {
         gateway,
         excluded,
         valid);
+  }
+
+  /** A dotted-quad IPv4 address, each part 0-255 without leading zeros: nothing else reaches a command. */
+  static boolean isIpv4(String s) {
+    String[] parts = s.split("\\.", -1);
+    if (parts.length != 4) {
+      return false;
+    }
+    for (String p : parts) {
+      if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(ch -> ch >= '0' && ch <= '9')
+          || (p.length() > 1 && p.charAt(0) == '0') || Integer.parseInt(p) > 255) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static boolean isIpv4Cidr(String s) {
+    int slash = s.indexOf('/');
+    if (slash < 0 || !isIpv4(s.substring(0, slash))) {
+      return false;
+    }
+    String len = s.substring(slash + 1);
+    return !len.isEmpty() && len.length() <= 2 && len.chars().allMatch(ch -> ch >= '0' && ch <= '9')
+        && Integer.parseInt(len) <= 32;
+  }
+
+  /** A value quoted for an error message, control characters shown escaped. */
+  private static String printable(String s) {
+    String cut = s.length() > 64 ? s.substring(0, 64) + "..." : s;
+    return "'" + cut.replaceAll("\\p{Cntrl}", "?") + "'";
   }
 
   public static String write(CniReply reply) {

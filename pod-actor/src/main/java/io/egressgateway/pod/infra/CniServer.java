@@ -32,11 +32,22 @@ import org.slf4j.LoggerFactory;
  * threads; each waits (bounded) for the handler's answer. A request that cannot be parsed is answered
  * with a CNI decoding error, and the server keeps serving.
  *
+ * <p>Beyond the file permissions, each connection is checked on its own: the peer's credentials
+ * ({@code SO_PEERCRED}) must be root's (or this agent's own user, which is root in a cluster); the request
+ * must arrive whole within {@code READ_DEADLINE}; at most {@code MAX_CONNECTIONS} are open at once. A
+ * connection that fails a check is answered with a CNI error when it can be, closed, logged and counted
+ * ({@link #onRefused}).
+ *
  * <p>Owns: the socket file and its threads. Persists: nothing. Observes: connections.
  */
 public final class CniServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CniServer.class);
   private static final int MAX_REQUEST = 1024 * 1024;
+  /** How long a client may take to send its whole request. */
+  static final Duration READ_DEADLINE = Duration.ofSeconds(5);
+  /** Connections open at once; more are refused at once (the runtime retries). */
+  static final int MAX_CONNECTIONS = 64;
+  private static final String OWN_USER = System.getProperty("user.name");
 
   private final Path socket;
   private final ServerSocketChannel server;
@@ -44,6 +55,20 @@ public final class CniServer implements AutoCloseable {
   private final Thread acceptor;
   private final Function<CniCall, CompletionStage<CniReply>> handler;
   private final Duration answerTimeout;
+  private final java.util.concurrent.Semaphore open = new java.util.concurrent.Semaphore(MAX_CONNECTIONS);
+  private final java.util.concurrent.ScheduledExecutorService deadlines = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "cni-server-deadlines");
+    t.setDaemon(true);
+    return t;
+  });
+  private volatile java.util.function.Consumer<String> refused = reason -> {};
+  /** Answers connections over the limit; its own small queue, so a flood is closed rather than queued. */
+  private final java.util.concurrent.ThreadPoolExecutor refusals = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
+      TimeUnit.MILLISECONDS, new java.util.concurrent.ArrayBlockingQueue<>(MAX_CONNECTIONS), r -> {
+        Thread t = new Thread(r, "cni-server-refusals");
+        t.setDaemon(true);
+        return t;
+      });
 
   private CniServer(Path socket, ServerSocketChannel server, int threads,
       Function<CniCall, CompletionStage<CniReply>> handler, Duration answerTimeout) {
@@ -98,6 +123,12 @@ public final class CniServer implements AutoCloseable {
 
   public Path socket() {
     return socket;
+  }
+
+  /** Told the reason ({@code peer}, {@code deadline}, {@code busy}) of every refused connection, e.g. for a metric. */
+  public CniServer onRefused(java.util.function.Consumer<String> listener) {
+    this.refused = listener;
+    return this;
   }
 
   /** Where the plugin keeps the DELs this agent did not take; the plugin's {@code AgentProtocol.DEFERRED_DIR}. */
@@ -177,26 +208,132 @@ public final class CniServer implements AutoCloseable {
     while (server.isOpen()) {
       try {
         SocketChannel conn = server.accept();
-        workers.execute(() -> serve(conn));
+        if (!open.tryAcquire()) {
+          busy(conn);
+          continue;
+        }
+        try {
+          workers.execute(() -> {
+            try {
+              serve(conn);
+            } finally {
+              open.release();
+            }
+          });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+          open.release();
+          closeQuietly(conn);
+          return;
+        }
       } catch (IOException e) {
         if (server.isOpen()) {
           log.warn("CNI server accept failed: {}", e.getMessage());
         }
-      } catch (java.util.concurrent.RejectedExecutionException e) {
-        return;
       }
     }
   }
 
-  private void serve(SocketChannel conn) {
+  /** Over {@code MAX_CONNECTIONS}: answered "try again" off the accept thread, or just closed if even that is full. */
+  private void busy(SocketChannel conn) {
+    refused.accept("busy");
+    try {
+      refusals.execute(() -> {
+        String request = readWithin(conn);
+        if (request != null) {
+          reply(conn, CniReply.error(CniReply.TRY_AGAIN_LATER, "the node agent has " + MAX_CONNECTIONS
+              + " CNI calls open already", "try again"));
+        }
+        log.warn("CNI connection refused (busy): {} calls open already", MAX_CONNECTIONS);
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      closeQuietly(conn);
+    }
+  }
+
+  /** The user of the process at the other end, from the kernel ({@code SO_PEERCRED}); empty if unknown. */
+  static String peerUser(SocketChannel conn) {
+    try {
+      return conn.getOption(jdk.net.ExtendedSocketOptions.SO_PEERCRED).user().getName();
+    } catch (IOException | UnsupportedOperationException e) {
+      return "";
+    }
+  }
+
+  /** Root, or this agent's own user (root wherever the chart runs it). */
+  static boolean allowedPeer(String user) {
+    return user.equals("root") || user.equals("0") || user.equals(OWN_USER);
+  }
+
+  /**
+   * The whole request, read within {@code READ_DEADLINE}; null (the connection closed, the refusal counted) when
+   * the client sends nothing whole in time or the read fails.
+   */
+  private String readWithin(SocketChannel conn) {
+    // 0 reading, 1 read whole, 2 cut off: whichever of the read and the deadline comes first decides
+    java.util.concurrent.atomic.AtomicInteger state = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.ScheduledFuture<?> deadline = deadlines.schedule(() -> {
+      if (state.compareAndSet(0, 2)) {
+        log.warn("CNI connection refused (deadline): no whole request within {} ms", READ_DEADLINE.toMillis());
+        refused.accept("deadline");
+        closeQuietly(conn); // unblocks the read
+      }
+    }, READ_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+    try {
+      String request = readRequest(conn);
+      if (state.compareAndSet(0, 1)) {
+        return request;
+      }
+    } catch (IOException e) {
+      if (state.compareAndSet(0, 1)) {
+        log.warn("CNI connection failed: {}", e.getMessage());
+      }
+    } finally {
+      deadline.cancel(false);
+    }
+    closeQuietly(conn);
+    return null;
+  }
+
+  private static void reply(SocketChannel conn, CniReply reply) {
     try (conn) {
-      String answer = answer(readRequest(conn));
+      ByteBuffer out = ByteBuffer.wrap(CniCodec.write(reply).getBytes(StandardCharsets.UTF_8));
+      while (out.hasRemaining()) {
+        conn.write(out);
+      }
+    } catch (IOException e) {
+      log.warn("CNI connection failed: {}", e.getMessage());
+    }
+  }
+
+  private void serve(SocketChannel conn) {
+    String request = readWithin(conn);
+    if (request == null) {
+      return;
+    }
+    String user = peerUser(conn);
+    if (!allowedPeer(user)) {
+      log.warn("CNI connection refused (peer): user '{}' is not root", user);
+      refused.accept("peer");
+      reply(conn, CniReply.error(CniReply.INVALID_ENV, "only root may call the egress gateway node agent",
+          "peer user '" + user + "'"));
+      return;
+    }
+    try (conn) {
+      String answer = answer(request);
       ByteBuffer out = ByteBuffer.wrap(answer.getBytes(StandardCharsets.UTF_8));
       while (out.hasRemaining()) {
         conn.write(out);
       }
     } catch (IOException e) {
       log.warn("CNI connection failed: {}", e.getMessage());
+    }
+  }
+
+  private static void closeQuietly(SocketChannel conn) {
+    try {
+      conn.close();
+    } catch (IOException ignored) {
+      // already closed
     }
   }
 
@@ -245,6 +382,8 @@ public final class CniServer implements AutoCloseable {
       log.debug("closing CNI socket: {}", e.getMessage());
     }
     workers.shutdownNow();
+    refusals.shutdownNow();
+    deadlines.shutdownNow();
     deleteQuietly(socket);
   }
 }

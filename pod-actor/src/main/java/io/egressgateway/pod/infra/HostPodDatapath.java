@@ -192,6 +192,13 @@ public final class HostPodDatapath implements PodDatapath {
     NetnsNames.release(cmd, podNetns);
   }
 
+  private final PodNetns netns = new PodNetns();
+
+  @Override
+  public Optional<String> netnsProblem(String podNetns) {
+    return netns.problem(podNetns);
+  }
+
   @Override
   public Optional<String> tunnelDevice(String podNetns) {
     Optional<String> ns = NetnsNames.find(podNetns);

@@ -28,6 +28,15 @@ public final class InMemoryPodDatapath implements PodDatapath {
   private final Set<String> failing = ConcurrentHashMap.newKeySet();
   private final List<java.util.function.Consumer<String>> lost = new java.util.concurrent.CopyOnWriteArrayList<>();
 
+  @Override
+  public Optional<String> netnsProblem(String podNetns) {
+    Optional<String> syntax = PodNetns.syntaxProblem(podNetns);
+    if (syntax.isPresent()) {
+      return syntax;
+    }
+    return pods.containsKey(podNetns) ? Optional.empty() : Optional.of("pod network namespace " + podNetns + " does not exist");
+  }
+
   /** A pod namespace as the main plugin leaves it: eth0 only. */
   public void addNamespace(String netns) {
     pods.putIfAbsent(netns, new Pod(Optional.empty(), List.of(), false));

@@ -61,6 +61,12 @@ public interface PodDatapath {
   /** Removes the device and what we installed in the pod. Absent things are fine. */
   void detach(String podNetns, String deviceName);
 
+  /**
+   * Why {@code podNetns} (CNI_NETNS as the runtime passed it) is not a pod's network namespace here, empty when it
+   * is one: checked before anything is done in it (see {@link PodNetns}).
+   */
+  Optional<String> netnsProblem(String podNetns);
+
   /** The creation name (alias) of the pod's wg0, empty when the pod has no wg0 or is gone. */
   Optional<String> tunnelDevice(String podNetns);
 

@@ -296,6 +296,12 @@ class CniPathTest {
 
   @Test
   void errorsReachTheRuntimeAsCniErrors() {
+    CniPlugin.Outcome noNetns = plugin("ADD", "ghost", "cccc3333", "/var/run/netns/g");
+    assertEquals(1, noNetns.exitCode());
+    assertTrue(noNetns.stdout().contains("\"code\":4") && noNetns.stdout().contains("/var/run/netns/g does not exist"),
+        noNetns.stdout());
+    datapath.addNamespace("/var/run/netns/g");
+    datapath.addNamespace("/var/run/netns/l");
     CniPlugin.Outcome unknown = plugin("ADD", "ghost", "cccc3333", "/var/run/netns/g");
     assertEquals(1, unknown.exitCode());
     assertTrue(unknown.stdout().contains("\"code\":11") && unknown.stdout().contains("not known on node w1"), unknown.stdout());

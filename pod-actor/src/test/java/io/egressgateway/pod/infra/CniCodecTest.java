@@ -62,4 +62,27 @@ class CniCodecTest {
     assertEquals(List.of(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0"), Route.main("198.18.20.0/24", "169.254.1.1", "eth0"),
         new Route("0.0.0.0/0", "169.254.1.1", "eth0", Route.REPLY_TABLE)), HostPodDatapath.parseRoutes(new ObjectMapper().readTree(json)));
   }
+
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+      "pod address with a newline      | 10.244.1.5\\nnetns exec x sh/24 | 10.244.1.1   | 10.0.0.0/8",
+      "pod address out of range        | 10.244.1.256/24                   | 10.244.1.1   | 10.0.0.0/8",
+      "pod address with a space        | 10.244.1.5 /24                    | 10.244.1.1   | 10.0.0.0/8",
+      "pod address with leading zeros  | 010.244.1.5/24                    | 10.244.1.1   | 10.0.0.0/8",
+      "gateway with a newline          | 10.244.1.5/24                     | 10.244.1.1\\ndev x | 10.0.0.0/8",
+      "gateway that is a name          | 10.244.1.5/24                     | gw.local     | 10.0.0.0/8",
+      "excluded CIDR with a newline    | 10.244.1.5/24                     | 10.244.1.1   | 10.0.0.0/8\\nexec",
+      "excluded CIDR without a length  | 10.244.1.5/24                     | 10.244.1.1   | 10.0.0.0",
+      "excluded CIDR length 33         | 10.244.1.5/24                     | 10.244.1.1   | 10.0.0.0/33",
+      "excluded CIDR that is IPv6      | 10.244.1.5/24                     | 10.244.1.1   | fd00::/8"})
+  void hostileValuesNeverBecomeACall(String what, String address, String gateway, String excluded) {
+    String prev = "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"" + address + "\",\"gateway\":\"" + gateway + "\"}]}";
+    String req = "{\"command\":\"ADD\",\"containerId\":\"c\",\"netns\":\"/var/run/netns/p\",\"ifName\":\"eth0\","
+        + "\"args\":\"K8S_POD_NAMESPACE=default;K8S_POD_NAME=web\",\"config\":{\"cniVersion\":\"1.0.0\","
+        + "\"excludedCIDRs\":[\"" + excluded + "\"],\"prevResult\":" + prev + "}}";
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> CniCodec.parse(req), what);
+    assertTrue(e.getMessage().contains("not an IPv4"), e.getMessage());
+    assertTrue(e.getMessage().lines().count() == 1, "the error names the value on one line: " + e.getMessage());
+  }
 }

@@ -109,4 +109,74 @@ class CniServerTest {
       assertEquals("{}", call(socket, CniCodecTest.request("DEL")));
     }
   }
+
+  @Test
+  void aSilentClientIsCutOffAtTheReadDeadlineAndTooManyAreRefusedAtOnce() throws Exception {
+    Path socket = tmp.resolve("cni.sock");
+    java.util.List<String> refused = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.List<SocketChannel> silent = new java.util.ArrayList<>();
+    try (CniServer server = CniServer.start(socket, 2, Duration.ofSeconds(1),
+        c -> CompletableFuture.completedFuture(CniReply.ok(""))).onRefused(refused::add)) {
+      for (int i = 0; i < CniServer.MAX_CONNECTIONS; i++) {
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        ch.connect(UnixDomainSocketAddress.of(socket));
+        silent.add(ch); // connected, never sends
+      }
+      String busy = call(socket, CniCodecTest.request("ADD"));
+      assertTrue(busy.contains("\"code\":11") && busy.contains("open already"), busy);
+      assertTrue(refused.contains("busy"), refused.toString()); // counted before the answer is sent
+      // the two serving threads each hold a silent client until its deadline, then close it
+      long t0 = System.nanoTime();
+      ByteBuffer b = ByteBuffer.allocate(16);
+      assertEquals(-1, silent.get(0).read(b), "closed by the agent");
+      long waited = (System.nanoTime() - t0) / 1_000_000;
+      assertTrue(waited >= CniServer.READ_DEADLINE.toMillis() - 1000, "cut off after the deadline, not before: " + waited);
+      assertTrue(refused.contains("deadline"), refused.toString());
+    } finally {
+      for (SocketChannel ch : silent) {
+        ch.close();
+      }
+    }
+  }
+
+  @Test
+  void peerCredentialsDecide() {
+    assertTrue(CniServer.allowedPeer("root"));
+    assertTrue(CniServer.allowedPeer(System.getProperty("user.name")), "the agent's own user");
+    org.junit.jupiter.api.Assertions.assertFalse(CniServer.allowedPeer("nobody"));
+    org.junit.jupiter.api.Assertions.assertFalse(CniServer.allowedPeer(""), "unknown credentials are refused");
+  }
+
+  /**
+   * A client that is not root, on a socket whose permissions were opened up by mistake: the peer credentials
+   * still refuse it. Runs the client as {@code nobody} (root needed to switch users).
+   */
+  @Test
+  @org.junit.jupiter.api.Tag("privileged")
+  void aClientThatIsNotRootIsRefusedEvenWhenTheFileWouldLetItIn() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")) || "true".equals(System.getenv("CI")),
+        "switching to another user needs root");
+    Path dir = tmp.resolve("open");
+    Path socket = dir.resolve("cni.sock");
+    java.util.List<String> refused = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.List<String> handled = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (CniServer server = CniServer.start(socket, 2, Duration.ofSeconds(1), c -> {
+      handled.add(c.command());
+      return CompletableFuture.completedFuture(CniReply.ok(""));
+    }).onRefused(refused::add)) {
+      Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+      Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw-rw-"));
+      Process p = new ProcessBuilder(java.util.List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+          "socat", "-t", "5", "-", "UNIX-CONNECT:" + socket)).redirectErrorStream(true).start();
+      p.getOutputStream().write(CniCodecTest.request("ADD").getBytes(StandardCharsets.UTF_8));
+      p.getOutputStream().close();
+      String answer = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      p.waitFor();
+      assertTrue(answer.contains("only root may call"), answer);
+      assertEquals(java.util.List.of("peer"), refused);
+      assertTrue(handled.isEmpty(), "nothing reached the handler");
+      assertEquals("{}", call(socket, CniCodecTest.request("DEL")), "root still gets through");
+    }
+  }
 }
