@@ -10,6 +10,7 @@ import io.egressgateway.kube.crd.StaticGatewayConfiguration;
 import io.egressgateway.kube.entity.GatewayConfig;
 import io.egressgateway.kube.model.GatewayNodeInfo;
 import io.egressgateway.kube.model.ObservedSgc;
+import io.egressgateway.kube.model.PrefixClaims;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
@@ -21,6 +22,7 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -70,6 +72,8 @@ public final class ControllerBridge implements AutoCloseable {
   private final Consumer<ObservedSgc> sink;
   private final String namespace;
   private volatile List<GatewayNodeInfo> lastGateways = List.of();
+  private Map<String, String> lastConflicts = Map.of(); // flush thread only
+  private volatile Map<String, String[]> prefixIds = Map.of();
   private final Set<String> dirty = ConcurrentHashMap.newKeySet();
   private final Set<String> known = ConcurrentHashMap.newKeySet();
   private final CompletableFuture<Void> synced = new CompletableFuture<>();
@@ -175,13 +179,41 @@ public final class ControllerBridge implements AutoCloseable {
 
   /** The snapshot of {@code key} as the caches show it now. */
   public ObservedSgc observe(String key) {
+    return observe(key, prefixConflicts());
+  }
+
+  private ObservedSgc observe(String key, Map<String, String> conflicts) {
     List<GatewayNodeInfo> gw = gatewayNodes();
     GenericKubernetesResource sgc = sgcs.store().getByKey(key);
     if (sgc == null) {
       return ObservedSgc.absent(key, gw);
     }
     Secret secret = secrets.store().getByKey(namespace + "/" + ObservedSgc.secretName(sgc.getMetadata().getUid()));
-    return SgcMapping.observe(sgc, serialization, Fabric8SgcApi.publicKeyOf(secret), gw);
+    ObservedSgc o = SgcMapping.observe(sgc, serialization, Fabric8SgcApi.publicKeyOf(secret), gw);
+    String conflict = conflicts.get(key);
+    return conflict == null ? o : new ObservedSgc(o.key(), o.present(), o.uid(), o.generation(), o.deleting(),
+        o.hasFinalizer(), o.spec().conflicting(conflict), o.status(), o.secretPublicKey(), o.gatewayNodes());
+  }
+
+  /** Bring-your-own prefixes named by more than one SGC: every SGC but the owner, with why. */
+  private Map<String, String> prefixConflicts() {
+    List<PrefixClaims.Claim> claims = new ArrayList<>();
+    Map<String, String[]> seen = new HashMap<>();
+    for (GenericKubernetesResource g : sgcs.store().list()) {
+      String key = g.getMetadata().getNamespace() + "/" + g.getMetadata().getName();
+      String version = String.valueOf(g.getMetadata().getResourceVersion());
+      String[] cached = prefixIds.get(key); // {resourceVersion, prefix id}: a spec is mapped once per version
+      if (cached == null || !cached[0].equals(version)) {
+        cached = new String[] {version, SgcMapping.observe(g, serialization, Optional.empty(), List.of()).spec().publicIpPrefixId()};
+      }
+      seen.put(key, cached);
+      if (!cached[1].isEmpty()) {
+        claims.add(new PrefixClaims.Claim(key, cached[1], g.getMetadata().getCreationTimestamp(),
+            g.getMetadata().getDeletionTimestamp() != null));
+      }
+    }
+    prefixIds = seen;
+    return PrefixClaims.conflicts(claims);
   }
 
   public List<GatewayNodeInfo> gatewayNodes() {
@@ -200,8 +232,18 @@ public final class ControllerBridge implements AutoCloseable {
     try {
       Set<String> batch = new HashSet<>(dirty);
       dirty.removeAll(batch);
+      if (batch.isEmpty()) {
+        return;
+      }
+      // a claim that changed can release or take another SGC's prefix: those get a snapshot too
+      Map<String, String> conflicts = prefixConflicts();
+      Set<String> changed = new HashSet<>(conflicts.keySet());
+      changed.addAll(lastConflicts.keySet());
+      changed.removeIf(k -> java.util.Objects.equals(conflicts.get(k), lastConflicts.get(k)));
+      batch.addAll(changed);
+      lastConflicts = conflicts;
       for (String key : batch) {
-        ObservedSgc o = observe(key);
+        ObservedSgc o = observe(key, conflicts);
         if (!o.present()) {
           known.remove(key);
         }

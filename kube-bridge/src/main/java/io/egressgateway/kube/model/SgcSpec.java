@@ -7,7 +7,8 @@ import java.util.List;
  * The spec of a StaticGatewayConfiguration as the controller reasons about it (a plain value, free of the
  * Kubernetes client types). {@code vmss} is null when the SGC names a nodepool. {@code unreadable} says why
  * the object's spec could not be read at all (a field of the wrong type): such a spec is never accepted,
- * and only its own object is affected.
+ * and only its own object is affected. {@code conflict} says which other object already holds something this
+ * spec asks for alone (its bring-your-own prefix); such a spec is not accepted either.
  */
 public record SgcSpec(
     String gatewayNodepoolName,
@@ -16,21 +17,29 @@ public record SgcSpec(
     boolean provisionPublicIps,
     String publicIpPrefixId,
     List<String> excludeCidrs,
-    String unreadable)
+    String unreadable,
+    String conflict)
     implements CborSerializable {
 
   public SgcSpec(String gatewayNodepoolName, Vmss vmss, String defaultRoute, boolean provisionPublicIps,
       String publicIpPrefixId, List<String> excludeCidrs) {
-    this(gatewayNodepoolName, vmss, defaultRoute, provisionPublicIps, publicIpPrefixId, excludeCidrs, "");
+    this(gatewayNodepoolName, vmss, defaultRoute, provisionPublicIps, publicIpPrefixId, excludeCidrs, "", "");
   }
 
   /** The spec of an object that could not be mapped onto the CRD's types; {@code why} goes into its status. */
   public static SgcSpec unreadable(String why) {
-    return new SgcSpec("", null, null, true, "", List.of(), why == null || why.isBlank() ? "unknown error" : why);
+    return new SgcSpec("", null, null, true, "", List.of(), why == null || why.isBlank() ? "unknown error" : why, "");
+  }
+
+  /** This spec, found to conflict with another object: {@code why} names it. */
+  public SgcSpec conflicting(String why) {
+    return new SgcSpec(gatewayNodepoolName, vmss, defaultRoute, provisionPublicIps, publicIpPrefixId, excludeCidrs,
+        unreadable, why);
   }
 
   public SgcSpec {
     unreadable = unreadable == null ? "" : unreadable;
+    conflict = conflict == null ? "" : conflict;
     gatewayNodepoolName = gatewayNodepoolName == null ? "" : gatewayNodepoolName;
     defaultRoute = defaultRoute == null || defaultRoute.isEmpty() ? "staticEgressGateway" : defaultRoute;
     publicIpPrefixId = publicIpPrefixId == null ? "" : publicIpPrefixId;

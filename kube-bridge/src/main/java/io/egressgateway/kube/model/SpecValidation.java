@@ -52,16 +52,36 @@ public final class SpecValidation {
     if (!spec.publicIpPrefixId().isEmpty() && !spec.provisionPublicIps()) {
       out.add(new Rejection("PrefixIdWithoutPublicIps", "publicIpPrefixId is only allowed when provisionPublicIps is true"));
     }
+    if (!spec.conflict().isEmpty()) {
+      out.add(new Rejection("PrefixInUse", spec.conflict()));
+    }
     if (!spec.defaultRoute().equals("staticEgressGateway") && !spec.defaultRoute().equals("azureNetworking")) {
       out.add(new Rejection("InvalidDefaultRoute",
-          "defaultRoute '" + spec.defaultRoute() + "' is not staticEgressGateway or azureNetworking"));
+          "defaultRoute " + quoted(spec.defaultRoute()) + " is not staticEgressGateway or azureNetworking"));
     }
     for (String cidr : spec.excludeCidrs()) {
       if (!Cidrs.isIpv4Cidr(cidr)) {
-        out.add(new Rejection("InvalidExcludeCidr", "excludeCidrs entry '" + cidr + "' is not an IPv4 CIDR"));
+        out.add(new Rejection("InvalidExcludeCidr", "excludeCidrs entry " + quoted(cidr) + " is not an IPv4 CIDR"));
         break;
       }
     }
     return out;
+  }
+
+  /**
+   * A user's value as a status message or Event may show it: quoted, control characters (a newline, say) shown
+   * as a backslash, u and four hex digits, at most 64 characters; a message stays one line whatever the value held.
+   */
+  public static String quoted(String value) {
+    String v = value == null ? "" : value;
+    StringBuilder out = new StringBuilder("'");
+    v.codePoints().limit(64).forEach(cp -> {
+      if (Character.isISOControl(cp)) {
+        out.append(String.format("\\u%04x", cp));
+      } else {
+        out.appendCodePoint(cp);
+      }
+    });
+    return out.append(v.codePointCount(0, v.length()) > 64 ? "...'" : "'").toString();
   }
 }
