@@ -38,6 +38,8 @@ public final class CniPlugin {
   public static final List<String> SUPPORTED_VERSIONS = List.of("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0");
   static final String DEFAULT_VERSION = "1.0.0";
   static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+  /** Largest network configuration taken (the agent takes requests up to 1 MiB, the configuration plus a little). */
+  static final int MAX_CONFIG = 512 * 1024;
   /** System property: the working directory the runtime started the launcher in. */
   static final String CALLER_DIR = "kube-egress-cni.cwd";
 
@@ -86,6 +88,10 @@ public final class CniPlugin {
     if (command.equals("VERSION")) {
       return new Outcome(0, versionJson(versionOf(stdin)), "");
     }
+    if (stdin.length() > MAX_CONFIG) {
+      return failure(command, null, DEFAULT_VERSION, new CniError(CniError.DECODING_FAILURE,
+          "the network configuration is larger than " + MAX_CONFIG / 1024 + " KiB", stdin.length() + " characters"));
+    }
     Map<String, Object> conf;
     try {
       conf = Json.parseObject(stdin);
@@ -110,6 +116,14 @@ public final class CniPlugin {
         if (env.getOrDefault(required, "").isEmpty()) {
           return failure(command, conf, version, new CniError(CniError.INVALID_ENV, required + " is not set", ""));
         }
+      }
+      // the spec's rules for an interface name (as the reference plugins check it): 1-15 bytes, no '/', ':' or
+      // whitespace, not "." or ".."
+      String ifName = env.get("CNI_IFNAME");
+      if (!ifName.matches("[^/:\\s]{1,15}") || ifName.equals(".") || ifName.equals("..")
+          || !ifName.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+        return failure(command, conf, version, new CniError(CniError.INVALID_ENV, "CNI_IFNAME is not a valid interface name",
+            "1-15 printable characters without '/', ':' or whitespace"));
       }
     }
     if (command.equals("ADD") && Json.obj(conf, "prevResult") == null) {

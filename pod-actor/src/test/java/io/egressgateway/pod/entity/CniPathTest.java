@@ -286,6 +286,85 @@ class CniPathTest {
     assertEquals("", o.stdout());
   }
 
+  /**
+   * The CNI half of the bad-input corpus, through the real plugin, socket and handler: each request ends in its
+   * CNI error code with a message saying what is wrong, sets nothing up, and a valid annotated pod right after it
+   * still gets its tunnel.
+   */
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.MethodSource("badCniInputs")
+  void aBadCniRequestGetsAClearErrorAndTheNextPodIsServed(String what, Map<String, String> envChanges, String confChange,
+      int code, String says) {
+    directory.put(new PodInfo("default", "bad", "uid-b", Map.of(PodInfo.GATEWAY_ANNOTATION, "gw")));
+    directory.put(new PodInfo("default", "good", "uid-g", Map.of(PodInfo.GATEWAY_ANNOTATION, "gw")));
+    datapath.addNamespace("/var/run/netns/b");
+    datapath.addNamespace("/var/run/netns/good");
+    Map<String, String> env = new HashMap<>(Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "bbbb0000", "CNI_NETNS",
+        "/var/run/netns/b", "CNI_IFNAME", "eth0", "CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=bad"));
+    envChanges.forEach((k, v) -> {
+      if (v == null) {
+        env.remove(k);
+      } else {
+        env.put(k, v);
+      }
+    });
+    String conf = "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"type\":\"kube-egress-cni\",\"socketPath\":\""
+        + server.socket() + "\",\"prevResult\":" + prev("/var/run/netns/b") + "}";
+    conf = confChange.startsWith("=") ? confChange.substring(1).replace("SOCKET", server.socket().toString())
+        : conf.replace("\"prevResult\"", confChange + "\"prevResult\"");
+    CniPlugin.Outcome o = CniPlugin.run(env, conf, t -> new AgentClient(t.socket(), t.timeout()));
+    assertEquals(1, o.exitCode(), what + ": " + o.stdout());
+    Map<String, Object> err = io.egressgateway.cni.Json.parseObject(o.stdout());
+    assertEquals(new io.egressgateway.cni.Json.Num(Integer.toString(code)), err.get("code"), what + ": " + o.stdout());
+    String text = err.get("msg") + " " + err.getOrDefault("details", "");
+    assertTrue(text.contains(says), what + ": " + text);
+    assertTrue(datapath.pod("/var/run/netns/b").orElseThrow().wg0().isEmpty(), what + ": nothing set up");
+    assertEquals(0, gateways.peersOf("gw1", "uid-default-gw").size(), what + ": no peer on a gateway");
+
+    CniPlugin.Outcome good = plugin("ADD", "good", "gggg1111", "/var/run/netns/good");
+    assertEquals(0, good.exitCode(), what + ", then a valid pod: " + good.stdout());
+    assertEquals(1, gateways.peersOf("gw1", "uid-default-gw").size());
+  }
+
+  static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> badCniInputs() {
+    String bigPad = "\"padding\":\"" + "x".repeat(1_100_000) + "\",";
+    return java.util.stream.Stream.of(
+        bad("malformed JSON", Map.of(), "={\"cniVersion\":", 6, "cannot parse"),
+        bad("not an object", Map.of(), "=[1,2,3]", 6, "cannot parse"),
+        bad("no prevResult", Map.of(), "=" + "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"type\":\"kube-egress-cni\"}", 7,
+            "chained"),
+        bad("unsupported version 9.9.9", Map.of(), "=" + "{\"cniVersion\":\"9.9.9\",\"name\":\"k8s\"}", 1, "unsupported CNI version"),
+        bad("unsupported version 0.2.0", Map.of(), "=" + "{\"cniVersion\":\"0.2.0\",\"name\":\"k8s\"}", 1, "unsupported CNI version"),
+        bad("oversized request", Map.of(), bigPad, 6, "larger than 512 KiB"),
+        bad("netns climbing out", Map.of("CNI_NETNS", "/var/run/netns/../../proc/1/ns/net"), "", 4, "CNI_NETNS"),
+        bad("netns of pid 1", Map.of("CNI_NETNS", "/proc/1/ns/net"), "", 4, "host's network namespace"),
+        bad("netns with a newline", Map.of("CNI_NETNS", "/var/run/netns/b\nip link del eth0"), "", 4, "control characters"),
+        bad("relative netns", Map.of("CNI_NETNS", "var/run/netns/b"), "", 4, "CNI_NETNS"),
+        bad("netns that does not exist", Map.of("CNI_NETNS", "/var/run/netns/nope"), "", 4, "does not exist"),
+        bad("no netns", java.util.Collections.singletonMap("CNI_NETNS", null), "", 4, "CNI_NETNS is not set"),
+        bad("no container id", java.util.Collections.singletonMap("CNI_CONTAINERID", null), "", 4, "CNI_CONTAINERID is not set"),
+        bad("ifname with a slash", Map.of("CNI_IFNAME", "eth0/../x"), "", 4, "CNI_IFNAME"),
+        bad("ifname too long", Map.of("CNI_IFNAME", "averyveryverylongname"), "", 4, "CNI_IFNAME"),
+        bad("ifname with a space", Map.of("CNI_IFNAME", "eth 0"), "", 4, "CNI_IFNAME"),
+        bad("ifname dot dot", Map.of("CNI_IFNAME", ".."), "", 4, "CNI_IFNAME"),
+        bad("no pod name in CNI_ARGS", Map.of("CNI_ARGS", "K8S_POD_NAMESPACE=default"), "", 4, "K8S_POD_NAME"),
+        bad("unknown command", Map.of("CNI_COMMAND", "FROB"), "", 4, "unknown CNI_COMMAND"),
+        bad("negative timeout", Map.of(), "\"timeoutSeconds\":-1,", 7, "timeoutSeconds"),
+        bad("timeout as text", Map.of(), "\"timeoutSeconds\":\"soon\",", 7, "timeoutSeconds"),
+        bad("relative socket path", Map.of(), "=" + "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"socketPath\":\"cni.sock\","
+            + "\"prevResult\":{}}", 7, "socketPath"),
+        bad("hostile excluded CIDR", Map.of(), "\"excludedCIDRs\":[\"10.0.0.0/8\\nnetns exec x sh\"],", 6, "not an IPv4 CIDR"),
+        bad("pod address with a newline", Map.of(), "=" + "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"socketPath\":\"SOCKET\","
+            + "\"prevResult\":{\"ips\":[{\"address\":\"10.244.1.7\\nx/32\",\"gateway\":\"169.254.1.1\"}]}}", 6, "not an IPv4"),
+        bad("prevResult without IPv4", Map.of(), "=" + "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"socketPath\":\"SOCKET\","
+            + "\"prevResult\":{\"ips\":[{\"address\":\"fd00::7/64\"}]}}", 7, "no IPv4 address"));
+  }
+
+  private static org.junit.jupiter.params.provider.Arguments bad(String what, Map<String, String> env, String conf, int code,
+      String says) {
+    return org.junit.jupiter.params.provider.Arguments.of(what, env, conf, code, says);
+  }
+
   private static void sleep(long ms) {
     try {
       Thread.sleep(ms);
