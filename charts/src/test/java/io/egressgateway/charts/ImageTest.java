@@ -134,7 +134,7 @@ class ImageTest {
     assertEquals(0, version.exit(), version.err());
     JsonNode answer = JSON.readTree(version.out());
     assertEquals("0.4.0", answer.get("cniVersion").asString());
-    assertEquals(List.of("0.3.0", "0.3.1", "0.4.0", "1.0.0"),
+    assertEquals(List.of("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"),
         answer.get("supportedVersions").valueStream().map(JsonNode::asString).toList());
 
     Run modules = container(List.of("--entrypoint", "/opt/egress/cni/jre/bin/java"), "--list-modules");

@@ -75,7 +75,7 @@ class LauncherTest {
         "JAVA_HOME", System.getProperty("java.home"));
     String[] r = exec(launcher, env, "{\"cniVersion\":\"1.0.0\"}");
     assertEquals("0", r[0], Arrays.toString(r));
-    assertTrue(r[1].contains("\"supportedVersions\":[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\"]"), r[1]);
+    assertTrue(r[1].contains("\"supportedVersions\":[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]"), r[1]);
   }
 
   private static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
