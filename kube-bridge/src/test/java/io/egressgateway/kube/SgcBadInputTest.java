@@ -183,6 +183,35 @@ class SgcBadInputTest {
         accepted("prefix-upper").orElseThrow().message());
   }
 
+  @Test
+  void aSecretOfTheKeyNameThatIsNotOursIsNeitherUsedNorChangedNorDeleted() {
+    // first unreadable, so the controller makes no Secret while the foreign one is put in place under its uid
+    apply("foreign-secret", spec("gatewayVmssProfile", List.of("not", "yet")));
+    TestMembers.await(Duration.ofSeconds(30), () -> accepted("foreign-secret").map(c -> !c.isTrue()).orElse(false), "held back");
+    String uid = sgc("foreign-secret").getMetadata().getUid();
+    io.fabric8.kubernetes.api.model.Secret foreign = new io.fabric8.kubernetes.api.model.SecretBuilder()
+        .withNewMetadata().withName("sgw-" + uid).withNamespace(RELEASE_NS).addToLabels("team", "someone-else").endMetadata()
+        .addToData("note", "bm90IG91cnM=").build();
+    client.secrets().inNamespace(RELEASE_NS).resource(foreign).create();
+    GenericKubernetesResource fixed = sgc("foreign-secret");
+    fixed.setAdditionalProperty("spec", spec("gatewayNodepoolName", "gwpool"));
+    client.genericKubernetesResources(ControllerBridge.SGC_KIND).inNamespace(NS).resource(fixed).update();
+
+    TestMembers.await(Duration.ofSeconds(30), () -> client.v1().events().inNamespace(NS).list().getItems().stream()
+        .anyMatch(e -> "foreign-secret".equals(e.getInvolvedObject().getName()) && "Warning".equals(e.getType())
+            && e.getMessage().contains("is not the key Secret of " + NS + "/foreign-secret")),
+        "a Warning Event says the Secret is not the configuration's own");
+    assertFalse(SgcMapping.status(sgc("foreign-secret"), client.getKubernetesSerialization()).isReady());
+    assertEquals(foreign.getData(), client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get().getData(),
+        "the foreign Secret is unchanged");
+    var view = ConfigViews.get(controller.system()).current().get(NS + "/foreign-secret");
+    assertTrue(view == null || !view.ready(), "never served");
+    client.genericKubernetesResources(ControllerBridge.SGC_KIND).inNamespace(NS).withName("foreign-secret").delete();
+    TestMembers.await(Duration.ofSeconds(30), () -> sgc("foreign-secret") == null, "deleted");
+    assertEquals(foreign.getData(), client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get().getData(),
+        "and not deleted with the configuration");
+  }
+
   void apply(String name, Map<String, Object> spec) {
     GenericKubernetesResourceBuilder b = new GenericKubernetesResourceBuilder()
         .withApiVersion(StaticGatewayConfiguration.GROUP + "/" + StaticGatewayConfiguration.VERSION)

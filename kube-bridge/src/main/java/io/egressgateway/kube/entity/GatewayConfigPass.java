@@ -61,7 +61,7 @@ final class GatewayConfigPass {
     String publicKey = o.secretPublicKey();
     if (publicKey.isEmpty()) {
       // the cache may lag behind a Secret we just created: ask the API server before creating one
-      Optional<String> stored = kube.keySecretPublicKey(secretName);
+      Optional<String> stored = kube.keySecretPublicKey(secretName, o.namespace(), o.name());
       if (stored.isPresent()) {
         publicKey = stored.get();
       } else {
@@ -107,7 +107,7 @@ final class GatewayConfigPass {
       return new Result(Optional.empty(), true, false, false);
     }
     String secretName = ObservedSgc.secretName(state.uid());
-    if (!kube.deleteKeySecret(secretName)) {
+    if (!kube.deleteKeySecret(secretName, o.namespace(), o.name())) {
       throw new IllegalStateException("key Secret " + secretName + " is still present");
     }
     // the local replica may not show our own latest publish yet (a view published just before the deletion):

@@ -189,7 +189,9 @@ public final class ControllerBridge implements AutoCloseable {
       return ObservedSgc.absent(key, gw);
     }
     Secret secret = secrets.store().getByKey(namespace + "/" + ObservedSgc.secretName(sgc.getMetadata().getUid()));
-    ObservedSgc o = SgcMapping.observe(sgc, serialization, Fabric8SgcApi.publicKeyOf(secret), gw);
+    Optional<String> publicKey = Fabric8SgcApi.ownedBy(secret, sgc.getMetadata().getNamespace(), sgc.getMetadata().getName())
+        ? Fabric8SgcApi.publicKeyOf(secret) : Optional.empty();
+    ObservedSgc o = SgcMapping.observe(sgc, serialization, publicKey, gw);
     String conflict = conflicts.get(key);
     return conflict == null ? o : new ObservedSgc(o.key(), o.present(), o.uid(), o.generation(), o.deleting(),
         o.hasFinalizer(), o.spec().conflicting(conflict), o.status(), o.secretPublicKey(), o.gatewayNodes());

@@ -107,8 +107,9 @@ public final class Fabric8SgcApi implements SgcApi {
   }
 
   @Override
-  public Optional<String> keySecretPublicKey(String secretName) {
-    return publicKeyOf(client.secrets().inNamespace(secretNamespace).withName(secretName).get());
+  public Optional<String> keySecretPublicKey(String secretName, String ownerNamespace, String ownerName) {
+    Secret s = client.secrets().inNamespace(secretNamespace).withName(secretName).get();
+    return ownedBy(s, ownerNamespace, ownerName) ? publicKeyOf(s) : Optional.empty();
   }
 
   /** The public key of a key Secret when both keys are present and well-formed. */
@@ -119,6 +120,17 @@ public final class Fabric8SgcApi implements SgcApi {
     String priv = decode(s.getData().get(PRIVATE_KEY));
     String pub = decode(s.getData().get(PUBLIC_KEY));
     return WireGuardKeys.isKey(priv) && WireGuardKeys.isKey(pub) ? Optional.of(pub) : Optional.empty();
+  }
+
+  /**
+   * Whether {@code s} is the key Secret of SGC {@code ownerNamespace/ownerName}: it carries the two owner labels
+   * (ours and the Go original's) naming it. A Secret of that name without them is somebody else's: it is never
+   * read as the gateway key, written or deleted.
+   */
+  public static boolean ownedBy(Secret s, String ownerNamespace, String ownerName) {
+    Map<String, String> labels = s == null ? null : s.getMetadata().getLabels();
+    return labels != null && ownerNamespace.equals(labels.get(LABEL_OWNER_NAMESPACE))
+        && ownerName.equals(labels.get(LABEL_OWNER_NAME));
   }
 
   @Override
@@ -144,6 +156,11 @@ public final class Fabric8SgcApi implements SgcApi {
       }
     }
     Secret existing = client.secrets().inNamespace(secretNamespace).withName(secretName).get();
+    if (existing != null && !ownedBy(existing, ownerNamespace, ownerName)) {
+      throw new IllegalStateException("Secret " + secretNamespace + "/" + secretName + " exists but is not the key Secret of "
+          + ownerNamespace + "/" + ownerName + " (its owner labels " + LABEL_OWNER_NAMESPACE + " and " + LABEL_OWNER_NAME
+          + " do not name it); it is left alone: remove it, or label it if it is this configuration's");
+    }
     Optional<String> kept = publicKeyOf(existing);
     if (kept.isPresent()) {
       return kept.get();
@@ -156,7 +173,16 @@ public final class Fabric8SgcApi implements SgcApi {
   }
 
   @Override
-  public boolean deleteKeySecret(String secretName) {
+  public boolean deleteKeySecret(String secretName, String ownerNamespace, String ownerName) {
+    Secret existing = client.secrets().inNamespace(secretNamespace).withName(secretName).get();
+    if (existing == null) {
+      return true;
+    }
+    if (!ownedBy(existing, ownerNamespace, ownerName)) {
+      log.warn("[{}/{}] Secret {} is not this configuration's (no owner labels naming it); left in place",
+          ownerNamespace, ownerName, secretName);
+      return true;
+    }
     client.secrets().inNamespace(secretNamespace).withName(secretName).delete();
     return client.secrets().inNamespace(secretNamespace).withName(secretName).get() == null;
   }

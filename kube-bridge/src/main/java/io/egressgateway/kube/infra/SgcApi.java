@@ -20,8 +20,11 @@ public interface SgcApi {
   /** Removes our finalizer if present. */
   void removeFinalizer(String namespace, String name, String uid);
 
-  /** The public key held by Secret {@code secretName}, empty when the Secret is absent or unusable. */
-  Optional<String> keySecretPublicKey(String secretName);
+  /**
+   * The public key held by Secret {@code secretName}, empty when the Secret is absent, unusable, or not the key
+   * Secret of SGC {@code ownerNamespace/ownerName} (its owner labels, which the Go original sets too, say whose it is).
+   */
+  Optional<String> keySecretPublicKey(String secretName, String ownerNamespace, String ownerName);
 
   /**
    * Creates Secret {@code secretName} with {@code pair} and the owning labels. If it exists already with a
@@ -29,8 +32,11 @@ public interface SgcApi {
    */
   String createKeySecret(String secretName, String ownerNamespace, String ownerName, WireGuardKeys.Pair pair);
 
-  /** Deletes the key Secret; true when it is gone. */
-  boolean deleteKeySecret(String secretName);
+  /**
+   * Deletes the key Secret of SGC {@code ownerNamespace/ownerName}; true when it is gone or is not that SGC's (a
+   * Secret of that name without its owner labels is never deleted).
+   */
+  boolean deleteKeySecret(String secretName, String ownerNamespace, String ownerName);
 
   /** A status write that happened: what the API server held before and what it holds now. */
   record StatusChange(SgcStatus before, SgcStatus after) {}

@@ -74,7 +74,7 @@ class GatewayConfigTest {
   }
 
   ObservedSgc observed(String uid, SgcSpec spec, boolean deleting) {
-    String secret = kube.keySecretPublicKey(ObservedSgc.secretName(uid)).orElse("");
+    String secret = kube.keySecretPublicKey(ObservedSgc.secretName(uid), "", "").orElse("");
     return new ObservedSgc(key, true, uid, 1, deleting, kube.finalizers.contains(uid), spec, kube.status(uid), secret, NODES);
   }
 
@@ -145,7 +145,7 @@ class GatewayConfigTest {
     assertEquals("", v.ilbIp());
     assertEquals(0, v.port());
     assertTrue(v.gateways().isEmpty());
-    assertEquals(kube.keySecretPublicKey("sgw-u8").orElseThrow(), v.gatewayPublicKey());
+    assertEquals(kube.keySecretPublicKey("sgw-u8", "", "").orElseThrow(), v.gatewayPublicKey());
     assertEquals("sgw-u8", v.keySecretName());
     assertEquals(List.of("10.0.0.0/8"), v.excludeCidrs());
     assertEquals(ConfigView.DEFAULT_ROUTE_GATEWAY, v.defaultRoute());

@@ -43,7 +43,7 @@ final class InMemorySgcApi implements SgcApi {
   }
 
   @Override
-  public synchronized Optional<String> keySecretPublicKey(String secretName) {
+  public synchronized Optional<String> keySecretPublicKey(String secretName, String ownerNamespace, String ownerName) {
     return Optional.ofNullable(secrets.get(secretName));
   }
 
@@ -54,7 +54,7 @@ final class InMemorySgcApi implements SgcApi {
   }
 
   @Override
-  public synchronized boolean deleteKeySecret(String secretName) {
+  public synchronized boolean deleteKeySecret(String secretName, String ownerNamespace, String ownerName) {
     if (secrets.remove(secretName) != null) {
       writes++;
     }
