@@ -61,7 +61,7 @@ public final class Journal implements AutoCloseable {
       pg = LocalPostgres.start(dir, settings.embeddedPort(), settings.durable());
       Journal j = new Journal(settings.resolvedEmbedded(pg.port(), pg.password()), pg, owned);
       j.ensureSchema();
-      log.info("journal: {}", j.settings);
+      log.info("journal: {} (data in {})", j.settings, dir);
       return j;
     } catch (IOException | RuntimeException e) {
       if (pg != null) {

@@ -208,8 +208,8 @@ public record CoreSettings(
     public String toString() {
       // never print the password
       return switch (mode) {
-        case EMBEDDED -> "embedded PostgreSQL on 127.0.0.1:" + port + (durable() ? " (data in " + embeddedDataDir + ")" : "");
-        case NODE_LOCAL -> "node-local PostgreSQL on 127.0.0.1:" + port + " (data in " + embeddedDataDir + ")";
+        case EMBEDDED -> "embedded PostgreSQL on 127.0.0.1:" + port;
+        case NODE_LOCAL -> "node-local PostgreSQL on 127.0.0.1:" + port;
         case EXTERNAL -> "PostgreSQL " + (url.isBlank() ? host + ":" + port + "/" + database : url.replaceAll("//[^@/]*@", "//***@"));
       };
     }
