@@ -35,7 +35,9 @@ final class NodeStandIns {
         """);
     this.dnsHandler = lab.script("dns-standin.sh", """
         #!/bin/sh
-        # one datagram in, one out: name the node ($1) and the client address the query came from
+        # one datagram in, one out: name the node ($1) and the client address the query came from. The query
+        # is read first: a handler that exits with it unread resets its socket pair, and socat drops the answer.
+        cat >/dev/null
         printf 'dns-standin node=%s client=%s\\n' "$1" "$SOCAT_PEERADDR"
         """);
   }
@@ -46,7 +48,8 @@ final class NodeStandIns {
     Sh.must("ip", "-n", n.ns(), "addr", "add", DNS_IP + "/32", "dev", "lo");
     lab.spawn("imds-" + n.name(), n.ns(), List.of("socat",
         "TCP-LISTEN:80,bind=" + IMDS_IP + ",fork,reuseaddr", "EXEC:" + imdsHandler + " " + n.name()));
-    lab.spawn("dns-" + n.name(), n.ns(), List.of("socat",
+    // -t 3: after the datagram (its end of input) socat waits that long for the handler's answer, not 0.5 s
+    lab.spawn("dns-" + n.name(), n.ns(), List.of("socat", "-t", "3",
         "UDP-RECVFROM:53,bind=" + DNS_IP + ",fork", "EXEC:" + dnsHandler + " " + n.name()));
   }
 
@@ -63,8 +66,7 @@ final class NodeStandIns {
       String via = dev.find() ? dev.group(1) : "";
       String answer = target.equals(IMDS_IP)
           ? Sh.quiet(podNs, "curl", "-s", "-m", "3", "http://" + IMDS_IP + "/metadata/instance").out().trim()
-          : Sh.run(List.of("ip", "netns", "exec", podNs, "socat", "-T", "2", "-t", "0.2", "-", "UDP:" + DNS_IP + ":53"),
-              "query\n", 5).out().trim();
+          : askDns(podNs);
       String expected = (target.equals(IMDS_IP) ? "imds" : "dns") + "-standin node=" + node + " client=" + podIp;
       boolean reached = "eth0".equals(via) && answer.equals(expected);
       ok &= reached;
@@ -75,5 +77,19 @@ final class NodeStandIns {
       }
     }
     return ok;
+  }
+
+  /**
+   * One datagram to the DNS stand-in and the first line of the answer, waiting up to 3 s for it (and
+   * returning as soon as it is there); asked once more if nothing came, as a resolver would. ({@code head}
+   * reads the whole datagram at once; bash's {@code read} takes one byte per datagram.)
+   */
+  private static String askDns(String podNs) {
+    String script = "exec 3<>/dev/udp/" + DNS_IP + "/53 && printf 'query\\n' >&3 && timeout 3 head -n 1 <&3";
+    String answer = "";
+    for (int attempt = 0; attempt < 2 && answer.isEmpty(); attempt++) {
+      answer = Sh.quiet(podNs, "bash", "-c", script).out().trim();
+    }
+    return answer;
   }
 }
