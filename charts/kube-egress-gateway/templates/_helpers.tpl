@@ -106,6 +106,30 @@ egressgateway.kubernetes.azure.com/contact-point
   value: {{ .javaOptions | quote }}
 {{- end -}}
 
+{{/*
+The node-local journal of a gateway or worker member: the bundled PostgreSQL in a directory of the node,
+one per role, kept across container restarts and upgrades. The member makes it 0700 and keeps the
+database's generated password in it (0600).
+*/}}
+{{- define "keg.nodeJournalEnv" -}}
+- name: EGRESS_JOURNAL_MODE
+  value: node-local
+- name: EGRESS_JOURNAL_DATA_DIR
+  value: /var/lib/kube-egress-gateway/journal
+{{- end -}}
+
+{{- define "keg.nodeJournalMount" -}}
+- name: journal
+  mountPath: /var/lib/kube-egress-gateway/journal
+{{- end -}}
+
+{{- define "keg.nodeJournalVolume" -}}
+- name: journal
+  hostPath:
+    path: {{ printf "%s/journal-%s" (trimSuffix "/" .root.Values.nodeJournal.hostPath) .role | quote }}
+    type: DirectoryOrCreate
+{{- end -}}
+
 {{- define "keg.remoteTlsMount" -}}
 {{- if .Values.cluster.tls.enabled }}
 - name: remote-tls

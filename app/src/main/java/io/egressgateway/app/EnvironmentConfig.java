@@ -53,6 +53,13 @@ public final class EnvironmentConfig {
       "EGRESS_ROLES", "egress.roles",
       "EGRESS_SEED_NODES", "egress.seed-nodes");
 
+  /**
+   * Comma-separated lists whose empty value means an empty list (the default is not empty, and "none" must
+   * be expressible): such a variable overrides as soon as it is set.
+   */
+  private static final Map<String, String> LISTS_EMPTY_MEANS_NONE = Map.of(
+      "EGRESS_POD_EXCEPTION_CIDRS", "egress.pod.exception-cidrs");
+
   private EnvironmentConfig() {}
 
   /** The overrides {@code env} implies, without any fallback. */
@@ -67,8 +74,13 @@ public final class EnvironmentConfig {
     LISTS.forEach((var, path) -> {
       String v = env.get(var);
       if (v != null && !v.isBlank()) {
-        List<String> items = Arrays.stream(v.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
-        values.put(path, items);
+        values.put(path, items(v));
+      }
+    });
+    LISTS_EMPTY_MEANS_NONE.forEach((var, path) -> {
+      String v = env.get(var);
+      if (v != null) {
+        values.put(path, items(v));
       }
     });
     if (env.getOrDefault("EGRESS_DISCOVERY", "").trim().equalsIgnoreCase("kubernetes")) {
@@ -85,6 +97,10 @@ public final class EnvironmentConfig {
       values.put("akka.remote.artery.ssl.rotating-keys-engine.ca-cert-file", dir + "/ca.crt");
     }
     return ConfigFactory.parseMap(values, "environment variables");
+  }
+
+  private static List<String> items(String commaList) {
+    return Arrays.stream(commaList.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
   }
 
   /** The member's whole configuration: environment over application.conf over reference.conf. */

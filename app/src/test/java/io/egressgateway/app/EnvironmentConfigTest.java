@@ -51,6 +51,24 @@ class EnvironmentConfigTest {
   }
 
   @Test
+  void nodeMembersJournalOnTheirNodeAndTakeTheExceptionCidrsFromTheChart() {
+    Config c = EnvironmentConfig.load(Map.of(
+        "EGRESS_ROLES", "worker",
+        "EGRESS_JOURNAL_MODE", "node-local",
+        "EGRESS_JOURNAL_DATA_DIR", "/var/lib/kube-egress-gateway/journal",
+        "EGRESS_POD_EXCEPTION_CIDRS", "169.254.169.254/32, 10.0.0.0/8"), ConfigFactory.empty());
+    CoreSettings s = CoreSettings.fromConfig(c);
+    assertEquals(CoreSettings.JournalSettings.Mode.NODE_LOCAL, s.journal().mode());
+    assertEquals("/var/lib/kube-egress-gateway/journal", s.journal().embeddedDataDir());
+    assertEquals(List.of("169.254.169.254/32", "10.0.0.0/8"),
+        io.egressgateway.pod.infra.PodSettings.from(c).exceptionCidrs().stream().map(Object::toString).toList());
+    Config none = EnvironmentConfig.load(Map.of("EGRESS_POD_EXCEPTION_CIDRS", ""), ConfigFactory.empty());
+    assertEquals(List.of(), none.getStringList("egress.pod.exception-cidrs"), "set and empty: no exceptions");
+    Config unset = EnvironmentConfig.load(Map.of(), ConfigFactory.empty());
+    assertEquals(List.of("169.254.169.254/32", "169.254.10.11/32"), unset.getStringList("egress.pod.exception-cidrs"));
+  }
+
+  @Test
   void emptyVariablesChangeNothing() {
     Config c = EnvironmentConfig.load(Map.of("EGRESS_ROLES", " ", "EGRESS_DB_HOST", ""), ConfigFactory.empty());
     assertEquals(List.of("controller", "gateway", "worker"), c.getStringList("egress.roles"));

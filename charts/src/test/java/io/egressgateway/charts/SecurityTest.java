@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.Container;
@@ -177,6 +179,48 @@ class SecurityTest {
       assertEquals(Boolean.TRUE, c.getSecurityContext().getReadOnlyRootFilesystem(), c.getName());
       assertTrue(c.getVolumeMounts().stream().noneMatch(m -> m.getMountPath().equals("/host/opt/cni/bin")), c.getName());
     });
+  }
+
+  @Test
+  void nodeMembersJournalOnADirectoryOfTheirNodeAndOnlyControllersGetTheExternalJournal() {
+    for (String role : List.of("gateway", "worker")) {
+      PodSpec pod = role.equals("gateway") ? Workloads.gateway(docs) : Workloads.worker(docs);
+      Container m = Workloads.member(pod);
+      assertEquals("node-local", Workloads.env(pod, "EGRESS_JOURNAL_MODE"), role);
+      String dir = Workloads.env(pod, "EGRESS_JOURNAL_DATA_DIR");
+      VolumeMount journal = mount(m, dir);
+      assertNotEquals(Boolean.TRUE, journal.getReadOnly());
+      Volume v = pod.getVolumes().stream().filter(x -> x.getName().equals(journal.getName())).findFirst().orElseThrow();
+      assertEquals("/var/lib/kube-egress-gateway/journal-" + role, v.getHostPath().getPath(), role + ": a directory per role");
+      assertEquals("DirectoryOrCreate", v.getHostPath().getType());
+      // PostgreSQL does not run as root: the member (root, to write the host directory) starts it in a user
+      // namespace of its own, which needs SYS_ADMIN under the runtime's default seccomp profile
+      assertEquals(0L, m.getSecurityContext().getRunAsUser(), role);
+      assertTrue(m.getSecurityContext().getCapabilities().getAdd().contains("SYS_ADMIN"), role);
+      assertNull(Workloads.env(pod, "EGRESS_DB_HOST"), role);
+      assertNull(Workloads.env(pod, "EGRESS_DB_PASSWORD"), role);
+      assertTrue(secretsOf(pod).noneMatch(s -> s.equals("egress-journal")), role + " gets no database credential");
+    }
+    PodSpec controller = Workloads.controller(docs);
+    assertEquals("external", Workloads.env(controller, "EGRESS_JOURNAL_MODE"));
+    assertTrue(secretsOf(controller).anyMatch(s -> s.equals("egress-journal")));
+
+    List<HasMetadata> moved = Chart.render(t -> t.set("nodeJournal.hostPath", "/mnt/state/egress"));
+    assertTrue(Workloads.worker(moved).getVolumes().stream()
+        .anyMatch(v -> v.getHostPath() != null && v.getHostPath().getPath().equals("/mnt/state/egress/journal-worker")));
+  }
+
+  @Test
+  void workersGetTheExceptionCidrsValue() {
+    assertEquals("169.254.169.254/32,169.254.10.11/32", Workloads.env(Workloads.worker(docs), "EGRESS_POD_EXCEPTION_CIDRS"),
+        "instance metadata and node-local DNS by default, as the Go original has them");
+    List<HasMetadata> own = Chart.render(t -> t.set("worker.exceptionCidrs[0]", "10.20.0.0/16"));
+    assertEquals("10.20.0.0/16", Workloads.env(Workloads.worker(own), "EGRESS_POD_EXCEPTION_CIDRS"));
+    List<HasMetadata> none = Chart.render(t -> t.set("worker.exceptionCidrs", "null"));
+    assertEquals("", Workloads.env(Workloads.worker(none), "EGRESS_POD_EXCEPTION_CIDRS"), "set and empty: none");
+    assertNull(Workloads.env(Workloads.gateway(docs), "EGRESS_POD_EXCEPTION_CIDRS"));
+    Exception bad = assertThrows(Exception.class, () -> Chart.minimal().set("worker.exceptionCidrs[0]", "169.254.169.254").call());
+    assertTrue(bad.getMessage().contains("/worker/exceptionCidrs/0"), bad.getMessage());
   }
 
   @Test

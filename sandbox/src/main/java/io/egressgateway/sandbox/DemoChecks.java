@@ -128,6 +128,30 @@ final class DemoChecks {
         + nodes.get(0).name() + ": " + (answer.isEmpty() ? "no answer" : answer));
   }
 
+  /**
+   * Every provisioned annotated pod reaches its node's instance-metadata and node-local DNS stand-ins
+   * ({@link NodeStandIns}) through eth0, not the tunnel: the workers' exception CIDRs at work. One entry per
+   * pod and target under {@code exceptions}; true when there is at least one and all are reached.
+   */
+  boolean exceptions(List<Pod> all, Map<String, PodRuntime.PodEvent> events) {
+    ArrayNode entries = report.putArray("exceptions");
+    boolean ok = true;
+    for (Pod pod : all.stream().filter(Demo::annotated).toList()) {
+      PodRuntime.PodEvent e = events.get(key(pod));
+      if (e != null && e.ok()) {
+        ok &= NodeStandIns.check(e.key(), e.netns(), e.detail(), e.node(), entries);
+      }
+    }
+    ok &= !entries.isEmpty();
+    long reached = 0;
+    for (var x : entries) {
+      reached += x.path("ok").asBoolean() ? 1 : 0;
+    }
+    out.println("exception CIDRs: " + reached + " of " + entries.size() + " requests from annotated pods to "
+        + NodeStandIns.IMDS_IP + " and " + NodeStandIns.DNS_IP + " answered by their node via eth0" + (ok ? "" : " (NOT all)"));
+    return ok;
+  }
+
   /** Records which gateways report a serving configuration in their GatewayStatus objects (waits up to 20 s). */
   void gatewayStatuses() {
     var ctx = new io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext.Builder()

@@ -20,6 +20,8 @@ final class Members {
   private final PrintStream out;
   private final List<MemberProcess> started = new ArrayList<>();
   private final Map<String, String> roleByNode = new HashMap<>();
+  /** Each node's journal kind as its member was told ({@code EGRESS_JOURNAL_MODE}). */
+  private final Map<String, String> journalByNode = new HashMap<>();
   /** How each node's member was started, to start it again the same way. */
   private final Map<String, Runnable> starters = new HashMap<>();
 
@@ -35,6 +37,7 @@ final class Members {
         seed, env));
     starter.run();
     roleByNode.put(n.name(), n.role());
+    journalByNode.put(n.name(), env.getOrDefault("EGRESS_JOURNAL_MODE", "embedded"));
     starters.put(n.name(), starter);
   }
 
@@ -79,10 +82,11 @@ final class Members {
     return false;
   }
 
-  /** One entry per member: node, whether it is ready now, pid. */
+  /** One entry per member: its name (and log file), node, role, journal kind, whether it is ready now, pid. */
   void report(ArrayNode ms) {
     for (MemberProcess m : started) {
-      ms.addObject().put("node", m.node()).put("ready", m.managementStatus("ready") == 200).put("pid", m.pid());
+      ms.addObject().put("name", "member-" + m.node()).put("node", m.node()).put("role", roleByNode.get(m.node()))
+          .put("journal", journalByNode.get(m.node())).put("ready", m.managementStatus("ready") == 200).put("pid", m.pid());
     }
   }
 

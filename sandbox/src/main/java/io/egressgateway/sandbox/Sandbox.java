@@ -165,11 +165,14 @@ public final class Sandbox implements AutoCloseable {
     host.prepare();
     vnet = new AzureVnet(lab);
     nodes.add(new SimNode("ctl-0", vnet.addVm("ctl-0", "10.224.0.2"), "10.224.0.2", "controller", null));
+    NodeStandIns standIns = new NodeStandIns(lab);
     for (int i = 1; i <= settings.workers(); i++) {
       String ip = "10.224.0." + (3 + i);
       String cidr = "10.244." + i + ".0/24";
-      nodes.add(new SimNode("worker-" + i, vnet.addVm("worker-" + i, ip), ip, "worker", cidr));
+      SimNode worker = new SimNode("worker-" + i, vnet.addVm("worker-" + i, ip), ip, "worker", cidr);
+      nodes.add(worker);
       vnet.routePodCidr(cidr, ip);
+      standIns.addTo(worker);
     }
     vnet.startEcho(vnet.addVm("svc-0", SVC_IP), SVC_IP, AzureVnet.ECHO_PORT);
     // Azure: a simulated subscription whose gateway scale set's instances are the gateway nodes
@@ -197,9 +200,10 @@ public final class Sandbox implements AutoCloseable {
     int armPort = azure.port();
     relays.export("arm", armPort);
     for (SimNode n : nodes) {
-      relays.importInto(n.ns(), "journal", PG_PORT);
       relays.importInto(n.ns(), "kube", KUBE_PORT);
       if (n.role().equals("controller")) {
+        // only controllers reach the shared (external) journal; node members keep theirs on their node
+        relays.importInto(n.ns(), "journal", PG_PORT);
         // same port as here: the simulator's long-running operations point at its own base URL
         relays.importInto(n.ns(), "arm", armPort);
       }
@@ -207,9 +211,6 @@ public final class Sandbox implements AutoCloseable {
     }
 
     Map<String, String> env = new LinkedHashMap<>();
-    env.put("EGRESS_JOURNAL_MODE", "external");
-    env.put("EGRESS_DB_HOST", "127.0.0.1");
-    env.put("EGRESS_DB_PORT", Integer.toString(PG_PORT));
     env.put("EGRESS_NAMESPACE", "kube-egress-gateway");
     env.put("KUBECONFIG", memberKubeconfig.toString());
     // the in-process API cannot evaluate field selectors on spec.nodeName
@@ -219,7 +220,18 @@ public final class Sandbox implements AutoCloseable {
       Map<String, String> e = new LinkedHashMap<>(env);
       e.put("EGRESS_CNI_SOCKET", settings.stateDir().resolve(n.name()).resolve("cni.sock").toString());
       if (n.role().equals("controller")) {
+        e.put("EGRESS_JOURNAL_MODE", "external");
+        e.put("EGRESS_DB_HOST", "127.0.0.1");
+        e.put("EGRESS_DB_PORT", Integer.toString(PG_PORT));
+        e.put("EGRESS_DB_PASSWORD", journal.settings().password());
         e.putAll(azure.controllerEnv(settings.stateDir(), armPort));
+      } else {
+        // as the chart has it: the bundled PostgreSQL on a directory of the node, kept across member restarts
+        e.put("EGRESS_JOURNAL_MODE", "node-local");
+        e.put("EGRESS_JOURNAL_DATA_DIR", nodeJournalDir(n).toString());
+      }
+      if (n.role().equals("worker")) {
+        e.put("EGRESS_POD_EXCEPTION_CIDRS", NodeStandIns.EXCEPTION_CIDRS);
       }
       if (n.role().equals("gateway")) {
         // namespace names are host-global: simulated gateways on one machine need their own prefixes
@@ -239,6 +251,7 @@ public final class Sandbox implements AutoCloseable {
     boolean demo = runDemo();
     return demo && report.path("failover").path("ok").asBoolean(false)
         && report.path("annotatedPaths").path("ok").asBoolean(false)
+        && report.path("exceptionsOk").asBoolean(false)
         && (!settings.e2e() || report.path("e2e").path("ok").asBoolean(false))
         && (!settings.e2e() || report.path("agentRestart").path("ok").asBoolean(false))
         && (settings.benchPods() == 0 || report.path("bench").path("ok").asBoolean(false));
@@ -279,6 +292,7 @@ public final class Sandbox implements AutoCloseable {
     DemoChecks checks = new DemoChecks(settings, kube.client(), lab, vnet, azure, nodes, report, out);
     boolean allOk = checks.pods(all, events);
     checks.annotatedPodPaths(all, events);
+    report.put("exceptionsOk", checks.exceptions(all, events));
     if (settings.e2e()) {
       report.set("e2e", E2e.check(kube.client(), azure.arm(), azure.byoPrefixId(), report.get("pods"), events, out));
     }
@@ -295,6 +309,34 @@ public final class Sandbox implements AutoCloseable {
     }
     checks.failover(all, events);
     return allOk;
+  }
+
+  /** Where node {@code n}'s member keeps its node-local journal: one directory per node, gone at teardown. */
+  private Path nodeJournalDir(SimNode n) {
+    return settings.stateDir().resolve("journal").resolve(n.name());
+  }
+
+  /**
+   * Removes the node members' journal directories, after stopping any PostgreSQL server a member that did
+   * not stop left running on one; returns the directories where one could not be stopped.
+   */
+  private List<String> removeNodeJournals() {
+    Path root = settings.stateDir().resolve("journal");
+    List<String> stuck = new ArrayList<>();
+    if (!Files.isDirectory(root)) {
+      return stuck;
+    }
+    for (SimNode n : nodes) {
+      if (!n.role().equals("controller") && !Journal.stopLeftoverServer(nodeJournalDir(n))) {
+        stuck.add(nodeJournalDir(n).toString());
+      }
+    }
+    try (var s = Files.walk(root)) {
+      s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    } catch (IOException e) {
+      out.println("could not remove " + root + ": " + e.getMessage());
+    }
+    return stuck;
   }
 
   private Path writeMemberKubeconfig() {
@@ -334,6 +376,7 @@ public final class Sandbox implements AutoCloseable {
       azure.release(kube.client(), report, out);
     }
     members.stop();
+    List<String> stuckJournals = removeNodeJournals();
     keepLogs();
     lab.close();
     host.removeGatewayNamespaces();
@@ -344,6 +387,9 @@ public final class Sandbox implements AutoCloseable {
       journal.close();
     }
     host.recordLeftovers(lab, report);
+    // a node journal's PostgreSQL that outlived its member (pg_ctl detaches it: no descendant of the member)
+    var journals = ((ObjectNode) report.get("leftover")).putArray("journals");
+    stuckJournals.forEach(journals::add);
     if (azure != null) {
       azure.close();
     }

@@ -53,6 +53,17 @@ class SandboxE2ETest {
     r.path("metrics").fields().forEachRemaining(m ->
         assertTrue(m.getValue().asBoolean(), "metric " + m.getKey() + " missing from /metrics:\n" + context));
     assertTrue(r.path("metrics").size() >= 8, context);
+    for (JsonNode m : r.path("members")) {
+      assertEquals(m.path("role").asText().equals("controller") ? "external" : "node-local", m.path("journal").asText(),
+          "controllers share the external journal, node members keep theirs on their node:\n" + context);
+    }
+    JsonNode exceptions = r.path("exceptions");
+    assertEquals(8, exceptions.size(), "each of the 4 annotated pods asks both stand-ins:\n" + context);
+    for (JsonNode x : exceptions) {
+      assertEquals("eth0", x.path("via").asText(), "an exception CIDR leaves the pod by eth0:\n" + context);
+      assertTrue(x.path("ok").asBoolean(), "the pod's own node answers on " + x.path("target").asText() + ":\n" + context);
+    }
+    // the worker agents restart on their node-local journals: what they take back was read from there
     JsonNode restart = r.path("agentRestart");
     assertEquals(4, restart.path("tunnels").asInt(), "the annotated pods' tunnels before the restart:\n" + context);
     assertEquals(3, restart.path("resumed").asInt(),
@@ -89,6 +100,7 @@ class SandboxE2ETest {
     assertTrue(r.path("leftover").path("namespaces").isEmpty(), context);
     assertTrue(r.path("leftover").path("processes").isEmpty(), context);
     assertTrue(r.path("leftover").path("links").isEmpty(), context);
+    assertTrue(r.path("leftover").path("journals").isEmpty(), "a node journal's PostgreSQL outlived teardown:\n" + context);
     assertTrue(ok, context);
   }
 

@@ -3,7 +3,6 @@ package io.egressgateway.core.journal;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.egressgateway.core.settings.CoreSettings.JournalSettings;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -14,34 +13,32 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The member's event journal: either an embedded PostgreSQL started from the bundled binaries (owned by
- * this object: started here, stopped by {@link #close()}), or an external database. In both cases the
- * plugin's schema is ensured before the actor system starts, and {@link #akkaConfig()} gives the
- * akka-persistence-r2dbc connection settings that point at it.
+ * The member's event journal: either the bundled PostgreSQL started by this object ({@link LocalPostgres},
+ * stopped by {@link #close()}), in a temporary directory or in a durable one (node-local mode), or an
+ * external database. In every case the plugin's schema is ensured before the actor system starts, and
+ * {@link #akkaConfig()} gives the akka-persistence-r2dbc connection settings that point at it.
  */
 public final class Journal implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Journal.class);
 
   private final JournalSettings settings;
-  private final EmbeddedPostgres embedded;
-  private final Path ownedDataDir;
+  private final LocalPostgres local;
+  private final Path ownedDir;
   private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
-  private Journal(JournalSettings settings, EmbeddedPostgres embedded, Path ownedDataDir) {
+  private Journal(JournalSettings settings, LocalPostgres local, Path ownedDir) {
     this.settings = settings;
-    this.embedded = embedded;
-    this.ownedDataDir = ownedDataDir;
+    this.local = local;
+    this.ownedDir = ownedDir;
   }
 
-  /** Starts the embedded database if configured, then ensures the schema. */
+  /** Starts the bundled database if configured, then ensures the schema. */
   public static Journal start(JournalSettings settings) {
     if (!settings.embedded()) {
       Journal j = new Journal(settings, null, null);
@@ -51,36 +48,47 @@ public final class Journal implements AutoCloseable {
       log.info("journal: {}", settings);
       return j;
     }
-    Path dataDir = null;
+    Path dir = null;
     Path owned = null;
+    LocalPostgres pg = null;
     try {
-      if (settings.embeddedDataDir().isBlank()) {
-        owned = Files.createTempDirectory("egress-journal-");
-        dataDir = owned;
+      if (settings.durable()) {
+        dir = Path.of(settings.embeddedDataDir()).toAbsolutePath().normalize();
       } else {
-        dataDir = Path.of(settings.embeddedDataDir());
-        Files.createDirectories(dataDir);
+        owned = Files.createTempDirectory("egress-journal-");
+        dir = owned.resolve("db");
       }
-      EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
-          .setDataDirectory(dataDir)
-          .setCleanDataDirectory(false)
-          // stopping is ours: after coordinated shutdown, see EgressMember
-          .setRegisterShutdownHook(false)
-          .setPGStartupWait(java.time.Duration.ofSeconds(30));
-      if (settings.embeddedPort() > 0) {
-        builder.setPort(settings.embeddedPort());
-      }
-      EmbeddedPostgres pg = builder.start();
-      Journal j = new Journal(settings.resolvedEmbedded(pg.getPort()), pg, owned);
+      pg = LocalPostgres.start(dir, settings.embeddedPort(), settings.durable());
+      Journal j = new Journal(settings.resolvedEmbedded(pg.port(), pg.password()), pg, owned);
       j.ensureSchema();
-      log.info("journal: {} (data in {})", j.settings, dataDir);
+      log.info("journal: {} (data in {})", j.settings, dir);
       return j;
-    } catch (IOException e) {
-      if (owned != null) {
-        deleteTree(owned);
+    } catch (IOException | RuntimeException e) {
+      if (pg != null) {
+        try {
+          pg.close();
+        } catch (IOException | RuntimeException stop) {
+          e.addSuppressed(stop);
+        }
       }
-      throw new UncheckedIOException("could not start the embedded PostgreSQL journal in " + dataDir + ": " + e.getMessage(), e);
+      if (owned != null) {
+        LocalPostgres.deleteTree(owned);
+      }
+      String why = "could not start the " + settings.mode().key() + " PostgreSQL journal in " + dir + ": " + e.getMessage();
+      if (e instanceof IOException io) {
+        throw new UncheckedIOException(why, io);
+      }
+      throw new IllegalStateException(why, e);
     }
+  }
+
+  /**
+   * Stops a PostgreSQL server left running on the journal directory {@code dir} by a member that is gone
+   * (killed before it could stop it); true when none is running there any more. For whoever removes node
+   * directories (the sandbox's teardown); a member starting on the directory does the same by itself.
+   */
+  public static boolean stopLeftoverServer(Path dir) {
+    return !Files.isDirectory(dir) || LocalPostgres.stopLeftoverServer(dir);
   }
 
   public JournalSettings settings() {
@@ -88,7 +96,7 @@ public final class Journal implements AutoCloseable {
   }
 
   public boolean isEmbedded() {
-    return embedded != null;
+    return local != null;
   }
 
   /** The connection settings for akka-persistence-r2dbc (put these above the rest of the config). */
@@ -134,8 +142,8 @@ public final class Journal implements AutoCloseable {
   }
 
   /**
-   * Stops the embedded database (and deletes its temporary data directory); no-op for an external one.
-   * Idempotent.
+   * Stops the bundled database (and deletes its temporary directory; a durable one stays); no-op for an
+   * external one. Idempotent.
    */
   @Override
   public synchronized void close() {
@@ -143,24 +151,16 @@ public final class Journal implements AutoCloseable {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    if (embedded != null) {
+    if (local != null) {
       try {
-        embedded.close();
-        log.info("journal: embedded PostgreSQL stopped");
-      } catch (IOException e) {
-        log.warn("journal: stopping the embedded PostgreSQL failed: {}", e.getMessage());
+        local.close();
+        log.info("journal: {} PostgreSQL stopped", settings.mode().key());
+      } catch (IOException | RuntimeException e) {
+        log.warn("journal: stopping the {} PostgreSQL failed: {}", settings.mode().key(), e.getMessage());
       }
     }
-    if (ownedDataDir != null) {
-      deleteTree(ownedDataDir);
-    }
-  }
-
-  private static void deleteTree(Path root) {
-    try (Stream<Path> s = Files.walk(root)) {
-      s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      log.warn("journal: could not delete {}: {}", root, e.getMessage());
+    if (ownedDir != null) {
+      LocalPostgres.deleteTree(ownedDir);
     }
   }
 }

@@ -95,9 +95,13 @@ public record CoreSettings(
     }
   }
 
-  /** Where the journal lives. */
+  /**
+   * Where the journal lives. {@code embedded} and {@code node-local} run the bundled PostgreSQL inside the
+   * member ({@link io.egressgateway.core.journal.Journal}); {@code node-local} insists on a durable
+   * {@code embeddedDataDir}, {@code embedded} uses a temporary directory unless one is given.
+   */
   public record JournalSettings(
-      boolean embedded,
+      Mode mode,
       String url,
       String host,
       int port,
@@ -110,9 +114,45 @@ public record CoreSettings(
       boolean createSchema,
       Duration healthTimeout) {
 
+    /** The three places a journal can be. */
+    public enum Mode {
+      /** the bundled PostgreSQL, in a temporary directory unless a data directory is given (local runs, tests) */
+      EMBEDDED("embedded"),
+      /** the bundled PostgreSQL in a durable directory on the node (gateway and worker members) */
+      NODE_LOCAL("node-local"),
+      /** a PostgreSQL server elsewhere (controllers) */
+      EXTERNAL("external");
+
+      private final String key;
+
+      Mode(String key) {
+        this.key = key;
+      }
+
+      /** The value of {@code egress.journal.mode} for this mode. */
+      public String key() {
+        return key;
+      }
+
+      static Mode parse(String value) {
+        String v = value.trim().toLowerCase();
+        for (Mode m : values()) {
+          if (m.key.equals(v)) {
+            return m;
+          }
+        }
+        throw new IllegalArgumentException("egress.journal.mode must be 'embedded', 'node-local' or 'external', got '" + value + "'");
+      }
+    }
+
     public JournalSettings {
-      if (!embedded && url.isBlank() && host.isBlank()) {
+      java.util.Objects.requireNonNull(mode, "mode");
+      if (mode == Mode.EXTERNAL && url.isBlank() && host.isBlank()) {
         throw new IllegalArgumentException("egress.journal: external mode needs url or host");
+      }
+      if (mode == Mode.NODE_LOCAL && (embeddedDataDir.isBlank() || !java.nio.file.Path.of(embeddedDataDir).isAbsolute())) {
+        throw new IllegalArgumentException("egress.journal.mode = node-local needs an absolute egress.journal.embedded.data-dir"
+            + " (EGRESS_JOURNAL_DATA_DIR), the durable directory of this node's journal; got '" + embeddedDataDir + "'");
       }
       if (port <= 0 || port > 65535) {
         throw new IllegalArgumentException("egress.journal.port out of range: " + port);
@@ -123,12 +163,8 @@ public record CoreSettings(
     }
 
     static JournalSettings fromConfig(Config c) {
-      String mode = c.getString("mode").trim().toLowerCase();
-      if (!mode.equals("embedded") && !mode.equals("external")) {
-        throw new IllegalArgumentException("egress.journal.mode must be 'embedded' or 'external', got '" + mode + "'");
-      }
       return new JournalSettings(
-          mode.equals("embedded"),
+          Mode.parse(c.getString("mode")),
           c.getString("url"),
           c.getString("host"),
           c.getInt("port"),
@@ -142,9 +178,22 @@ public record CoreSettings(
           c.getDuration("health-timeout"));
     }
 
-    /** The same settings pointing at a running embedded database on {@code actualPort}. */
-    public JournalSettings resolvedEmbedded(int actualPort) {
-      return new JournalSettings(true, "", "127.0.0.1", actualPort, "postgres", "postgres", "", "disable",
+    /** True when this member runs the bundled PostgreSQL itself ({@code embedded} or {@code node-local}). */
+    public boolean embedded() {
+      return mode != Mode.EXTERNAL;
+    }
+
+    /** True when the bundled PostgreSQL keeps its data in a directory that outlives the member. */
+    public boolean durable() {
+      return embedded() && !embeddedDataDir.isBlank();
+    }
+
+    /**
+     * The same settings pointing at a running embedded database on {@code actualPort}, reached as its
+     * superuser with {@code actualPassword}.
+     */
+    public JournalSettings resolvedEmbedded(int actualPort, String actualPassword) {
+      return new JournalSettings(mode, "", "127.0.0.1", actualPort, "postgres", "postgres", actualPassword, "disable",
           actualPort, embeddedDataDir, createSchema, healthTimeout);
     }
 
@@ -158,9 +207,11 @@ public record CoreSettings(
     @Override
     public String toString() {
       // never print the password
-      return embedded
-          ? "embedded PostgreSQL on 127.0.0.1:" + port
-          : "PostgreSQL " + (url.isBlank() ? host + ":" + port + "/" + database : url.replaceAll("//[^@/]*@", "//***@"));
+      return switch (mode) {
+        case EMBEDDED -> "embedded PostgreSQL on 127.0.0.1:" + port;
+        case NODE_LOCAL -> "node-local PostgreSQL on 127.0.0.1:" + port;
+        case EXTERNAL -> "PostgreSQL " + (url.isBlank() ? host + ":" + port + "/" + database : url.replaceAll("//[^@/]*@", "//***@"));
+      };
     }
   }
 }

@@ -31,7 +31,7 @@ class ReadinessTest {
     Path dataDir = Files.createTempDirectory("egress-readiness-");
     int pgPort = TestMembers.freePort();
     JournalSettings base = CoreSettings.fromConfig(ConfigFactory.load()).journal();
-    JournalSettings fixed = new JournalSettings(true, "", "127.0.0.1", 5432, "postgres", "postgres", "", "disable",
+    JournalSettings fixed = new JournalSettings(JournalSettings.Mode.EMBEDDED, "", "127.0.0.1", 5432, "postgres", "postgres", "", "disable",
         pgPort, dataDir.toString(), true, Duration.ofSeconds(1));
     Journal journal = Journal.start(fixed);
     Journal restarted = null;

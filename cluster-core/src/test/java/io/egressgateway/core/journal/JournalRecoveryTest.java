@@ -81,7 +81,7 @@ class JournalRecoveryTest {
       again.tell(new Tally.Get(q.getRef()));
       assertEquals(15, q.expectMessageClass(Integer.class, Duration.ofSeconds(10)));
 
-      try (Connection c = DriverManager.getConnection(journal.settings().jdbcUrl(), "postgres", "");
+      try (Connection c = DriverManager.getConnection(journal.settings().jdbcUrl(), "postgres", journal.settings().password());
           ResultSet rs = c.createStatement().executeQuery(
               "SELECT count(*), min(entity_type), min(event_ser_id) FROM event_journal WHERE persistence_id = 'Tally|t-1'")) {
         rs.next();

@@ -44,4 +44,20 @@ class CoreSettingsTest {
     assertTrue(!s.journal().toString().contains("s3cret"));
     assertEquals(List.of(), s.seedNodes());
   }
+
+  @Test
+  void nodeLocalJournalNeedsAnAbsoluteDurableDirectory() {
+    IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+        () -> CoreSettings.fromConfig(with("egress { node-name = n1, journal.mode = node-local }")));
+    assertTrue(missing.getMessage().contains("EGRESS_JOURNAL_DATA_DIR"), missing.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> CoreSettings.fromConfig(
+        with("egress { node-name = n1, journal { mode = node-local, embedded.data-dir = \"journal\" } }")));
+    CoreSettings s = CoreSettings.fromConfig(
+        with("egress { node-name = n1, journal { mode = \"Node-Local\", embedded.data-dir = \"/var/lib/kube-egress-gateway/journal\" } }"));
+    assertEquals(CoreSettings.JournalSettings.Mode.NODE_LOCAL, s.journal().mode());
+    assertTrue(s.journal().embedded() && s.journal().durable());
+    assertTrue(s.journal().toString().startsWith("node-local PostgreSQL"), s.journal().toString());
+    CoreSettings temp = CoreSettings.fromConfig(with("egress { node-name = n1 }"));
+    assertTrue(temp.journal().embedded() && !temp.journal().durable(), "local runs and tests: a temporary directory");
+  }
 }

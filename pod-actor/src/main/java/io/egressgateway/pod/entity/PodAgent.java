@@ -87,7 +87,7 @@ public final class PodAgent {
         .orElseThrow(() -> new IllegalStateException("this member has no node:<name> role; the pod agent needs one"));
     ConfigViews views = ConfigViews.get(system);
     PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, views::current, settings.gatewayWait(), settings.gatewayGrace(),
-        new PodKeys());
+        new PodKeys(), settings.exceptionCidrs());
     PodTunnels tunnels = PodTunnels.sharded(system, PodTunnel.init(system, deps));
     CniHandler handler = new CniHandler(node, directory, tunnels, datapath,
         settings.answerTimeout().minusMillis(500), system.dispatchers().lookup(DispatcherSelector.blocking()));

@@ -25,6 +25,7 @@ import io.egressgateway.pod.infra.GatewayPeers;
 import io.egressgateway.pod.infra.PodDatapath;
 import io.egressgateway.pod.infra.PodKeys;
 import io.egressgateway.pod.model.DeviceNames;
+import io.egressgateway.pod.model.Ipv4Cidr;
 import io.egressgateway.pod.model.PodRoutes;
 import io.egressgateway.pod.model.Route;
 import java.time.Duration;
@@ -57,7 +58,9 @@ public final class PodTunnel
 
   /**
    * What the entity works with. {@code gatewayWait} bounds the wait for the first gateway to confirm the
-   * pod's peer; {@code gatewayGrace} is how much longer the others get once one has.
+   * pod's peer; {@code gatewayGrace} is how much longer the others get once one has. {@code exceptionCidrs}
+   * always go via the pod's eth0 (see {@link PodRoutes}); they are settings of the agent, not decisions of
+   * the entity, so they are read at every plan and never journaled.
    */
   public record Deps(
       PodDatapath datapath,
@@ -65,7 +68,12 @@ public final class PodTunnel
       Supplier<Map<String, ConfigView>> views,
       Duration gatewayWait,
       Duration gatewayGrace,
-      PodKeys keys) {}
+      PodKeys keys,
+      List<Ipv4Cidr> exceptionCidrs) {
+    public Deps {
+      exceptionCidrs = List.copyOf(exceptionCidrs);
+    }
+  }
 
   // --- protocol ---
 
@@ -287,7 +295,8 @@ public final class PodTunnel
     }
     List<Route> routes;
     try {
-      routes = PodRoutes.desired(view.defaultRoute(), pod.eth0Gateway(), view.excludeCidrs(), pod.excludedCidrs(), view.ilbIp());
+      routes = PodRoutes.desired(view.defaultRoute(), pod.eth0Gateway(), view.excludeCidrs(), pod.excludedCidrs(),
+          deps.exceptionCidrs(), view.ilbIp());
     } catch (IllegalArgumentException e) {
       return Effect().reply(cmd.replyTo(), StatusReply.error(e.getMessage()));
     }
@@ -594,7 +603,7 @@ public final class PodTunnel
       throw new IllegalArgumentException("configuration " + t.configKey() + " was replaced since the tunnel was made");
     }
     return new Plan(view, PodRoutes.desired(view.defaultRoute(), t.eth0Gateway(), view.excludeCidrs(),
-        t.excludedCidrs(), view.ilbIp()));
+        t.excludedCidrs(), deps.exceptionCidrs(), view.ilbIp()));
   }
 
   /** Why {@code view} cannot serve a pod right now, or null. */

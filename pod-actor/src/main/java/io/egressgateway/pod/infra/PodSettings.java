@@ -1,8 +1,11 @@
 package io.egressgateway.pod.infra;
 
 import com.typesafe.config.Config;
+import io.egressgateway.pod.model.Ipv4Cidr;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -16,6 +19,7 @@ import java.util.Set;
  * @param serverThreads     CNI server worker threads
  * @param wireguardBackend  {@code auto}, {@code kernel} or {@code wireguard-go}
  * @param commandTimeout    timeout of one {@code ip}/{@code wg}/{@code nft} command
+ * @param exceptionCidrs    destinations every tunnelled pod reaches via eth0, never through the tunnel
  */
 public record PodSettings(
     Path socketPath,
@@ -25,9 +29,11 @@ public record PodSettings(
     Duration answerTimeout,
     int serverThreads,
     String wireguardBackend,
-    Duration commandTimeout) {
+    Duration commandTimeout,
+    List<Ipv4Cidr> exceptionCidrs) {
 
   public PodSettings {
+    exceptionCidrs = List.copyOf(exceptionCidrs);
     if (!socketPath.isAbsolute()) {
       throw new IllegalArgumentException("egress.pod.socket-path must be absolute: " + socketPath);
     }
@@ -58,6 +64,25 @@ public record PodSettings(
         c.getDuration("answer-timeout"),
         c.getInt("server-threads"),
         c.getString("wireguard-backend"),
-        c.getDuration("command-timeout"));
+        c.getDuration("command-timeout"),
+        exceptionCidrs(c.getStringList("exception-cidrs")));
+  }
+
+  /** Each entry parsed into a CIDR; a list may come from the environment as one comma-separated element. */
+  static List<Ipv4Cidr> exceptionCidrs(List<String> raw) {
+    List<Ipv4Cidr> out = new ArrayList<>();
+    for (String entry : raw) {
+      for (String part : entry.split(",")) {
+        if (part.isBlank()) {
+          continue;
+        }
+        try {
+          out.add(Ipv4Cidr.parse(part));
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("egress.pod.exception-cidrs (EGRESS_POD_EXCEPTION_CIDRS): " + e.getMessage(), e);
+        }
+      }
+    }
+    return out;
   }
 }

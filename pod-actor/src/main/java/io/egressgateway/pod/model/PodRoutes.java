@@ -9,9 +9,12 @@ import java.util.Set;
  * What a tunnelled pod's routing should look like, and the plan to get there. Pure.
  *
  * <p>{@code staticEgressGateway}: everything goes into wg0 ({@code 0.0.0.0/0 via inet6 fe80::1 dev wg0}),
- * except the config's and the CNI configuration's exclude CIDRs and the ILB address, which go via eth0's
- * gateway. {@code azureNetworking}: eth0 keeps the default; only the config's exclude CIDRs go into wg0
- * (there they mean "send through the gateway"), as upstream does. In both modes table {@value
+ * except the node's exception CIDRs, the config's and the CNI configuration's exclude CIDRs and the ILB
+ * address, which go via eth0's gateway. {@code azureNetworking}: eth0 keeps the default; only the config's
+ * exclude CIDRs go into wg0 (there they mean "send through the gateway"), as upstream does. In both modes
+ * the exception CIDRs (the instance metadata service, the node-local DNS cache: services of the node
+ * itself) have routes via eth0 of their own, so that no exclude CIDR, however wide, takes them into the
+ * tunnel; where a config excludes exactly an exception, the exception wins. Table {@value
  * Route#REPLY_TABLE} holds eth0's default, used by replies to connections that came in on eth0.
  */
 public final class PodRoutes {
@@ -25,31 +28,39 @@ public final class PodRoutes {
    * @param eth0Gateway     the pod's original next hop on eth0
    * @param configExcludes  the config's {@code excludeCidrs}
    * @param confExcludes    the CNI configuration's {@code excludedCIDRs}
+   * @param exceptions      the node agent's exception CIDRs ({@code egress.pod.exception-cidrs})
    * @param ilbIp           the tunnel endpoint's address (kept off the tunnel)
    */
   public static List<Route> desired(String mode, String eth0Gateway, List<String> configExcludes,
-      List<String> confExcludes, String ilbIp) {
+      List<String> confExcludes, List<Ipv4Cidr> exceptions, String ilbIp) {
     if (eth0Gateway == null || eth0Gateway.isBlank()) {
       throw new IllegalArgumentException("the pod has no gateway on eth0 to route excluded traffic to");
     }
+    Set<String> viaEth0 = new LinkedHashSet<>();
+    exceptions.forEach(c -> viaEth0.add(c.toString()));
     List<Route> routes = new ArrayList<>();
     routes.add(Route.main(eth0Gateway + "/32", "", "eth0"));
     routes.add(new Route("0.0.0.0/0", eth0Gateway, "eth0", Route.REPLY_TABLE));
     if (AZURE_NETWORKING.equals(mode)) {
+      for (String cidr : viaEth0) {
+        routes.add(Route.main(cidr, eth0Gateway, "eth0"));
+      }
       for (String cidr : configExcludes) {
-        routes.add(Route.main(cidr, Route.TUNNEL_VIA, "wg0"));
+        if (!viaEth0.contains(Route.normalize(cidr))) {
+          routes.add(Route.main(cidr, Route.TUNNEL_VIA, "wg0"));
+        }
       }
       return dedupe(routes);
     }
     if (!STATIC_EGRESS_GATEWAY.equals(mode)) {
       throw new IllegalArgumentException("unknown defaultRoute '" + mode + "'");
     }
-    Set<String> bypass = new LinkedHashSet<>(configExcludes);
-    bypass.addAll(confExcludes);
+    configExcludes.forEach(c -> viaEth0.add(Route.normalize(c)));
+    confExcludes.forEach(c -> viaEth0.add(Route.normalize(c)));
     if (ilbIp != null && !ilbIp.isBlank()) {
-      bypass.add(ilbIp + "/32");
+      viaEth0.add(ilbIp + "/32");
     }
-    for (String cidr : bypass) {
+    for (String cidr : viaEth0) {
       routes.add(Route.main(cidr, eth0Gateway, "eth0"));
     }
     routes.add(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0"));

@@ -11,6 +11,7 @@ import io.egressgateway.gateway.infra.WireGuardBackend;
 import io.egressgateway.gateway.infra.WireGuardBackends;
 import io.egressgateway.pod.infra.HostPodDatapath;
 import io.egressgateway.pod.infra.PodDatapath;
+import io.egressgateway.pod.model.Ipv4Cidr;
 import io.egressgateway.pod.model.PodRoutes;
 import io.egressgateway.pod.model.Route;
 import java.util.List;
@@ -44,7 +45,8 @@ class HostPodDatapathTest {
       String device = "wg" + lab.prefix + "pd";
       PodDatapath.Attachment a = new PodDatapath.Attachment(device, netns, "10.224.0.100:6000", WgKeys.generate().publicKey());
       String key = WgKeys.generate().privateKey();
-      List<Route> desired = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, "169.254.1.1", List.of("198.18.20.0/24"), List.of(), "10.224.0.100");
+      List<Route> desired = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, "169.254.1.1", List.of("198.18.20.0/24"), List.of(),
+          List.of(Ipv4Cidr.parse("169.254.169.254/32"), Ipv4Cidr.parse("169.254.10.11/32")), "10.224.0.100");
 
       long t0 = System.nanoTime();
       dp.prepare(a, key);
@@ -76,6 +78,9 @@ class HostPodDatapathTest {
       assertTrue(routes.contains("default via inet6 fe80::1 dev wg0 proto 77"), routes);
       assertTrue(routes.contains("default via 169.254.1.1 dev eth0 table 8738"), routes);
       assertTrue(rules.contains("fwmark 0x2222 lookup 8738"), rules);
+      assertTrue(lab.ip(pod, "-4", "route", "get", "169.254.169.254").contains("dev eth0"), "instance metadata stays off the tunnel");
+      assertTrue(lab.ip(pod, "-4", "route", "get", "169.254.10.11").contains("dev eth0"), "node-local DNS stays off the tunnel");
+      assertTrue(lab.ip(pod, "-4", "route", "get", "203.0.113.7").contains("dev wg0"), "the rest goes into the tunnel");
       assertTrue(lab.in(pod, "nft", "list", "table", "ip", "kube_egress_pod").contains("ct mark set 0x00002222"));
       assertFalse(lab.ip(node, "link", "show").contains(device), "the device left the node namespace");
 

@@ -99,7 +99,8 @@ final class Topology implements AutoCloseable {
           .withFallback(EventSourcedBehaviorTestKit.config()));
       HostPodDatapath datapath = new HostPodDatapath(lab.cmd, wg, w1);
       PodTunnel.Deps deps = new PodTunnel.Deps(datapath, new DirectGatewayPeers(this), () -> Map.of(view.key(), view),
-          Duration.ofSeconds(5), Duration.ofSeconds(1), new io.egressgateway.pod.infra.PodKeys());
+          Duration.ofSeconds(5), Duration.ofSeconds(1), new io.egressgateway.pod.infra.PodKeys(),
+          io.egressgateway.pod.infra.PodSettings.from(ConfigFactory.load()).exceptionCidrs());
       Map<String, ActorRef<PodTunnel.Command>> entities = new ConcurrentHashMap<>();
       PodTunnels tunnels = PodTunnels.resolvedBy(testKit.system(),
           id -> entities.computeIfAbsent(id, i -> testKit.spawn(PodTunnel.create(i, deps))));

@@ -52,7 +52,8 @@ class CniPathTest {
   /** The agent's parts (entities, keys, handler, socket) over the test's datapath, journal and directory. */
   private CniHandler startAgent() throws Exception {
     keys = new io.egressgateway.pod.infra.PodKeys();
-    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, () -> views, Duration.ofMillis(500), Duration.ofMillis(200), keys);
+    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, () -> views, Duration.ofMillis(500), Duration.ofMillis(200), keys,
+        Fixtures.EXCEPTIONS);
     PodTunnels tunnels = PodTunnels.resolvedBy(testKit.system(),
         id -> entities.computeIfAbsent(id, i -> testKit.spawn(PodTunnel.create(i, deps))));
     CniHandler handler = new CniHandler("w1", directory, tunnels, datapath, Duration.ofSeconds(3), ForkJoinPool.commonPool());

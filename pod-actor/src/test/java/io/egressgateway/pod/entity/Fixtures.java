@@ -2,6 +2,7 @@ package io.egressgateway.pod.entity;
 
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.gateway.infra.WgKeys;
+import io.egressgateway.pod.model.Ipv4Cidr;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -9,6 +10,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /** Config views and pods for entity tests. */
 final class Fixtures {
   static final String GW_PUB = WgKeys.generate().publicKey();
+  /** The node agent's exception CIDRs, as the chart sets them by default. */
+  static final List<Ipv4Cidr> EXCEPTIONS = List.of(Ipv4Cidr.parse("169.254.169.254/32"), Ipv4Cidr.parse("169.254.10.11/32"));
 
   private Fixtures() {}
 

@@ -41,7 +41,8 @@ class PodTunnelTest {
   @BeforeEach
   void setUp() {
     datapath.addNamespace("/var/run/netns/pod1");
-    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, () -> views, Duration.ofMillis(500), Duration.ofMillis(200), keys);
+    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, () -> views, Duration.ofMillis(500), Duration.ofMillis(200), keys,
+        Fixtures.EXCEPTIONS);
     kit = EventSourcedBehaviorTestKit.create(testKit.system(), PodTunnel.create("w1/uid-1", deps));
   }
 
@@ -63,6 +64,8 @@ class PodTunnelTest {
     assertTrue(pod.wg0().orElseThrow().hasPrivateKey());
     assertTrue(pod.routes().contains(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")));
     assertTrue(pod.routes().contains(Route.main("198.18.20.0/24", "169.254.1.1", "eth0")));
+    assertTrue(pod.routes().contains(Route.main("169.254.169.254/32", "169.254.1.1", "eth0")), "the agent's exceptions go via eth0");
+    assertTrue(pod.routes().contains(Route.main("169.254.10.11/32", "169.254.1.1", "eth0")), "the agent's exceptions go via eth0");
     assertEquals(Map.of(pub, "10.244.1.5"), gateways.peersOf("gw1", "uid-default-gw"));
     assertEquals(Map.of(pub, "10.244.1.5"), gateways.peersOf("gw2", "uid-default-gw"));
 

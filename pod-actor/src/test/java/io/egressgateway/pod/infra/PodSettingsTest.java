@@ -2,10 +2,12 @@ package io.egressgateway.pod.infra;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class PodSettingsTest {
@@ -15,6 +17,20 @@ class PodSettingsTest {
     assertEquals(Path.of("/var/run/kube-egress-gateway/cni.sock"), s.socketPath());
     assertEquals(Duration.ofSeconds(10), s.gatewayWait());
     assertEquals("auto", s.wireguardBackend());
+    assertEquals(List.of("169.254.169.254/32", "169.254.10.11/32"), s.exceptionCidrs().stream().map(Object::toString).toList(),
+        "instance metadata and node-local DNS, as the Go original has them");
+  }
+
+  @Test
+  void exceptionCidrsComeAsAListOrOneCommaSeparatedValueAndABadOneIsNamed() {
+    PodSettings s = PodSettings.from(ConfigFactory.parseString("egress.pod.exception-cidrs = [\"10.0.0.0/8, 192.168.1.1/32\"]")
+        .withFallback(ConfigFactory.load()));
+    assertEquals(List.of("10.0.0.0/8", "192.168.1.1/32"), s.exceptionCidrs().stream().map(Object::toString).toList());
+    assertEquals(List.of(), PodSettings.from(ConfigFactory.parseString("egress.pod.exception-cidrs = []")
+        .withFallback(ConfigFactory.load())).exceptionCidrs());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PodSettings.from(
+        ConfigFactory.parseString("egress.pod.exception-cidrs = [\"169.254.169.254\"]").withFallback(ConfigFactory.load())));
+    assertTrue(e.getMessage().contains("egress.pod.exception-cidrs") && e.getMessage().contains("'169.254.169.254'"), e.getMessage());
   }
 
   @Test

@@ -13,7 +13,7 @@ class PodRoutesTest {
   @Test
   void staticModeSendsEverythingIntoTheTunnelExceptExcludesAndTheIlb() {
     List<Route> d = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, GW, List.of("198.18.20.0/24"),
-        List.of("10.244.0.0/16", "198.18.20.0/24"), "10.224.0.100");
+        List.of("10.244.0.0/16", "198.18.20.0/24"), List.of(), "10.224.0.100");
     assertEquals(List.of(
         Route.main("169.254.1.1/32", "", "eth0"),
         new Route("0.0.0.0/0", GW, "eth0", Route.REPLY_TABLE),
@@ -25,21 +25,61 @@ class PodRoutesTest {
 
   @Test
   void azureNetworkingKeepsEth0DefaultAndTunnelsOnlyTheConfigsCidrs() {
-    List<Route> d = PodRoutes.desired(PodRoutes.AZURE_NETWORKING, GW, List.of("1.2.3.0/24"), List.of("10.0.0.0/8"), "10.224.0.100");
+    List<Route> d = PodRoutes.desired(PodRoutes.AZURE_NETWORKING, GW, List.of("1.2.3.0/24"), List.of("10.0.0.0/8"), List.of(), "10.224.0.100");
     assertTrue(d.contains(Route.main("1.2.3.0/24", Route.TUNNEL_VIA, "wg0")));
     assertTrue(d.stream().noneMatch(r -> r.dst().equals("0.0.0.0/0") && r.table() == Route.MAIN), "eth0 keeps the default");
     assertTrue(d.stream().noneMatch(r -> r.dst().equals("10.0.0.0/8")), "CNI excludes already use eth0");
   }
 
+  private static final List<Ipv4Cidr> EXCEPTIONS = List.of(Ipv4Cidr.parse("169.254.169.254/32"), Ipv4Cidr.parse("169.254.10.11/32"));
+
+  @Test
+  void staticModeMergesTheExceptionsWithTheConfigsExcludesOnce() {
+    List<Route> d = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, GW, List.of("198.18.20.0/24", "169.254.169.254/32"),
+        List.of(), EXCEPTIONS, "10.224.0.100");
+    assertEquals(List.of(
+        Route.main("169.254.1.1/32", "", "eth0"),
+        new Route("0.0.0.0/0", GW, "eth0", Route.REPLY_TABLE),
+        Route.main("169.254.169.254/32", GW, "eth0"),
+        Route.main("169.254.10.11/32", GW, "eth0"),
+        Route.main("198.18.20.0/24", GW, "eth0"),
+        Route.main("10.224.0.100/32", GW, "eth0"),
+        Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")), d);
+  }
+
+  @Test
+  void azureNetworkingKeepsTheExceptionsOnEth0EvenWhereAConfigTunnelsAWiderOrTheSameRange() {
+    List<Route> d = PodRoutes.desired(PodRoutes.AZURE_NETWORKING, GW, List.of("169.254.0.0/16", "169.254.10.11"),
+        List.of(), EXCEPTIONS, "10.224.0.100");
+    assertTrue(d.contains(Route.main("169.254.169.254/32", GW, "eth0")));
+    assertTrue(d.contains(Route.main("169.254.10.11/32", GW, "eth0")));
+    assertTrue(d.contains(Route.main("169.254.0.0/16", Route.TUNNEL_VIA, "wg0")), "the rest of the range is tunnelled");
+    assertTrue(d.stream().noneMatch(r -> r.dst().equals("169.254.10.11/32") && r.dev().equals("wg0")), "the exception wins");
+    assertTrue(d.stream().noneMatch(r -> r.dst().equals("0.0.0.0/0") && r.table() == Route.MAIN), "eth0 keeps the default");
+  }
+
+  @Test
+  void exceptionCidrsAreParsedStrictly() {
+    assertEquals("169.254.169.254/32", Ipv4Cidr.parse(" 169.254.169.254/32 ").toString());
+    assertEquals("0.0.0.0/0", Ipv4Cidr.parse("0.0.0.0/0").toString());
+    for (String bad : List.of("169.254.169.254", "169.254.169/32", "169.254.169.256/32", "10.0.0.0/33", "10.0.0.1/8",
+        "010.0.0.0/8", "a.b.c.d/8", "10.0.0.0/", "")) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Ipv4Cidr.parse(bad), bad);
+      assertTrue(e.getMessage().contains("'" + bad.trim() + "'"), e.getMessage());
+    }
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> Ipv4Cidr.parse("10.0.0.1/8")).getMessage()
+        .contains("10.0.0.0/8"), "a CIDR with host bits names its network");
+  }
+
   @Test
   void badInputIsRefused() {
-    assertThrows(IllegalArgumentException.class, () -> PodRoutes.desired("sideways", GW, List.of(), List.of(), ""));
-    assertThrows(IllegalArgumentException.class, () -> PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, "", List.of(), List.of(), ""));
+    assertThrows(IllegalArgumentException.class, () -> PodRoutes.desired("sideways", GW, List.of(), List.of(), List.of(), ""));
+    assertThrows(IllegalArgumentException.class, () -> PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, "", List.of(), List.of(), List.of(), ""));
   }
 
   @Test
   void planAddsMissingDeletesOnlyUnwantedOursAndMovesTheDefaultLast() {
-    List<Route> desired = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, GW, List.of("198.18.20.0/24"), List.of(), "");
+    List<Route> desired = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, GW, List.of("198.18.20.0/24"), List.of(), List.of(), "");
     Route stale = Route.main("203.0.113.0/24", GW, "eth0");
     List<Route> observed = List.of(desired.get(0), stale);
     List<RouteAction> plan = PodRoutes.plan(desired, observed);
@@ -51,7 +91,7 @@ class PodRoutesTest {
 
   @Test
   void planIsEmptyWhenConvergedAndReplacesAChangedRouteInPlace() {
-    List<Route> desired = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, GW, List.of("198.18.20.0/24"), List.of(), "");
+    List<Route> desired = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, GW, List.of("198.18.20.0/24"), List.of(), List.of(), "");
     assertEquals(List.of(), PodRoutes.plan(desired, desired));
     Route old = Route.main("198.18.20.0/24", "169.254.9.9", "eth0");
     List<RouteAction> plan = PodRoutes.plan(desired, List.of(old));
