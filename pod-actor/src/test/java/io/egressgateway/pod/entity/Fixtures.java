@@ -1,7 +1,7 @@
 package io.egressgateway.pod.entity;
 
 import io.egressgateway.core.view.ConfigView;
-import io.egressgateway.gateway.infra.WgKeys;
+import io.egressgateway.datapath.wireguard.WgKeys;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;

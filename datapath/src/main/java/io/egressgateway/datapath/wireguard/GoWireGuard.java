@@ -1,6 +1,9 @@
-package io.egressgateway.gateway.infra;
+package io.egressgateway.datapath.wireguard;
 
-import io.egressgateway.gateway.model.WgDump;
+import io.egressgateway.datapath.command.CommandException;
+import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.model.WgDump;
+import io.egressgateway.datapath.net.Net;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -146,21 +149,21 @@ public final class GoWireGuard extends WgCliBackend {
   }
 
   @Override
-  public void configure(WgDevice device, io.egressgateway.gateway.model.WgConfig config) {
+  public void configure(WgDevice device, io.egressgateway.datapath.model.WgConfig config) {
     if (!uapiSet(device, () -> WgUapi.configBody(config))) {
       super.configure(device, config);
     }
   }
 
   @Override
-  public void setPeer(WgDevice device, io.egressgateway.gateway.model.WgPeer peer) {
+  public void setPeer(WgDevice device, io.egressgateway.datapath.model.WgPeer peer) {
     if (!uapiSet(device, () -> WgUapi.peerBody(peer))) {
       super.setPeer(device, peer);
     }
   }
 
   @Override
-  public void setPeers(WgDevice device, List<io.egressgateway.gateway.model.WgPeer> peers) {
+  public void setPeers(WgDevice device, List<io.egressgateway.datapath.model.WgPeer> peers) {
     if (!peers.isEmpty() && !uapiSet(device, () -> {
       StringBuilder b = new StringBuilder();
       peers.forEach(p -> b.append(WgUapi.peerBody(p)));

@@ -1,13 +1,17 @@
-package io.egressgateway.gateway.infra;
+package io.egressgateway.datapath.wireguard;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.egressgateway.gateway.model.WgConfig;
-import io.egressgateway.gateway.model.WgDump;
-import io.egressgateway.gateway.model.WgPeer;
+import io.egressgateway.datapath.Privileged;
+import io.egressgateway.datapath.command.CommandException;
+import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.model.WgConfig;
+import io.egressgateway.datapath.model.WgDump;
+import io.egressgateway.datapath.model.WgPeer;
+import io.egressgateway.datapath.net.Net;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;

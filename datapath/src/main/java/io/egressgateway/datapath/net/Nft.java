@@ -1,5 +1,6 @@
-package io.egressgateway.gateway.infra;
+package io.egressgateway.datapath.net;
 
+import io.egressgateway.datapath.command.CommandRunner;
 import java.util.List;
 
 /**

@@ -1,6 +1,6 @@
-package io.egressgateway.gateway.infra;
+package io.egressgateway.datapath.wireguard;
 
-import io.egressgateway.gateway.model.WgDump;
+import io.egressgateway.datapath.model.WgDump;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -44,7 +44,7 @@ public final class WgUapi {
   }
 
   /** A whole configuration: key, port, and exactly these peers ({@code wg setconf}). */
-  public static String configBody(io.egressgateway.gateway.model.WgConfig c) {
+  public static String configBody(io.egressgateway.datapath.model.WgConfig c) {
     StringBuilder b = new StringBuilder("private_key=").append(hex(c.privateKey())).append('\n');
     if (c.listenPort() > 0) {
       b.append("listen_port=").append(c.listenPort()).append('\n');
@@ -55,7 +55,7 @@ public final class WgUapi {
   }
 
   /** Adds or updates a peer like {@code wg set <dev> peer ...}: its allowed IPs replaced, keepalive set. */
-  public static String peerBody(io.egressgateway.gateway.model.WgPeer p) {
+  public static String peerBody(io.egressgateway.datapath.model.WgPeer p) {
     if (!p.endpoint().isEmpty() && !LITERAL_ENDPOINT.matcher(p.endpoint()).matches()) {
       throw new IllegalArgumentException("UAPI takes literal endpoints only, not " + p.endpoint());
     }

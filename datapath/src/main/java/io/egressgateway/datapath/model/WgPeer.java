@@ -1,4 +1,4 @@
-package io.egressgateway.gateway.model;
+package io.egressgateway.datapath.model;
 
 import java.util.List;
 import java.util.Objects;

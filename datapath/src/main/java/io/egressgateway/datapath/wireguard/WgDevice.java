@@ -1,4 +1,4 @@
-package io.egressgateway.gateway.infra;
+package io.egressgateway.datapath.wireguard;
 
 /**
  * A WireGuard device wherever it currently is.

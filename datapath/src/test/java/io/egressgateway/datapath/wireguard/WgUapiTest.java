@@ -1,11 +1,11 @@
-package io.egressgateway.gateway.infra;
+package io.egressgateway.datapath.wireguard;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.egressgateway.gateway.model.WgConfig;
-import io.egressgateway.gateway.model.WgPeer;
+import io.egressgateway.datapath.model.WgConfig;
+import io.egressgateway.datapath.model.WgPeer;
 import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.Test;

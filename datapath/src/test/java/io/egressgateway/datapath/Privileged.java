@@ -1,4 +1,4 @@
-package io.egressgateway.gateway.infra;
+package io.egressgateway.datapath;
 
 import static org.junit.jupiter.api.Assertions.fail;
 

@@ -1,8 +1,9 @@
-package io.egressgateway.gateway.infra;
+package io.egressgateway.datapath.wireguard;
 
-import io.egressgateway.gateway.model.WgConfig;
-import io.egressgateway.gateway.model.WgDump;
-import io.egressgateway.gateway.model.WgPeer;
+import io.egressgateway.datapath.command.CommandException;
+import io.egressgateway.datapath.model.WgConfig;
+import io.egressgateway.datapath.model.WgDump;
+import io.egressgateway.datapath.model.WgPeer;
 import java.util.function.Consumer;
 
 /**

@@ -1,6 +1,6 @@
-package io.egressgateway.gateway.infra;
+package io.egressgateway.datapath.wireguard;
 
-import io.egressgateway.gateway.model.WgPeer;
+import io.egressgateway.datapath.model.WgPeer;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,4 +1,4 @@
-package io.egressgateway.gateway.infra;
+package io.egressgateway.datapath.command;
 
 import java.util.List;
 

@@ -1,4 +1,4 @@
-package io.egressgateway.gateway.infra;
+package io.egressgateway.datapath.wireguard;
 
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;

@@ -1,4 +1,4 @@
-package io.egressgateway.gateway.infra;
+package io.egressgateway.datapath.command;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,5 +1,7 @@
-package io.egressgateway.gateway.infra;
+package io.egressgateway.datapath.wireguard;
 
+import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.net.Net;
 import java.util.List;
 import java.util.function.Consumer;
 

@@ -1,10 +1,14 @@
-package io.egressgateway.gateway.infra;
+package io.egressgateway.datapath.wireguard;
 
-import io.egressgateway.gateway.model.WgConfig;
-import io.egressgateway.gateway.model.WgDump;
-import io.egressgateway.gateway.model.WgPeer;
+import io.egressgateway.datapath.command.CommandException;
+import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.model.WgConfig;
+import io.egressgateway.datapath.model.WgDump;
+import io.egressgateway.datapath.model.WgPeer;
+import io.egressgateway.datapath.net.Net;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * What both backends do the same way: move a device, and configure it with {@code wg}. They differ only in
@@ -26,7 +30,7 @@ abstract class WgCliBackend implements WireGuardBackend {
 
   @Override
   public WgDevice moveInto(WgDevice device, String netns, String ifname) {
-    return Net.moveLink(cmd, device, netns, ifname);
+    return moveLink(cmd, device, netns, ifname);
   }
 
   @Override
@@ -76,5 +80,30 @@ abstract class WgCliBackend implements WireGuardBackend {
     argv.add("wg");
     argv.addAll(args);
     return argv;
+  }
+
+  /**
+   * Moves a device to {@code netns} as {@code ifname}, keeping its creation name in the alias, and sets it
+   * up. A device already there under that name is only brought up.
+   */
+  private static WgDevice moveLink(CommandRunner cmd, WgDevice d, String netns, String ifname) {
+    WgDevice target = d.movedTo(netns, ifname);
+    // move, rename, alias and up in one command (the kernel renames as part of the move): each exec
+    // costs milliseconds on a pod's ADD path, so the common case (a fresh device) is tried first
+    List<String> move = new ArrayList<>(List.of("link", "set", "dev", d.ifname(), "netns", netns));
+    if (!d.ifname().equals(ifname)) {
+      move.addAll(List.of("name", ifname));
+    }
+    move.addAll(List.of("alias", d.name(), "up"));
+    CommandRunner.Result moved = cmd.attempt(Net.ip(d.netns(), move.toArray(String[]::new)));
+    if (moved.ok()) {
+      return target;
+    }
+    Optional<Net.Link> there = Net.link(cmd, netns, ifname);
+    if (there.isPresent() && there.get().alias().equals(d.name())) {
+      cmd.run(Net.ip(netns, "link", "set", ifname, "up"));
+      return target;
+    }
+    throw new CommandException(moved.command(), moved.exitCode(), moved.stderr());
   }
 }

@@ -1,5 +1,6 @@
-package io.egressgateway.gateway.infra;
+package io.egressgateway.datapath.net;
 
+import io.egressgateway.datapath.command.CommandRunner;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -88,30 +89,5 @@ public final class Net {
   /** Sets a sysctl inside {@code netns} (e.g. {@code net.ipv4.ip_forward=1}). */
   public static void sysctl(CommandRunner cmd, String netns, String key, String value) {
     cmd.run(CommandRunner.inNetns(netns, List.of("sysctl", "-q", "-w", key + "=" + value)));
-  }
-
-  /**
-   * Moves a device to {@code netns} as {@code ifname}, keeping its creation name in the alias, and sets it
-   * up. A device already there under that name is only brought up.
-   */
-  static WgDevice moveLink(CommandRunner cmd, WgDevice d, String netns, String ifname) {
-    WgDevice target = d.movedTo(netns, ifname);
-    // move, rename, alias and up in one command (the kernel renames as part of the move): each exec
-    // costs milliseconds on a pod's ADD path, so the common case (a fresh device) is tried first
-    List<String> move = new ArrayList<>(List.of("link", "set", "dev", d.ifname(), "netns", netns));
-    if (!d.ifname().equals(ifname)) {
-      move.addAll(List.of("name", ifname));
-    }
-    move.addAll(List.of("alias", d.name(), "up"));
-    CommandRunner.Result moved = cmd.attempt(ip(d.netns(), move.toArray(String[]::new)));
-    if (moved.ok()) {
-      return target;
-    }
-    Optional<Link> there = link(cmd, netns, ifname);
-    if (there.isPresent() && there.get().alias().equals(d.name())) {
-      cmd.run(ip(netns, "link", "set", ifname, "up"));
-      return target;
-    }
-    throw new CommandException(moved.command(), moved.exitCode(), moved.stderr());
   }
 }
