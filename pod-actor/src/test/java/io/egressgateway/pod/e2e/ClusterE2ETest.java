@@ -12,6 +12,7 @@ import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import com.typesafe.config.ConfigFactory;
+import io.egressgateway.core.gateway.GatewayNodeProtocol;
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.core.view.ConfigViews;
 import io.egressgateway.datapath.command.CommandRunner;
@@ -138,11 +139,11 @@ class ClusterE2ETest {
 
   private static GatewayNode.ConfigStatus status(ActorTestKit member, String node) {
     try {
-      ActorRef<ShardingEnvelope<GatewayNode.Command>> region = akka.cluster.sharding.typed.javadsl.ClusterSharding.get(member.system())
+      ActorRef<ShardingEnvelope<GatewayNodeProtocol.Command>> region = akka.cluster.sharding.typed.javadsl.ClusterSharding.get(member.system())
           .init(akka.cluster.sharding.typed.javadsl.Entity.of(GatewayNode.ENTITY_KEY, c -> {
             throw new IllegalStateException("not used");
           }));
-      GatewayNode.Status s = AskPattern.<ShardingEnvelope<GatewayNode.Command>, GatewayNode.Status>ask(region,
+      GatewayNode.Status s = AskPattern.<ShardingEnvelope<GatewayNodeProtocol.Command>, GatewayNode.Status>ask(region,
           r -> new ShardingEnvelope<>(node, new GatewayNode.GetStatus(r)), Duration.ofSeconds(3), member.scheduler())
           .toCompletableFuture().get();
       GatewayNode.ConfigStatus c = s.configs().get(UID);
