@@ -44,6 +44,10 @@ import org.junit.jupiter.api.Test;
  * each with role {@code node:<name>}), the replicated config view, the real {@code GatewayNode} entities
  * (gateway module) programming each gateway's namespace, and the pod side through the real CNI chain.
  * Each member journals in its own in-memory store; its entities live only there.
+ *
+ * <p>It lives in app, the one module that may depend on both gateway-actor and pod-actor, and in the
+ * package of the pod module's privileged harness ({@code Lab}, {@code Topology}, {@code CniChainRunner}),
+ * which comes from pod-actor's test jar.
  */
 @Tag("privileged")
 class ClusterE2ETest {
