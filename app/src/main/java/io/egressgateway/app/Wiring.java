@@ -7,9 +7,9 @@ import com.typesafe.config.Config;
 import io.egressgateway.app.wiring.SecretGatewayKeys;
 import io.egressgateway.core.EgressMember;
 import io.egressgateway.core.Roles;
+import io.egressgateway.core.gateway.GatewayNodeProtocol;
 import io.egressgateway.core.health.Watches;
 import io.egressgateway.gateway.GatewayAgent;
-import io.egressgateway.gateway.entity.GatewayNode;
 import io.egressgateway.kube.entity.GatewayConfig;
 import io.egressgateway.kube.infra.AzureProvisioner;
 import io.egressgateway.kube.infra.ControllerBridge;
@@ -70,7 +70,7 @@ final class Wiring {
           new io.egressgateway.kube.infra.GatewayStatusWriter(client, kube)).start(java.time.Duration.ofSeconds(15));
       log.info("member '{}': gateway agent started, health probe on port {}", node, agent.probePort());
     } else {
-      GatewayNode.initProxy(system);
+      GatewayNodeProtocol.initProxy(system);
     }
 
     if (member.settings().hasRole(Roles.WORKER)) {

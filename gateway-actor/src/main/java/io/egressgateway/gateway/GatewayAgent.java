@@ -4,15 +4,16 @@ import akka.actor.Cancellable;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.cluster.sharding.typed.ShardingEnvelope;
+import io.egressgateway.core.gateway.GatewayNodeProtocol;
+import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.wireguard.WireGuardBackend;
+import io.egressgateway.datapath.wireguard.WireGuardBackends;
 import io.egressgateway.gateway.entity.ConfigSource;
 import io.egressgateway.gateway.entity.GatewayNode;
-import io.egressgateway.gateway.infra.CommandRunner;
 import io.egressgateway.gateway.infra.GatewaySettings;
 import io.egressgateway.gateway.infra.HealthBoard;
 import io.egressgateway.gateway.infra.LinuxGatewayDatapath;
 import io.egressgateway.gateway.infra.ProbeServer;
-import io.egressgateway.gateway.infra.WireGuardBackend;
-import io.egressgateway.gateway.infra.WireGuardBackends;
 import io.egressgateway.gateway.model.GatewayDatapath;
 import io.egressgateway.gateway.model.GatewayKeys;
 import io.egressgateway.gateway.model.GatewayNames;
@@ -32,12 +33,12 @@ public final class GatewayAgent implements AutoCloseable {
   private static final java.time.Duration WAKE_UP_INTERVAL = java.time.Duration.ofSeconds(30);
 
   private final String node;
-  private final ActorRef<ShardingEnvelope<GatewayNode.Command>> region;
+  private final ActorRef<ShardingEnvelope<GatewayNodeProtocol.Command>> region;
   private final ProbeServer probe;
   private final GatewaySettings settings;
   private final Cancellable keepAlive;
 
-  private GatewayAgent(String node, ActorRef<ShardingEnvelope<GatewayNode.Command>> region, ProbeServer probe,
+  private GatewayAgent(String node, ActorRef<ShardingEnvelope<GatewayNodeProtocol.Command>> region, ProbeServer probe,
       GatewaySettings settings, Cancellable keepAlive) {
     this.node = node;
     this.region = region;
@@ -75,7 +76,7 @@ public final class GatewayAgent implements AutoCloseable {
     return new GatewayAgent(node, region, probe, s, keepAlive);
   }
 
-  public ActorRef<ShardingEnvelope<GatewayNode.Command>> region() {
+  public ActorRef<ShardingEnvelope<GatewayNodeProtocol.Command>> region() {
     return region;
   }
 

@@ -10,13 +10,13 @@ import akka.pattern.StatusReply;
 import io.egressgateway.core.EgressMember;
 import io.egressgateway.core.Roles;
 import io.egressgateway.core.TestMembers;
+import io.egressgateway.core.gateway.GatewayNodeProtocol;
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.core.view.ConfigViews;
+import io.egressgateway.datapath.wireguard.WgKeys;
 import io.egressgateway.gateway.entity.ConfigSource;
-import io.egressgateway.gateway.entity.GatewayNode;
 import io.egressgateway.gateway.infra.GatewaySettings;
 import io.egressgateway.gateway.infra.InMemoryGatewayKeys;
-import io.egressgateway.gateway.infra.WgKeys;
 import io.egressgateway.gateway.model.FakeGatewayDatapath;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -54,8 +54,8 @@ class GatewayAgentClusterTest {
   }
 
   StatusReply<Done> addPeer(EgressMember m, GatewayAgent agent, String key, String ip) throws Exception {
-    return AskPattern.<ShardingEnvelope<GatewayNode.Command>, StatusReply<Done>>ask(agent.region(),
-        r -> new ShardingEnvelope<>(NODE, new GatewayNode.AddPeer(UID, key, ip, r)), Duration.ofSeconds(15),
+    return AskPattern.<ShardingEnvelope<GatewayNodeProtocol.Command>, StatusReply<Done>>ask(agent.region(),
+        r -> new ShardingEnvelope<>(NODE, new GatewayNodeProtocol.AddPeer(UID, key, ip, r)), Duration.ofSeconds(15),
         m.system().scheduler()).toCompletableFuture().get();
   }
 
@@ -82,17 +82,17 @@ class GatewayAgentClusterTest {
 
       // a worker member reaches the gateway's entity through the proxy, as a PodTunnel does
       EgressMember worker = members.startUp("worker-1", List.of(Roles.WORKER), m);
-      GatewayNode.initProxy(worker.system());
+      GatewayNodeProtocol.initProxy(worker.system());
       String podKey = WgKeys.generate().publicKey();
-      GatewayNode.addPeer(worker.system(), NODE, UID, podKey, "10.244.4.1", Duration.ofSeconds(15))
+      GatewayNodeProtocol.addPeer(worker.system(), NODE, UID, podKey, "10.244.4.1", Duration.ofSeconds(15))
           .toCompletableFuture().get();
       assertEquals("10.244.4.1/32", dp.peers(UID).get(podKey), "programmed when the worker's ask completes");
       // a config this gateway never gets: held for peer-hold (2 s here) in case its view lags, then refused
-      var refused = GatewayNode.addPeer(worker.system(), NODE, "55555555-eeee", podKey, "10.244.4.1", Duration.ofSeconds(15))
+      var refused = GatewayNodeProtocol.addPeer(worker.system(), NODE, "55555555-eeee", podKey, "10.244.4.1", Duration.ofSeconds(15))
           .toCompletableFuture();
       var failure = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class, refused::get);
       assertTrue(failure.getCause().getMessage().contains("not served by gateway node " + NODE), failure.getCause().getMessage());
-      GatewayNode.removePeer(worker.system(), NODE, UID, podKey, Duration.ofSeconds(15)).toCompletableFuture().get();
+      GatewayNodeProtocol.removePeer(worker.system(), NODE, UID, podKey, Duration.ofSeconds(15)).toCompletableFuture().get();
       TestMembers.await(Duration.ofSeconds(5), () -> !dp.peers(UID).containsKey(podKey), "peer removed");
       members.stop(worker);
       agent.close();

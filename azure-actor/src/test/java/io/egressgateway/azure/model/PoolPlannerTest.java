@@ -4,9 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -291,20 +288,5 @@ class PoolPlannerTest {
     Plan gone = PoolPlanner.plan(new Desired(Map.of(), Map.of("sgc-uid", legacy), BASE, 31), go);
     assertTrue(gone.actions().contains(new ArmAction.WriteLb(true, Map.of(), Set.of("lb-uid"))), gone.actions().toString());
     assertTrue(gone.actions().contains(new ArmAction.WriteModel(Map.of(), Set.of("egressgateway-vm-uid"), false)), gone.actions().toString());
-  }
-
-  /** The model package stays pure: java.* and other model types only. */
-  @Test
-  void modelImportsOnlyJava() throws IOException {
-    Path dir = Path.of("src/main/java/io/egressgateway/azure/model");
-    try (Stream<Path> files = Files.list(dir)) {
-      for (Path f : files.toList()) {
-        for (String line : Files.readAllLines(f)) {
-          if (line.startsWith("import ")) {
-            assertTrue(line.startsWith("import java.") || line.startsWith("import static java."), f + ": " + line);
-          }
-        }
-      }
-    }
   }
 }

@@ -22,11 +22,15 @@ import akka.persistence.typed.javadsl.RetentionCriteria;
 import akka.persistence.typed.javadsl.SignalHandler;
 import io.egressgateway.core.CborSerializable;
 import io.egressgateway.core.Roles;
+import io.egressgateway.core.gateway.GatewayNodeProtocol;
+import io.egressgateway.core.gateway.GatewayNodeProtocol.AddPeer;
+import io.egressgateway.core.gateway.GatewayNodeProtocol.Command;
+import io.egressgateway.core.gateway.GatewayNodeProtocol.RemovePeer;
 import io.egressgateway.core.sharding.NodePinned;
 import io.egressgateway.core.view.ConfigView;
+import io.egressgateway.datapath.wireguard.WgKeys;
 import io.egressgateway.gateway.infra.GatewaySettings;
 import io.egressgateway.gateway.infra.HealthBoard;
-import io.egressgateway.gateway.infra.WgKeys;
 import io.egressgateway.gateway.model.ConfigDatapath;
 import io.egressgateway.gateway.model.DatapathAction;
 import io.egressgateway.gateway.model.GatewayDatapath;
@@ -59,9 +63,9 @@ import org.slf4j.LoggerFactory;
  * does not know it yet.
  */
 public final class GatewayNode
-    extends EventSourcedBehaviorWithEnforcedReplies<GatewayNode.Command, GatewayNode.Event, GatewayNode.State> {
+    extends EventSourcedBehaviorWithEnforcedReplies<Command, GatewayNode.Event, GatewayNode.State> {
 
-  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "GatewayNode");
+  public static final EntityTypeKey<Command> ENTITY_KEY = GatewayNodeProtocol.ENTITY_KEY;
 
   private static final Logger log = LoggerFactory.getLogger(GatewayNode.class);
   private static final Pattern HOST_CIDR = Pattern.compile("(25[0-5]|2[0-4]\\d|1?\\d?\\d)(\\.(25[0-5]|2[0-4]\\d|1?\\d?\\d)){3}/32");
@@ -72,15 +76,7 @@ public final class GatewayNode
   static final int MAX_HELD = 10_000;
 
   // ---------------------------------------------------------------- protocol
-
-  public sealed interface Command extends CborSerializable {}
-
-  /** Make pod peer {@code publicKey} (allowed IP {@code a.b.c.d/32}) known to config {@code configUid}; answered once programmed. */
-  public record AddPeer(String configUid, String publicKey, String allowedIp, ActorRef<StatusReply<Done>> replyTo)
-      implements Command {}
-
-  /** Forget a pod peer; answered once persisted (the device follows at once). */
-  public record RemovePeer(String configUid, String publicKey, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  // AddPeer and RemovePeer, which workers send, are in GatewayNodeProtocol (cluster-core); the rest is ours.
 
   /** Run a full reconcile now (also sent by the periodic timer). */
   public record Resync() implements Command {}
@@ -185,38 +181,6 @@ public final class GatewayNode
 
   public static ActorRef<ShardingEnvelope<Command>> init(ActorSystem<?> system, Deps deps) {
     return NodePinned.init(system, ENTITY_KEY, Roles.GATEWAY, ctx -> create(ctx.getEntityId(), deps));
-  }
-
-  /**
-   * Makes a member without the {@code gateway} role able to reach GatewayNode entities (a shard-region
-   * proxy). On a gateway member the {@code GatewayAgent} owns the region and this does nothing.
-   */
-  public static void initProxy(ActorSystem<?> system) {
-    if (akka.cluster.typed.Cluster.get(system).selfMember().hasRole(Roles.GATEWAY)) {
-      return;
-    }
-    NodePinned.init(system, ENTITY_KEY, Roles.GATEWAY, ctx -> {
-      throw new IllegalStateException("GatewayNode entities run only on gateway members");
-    });
-  }
-
-  /**
-   * Asks gateway node {@code gatewayNode} to program pod peer {@code publicKey} for {@code configUid}; completes
-   * once the peer is programmed there, fails with the gateway's reason or on timeout. {@code podIp} may be
-   * given with or without {@code /32}.
-   */
-  public static java.util.concurrent.CompletionStage<Done> addPeer(ActorSystem<?> system, String gatewayNode,
-      String configUid, String publicKey, String podIp, Duration timeout) {
-    String ip = podIp.endsWith("/32") ? podIp : podIp + "/32";
-    return akka.cluster.sharding.typed.javadsl.ClusterSharding.get(system).entityRefFor(ENTITY_KEY, gatewayNode)
-        .askWithStatus(r -> new AddPeer(configUid, publicKey, ip, r), timeout);
-  }
-
-  /** Asks gateway node {@code gatewayNode} to forget pod peer {@code publicKey} of {@code configUid}. */
-  public static java.util.concurrent.CompletionStage<Done> removePeer(ActorSystem<?> system, String gatewayNode,
-      String configUid, String publicKey, Duration timeout) {
-    return akka.cluster.sharding.typed.javadsl.ClusterSharding.get(system).entityRefFor(ENTITY_KEY, gatewayNode)
-        .askWithStatus(r -> new RemovePeer(configUid, publicKey, r), timeout);
   }
 
   public static Behavior<Command> create(String node, Deps deps) {

@@ -1,5 +1,6 @@
 package io.egressgateway.gateway.infra;
 
+import io.egressgateway.datapath.command.CommandRunner;
 import java.util.ArrayList;
 import java.util.List;
 

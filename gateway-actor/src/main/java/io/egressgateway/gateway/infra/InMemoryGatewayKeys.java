@@ -1,5 +1,6 @@
 package io.egressgateway.gateway.infra;
 
+import io.egressgateway.datapath.wireguard.WgKeys;
 import io.egressgateway.gateway.model.GatewayKeys;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;

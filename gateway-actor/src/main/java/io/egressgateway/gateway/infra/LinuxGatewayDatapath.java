@@ -1,12 +1,17 @@
 package io.egressgateway.gateway.infra;
 
+import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.model.WgConfig;
+import io.egressgateway.datapath.model.WgDump;
+import io.egressgateway.datapath.model.WgPeer;
+import io.egressgateway.datapath.net.Net;
+import io.egressgateway.datapath.net.Nft;
+import io.egressgateway.datapath.wireguard.WgDevice;
+import io.egressgateway.datapath.wireguard.WireGuardBackend;
 import io.egressgateway.gateway.model.ConfigDatapath;
 import io.egressgateway.gateway.model.GatewayDatapath;
 import io.egressgateway.gateway.model.GatewayNames;
 import io.egressgateway.gateway.model.ObservedConfig;
-import io.egressgateway.gateway.model.WgConfig;
-import io.egressgateway.gateway.model.WgDump;
-import io.egressgateway.gateway.model.WgPeer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

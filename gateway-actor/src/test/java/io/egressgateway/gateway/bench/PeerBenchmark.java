@@ -1,12 +1,12 @@
 package io.egressgateway.gateway.bench;
 
-import io.egressgateway.gateway.infra.CommandRunner;
-import io.egressgateway.gateway.infra.GoWireGuard;
+import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.net.Net;
+import io.egressgateway.datapath.wireguard.GoWireGuard;
+import io.egressgateway.datapath.wireguard.WgKeys;
+import io.egressgateway.datapath.wireguard.WireGuardBackend;
+import io.egressgateway.datapath.wireguard.WireGuardBackends;
 import io.egressgateway.gateway.infra.LinuxGatewayDatapath;
-import io.egressgateway.gateway.infra.Net;
-import io.egressgateway.gateway.infra.WgKeys;
-import io.egressgateway.gateway.infra.WireGuardBackend;
-import io.egressgateway.gateway.infra.WireGuardBackends;
 import io.egressgateway.gateway.model.ConfigDatapath;
 import io.egressgateway.gateway.model.GatewayNames;
 import java.util.ArrayList;

@@ -8,17 +8,18 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.pattern.StatusReply;
 import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import io.egressgateway.core.gateway.GatewayNodeProtocol;
 import io.egressgateway.core.view.ConfigView;
-import io.egressgateway.gateway.infra.CommandRunner;
+import io.egressgateway.datapath.Privileged;
+import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.wireguard.GoWireGuard;
+import io.egressgateway.datapath.wireguard.WgKeys;
 import io.egressgateway.gateway.infra.GatewaySettings;
-import io.egressgateway.gateway.infra.GoWireGuard;
 import io.egressgateway.gateway.infra.HealthBoard;
 import io.egressgateway.gateway.infra.InMemoryGatewayKeys;
 import io.egressgateway.gateway.infra.Lab;
 import io.egressgateway.gateway.infra.LinuxGatewayDatapath;
-import io.egressgateway.gateway.infra.Privileged;
 import io.egressgateway.gateway.infra.ProbeServer;
-import io.egressgateway.gateway.infra.WgKeys;
 import io.egressgateway.gateway.model.ConfigDatapath;
 import io.egressgateway.gateway.model.GatewayDatapath;
 import io.egressgateway.gateway.model.GatewayNames;
@@ -169,7 +170,7 @@ class GatewayNodeDatapathTest {
         "127.0.0.1", 0, Duration.ZERO, Duration.ofMillis(1));
     GatewayNode.Deps deps = new GatewayNode.Deps(s, dp, new InMemoryGatewayKeys().put("sgw-x", gwKey.privateKey()),
         views, wg::onDeviceLost, board);
-    var es = EventSourcedBehaviorTestKit.<GatewayNode.Command, GatewayNode.Event, GatewayNode.State>create(
+    var es = EventSourcedBehaviorTestKit.<GatewayNodeProtocol.Command, GatewayNode.Event, GatewayNode.State>create(
         KIT.system(), GatewayNode.create(node, deps));
 
     assertEquals(503, probe("/gw/" + uid), "unknown config");
@@ -178,7 +179,7 @@ class GatewayNodeDatapathTest {
     await(() -> assertEquals(Boolean.TRUE, board.snapshot().serving().contains(uid)));
     assertEquals(200, probe("/gw/" + uid));
 
-    var added = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(uid, podKey.publicKey(), Lab.POD_IP + "/32", r));
+    var added = es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.AddPeer(uid, podKey.publicKey(), Lab.POD_IP + "/32", r));
     assertTrue(added.reply().isSuccess());
     assertEquals(Lab.POD_IP + "/32", devicePeers().get(podKey.publicKey()), "peer programmed before the reply");
     lab.attachPod(podKey.privateKey(), gwKey.publicKey(), 6000);
@@ -192,7 +193,7 @@ class GatewayNodeDatapathTest {
     for (int i = 0; i < 2; i++) {
       String other = WgKeys.generate().publicKey();
       String ip = "10.244.7." + i + "/32";
-      assertTrue(es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(uid, other, ip, r)).reply().isSuccess());
+      assertTrue(es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.AddPeer(uid, other, ip, r)).reply().isSuccess());
     }
     Map<String, String> all = devicePeers();
     assertEquals(3, all.size());
@@ -249,7 +250,7 @@ class GatewayNodeDatapathTest {
     });
 
     // the pod leaves
-    var removed = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.RemovePeer(uid, podKey.publicKey(), r));
+    var removed = es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.RemovePeer(uid, podKey.publicKey(), r));
     assertTrue(removed.reply().isSuccess());
     await(() -> assertTrue(!devicePeers().containsKey(podKey.publicKey())));
     assertEquals(2, devicePeers().size());

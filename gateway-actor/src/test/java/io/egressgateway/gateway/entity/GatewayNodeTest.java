@@ -11,11 +11,12 @@ import akka.pattern.StatusReply;
 import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.egressgateway.core.gateway.GatewayNodeProtocol;
 import io.egressgateway.core.view.ConfigView;
+import io.egressgateway.datapath.wireguard.WgKeys;
 import io.egressgateway.gateway.infra.GatewaySettings;
 import io.egressgateway.gateway.infra.HealthBoard;
 import io.egressgateway.gateway.infra.InMemoryGatewayKeys;
-import io.egressgateway.gateway.infra.WgKeys;
 import io.egressgateway.gateway.model.FakeGatewayDatapath;
 import java.time.Duration;
 import java.util.List;
@@ -46,7 +47,7 @@ class GatewayNodeTest {
   TestConfigSource views;
   HealthBoard board;
   final List<Consumer<String>> lostHooks = new CopyOnWriteArrayList<>();
-  EventSourcedBehaviorTestKit<GatewayNode.Command, GatewayNode.Event, GatewayNode.State> es;
+  EventSourcedBehaviorTestKit<GatewayNodeProtocol.Command, GatewayNode.Event, GatewayNode.State> es;
 
   @AfterAll
   static void shutdown() {
@@ -114,13 +115,13 @@ class GatewayNodeTest {
     views.put(view(6000));
     awaitServing();
     String pod = WgKeys.generate().publicKey();
-    var first = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, pod, "10.244.1.10/32", r));
+    var first = es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.AddPeer(UID, pod, "10.244.1.10/32", r));
     assertTrue(first.reply().isSuccess());
     assertEquals(List.of(new GatewayNode.PeerAdded(UID, pod, "10.244.1.10/32")), first.events());
     assertEquals(Map.of(pod, "10.244.1.10/32"), dp.peers(UID), "programmed before the reply");
     int ops = dp.singlePeerOps.get();
 
-    var second = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, pod, "10.244.1.10/32", r));
+    var second = es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.AddPeer(UID, pod, "10.244.1.10/32", r));
     assertTrue(second.reply().isSuccess());
     assertEquals(List.of(), second.events());
     assertEquals(ops, dp.singlePeerOps.get(), "a repeated add touches nothing");
@@ -135,7 +136,7 @@ class GatewayNodeTest {
     for (int i = 0; i < 8; i++) { // snapshot-every is 3 here
       String pod = WgKeys.generate().publicKey();
       added.put(pod, "10.244.1." + (20 + i) + "/32");
-      assertTrue(es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, pod, added.get(pod), r)).reply().isSuccess());
+      assertTrue(es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.AddPeer(UID, pod, added.get(pod), r)).reply().isSuccess());
     }
     String pid = akka.persistence.typed.PersistenceId.of(GatewayNode.ENTITY_KEY.name(), node).id();
     List<Object> kept = es.persistenceTestKit().persistedInStorage(pid);
@@ -168,7 +169,7 @@ class GatewayNodeTest {
     for (int i = 0; i < 20; i++) {
       String pod = WgKeys.generate().publicKey();
       want.put(pod, "10.244.3." + i + "/32");
-      ref.tell(new GatewayNode.AddPeer(UID, pod, "10.244.3." + i + "/32", replies.getRef()));
+      ref.tell(new GatewayNodeProtocol.AddPeer(UID, pod, "10.244.3." + i + "/32", replies.getRef()));
     }
     for (int i = 0; i < 20; i++) {
       assertTrue(replies.receiveMessage(Duration.ofSeconds(5)).isSuccess());
@@ -194,8 +195,8 @@ class GatewayNodeTest {
     awaitServing();
     TestProbe<StatusReply<Done>> added = KIT.createTestProbe();
     String pod = WgKeys.generate().publicKey();
-    es.runCommand(new GatewayNode.AddPeer(UID, pod, "10.244.4.1/32", added.getRef()));
-    var removed = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.RemovePeer(UID, pod, r));
+    es.runCommand(new GatewayNodeProtocol.AddPeer(UID, pod, "10.244.4.1/32", added.getRef()));
+    var removed = es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.RemovePeer(UID, pod, r));
     assertTrue(removed.reply().isSuccess());
     StatusReply<Done> addReply = added.receiveMessage(Duration.ofSeconds(5));
     if (addReply.isSuccess()) {
@@ -213,7 +214,7 @@ class GatewayNodeTest {
   void addPeerBeforeTheDatapathExistsIsAnsweredAfterProgramming() {
     views.put(view(6000));
     String pod = WgKeys.generate().publicKey();
-    var r = es.<StatusReply<Done>>runCommand(ref -> new GatewayNode.AddPeer(UID, pod, "10.244.1.11/32", ref));
+    var r = es.<StatusReply<Done>>runCommand(ref -> new GatewayNodeProtocol.AddPeer(UID, pod, "10.244.1.11/32", ref));
     assertTrue(r.reply().isSuccess());
     assertEquals(Map.of(pod, "10.244.1.11/32"), dp.peers(UID));
   }
@@ -224,12 +225,12 @@ class GatewayNodeTest {
     views.put(view(6000));
     awaitServing();
     String pod = WgKeys.generate().publicKey();
-    var badKey = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, "not-a-key", "10.244.1.10/32", r));
+    var badKey = es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.AddPeer(UID, "not-a-key", "10.244.1.10/32", r));
     assertTrue(badKey.reply().isError());
     assertTrue(badKey.reply().getError().getMessage().contains("WireGuard public key"));
-    var badIp = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, pod, "10.244.1.0/24", r));
+    var badIp = es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.AddPeer(UID, pod, "10.244.1.0/24", r));
     assertTrue(badIp.reply().getError().getMessage().contains("a.b.c.d/32"));
-    var unknown = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer("22222222-bbbb", pod, "10.244.1.10/32", r));
+    var unknown = es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.AddPeer("22222222-bbbb", pod, "10.244.1.10/32", r));
     assertTrue(unknown.reply().getError().getMessage().contains("not served by gateway node " + node + " (waited 300 ms"),
         unknown.reply().getError().getMessage());
     assertEquals(List.of(), badKey.events());
@@ -243,7 +244,7 @@ class GatewayNodeTest {
     // the worker's copy of the view is ahead of this gateway's: the peer must not be refused for good
     TestProbe<StatusReply<Done>> early = KIT.createTestProbe();
     String pod = WgKeys.generate().publicKey();
-    es.runCommand(new GatewayNode.AddPeer(UID, pod, "10.244.6.1/32", early.getRef()));
+    es.runCommand(new GatewayNodeProtocol.AddPeer(UID, pod, "10.244.6.1/32", early.getRef()));
     early.expectNoMessage(Duration.ofMillis(300));
     assertEquals(Map.of(), es.getState().peers(), "nothing journaled while the config is unknown here");
 
@@ -262,11 +263,11 @@ class GatewayNodeTest {
     String gone = WgKeys.generate().publicKey();
     String oldKey = WgKeys.generate().publicKey();
     String newKey = WgKeys.generate().publicKey();
-    es.runCommand(new GatewayNode.AddPeer(UID, gone, "10.244.6.2/32", removedEarly.getRef()));
-    es.runCommand(new GatewayNode.AddPeer(UID, oldKey, "10.244.6.3/32", oldSandbox.getRef()));
-    assertTrue(es.<StatusReply<Done>>runCommand(r -> new GatewayNode.RemovePeer(UID, gone, r)).reply().isSuccess());
+    es.runCommand(new GatewayNodeProtocol.AddPeer(UID, gone, "10.244.6.2/32", removedEarly.getRef()));
+    es.runCommand(new GatewayNodeProtocol.AddPeer(UID, oldKey, "10.244.6.3/32", oldSandbox.getRef()));
+    assertTrue(es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.RemovePeer(UID, gone, r)).reply().isSuccess());
     assertTrue(removedEarly.receiveMessage(Duration.ofSeconds(1)).getError().getMessage().contains("was removed before"));
-    es.runCommand(new GatewayNode.AddPeer(UID, newKey, "10.244.6.3/32", newSandbox.getRef()));
+    es.runCommand(new GatewayNodeProtocol.AddPeer(UID, newKey, "10.244.6.3/32", newSandbox.getRef()));
     assertTrue(oldSandbox.receiveMessage(Duration.ofSeconds(1)).getError().getMessage().contains("superseded by " + newKey));
 
     views.put(view(6000));
@@ -281,8 +282,8 @@ class GatewayNodeTest {
     awaitServing();
     String stale = WgKeys.generate().publicKey();
     String fresh = WgKeys.generate().publicKey();
-    assertTrue(es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, stale, "10.244.6.9/32", r)).reply().isSuccess());
-    assertTrue(es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, fresh, "10.244.6.9/32", r)).reply().isSuccess());
+    assertTrue(es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.AddPeer(UID, stale, "10.244.6.9/32", r)).reply().isSuccess());
+    assertTrue(es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.AddPeer(UID, fresh, "10.244.6.9/32", r)).reply().isSuccess());
     assertEquals(Map.of(fresh, "10.244.6.9/32"), es.getState().peersOf(UID));
     es.runCommand(new GatewayNode.Resync());
     KIT.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
@@ -297,7 +298,7 @@ class GatewayNodeTest {
   void aHeldPeerIsRefusedWhenItsConfigNeverArrives() {
     setUp(Duration.ofMinutes(10), Duration.ofMillis(300));
     TestProbe<StatusReply<Done>> probe = KIT.createTestProbe();
-    es.runCommand(new GatewayNode.AddPeer("33333333-cccc", WgKeys.generate().publicKey(), "10.244.6.4/32", probe.getRef()));
+    es.runCommand(new GatewayNodeProtocol.AddPeer("33333333-cccc", WgKeys.generate().publicKey(), "10.244.6.4/32", probe.getRef()));
     long start = System.nanoTime();
     StatusReply<Done> reply = probe.receiveMessage(Duration.ofSeconds(5));
     assertTrue(reply.isError());
@@ -311,11 +312,11 @@ class GatewayNodeTest {
     views.put(view(6000));
     awaitServing();
     String pod = WgKeys.generate().publicKey();
-    es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, pod, "10.244.1.10/32", r));
-    var first = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.RemovePeer(UID, pod, r));
+    es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.AddPeer(UID, pod, "10.244.1.10/32", r));
+    var first = es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.RemovePeer(UID, pod, r));
     assertTrue(first.reply().isSuccess());
     assertEquals(List.of(new GatewayNode.PeerRemoved(UID, pod)), first.events());
-    var second = es.<StatusReply<Done>>runCommand(r -> new GatewayNode.RemovePeer(UID, pod, r));
+    var second = es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.RemovePeer(UID, pod, r));
     assertTrue(second.reply().isSuccess());
     assertEquals(List.of(), second.events());
     TestProbe<Object> p = KIT.createTestProbe();
@@ -332,7 +333,7 @@ class GatewayNodeTest {
     for (int i = 0; i < 10; i++) {
       String pod = WgKeys.generate().publicKey();
       int n = i;
-      es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, pod, "10.244.2." + n + "/32", r));
+      es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.AddPeer(UID, pod, "10.244.2." + n + "/32", r));
     }
     Map<String, String> before = dp.peers(UID);
     assertEquals(10, before.size());
@@ -355,7 +356,7 @@ class GatewayNodeTest {
     views.put(view(6000));
     awaitServing();
     String pod = WgKeys.generate().publicKey();
-    es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, pod, "10.244.1.10/32", r));
+    es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.AddPeer(UID, pod, "10.244.1.10/32", r));
     dp.killDevice(UID);
     assertEquals(Map.of(), dp.peers(UID));
     lostHooks.forEach(h -> h.accept("egwdevice"));
@@ -390,7 +391,7 @@ class GatewayNodeTest {
     awaitServing();
     assertFalse(dp.has("99999999-dead"), "stale namespace of ours collected");
     String pod = WgKeys.generate().publicKey();
-    es.<StatusReply<Done>>runCommand(r -> new GatewayNode.AddPeer(UID, pod, "10.244.1.10/32", r));
+    es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.AddPeer(UID, pod, "10.244.1.10/32", r));
     views.remove("default/sgc");
     TestProbe<Object> p = KIT.createTestProbe();
     p.awaitAssert(Duration.ofSeconds(5), () -> {

@@ -1,7 +1,12 @@
 package io.egressgateway.gateway.infra;
 
-import io.egressgateway.gateway.model.WgConfig;
-import io.egressgateway.gateway.model.WgPeer;
+import io.egressgateway.datapath.Privileged;
+import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.model.WgConfig;
+import io.egressgateway.datapath.model.WgPeer;
+import io.egressgateway.datapath.net.Net;
+import io.egressgateway.datapath.wireguard.GoWireGuard;
+import io.egressgateway.datapath.wireguard.WgDevice;
 import java.util.ArrayList;
 import java.util.List;
 

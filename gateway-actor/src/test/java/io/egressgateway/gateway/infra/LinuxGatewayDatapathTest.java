@@ -4,6 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.egressgateway.datapath.Privileged;
+import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.net.Net;
+import io.egressgateway.datapath.wireguard.GoWireGuard;
+import io.egressgateway.datapath.wireguard.WgKeys;
 import io.egressgateway.gateway.model.ConfigDatapath;
 import io.egressgateway.gateway.model.GatewayNames;
 import io.egressgateway.gateway.model.GatewayPlanner;

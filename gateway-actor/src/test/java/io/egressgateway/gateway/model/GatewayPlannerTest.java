@@ -3,6 +3,9 @@ package io.egressgateway.gateway.model;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.egressgateway.datapath.model.WgConfig;
+import io.egressgateway.datapath.model.WgDump;
+import io.egressgateway.datapath.model.WgPeer;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;

@@ -20,7 +20,7 @@ import io.egressgateway.core.CborSerializable;
 import io.egressgateway.core.Roles;
 import io.egressgateway.core.sharding.NodePinned;
 import io.egressgateway.core.view.ConfigView;
-import io.egressgateway.gateway.infra.WgKeys;
+import io.egressgateway.datapath.wireguard.WgKeys;
 import io.egressgateway.pod.infra.GatewayPeers;
 import io.egressgateway.pod.infra.PodDatapath;
 import io.egressgateway.pod.infra.PodKeys;

@@ -1,9 +1,9 @@
 package io.egressgateway.pod.infra;
 
-import io.egressgateway.gateway.infra.WireGuardBackend;
-import io.egressgateway.gateway.infra.WgDevice;
-import io.egressgateway.gateway.model.WgDump;
-import io.egressgateway.gateway.model.WgPeer;
+import io.egressgateway.datapath.model.WgDump;
+import io.egressgateway.datapath.model.WgPeer;
+import io.egressgateway.datapath.wireguard.WgDevice;
+import io.egressgateway.datapath.wireguard.WireGuardBackend;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

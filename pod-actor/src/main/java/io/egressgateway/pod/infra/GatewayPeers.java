@@ -4,7 +4,7 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * How a pod's peer reaches the gateways of its configuration's pool. The cluster implementation sends
- * {@code GatewayNode.AddPeer}/{@code RemovePeer} through node-pinned sharding; each stage completes when
+ * {@code GatewayNodeProtocol.AddPeer}/{@code RemovePeer} through node-pinned sharding; each stage completes when
  * that gateway has programmed (or removed) the peer.
  */
 public interface GatewayPeers {

@@ -1,6 +1,6 @@
 package io.egressgateway.pod.infra;
 
-import io.egressgateway.gateway.infra.CommandRunner;
+import io.egressgateway.datapath.command.CommandRunner;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -3,7 +3,7 @@ package io.egressgateway.pod.e2e;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.egressgateway.gateway.infra.CommandRunner;
+import io.egressgateway.datapath.command.CommandRunner;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;

@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.egressgateway.gateway.infra.WgDevice;
-import io.egressgateway.gateway.infra.WgKeys;
-import io.egressgateway.gateway.infra.WireGuardBackend;
-import io.egressgateway.gateway.infra.WireGuardBackends;
+import io.egressgateway.datapath.wireguard.WgDevice;
+import io.egressgateway.datapath.wireguard.WgKeys;
+import io.egressgateway.datapath.wireguard.WireGuardBackend;
+import io.egressgateway.datapath.wireguard.WireGuardBackends;
 import io.egressgateway.pod.infra.HostPodDatapath;
 import io.egressgateway.pod.infra.PodDatapath;
 import io.egressgateway.pod.model.Ipv4Cidr;

@@ -2,7 +2,7 @@ package io.egressgateway.pod.e2e;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.egressgateway.gateway.infra.CommandRunner;
+import io.egressgateway.datapath.command.CommandRunner;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;

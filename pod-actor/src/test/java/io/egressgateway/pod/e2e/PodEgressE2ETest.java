@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.egressgateway.core.view.ConfigView;
-import io.egressgateway.gateway.infra.CommandRunner;
-import io.egressgateway.gateway.infra.GoWireGuard;
-import io.egressgateway.gateway.infra.WgDevice;
+import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.wireguard.GoWireGuard;
+import io.egressgateway.datapath.wireguard.WgDevice;
 import io.egressgateway.pod.model.PodInfo;
 import java.util.Map;
 import java.util.UUID;

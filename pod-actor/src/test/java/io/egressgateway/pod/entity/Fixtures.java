@@ -1,7 +1,7 @@
 package io.egressgateway.pod.entity;
 
 import io.egressgateway.core.view.ConfigView;
-import io.egressgateway.gateway.infra.WgKeys;
+import io.egressgateway.datapath.wireguard.WgKeys;
 import io.egressgateway.pod.model.Ipv4Cidr;
 import java.util.List;
 import java.util.Map;

@@ -3,11 +3,11 @@ package io.egressgateway.pod.infra;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.egressgateway.gateway.infra.WgDevice;
-import io.egressgateway.gateway.infra.WireGuardBackend;
-import io.egressgateway.gateway.model.WgConfig;
-import io.egressgateway.gateway.model.WgDump;
-import io.egressgateway.gateway.model.WgPeer;
+import io.egressgateway.datapath.model.WgConfig;
+import io.egressgateway.datapath.model.WgDump;
+import io.egressgateway.datapath.model.WgPeer;
+import io.egressgateway.datapath.wireguard.WgDevice;
+import io.egressgateway.datapath.wireguard.WireGuardBackend;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;

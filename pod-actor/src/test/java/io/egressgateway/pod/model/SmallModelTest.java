@@ -73,19 +73,4 @@ class SmallModelTest {
     ExecutionException t = assertThrows(ExecutionException.class, () -> FirstSuccess.await(silent, Duration.ofMillis(100), Duration.ZERO).get(2, TimeUnit.SECONDS));
     assertTrue(t.getCause().getMessage().contains("within 100 ms"), t.getCause().getMessage());
   }
-
-  @Test
-  void modelImportsOnlyJavaAndModel() throws Exception {
-    java.nio.file.Path dir = java.nio.file.Path.of("src/main/java/io/egressgateway/pod/model");
-    try (var files = java.nio.file.Files.list(dir)) {
-      for (java.nio.file.Path f : files.toList()) {
-        for (String line : java.nio.file.Files.readAllLines(f)) {
-          if (line.startsWith("import ")) {
-            assertTrue(line.startsWith("import java.") || line.startsWith("import static java.")
-                || line.startsWith("import io.egressgateway.pod.model."), f + ": " + line);
-          }
-        }
-      }
-    }
-  }
 }

@@ -1,0 +1,120 @@
+package io.egressgateway.datapath.command;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs host commands ({@code ip}, {@code wg}, {@code nft}, ...) with a timeout. Blocking by design: callers
+ * run it on a blocking dispatcher, never on an actor thread. Secrets go through stdin, never argv, so that
+ * a failure message (command line + stderr) can be logged as is.
+ *
+ * <p>Owns: nothing beyond the child processes of one call. Persists: nothing. Observes: exit code, stdout,
+ * stderr.
+ */
+public final class CommandRunner {
+
+  /** What a finished command printed. */
+  public record Result(List<String> command, int exitCode, String stdout, String stderr) {
+    public boolean ok() {
+      return exitCode == 0;
+    }
+  }
+
+  private static final ExecutorService PUMPS = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "egress-cmd-pump");
+    t.setDaemon(true);
+    return t;
+  });
+
+  private final Duration timeout;
+
+  public CommandRunner(Duration timeout) {
+    if (timeout.isZero() || timeout.isNegative()) {
+      throw new IllegalArgumentException("command timeout must be positive: " + timeout);
+    }
+    this.timeout = timeout;
+  }
+
+  public CommandRunner() {
+    this(Duration.ofSeconds(20));
+  }
+
+  /** {@code argv} run inside network namespace {@code netns} ({@code ip netns exec}); null or empty: as is. */
+  public static List<String> inNetns(String netns, List<String> argv) {
+    if (netns == null || netns.isEmpty()) {
+      return argv;
+    }
+    List<String> out = new ArrayList<>(argv.size() + 4);
+    out.addAll(List.of("ip", "netns", "exec", netns));
+    out.addAll(argv);
+    return out;
+  }
+
+  /** Runs {@code argv}; fails with {@link CommandException} unless it exits 0. */
+  public Result run(List<String> argv) {
+    return run(argv, null);
+  }
+
+  /** Runs {@code argv} feeding {@code stdin}; fails with {@link CommandException} unless it exits 0. */
+  public Result run(List<String> argv, String stdin) {
+    Result r = attempt(argv, stdin);
+    if (!r.ok()) {
+      throw new CommandException(argv, r.exitCode(), r.stderr());
+    }
+    return r;
+  }
+
+  /** Runs {@code argv} and returns its result whatever the exit code (-1: timed out or not startable). */
+  public Result attempt(List<String> argv) {
+    return attempt(argv, null);
+  }
+
+  public Result attempt(List<String> argv, String stdin) {
+    Process p;
+    try {
+      p = new ProcessBuilder(argv).redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))
+          : ProcessBuilder.Redirect.PIPE).start();
+    } catch (IOException e) {
+      return new Result(argv, -1, "", String.valueOf(e.getMessage()));
+    }
+    CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> drain(p.getInputStream()), PUMPS);
+    CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> drain(p.getErrorStream()), PUMPS);
+    if (stdin != null) {
+      try (OutputStream os = p.getOutputStream()) {
+        os.write(stdin.getBytes(StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        // the command exited before reading everything; its exit code and stderr tell why
+      }
+    }
+    try {
+      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        p.destroyForcibly();
+        return new Result(argv, -1, "", "timed out after " + timeout.toMillis() + " ms");
+      }
+      return new Result(argv, p.exitValue(), out.get(5, TimeUnit.SECONDS), err.get(5, TimeUnit.SECONDS));
+    } catch (InterruptedException e) {
+      p.destroyForcibly();
+      Thread.currentThread().interrupt();
+      return new Result(argv, -1, "", "interrupted");
+    } catch (Exception e) {
+      return new Result(argv, -1, "", "output not readable: " + e);
+    }
+  }
+
+  private static String drain(InputStream in) {
+    try (in) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "";
+    }
+  }
+}

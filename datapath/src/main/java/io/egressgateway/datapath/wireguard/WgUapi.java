@@ -1,0 +1,200 @@
+package io.egressgateway.datapath.wireguard;
+
+import io.egressgateway.datapath.model.WgDump;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Talks to a wireguard-go device straight through its UAPI socket ({@code get=1}, {@code set=1}), without
+ * exec'ing {@code wg}. The pod failover watchdog reads every tunnel several times a second, and a CNI ADD
+ * or a gateway's peer change should not pay for a process start each; a socket round trip costs a small
+ * fraction of one.
+ */
+public final class WgUapi {
+  private static final HexFormat HEX = HexFormat.of();
+  private static final int MAX_REPLY = 64 << 20;
+
+  private WgUapi() {}
+
+  /** The device behind UAPI socket {@code socket}, as {@code wg show <dev> dump} would report it. */
+  public static WgDump get(Path socket, Duration timeout) throws IOException {
+    return parse(exchange(socket, "get=1\n\n", timeout));
+  }
+
+  /** Applies {@code body} (UAPI set lines, without the leading {@code set=1}); fails unless errno=0. */
+  public static void set(Path socket, String body, Duration timeout) throws IOException {
+    String reply = exchange(socket, "set=1\n" + body + "\n", timeout).trim();
+    if (!reply.equals("errno=0")) {
+      throw new IOException("UAPI set on " + socket + " answered " + reply);
+    }
+  }
+
+  /** A whole configuration: key, port, and exactly these peers ({@code wg setconf}). */
+  public static String configBody(io.egressgateway.datapath.model.WgConfig c) {
+    StringBuilder b = new StringBuilder("private_key=").append(hex(c.privateKey())).append('\n');
+    if (c.listenPort() > 0) {
+      b.append("listen_port=").append(c.listenPort()).append('\n');
+    }
+    b.append("replace_peers=true\n");
+    c.peers().forEach(p -> b.append(peerBody(p)));
+    return b.toString();
+  }
+
+  /** Adds or updates a peer like {@code wg set <dev> peer ...}: its allowed IPs replaced, keepalive set. */
+  public static String peerBody(io.egressgateway.datapath.model.WgPeer p) {
+    if (!p.endpoint().isEmpty() && !LITERAL_ENDPOINT.matcher(p.endpoint()).matches()) {
+      throw new IllegalArgumentException("UAPI takes literal endpoints only, not " + p.endpoint());
+    }
+    StringBuilder b = new StringBuilder("public_key=").append(hex(p.publicKey())).append('\n');
+    if (!p.endpoint().isEmpty()) {
+      b.append("endpoint=").append(p.endpoint()).append('\n');
+    }
+    b.append("persistent_keepalive_interval=").append(p.keepaliveSeconds()).append('\n');
+    b.append("replace_allowed_ips=true\n");
+    p.allowedIps().forEach(ip -> b.append("allowed_ip=").append(ip).append('\n'));
+    return b.toString();
+  }
+
+  public static String removeBody(String publicKey) {
+    return "public_key=" + hex(publicKey) + "\nremove=true\n";
+  }
+
+  private static final java.util.regex.Pattern LITERAL_ENDPOINT =
+      java.util.regex.Pattern.compile("(\\d{1,3}(\\.\\d{1,3}){3}|\\[[0-9a-fA-F:.]+\\]):\\d{1,5}");
+
+  private static String hex(String base64) {
+    byte[] k = Base64.getDecoder().decode(base64);
+    if (k.length != 32) {
+      throw new IllegalArgumentException("not a WireGuard key");
+    }
+    return HEX.formatHex(k);
+  }
+
+  static String exchange(Path socket, String request, Duration timeout) throws IOException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX); Selector sel = Selector.open()) {
+      ch.connect(UnixDomainSocketAddress.of(socket));
+      ch.configureBlocking(false);
+      ByteBuffer out = ByteBuffer.wrap(request.getBytes(StandardCharsets.US_ASCII));
+      while (out.hasRemaining()) {
+        ch.write(out);
+      }
+      ch.register(sel, SelectionKey.OP_READ);
+      ByteBuffer buf = ByteBuffer.allocate(16 << 10);
+      StringBuilder reply = new StringBuilder();
+      while (true) {
+        long left = (deadline - System.nanoTime()) / 1_000_000;
+        if (left <= 0) {
+          throw new IOException("no complete UAPI answer from " + socket + " within " + timeout.toMillis() + " ms");
+        }
+        sel.select(left);
+        sel.selectedKeys().clear();
+        int n = ch.read(buf);
+        if (n > 0) {
+          buf.flip();
+          reply.append(StandardCharsets.US_ASCII.decode(buf));
+          buf.clear();
+          if (reply.length() > MAX_REPLY) {
+            throw new IOException("UAPI answer from " + socket + " is too large");
+          }
+        }
+        // the answer ends with "errno=N" and an empty line
+        int errno = reply.lastIndexOf("errno=");
+        if (errno >= 0 && reply.indexOf("\n\n", errno) >= 0) {
+          return reply.toString();
+        }
+        if (n < 0) {
+          throw new IOException("UAPI socket " + socket + " closed before the answer was complete");
+        }
+      }
+    }
+  }
+
+  /** Parses a {@code get=1} answer: interface keys first, then one block per peer starting at public_key. */
+  static WgDump parse(String reply) throws IOException {
+    String publicKey = "";
+    int listenPort = 0;
+    Map<String, WgDump.Peer> peers = new LinkedHashMap<>();
+    PeerBuilder peer = null;
+    for (String line : reply.split("\n")) {
+      if (line.isEmpty()) {
+        continue;
+      }
+      int eq = line.indexOf('=');
+      if (eq <= 0) {
+        throw new IOException("not a UAPI line: " + line);
+      }
+      String k = line.substring(0, eq);
+      String v = line.substring(eq + 1);
+      switch (k) {
+        case "errno" -> {
+          if (!v.equals("0")) {
+            throw new IOException("UAPI get failed with errno " + v);
+          }
+        }
+        case "private_key" -> publicKey = WgKeys.publicKeyOf(b64(v));
+        case "listen_port" -> listenPort = Integer.parseInt(v);
+        case "public_key" -> {
+          if (peer != null) {
+            peers.put(peer.key, peer.build());
+          }
+          peer = new PeerBuilder(b64(v));
+        }
+        case "endpoint" -> requirePeer(peer, k).endpoint = v;
+        case "allowed_ip" -> requirePeer(peer, k).allowed.add(v);
+        case "last_handshake_time_sec" -> requirePeer(peer, k).handshake = Long.parseLong(v);
+        case "rx_bytes" -> requirePeer(peer, k).rx = Long.parseLong(v);
+        case "tx_bytes" -> requirePeer(peer, k).tx = Long.parseLong(v);
+        case "persistent_keepalive_interval" -> requirePeer(peer, k).keepalive = Integer.parseInt(v);
+        default -> { } // fwmark, preshared_key, protocol_version, last_handshake_time_nsec
+      }
+    }
+    if (peer != null) {
+      peers.put(peer.key, peer.build());
+    }
+    return new WgDump(publicKey, listenPort, peers);
+  }
+
+  private static PeerBuilder requirePeer(PeerBuilder p, String key) throws IOException {
+    if (p == null) {
+      throw new IOException("UAPI key " + key + " before any public_key");
+    }
+    return p;
+  }
+
+  private static String b64(String hex) {
+    return Base64.getEncoder().encodeToString(HEX.parseHex(hex));
+  }
+
+  private static final class PeerBuilder {
+    final String key;
+    String endpoint = "";
+    final List<String> allowed = new ArrayList<>();
+    long handshake;
+    long rx;
+    long tx;
+    int keepalive;
+
+    PeerBuilder(String key) {
+      this.key = key;
+    }
+
+    WgDump.Peer build() {
+      return new WgDump.Peer(key, endpoint, allowed, handshake, rx, tx, keepalive);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+package io.egressgateway.datapath;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * Prerequisites of privileged datapath tests: root and the tools. Missing ones skip the test locally and
+ * fail it under {@code CI=true}.
+ */
+public final class Privileged {
+  private static final List<String> TOOLS = List.of("ip", "wg", "wireguard-go", "nft", "curl", "socat");
+
+  private Privileged() {}
+
+  public static void require() {
+    String missing = missing();
+    if (missing.isEmpty()) {
+      return;
+    }
+    if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+      fail("privileged test prerequisite missing under CI=true: " + missing);
+    }
+    Assumptions.abort("privileged test skipped: " + missing);
+  }
+
+  static String missing() {
+    StringBuilder b = new StringBuilder();
+    if (!"root".equals(System.getProperty("user.name"))) {
+      b.append("not root; ");
+    }
+    for (String t : TOOLS) {
+      boolean found = Files.isExecutable(Path.of("/usr/bin", t)) || Files.isExecutable(Path.of("/usr/sbin", t))
+          || Files.isExecutable(Path.of("/bin", t)) || Files.isExecutable(Path.of("/sbin", t));
+      if (!found) {
+        b.append(t).append(" not installed; ");
+      }
+    }
+    if (!Files.exists(Path.of("/dev/net/tun"))) {
+      b.append("no /dev/net/tun; ");
+    }
+    return b.toString();
+  }
+
+  /** A short random suffix for namespace and link names owned by one test. */
+  public static String suffix() {
+    return UUID.randomUUID().toString().replace("-", "").substring(0, 6);
+  }
+}
