@@ -101,7 +101,7 @@ class ClusterE2ETest {
       PodSettings settings = new PodSettings(socket, net.w1, Duration.ofSeconds(10), Duration.ofSeconds(1),
           Duration.ofSeconds(20), 2, "auto", Duration.ofSeconds(10), java.util.List.of());
       PodAgent.start(w1.system(), settings, directory, new HostPodDatapath(cmd, wg, net.w1),
-          new ShardedGatewayPeers(w1.system(), Duration.ofSeconds(10)));
+          new ShardedGatewayPeers(w1.system(), Duration.ofSeconds(10))).takeOverTunnels();
 
       CniChainRunner chain = net.chain(socket);
       String pod = lab.ns("web");

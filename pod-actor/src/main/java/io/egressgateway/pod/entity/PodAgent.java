@@ -98,7 +98,8 @@ public final class PodAgent {
     views.subscribe(hints::offerViews);
     CniServer server;
     try {
-      server = CniServer.start(settings.socketPath(), settings.serverThreads(), settings.answerTimeout(), handler);
+      // held until takeOverTunnels has run the DELs kept while no agent was here
+      server = CniServer.startHeld(settings.socketPath(), settings.serverThreads(), settings.answerTimeout(), handler);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot listen on " + settings.socketPath(), e);
     }
@@ -122,7 +123,8 @@ public final class PodAgent {
    */
   public PodAgent takeOverTunnels() {
     resumedGauge.set(0);
-    resumed = server.runDeferredDels().thenCompose(dels -> handler.resumeTunnels()).thenApply(n -> {
+    resumed = server.runDeferredDels().whenComplete((dels, err) -> server.admitCalls())
+        .thenCompose(dels -> handler.resumeTunnels()).thenApply(n -> {
       resumedGauge.set(n);
       return n;
     });

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.egressgateway.pod.model.CniCall;
+import io.egressgateway.pod.model.Ipv4Cidr;
 import io.egressgateway.pod.model.CniReply;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -98,13 +99,11 @@ public final class CniCodec {
   }
 
   static boolean isIpv4Cidr(String s) {
-    int slash = s.indexOf('/');
-    if (slash < 0 || !isIpv4(s.substring(0, slash))) {
+    try {
+      return Ipv4Cidr.parse(s).toString().equals(s);
+    } catch (IllegalArgumentException e) {
       return false;
     }
-    String len = s.substring(slash + 1);
-    return !len.isEmpty() && len.length() <= 2 && len.chars().allMatch(ch -> ch >= '0' && ch <= '9')
-        && Integer.parseInt(len) <= 32;
   }
 
   /** A value quoted for an error message, control characters shown escaped. */

@@ -62,6 +62,8 @@ public final class CniServer implements AutoCloseable {
     return t;
   });
   private volatile java.util.function.Consumer<String> refused = reason -> {};
+  /** Completed once calls over the socket may reach the handler ({@link #admitCalls}); open unless told to hold. */
+  private volatile CompletableFuture<Void> admitted = CompletableFuture.completedFuture(null);
   /** Answers connections over the limit; its own small queue, so a flood is closed rather than queued. */
   private final java.util.concurrent.ThreadPoolExecutor refusals = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
       TimeUnit.MILLISECONDS, new java.util.concurrent.ArrayBlockingQueue<>(MAX_CONNECTIONS), r -> {
@@ -89,12 +91,20 @@ public final class CniServer implements AutoCloseable {
   /** Binds {@code socket} (replacing a stale file) and starts serving. */
   public static CniServer start(Path socket, int threads, Duration answerTimeout,
       Function<CniCall, CompletionStage<CniReply>> handler) throws IOException {
+    return start(socket, threads, answerTimeout, handler, false);
+  }
+
+  private static CniServer start(Path socket, int threads, Duration answerTimeout,
+      Function<CniCall, CompletionStage<CniReply>> handler, boolean held) throws IOException {
     requirePrivateDirectory(socket.toAbsolutePath().getParent());
     Files.deleteIfExists(socket);
     ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     ch.bind(UnixDomainSocketAddress.of(socket));
     Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
     CniServer s = new CniServer(socket, ch, threads, handler, answerTimeout);
+    if (held) {
+      s.admitted = new CompletableFuture<>();
+    }
     s.acceptor.start();
     log.info("CNI server listening on {}", socket);
     return s;
@@ -123,6 +133,20 @@ public final class CniServer implements AutoCloseable {
 
   public Path socket() {
     return socket;
+  }
+
+  /**
+   * Like {@link #start}, but holds calls over the socket (they wait, up to the answer timeout; STATUS says not
+   * available) until {@link #admitCalls}: a starting agent first runs the DELs the plugin kept for it, then takes calls.
+   */
+  public static CniServer startHeld(Path socket, int threads, Duration answerTimeout,
+      Function<CniCall, CompletionStage<CniReply>> handler) throws IOException {
+    return start(socket, threads, answerTimeout, handler, true);
+  }
+
+  /** Lets held and new calls through. */
+  public void admitCalls() {
+    admitted.complete(null);
   }
 
   /** Told the reason ({@code peer}, {@code deadline}, {@code busy}) of every refused connection, e.g. for a metric. */
@@ -345,8 +369,14 @@ public final class CniServer implements AutoCloseable {
       log.warn("unreadable CNI request: {}", e.getMessage());
       return CniCodec.write(CniReply.error(CniReply.DECODING_FAILURE, "unreadable request from the CNI plugin", e.getMessage()));
     }
+    if (!admitted.isDone() && call.command().equals("STATUS")) {
+      return CniCodec.write(CniReply.error(CniReply.NOT_AVAILABLE, "the node agent is still starting",
+          "it runs the DELs kept while it was away first"));
+    }
     try {
-      CniReply reply = handler.apply(call).toCompletableFuture().get(answerTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      // calls wait until the DELs kept while the agent was away have run: a kept DEL must never undo a newer ADD
+      CniReply reply = admitted.thenCompose(v -> handler.apply(call)).toCompletableFuture()
+          .get(answerTimeout.toMillis(), TimeUnit.MILLISECONDS);
       return CniCodec.write(reply);
     } catch (TimeoutException e) {
       return CniCodec.write(CniReply.error(CniReply.TRY_AGAIN_LATER, "the node agent did not finish " + call.command()

@@ -179,4 +179,31 @@ class CniServerTest {
       assertEquals("{}", call(socket, CniCodecTest.request("DEL")), "root still gets through");
     }
   }
+
+  @Test
+  void aHeldServerRunsItsKeptDelsBeforeAnyCallAndSaysItIsStarting() throws Exception {
+    Path socket = tmp.resolve("agent/cni.sock");
+    Files.createDirectories(socket.getParent().resolve("deferred-del"));
+    Files.writeString(socket.getParent().resolve("deferred-del/a.json"), CniCodecTest.request("DEL"));
+    java.util.List<String> ran = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (CniServer server = CniServer.startHeld(socket, 2, Duration.ofSeconds(5), c -> {
+      ran.add(c.command());
+      return CompletableFuture.completedFuture(CniReply.ok(""));
+    })) {
+      assertTrue(call(socket, "{\"command\":\"STATUS\",\"config\":{}}").contains("\"code\":50"), "not available while held");
+      CompletableFuture<String> add = CompletableFuture.supplyAsync(() -> {
+        try {
+          return call(socket, CniCodecTest.request("ADD"));
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      // the ADD is connected and waiting; the kept DEL runs first, then the ADD is let through
+      assertEquals(1, server.runDeferredDels().toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS));
+      assertEquals(java.util.List.of("DEL"), ran, "nothing but the kept DEL before admission");
+      server.admitCalls();
+      assertEquals("{}", add.get(5, java.util.concurrent.TimeUnit.SECONDS));
+      assertEquals(java.util.List.of("DEL", "ADD"), ran);
+    }
+  }
 }
