@@ -10,10 +10,6 @@ import io.egressgateway.core.TestMembers;
 import io.egressgateway.core.journal.Journal;
 import io.egressgateway.core.settings.CoreSettings;
 import io.egressgateway.core.settings.CoreSettings.JournalSettings;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /** /ready follows cluster membership and the journal; /alive and the cluster routes answer. */
 class ReadinessTest {
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final ManagementHttp http = new ManagementHttp();
 
   @Test
   void readyOnlyWhenUpAndTheJournalAnswers() throws Exception {
@@ -39,24 +35,24 @@ class ReadinessTest {
       EgressMember m = members.start("solo", List.of(Roles.CONTROLLER, Roles.GATEWAY, Roles.WORKER), null);
       String url = m.managementUrl();
 
-      assertEquals(200, status(url + "alive"));
-      assertEquals(500, status(url + "ready"), "not ready before joining the cluster");
+      assertEquals(200, http.status(url + "alive"));
+      assertEquals(500, http.status(url + "ready"), "not ready before joining the cluster");
 
       m.join();
-      awaitStatus(url + "ready", 200);
-      String clusterMembers = body(url + "cluster/members");
+      http.awaitStatus(url + "ready", 200);
+      String clusterMembers = http.body(url + "cluster/members");
       assertTrue(clusterMembers.contains("\"status\":\"Up\""), clusterMembers);
       assertTrue(clusterMembers.contains("node:solo") && clusterMembers.contains("controller") && clusterMembers.contains("worker"), clusterMembers);
 
       io.egressgateway.core.metrics.Metrics.get(m.system()).counter("egress_test_total", "test counter").inc();
-      String metrics = body(url + "metrics");
+      String metrics = http.body(url + "metrics");
       assertTrue(metrics.contains("egress_test_total 1"), metrics);
 
       journal.close();
-      awaitStatus(url + "ready", 500);
+      http.awaitStatus(url + "ready", 500);
 
       restarted = Journal.start(fixed);
-      awaitStatus(url + "ready", 200);
+      http.awaitStatus(url + "ready", 200);
     } finally {
       if (restarted != null) {
         restarted.close();
@@ -68,20 +64,6 @@ class ReadinessTest {
     assertTrue(base.embedded());
   }
 
-  private void awaitStatus(String url, int expected) {
-    TestMembers.await(Duration.ofSeconds(30), () -> status(url) == expected, url + " should answer " + expected);
-  }
 
-  private int status(String url) {
-    try {
-      return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
-          HttpResponse.BodyHandlers.discarding()).statusCode();
-    } catch (Exception e) {
-      return -1;
-    }
-  }
 
-  private String body(String url) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString()).body();
-  }
 }

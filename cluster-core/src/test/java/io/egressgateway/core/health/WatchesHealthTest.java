@@ -9,10 +9,6 @@ import io.egressgateway.core.EgressMember;
 import io.egressgateway.core.Roles;
 import io.egressgateway.core.TestMembers;
 import io.egressgateway.core.metrics.Metrics;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 /** /ready is red while a needed watch is down; /alive fails once one has been down longer than the limit. */
 class WatchesHealthTest {
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final ManagementHttp http = new ManagementHttp();
 
   @Test
   void watchesDecideReadinessAndLiveness() {
@@ -31,24 +27,24 @@ class WatchesHealthTest {
           ConfigFactory.parseString("egress.health.watch-down-limit = 2s"));
       m.join();
       String url = m.managementUrl();
-      awaitStatus(url + "ready", 200);
+      http.awaitStatus(url + "ready", 200);
 
       Watches.Watch pods = Watches.get(m.system()).register("pods");
-      awaitStatus(url + "ready", 500); // registered: down until it first reports up
-      assertEquals(200, status(url + "alive"), "down for less than the limit: still alive");
-      awaitStatus(url + "alive", 500); // down longer than 2 s: the runtime should restart this member
+      http.awaitStatus(url + "ready", 500); // registered: down until it first reports up
+      assertEquals(200, http.status(url + "alive"), "down for less than the limit: still alive");
+      http.awaitStatus(url + "alive", 500); // down longer than 2 s: the runtime should restart this member
 
       pods.up();
-      awaitStatus(url + "ready", 200);
-      awaitStatus(url + "alive", 200);
-      String metrics = body(url + "metrics");
+      http.awaitStatus(url + "ready", 200);
+      http.awaitStatus(url + "alive", 200);
+      String metrics = http.body(url + "metrics");
       assertTrue(metrics.contains("egress_informer_up{resource=\"pods\"} 1"), metrics);
       assertTrue(metrics.contains("egress_informer_restarts_total{resource=\"pods\"} 0"), metrics);
 
       pods.down("watch closed");
       pods.restarted();
-      awaitStatus(url + "ready", 500);
-      metrics = body(url + "metrics");
+      http.awaitStatus(url + "ready", 500);
+      metrics = http.body(url + "metrics");
       assertTrue(metrics.contains("egress_informer_up{resource=\"pods\"} 0"), metrics);
       assertTrue(metrics.contains("egress_informer_restarts_total{resource=\"pods\"} 1"), metrics);
     }
@@ -101,24 +97,6 @@ class WatchesHealthTest {
     }
   }
 
-  private void awaitStatus(String url, int expected) {
-    TestMembers.await(Duration.ofSeconds(30), () -> status(url) == expected, url + " should answer " + expected);
-  }
 
-  private int status(String url) {
-    try {
-      return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
-          HttpResponse.BodyHandlers.discarding()).statusCode();
-    } catch (Exception e) {
-      return -1;
-    }
-  }
 
-  private String body(String url) {
-    try {
-      return http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString()).body();
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
-  }
 }
