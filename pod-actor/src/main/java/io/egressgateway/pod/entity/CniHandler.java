@@ -35,6 +35,12 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
   private final Executor blocking;
   /** This node's tunnel devices (creation name) to their entity, for repairs; rebuilt by {@link #resumeTunnels} after a restart. */
   private final java.util.Map<String, String> devices = new java.util.concurrent.ConcurrentHashMap<>();
+  /**
+   * Tunnel entities this agent sent an ADD to before {@link #resumeTunnels} finished: not counted as taken back.
+   * Kept only until then.
+   */
+  private final java.util.Set<String> addedHere = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private volatile boolean takingBack = true;
   /** Per configuration uid, its gateways with complete addresses as last seen ({@link #onViews}). */
   private final java.util.Map<String, java.util.Set<String>> poolSeen = new java.util.HashMap<>();
 
@@ -124,7 +130,10 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
           String id = NodePinned.entityId(node, p.uid());
           CompletionStage<StatusReply<PodTunnel.TakenBack>> asked = tunnels.ask(id, r -> new PodTunnel.Resume(0, r), wait);
           return asked.handle((reply, err) -> {
-            if (err == null && reply.isSuccess()) {
+            if (err == null && reply.isSuccess() && addedHere.contains(id)) {
+              // made by this agent's own ADD meanwhile (calls are taken while tunnels are being taken back)
+              log.debug("pod {}/{}: its tunnel was made by this agent, not taken back", p.namespace(), p.name());
+            } else if (err == null && reply.isSuccess()) {
               PodTunnel.TakenBack t = reply.getValue();
               devices.put(t.deviceName(), id);
               resumed.incrementAndGet();
@@ -140,6 +149,8 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
         })
         .toArray(CompletableFuture[]::new);
     return CompletableFuture.allOf(asks).thenApply(v -> {
+      takingBack = false;
+      addedHere.clear();
       log.info("{} tunnel(s) of annotated pods on node {} resumed after start", resumed.get(), node);
       return resumed.get();
     });
@@ -194,6 +205,9 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
     PodTunnel.Pod p = new PodTunnel.Pod(call.containerId(), call.netns(), call.podIp(), call.eth0Gateway(),
         configKey.get(), call.excludedCidrs());
     String id = NodePinned.entityId(node, pod.get().uid());
+    if (takingBack) {
+      addedHere.add(id);
+    }
     CompletionStage<StatusReply<PodTunnel.Added>> asked = tunnels.ask(id, r -> new PodTunnel.Add(p, r), askTimeout);
     return asked.handle((reply, err) -> {
       if (err != null) {
