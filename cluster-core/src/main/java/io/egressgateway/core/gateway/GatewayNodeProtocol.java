@@ -10,7 +10,9 @@ import akka.pattern.StatusReply;
 import io.egressgateway.core.CborSerializable;
 import io.egressgateway.core.Roles;
 import io.egressgateway.core.sharding.NodePinned;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -21,6 +23,12 @@ import java.util.concurrent.CompletionStage;
  * <p>It lives here, next to the replicated {@code ConfigView}, because both node roles speak it and neither
  * node module may depend on the other. {@link AddPeer} and {@link RemovePeer} were nested in
  * {@code GatewayNode} before; {@link PeerCommandRename} reads what members of that release still send.
+ *
+ * <p>Wire rules: a message may gain a field only if a member that does not know it reads the rest unchanged
+ * (Jackson ignores unknown properties, and a missing one reads as null or 0), and an empty value is not
+ * written at all, so a message without the new facts is byte for byte what the previous release sent. New
+ * messages are fine: a gateway of the previous release drops one it cannot read, and nothing may depend on
+ * its answer ({@link PeersOfNode} is told, never asked).
  */
 public final class GatewayNodeProtocol {
 
@@ -32,12 +40,41 @@ public final class GatewayNodeProtocol {
   /** Every message a {@code GatewayNode} accepts: these and the gateway's own commands. */
   public interface Command extends CborSerializable {}
 
-  /** Make pod peer {@code publicKey} (allowed IP {@code a.b.c.d/32}) known to config {@code configUid}; answered once programmed. */
-  public record AddPeer(String configUid, String publicKey, String allowedIp, ActorRef<StatusReply<Done>> replyTo)
-      implements Command {}
+  /**
+   * Make pod peer {@code publicKey} (allowed IP {@code a.b.c.d/32}) known to config {@code configUid}; answered
+   * once programmed. {@code node} and {@code seq} name the worker node whose tunnel this is and where the
+   * request stands in that node's {@link PeersOfNode} sequence; both are empty (null, 0) from a worker of the
+   * previous release.
+   */
+  public record AddPeer(String configUid, String publicKey, String allowedIp, ActorRef<StatusReply<Done>> replyTo,
+      @JsonInclude(JsonInclude.Include.NON_EMPTY) String node, @JsonInclude(JsonInclude.Include.NON_DEFAULT) long seq)
+      implements Command {
+    public AddPeer {
+      node = node == null ? "" : node;
+    }
+
+    /** A request that names no worker node (as the previous release sent them). */
+    public AddPeer(String configUid, String publicKey, String allowedIp, ActorRef<StatusReply<Done>> replyTo) {
+      this(configUid, publicKey, allowedIp, replyTo, "", 0);
+    }
+  }
 
   /** Forget a pod peer; answered once persisted (the device follows at once). */
   public record RemovePeer(String configUid, String publicKey, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  /**
+   * Every live pod tunnel worker node {@code node} has for config {@code configUid}: pod public key to allowed
+   * IP ({@code a.b.c.d/32}), possibly none. Sent by the worker to each gateway of the config's pool
+   * periodically and when a gateway comes up or joins the pool; one message per (node, config), at most a
+   * node's pods. {@code seq} orders it among the node's earlier digests and {@link AddPeer}s: it was taken
+   * before the tunnels were listed, so every tunnel asked for with a lower {@code seq} and still alive is in
+   * it. Told, not asked: the next one repairs what this one could not.
+   */
+  public record PeersOfNode(String node, String configUid, long seq, Map<String, String> peers) implements Command {
+    public PeersOfNode {
+      peers = peers == null ? Map.of() : Map.copyOf(peers);
+    }
+  }
 
   /**
    * Makes a member without the {@code gateway} role able to reach GatewayNode entities (a shard-region
@@ -59,9 +96,25 @@ public final class GatewayNodeProtocol {
    */
   public static CompletionStage<Done> addPeer(ActorSystem<?> system, String gatewayNode,
       String configUid, String publicKey, String podIp, Duration timeout) {
-    String ip = podIp.endsWith("/32") ? podIp : podIp + "/32";
+    return addPeer(system, gatewayNode, "", 0, configUid, publicKey, podIp, timeout);
+  }
+
+  /** {@link #addPeer} on behalf of worker node {@code workerNode}, at {@code seq} of its peer sequence. */
+  public static CompletionStage<Done> addPeer(ActorSystem<?> system, String gatewayNode, String workerNode, long seq,
+      String configUid, String publicKey, String podIp, Duration timeout) {
+    String ip = hostCidr(podIp);
     return ClusterSharding.get(system).entityRefFor(ENTITY_KEY, gatewayNode)
-        .askWithStatus(r -> new AddPeer(configUid, publicKey, ip, r), timeout);
+        .askWithStatus(r -> new AddPeer(configUid, publicKey, ip, r, workerNode, seq), timeout);
+  }
+
+  /** Tells gateway node {@code gatewayNode} the live peers of a worker node ({@link PeersOfNode}). */
+  public static void tellPeersOfNode(ActorSystem<?> system, String gatewayNode, PeersOfNode digest) {
+    ClusterSharding.get(system).entityRefFor(ENTITY_KEY, gatewayNode).tell(digest);
+  }
+
+  /** {@code podIp} as the allowed IP of its peer: with {@code /32}, given with or without. */
+  public static String hostCidr(String podIp) {
+    return podIp.endsWith("/32") ? podIp : podIp + "/32";
   }
 
   /** Asks gateway node {@code gatewayNode} to forget pod peer {@code publicKey} of {@code configUid}. */
