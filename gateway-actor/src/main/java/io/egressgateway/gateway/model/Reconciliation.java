@@ -15,13 +15,20 @@ import java.util.Set;
  * @param serving    configs whose datapath is in place with all desired peers after this pass
  * @param errors     config uid to the first error met for it
  * @param bulkLoads  number of bulk peer loads done (program or sync)
+ * @param drift      per config whose device was up, the peers it lacked and the peers it had that were not
+ *                   desired (what this pass repaired, or tried to); configs without drift are absent
  */
-public record Reconciliation(List<DatapathAction> actions, Set<String> serving, Map<String, String> errors, int bulkLoads) {
+public record Reconciliation(List<DatapathAction> actions, Set<String> serving, Map<String, String> errors, int bulkLoads,
+    Map<String, PeerDrift> drift) {
   public Reconciliation {
     actions = List.copyOf(actions);
     serving = Set.copyOf(serving);
     errors = Map.copyOf(errors);
+    drift = Map.copyOf(drift);
   }
+
+  /** How far a live device's peers were from the desired ones. */
+  public record PeerDrift(int missing, int unwanted) {}
 
   public static Reconciliation run(GatewayDatapath datapath, GatewayKeys keys, Map<String, ConfigDatapath> desired,
       int bulkThreshold, boolean collect) {
@@ -33,7 +40,7 @@ public record Reconciliation(List<DatapathAction> actions, Set<String> serving, 
     } catch (RuntimeException e) {
       Map<String, String> all = new LinkedHashMap<>();
       desired.keySet().forEach(uid -> all.put(uid, "observing the datapath failed: " + e.getMessage()));
-      return new Reconciliation(List.of(), Set.of(), all, 0);
+      return new Reconciliation(List.of(), Set.of(), all, 0, Map.of());
     }
     List<DatapathAction> actions = new ArrayList<>(GatewayPlanner.planFrontends(desired, frontends, collect));
     actions.addAll(GatewayPlanner.plan(desired, observed, bulkThreshold, collect));
@@ -52,7 +59,31 @@ public record Reconciliation(List<DatapathAction> actions, Set<String> serving, 
     Set<String> serving = new HashSet<>(desired.keySet());
     serving.removeAll(errors.keySet());
     desired.values().stream().filter(c -> errors.containsKey("frontend:" + c.ilbIp())).forEach(c -> serving.remove(c.uid()));
-    return new Reconciliation(actions, serving, errors, bulk);
+    return new Reconciliation(actions, serving, errors, bulk, drift(desired, observed));
+  }
+
+  /** The peer drift of every desired config whose device was up and right (a device made anew has none). */
+  static Map<String, PeerDrift> drift(Map<String, ConfigDatapath> desired, Map<String, ObservedConfig> observed) {
+    Map<String, PeerDrift> out = new LinkedHashMap<>();
+    desired.values().forEach(want -> {
+      ObservedConfig seen = observed.get(want.uid());
+      if (seen == null || !GatewayPlanner.deviceReady(want, seen)) {
+        return;
+      }
+      int missing = 0;
+      int unwanted = 0;
+      for (DatapathAction a : GatewayPlanner.peerDiff(want, seen.peers())) {
+        if (a instanceof DatapathAction.AddPeer) {
+          missing++;
+        } else {
+          unwanted++;
+        }
+      }
+      if (missing + unwanted > 0) {
+        out.put(want.uid(), new PeerDrift(missing, unwanted));
+      }
+    });
+    return out;
   }
 
   private static int apply(GatewayDatapath dp, GatewayKeys keys, DatapathAction a) {
