@@ -39,7 +39,7 @@ class GatewayAgentClusterTest {
 
   GatewaySettings settings() {
     return new GatewaySettings("wireguard-go", "", "eth0", "egw-", 2, 8, Duration.ofMillis(20), Duration.ofSeconds(30),
-        Duration.ofMillis(200), Duration.ofMinutes(10), Duration.ofSeconds(2), 2, Duration.ofSeconds(5), true, "127.0.0.1", 0,
+        Duration.ofMillis(200), Duration.ofMinutes(10), Duration.ofSeconds(2), Duration.ofHours(1), 2, Duration.ofSeconds(5), true, "127.0.0.1", 0,
         Duration.ofSeconds(1), Duration.ofMillis(1));
   }
 

@@ -1,6 +1,5 @@
 package io.egressgateway.gateway.entity;
 
-import akka.Done;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
@@ -25,16 +24,20 @@ import io.egressgateway.core.Roles;
 import io.egressgateway.core.gateway.GatewayNodeProtocol;
 import io.egressgateway.core.gateway.GatewayNodeProtocol.AddPeer;
 import io.egressgateway.core.gateway.GatewayNodeProtocol.Command;
+import io.egressgateway.core.gateway.GatewayNodeProtocol.PeersOfNode;
 import io.egressgateway.core.gateway.GatewayNodeProtocol.RemovePeer;
+import io.egressgateway.core.metrics.Metrics;
 import io.egressgateway.core.sharding.NodePinned;
 import io.egressgateway.core.view.ConfigView;
-import io.egressgateway.datapath.wireguard.WgKeys;
 import io.egressgateway.gateway.infra.GatewaySettings;
 import io.egressgateway.gateway.infra.HealthBoard;
 import io.egressgateway.gateway.model.ConfigDatapath;
 import io.egressgateway.gateway.model.DatapathAction;
 import io.egressgateway.gateway.model.GatewayDatapath;
 import io.egressgateway.gateway.model.GatewayKeys;
+import io.egressgateway.gateway.model.PeerBook;
+import io.egressgateway.gateway.model.PeerOwner;
+import io.egressgateway.gateway.model.PeerSyncPlanner;
 import io.egressgateway.gateway.model.Reconciliation;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -43,10 +46,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
+import java.util.TreeMap;
 import java.util.function.Consumer;
-import java.util.regex.Pattern;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,11 +58,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Owns: for every config of the replicated view that lists this node, the config's namespace, WireGuard
  * device, veth, routes and SNAT (through the {@link GatewayDatapath} port). Persists: the pod peers of each
- * config (public key and allowed IP), never keys. Observes: the config view (not journaled) and the kernel
- * state (each reconcile). Every trigger (view change, lost device, periodic resync, recovery) leads to the
- * same full diff, coalesced, one datapath operation at a time; single peers are added in O(1) and
- * {@link AddPeer} is answered only once the peer is programmed, so a pod never sends into a gateway that
- * does not know it yet.
+ * config (public key, allowed IP and, where known, the worker node whose tunnel it is), never keys.
+ * Observes: the config view and the worker nodes' lists of their live tunnels ({@link PeersOfNode}, kept in
+ * {@link PeerDigests}), neither journaled, and the kernel state (each reconcile). Every trigger (view change,
+ * lost device, periodic resync, recovery) leads to the same full diff, coalesced, one datapath operation at
+ * a time; single peers are added in O(1) and {@link AddPeer} is answered only once the peer is programmed,
+ * so a pod never sends into a gateway that does not know it yet. The workers' lists bring the journaled
+ * peers back to the workers' live tunnels (an addition or removal this gateway missed); the periodic resync
+ * brings the kernel back to the journal. Both count what they repaired.
  */
 public final class GatewayNode
     extends EventSourcedBehaviorWithEnforcedReplies<Command, GatewayNode.Event, GatewayNode.State> {
@@ -68,15 +73,12 @@ public final class GatewayNode
   public static final EntityTypeKey<Command> ENTITY_KEY = GatewayNodeProtocol.ENTITY_KEY;
 
   private static final Logger log = LoggerFactory.getLogger(GatewayNode.class);
-  private static final Pattern HOST_CIDR = Pattern.compile("(25[0-5]|2[0-4]\\d|1?\\d?\\d)(\\.(25[0-5]|2[0-4]\\d|1?\\d?\\d)){3}/32");
   private static final String COALESCE = "coalesce";
   private static final String RESYNC = "resync";
   private static final String HOLD = "hold";
-  /** At most this many peers wait for their configs at once; more are refused at once (memory bound). */
-  static final int MAX_HELD = 10_000;
 
   // ---------------------------------------------------------------- protocol
-  // AddPeer and RemovePeer, which workers send, are in GatewayNodeProtocol (cluster-core); the rest is ours.
+  // AddPeer, RemovePeer and PeersOfNode, which workers send, are in GatewayNodeProtocol (cluster-core).
 
   /** Run a full reconcile now (also sent by the periodic timer). */
   public record Resync() implements Command {}
@@ -103,9 +105,11 @@ public final class GatewayNode
   /** The oldest held peer has waited {@code peer-hold}: refuse what waited that long, look again later. */
   private record HoldElapsed() implements Command {}
 
-  private record Reconciled(Map<String, ConfigDatapath> desired, Reconciliation result, String failure) implements Command {}
+  /** A full reconcile ({@link DatapathJobs}) finished: its outcome, or why it failed as a whole. */
+  record Reconciled(Map<String, ConfigDatapath> desired, Reconciliation result, String failure) implements Command {}
 
-  private record PeersApplied(List<DatapathAction> ops, Map<String, String> errors) implements Command {}
+  /** Queued single-peer operations ({@link DatapathJobs}) were applied; errors by {@code "uid key"}. */
+  record PeersApplied(List<DatapathAction> ops, Map<String, String> errors) implements Command {}
 
   /** What {@link GetStatus} answers. */
   public record Status(String node, Map<String, ConfigStatus> configs) implements CborSerializable {}
@@ -115,21 +119,53 @@ public final class GatewayNode
 
   public sealed interface Event extends CborSerializable {}
 
-  public record PeerAdded(String configUid, String publicKey, String allowedIp) implements Event {}
+  /**
+   * A pod peer held, on behalf of worker node {@code node} at {@code seq} of its peer sequence ({@link
+   * PeerOwner}); {@code node} is empty when not known (a worker of the previous release, or an event written
+   * before owners were).
+   */
+  public record PeerAdded(String configUid, String publicKey, String allowedIp, String node, long seq) implements Event {
+    public PeerAdded {
+      node = node == null ? "" : node;
+    }
+
+    public PeerAdded(String configUid, String publicKey, String allowedIp) {
+      this(configUid, publicKey, allowedIp, "", 0);
+    }
+
+    PeerOwner owner() {
+      return node.isEmpty() ? null : new PeerOwner(node, seq);
+    }
+  }
+
+  /** A held peer turned out to be worker node {@code node}'s: its list at {@code seq} has it. */
+  public record PeerClaimed(String configUid, String publicKey, String node, long seq) implements Event {}
 
   public record PeerRemoved(String configUid, String publicKey) implements Event {}
 
   /** The config no longer lists this node: its peers are forgotten. */
   public record ConfigReleased(String configUid) implements Event {}
 
-  /** Pod peers per config uid: public key to allowed IP. */
-  public record State(Map<String, Map<String, String>> peers) implements CborSerializable {
-    public static final State EMPTY = new State(Map.of());
+  /**
+   * The pod peers held, as a {@link PeerBook} (which holds the rules). {@code owners} is absent from
+   * snapshots taken before it was: read as none.
+   */
+  public record State(Map<String, Map<String, String>> peers, Map<String, Map<String, PeerOwner>> owners)
+      implements CborSerializable {
+    public static final State EMPTY = new State(Map.of(), Map.of());
 
     public State {
-      Map<String, Map<String, String>> copy = new HashMap<>();
-      peers.forEach((uid, m) -> copy.put(uid, Map.copyOf(m)));
-      peers = Map.copyOf(copy);
+      PeerBook b = new PeerBook(peers, owners);
+      peers = b.peers();
+      owners = b.owners();
+    }
+
+    private static State of(PeerBook b) {
+      return new State(b.peers(), b.owners());
+    }
+
+    PeerBook book() {
+      return new PeerBook(peers, owners);
     }
 
     public Map<String, String> peersOf(String uid) {
@@ -140,36 +176,20 @@ public final class GatewayNode
       return ip.equals(peersOf(uid).get(key));
     }
 
-    /**
-     * Adds or moves a peer. A pod IP belongs to one sandbox at a time, and WireGuard routes an allowed IP to
-     * one peer only: an older key holding {@code ip} (a sandbox whose removal never reached this gateway) is
-     * dropped, so a later full load of the device cannot hand the address back to it.
-     */
-    State withPeer(String uid, String key, String ip) {
-      Map<String, String> m = new HashMap<>(peersOf(uid));
-      m.values().removeIf(ip::equals);
-      m.put(key, ip);
-      Map<String, Map<String, String>> all = new HashMap<>(peers);
-      all.put(uid, m);
-      return new State(all);
+    State withPeer(String uid, String key, String ip, PeerOwner owner) {
+      return of(book().withPeer(uid, key, ip, owner));
+    }
+
+    State withOwner(String uid, String key, PeerOwner owner) {
+      return of(book().withOwner(uid, key, owner));
     }
 
     State withoutPeer(String uid, String key) {
-      Map<String, String> m = new HashMap<>(peersOf(uid));
-      m.remove(key);
-      Map<String, Map<String, String>> all = new HashMap<>(peers);
-      if (m.isEmpty()) {
-        all.remove(uid);
-      } else {
-        all.put(uid, m);
-      }
-      return new State(all);
+      return of(book().withoutPeer(uid, key));
     }
 
     State without(String uid) {
-      Map<String, Map<String, String>> all = new HashMap<>(peers);
-      all.remove(uid);
-      return new State(all);
+      return of(book().without(uid));
     }
   }
 
@@ -195,23 +215,16 @@ public final class GatewayNode
   private final TimerScheduler<Command> timers;
   private final String node;
   private final Deps deps;
-  private final Executor blocking;
   private final long startedAt = System.nanoTime();
   private final Consumer<Map<String, ConfigView>> viewListener;
   private Map<String, ConfigView> views = Map.of();
-  private boolean busy;
-  private boolean reconcileWanted;
-  private final List<DatapathAction> pendingPeerOps = new ArrayList<>();
+  private final DatapathJobs jobs;
   /** New peers waiting to be persisted together (while one write runs, the next ones queue up here). */
   private final List<AddPeer> incoming = new ArrayList<>();
   private boolean flushQueued;
-  /**
-   * Peers for configs this node does not serve yet, in arrival order: the worker that sent them already sees
-   * the config in its copy of the view, this node's copy (or the config's Azure addresses) will follow.
-   */
-  private final List<Held> held = new ArrayList<>();
-  private final Map<String, List<ActorRef<StatusReply<Done>>>> waiters = new HashMap<>();
-  private final Set<String> appliedPeers = new HashSet<>();
+  private final HeldPeers held;
+  private final PeerDigests digests;
+  private final PeerWaiters waiters = new PeerWaiters();
   private Set<String> serving = Set.of();
   private Map<String, String> errors = Map.of();
 
@@ -221,7 +234,9 @@ public final class GatewayNode
     this.timers = timers;
     this.node = node;
     this.deps = deps;
-    this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(GatewaySettings.DISPATCHER));
+    this.jobs = new DatapathJobs(ctx, deps, ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(GatewaySettings.DISPATCHER)));
+    this.held = new HeldPeers(node, deps.settings().peerHold());
+    this.digests = new PeerDigests(deps.settings().peerDigestExpiry(), deps.settings().peerHold(), System::nanoTime);
     ActorRef<Command> self = ctx.getSelf();
     this.viewListener = v -> self.tell(new ViewChanged(v));
     deps.deviceLostHook().accept(name -> self.tell(new DeviceLost(name)));
@@ -256,7 +271,8 @@ public final class GatewayNode
         .onCommand(FlushPeers.class, this::onFlushPeers)
         .onCommand(HoldElapsed.class, this::onHoldElapsed)
         .onCommand(RemovePeer.class, this::onRemovePeer)
-        .onCommand(Resync.class, (s, c) -> onTrigger("resync"))
+        .onCommand(PeersOfNode.class, this::onPeersOfNode)
+        .onCommand(Resync.class, (s, c) -> onResync(s))
         .onCommand(ViewChanged.class, this::onViewChanged)
         .onCommand(DeviceLost.class, (s, c) -> onTrigger("device " + c.device() + " lost"))
         .onCommand(CoalesceElapsed.class, (s, c) -> onCoalesceElapsed(s))
@@ -270,7 +286,8 @@ public final class GatewayNode
   @Override
   public EventHandler<State, Event> eventHandler() {
     return newEventHandlerBuilder().forAnyState()
-        .onEvent(PeerAdded.class, (s, e) -> s.withPeer(e.configUid(), e.publicKey(), e.allowedIp()))
+        .onEvent(PeerAdded.class, (s, e) -> s.withPeer(e.configUid(), e.publicKey(), e.allowedIp(), e.owner()))
+        .onEvent(PeerClaimed.class, (s, e) -> s.withOwner(e.configUid(), e.publicKey(), new PeerOwner(e.node(), e.seq())))
         .onEvent(PeerRemoved.class, (s, e) -> s.withoutPeer(e.configUid(), e.publicKey()))
         .onEvent(ConfigReleased.class, (s, e) -> s.without(e.configUid()))
         .build();
@@ -278,29 +295,31 @@ public final class GatewayNode
 
   // ---------------------------------------------------------------- handlers
 
+  /**
+   * Until this incarnation's first reconcile has put the journaled peers on the devices, the health probe
+   * answers 503: the board may still hold what an earlier incarnation (a supervised restart) published.
+   */
   private void onRecovered(State state) {
     log.info("[{}] recovered {} peers in {} configs; reconciling", node,
         state.peers().values().stream().mapToInt(Map::size).sum(), state.peers().size());
+    deps.board().publish(Map.of(), Set.of());
     deps.views().subscribe(viewListener);
     timers.startTimerWithFixedDelay(RESYNC, new Resync(), deps.settings().resyncInterval());
     requestReconcile();
   }
 
   private ReplyEffect<Event, State> onAddPeer(State state, AddPeer c) {
-    String problem = invalidPeer(c.configUid(), c.publicKey(), c.allowedIp());
+    String problem = PeerRequests.invalidPeer(c.configUid(), c.publicKey(), c.allowedIp());
+    problem = problem != null ? problem : digests.whyOutdated(c);
     if (problem != null) {
       log.warn("[{}] rejected peer {}: {}", node, c.publicKey(), problem);
       return Effect().reply(c.replyTo(), StatusReply.error(problem));
     }
-    dropSuperseded(c);
+    held.dropSuperseded(c);
     if (!desired(state).containsKey(c.configUid())) {
-      if (held.size() >= MAX_HELD) {
-        String busy = "config " + c.configUid() + " is not served by gateway node " + node + " yet, and "
-            + MAX_HELD + " peers already wait for their configs here";
-        log.warn("[{}] rejected peer {}: {}", node, c.publicKey(), busy);
-        return Effect().reply(c.replyTo(), StatusReply.error(busy));
+      if (held.hold(c) && !timers.isTimerActive(HOLD)) {
+        timers.startSingleTimer(HOLD, new HoldElapsed(), deps.settings().peerHold());
       }
-      hold(c);
       return Effect().noReply();
     }
     admit(state, c);
@@ -313,7 +332,7 @@ public final class GatewayNode
    */
   private void admit(State state, AddPeer c) {
     if (state.has(c.configUid(), c.publicKey(), c.allowedIp())) {
-      if (appliedPeers.contains(peerId(c.configUid(), c.publicKey()))) {
+      if (waiters.applied(c.configUid(), c.publicKey())) {
         c.replyTo().tell(StatusReply.ack());
       } else {
         awaitPeer(c, state);
@@ -327,78 +346,25 @@ public final class GatewayNode
     }
   }
 
-  /**
-   * Holds a peer whose config this node does not serve yet. The worker's copy of the replicated view can be
-   * ahead of this node's (the config was just created, or this node just joined its pool), and a refusal
-   * would leave this gateway without the pod for good while the load balancer may send the pod's flow here.
-   */
-  private void hold(AddPeer c) {
-    held.add(new Held(c, System.nanoTime()));
-    log.info("[{}] holding peer {} until config {} is served here (up to {})", node, c.publicKey(), c.configUid(),
-        deps.settings().peerHold());
-    if (!timers.isTimerActive(HOLD)) {
-      timers.startSingleTimer(HOLD, new HoldElapsed(), deps.settings().peerHold());
-    }
-  }
-
-  /**
-   * A newer request for the same pod IP of a config replaces a held one: the held key belongs to a sandbox
-   * that is gone, and admitting it later would take the IP away from the newer peer.
-   */
-  private void dropSuperseded(AddPeer c) {
-    held.removeIf(h -> {
-      AddPeer old = h.request();
-      return refuseIf(old.configUid().equals(c.configUid()) && old.allowedIp().equals(c.allowedIp())
-          && !old.publicKey().equals(c.publicKey()), old, () -> "peer " + old.publicKey() + " was superseded by "
-          + c.publicKey() + " for " + c.allowedIp() + " before config " + c.configUid() + " was served here");
-    });
-  }
-
-  /** Admits the held peers whose config is now served here, in arrival order (all in one journal write). */
-  private void admitHeld(State state) {
-    if (held.isEmpty()) {
-      return;
-    }
-    Set<String> served = desired(state).keySet();
-    List<Held> ready = held.stream().filter(h -> served.contains(h.request().configUid())).toList();
-    if (ready.isEmpty()) {
-      return;
-    }
-    held.removeAll(ready);
-    log.info("[{}] config(s) {} now served here: programming {} held peer(s)", node,
-        ready.stream().map(h -> h.request().configUid()).distinct().toList(), ready.size());
-    ready.forEach(h -> admit(state, h.request()));
-  }
-
   private ReplyEffect<Event, State> onHoldElapsed(State state, HoldElapsed e) {
-    long now = System.nanoTime();
-    long limit = deps.settings().peerHold().toNanos();
-    held.removeIf(h -> {
-      boolean expired = now - h.since() >= limit;
-      if (expired) {
-        String problem = "config " + h.request().configUid() + " is not served by gateway node " + node
-            + " (waited " + deps.settings().peerHold().toMillis() + " ms for it)";
-        log.warn("[{}] rejected peer {}: {}", node, h.request().publicKey(), problem);
-        h.request().replyTo().tell(StatusReply.error(problem));
-      }
-      return expired;
-    });
-    if (!held.isEmpty()) {
-      long next = Math.max(1, limit - (now - held.get(0).since()));
-      timers.startSingleTimer(HOLD, new HoldElapsed(), Duration.ofNanos(next));
+    Duration next = held.expire();
+    if (next != null) {
+      timers.startSingleTimer(HOLD, new HoldElapsed(), next);
     }
     return Effect().noReply();
   }
 
   private ReplyEffect<Event, State> onFlushPeers(State state, FlushPeers f) {
     flushQueued = false;
-    List<AddPeer> batch = List.copyOf(incoming);
+    List<AddPeer> batch = new ArrayList<>(incoming);
     incoming.clear();
+    // a list of the node's tunnels that came in meanwhile may already say the tunnel is gone
+    batch.removeIf(c -> refuseIf(digests.whyOutdated(c) != null, c, () -> digests.whyOutdated(c)));
     List<Event> events = new ArrayList<>();
     Set<String> seen = new HashSet<>();
     for (AddPeer c : batch) {
-      if (!state.has(c.configUid(), c.publicKey(), c.allowedIp()) && seen.add(peerId(c.configUid(), c.publicKey()) + " " + c.allowedIp())) {
-        events.add(new PeerAdded(c.configUid(), c.publicKey(), c.allowedIp()));
+      if (!state.has(c.configUid(), c.publicKey(), c.allowedIp()) && seen.add(c.configUid() + " " + c.publicKey() + " " + c.allowedIp())) {
+        events.add(new PeerAdded(c.configUid(), c.publicKey(), c.allowedIp(), c.node(), c.seq()));
       }
     }
     if (events.isEmpty()) {
@@ -411,13 +377,11 @@ public final class GatewayNode
     // an addition of the same peer still waiting for its journal write or for the device must not land
     // after this removal, and its asker gets an answer
     String overtaken = "peer " + c.publicKey() + " was removed before it was programmed";
-    java.util.function.Predicate<AddPeer> same = a -> a.configUid().equals(c.configUid()) && a.publicKey().equals(c.publicKey());
-    held.removeIf(h -> refuseIf(same.test(h.request()), h.request(), () -> overtaken));
+    Predicate<AddPeer> same = a -> a.configUid().equals(c.configUid()) && a.publicKey().equals(c.publicKey());
+    held.refuseAll(same, a -> overtaken);
     incoming.removeIf(a -> refuseIf(same.test(a), a, () -> overtaken));
-    List<ActorRef<StatusReply<Done>>> waiting = waiters.remove(peerId(c.configUid(), c.publicKey()));
-    if (waiting != null) {
-      waiting.forEach(r -> r.tell(StatusReply.error(overtaken)));
-    }
+    waiters.refuse(c.configUid(), c.publicKey(), overtaken);
+    digests.removed(c.configUid(), c.publicKey());
     if (!state.peersOf(c.configUid()).containsKey(c.publicKey())) {
       return Effect().reply(c.replyTo(), StatusReply.ack());
     }
@@ -426,10 +390,80 @@ public final class GatewayNode
         .thenReply(c.replyTo(), s -> StatusReply.ack());
   }
 
+  /** A worker node's list of its live tunnels: kept, and followed at once for a config this node serves. */
+  private ReplyEffect<Event, State> onPeersOfNode(State state, PeersOfNode m) {
+    String problem = PeerRequests.invalidDigest(m);
+    if (problem != null) {
+      log.warn("[{}] ignored the peers of node {} for config {}: {}", node, m.node(), m.configUid(), problem);
+      return Effect().noReply();
+    }
+    if (!digests.offer(m)) {
+      log.debug("[{}] peers of node {} for config {} at {}: not newer than the last", node, m.node(), m.configUid(), m.seq());
+      return Effect().noReply();
+    }
+    if (!desired(state).containsKey(m.configUid())) {
+      return Effect().noReply(); // followed once the config is served here (onViewChanged)
+    }
+    return persistRepairs(state, Map.of(m.configUid(), digests.plan(m.configUid(), m.node(), state.book().heldOf(m.configUid()))),
+        "the peers of node " + m.node());
+  }
+
+  /** The periodic resync: the kernel against the journal, and peers of worker nodes silent for too long. */
+  private ReplyEffect<Event, State> onResync(State state) {
+    requestReconcile();
+    Set<String> wanted = desired(state).keySet();
+    digests.prune(wanted);
+    Map<String, List<PeerSyncPlanner.Change>> changes = new TreeMap<>();
+    wanted.forEach(uid -> changes.put(uid, digests.planSilent(state.book().heldOf(uid))));
+    return persistRepairs(state, changes, "silent worker nodes");
+  }
+
   private ReplyEffect<Event, State> onViewChanged(State state, ViewChanged c) {
     views = c.views();
-    admitHeld(state);
-    return onTrigger("view changed");
+    held.release(desired(state).keySet()).forEach(r -> admit(state, r));
+    requestReconcile();
+    // lists that came in before this node served their config are followed now (again: idempotent)
+    Map<String, List<PeerSyncPlanner.Change>> changes = new TreeMap<>();
+    desired(state).keySet().forEach(uid -> changes.put(uid, digests.planAll(uid, state.book().heldOf(uid))));
+    return persistRepairs(state, changes, "the worker nodes' lists");
+  }
+
+  /**
+   * Journals what the workers' lists call for (in one write), then puts it on the devices (O(changes)),
+   * counts it ({@code source=digest}) and logs it.
+   */
+  private ReplyEffect<Event, State> persistRepairs(State state, Map<String, List<PeerSyncPlanner.Change>> changes, String why) {
+    List<Event> events = new ArrayList<>();
+    changes.forEach((uid, list) -> list.forEach(ch -> events.add(eventOf(uid, ch))));
+    if (events.isEmpty()) {
+      return Effect().noReply();
+    }
+    return Effect().persist(events).thenRun(s -> changes.forEach((uid, list) -> {
+      PeerSyncPlanner.Counts n = PeerSyncPlanner.count(list);
+      if (n.added() + n.removed() > 0) {
+        log.info("[{}] config {}: {} added {} and removed {} peer(s) ({} claimed)", node, uid, why, n.added(), n.removed(), n.claimed());
+        countRepairs(uid, "digest", n.added(), n.removed());
+      }
+      list.forEach(ch -> {
+        log.debug("[{}] config {}: {}", node, uid, ch);
+        if (ch instanceof PeerSyncPlanner.Remove r) {
+          waiters.refuse(uid, r.publicKey(), "peer " + r.publicKey() + " was removed: " + r.why());
+          queuePeerOp(new DatapathAction.RemovePeer(uid, r.publicKey()), s);
+        } else if (ch instanceof PeerSyncPlanner.Add a) {
+          waiters.unprogrammed(uid, a.publicKey());
+          queuePeerOp(new DatapathAction.AddPeer(uid, a.publicKey(), a.allowedIp()), s);
+        }
+      });
+    })).thenNoReply();
+  }
+
+  private static Event eventOf(String uid, PeerSyncPlanner.Change ch) {
+    if (ch instanceof PeerSyncPlanner.Add a) {
+      return new PeerAdded(uid, a.publicKey(), a.allowedIp(), a.owner().node(), a.owner().seq());
+    } else if (ch instanceof PeerSyncPlanner.Claim c) {
+      return new PeerClaimed(uid, c.publicKey(), c.owner().node(), c.owner().seq());
+    }
+    return new PeerRemoved(uid, ch.publicKey());
   }
 
   private ReplyEffect<Event, State> onTrigger(String why) {
@@ -439,13 +473,13 @@ public final class GatewayNode
   }
 
   private ReplyEffect<Event, State> onCoalesceElapsed(State state) {
-    reconcileWanted = true;
+    jobs.wantReconcile();
     kick(state);
     return Effect().noReply();
   }
 
   private ReplyEffect<Event, State> onReconciled(State state, Reconciled r) {
-    busy = false;
+    jobs.done();
     if (r.failure() != null) {
       log.warn("[{}] reconcile failed: {}", node, r.failure());
       countReconcile("error");
@@ -455,6 +489,7 @@ public final class GatewayNode
       return Effect().noReply();
     }
     Reconciliation result = r.result();
+    Set<String> servedBefore = serving;
     serving = result.serving();
     errors = result.errors();
     countReconcile(errors.isEmpty() ? "ok" : "error");
@@ -464,8 +499,15 @@ public final class GatewayNode
           result.bulkLoads(), serving);
     }
     errors.forEach((uid, e) -> log.warn("[{}] config {}: {}", node, uid, e));
+    result.drift().forEach((uid, d) -> {
+      if (servedBefore.contains(uid) && serving.contains(uid)) {
+        log.info("[{}] config {}: its device had drifted from the journal ({} peer(s) missing, {} not ours); repaired",
+            node, uid, d.missing(), d.unwanted());
+        countRepairs(uid, "kernel", d.missing(), d.unwanted());
+      }
+    });
     for (String uid : serving) {
-      r.desired().get(uid).peers().keySet().forEach(key -> peerApplied(uid, key));
+      r.desired().get(uid).peers().keySet().forEach(key -> waiters.programmed(uid, key));
     }
     if (!errors.isEmpty()) {
       scheduleRetry();
@@ -480,23 +522,22 @@ public final class GatewayNode
       return Effect().noReply();
     }
     log.info("[{}] releasing peers of configs no longer on this node: {}", node, releases);
-    return Effect().persist(releases).thenRun(this::afterRelease).thenNoReply();
+    return Effect().persist(releases).thenRun(this::kick).thenNoReply();
   }
 
   private ReplyEffect<Event, State> onPeersApplied(State state, PeersApplied r) {
-    busy = false;
+    jobs.done();
     for (DatapathAction op : r.ops()) {
-      String k = peerId(op.uid(), Reconciliation.peerKey(op));
       String error = r.errors().get(op.uid() + " " + Reconciliation.peerKey(op));
       if (error != null) {
         log.warn("[{}] {}; a full reconcile follows", node, error);
-        reconcileWanted = true;
+        jobs.wantReconcile();
       } else if (op instanceof DatapathAction.AddPeer add && state.has(add.uid(), add.publicKey(), add.allowedIp())) {
         log.info("[{}] peer {} {} added to config {}", node, add.publicKey(), add.allowedIp(), add.uid());
-        peerApplied(add.uid(), add.publicKey());
+        waiters.programmed(add.uid(), add.publicKey());
       } else if (op instanceof DatapathAction.RemovePeer) {
         log.info("[{}] peer {} removed from config {}", node, Reconciliation.peerKey(op), op.uid());
-        appliedPeers.remove(k);
+        waiters.unprogrammed(op.uid(), Reconciliation.peerKey(op));
       }
     }
     kick(state);
@@ -513,18 +554,17 @@ public final class GatewayNode
   // ---------------------------------------------------------------- datapath work, one at a time
 
   private void awaitPeer(AddPeer c, State state) {
-    waiters.computeIfAbsent(peerId(c.configUid(), c.publicKey()), k -> new ArrayList<>()).add(c.replyTo());
-    appliedPeers.remove(peerId(c.configUid(), c.publicKey()));
+    waiters.await(c.configUid(), c.publicKey(), c.replyTo());
     queuePeerOp(new DatapathAction.AddPeer(c.configUid(), c.publicKey(), c.allowedIp()), state);
   }
 
   private void queuePeerOp(DatapathAction op, State state) {
-    pendingPeerOps.add(op);
+    jobs.queue(op);
     kick(state);
   }
 
-  private void afterRelease(State state) {
-    kick(state);
+  private void kick(State state) {
+    jobs.kick(serving, () -> desired(state), collecting());
   }
 
   private void requestReconcile() {
@@ -536,34 +576,6 @@ public final class GatewayNode
   private void scheduleRetry() {
     if (!timers.isTimerActive(COALESCE)) {
       timers.startSingleTimer(COALESCE, new CoalesceElapsed(), deps.settings().retryInterval());
-    }
-  }
-
-  /** Starts the next datapath job if none runs: queued single-peer operations first, then a full reconcile. */
-  private void kick(State state) {
-    if (busy) {
-      return;
-    }
-    // a config not serving yet (its device is still to be made) gets its peers with the reconcile that makes it
-    if (pendingPeerOps.removeIf(op -> !serving.contains(op.uid()))) {
-      reconcileWanted = true;
-    }
-    if (!pendingPeerOps.isEmpty()) {
-      List<DatapathAction> ops = List.copyOf(pendingPeerOps);
-      pendingPeerOps.clear();
-      busy = true;
-      GatewayDatapath dp = deps.datapath();
-      ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> Reconciliation.applyPeers(dp, ops), blocking),
-          (errs, ex) -> new PeersApplied(ops, ex != null ? failAll(ops, ex) : errs));
-    } else if (reconcileWanted) {
-      reconcileWanted = false;
-      busy = true;
-      Map<String, ConfigDatapath> want = desired(state);
-      boolean collect = collecting();
-      GatewaySettings s = deps.settings();
-      ctx.pipeToSelf(CompletableFuture.supplyAsync(
-              () -> Reconciliation.run(deps.datapath(), deps.keys(), want, s.bulkThreshold(), collect), blocking),
-          (res, ex) -> new Reconciled(want, res, ex == null ? null : String.valueOf(ex.getMessage())));
     }
   }
 
@@ -586,21 +598,6 @@ public final class GatewayNode
     return Duration.ofNanos(System.nanoTime() - startedAt).compareTo(deps.settings().viewGrace()) >= 0;
   }
 
-  private void peerApplied(String uid, String key) {
-    String k = peerId(uid, key);
-    appliedPeers.add(k);
-    List<ActorRef<StatusReply<Done>>> w = waiters.remove(k);
-    if (w != null) {
-      w.forEach(r -> r.tell(StatusReply.ack()));
-    }
-  }
-
-  private static Map<String, String> failAll(List<DatapathAction> ops, Throwable ex) {
-    Map<String, String> out = new HashMap<>();
-    ops.forEach(op -> out.put(op.uid() + " " + Reconciliation.peerKey(op), String.valueOf(ex.getMessage())));
-    return out;
-  }
-
   /**
    * Answers a waiting {@code request} with an error when {@code refuse}, for dropping it from its list with
    * {@code removeIf}; returns {@code refuse}.
@@ -612,30 +609,27 @@ public final class GatewayNode
     return refuse;
   }
 
-  /** A peer waiting for its config to be served here, and since when ({@link System#nanoTime}). */
-  private record Held(AddPeer request, long since) {}
-
-  private static String peerId(String uid, String key) {
-    return uid + " " + key;
-  }
-
-  private static String invalidPeer(String uid, String key, String ip) {
-    if (uid == null || !uid.matches("[a-z0-9-]{1,63}")) {
-      return "not a config uid: '" + uid + "'";
-    }
-    if (!WgKeys.isValid(key)) {
-      return "not a WireGuard public key (base64 of 32 bytes): '" + key + "'";
-    }
-    if (ip == null || !HOST_CIDR.matcher(ip).matches()) {
-      return "allowed IP must be one IPv4 address as a.b.c.d/32, not '" + ip + "'";
-    }
-    return null;
-  }
-
   /** Reconcile passes, for the management port's /metrics (labels: entity type and outcome only). */
   private void countReconcile(String result) {
-    io.egressgateway.core.metrics.Metrics.get(ctx.getSystem())
+    Metrics.get(ctx.getSystem())
         .counter("egress_reconciles_total", "reconcile passes by entity type and outcome", "entity", "result")
         .inc(ENTITY_KEY.name(), result);
+  }
+
+  /**
+   * Peers put back or taken away because the kernel had drifted from the journal ({@code source=kernel}) or
+   * the journal from the workers' live tunnels ({@code source=digest}).
+   */
+  private void countRepairs(String uid, String source, int added, int removed) {
+    Metrics.Counter c = Metrics.get(ctx.getSystem()).counter("egress_gateway_peers_repaired_total",
+        "pod peers a gateway added or removed to repair drift, by config, kind (added, removed) and what had drifted"
+            + " (kernel: the device from the journal; digest: the journal from the workers' live tunnels)",
+        "config", "kind", "source");
+    if (added > 0) {
+      c.add(added, uid, "added", source);
+    }
+    if (removed > 0) {
+      c.add(removed, uid, "removed", source);
+    }
   }
 }

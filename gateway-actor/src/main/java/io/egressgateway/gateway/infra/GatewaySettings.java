@@ -16,6 +16,7 @@ public record GatewaySettings(
     Duration retryInterval,
     Duration viewGrace,
     Duration peerHold,
+    Duration peerDigestExpiry,
     int snapshotEvery,
     Duration commandTimeout,
     boolean probeEnabled,
@@ -41,6 +42,7 @@ public record GatewaySettings(
     requirePositive("retry-interval", retryInterval);
     requirePositive("command-timeout", commandTimeout);
     requirePositive("peer-hold", peerHold);
+    requirePositive("peer-digest-expiry", peerDigestExpiry);
     if (peerKeepaliveSeconds < 0 || peerKeepaliveSeconds > 65535) {
       throw new IllegalArgumentException("egress.gateway.peer-keepalive out of range: " + peerKeepaliveSeconds + "s");
     }
@@ -67,6 +69,7 @@ public record GatewaySettings(
         c.getDuration("retry-interval"),
         c.getDuration("view-grace"),
         c.getDuration("peer-hold"),
+        c.getDuration("peer-digest-expiry"),
         c.getInt("snapshot-every"),
         c.getDuration("command-timeout"),
         c.getBoolean("probe.enabled"),

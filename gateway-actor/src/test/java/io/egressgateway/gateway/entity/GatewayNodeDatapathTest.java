@@ -166,7 +166,7 @@ class GatewayNodeDatapathTest {
     probe = ProbeServer.start("127.0.0.1", 0, board, dp, Duration.ofMillis(1));
     TestConfigSource views = new TestConfigSource();
     GatewaySettings s = new GatewaySettings("wireguard-go", lab.gw, "eth0", "egwt-" + lab.sfx + "-", 2, 8, Duration.ofMillis(20),
-        Duration.ofMinutes(5), Duration.ofMillis(200), Duration.ofMinutes(10), Duration.ofSeconds(30), 100, Duration.ofSeconds(10), true,
+        Duration.ofMinutes(5), Duration.ofMillis(200), Duration.ofMinutes(10), Duration.ofSeconds(30), Duration.ofHours(1), 100, Duration.ofSeconds(10), true,
         "127.0.0.1", 0, Duration.ZERO, Duration.ofMillis(1));
     GatewayNode.Deps deps = new GatewayNode.Deps(s, dp, new InMemoryGatewayKeys().put("sgw-x", gwKey.privateKey()),
         views, wg::onDeviceLost, board);

@@ -60,7 +60,7 @@ class GatewayNodeTest {
 
   static GatewaySettings settings(Duration viewGrace, Duration peerHold) {
     return new GatewaySettings("wireguard-go", "", "eth0", "egw-", 2, 8, Duration.ofMillis(20), Duration.ofMinutes(5),
-        Duration.ofMillis(100), viewGrace, peerHold, 3, Duration.ofSeconds(5), false, "127.0.0.1", 0, Duration.ZERO,
+        Duration.ofMillis(100), viewGrace, peerHold, Duration.ofHours(1), 3, Duration.ofSeconds(5), false, "127.0.0.1", 0, Duration.ZERO,
         Duration.ofMillis(1));
   }
 
