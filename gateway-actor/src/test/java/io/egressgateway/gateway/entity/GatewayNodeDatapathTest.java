@@ -41,7 +41,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The GatewayNode entity driving the real datapath in a namespace lab: a pod's first request after its peer
- * was added, a killed wireguard-go, an agent restart on a wiped node, a broken SNAT seen by the probe, drain.
+ * was added, a killed wireguard-go, an agent restart on a wiped node, a broken SNAT seen by the probe, drain,
+ * and a peer removed behind the gateway's back with {@code wg set}.
  */
 @Tag("privileged")
 class GatewayNodeDatapathTest {
@@ -258,5 +259,53 @@ class GatewayNodeDatapathTest {
     // SIGTERM: 503 at once
     probe.drain(Duration.ofSeconds(30));
     assertEquals(503, probe("/gw/" + uid));
+  }
+
+  @Test
+  void aPeerRemovedWithWgSetBehindTheGatewaysBackIsBackWithinOnePeriod() throws Exception {
+    String node = lab.gw;
+    GoWireGuard wg = new GoWireGuard(lab.cmd);
+    real = new LinuxGatewayDatapath(lab.cmd, wg, new GatewayNames(node, "egwt-" + lab.sfx + "-"), lab.gw, 2, "eth0");
+    HealthBoard board = new HealthBoard();
+    TestConfigSource views = new TestConfigSource();
+    Duration period = Duration.ofSeconds(1);
+    GatewaySettings s = new GatewaySettings("wireguard-go", lab.gw, "eth0", "egwt-" + lab.sfx + "-", 2, 8, Duration.ofMillis(20),
+        period, Duration.ofMillis(200), Duration.ofMinutes(10), Duration.ofSeconds(30), Duration.ofHours(1), 100,
+        Duration.ofSeconds(10), true, "127.0.0.1", 0, Duration.ZERO, Duration.ofMillis(1));
+    var es = EventSourcedBehaviorTestKit.<GatewayNodeProtocol.Command, GatewayNode.Event, GatewayNode.State>create(KIT.system(),
+        GatewayNode.create(node, new GatewayNode.Deps(s, real, new InMemoryGatewayKeys().put("sgw-x", gwKey.privateKey()), views,
+            wg::onDeviceLost, board)));
+    views.put(new ConfigView("default/sgc", uid, 1, Lab.ILB_IP, 6000, gwKey.publicKey(), "sgw-x", List.of(),
+        "staticEgressGateway", "", Map.of(node, new ConfigView.GatewayAddresses(Lab.GW_IP, Lab.SECONDARY_IP)), false));
+    await(() -> assertTrue(board.snapshot().serving().contains(uid)));
+    assertTrue(es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.AddPeer(uid, podKey.publicKey(), Lab.POD_IP + "/32", r,
+        "w1", 1)).reply().isSuccess());
+    String other = WgKeys.generate().publicKey();
+    assertTrue(es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.AddPeer(uid, other, "10.244.7.1/32", r, "w1", 2))
+        .reply().isSuccess());
+    Map<String, String> all = devicePeers();
+    assertEquals(2, all.size());
+    lab.attachPod(podKey.privateKey(), gwKey.publicKey(), 6000);
+    assertTrue(lab.echoFromPod().ok());
+
+    // an operator (or anything else) takes the pod's peer off the device, and puts a stranger on it
+    String device = real.names().device(uid);
+    String stranger = WgKeys.generate().publicKey();
+    lab.cmd.run(List.of("wg", "set", device, "peer", podKey.publicKey(), "remove"));
+    lab.cmd.run(List.of("wg", "set", device, "peer", stranger, "allowed-ips", "10.244.9.9/32"));
+    // (the repair may come before any look of ours: the repair counter below is what says it happened)
+    long removedAt = System.nanoTime();
+    await(() -> assertEquals(all, devicePeers()));
+    System.out.printf("peer removed with wg set restored after %d ms (resync period %d ms)%n",
+        (System.nanoTime() - removedAt) / 1_000_000, period.toMillis());
+    var repaired = io.egressgateway.core.metrics.Metrics.get(KIT.system())
+        .counter("egress_gateway_peers_repaired_total", "", "config", "kind", "source");
+    assertEquals(1, repaired.value(uid, "added", "kernel"), "the pod's peer, put back");
+    assertEquals(1, repaired.value(uid, "removed", "kernel"), "the stranger, taken off");
+
+    lab.kickPod(gwKey.publicKey(), 6000);
+    CommandRunner.Result again = lab.echoFromPod();
+    assertTrue(again.ok(), again.stderr());
+    assertEquals(Lab.SECONDARY_IP, again.stdout().strip(), "the pod's traffic flows again");
   }
 }
