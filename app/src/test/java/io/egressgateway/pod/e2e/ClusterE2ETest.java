@@ -99,7 +99,7 @@ class ClusterE2ETest {
       directory.put(new PodInfo("default", "web", "uid-web", Map.of(PodInfo.GATEWAY_ANNOTATION, "cl")));
       Path socket = lab.dir.resolve("agent/cni.sock");
       PodSettings settings = new PodSettings(socket, net.w1, Duration.ofSeconds(10), Duration.ofSeconds(1),
-          Duration.ofSeconds(20), 2, "auto", Duration.ofSeconds(10), java.util.List.of());
+          Duration.ofSeconds(20), 2, "auto", Duration.ofSeconds(10), java.util.List.of(), Duration.ofSeconds(30));
       PodAgent.start(w1.system(), settings, directory, new HostPodDatapath(cmd, wg, net.w1),
           new ShardedGatewayPeers(w1.system(), Duration.ofSeconds(10))).takeOverTunnels();
 

@@ -41,8 +41,6 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
    */
   private final java.util.Set<String> addedHere = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile boolean takingBack = true;
-  /** Per configuration uid, its gateways with complete addresses as last seen ({@link #onViews}). */
-  private final java.util.Map<String, java.util.Set<String>> poolSeen = new java.util.HashMap<>();
 
   /** {@code askTimeout} must exceed the entities' gateway wait; {@code blocking} runs CHECK's datapath read. */
   /**
@@ -84,35 +82,28 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
   }
 
   /**
-   * Follows the replicated view (a view listener: quick, never blocking). When a configuration's pool gains
-   * a gateway that can serve it (its addresses are complete), every tunnel of this node is told
-   * ({@link PodTunnel.GatewaysJoined}); those of that configuration send the pod's peer to the newcomer. A
-   * pool seen for the first time tells nobody: tunnels made under it asked all of its gateways already.
+   * Every tunnel of this node whose key may be on the gateways (being made, or made), for the lists the
+   * gateways heal themselves from ({@link PeerSync}). Asks each tunnel entity this agent knows (made or
+   * taken back) or whose pod the node's cache lists; fails if any of them does not answer, since a partial
+   * list would make the gateways drop live pods' peers.
    */
-  public synchronized void onViews(java.util.Map<String, io.egressgateway.core.view.ConfigView> views) {
-    java.util.Map<String, java.util.Set<String>> now = new java.util.HashMap<>();
-    for (io.egressgateway.core.view.ConfigView v : views.values()) {
-      java.util.Set<String> ready = new java.util.TreeSet<>();
-      v.gateways().forEach((gw, a) -> {
-        if (a.complete()) {
-          ready.add(gw);
-        }
-      });
-      now.put(v.uid(), ready);
-      java.util.Set<String> before = poolSeen.get(v.uid());
-      if (before == null) {
-        continue;
-      }
-      java.util.Set<String> joined = new java.util.TreeSet<>(ready);
-      joined.removeAll(before);
-      if (!joined.isEmpty()) {
-        java.util.Set<String> entities = new java.util.HashSet<>(devices.values());
-        log.info("gateway(s) {} joined the pool of {}: telling {} tunnel(s) of node {}", joined, v.key(), entities.size(), node);
-        entities.forEach(id -> tunnels.tell(id, new PodTunnel.GatewaysJoined(v.uid(), java.util.Set.copyOf(joined))));
-      }
-    }
-    poolSeen.clear();
-    poolSeen.putAll(now);
+  public CompletionStage<java.util.List<PeerSync.Live>> liveTunnels() {
+    java.util.List<CompletableFuture<PodTunnel.State>> states = tunnelIds().stream()
+        .map(id -> tunnels.<PodTunnel.State>ask(id, PodTunnel.Get::new, askTimeout).toCompletableFuture())
+        .toList();
+    return CompletableFuture.allOf(states.toArray(CompletableFuture[]::new)).thenApply(v -> states.stream()
+        .map(f -> PodTunnel.tunnelOf(f.join()))
+        .filter(java.util.Objects::nonNull)
+        .map(t -> new PeerSync.Live(t.configUid(), t.publicKey(), t.podIp()))
+        .toList());
+  }
+
+  /** The entity ids of this node's tunnels: those this agent made or took back, and those of the annotated pods in the cache. */
+  private java.util.Set<String> tunnelIds() {
+    java.util.Set<String> ids = new java.util.TreeSet<>(devices.values());
+    directory.all().stream().filter(p -> p.gatewayConfigKey().isPresent())
+        .forEach(p -> ids.add(NodePinned.entityId(node, p.uid())));
+    return ids;
   }
 
   /**
@@ -262,15 +253,13 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
    */
   private CompletionStage<CniReply> gc(CniCall call) {
     java.util.Set<String> valid = java.util.Set.copyOf(call.validContainerIds());
-    java.util.Set<String> ids = new java.util.TreeSet<>(devices.values());
-    directory.all().stream().filter(p -> p.gatewayConfigKey().isPresent())
-        .forEach(p -> ids.add(NodePinned.entityId(node, p.uid())));
+    java.util.Set<String> ids = tunnelIds();
     java.util.concurrent.atomic.AtomicInteger removed = new java.util.concurrent.atomic.AtomicInteger();
     CompletableFuture<?>[] asks = ids.stream().map(id -> {
       CompletionStage<PodTunnel.State> state = tunnels.ask(id, PodTunnel.Get::new, askTimeout);
       return state.thenCompose(s -> {
-        String container = s instanceof PodTunnel.Established e ? e.tunnel().containerId()
-            : s instanceof PodTunnel.Requested r ? r.tunnel().containerId() : "";
+        PodTunnel.Tunnel t = PodTunnel.tunnelOf(s);
+        String container = t == null ? "" : t.containerId();
         if (container.isEmpty() || valid.contains(container)) {
           return CompletableFuture.completedFuture(null);
         }

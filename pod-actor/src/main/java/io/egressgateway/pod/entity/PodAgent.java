@@ -2,7 +2,9 @@ package io.egressgateway.pod.entity;
 
 import akka.Done;
 import akka.actor.CoordinatedShutdown;
+import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Props;
 import akka.actor.typed.DispatcherSelector;
 import akka.cluster.typed.Cluster;
 import io.egressgateway.core.Roles;
@@ -22,21 +24,25 @@ import java.io.UncheckedIOException;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * The pod half of a worker member: PodTunnel sharding (pinned to this member's node), the CNI server, and
- * their wiring to the replicated config view and the gateways. The socket is closed early in coordinated
- * shutdown, so a stopping agent answers no half-done ADD.
+ * The pod half of a worker member: PodTunnel sharding (pinned to this member's node), the CNI server, the
+ * lists of this node's tunnels the gateways heal themselves from ({@link PeerSync}), and their wiring to the
+ * replicated config view and the gateways. The socket is closed early in coordinated shutdown, so a stopping
+ * agent answers no half-done ADD.
  *
  * <p>Owns: the CNI server. Persists: nothing itself. Observes: the member's roles (its node name).
  */
 public final class PodAgent {
   private final CniServer server;
   private final CniHandler handler;
+  private final ActorRef<PeerSync.Command> peerSync;
   private final io.egressgateway.core.metrics.Metrics.Gauge resumedGauge;
   private volatile java.util.concurrent.CompletionStage<Integer> resumed = CompletableFuture.completedFuture(0);
 
-  private PodAgent(CniServer server, CniHandler handler, io.egressgateway.core.metrics.Metrics.Gauge resumedGauge) {
+  private PodAgent(CniServer server, CniHandler handler, ActorRef<PeerSync.Command> peerSync,
+      io.egressgateway.core.metrics.Metrics.Gauge resumedGauge) {
     this.server = server;
     this.handler = handler;
+    this.peerSync = peerSync;
     this.resumedGauge = resumedGauge;
   }
 
@@ -91,7 +97,9 @@ public final class PodAgent {
     PodTunnels tunnels = PodTunnels.sharded(system, PodTunnel.init(system, deps));
     CniHandler handler = new CniHandler(node, directory, tunnels, datapath,
         settings.answerTimeout().minusMillis(500), system.dispatchers().lookup(DispatcherSelector.blocking()));
-    views.subscribe(handler::onViews);
+    ActorRef<PeerSync.Command> peerSync = system.systemActorOf(
+        PeerSync.create(gateways, handler::liveTunnels, settings.peerSyncInterval(), true), "pod-peer-sync", Props.empty());
+    views.subscribe(v -> peerSync.tell(new PeerSync.ViewsChanged(v)));
     io.egressgateway.pod.infra.GatewayNamespaces hints = new io.egressgateway.pod.infra.GatewayNamespaces(
         settings.socketPath().toAbsolutePath().getParent(), system.dispatchers().lookup(DispatcherSelector.blocking()),
         java.time.Duration.ofSeconds(30), System::nanoTime);
@@ -111,21 +119,23 @@ public final class PodAgent {
       server.close();
       return CompletableFuture.completedFuture(Done.getInstance());
     });
-    return new PodAgent(server, handler, io.egressgateway.core.metrics.Metrics.get(system).gauge(
+    return new PodAgent(server, handler, peerSync, io.egressgateway.core.metrics.Metrics.get(system).gauge(
         "egress_pod_tunnels_resumed", "tunnels of pods made before this agent started that it took back"));
   }
 
   /**
    * Takes over what an earlier agent on this node left: first the DELs that could not reach it (pods deleted
    * meanwhile, kept by the plugin), then the tunnels of the pods still here ({@link CniHandler#resumeTunnels}).
-   * Call it once, after {@link #observedBy}, so that what it does reaches the observer too; {@link #resumed}
-   * completes when it is done.
+   * Only then do the gateways get lists of this node's tunnels ({@link PeerSync}): one sent before would miss
+   * the tunnels not taken back yet. Call it once, after {@link #observedBy}, so that what it does reaches the
+   * observer too; {@link #resumed} completes when it is done.
    */
   public PodAgent takeOverTunnels() {
     resumedGauge.set(0);
     resumed = server.runDeferredDels().whenComplete((dels, err) -> server.admitCalls())
         .thenCompose(dels -> handler.resumeTunnels()).thenApply(n -> {
       resumedGauge.set(n);
+      peerSync.tell(new PeerSync.Start());
       return n;
     });
     return this;

@@ -140,14 +140,6 @@ public final class PodTunnel
   static final Duration REKEY_RETRY = Duration.ofSeconds(2);
   static final int REKEY_ATTEMPTS = 60;
 
-  /**
-   * Gateways {@code gateways} joined the pool of configuration {@code configUid} after this tunnel was made
-   * (a scaled-out pool, or a gateway that had not received the configuration yet): the pod's peer goes to
-   * them too, since the load balancer sends flows to a gateway as soon as its probe answers. Nothing is
-   * persisted and nobody waits: a gateway that does not confirm is logged.
-   */
-  public record GatewaysJoined(String configUid, java.util.Set<String> gateways) implements Command {}
-
   private record Provisioned(String containerId, String gateway, String error) implements Command {}
 
   private record Deprovisioned(String containerId, String error) implements Command {}
@@ -253,7 +245,6 @@ public final class PodTunnel
         .onCommand(Resume.class, this::onResume)
         .onCommand(Resumed.class, this::onResumed)
         .onCommand(RetryRekey.class, this::onRetryRekey)
-        .onCommand(GatewaysJoined.class, this::onGatewaysJoined)
         .build();
   }
 
@@ -556,17 +547,6 @@ public final class PodTunnel
     return Effect().noReply();
   }
 
-  private ReplyEffect<Event, State> onGatewaysJoined(State s, GatewaysJoined m) {
-    if (busy) {
-      return Effect().stash(); // a provisioning under way may have used the pool as it was before
-    }
-    if (!(s instanceof Established e) || !e.tunnel().configUid().equals(m.configUid())) {
-      return Effect().noReply();
-    }
-    sendPeer(e.tunnel(), m.gateways(), "joined the pool of " + e.tunnel().configKey());
-    return Effect().noReply();
-  }
-
   /**
    * Sends an established tunnel's peer to {@code gateways} without waiting (a gateway that has it already
    * answers at once); the outcome is logged.
@@ -638,7 +618,8 @@ public final class PodTunnel
     return null;
   }
 
-  private static Tunnel tunnelOf(State s) {
+  /** The tunnel of a state that has one (its key may be on the gateways), else null. */
+  static Tunnel tunnelOf(State s) {
     if (s instanceof Requested r) {
       return r.tunnel();
     }

@@ -108,45 +108,14 @@ final class TunnelPipelines {
     if (view != null && view.uid().equals(t.configUid())) {
       gateways.addAll(view.gateways().keySet());
     }
+    // one attempt each, bounded: a gateway that misses it (down, restarting) drops the peer when the next
+    // list of this node's tunnels reaches it (PeerSync), which no longer has the tunnel
     CompletableFuture<?>[] removals = gateways.stream()
-        .map(gw -> {
-          CompletableFuture<Void> removal = removeOnce(gw, t);
-          removal.whenComplete((v, err) -> {
-            if (err != null) {
-              retryRemoval(gw, t, 1);
-            }
-          });
-          return removal;
-        })
+        .map(gw -> deps.gateways().removePeer(gw, t.configUid(), t.publicKey()).toCompletableFuture()
+            .orTimeout(deps.gatewayWait().toMillis(), TimeUnit.MILLISECONDS))
         .toArray(CompletableFuture[]::new);
     return CompletableFuture.allOf(removals)
         .handle((v, err) -> err == null ? "" : "gateway peer removal: " + describe(err));
-  }
-
-  /** Removals that failed (a gateway down or restarting) are tried again this many times, {@code gatewayWait} apart. */
-  static final int REMOVAL_RETRIES = 30;
-
-  private CompletableFuture<Void> removeOnce(String gateway, PodTunnel.Tunnel t) {
-    return deps.gateways().removePeer(gateway, t.configUid(), t.publicKey()).toCompletableFuture()
-        .orTimeout(deps.gatewayWait().toMillis(), TimeUnit.MILLISECONDS);
-  }
-
-  /**
-   * Tries a failed removal again in the background, so that a gateway that was down while a pod left does
-   * not keep the pod's peer once it is back (the removal is idempotent, and keys are never reused).
-   */
-  private void retryRemoval(String gateway, PodTunnel.Tunnel t, int attempt) {
-    CompletableFuture.delayedExecutor(deps.gatewayWait().toMillis(), TimeUnit.MILLISECONDS, blocking).execute(() ->
-        removeOnce(gateway, t).whenComplete((v, err) -> {
-          if (err == null) {
-            log.info("peer {} of {} removed from gateway {} on attempt {}", t.publicKey(), t.podIp(), gateway, attempt + 1);
-          } else if (attempt < REMOVAL_RETRIES) {
-            retryRemoval(gateway, t, attempt + 1);
-          } else {
-            log.warn("gave up removing peer {} of {} from gateway {} after {} attempts: {}", t.publicKey(), t.podIp(),
-                gateway, attempt + 1, describe(err));
-          }
-        }));
   }
 
   private static PodDatapath.Attachment attachment(PodTunnel.Tunnel t, ConfigView view) {

@@ -20,6 +20,7 @@ import java.util.Set;
  * @param wireguardBackend  {@code auto}, {@code kernel} or {@code wireguard-go}
  * @param commandTimeout    timeout of one {@code ip}/{@code wg}/{@code nft} command
  * @param exceptionCidrs    destinations every tunnelled pod reaches via eth0, never through the tunnel
+ * @param peerSyncInterval  how often the gateways get the full list of this node's live tunnels (jittered)
  */
 public record PodSettings(
     Path socketPath,
@@ -30,7 +31,8 @@ public record PodSettings(
     int serverThreads,
     String wireguardBackend,
     Duration commandTimeout,
-    List<Ipv4Cidr> exceptionCidrs) {
+    List<Ipv4Cidr> exceptionCidrs,
+    Duration peerSyncInterval) {
 
   public PodSettings {
     exceptionCidrs = List.copyOf(exceptionCidrs);
@@ -49,6 +51,9 @@ public record PodSettings(
     if (serverThreads < 1 || serverThreads > 64) {
       throw new IllegalArgumentException("egress.pod.server-threads must be 1..64");
     }
+    if (peerSyncInterval.isNegative() || peerSyncInterval.isZero()) {
+      throw new IllegalArgumentException("egress.pod.peer-sync-interval must be positive");
+    }
     if (!Set.of("auto", "kernel", "wireguard-go").contains(wireguardBackend)) {
       throw new IllegalArgumentException("egress.pod.wireguard-backend must be auto, kernel or wireguard-go");
     }
@@ -65,7 +70,8 @@ public record PodSettings(
         c.getInt("server-threads"),
         c.getString("wireguard-backend"),
         c.getDuration("command-timeout"),
-        exceptionCidrs(c.getStringList("exception-cidrs")));
+        exceptionCidrs(c.getStringList("exception-cidrs")),
+        c.getDuration("peer-sync-interval"));
   }
 
   /** Each entry parsed into a CIDR; a list may come from the environment as one comma-separated element. */

@@ -271,5 +271,14 @@ final class Topology implements AutoCloseable {
         }
       }, t.blocking);
     }
+
+    @Override
+    public long nextSeq() {
+      return System.nanoTime();
+    }
+
+    /** No GatewayNode here to follow a list: the harness programs what the pods ask for, nothing more. */
+    @Override
+    public void sendPeers(String node, String configUid, long seq, java.util.Map<String, String> podIpByKey) {}
   }
 }

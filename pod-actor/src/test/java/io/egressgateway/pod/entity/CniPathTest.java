@@ -144,36 +144,6 @@ class CniPathTest {
     assertEquals(0, plugin("CHECK", "web", "bbbb2222cc", "/var/run/netns/w").exitCode());
   }
 
-  @Test
-  void aGatewayJoiningThePoolGetsThePeersOfThePodsAlreadyRunning() throws Exception {
-    directory.put(new PodInfo("default", "web", "uid-w", Map.of(PodInfo.GATEWAY_ANNOTATION, "gw")));
-    datapath.addNamespace("/var/run/netns/w");
-    assertEquals(0, plugin("ADD", "web", "bbbb2222cc", "/var/run/netns/w").exitCode());
-    Map<String, String> peer = gateways.peersOf("gw1", "uid-default-gw");
-    assertEquals(1, peer.size());
-    ConfigView v = views.get("default/gw");
-    handler.onViews(Map.copyOf(views)); // the pool as the tunnel was made: nothing to tell
-
-    // gw3 joins with its addresses, gw4 still waits for its secondary IP from Azure
-    Map<String, ConfigView.GatewayAddresses> pool = new HashMap<>(v.gateways());
-    pool.put("gw3", new ConfigView.GatewayAddresses("10.224.0.7", "10.224.0.17"));
-    pool.put("gw4", new ConfigView.GatewayAddresses("10.224.0.8", ""));
-    handler.onViews(Map.of(v.key(), Fixtures.withGateways(v, pool)));
-    for (int i = 0; i < 100 && gateways.peersOf("gw3", "uid-default-gw").isEmpty(); i++) {
-      sleep(20);
-    }
-    assertEquals(peer, gateways.peersOf("gw3", "uid-default-gw"), "the newcomer gets the running pod's peer");
-    assertEquals(Map.of(), gateways.peersOf("gw4", "uid-default-gw"), "not before it can serve the configuration");
-
-    pool.put("gw4", new ConfigView.GatewayAddresses("10.224.0.8", "10.224.0.18"));
-    handler.onViews(Map.of(v.key(), Fixtures.withGateways(v, pool)));
-    for (int i = 0; i < 100 && gateways.peersOf("gw4", "uid-default-gw").isEmpty(); i++) {
-      sleep(20);
-    }
-    assertEquals(peer, gateways.peersOf("gw4", "uid-default-gw"));
-    assertEquals(peer, gateways.peersOf("gw1", "uid-default-gw"), "the others keep it");
-  }
-
   @AfterEach
   void stop() {
     server.close();

@@ -282,19 +282,6 @@ class PodTunnelTest {
   }
 
   @Test
-  void gatewaysJoiningThePoolGetThePeerOfAnEstablishedTunnelOfThatConfigurationOnly() {
-    String pub = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1")).reply().getValue().publicKey();
-    var joined = kit.runCommand(new PodTunnel.GatewaysJoined("uid-default-gw", java.util.Set.of("gw3")));
-    assertTrue(joined.events().isEmpty(), "nothing persisted");
-    kit.runCommand(new PodTunnel.GatewaysJoined("uid-default-other", java.util.Set.of("gw4")));
-    for (int i = 0; i < 100 && gateways.peersOf("gw3", "uid-default-gw").isEmpty(); i++) {
-      sleepMs(20);
-    }
-    assertEquals(Map.of(pub, "10.244.1.5"), gateways.peersOf("gw3", "uid-default-gw"));
-    assertEquals(Map.of(), gateways.peersOf("gw4", "uid-default-other"), "another configuration's pool is not this tunnel's");
-  }
-
-  @Test
   void aTunnelResumedAfterAnAgentRestartReachesAGatewayThatJoinedWhileTheAgentWasAway() throws Exception {
     String pub = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1")).reply().getValue().publicKey();
     agentRestart();
@@ -402,23 +389,6 @@ class PodTunnelTest {
     var twice = kit.<StatusReply<Done>>runCommand(r -> new PodTunnel.Remove("c0ffee4200", r));
     assertTrue(twice.reply().isSuccess());
     assertTrue(twice.events().isEmpty());
-  }
-
-  @Test
-  void aRemovalAGatewayMissedWhileDownReachesItOnceItIsBack() throws Exception {
-    String pub = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1")).reply().getValue().publicKey();
-    gateways.silent("gw2", true); // restarting
-    long start = System.nanoTime();
-    assertTrue(kit.<StatusReply<Done>>runCommand(r -> new PodTunnel.Remove("c0ffee4200", r)).reply().isSuccess());
-    assertTrue(System.nanoTime() - start < Duration.ofSeconds(3).toNanos(), "the DEL does not wait for the gateway");
-    assertEquals(Map.of(), gateways.peersOf("gw1", "uid-default-gw"));
-    assertEquals(Map.of(pub, "10.244.1.5"), gateways.peersOf("gw2", "uid-default-gw"), "missed while down");
-
-    gateways.silent("gw2", false);
-    for (int i = 0; i < 100 && !gateways.peersOf("gw2", "uid-default-gw").isEmpty(); i++) {
-      sleepMs(50);
-    }
-    assertEquals(Map.of(), gateways.peersOf("gw2", "uid-default-gw"), "tried again until the gateway took it");
   }
 
   @Test

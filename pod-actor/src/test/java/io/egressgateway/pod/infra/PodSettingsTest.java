@@ -19,6 +19,7 @@ class PodSettingsTest {
     assertEquals("auto", s.wireguardBackend());
     assertEquals(List.of("169.254.169.254/32", "169.254.10.11/32"), s.exceptionCidrs().stream().map(Object::toString).toList(),
         "instance metadata and node-local DNS, as the Go original has them");
+    assertEquals(Duration.ofSeconds(30), s.peerSyncInterval());
   }
 
   @Test
@@ -41,5 +42,23 @@ class PodSettingsTest {
         ConfigFactory.parseString("egress.pod.socket-path = relative.sock").withFallback(ConfigFactory.load())));
     assertThrows(IllegalArgumentException.class, () -> PodSettings.from(
         ConfigFactory.parseString("egress.pod.wireguard-backend = magic").withFallback(ConfigFactory.load())));
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> PodSettings.from(
+        ConfigFactory.parseString("egress.pod.peer-sync-interval = 0s").withFallback(ConfigFactory.load())))
+        .getMessage().contains("peer-sync-interval"));
+  }
+
+  @Test
+  void thePeerClockOnlyGoesUpAlsoWhenTheWallClockStandsStillOrStepsBack() {
+    long[] now = {1_000};
+    PeerClock clock = new PeerClock(() -> now[0]);
+    long a = clock.next();
+    long b = clock.next();
+    now[0] = 900;
+    long c = clock.next();
+    now[0] = 2_000;
+    long d = clock.next();
+    assertEquals(1_000_000, a, "wall-clock microseconds");
+    assertTrue(a < b && b < c && c < d);
+    assertEquals(2_000_000, d, "back with the wall clock once it is ahead");
   }
 }
