@@ -404,8 +404,7 @@ public final class GatewayNode
     if (!desired(state).containsKey(m.configUid())) {
       return Effect().noReply(); // followed once the config is served here (onViewChanged)
     }
-    return persistRepairs(state, Map.of(m.configUid(), digests.plan(m.configUid(), m.node(), state.book().heldOf(m.configUid()))),
-        "the peers of node " + m.node());
+    return persistRepairs(state, Map.of(m.configUid(), digests.plan(m.configUid(), m.node(), state)), "the peers of node " + m.node());
   }
 
   /** The periodic resync: the kernel against the journal, and peers of worker nodes silent for too long. */
@@ -424,7 +423,7 @@ public final class GatewayNode
     requestReconcile();
     // lists that came in before this node served their config are followed now (again: idempotent)
     Map<String, List<PeerSyncPlanner.Change>> changes = new TreeMap<>();
-    desired(state).keySet().forEach(uid -> changes.put(uid, digests.planAll(uid, state.book().heldOf(uid))));
+    desired(state).keySet().forEach(uid -> changes.put(uid, digests.planAll(uid, state)));
     return persistRepairs(state, changes, "the worker nodes' lists");
   }
 

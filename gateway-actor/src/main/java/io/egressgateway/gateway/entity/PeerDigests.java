@@ -2,6 +2,7 @@ package io.egressgateway.gateway.entity;
 
 import io.egressgateway.core.gateway.GatewayNodeProtocol.AddPeer;
 import io.egressgateway.core.gateway.GatewayNodeProtocol.PeersOfNode;
+import io.egressgateway.gateway.model.PeerIndex;
 import io.egressgateway.gateway.model.PeerSyncPlanner;
 import io.egressgateway.gateway.model.PeerSyncPlanner.Change;
 import io.egressgateway.gateway.model.PeerSyncPlanner.Digest;
@@ -41,6 +42,9 @@ final class PeerDigests {
   private final Map<String, Long> heard = new HashMap<>();
   /** "uid key" to when it was removed, oldest first. */
   private final LinkedHashMap<String, Long> removed = new LinkedHashMap<>();
+  /** The state {@link #indexes} were built from, and per config uid its index. */
+  private GatewayNode.State indexed;
+  private final Map<String, PeerIndex> indexes = new HashMap<>();
 
   PeerDigests(Duration expiry, Duration hold, LongSupplier nanos) {
     this.expiry = expiry;
@@ -73,19 +77,31 @@ final class PeerDigests {
     return s == null ? null : s.digest();
   }
 
-  /** What node {@code node}'s last digest of config {@code uid} calls for, given the peers {@code held} for it. */
-  List<Change> plan(String uid, String node, Map<String, Held> held) {
+  /**
+   * What node {@code node}'s last digest of config {@code uid} calls for, given the peers held in
+   * {@code state}. Lists come far more often than the peers change: the index of {@code state}'s peers is
+   * kept until the state changes.
+   */
+  List<Change> plan(String uid, String node, GatewayNode.State state) {
     Digest d = digest(uid, node);
-    return d == null ? List.of() : PeerSyncPlanner.planDigest(held, node, d, key -> wasRemoved(uid, key));
+    if (d == null) {
+      return List.of();
+    }
+    if (state != indexed) {
+      indexed = state;
+      indexes.clear();
+    }
+    Map<String, Held> relevant = indexes.computeIfAbsent(uid, u -> PeerIndex.of(state.book(), u)).relevantTo(node, d.peers());
+    return PeerSyncPlanner.planDigest(relevant, node, d, key -> wasRemoved(uid, key));
   }
 
   /**
    * What every node's last digest of config {@code uid} calls for, one node after the other (for a config
    * that has just come to be served here: the digests that came before are followed now).
    */
-  List<Change> planAll(String uid, Map<String, Held> held) {
+  List<Change> planAll(String uid, GatewayNode.State state) {
     List<Change> out = new ArrayList<>();
-    new TreeMap<>(digests.getOrDefault(uid, Map.of())).keySet().forEach(node -> out.addAll(plan(uid, node, held)));
+    new TreeMap<>(digests.getOrDefault(uid, Map.of())).keySet().forEach(node -> out.addAll(plan(uid, node, state)));
     return out;
   }
 

@@ -79,6 +79,20 @@ class PeerSyncPlannerTest {
   @MethodSource("digests")
   void followsTheDigest(String name, Map<String, Held> held, String node, Digest digest, Set<String> removed, List<Change> want) {
     assertEquals(want, PeerSyncPlanner.planDigest(held, node, digest, removed::contains), name);
+    // what a gateway hands the planner: only the peers the list can concern, from its index
+    Map<String, String> peers = new LinkedHashMap<>();
+    Map<String, PeerOwner> owners = new LinkedHashMap<>();
+    held.forEach((key, h) -> {
+      peers.put(key, h.allowedIp());
+      if (h.owner() != null) {
+        owners.put(key, h.owner());
+      }
+    });
+    PeerBook book = new PeerBook(Map.of("uid", peers), Map.of("uid", owners));
+    // a bystander of another node, on an IP of its own, must not change anything
+    book = book.withPeer("uid", "bystander", "10.244.9.9/32", new PeerOwner("w9", 1));
+    assertEquals(want, PeerSyncPlanner.planDigest(PeerIndex.of(book, "uid").relevantTo(node, digest.peers()), node, digest,
+        removed::contains), name + ", over the index");
   }
 
   static Stream<Arguments> silences() {
