@@ -437,23 +437,27 @@ public final class GatewayNode
     if (events.isEmpty()) {
       return Effect().noReply();
     }
-    return Effect().persist(events).thenRun(s -> changes.forEach((uid, list) -> {
+    return Effect().persist(events).thenRun(s -> afterRepairs(s, changes, why)).thenNoReply();
+  }
+
+  private void afterRepairs(State state, Map<String, List<PeerSyncPlanner.Change>> changes, String why) {
+    changes.forEach((uid, list) -> {
       PeerSyncPlanner.Counts n = PeerSyncPlanner.count(list);
       if (n.added() + n.removed() > 0) {
         log.info("[{}] config {}: {} added {} and removed {} peer(s) ({} claimed)", node, uid, why, n.added(), n.removed(), n.claimed());
         countRepairs(uid, "digest", n.added(), n.removed());
       }
-      list.forEach(ch -> {
+      for (PeerSyncPlanner.Change ch : list) {
         log.debug("[{}] config {}: {}", node, uid, ch);
         if (ch instanceof PeerSyncPlanner.Remove r) {
           waiters.refuse(uid, r.publicKey(), "peer " + r.publicKey() + " was removed: " + r.why());
-          queuePeerOp(new DatapathAction.RemovePeer(uid, r.publicKey()), s);
+          queuePeerOp(new DatapathAction.RemovePeer(uid, r.publicKey()), state);
         } else if (ch instanceof PeerSyncPlanner.Add a) {
           waiters.unprogrammed(uid, a.publicKey());
-          queuePeerOp(new DatapathAction.AddPeer(uid, a.publicKey(), a.allowedIp()), s);
+          queuePeerOp(new DatapathAction.AddPeer(uid, a.publicKey(), a.allowedIp()), state);
         }
-      });
-    })).thenNoReply();
+      }
+    });
   }
 
   private static Event eventOf(String uid, PeerSyncPlanner.Change ch) {

@@ -66,7 +66,7 @@ public final class PeerSync {
    * Lists to send: for the configurations {@code configs} (empty: all) to their gateways among
    * {@code gateways} (empty: all of them).
    */
-  private record Round(Set<String> configs, Set<String> gateways) implements Command {
+  private record Round(Set<String> configs, Set<String> gateways) {
     static final Round ALL = new Round(Set.of(), Set.of());
 
     Round merge(Round other) {
@@ -140,44 +140,50 @@ public final class PeerSync {
   /** Before {@link Start}: follows the view only. */
   private Behavior<Command> idle() {
     return Behaviors.receive(Command.class)
-        .onMessage(ViewsChanged.class, m -> {
-          onViews(m.views());
-          return Behaviors.same();
-        })
-        .onMessage(Start.class, m -> {
-          log.info("sending this node's tunnels to the gateways every {} (jittered) from now on", interval);
-          startedOnce.set(true);
-          scheduleTick();
-          onRound(Round.ALL);
-          return started();
-        })
+        .onMessage(ViewsChanged.class, this::onViewsBeforeStart)
+        .onMessage(Start.class, this::onStart)
         .build();
   }
 
   private Behavior<Command> started() {
     return Behaviors.receive(Command.class)
-        .onMessage(ViewsChanged.class, m -> {
-          onViews(m.views()).forEach((uid, joined) -> onRound(new Round(Set.of(uid), joined)));
-          return Behaviors.same();
-        })
-        .onMessage(GatewayUp.class, m -> {
-          if (!m.node().isEmpty()) {
-            onRound(new Round(Set.of(), Set.of(m.node())));
-          }
-          return Behaviors.same();
-        })
-        .onMessage(Tick.class, m -> {
-          scheduleTick();
-          onRound(Round.ALL);
-          return Behaviors.same();
-        })
-        .onMessage(Round.class, m -> {
-          onRound(m);
-          return Behaviors.same();
-        })
+        .onMessage(ViewsChanged.class, this::onViewsChanged)
+        .onMessage(GatewayUp.class, this::onGatewayUp)
+        .onMessage(Tick.class, this::onTick)
         .onMessage(Listed.class, this::onListed)
         .onMessage(Start.class, m -> Behaviors.same())
         .build();
+  }
+
+  private Behavior<Command> onViewsBeforeStart(ViewsChanged m) {
+    onViews(m.views());
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onStart(Start m) {
+    log.info("sending this node's tunnels to the gateways every {} (jittered) from now on", interval);
+    startedOnce.set(true);
+    scheduleTick();
+    onRound(Round.ALL);
+    return started();
+  }
+
+  private Behavior<Command> onViewsChanged(ViewsChanged m) {
+    onViews(m.views()).forEach((uid, joined) -> onRound(new Round(Set.of(uid), joined)));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onGatewayUp(GatewayUp m) {
+    if (!m.node().isEmpty()) {
+      onRound(new Round(Set.of(), Set.of(m.node())));
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onTick(Tick m) {
+    scheduleTick();
+    onRound(Round.ALL);
+    return Behaviors.same();
   }
 
   /**
