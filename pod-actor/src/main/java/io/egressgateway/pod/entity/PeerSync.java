@@ -34,9 +34,10 @@ import org.slf4j.LoggerFactory;
  * and drops what this node no longer has: an addition or removal it missed (down, restarting, partitioned)
  * is repaired within one interval, and no retry waits anywhere else.
  *
- * <p>It starts only once the agent has taken its tunnels back ({@link Start}): a list sent before would miss
- * the tunnels made by an earlier agent, and the gateways would drop their peers. A list is all or nothing:
- * if any tunnel entity does not answer, nothing is sent this time.
+ * <p>It starts only once the agent has taken its tunnels back ({@link Start}), by when the node's pod cache,
+ * which names the tunnels made by an earlier agent, has synced: a list that missed a tunnel would make the
+ * gateways drop its peer. A list is all or nothing: if any tunnel entity does not answer, nothing is sent
+ * this time.
  *
  * <p>Owns: nothing on the datapath. Persists: nothing. Observes: the replicated view (the pools), the
  * node's tunnels (asked from their {@link PodTunnel} entities), gateway members coming up.

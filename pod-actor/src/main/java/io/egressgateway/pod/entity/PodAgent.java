@@ -126,8 +126,9 @@ public final class PodAgent {
   /**
    * Takes over what an earlier agent on this node left: first the DELs that could not reach it (pods deleted
    * meanwhile, kept by the plugin), then the tunnels of the pods still here ({@link CniHandler#resumeTunnels}).
-   * Only then do the gateways get lists of this node's tunnels ({@link PeerSync}): one sent before would miss
-   * the tunnels not taken back yet. Call it once, after {@link #observedBy}, so that what it does reaches the
+   * Only then do the gateways get lists of this node's tunnels ({@link PeerSync}), which are read from the
+   * node's pod cache: the app calls this once that has synced, and a list that missed a tunnel would make the
+   * gateways drop its peer. Call it once, after {@link #observedBy}, so that what it does reaches the
    * observer too; {@link #resumed} completes when it is done.
    */
   public PodAgent takeOverTunnels() {
@@ -135,9 +136,10 @@ public final class PodAgent {
     resumed = server.runDeferredDels().whenComplete((dels, err) -> server.admitCalls())
         .thenCompose(dels -> handler.resumeTunnels()).thenApply(n -> {
       resumedGauge.set(n);
-      peerSync.tell(new PeerSync.Start());
       return n;
     });
+    // also after a failed take-over: a list names only tunnels of pods the node's cache still has
+    resumed.whenComplete((n, err) -> peerSync.tell(new PeerSync.Start()));
     return this;
   }
 }
