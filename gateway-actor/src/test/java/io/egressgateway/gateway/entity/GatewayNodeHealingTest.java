@@ -186,7 +186,7 @@ class GatewayNodeHealingTest {
 
   @Test
   void aNodeSilentForLongerThanTheExpiryLosesItsPeersOthersKeepTheirs() {
-    start(settings(Duration.ofMillis(100), Duration.ofMillis(1500)));
+    start(settings(Duration.ofMillis(100), Duration.ofSeconds(3)));
     serve();
     assertTrue(add(k1, IP1, "w1", 1).isSuccess());
     assertTrue(add(k2, IP2, "", 0).isSuccess());
