@@ -63,6 +63,10 @@ egressgateway.kubernetes.azure.com/contact-point
 {{- default (printf "%s-remote-tls" (include "keg.fullname" .)) .Values.cluster.tls.existingSecret -}}
 {{- end -}}
 
+{{- define "keg.azureEnvironment" -}}
+{{- printf "%s-azure-environment" (include "keg.fullname" .) -}}
+{{- end -}}
+
 {{- define "keg.cloudConfigSecret" -}}
 {{- default (printf "%s-azure-cloud-config" (include "keg.fullname" .)) .Values.azure.existingCloudConfigSecret -}}
 {{- end -}}

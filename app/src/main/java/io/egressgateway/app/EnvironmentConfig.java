@@ -40,8 +40,9 @@ public final class EnvironmentConfig {
     SCALARS.put("EGRESS_DB_SSLMODE", "egress.journal.ssl-mode");
     SCALARS.put("EGRESS_JOURNAL_DATA_DIR", "egress.journal.embedded.data-dir");
     SCALARS.put("EGRESS_AZURE_CONFIG", "egress.app.azure.cloud-config-file");
-    SCALARS.put("EGRESS_AZURE_ARM_ENDPOINT", "egress.app.azure.arm-endpoint");
-    SCALARS.put("EGRESS_AZURE_TRUST_CERT", "egress.app.azure.trust-cert-file");
+    // cloud-provider-azure's variable for the endpoints of a custom cloud (cloud: AzureStackCloud)
+    SCALARS.put("AZURE_ENVIRONMENT_FILEPATH", "egress.app.azure.environment-file");
+    SCALARS.put("EGRESS_AZURE_CA_BUNDLE", "egress.app.azure.ca-bundle-file");
     SCALARS.put("EGRESS_AZURE_CLIENT_CERT", "egress.azure.client-certificate-file");
     SCALARS.put("EGRESS_CNI_SOCKET", "egress.pod.socket-path");
     SCALARS.put("EGRESS_PROBE_PORT", "egress.gateway.probe.port");

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.marcnuri.helm.LintResult;
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
@@ -129,6 +130,53 @@ class RenderTest {
     assertTrue(Workloads.controller(docs).getVolumes().stream().anyMatch(v -> v.getSecret() != null
         && "kube-egress-gateway-azure-cloud-config".equals(v.getSecret().getSecretName())));
     assertEquals("/etc/egress/azure/azure-cloud-config.json", Workloads.env(Workloads.controller(docs), "EGRESS_AZURE_CONFIG"));
+  }
+
+  @Test
+  void customCloudGivesTheControllerItsEndpointsAndCaBundle() {
+    List<HasMetadata> docs = Chart.render(t -> t
+        .set("azure.customCloud.resourceManagerEndpoint", "https://management.local.azurestack.external/")
+        .set("azure.customCloud.activeDirectoryEndpoint", "https://adfs.local.azurestack.external/adfs/")
+        .set("azure.customCloud.caBundle.configMap", "azurestack-ca"));
+    String json = decode(Chart.one(docs, Secret.class, "-azure-cloud-config"), "azure-cloud-config.json");
+    assertTrue(json.contains("\"cloud\": \"AzureStackCloud\""), json);
+    ConfigMap env = Chart.one(docs, ConfigMap.class, "-azure-environment");
+    String file = env.getData().get("environment.json");
+    assertTrue(file.contains("\"resourceManagerEndpoint\": \"https://management.local.azurestack.external/\""), file);
+    assertTrue(file.contains("\"activeDirectoryEndpoint\": \"https://adfs.local.azurestack.external/adfs/\""), file);
+    assertFalse(file.contains("tokenAudience"), file);
+    var pod = Workloads.controller(docs);
+    assertEquals("/etc/egress/azure-environment/environment.json", Workloads.env(pod, "AZURE_ENVIRONMENT_FILEPATH"));
+    assertEquals("/etc/egress/azure-ca/ca.crt", Workloads.env(pod, "EGRESS_AZURE_CA_BUNDLE"));
+    assertTrue(pod.getVolumes().stream().anyMatch(v -> v.getConfigMap() != null && "azurestack-ca".equals(v.getConfigMap().getName())));
+    assertTrue(pod.getVolumes().stream().anyMatch(v -> v.getConfigMap() != null
+        && env.getMetadata().getName().equals(v.getConfigMap().getName())));
+    // gateway and worker pods never see Azure settings
+    for (var member : List.of(Workloads.gateway(docs), Workloads.worker(docs))) {
+      assertTrue(Workloads.allContainers(member).flatMap(c -> c.getEnv() == null ? Stream.empty() : c.getEnv().stream())
+          .noneMatch(e -> e.getName().startsWith("AZURE_") || e.getName().startsWith("EGRESS_AZURE")));
+    }
+
+    List<HasMetadata> plain = Chart.render(t -> t.set("azure.customCloud.caBundle.secret", "proxy-ca").set("azure.customCloud.caBundle.key", "bundle.pem"));
+    assertTrue(Chart.all(plain, ConfigMap.class).stream().noneMatch(c -> c.getMetadata().getName().endsWith("-azure-environment")));
+    assertEquals("/etc/egress/azure-ca/bundle.pem", Workloads.env(Workloads.controller(plain), "EGRESS_AZURE_CA_BUNDLE"));
+    assertEquals(null, Workloads.env(Workloads.controller(plain), "AZURE_ENVIRONMENT_FILEPATH"));
+  }
+
+  @Test
+  void customCloudValuesThatCannotWorkStopRendering() {
+    Exception noSignIn = assertThrows(Exception.class, () -> Chart.minimal()
+        .set("azure.customCloud.resourceManagerEndpoint", "https://management.local.azurestack.external/").call());
+    assertTrue(noSignIn.getMessage().contains("azure.customCloud.activeDirectoryEndpoint is required"), noSignIn.getMessage());
+    Exception plainHttp = assertThrows(Exception.class, () -> Chart.minimal()
+        .set("azure.customCloud.resourceManagerEndpoint", "http://management").set("azure.customCloud.activeDirectoryEndpoint", "https://login").call());
+    assertTrue(plainHttp.getMessage().contains("/azure/customCloud/resourceManagerEndpoint"), plainHttp.getMessage());
+    Exception both = assertThrows(Exception.class, () -> Chart.minimal()
+        .set("azure.customCloud.caBundle.configMap", "a").set("azure.customCloud.caBundle.secret", "b").call());
+    assertTrue(both.getMessage().contains("not both"), both.getMessage());
+    Exception sovereign = assertThrows(Exception.class, () -> Chart.minimal().set("azure.cloudConfig.cloud", "AzureChinaCloud")
+        .set("azure.customCloud.resourceManagerEndpoint", "https://arm").set("azure.customCloud.activeDirectoryEndpoint", "https://login").call());
+    assertTrue(sovereign.getMessage().contains("not AzureChinaCloud"), sovereign.getMessage());
   }
 
   @Test

@@ -90,28 +90,53 @@ final class AzureSubscription implements AutoCloseable {
     return out;
   }
 
-  /** The controller's Azure settings: an upstream-style azure.json, the simulator's endpoint and certificate. */
+  /**
+   * The controller's Azure settings, as the chart's custom-cloud values give them: an upstream-style
+   * azure.json naming AzureStackCloud, the environment file with the simulator's Resource Manager and
+   * sign-in endpoints ({@code AZURE_ENVIRONMENT_FILEPATH}), and its certificate as the CA bundle.
+   */
   Map<String, String> controllerEnv(Path stateDir, int armPort) {
     try {
       Path dir = stateDir.resolve("azure");
       Files.createDirectories(dir);
       Path cloud = dir.resolve("azure.json");
-      Files.writeString(cloud, """
-          {"cloud":"AzurePublicCloud","tenantId":"%s","subscriptionId":"%s","location":"westeurope",
-           "resourceGroup":"%s","vnetName":"vnet","vnetResourceGroup":"%s","subnetName":"gateways",
-           "aadClientId":"sandbox-controller","aadClientSecret":"sandbox-secret"}
-          """.formatted(ArmSimulator.TENANT, ArmSimulator.SUBSCRIPTION, Sandbox.AZURE_RG, Sandbox.AZURE_RG));
+      Files.writeString(cloud, cloudConfigJson());
       cloud.toFile().setReadable(false, false);
       cloud.toFile().setReadable(true, true);
-      Path cert = dir.resolve("arm.pem");
-      Files.writeString(cert, "-----BEGIN CERTIFICATE-----\n"
-          + java.util.Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(arm.tls().certificate().getEncoded())
-          + "\n-----END CERTIFICATE-----\n");
+      Path environment = dir.resolve("environment.json");
+      Files.writeString(environment, environmentJson("https://127.0.0.1:" + armPort + "/"));
+      Path cert = dir.resolve("ca.crt");
+      Files.writeString(cert, certificatePem());
       return Map.of("EGRESS_AZURE_CONFIG", cloud.toString(),
-          "EGRESS_AZURE_ARM_ENDPOINT", "https://127.0.0.1:" + armPort,
-          "EGRESS_AZURE_TRUST_CERT", cert.toString());
-    } catch (IOException | java.security.cert.CertificateEncodingException e) {
+          "AZURE_ENVIRONMENT_FILEPATH", environment.toString(),
+          "EGRESS_AZURE_CA_BUNDLE", cert.toString());
+    } catch (IOException e) {
       throw new IllegalStateException("cannot write the controller's Azure settings: " + e.getMessage(), e);
+    }
+  }
+
+  /** The Go original's azure.json for the simulated subscription, with a client secret (what the simulator accepts). */
+  static String cloudConfigJson() {
+    return """
+        {"cloud":"AzureStackCloud","tenantId":"%s","subscriptionId":"%s","location":"westeurope",
+         "resourceGroup":"%s","vnetName":"vnet","vnetResourceGroup":"%s","subnetName":"gateways",
+         "aadClientId":"sandbox-controller","aadClientSecret":"sandbox-secret"}
+        """.formatted(ArmSimulator.TENANT, ArmSimulator.SUBSCRIPTION, Sandbox.AZURE_RG, Sandbox.AZURE_RG);
+  }
+
+  /** cloud-provider-azure's environment file for a cloud whose Resource Manager and sign-in endpoint is {@code base}. */
+  static String environmentJson(String base) {
+    return "{\"name\":\"AzureStackCloud\",\"resourceManagerEndpoint\":\"" + base + "\",\"activeDirectoryEndpoint\":\"" + base + "\"}\n";
+  }
+
+  /** The simulator's certificate (PEM): the CA bundle the controller trusts for it. */
+  String certificatePem() {
+    try {
+      return "-----BEGIN CERTIFICATE-----\n"
+          + java.util.Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(arm.tls().certificate().getEncoded())
+          + "\n-----END CERTIFICATE-----\n";
+    } catch (java.security.cert.CertificateEncodingException e) {
+      throw new IllegalStateException(e);
     }
   }
 

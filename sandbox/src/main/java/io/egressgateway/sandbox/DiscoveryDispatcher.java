@@ -1,8 +1,11 @@
 package io.egressgateway.sandbox;
 
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionVersion;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.mockwebserver.crud.Attribute;
+import io.fabric8.mockwebserver.crud.AttributeSet;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import java.util.ArrayList;
@@ -15,14 +18,19 @@ import java.util.stream.Collectors;
 /**
  * fabric8's CRUD dispatcher plus the API discovery documents kubectl needs ({@code /api}, {@code /api/v1},
  * {@code /apis}, {@code /apis/<group>/<version>}); the mock server alone answers them with 404, so kubectl
- * would not know any resource type.
+ * would not know any resource type. It also makes the field selector {@code spec.nodeName} on pods work,
+ * for lists and watches, as a node agent's informer uses it: the mock matches field selectors against
+ * attributes it keeps for each stored object, and keeps none for that field on its own.
  */
 final class DiscoveryDispatcher extends KubernetesCrudDispatcher {
 
   /** Resource of a group version: plural, kind, namespaced, short names. */
   record Resource(String plural, String singular, String kind, boolean namespaced, List<String> shortNames) {}
 
+  static final String NODE_NAME_FIELD = "spec.nodeName";
+
   private static final List<Resource> CORE = List.of(
+      new Resource("endpoints", "endpoints", "Endpoints", true, List.of("ep")),
       new Resource("pods", "pod", "Pod", true, List.of("po")),
       new Resource("namespaces", "namespace", "Namespace", false, List.of("ns")),
       new Resource("nodes", "node", "Node", false, List.of("no")),
@@ -39,6 +47,34 @@ final class DiscoveryDispatcher extends KubernetesCrudDispatcher {
     groups.put("apiextensions.k8s.io/v1",
         List.of(new Resource("customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition", false, List.of("crd"))));
     groups.put("coordination.k8s.io/v1", List.of(new Resource("leases", "lease", "Lease", true, List.of())));
+    // what the chart installs
+    groups.put("apps/v1", List.of(
+        new Resource("daemonsets", "daemonset", "DaemonSet", true, List.of("ds")),
+        new Resource("deployments", "deployment", "Deployment", true, List.of("deploy")),
+        new Resource("replicasets", "replicaset", "ReplicaSet", true, List.of("rs"))));
+    groups.put("policy/v1", List.of(new Resource("poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", true, List.of("pdb"))));
+    groups.put("rbac.authorization.k8s.io/v1", List.of(
+        new Resource("roles", "role", "Role", true, List.of()),
+        new Resource("rolebindings", "rolebinding", "RoleBinding", true, List.of()),
+        new Resource("clusterroles", "clusterrole", "ClusterRole", false, List.of()),
+        new Resource("clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", false, List.of())));
+    groups.put("events.k8s.io/v1", List.of(new Resource("events", "event", "Event", true, List.of("ev"))));
+  }
+
+  /**
+   * Every write of a pod goes through here: the pod's node becomes an attribute of the stored object, so that
+   * lists and watches with {@code fieldSelector=spec.nodeName=<node>} match it (and a pod bound later enters
+   * such a watch when it is bound).
+   */
+  @Override
+  public void processEvent(String path, AttributeSet pathAttributes, AttributeSet oldAttributes,
+      GenericKubernetesResource resource, String newState) {
+    if (resource != null && "Pod".equals(resource.getKind())
+        && resource.getAdditionalProperties().get("spec") instanceof Map<?, ?> spec
+        && spec.get("nodeName") instanceof String node && !node.isEmpty()) {
+      pathAttributes = AttributeSet.merge(pathAttributes, new AttributeSet(new Attribute(NODE_NAME_FIELD, node)));
+    }
+    super.processEvent(path, pathAttributes, oldAttributes, resource, newState);
   }
 
   /** Makes a CRD's served versions discoverable. */

@@ -213,8 +213,6 @@ public final class Sandbox implements AutoCloseable {
     Map<String, String> env = new LinkedHashMap<>();
     env.put("EGRESS_NAMESPACE", "kube-egress-gateway");
     env.put("KUBECONFIG", memberKubeconfig.toString());
-    // the in-process API cannot evaluate field selectors on spec.nodeName
-    env.put("EGRESS_POD_FIELD_SELECTOR", "false");
     String seed = "akka://egress@" + nodes.get(0).ip() + ":25520";
     for (SimNode n : nodes) {
       Map<String, String> e = new LinkedHashMap<>(env);

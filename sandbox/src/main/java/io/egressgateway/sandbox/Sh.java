@@ -10,6 +10,12 @@ import java.util.concurrent.TimeUnit;
 
 /** Runs host commands for the sandbox; a failure names the command and carries its stderr. */
 public final class Sh {
+  private static final java.util.concurrent.ExecutorService STDERR_READERS = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "sh-stderr");
+    t.setDaemon(true);
+    return t;
+  });
+
   private Sh() {}
 
   /** Result of one command. */
@@ -26,8 +32,16 @@ public final class Sh {
         p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
       }
       p.getOutputStream().close();
+      // stderr on its own thread: a process that fills the stderr pipe before closing stdout would wait for ever
+      var errBytes = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        try {
+          return p.getErrorStream().readAllBytes();
+        } catch (IOException e) {
+          return new byte[0];
+        }
+      }, STDERR_READERS);
       var out = p.getInputStream().readAllBytes();
-      var err = p.getErrorStream().readAllBytes();
+      var err = errBytes.join();
       if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
         p.destroyForcibly();
         return new Result(-1, "", "timed out after " + timeoutSeconds + " s");

@@ -71,4 +71,61 @@ class KubeApiTest {
       assertEquals(java.util.Map.of("mode", "strict"), spec.get("optionFromANewerVersion"), spec.toString());
     }
   }
+
+  @Test
+  void podsBySpecNodeNameInListsAndWatches() throws Exception {
+    try (KubeApi api = KubeApi.start("127.0.0.1", 0)) {
+      var pods = api.client().pods().inNamespace("default");
+      java.util.function.Function<String, io.fabric8.kubernetes.api.model.Pod> pod = name -> new io.fabric8.kubernetes.api.model.PodBuilder()
+          .withNewMetadata().withName(name).endMetadata().withNewSpec().addNewContainer().withName("c").withImage("i").endContainer()
+          .endSpec().build();
+      var onW1 = pod.apply("on-w1");
+      onW1.getSpec().setNodeName("w1");
+      pods.resource(onW1).create();
+      var onW2 = pod.apply("on-w2");
+      onW2.getSpec().setNodeName("w2");
+      pods.resource(onW2).create();
+      pods.resource(pod.apply("unbound")).create();
+
+      assertEquals(List.of("on-w1"), api.client().pods().inAnyNamespace().withField("spec.nodeName", "w1").list().getItems()
+          .stream().map(p -> p.getMetadata().getName()).toList());
+
+      java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+      java.util.Set<String> gone = java.util.concurrent.ConcurrentHashMap.newKeySet();
+      var informer = api.client().pods().inAnyNamespace().withField("spec.nodeName", "w1").inform(
+          new io.fabric8.kubernetes.client.informers.ResourceEventHandler<>() {
+            @Override
+            public void onAdd(io.fabric8.kubernetes.api.model.Pod p) {
+              seen.add(p.getMetadata().getName());
+            }
+
+            @Override
+            public void onUpdate(io.fabric8.kubernetes.api.model.Pod o, io.fabric8.kubernetes.api.model.Pod p) {
+              seen.add(p.getMetadata().getName());
+            }
+
+            @Override
+            public void onDelete(io.fabric8.kubernetes.api.model.Pod p, boolean unknown) {
+              gone.add(p.getMetadata().getName());
+            }
+          }, 0);
+      try {
+        informer.start().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        pods.withName("unbound").edit(p -> {
+          p.getSpec().setNodeName("w1");
+          return p;
+        });
+        pods.withName("on-w2").edit(p -> {
+          p.getMetadata().setLabels(java.util.Map.of("touched", "yes"));
+          return p;
+        });
+        pods.withName("on-w1").delete();
+        Sh.poll(() -> seen.contains("unbound") && gone.contains("on-w1"), b -> b, java.time.Duration.ofSeconds(10), 100);
+        assertEquals(java.util.Set.of("on-w1", "unbound"), seen, "the bound pod enters the watch; the other node's stays out");
+        assertEquals(java.util.Set.of("on-w1"), gone);
+      } finally {
+        informer.close();
+      }
+    }
+  }
 }

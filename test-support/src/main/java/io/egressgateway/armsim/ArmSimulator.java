@@ -81,6 +81,7 @@ public final class ArmSimulator implements AutoCloseable {
   private final AtomicLong prefixBlocks = new AtomicLong();
   private final AtomicLong publicIps = new AtomicLong();
   private volatile Duration lroDuration = Duration.ZERO;
+  private final ThreadLocal<String> requestBase = new ThreadLocal<>();
   private volatile int minPrefixLength = 28;
 
   private ArmSimulator(SelfSignedTls tls) throws IOException {
@@ -99,8 +100,16 @@ public final class ArmSimulator implements AutoCloseable {
 
   /** Starts a simulator on a free loopback port with a fresh certificate. */
   public static ArmSimulator start() {
+    return start(List.of());
+  }
+
+  /**
+   * Starts a simulator on a free loopback port with a fresh certificate that also names {@code extraIps}
+   * (addresses at which clients reach it through a relay).
+   */
+  public static ArmSimulator start(List<String> extraIps) {
     try {
-      return new ArmSimulator(SelfSignedTls.generate());
+      return new ArmSimulator(SelfSignedTls.generate(extraIps));
     } catch (IOException e) {
       throw new IllegalStateException("cannot start the ARM simulator", e);
     }
@@ -387,9 +396,13 @@ public final class ArmSimulator implements AutoCloseable {
   private void handle(HttpExchange ex) throws IOException {
     String[] request = {ex.getRequestMethod(), ex.getRequestURI().getPath()};
     serving.add(request);
+    String host = ex.getRequestHeaders().getFirst("Host");
+    // operation URLs point where the client reached this server (through a relay, another address than ours)
+    requestBase.set(host == null || host.isBlank() || !host.matches("[A-Za-z0-9.:\\[\\]-]+") ? baseUrl() : "https://" + host);
     try {
       serve(ex);
     } finally {
+      requestBase.remove();
       serving.remove(request);
     }
   }
@@ -642,8 +655,9 @@ public final class ArmSimulator implements AutoCloseable {
     String op = "/operations/" + UUID.randomUUID();
     operations.put(op, Instant.now().plus(lroDuration));
     Response r = new Response(status, body == null ? null : body.deepCopy());
-    r.headers.put("Azure-AsyncOperation", baseUrl() + op);
-    r.headers.put("Location", baseUrl() + op);
+    String base = requestBase.get() == null ? baseUrl() : requestBase.get();
+    r.headers.put("Azure-AsyncOperation", base + op);
+    r.headers.put("Location", base + op);
     r.headers.put("Retry-After", "1");
     // azure-core prefers the millisecond variant, which keeps tests fast
     r.headers.put("retry-after-ms", "20");

@@ -33,6 +33,11 @@ public final class SelfSignedTls {
 
   /** Generates a fresh EC key pair and certificate; takes about half a second (one keytool run). */
   public static SelfSignedTls generate() {
+    return generate(List.of());
+  }
+
+  /** The same, for 127.0.0.1, localhost and {@code extraIps}. */
+  public static SelfSignedTls generate(List<String> extraIps) {
     Path dir = null;
     try {
       dir = Files.createTempDirectory("armsim-tls");
@@ -40,7 +45,8 @@ public final class SelfSignedTls {
       String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
       Process p = new ProcessBuilder(List.of(keytool, "-genkeypair", "-alias", "armsim", "-keyalg", "EC",
               "-groupname", "secp256r1", "-dname", "CN=armsim", "-validity", "7",
-              "-ext", "san=ip:127.0.0.1,dns:localhost", "-storetype", "PKCS12",
+              "-ext", "san=ip:127.0.0.1,dns:localhost" + extraIps.stream().map(ip -> ",ip:" + ip).collect(java.util.stream.Collectors.joining()),
+              "-storetype", "PKCS12",
               "-keystore", ks.toString(), "-storepass", new String(PASSWORD), "-keypass", new String(PASSWORD)))
           .redirectErrorStream(true).start();
       String out;

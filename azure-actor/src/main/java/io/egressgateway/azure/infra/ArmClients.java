@@ -7,13 +7,10 @@ import com.azure.core.http.HttpPipelineNextPolicy;
 import com.azure.core.http.HttpResponse;
 import com.azure.core.http.jdk.httpclient.JdkHttpClientBuilder;
 import com.azure.core.http.policy.HttpPipelinePolicy;
-import com.azure.core.management.AzureEnvironment;
 import com.azure.core.management.profile.AzureProfile;
 import com.azure.resourcemanager.compute.ComputeManager;
 import com.azure.resourcemanager.network.NetworkManager;
 import io.egressgateway.core.metrics.Metrics;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLContext;
 import reactor.core.publisher.Mono;
@@ -34,25 +31,17 @@ public final class ArmClients {
   }
 
   /**
-   * @param armEndpoint null for public Azure, else a base URL such as a simulator's (its AAD endpoint is {@code <base>/})
+   * @param azure the cloud whose Resource Manager endpoint and token audience the SDK uses
    * @param sslContext null for the JVM default trust
    */
-  public static ArmClients create(CloudConfig cloud, TokenCredential credential, String armEndpoint, SSLContext sslContext, Metrics metrics) {
+  public static ArmClients create(CloudConfig cloud, TokenCredential credential, AzureCloud azure, SSLContext sslContext, Metrics metrics) {
     java.net.http.HttpClient.Builder jdk = java.net.http.HttpClient.newBuilder();
     if (sslContext != null) {
       jdk.sslContext(sslContext);
     }
     HttpClient http = new JdkHttpClientBuilder(jdk).build();
-    AzureEnvironment env = AzureEnvironment.AZURE;
-    if (armEndpoint != null) {
-      Map<String, String> ep = new HashMap<>(AzureEnvironment.AZURE.getEndpoints());
-      ep.put("resourceManagerEndpointUrl", armEndpoint + "/");
-      ep.put("managementEndpointUrl", armEndpoint + "/");
-      ep.put("activeDirectoryEndpointUrl", armEndpoint + "/");
-      ep.put("activeDirectoryResourceId", armEndpoint + "/");
-      env = new AzureEnvironment(ep);
-    }
-    AzureProfile profile = new AzureProfile(cloud.tenantId().isEmpty() ? null : cloud.tenantId(), cloud.subscriptionId(), env);
+    AzureProfile profile = new AzureProfile(cloud.tenantId().isEmpty() ? null : cloud.tenantId(), cloud.subscriptionId(),
+        azure.environment());
     var counter = metrics.counter("egress_azure_arm_calls_total", "ARM requests made, by HTTP method (retries included)", "method");
     ArmClients[] self = new ArmClients[1];
     HttpPipelinePolicy counting = new HttpPipelinePolicy() {

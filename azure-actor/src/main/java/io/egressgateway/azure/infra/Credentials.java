@@ -7,16 +7,22 @@ import com.azure.identity.ClientSecretCredentialBuilder;
 import com.azure.identity.ManagedIdentityCredentialBuilder;
 import com.azure.identity.WorkloadIdentityCredentialBuilder;
 
-/** Builds the azure-identity credential the cloud config selects; {@code authorityHost} may be null (public cloud). */
+/**
+ * Builds the azure-identity credential the cloud config selects, signing in at {@code azure}'s authority
+ * (without Azure AD's instance discovery for a custom cloud, whose authority it does not know).
+ */
 public final class Credentials {
   private Credentials() {}
 
-  public static TokenCredential from(CloudConfig c, String authorityHost, HttpClient http) {
+  public static TokenCredential from(CloudConfig c, AzureCloud azure, HttpClient http) {
+    String authorityHost = azure.authorityHost();
+    boolean custom = azure.custom();
     return switch (c.auth()) {
       case CLIENT_SECRET -> {
         var b = new ClientSecretCredentialBuilder().tenantId(c.tenantId()).clientId(c.aadClientId()).clientSecret(c.aadClientSecret());
-        if (authorityHost != null) {
-          b.authorityHost(authorityHost).disableInstanceDiscovery();
+        b.authorityHost(authorityHost);
+        if (custom) {
+          b.disableInstanceDiscovery();
         }
         yield b.httpClient(http).build();
       }
@@ -27,8 +33,9 @@ public final class Credentials {
         } else {
           b.pfxCertificate(c.aadClientCertPath()).clientCertificatePassword(c.aadClientCertPassword());
         }
-        if (authorityHost != null) {
-          b.authorityHost(authorityHost).disableInstanceDiscovery();
+        b.authorityHost(authorityHost);
+        if (custom) {
+          b.disableInstanceDiscovery();
         }
         yield b.httpClient(http).build();
       }
@@ -42,8 +49,9 @@ public final class Credentials {
       case WORKLOAD_IDENTITY -> {
         var b = new WorkloadIdentityCredentialBuilder().tenantId(c.tenantId()).clientId(c.aadClientId())
             .tokenFilePath(c.federatedTokenFile());
-        if (authorityHost != null) {
-          b.authorityHost(authorityHost).disableInstanceDiscovery();
+        b.authorityHost(authorityHost);
+        if (custom) {
+          b.disableInstanceDiscovery();
         }
         yield b.httpClient(http).build();
       }

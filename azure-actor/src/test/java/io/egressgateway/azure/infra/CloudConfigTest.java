@@ -56,7 +56,7 @@ class CloudConfigTest {
       CloudConfig c = CloudConfig.parse("{" + BASE.replace("\"t\"", "\"" + ArmSimulator.TENANT + "\"")
           + ",\"aadClientId\":\"id\",\"aadClientSecret\":\"sec\"}", null);
       var http = new JdkHttpClientBuilder(java.net.http.HttpClient.newBuilder().sslContext(sim.sslContext())).build();
-      var token = Credentials.from(c, sim.baseUrl(), http)
+      var token = Credentials.from(c, AzureCloud.custom("sim", sim.baseUrl(), sim.baseUrl(), ""), http)
           .getTokenSync(new TokenRequestContext().addScopes(sim.baseUrl() + "/.default"));
       assertEquals(ArmSimulator.ACCESS_TOKEN, token.getToken());
       assertTrue(sim.count("POST", "/oauth2/v2.0/token") >= 1);

@@ -55,7 +55,8 @@ public final class SimPool implements AutoCloseable {
          "resourceGroup":"%s","vnetResourceGroup":"rg-net","vnetName":"vnet","subnetName":"gateway",
          "useManagedIdentityExtension":true}""".formatted(ArmSimulator.TENANT, ArmSimulator.SUBSCRIPTION, RG), null);
     TokenCredential fixed = ctx -> Mono.just(new AccessToken("fixed-test-token", OffsetDateTime.now().plusHours(1)));
-    clients = ArmClients.create(cloud, fixed, sim.baseUrl(), sim.sslContext(), Metrics.standalone());
+    clients = ArmClients.create(cloud, fixed, AzureCloud.custom("sim", sim.baseUrl(), sim.baseUrl(), ""), sim.sslContext(),
+        Metrics.standalone());
     port = new SdkArmPort(clients.network(), clients.compute(), cloud, 8082);
   }
 

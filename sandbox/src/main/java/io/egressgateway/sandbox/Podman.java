@@ -1,0 +1,163 @@
+package io.egressgateway.sandbox;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Podman as the sandbox's node runtimes run it: runc with the cgroupfs manager and no rlimits of its own
+ * ({@code docker/containers.conf}, passed as {@code CONTAINERS_CONF}, as {@code ./egress image} does).
+ * Remembers every container it created, and stops and removes only those, by id.
+ */
+final class Podman {
+  private static final Logger log = LoggerFactory.getLogger(Podman.class);
+  /** Label on every container the sandbox creates (its value: the run's lab work directory). */
+  static final String LABEL = "io.egressgateway.sandbox";
+
+  private final Path containersConf;
+  private final Set<String> created = ConcurrentHashMap.newKeySet();
+
+  Podman(Path containersConf) {
+    if (!Files.isRegularFile(containersConf)) {
+      throw new IllegalStateException("podman settings not found: " + containersConf);
+    }
+    this.containersConf = containersConf;
+  }
+
+  /** The repository's {@code docker/containers.conf} (property {@code egress.root}, default: the working directory). */
+  static Podman forRepository() {
+    return new Podman(Path.of(System.getProperty("egress.root", ".")).resolve("docker/containers.conf").toAbsolutePath());
+  }
+
+  /** Whether podman runs here at all (the binary is there and answers). */
+  static boolean available() {
+    return Sh.run(List.of("sh", "-c", "command -v podman && command -v runc"), null, 10).ok();
+  }
+
+  /** {@code podman run -d ARGS}; the new container's id. */
+  String runDetached(List<String> args) {
+    List<String> cmd = new ArrayList<>(List.of("run", "-d"));
+    cmd.addAll(args);
+    Sh.Result r = podman(cmd, 120);
+    String id = r.out().trim();
+    if (!id.isEmpty() && id.matches("[0-9a-f]{64}")) {
+      created.add(id);
+    } else {
+      // a container can be created and still fail to start: find it by name to remove it later
+      nameIn(args).map(n -> podman(List.of("inspect", "--format", "{{.Id}}", n), 30).out().trim())
+          .filter(s -> s.matches("[0-9a-f]{64}")).ifPresent(created::add);
+    }
+    if (!r.ok()) {
+      throw new IllegalStateException("podman run failed (exit " + r.exit() + "): " + (r.err() + r.out()).trim());
+    }
+    return id;
+  }
+
+  private static java.util.Optional<String> nameIn(List<String> args) {
+    int i = args.indexOf("--name");
+    return i >= 0 && i + 1 < args.size() ? java.util.Optional.of(args.get(i + 1)) : java.util.Optional.empty();
+  }
+
+  /**
+   * Completes with the exit code when container {@code id} has stopped ({@code podman wait}, polling each
+   * second); -1 when that cannot be told.
+   */
+  CompletableFuture<Integer> whenExited(String id) {
+    try {
+      Process p = new ProcessBuilder(command(List.of("wait", "--interval", "1s", id)))
+          .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+      return p.onExit().thenApply(done -> {
+        try {
+          String out = new String(done.getInputStream().readAllBytes()).trim();
+          return Integer.parseInt(out.lines().reduce((a, b) -> b).orElse("-1").trim());
+        } catch (java.io.IOException | NumberFormatException e) {
+          return -1;
+        }
+      });
+    } catch (java.io.IOException e) {
+      return CompletableFuture.completedFuture(-1);
+    }
+  }
+
+  /** {@code podman exec}; the result (exit 126/127 and stderr when the command cannot run). */
+  Sh.Result exec(String id, List<String> cmd, long timeoutSeconds) {
+    List<String> args = new ArrayList<>(List.of("exec", id));
+    args.addAll(cmd);
+    return podman(args, timeoutSeconds);
+  }
+
+  /** SIGTERM (the image's stop signal), SIGKILL after {@code graceSeconds}. */
+  void stop(String id, long graceSeconds) {
+    Sh.Result r = podman(List.of("stop", "--time", Long.toString(Math.max(0, graceSeconds)), id), graceSeconds + 60);
+    if (!r.ok()) {
+      log.warn("podman stop {}: {}", id.substring(0, 12), r.err().trim());
+    }
+  }
+
+  /** Removes a container this object created (stopping it first, without grace, if it still runs). */
+  void remove(String id) {
+    if (!created.contains(id)) {
+      throw new IllegalArgumentException("container " + id + " was not created by this sandbox");
+    }
+    Sh.Result r = podman(List.of("rm", "--force", "--time", "0", id), 90);
+    if (r.ok() || r.err().contains("no such container")) {
+      created.remove(id);
+    } else {
+      log.warn("podman rm {}: {}", id.substring(0, 12), r.err().trim());
+    }
+  }
+
+  /** Writes the container's output (stdout and stderr, as {@code podman logs} has it) to {@code file}. */
+  void saveLogs(String id, Path file) {
+    try {
+      Process p = new ProcessBuilder(command(List.of("logs", id))).redirectErrorStream(true)
+          .redirectOutput(file.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+      if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+      }
+    } catch (java.io.IOException e) {
+      log.warn("cannot save the logs of {}: {}", id.substring(0, 12), e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** The image's id, size in bytes and default user ({@code id}, {@code size}, {@code user}); empty when absent. */
+  Map<String, String> image(String ref) {
+    Sh.Result r = podman(List.of("image", "inspect", "--format", "{{.Id}} {{.Size}} {{.Config.User}}", ref), 30);
+    if (!r.ok()) {
+      return Map.of();
+    }
+    String[] f = r.out().trim().split(" ", 3);
+    return Map.of("id", f[0], "size", f.length > 1 ? f[1] : "", "user", f.length > 2 ? f[2].trim() : "");
+  }
+
+  /** Containers created here and not removed yet. */
+  List<String> remaining() {
+    return List.copyOf(created);
+  }
+
+  /** Removes every container created here (teardown). */
+  void removeAll() {
+    for (String id : remaining()) {
+      remove(id);
+    }
+  }
+
+  private Sh.Result podman(List<String> args, long timeoutSeconds) {
+    return Sh.run(command(args), null, timeoutSeconds);
+  }
+
+  private List<String> command(List<String> args) {
+    List<String> cmd = new ArrayList<>(List.of("env", "CONTAINERS_CONF=" + containersConf, "podman"));
+    cmd.addAll(args);
+    return cmd;
+  }
+}
