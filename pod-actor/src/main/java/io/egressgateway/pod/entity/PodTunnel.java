@@ -25,7 +25,7 @@ import io.egressgateway.pod.infra.GatewayPeers;
 import io.egressgateway.pod.infra.PodDatapath;
 import io.egressgateway.pod.infra.PodKeys;
 import io.egressgateway.pod.model.DeviceNames;
-import io.egressgateway.pod.model.Ipv4Cidr;
+import io.egressgateway.datapath.model.Ipv4Cidr;
 import io.egressgateway.pod.model.PodRoutes;
 import io.egressgateway.pod.model.Route;
 import java.time.Duration;
