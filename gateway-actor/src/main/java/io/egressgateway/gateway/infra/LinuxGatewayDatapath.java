@@ -98,7 +98,8 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
     boolean tunnel = cmd.attempt(Net.ip(ns, "rule", "show", "pref", RULE_PREF)).stdout().contains("lookup " + TUNNEL_TABLE)
         && cmd.attempt(Net.ip(ns, "route", "show", "table", TUNNEL_TABLE)).stdout().contains("dev " + GatewayNames.TUNNEL_IF);
     boolean hostRouted = Ipv4Address.isValid(hostIp)
-        && cmd.attempt(Net.ip(hostNetns, "-4", "route", "show", Ipv4Address.parse(hostIp).host().toString())).stdout().contains("dev " + names.hostVeth(uid));
+        && cmd.attempt(Net.ip(hostNetns, "-4", "route", "show", Ipv4Address.parse(hostIp).host().toString())).stdout()
+            .contains("dev " + names.hostVeth(uid));
     boolean exempt = Ipv4Address.isValid(hostIp) && hostNat.exempted(uid, hostIp);
     WgDevice dev = device(uid);
     boolean inPlace = Net.link(cmd, ns, GatewayNames.TUNNEL_IF).map(l -> l.alias().equals(dev.name())).orElse(false);

@@ -140,8 +140,10 @@ public final class FailoverWatchdog implements AutoCloseable {
         if (t.gatewayEndpoint().equals(endpoint) && !t.gatewayPublicKey().equals(v.gatewayPublicKey())) {
           try {
             Tunnel replaced = new Tunnel(t.device(), v.gatewayPublicKey(), endpoint);
+            // the new peer is parsed (key, endpoint) before the old one goes: a bad value leaves the tunnel as it is
+            WgPeer peer = gatewayPeer(replaced, 0);
             wg.removePeer(t.device(), t.gatewayPublicKey());
-            wg.setPeer(t.device(), gatewayPeer(replaced, 0));
+            wg.setPeer(t.device(), peer);
             tunnels.put(name, replaced);
             watches.remove(name);
             log.info("tunnel {}: gateway key of {} changed; peer replaced", name, v.key());
