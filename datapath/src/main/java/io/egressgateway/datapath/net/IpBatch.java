@@ -96,8 +96,7 @@ public final class IpBatch {
   public static List<String> argv(NetnsName netns, String... options) {
     List<String> args = new ArrayList<>(List.of("-4"));
     args.addAll(List.of(options));
-    args.addAll(List.of("-batch", "-"));
-    return Net.ip(netns.value(), args.toArray(String[]::new));
+    return Net.ipBatch(netns.value(), args);
   }
 
   /** Runs the batch in {@code netns}; fails like {@link CommandRunner#run} (nothing is run when empty). */

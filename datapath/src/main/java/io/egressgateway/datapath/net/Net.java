@@ -32,8 +32,19 @@ public final class Net {
       a.add(NetnsName.parse(netns).value());
     }
     for (String arg : args) {
+      if (arg != null && (arg.equals("-batch") || arg.equals("-b"))) {
+        // batch text is a command per line: only IpBatch, which makes it from typed values, may feed one
+        throw new IllegalArgumentException("ip -batch goes through IpBatch");
+      }
       a.add(word(arg));
     }
+    return a;
+  }
+
+  /** {@link #ip} without the batch guard, for {@link IpBatch} alone. */
+  static List<String> ipBatch(String netns, List<String> options) {
+    List<String> a = ip(netns, options.toArray(String[]::new));
+    a.addAll(List.of("-batch", "-"));
     return a;
   }
 

@@ -81,6 +81,9 @@ class CommandBuildersTest {
     }
     assertThrows(IllegalArgumentException.class, () -> Net.sysctl(cmd, "egwt-a", "net.ipv4.ip_forward", "1\nkernel.x=1"));
     assertThrows(IllegalArgumentException.class, () -> Net.sysctl(cmd, "egwt-a", "../../x", "1"));
+    assertThrows(IllegalArgumentException.class, () -> Net.ip("egwt-a", "-4", "-batch", "-"), "batches only through IpBatch");
+    assertThrows(IllegalArgumentException.class, () -> Net.ip("egwt-a", "-b", "-"));
+    assertThrows(IllegalArgumentException.class, () -> IpBatch.argv(NetnsName.parse("egwt-a"), "-batch", "/tmp/x"));
     assertEquals(List.of("ip", "-n", "egwt-a", "addr", "replace", "10.0.0.1/32", "dev", "host0"),
         Net.ip("egwt-a", "addr", "replace", "10.0.0.1/32", "dev", "host0"));
   }
