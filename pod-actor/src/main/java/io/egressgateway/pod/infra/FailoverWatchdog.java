@@ -78,13 +78,21 @@ public final class FailoverWatchdog implements AutoCloseable {
   private final Duration firstRetry;
   private final Duration unanswered;
   private final LongSupplier clock;
+  /** Wall-clock seconds, for the age of a handshake (WireGuard reports when it happened, in epoch seconds). */
+  private final LongSupplier epochSeconds;
   private final Map<String, Tunnel> tunnels = new ConcurrentHashMap<>();
   private final Map<String, Watch> watches = new ConcurrentHashMap<>();
   private final AtomicLong kicks = new AtomicLong();
   private ScheduledExecutorService timer;
 
   public FailoverWatchdog(WireGuardBackend wg, Timing timing, LongSupplier nanoClock) {
+    this(wg, timing, nanoClock, () -> java.time.Instant.now().getEpochSecond());
+  }
+
+  /** With the wall clock given too ({@code epochSeconds}), so that every time it reads is injected. */
+  public FailoverWatchdog(WireGuardBackend wg, Timing timing, LongSupplier nanoClock, LongSupplier epochSeconds) {
     this.wg = wg;
+    this.epochSeconds = epochSeconds;
     this.stall = timing.stall();
     this.retry = timing.retry();
     this.firstRetry = timing.firstHandshakeRetry();
@@ -218,7 +226,7 @@ public final class FailoverWatchdog implements AutoCloseable {
       }
       return;
     }
-    long age = java.time.Instant.now().getEpochSecond() - peer.latestHandshake();
+    long age = epochSeconds.getAsLong() - peer.latestHandshake();
     oldestSeen = Math.max(oldestSeen, Math.max(0, age));
     if (w.rx < 0) {
       w.rx = peer.rxBytes();
