@@ -66,6 +66,22 @@ class FailoverWatchdogTest {
   }
 
   @Test
+  void theHandshakeAgeIsReadFromTheInjectedWallClock() {
+    OneDevice wg = new OneDevice();
+    wg.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), "10.0.0.100:6000", 0));
+    wg.handshake = 1000;
+    AtomicLong now = new AtomicLong();
+    AtomicLong wall = new AtomicLong(1042);
+    FailoverWatchdog w = new FailoverWatchdog(wg, new FailoverWatchdog.Timing(SEC, SEC, SEC, SEC), now::get, wall::get);
+    w.watch("wgpod1", new FailoverWatchdog.Tunnel(WgDevice.created("wgpod1", ""), GW, "10.0.0.100:6000"));
+    w.checkAll();
+    assertEquals(42, w.oldestHandshakeSeconds());
+    wall.set(1100);
+    w.checkAll();
+    assertEquals(100, w.oldestHandshakeSeconds());
+  }
+
+  @Test
   void aSilentTunnelGetsAFreshHandshakeRetriedUntilItCompletesAndABusyOneIsLeftAlone() {
     OneDevice wg = new OneDevice();
     wg.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), "10.0.0.100:6000", 0));
