@@ -42,6 +42,8 @@ final class PodWorker {
   private static final class Slot {
     final Container spec;
     final boolean init;
+    /** Which instance of the container runs: its restart count when it started (names its kept log). */
+    int instance;
     String id;
     CompletableFuture<Integer> exit;
     Instant startedAt;
@@ -162,15 +164,33 @@ final class PodWorker {
       synchronized (this) {
         phase = "Running";
       }
+      long nextSync = 0;
       while (!stopping) {
         tick();
         writeStatus();
+        if (System.currentTimeMillis() >= nextSync) {
+          nextSync = System.currentTimeMillis() + 5000;
+          stopIfGone();
+        }
         sleep(TICK_MS);
       }
     } catch (RuntimeException e) {
       log.error("pod {} on {}: {}", key, node.node(), e.toString(), e);
     } finally {
       teardown();
+    }
+  }
+
+  /** The kubelet's periodic sync: a pod the API no longer has (a missed delete event) is stopped all the same. */
+  private void stopIfGone() {
+    try {
+      Pod now = node.client().pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName()).get();
+      if (now == null || !uid.equals(now.getMetadata().getUid())) {
+        log.info("pod {} on {}: gone from the API, stopping it", key, node.node());
+        stopping = true;
+      }
+    } catch (RuntimeException e) {
+      log.debug("pod {}: cannot read it back: {}", key, e.getMessage());
     }
   }
 
@@ -296,6 +316,7 @@ final class PodWorker {
       String id = node.podman().runDetached(args);
       synchronized (this) {
         s.id = id;
+        s.instance = s.restarts;
         s.exit = node.podman().whenExited(id);
         s.startedAt = Instant.now();
         s.ready = false;
@@ -501,7 +522,7 @@ final class PodWorker {
 
   private void keepLogs(Slot s) {
     Path file = node.logsDir().resolve(pod.getMetadata().getNamespace() + "_" + pod.getMetadata().getName() + "_"
-        + s.spec.getName() + (s.restarts == 0 ? "" : "." + s.restarts) + ".log");
+        + s.spec.getName() + (s.instance == 0 ? "" : "." + s.instance) + ".log");
     node.podman().saveLogs(s.id, file);
   }
 
