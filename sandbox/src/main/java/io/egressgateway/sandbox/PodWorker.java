@@ -218,12 +218,20 @@ final class PodWorker {
         volumes = PodVolumes.materialize(pod, dir, node.host(), node.objects(),
             new PodVolumes.ServiceAccount(node.api().token(pod.getMetadata().getNamespace(), sa), node.api().caPem()),
             podIp, node.nodeIp());
-        String image = pod.getSpec().getContainers().get(0).getImage();
-        Map<String, String> info = node.podman().image(image);
-        if (info.isEmpty()) {
-          fail("ErrImageNeverPull", "image " + image + " is not present on the node (pull policy: never)");
+        // every image must be on the node (the sandbox pulls nothing); the image user is the first container's
+        String missing = null;
+        for (Slot slot : inits.isEmpty() ? containers : java.util.stream.Stream.concat(inits.stream(), containers.stream()).toList()) {
+          Map<String, String> info = node.podman().image(slot.spec.getImage());
+          if (info.isEmpty()) {
+            missing = slot.spec.getImage();
+          } else if (!slot.init && imageUser == null) {
+            imageUser = info.get("user");
+          }
+        }
+        if (missing != null) {
+          imageUser = null;
+          fail("ErrImageNeverPull", "image " + missing + " is not present on the node (the sandbox pulls no image)");
         } else {
-          imageUser = info.get("user");
           return true;
         }
       } catch (PodEnv.MissingSource e) {
