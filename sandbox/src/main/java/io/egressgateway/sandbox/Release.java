@@ -1,8 +1,6 @@
 package io.egressgateway.sandbox;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.marcnuri.helm.Helm;
-import com.marcnuri.helm.TemplateCommand;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -96,16 +94,22 @@ final class Release {
     if (!Files.isRegularFile(chartDir.resolve("Chart.yaml"))) {
       throw new IllegalStateException("chart not found at " + chartDir);
     }
-    TemplateCommand t = new Helm(chartDir).template().withName(NAME).withNamespace(NAMESPACE).withKubeVersion(KUBE_VERSION)
-        .skipCrds().withValuesFile(valuesFile);
-    set.forEach(t::set);
     try {
       chartVersion = Files.readAllLines(chartDir.resolve("Chart.yaml")).stream().filter(l -> l.startsWith("version:"))
           .map(l -> l.substring("version:".length()).trim().replace("\"", "")).findFirst().orElse("");
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return t.call();
+    // in a JVM of its own: see ChartRender
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), ChartRender.class.getName(),
+        chartDir.toString(), NAME, NAMESPACE, KUBE_VERSION, valuesFile.toString()));
+    set.forEach((k, v) -> cmd.add(k + "=" + v));
+    Sh.Result r = Sh.run(cmd, null, 180);
+    if (!r.ok()) {
+      throw new IllegalStateException("helm template of " + chartDir + " failed: " + r.err().trim());
+    }
+    return r.out();
   }
 
   /** Applies every document of a rendered release in Helm's order (pre-install hooks by weight first); returns kind/name of each. */
