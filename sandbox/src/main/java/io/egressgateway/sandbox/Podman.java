@@ -144,6 +144,20 @@ final class Podman {
     return List.copyOf(created);
   }
 
+  /**
+   * Containers on this machine that carry {@code label} (any value): what sandbox runs created, also runs
+   * that are gone. They become this object's to remove.
+   */
+  List<String> labelled(String label) {
+    Sh.Result r = podman(List.of("ps", "--all", "--no-trunc", "--filter", "label=" + label, "--format", "{{.ID}}"), 60);
+    if (!r.ok()) {
+      throw new IllegalStateException("podman ps failed (exit " + r.exit() + "): " + r.err().trim());
+    }
+    List<String> ids = r.out().lines().map(String::trim).filter(l -> l.matches("[0-9a-f]{64}")).toList();
+    created.addAll(ids);
+    return ids;
+  }
+
   /** Removes every container created here (teardown). */
   void removeAll() {
     for (String id : remaining()) {

@@ -31,12 +31,13 @@ public final class Sandbox implements AutoCloseable {
 
   /** Command-line settings. */
   public record Settings(int workers, int gateways, boolean once, Path report, List<Path> apply, String imageTag, Path stateDir,
-      boolean e2e, int benchPods, int benchBatch, int failoverRuns) {
+      boolean e2e, int benchPods, int benchBatch, int failoverRuns, boolean clean) {
     public static Settings parse(List<String> args) {
       int workers = 2;
       int gateways = 2;
       boolean once = false;
       boolean e2e = false;
+      boolean clean = false;
       int benchPods = 0;
       int benchBatch = 20;
       Integer failoverRuns = null;
@@ -53,6 +54,7 @@ public final class Sandbox implements AutoCloseable {
           case "--report" -> { report = Path.of(need(a, v)); i++; }
           case "--apply" -> { apply.add(Path.of(need(a, v))); i++; }
           case "--e2e" -> e2e = true;
+          case "--clean" -> clean = true;
           case "--bench-pods" -> { benchPods = count(a, v, 1, 1000); i++; }
           case "--bench-batch" -> { benchBatch = count(a, v, 1, 100); i++; }
           case "--failover-runs" -> { failoverRuns = count(a, v, 0, 50); i++; }
@@ -62,7 +64,7 @@ public final class Sandbox implements AutoCloseable {
       }
       int runs = failoverRuns != null ? failoverRuns : benchPods > 0 ? 5 : 1;
       return new Settings(workers, gateways, once, report, List.copyOf(apply), imageTag, Path.of("/run/egress-sandbox"),
-          e2e, benchPods, benchBatch, runs);
+          e2e, benchPods, benchBatch, runs, clean);
     }
 
     private static String need(String o, String v) {
@@ -104,7 +106,10 @@ public final class Sandbox implements AutoCloseable {
 
   private final Settings settings;
   private final PrintStream out;
-  private final NetLab lab = new NetLab("egs");
+  static final String NS_PREFIX = "egs";
+  private final NetLab lab;
+  private final Leftovers leftovers;
+  private boolean claimed;
   private final HostState host;
   private final Podman podman;
   private final List<SimNode> nodes = new ArrayList<>();
@@ -129,6 +134,8 @@ public final class Sandbox implements AutoCloseable {
     this.out = out;
     this.host = new HostState(out);
     this.podman = Podman.forRepository();
+    this.lab = new NetLab(NS_PREFIX, settings.stateDir().resolve(Leftovers.PIDS_DIR));
+    this.leftovers = new Leftovers(settings.stateDir(), NS_PREFIX, podman, Podman.LABEL, out);
   }
 
   public static void main(String[] args) {
@@ -147,6 +154,10 @@ public final class Sandbox implements AutoCloseable {
       System.exit(2);
       return;
     }
+    if (s.clean()) {
+      System.exit(cleanOnly(s));
+      return;
+    }
     Sandbox sandbox = new Sandbox(s, System.out);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -154,15 +165,20 @@ public final class Sandbox implements AutoCloseable {
       stopped.countDown();
     }, "sandbox-teardown"));
     int exit;
+    boolean started = false;
     try {
-      boolean ok = sandbox.run();
+      started = sandbox.start();
+      boolean ok = started && sandbox.run();
       exit = ok ? 0 : 1;
     } catch (RuntimeException e) {
       System.err.println("egress sandbox: " + e.getMessage());
       exit = 1;
     }
-    if (!s.once() && exit == 0) {
-      System.out.println("sandbox is up; Ctrl-C tears it down");
+    if (!s.once() && started) {
+      List<String> failed = sandbox.failedChecks();
+      System.out.println(failed.isEmpty() && exit == 0 ? "sandbox is up; Ctrl-C tears it down"
+          : "sandbox is up, but these checks FAILED: " + (failed.isEmpty() ? "start-up (see above)" : String.join(", ", failed))
+              + "; it stays up so you can look (kubeconfig and logs under " + s.stateDir() + "); Ctrl-C tears it down");
       try {
         stopped.await();
       } catch (InterruptedException e) {
@@ -173,9 +189,55 @@ public final class Sandbox implements AutoCloseable {
     sandbox.writeReport();
     System.exit(exit);
   }
+  /** {@code --clean}: removes what earlier runs left, touches nothing else; the exit code. */
+  private static int cleanOnly(Settings s) {
+    Podman podman = Podman.forRepository();
+    try {
+      List<String> found = new Leftovers(s.stateDir(), NS_PREFIX, podman, Podman.LABEL, System.out).clean();
+      if (found.isEmpty()) {
+        System.out.println("nothing left behind by an earlier sandbox run");
+      }
+      return 0;
+    } catch (RuntimeException e) {
+      System.err.println("egress sandbox --clean: " + e.getMessage());
+      return 1;
+    }
+  }
+
+  /**
+   * Takes the machine for this run: refuses while another sandbox runs, removes what an earlier run left
+   * (reported under {@code startCleaned}); false when it must not go on.
+   */
+  public boolean start() {
+    List<String> found = leftovers.clean();
+    var cleaned = report.putArray("startCleaned");
+    found.forEach(cleaned::add);
+    leftovers.claim();
+    claimed = true;
+    return true;
+  }
+
+  /** The names of the checks the report says failed (for a sandbox that stays up after a failure). */
+  List<String> failedChecks() {
+    List<String> failed = new ArrayList<>();
+    for (String key : List.of("failover", "annotatedPaths", "e2e", "agentRestart", "bench")) {
+      var node = report.get(key);
+      if (node != null && !node.path("ok").asBoolean(false)) {
+        failed.add(key);
+      }
+    }
+    if (report.has("exceptionsOk") && !report.path("exceptionsOk").asBoolean(false)) {
+      failed.add("exceptions");
+    }
+    return failed;
+  }
+
   /** Brings everything up and runs the checks; true when all passed. */
   public boolean run() {
     long t0 = System.nanoTime();
+    if (!claimed) {
+      start();
+    }
     host.prepare();
     image = SandboxImage.find(SandboxImage.root(), settings.imageTag()).orElseThrow(() -> new IllegalStateException(
         "the image " + settings.imageTag() + " is not built here: sudo ./egress image --tag " + settings.imageTag()));
@@ -208,7 +270,9 @@ public final class Sandbox implements AutoCloseable {
     azure.follow(vnet);
 
     // the controllers' external journal: a PostgreSQL server with a database and user for them, as a DBA makes them
-    journal = Journal.start(CoreSettings.fromConfig(ConfigFactory.load()).journal());
+    // in the state directory, so a run killed before its teardown leaves a server the next start can find and stop
+    journal = Journal.start(CoreSettings.fromConfig(ConfigFactory.parseMap(Map.of("egress.journal.embedded.data-dir",
+        settings.stateDir().resolve(Leftovers.JOURNAL_DIR).toString())).withFallback(ConfigFactory.load())).journal());
     String journalPassword = createJournalDatabase();
     kube = KubeApi.start("127.0.0.1", 0);
     Path kubeconfig = kube.writeKubeconfig(settings.stateDir().resolve("kubeconfig"));
@@ -510,6 +574,14 @@ public final class Sandbox implements AutoCloseable {
       azure.close();
     }
     host.restoreInotifyLimit();
+    if (claimed) {
+      // the journal's directory, and anything the steps above could not remove, for the next start to find
+      List<String> after = leftovers.clean();
+      if (!after.isEmpty()) {
+        report.putArray("removedAfterTeardown").addAll(after.stream().map(com.fasterxml.jackson.databind.node.TextNode::valueOf).toList());
+      }
+      leftovers.release();
+    }
   }
 
   /** Copies the processes' logs out of the lab before it is removed (to /run/egress-sandbox/logs). */
