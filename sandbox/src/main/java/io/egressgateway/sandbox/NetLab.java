@@ -90,7 +90,7 @@ public final class NetLab implements AutoCloseable {
     List<String> full = Sh.inNs(ns, cmd.toArray(String[]::new));
     try {
       Path logFile = workDir.resolve(name + ".log");
-      Process p = new ProcessBuilder(full)
+      Process p = new ProcessBuilder(Sh.ownSession(full))
           .redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
           .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))

@@ -71,7 +71,7 @@ final class Podman {
    */
   CompletableFuture<Integer> whenExited(String id) {
     try {
-      Process p = new ProcessBuilder(command(List.of("wait", "--interval", "1s", id)))
+      Process p = new ProcessBuilder(Sh.ownSession(command(List.of("wait", "--interval", "1s", id))))
           .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
       return p.onExit().thenApply(done -> {
         try {
@@ -117,7 +117,7 @@ final class Podman {
   /** Writes the container's output (stdout and stderr, as {@code podman logs} has it) to {@code file}. */
   void saveLogs(String id, Path file) {
     try {
-      Process p = new ProcessBuilder(command(List.of("logs", id))).redirectErrorStream(true)
+      Process p = new ProcessBuilder(Sh.ownSession(command(List.of("logs", id)))).redirectErrorStream(true)
           .redirectOutput(file.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
       if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
         p.destroyForcibly();
