@@ -158,6 +158,20 @@ final class Podman {
     return ids;
   }
 
+  /** Containers on this machine with {@code label} that exist (running or not), without taking them over. */
+  List<String> running(String label) {
+    Sh.Result r = podman(List.of("ps", "--all", "--no-trunc", "--filter", "label=" + label, "--format", "{{.ID}} {{.Names}}"), 60);
+    return r.out().lines().map(String::trim).filter(l -> !l.isEmpty()).toList();
+  }
+
+  /** {@code podman kill --signal KILL}: the container's processes end at once, the container stays (exited). */
+  void kill(String id) {
+    Sh.Result r = podman(List.of("kill", "--signal", "KILL", id), 30);
+    if (!r.ok()) {
+      throw new IllegalStateException("podman kill " + id.substring(0, 12) + " failed: " + r.err().trim());
+    }
+  }
+
   /** Removes every container created here (teardown). */
   void removeAll() {
     for (String id : remaining()) {

@@ -245,6 +245,22 @@ final class Release {
     return runtimes.apply(m.node()).flatMap(r -> r.containerId(m.uid(), m.container().getName()));
   }
 
+  /** The member whose pod has {@code uid}, as the API shows it now. */
+  Optional<Member> member(String uid) {
+    return members().stream().filter(m -> m.uid().equals(uid)).findFirst();
+  }
+
+  /** The primary address of a node (its InternalIP). */
+  String nodeIp(String node) {
+    return runtimes.apply(node).map(NodeRuntime::nodeIp).orElse("");
+  }
+
+  /** What the container runtime does to a container out of memory or on a node problem: SIGKILL. */
+  void kill(Member m, String containerId) {
+    NodeRuntime r = runtimes.apply(m.node()).orElseThrow(() -> new IllegalStateException("no runtime on node " + m.node()));
+    r.podman().kill(containerId);
+  }
+
   /** GET on a member's management endpoint from its node (as the kubelet's probes do); body, empty on failure. */
   String management(Member m, String path) {
     if (m.ip() == null) {

@@ -128,6 +128,8 @@ public final class Sandbox implements AutoCloseable {
   private KubeApi kube;
   private PodRuntime pods;
   private volatile java.util.function.Consumer<PodRuntime.PodEvent> benchHook;
+  /** Each node as it was before {@code helm install} (the uninstall check compares with it). */
+  private Map<String, NodeInventory> beforeInstall;
 
   public Sandbox(Settings settings, PrintStream out) {
     this.settings = settings;
@@ -187,6 +189,10 @@ public final class Sandbox implements AutoCloseable {
     }
     sandbox.close();
     sandbox.writeReport();
+    if (exit == 0 && s.e2e() && !sandbox.report().path("uninstall").path("ok").asBoolean(false)) {
+      System.err.println("egress sandbox: the uninstall left things behind (report key uninstall)");
+      exit = 1;
+    }
     System.exit(exit);
   }
   /** {@code --clean}: removes what earlier runs left, touches nothing else; the exit code. */
@@ -220,9 +226,9 @@ public final class Sandbox implements AutoCloseable {
   /** The names of the checks the report says failed (for a sandbox that stays up after a failure). */
   List<String> failedChecks() {
     List<String> failed = new ArrayList<>();
-    for (String key : List.of("failover", "annotatedPaths", "e2e", "agentRestart", "bench")) {
+    for (String key : List.of("failover", "annotatedPaths", "e2e", "agentRestart", "bench", "kill", "controllersReplaced")) {
       var node = report.get(key);
-      if (node != null && !node.path("ok").asBoolean(false)) {
+      if (node != null && !(node.isArray() ? allOk(node) : node.path("ok").asBoolean(false))) {
         failed.add(key);
       }
     }
@@ -230,6 +236,19 @@ public final class Sandbox implements AutoCloseable {
       failed.add("exceptions");
     }
     return failed;
+  }
+
+  /** True when {@code array} has entries and every one is {@code ok}. */
+  private static boolean allOk(com.fasterxml.jackson.databind.JsonNode array) {
+    if (!array.isArray() || array.isEmpty()) {
+      return false;
+    }
+    for (var e : array) {
+      if (!e.path("ok").asBoolean(false)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Brings everything up and runs the checks; true when all passed. */
@@ -353,6 +372,8 @@ public final class Sandbox implements AutoCloseable {
     List<String> applied = release.apply(rendered);
     out.println("chart " + release.chartVersion() + " rendered with " + values.getFileName() + " and applied: " + applied.size()
         + " objects (" + String.join(", ", applied) + ")");
+    beforeInstall = new LinkedHashMap<>();
+    hosts.forEach((name, h) -> beforeInstall.put(name, NodeInventory.of(h)));
     release.startWorkloads();
     int expected = settings.workers() + settings.gateways() + CONTROLLER_REPLICAS;
     boolean ready = release.awaitReady(Duration.ofSeconds(300), expected);
@@ -371,6 +392,8 @@ public final class Sandbox implements AutoCloseable {
         && report.path("exceptionsOk").asBoolean(false)
         && (!settings.e2e() || report.path("e2e").path("ok").asBoolean(false))
         && (!settings.e2e() || report.path("agentRestart").path("ok").asBoolean(false))
+        && (!settings.e2e() || allOk(report.path("kill")))
+        && (!settings.e2e() || report.path("controllersReplaced").path("ok").asBoolean(false))
         && (settings.benchPods() == 0 || report.path("bench").path("ok").asBoolean(false));
   }
 
@@ -473,6 +496,10 @@ public final class Sandbox implements AutoCloseable {
     }
     if (settings.e2e()) {
       checks.agentRestart(all, events, release, pods);
+      Lifecycle lifecycle = new Lifecycle(kube.client(), release, azure, events, out, report);
+      lifecycle.kill("demo/annotated");
+      lifecycle.controllersReplaced(nodes.stream().filter(n -> n.role().equals("worker")).reduce((a, b) -> b).orElseThrow().name());
+      lifecycle.cleanUp();
     }
     checks.failover(all, events);
     return allOk;
@@ -537,6 +564,9 @@ public final class Sandbox implements AutoCloseable {
     if (release != null) {
       boolean gone = release.uninstall(Duration.ofSeconds(150));
       report.put("uninstalled", gone);
+      if (settings.e2e() && beforeInstall != null) {
+        checkUninstalled(gone);
+      }
     }
     if (kubelets != null) {
       kubelets.close();
@@ -582,6 +612,43 @@ public final class Sandbox implements AutoCloseable {
       }
       leftovers.release();
     }
+  }
+
+  /**
+   * After {@code helm uninstall} (the configurations deleted first, as docs/install.md says): nothing of the
+   * product is left on any node (CNI files, namespaces, links, nft tables), in podman or in Azure, and a
+   * plain pod on every worker node still gets its network. Report key {@code uninstall}.
+   */
+  private void checkUninstalled(boolean gone) {
+    ObjectNode u = report.putObject("uninstall");
+    ObjectNode left = u.putObject("leftover");
+    boolean nodesClean = NodeInventory.leftover(beforeInstall, hosts, left);
+    var containers = left.putArray("containers");
+    List<String> running = podman.running(Podman.LABEL);
+    running.forEach(containers::add);
+    var az = left.putArray("azure");
+    report.path("azure").path("leftover").forEach(az::add);
+    kube.client().namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata()
+        .withName("plain-ns").endMetadata().build()).createOr(e -> e.update());
+    var plain = u.putArray("plainPods");
+    boolean plainOk = true;
+    for (SimNode n : nodes.stream().filter(n -> n.role().equals("worker")).toList()) {
+      String name = "after-uninstall-" + n.name();
+      kube.client().pods().inNamespace("plain-ns").resource(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata()
+          .withNamespace("plain-ns").withName(name).endMetadata().withNewSpec().withNodeName(n.name()).addNewContainer()
+          .withName("app").withImage(NodeRuntime.NO_IMAGE).endContainer().endSpec().build()).create();
+      PodRuntime.PodEvent e = Sh.poll(() -> events.get("plain-ns/" + name), x -> x != null, Duration.ofSeconds(60), 250);
+      String seen = e == null || !e.ok() ? "" : Demo.egressOf(e.netns(), Duration.ofSeconds(10)).orElse("");
+      boolean ok = AzureVnet.DEFAULT_OUTBOUND_IP.equals(seen);
+      plainOk &= ok;
+      plain.addObject().put("pod", "plain-ns/" + name).put("node", n.name()).put("egressIp", seen).put("ok", ok)
+          .put("detail", e == null ? "never reached CNI ADD" : e.ok() ? "" : e.detail());
+    }
+    pods.deleteAll();
+    boolean ok = gone && nodesClean && running.isEmpty() && az.isEmpty() && plainOk;
+    u.put("ok", ok);
+    out.println("uninstall: " + (ok ? "nothing of the product left on the nodes, in podman or in Azure; plain pods still get networking"
+        : "FAILED: " + left + ", plain pods " + plain));
   }
 
   /** Copies the processes' logs out of the lab before it is removed (to /run/egress-sandbox/logs). */

@@ -102,6 +102,26 @@ class SandboxE2ETest {
     assertTrue(restart.path("demoNewKey").asBoolean(),
         "a device that ended with its agent is made again with a new key, and its PodEndpoint says so:\n" + context);
     assertTrue(restart.path("ok").asBoolean(), "egress unchanged across a worker agent restart:\n" + context);
+    // the container runtime kills a gateway's and a worker's container: both come back from their node-local journals
+    JsonNode kill = r.path("kill");
+    assertEquals(2, kill.size(), "a gateway and a worker container killed:\n" + context);
+    for (JsonNode k : kill) {
+      assertTrue(k.path("ok").asBoolean(), k.path("role").asText() + " container killed: not recovered, or traffic leaked:\n" + context);
+      assertTrue(!k.path("containerIdAfter").asText().equals(k.path("containerIdBefore").asText()), context);
+      assertEquals("", k.path("leakedVia").asText(), "no reply may come from the node's own address:\n" + context);
+    }
+    // every controller replaced at once: the new ones join the existing cluster and carry out a new configuration
+    JsonNode replaced = r.path("controllersReplaced");
+    assertTrue(replaced.path("oneCluster").asBoolean(), "new controllers must join the gateways' cluster:\n" + context);
+    assertTrue(replaced.path("served").asBoolean(), "a configuration made after the replacement is served:\n" + context);
+    assertTrue(replaced.path("ok").asBoolean(), context);
+    // helm uninstall after the configurations: nothing of ours anywhere, plain pods still get networking
+    JsonNode uninstall = r.path("uninstall");
+    for (String k : List.of("nodeFiles", "namespaces", "links", "nft", "containers", "azure")) {
+      assertEquals(0, uninstall.path("leftover").path(k).size(), "left after uninstall: " + k + "\n" + context);
+    }
+    assertEquals(2, uninstall.path("plainPods").size(), context);
+    assertTrue(uninstall.path("ok").asBoolean(), "plain pods get networking after the uninstall:\n" + context);
     // measured after the restart: the watchdog must cover the tunnels taken back, or this is WireGuard's 16 s
     assertTrue(r.path("failover").path("ok").asBoolean(), "traffic must come back through the other gateway:\n" + context);
     long failoverMs = r.path("failover").path("ms").asLong(-1);
