@@ -168,6 +168,72 @@ final class Lifecycle {
         + (seen.isEmpty() ? "nothing" : seen) + (served ? " (in " + prefix + ")" : " (NOT in " + prefix + ")"));
   }
 
+  /**
+   * {@code helm upgrade} to another tag of the same build ({@code toTag}), with every annotated pod in
+   * {@code podKeys} sending requests: controllers, gateways and workers all roll, in the order and at the
+   * pace their Deployment and DaemonSets give. Measures per pod the longest gap in replies and the failed
+   * requests until every member runs the new tag and is Ready. {@code ok}: everything rolled, every pod is
+   * answered through its gateway afterwards and nothing leaked; {@code targetMet}: no pod's gap above the
+   * failover target (not met while a worker's wireguard-go devices end with its container).
+   */
+  void upgrade(java.util.function.Function<String, List<String>> renderAndApply, String toTag, int members, List<String> podKeys) {
+    ObjectNode r = report.putObject("upgrade").put("toTag", toTag);
+    List<PodRuntime.PodEvent> tunnelled = podKeys.stream().map(events::get).filter(e -> e != null && e.ok()).toList();
+    List<Traffic> traffic = tunnelled.stream().map(e -> new Traffic(e.netns())).toList();
+    try {
+      Sh.sleep(2_000);
+      List<Set<String>> egress = traffic.stream().map(t -> {
+        Set<String> seen = new HashSet<>(t.seenBetween(0, System.nanoTime()));
+        seen.remove(AzureVnet.DEFAULT_OUTBOUND_IP);
+        return seen;
+      }).toList();
+      long t0 = System.nanoTime();
+      List<String> applied = renderAndApply.apply(toTag);
+      r.put("applied", applied.size());
+      List<Release.Member> rolled = Sh.poll(() -> release.members().stream()
+              .filter(m -> m.container().getImage().endsWith(":" + toTag) && m.ip() != null && Workloads.ready(m.pod())).toList(),
+          l -> l.size() >= members && release.members().size() == members, Duration.ofSeconds(900), 1000);
+      long rolledMs = (System.nanoTime() - t0) / 1_000_000;
+      boolean allRolled = rolled.size() >= members;
+      // then every pod must be answered through its gateway again
+      boolean recovered = true;
+      for (int i = 0; i < traffic.size(); i++) {
+        Traffic t = traffic.get(i);
+        Set<String> via = egress.get(i);
+        long since = System.nanoTime();
+        recovered &= Sh.poll(() -> t.firstReplyAfter(since, via), at -> at > 0, Duration.ofSeconds(90), 250) > 0;
+      }
+      long t1 = System.nanoTime();
+      ArrayNode pods = r.putArray("pods");
+      long maxGap = 0;
+      long failed = 0;
+      boolean leaked = false;
+      for (int i = 0; i < traffic.size(); i++) {
+        Traffic t = traffic.get(i);
+        Set<String> via = egress.get(i);
+        long gap = t.longestGapMs(t0, t1);
+        long f = t.failed(t0, t1);
+        List<String> leaks = t.seenBetween(t0, t1).stream().filter(ip -> !via.contains(ip)).toList();
+        maxGap = Math.max(maxGap, gap);
+        failed += f;
+        leaked |= !leaks.isEmpty();
+        pods.addObject().put("pod", tunnelled.get(i).key()).put("node", tunnelled.get(i).node()).put("maxGapMs", gap)
+            .put("failedRequests", f).put("requests", t.started(t0, t1)).put("leakedVia", String.join(",", leaks));
+      }
+      boolean targetMet = maxGap <= GATEWAY_KILL_MAX_GAP_MS;
+      boolean ok = allRolled && recovered && !leaked && !tunnelled.isEmpty();
+      r.put("rolledMs", allRolled ? rolledMs : -1).put("members", rolled.size()).put("maxGapMs", maxGap)
+          .put("failedRequests", failed).put("recovered", recovered).put("targetMet", targetMet).put("ok", ok);
+      out.println("upgrade to " + toTag + ": " + (allRolled ? rolled.size() + " members rolled in " + rolledMs + " ms"
+          : "only " + rolled.size() + " of " + members + " members rolled") + "; pods' longest gap " + maxGap + " ms, "
+          + failed + " requests failed" + (targetMet ? "" : " (above the " + GATEWAY_KILL_MAX_GAP_MS
+          + " ms target: a worker's wireguard-go tunnels end with its container)") + (recovered ? "" : "; NOT every pod answered again")
+          + (leaked ? "; LEAKED via the node's address" : ""));
+    } finally {
+      traffic.forEach(Traffic::close);
+    }
+  }
+
   /** The addresses of the members a member sees Up (its management {@code /cluster/members}). */
   private Set<String> upMembers(Release.Member m) {
     Set<String> up = new HashSet<>();

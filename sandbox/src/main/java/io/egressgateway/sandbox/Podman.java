@@ -164,6 +164,22 @@ final class Podman {
     return r.out().lines().map(String::trim).filter(l -> !l.isEmpty()).toList();
   }
 
+  /** {@code podman tag SOURCE TARGET}: another name for the same image. */
+  void tag(String source, String target) {
+    Sh.Result r = podman(List.of("tag", source, target), 60);
+    if (!r.ok()) {
+      throw new IllegalStateException("podman tag " + source + " " + target + " failed: " + r.err().trim());
+    }
+  }
+
+  /** {@code podman untag IMAGE NAME}: drops one name of an image (the image stays under its others). */
+  void untag(String image, String name) {
+    Sh.Result r = podman(List.of("untag", image, name), 60);
+    if (!r.ok()) {
+      log.warn("podman untag {}: {}", name, r.err().trim());
+    }
+  }
+
   /** {@code podman kill --signal KILL}: the container's processes end at once, the container stays (exited). */
   void kill(String id) {
     Sh.Result r = podman(List.of("kill", "--signal", "KILL", id), 30);

@@ -130,6 +130,10 @@ public final class Sandbox implements AutoCloseable {
   private volatile java.util.function.Consumer<PodRuntime.PodEvent> benchHook;
   /** Each node as it was before {@code helm install} (the uninstall check compares with it). */
   private Map<String, NodeInventory> beforeInstall;
+  /** The values file the release was installed with (an upgrade renders with it again). */
+  private Path valuesFile;
+  /** The image's second tag, made for the upgrade check (dropped at teardown). */
+  private String upgradeTag;
 
   public Sandbox(Settings settings, PrintStream out) {
     this.settings = settings;
@@ -226,7 +230,7 @@ public final class Sandbox implements AutoCloseable {
   /** The names of the checks the report says failed (for a sandbox that stays up after a failure). */
   List<String> failedChecks() {
     List<String> failed = new ArrayList<>();
-    for (String key : List.of("failover", "annotatedPaths", "e2e", "agentRestart", "bench", "kill", "controllersReplaced")) {
+    for (String key : List.of("failover", "annotatedPaths", "e2e", "agentRestart", "bench", "kill", "controllersReplaced", "upgrade")) {
       var node = report.get(key);
       if (node != null && !(node.isArray() ? allOk(node) : node.path("ok").asBoolean(false))) {
         failed.add(key);
@@ -366,6 +370,7 @@ public final class Sandbox implements AutoCloseable {
     out.println("CRDs installed: " + kube.installCrds(SandboxImage.root().resolve("charts/kube-egress-gateway/crds")));
     prepareNamespace(journalPassword);
     Path values = writeValues();
+    valuesFile = values;
     String rendered = release.render(values, Map.of("image.repository", image.repository(), "image.tag", image.tag()));
     ((ObjectNode) report.get("install")).put("chartVersion", release.chartVersion()).put("release", Release.NAME)
         .put("namespace", Release.NAMESPACE);
@@ -394,6 +399,7 @@ public final class Sandbox implements AutoCloseable {
         && (!settings.e2e() || report.path("agentRestart").path("ok").asBoolean(false))
         && (!settings.e2e() || allOk(report.path("kill")))
         && (!settings.e2e() || report.path("controllersReplaced").path("ok").asBoolean(false))
+        && (!settings.e2e() || report.path("upgrade").path("ok").asBoolean(false))
         && (settings.benchPods() == 0 || report.path("bench").path("ok").asBoolean(false));
   }
 
@@ -500,6 +506,13 @@ public final class Sandbox implements AutoCloseable {
       lifecycle.kill("demo/annotated");
       lifecycle.controllersReplaced(nodes.stream().filter(n -> n.role().equals("worker")).reduce((a, b) -> b).orElseThrow().name());
       lifecycle.cleanUp();
+      upgradeTag = image.tag() + "-upgrade";
+      podman.tag(image.image(), image.repository() + ":" + upgradeTag);
+      lifecycle.upgrade(tag -> release.apply(release.render(valuesFile, Map.of("image.repository", image.repository(),
+          "image.tag", tag))), upgradeTag, settings.workers() + settings.gateways() + CONTROLLER_REPLICAS,
+          all.stream().filter(Demo::annotated).filter(p -> !E2e.privateMode(kube.client(), p))
+              .filter(p -> kube.client().pods().inNamespace(p.getMetadata().getNamespace()).withName(p.getMetadata().getName()).get() != null)
+              .map(DemoChecks::key).toList());
     }
     checks.failover(all, events);
     return allOk;
@@ -577,6 +590,9 @@ public final class Sandbox implements AutoCloseable {
     }
     List<String> containers = podman.remaining();
     podman.removeAll();
+    if (upgradeTag != null) {
+      podman.untag(image.image(), image.repository() + ":" + upgradeTag);
+    }
     List<String> stuckJournals = checkNodeJournals();
     List<String> mounts = new ArrayList<>();
     hosts.values().forEach(h -> mounts.addAll(h.remove()));

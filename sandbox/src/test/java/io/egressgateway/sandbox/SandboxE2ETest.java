@@ -115,6 +115,11 @@ class SandboxE2ETest {
     assertTrue(replaced.path("oneCluster").asBoolean(), "new controllers must join the gateways' cluster:\n" + context);
     assertTrue(replaced.path("served").asBoolean(), "a configuration made after the replacement is served:\n" + context);
     assertTrue(replaced.path("ok").asBoolean(), context);
+    // helm upgrade to a second tag: every member rolls, every pod is answered through its gateway afterwards
+    JsonNode upgrade = r.path("upgrade");
+    assertEquals(6, upgrade.path("members").asInt(), "every member runs the new tag:\n" + context);
+    assertTrue(upgrade.path("pods").size() >= 3, "the tunnelled pods' traffic was measured:\n" + context);
+    assertTrue(upgrade.path("ok").asBoolean(), "upgrade: not rolled, a pod not answered again, or a leak:\n" + context);
     // helm uninstall after the configurations: nothing of ours anywhere, plain pods still get networking
     JsonNode uninstall = r.path("uninstall");
     for (String k : List.of("nodeFiles", "namespaces", "links", "nft", "containers", "azure")) {
