@@ -63,10 +63,9 @@ final class Lifecycle {
         .min(java.util.Comparator.comparing(Release.Member::node));
     Optional<Release.Member> worker = release.members().stream()
         .filter(m -> m.role().equals("worker") && m.node().equals(pod.node())).findFirst();
+    java.util.function.Predicate<String> egress = viaGateway(podKey);
     try (Traffic traffic = new Traffic(pod.netns())) {
       Sh.sleep(2_000);
-      Set<String> egress = new HashSet<>(traffic.seenBetween(0, System.nanoTime()));
-      egress.remove(AzureVnet.DEFAULT_OUTBOUND_IP);
       gateway.ifPresent(g -> killOne(runs.addObject(), g, traffic, egress, () -> backendHealthy(g)));
       worker.ifPresent(w -> killOne(runs.addObject(), w, traffic, egress, () -> true));
     }
@@ -76,7 +75,20 @@ final class Lifecycle {
     }
   }
 
-  private void killOne(ObjectNode r, Release.Member m, Traffic traffic, Set<String> egress, java.util.function.BooleanSupplier up) {
+  /**
+   * Whether an address the echo saw is one of the pod's configuration's prefix (either gateway's SNAT
+   * address); anything else, the node's own address above all, is a leak.
+   */
+  private java.util.function.Predicate<String> viaGateway(String podKey) {
+    String ns = podKey.substring(0, podKey.indexOf('/'));
+    var pod = kube.pods().inNamespace(ns).withName(podKey.substring(podKey.indexOf('/') + 1)).get();
+    String sgc = pod == null || pod.getMetadata().getAnnotations() == null ? null : pod.getMetadata().getAnnotations().get(Demo.ANNOTATION);
+    String prefix = sgc == null ? "" : Demo.egressPrefix(kube, ns, sgc).orElse("");
+    return ip -> !prefix.isEmpty() && Demo.inCidr(ip, prefix);
+  }
+
+  private void killOne(ObjectNode r, Release.Member m, Traffic traffic, java.util.function.Predicate<String> egress,
+      java.util.function.BooleanSupplier up) {
     String before = release.containerId(m).orElse("");
     r.put("container", m.container().getName()).put("pod", m.name()).put("node", m.node()).put("role", m.role())
         .put("containerIdBefore", before);
@@ -102,7 +114,7 @@ final class Lifecycle {
     long gap = traffic.longestGapMs(t0, t1);
     long failed = traffic.failed(t0, t1);
     long started = traffic.started(t0, t1);
-    List<String> leaked = traffic.seenBetween(t0, t1).stream().filter(ip -> !egress.contains(ip)).toList();
+    List<String> leaked = traffic.seenBetween(t0, t1).stream().filter(egress.negate()).toList();
     boolean recovered = recoveredMs >= 0;
     boolean ok = recovered && leaked.isEmpty() && (!m.role().equals("gateway") || gap <= GATEWAY_KILL_MAX_GAP_MS);
     r.put("containerIdAfter", release.member(m.uid()).flatMap(release::containerId).orElse("")).put("recoveredMs", recoveredMs)
@@ -182,11 +194,7 @@ final class Lifecycle {
     List<Traffic> traffic = tunnelled.stream().map(e -> new Traffic(e.netns())).toList();
     try {
       Sh.sleep(2_000);
-      List<Set<String>> egress = traffic.stream().map(t -> {
-        Set<String> seen = new HashSet<>(t.seenBetween(0, System.nanoTime()));
-        seen.remove(AzureVnet.DEFAULT_OUTBOUND_IP);
-        return seen;
-      }).toList();
+      List<java.util.function.Predicate<String>> egress = tunnelled.stream().map(e -> viaGateway(e.key())).toList();
       long t0 = System.nanoTime();
       List<String> applied = renderAndApply.apply(toTag);
       r.put("applied", applied.size());
@@ -199,7 +207,7 @@ final class Lifecycle {
       boolean recovered = true;
       for (int i = 0; i < traffic.size(); i++) {
         Traffic t = traffic.get(i);
-        Set<String> via = egress.get(i);
+        java.util.function.Predicate<String> via = egress.get(i);
         long since = System.nanoTime();
         recovered &= Sh.poll(() -> t.firstReplyAfter(since, via), at -> at > 0, Duration.ofSeconds(90), 250) > 0;
       }
@@ -210,10 +218,10 @@ final class Lifecycle {
       boolean leaked = false;
       for (int i = 0; i < traffic.size(); i++) {
         Traffic t = traffic.get(i);
-        Set<String> via = egress.get(i);
+        java.util.function.Predicate<String> via = egress.get(i);
         long gap = t.longestGapMs(t0, t1);
         long f = t.failed(t0, t1);
-        List<String> leaks = t.seenBetween(t0, t1).stream().filter(ip -> !via.contains(ip)).toList();
+        List<String> leaks = t.seenBetween(t0, t1).stream().filter(via.negate()).toList();
         maxGap = Math.max(maxGap, gap);
         failed += f;
         leaked |= !leaks.isEmpty();

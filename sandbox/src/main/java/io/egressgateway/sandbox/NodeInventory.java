@@ -31,8 +31,11 @@ record NodeInventory(List<String> files, List<String> namespaces, List<String> l
         links.add(f[1].split("@")[0].trim());
       }
     }
-    List<String> nft = Sh.quiet(h.netns(), "nft", "list", "tables").out().lines().map(String::trim).filter(l -> !l.isEmpty())
-        .toList();
+    // the tables, and every rule carrying our ownership marker (in tables that are not ours, like the host's nat)
+    List<String> nft = new ArrayList<>(Sh.quiet(h.netns(), "nft", "list", "tables").out().lines().map(String::trim)
+        .filter(l -> !l.isEmpty()).toList());
+    Sh.quiet(h.netns(), "nft", "list", "ruleset").out().lines().map(String::trim).filter(l -> l.contains("egress-gateway"))
+        .map(l -> "rule: " + l).forEach(nft::add);
     return new NodeInventory(files, namespaces, links, nft);
   }
 

@@ -309,6 +309,7 @@ public final class Sandbox implements AutoCloseable {
     Map<String, NodeHost> podNetworks = new LinkedHashMap<>();
     for (SimNode n : nodes) {
       registerNode(n);
+      NodeStandIns.kubeProxyNat(n.ns());
       NodeHost h = NodeHost.create(n.name(), n.ns(), nodesDir);
       hosts.put(n.name(), h);
       if (n.podCidr() != null) {

@@ -70,11 +70,11 @@ final class Traffic implements AutoCloseable {
   }
 
   /**
-   * When the first reply seen as one of {@code via} came to a request started at or after {@code fromNanos}
+   * When the first reply seen as an address {@code via} accepts came to a request started at or after {@code fromNanos}
    * (nanoTime); -1 if none yet.
    */
-  long firstReplyAfter(long fromNanos, java.util.Set<String> via) {
-    return snapshot().stream().filter(r -> r.startNanos() >= fromNanos && via.contains(r.seen())).mapToLong(Request::endNanos)
+  long firstReplyAfter(long fromNanos, java.util.function.Predicate<String> via) {
+    return snapshot().stream().filter(r -> r.startNanos() >= fromNanos && r.ok() && via.test(r.seen())).mapToLong(Request::endNanos)
         .min().orElse(-1);
   }
 
