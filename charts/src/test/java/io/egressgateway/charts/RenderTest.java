@@ -204,8 +204,8 @@ class RenderTest {
 
   /**
    * Prefix grants are off by default (any namespace may use any bring-your-own prefix, as with the Go original), and
-   * the controller then has no access to EgressPrefixGrants; turned on, it is told so and may read them, never
-   * write them, and no other member may. The CRD ships either way, so grants can be written before the switch.
+   * the controller then has no access to EgressPrefixGrants or namespaces; turned on, it is told so and may read
+   * them (namespace labels, for a grant's namespaceSelector), never write them, and no other member may. The CRD ships either way, so grants can be written before the switch.
    */
   @Test
   void prefixGrantsAreOffByDefaultAndOnGiveTheControllerReadAccessOnly() throws IOException {
@@ -224,6 +224,12 @@ class RenderTest {
         .filter(r -> r.getResources().contains(grants)).toList();
     assertEquals(List.of("egressgateway.kubernetes.azure.com"), rules.get(0).getApiGroups());
     assertEquals(Set.of("get", "list", "watch"), rules.stream().flatMap(r -> r.getVerbs().stream()).collect(Collectors.toSet()));
+    List<PolicyRule> namespaces = Chart.one(on, ClusterRole.class, "-controller").getRules().stream()
+        .filter(r -> r.getResources().contains("namespaces")).toList();
+    assertEquals(Set.of("get", "list", "watch"), namespaces.stream().flatMap(r -> r.getVerbs().stream()).collect(Collectors.toSet()),
+        "namespace labels, for the grants' namespaceSelector");
+    assertTrue(Chart.all(off, ClusterRole.class).stream().flatMap(r -> r.getRules().stream())
+        .noneMatch(r -> r.getResources().contains("namespaces")), "no namespace access while grants are off");
     for (String other : List.of("-gateway", "-worker")) {
       assertTrue(Chart.one(on, ClusterRole.class, other).getRules().stream().noneMatch(r -> r.getResources().contains(grants)), other);
     }

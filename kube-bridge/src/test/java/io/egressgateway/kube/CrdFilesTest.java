@@ -127,7 +127,11 @@ class CrdFilesTest {
     assertEquals("EgressPrefixGrant", crd.getSpec().getNames().getKind());
     assertEquals(List.of("epg"), crd.getSpec().getNames().getShortNames());
     JSONSchemaProps root = schema("egressprefixgrants");
-    assertEquals(List.of("namespaces", "publicIpPrefixIds"), at(root, "spec").getRequired().stream().sorted().toList());
+    assertEquals(List.of("publicIpPrefixIds"), at(root, "spec").getRequired());
+    assertEquals(List.of("has(self.namespaces) || has(self.namespaceSelector)"),
+        at(root, "spec").getXKubernetesValidations().stream().map(v -> v.getRule()).toList());
+    assertEquals("object", at(root, "spec.namespaceSelector").getType());
+    assertEquals("array", at(root, "spec.namespaceSelector.matchExpressions").getType());
     for (String f : List.of("spec.namespaces", "spec.publicIpPrefixIds")) {
       assertEquals("array", at(root, f).getType(), f);
       assertEquals(1L, at(root, f).getMinItems(), f);

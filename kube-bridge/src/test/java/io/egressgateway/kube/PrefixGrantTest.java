@@ -46,7 +46,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * Bring-your-own prefix grants enforced, against fabric8's mock API server (CRUD mode) with one controller member:
  * an SGC naming a prefix its namespace was not granted is refused (and provisions nothing) until a grant lists both;
  * a grant for another namespace does not count; a revoked grant leaves the provisioned SGC serving but no longer
- * accepted; malformed grants grant nothing, are reported, and take nothing down. The mock does not validate the
+ * accepted; malformed grants grant nothing, are reported, and take nothing down; a namespace selector follows the
+ * namespace's labels. The mock does not validate the
  * CRD schema, which is what lets malformed grants in here at all.
  */
 @EnableKubernetesMockClient(crud = true)
@@ -56,6 +57,7 @@ class PrefixGrantTest {
   static final String RELEASE_NS = "egress-system";
   static final String NS = "team-a";
   static final String OTHER = "team-b";
+  static final String LABELLED = "team-c";
   static final String PREFIX = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Network/publicIPPrefixes/";
   static final ResourceDefinitionContext GRANT = new ResourceDefinitionContext.Builder()
       .withGroup(StaticGatewayConfiguration.GROUP).withVersion(StaticGatewayConfiguration.VERSION)
@@ -75,7 +77,7 @@ class PrefixGrantTest {
       String yaml = Files.readString(CrdFilesTest.GENERATED.resolve(plural + ".egressgateway.kubernetes.azure.com-v1.yml"));
       client.resource(client.getKubernetesSerialization().unmarshal(yaml, CustomResourceDefinition.class)).create();
     }
-    for (String ns : List.of(RELEASE_NS, NS, OTHER, "default")) {
+    for (String ns : List.of(RELEASE_NS, NS, OTHER, LABELLED, "default")) {
       client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
     }
     for (String gw : List.of("gw-1", "gw-2")) {
@@ -194,14 +196,20 @@ class PrefixGrantTest {
     grantRaw("wrong-type", Map.of("publicIpPrefixIds", PREFIX + "broken", "namespaces", List.of(NS)));
     grantRaw("no-namespaces", Map.of("publicIpPrefixIds", List.of(PREFIX + "broken")));
     grantRaw("no-spec", null);
+    grantRaw("bad-selector", Map.of("publicIpPrefixIds", List.of(PREFIX + "broken"),
+        "namespaceSelector", Map.of("matchExpressions", List.of(Map.of("key", "team", "operator", "Equals", "values", List.of("a"))))));
     create(NS, "broken", byo("broken"));
     awaitRefused(NS, "broken");
+    // the refusal is re-sent as each grant reaches the cache: wait for the one that names them all
+    await(() -> status(NS, "broken").condition(SgcStatus.ACCEPTED).orElseThrow().message().contains("bad-selector"),
+        "refusal naming every malformed grant");
     String message = status(NS, "broken").condition(SgcStatus.ACCEPTED).orElseThrow().message();
     assertTrue(message.contains("ignored as malformed"), message);
-    assertTrue(message.contains("no-namespaces: spec.namespaces is empty"), message);
+    assertTrue(message.contains("no-namespaces: neither spec.namespaces nor spec.namespaceSelector is set"), message);
     assertTrue(message.contains("no-spec: it has no spec"), message);
     assertTrue(message.contains("wrong-type: its spec could not be read"), message);
-    for (String name : List.of("wrong-type", "no-namespaces", "no-spec")) {
+    assertTrue(message.contains("bad-selector: spec.namespaceSelector: matchExpressions operator 'Equals'"), message);
+    for (String name : List.of("wrong-type", "no-namespaces", "no-spec", "bad-selector")) {
       await(() -> grantEvents(name).stream().anyMatch(e -> "Warning".equals(e.getType())
           && "MalformedGrant".equals(e.getReason()) && e.getMessage().startsWith("EgressPrefixGrant " + name + " is ignored")),
           "MalformedGrant event for " + name);
@@ -219,6 +227,30 @@ class PrefixGrantTest {
     // fixed: grants as written
     grantRaw("no-namespaces", Map.of("publicIpPrefixIds", List.of(PREFIX + "broken"), "namespaces", List.of(NS)));
     awaitReady(NS, "broken");
+  }
+
+  @Test
+  @Order(6)
+  void aNamespaceSelectorFollowsTheNamespacesLabels() {
+    grantRaw("by-label", Map.of("publicIpPrefixIds", List.of(PREFIX + "labelled"),
+        "namespaceSelector", Map.of("matchLabels", Map.of("egress.example.com/prefix", "labelled"))));
+    create(LABELLED, "labelled", byo("labelled"));
+    awaitRefused(LABELLED, "labelled");
+    // labelled later: granted without a restart
+    client.namespaces().withName(LABELLED).edit(n -> {
+      n.getMetadata().setLabels(Map.of("egress.example.com/prefix", "labelled"));
+      return n;
+    });
+    awaitReady(LABELLED, "labelled");
+    assertTrue(status(LABELLED, "labelled").condition(SgcStatus.PREFIX_GRANTED).orElseThrow().message()
+        .contains("EgressPrefixGrant by-label"));
+    // the label removed: refused again, and (provisioned) still serving
+    client.namespaces().withName(LABELLED).edit(n -> {
+      n.getMetadata().setLabels(Map.of());
+      return n;
+    });
+    awaitRefused(LABELLED, "labelled");
+    assertTrue(status(LABELLED, "labelled").isReady());
   }
 
   // ---- helpers

@@ -14,6 +14,7 @@ import io.egressgateway.kube.model.PrefixClaims;
 import io.egressgateway.kube.model.PrefixGrants;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -52,9 +53,9 @@ import org.slf4j.LoggerFactory;
  * KubernetesSerialization, Optional, List)}): an object that cannot be mapped onto the CRD's types becomes a
  * rejected snapshot of its own and never stops the watch of the others.
  *
- * <p>While prefix grants are enforced it also watches {@code EgressPrefixGrant}s (cluster-scoped, supervised like the
- * others): every SGC naming a bring-your-own prefix carries the outcome of {@link PrefixGrants#check} in its
- * snapshot, and a change of the grants marks those SGCs. A claim on a prefix its namespace was not granted does not
+ * <p>While prefix grants are enforced it also watches {@code EgressPrefixGrant}s and Namespaces (for the grants'
+ * namespace selectors; both cluster-scoped, supervised like the others): every SGC naming a bring-your-own prefix carries the outcome of {@link PrefixGrants#check} in its
+ * snapshot, and a change of the grants marks those SGCs (of a namespace's labels: those in that namespace). A claim on a prefix its namespace was not granted does not
  * count in {@link PrefixClaims}: a namespace cannot keep another one from a prefix it may not use itself.
  */
 public final class ControllerBridge implements AutoCloseable {
@@ -73,6 +74,7 @@ public final class ControllerBridge implements AutoCloseable {
   private final SupervisedInformer<GenericKubernetesResource> sgcs;
   private final SupervisedInformer<Secret> secrets;
   private final SupervisedInformer<GenericKubernetesResource> grants; // null unless grants are enforced
+  private final SupervisedInformer<Namespace> namespaces; // for grants' namespaceSelector; null unless enforced
   private final PrefixGrantSource grantSource;
   private final List<SupervisedInformer<Node>> nodes;
   private final List<SupervisedInformer<?>> all;
@@ -109,11 +111,14 @@ public final class ControllerBridge implements AutoCloseable {
     this.grantSource = new PrefixGrantSource(client, "kube-egress-gateway-controller");
     this.grants = !settings.prefixGrantsEnforced() ? null : supervised(PrefixGrantSource.KIND.getPlural(), watches,
         () -> client.genericKubernetesResources(PrefixGrantSource.KIND).runnableInformer(0), o -> onGrantChange());
+    this.namespaces = !settings.prefixGrantsEnforced() ? null : supervised("namespaces", watches,
+        () -> client.namespaces().runnableInformer(0), o -> onNamespaceChange((Namespace) o));
     List<SupervisedInformer<?>> list = new ArrayList<>(nodes);
     list.add(sgcs);
     list.add(secrets);
     if (grants != null) {
       list.add(grants);
+      list.add(namespaces);
     }
     this.all = List.copyOf(list);
   }
@@ -252,7 +257,7 @@ public final class ControllerBridge implements AutoCloseable {
         continue;
       }
       if (granted != null) {
-        PrefixGrants.Check check = granted.check(g.getMetadata().getNamespace(), cached[1]);
+        PrefixGrants.Check check = granted.check(g.getMetadata().getNamespace(), labelsOf(g.getMetadata().getNamespace()), cached[1]);
         checks.put(key, check);
         if (!check.granted()) {
           continue;
@@ -307,6 +312,22 @@ public final class ControllerBridge implements AutoCloseable {
       lastGateways = now;
       dirty.addAll(known);
     }
+  }
+
+  private Map<String, String> labelsOf(String namespace) {
+    Namespace ns = namespaces.store().getByKey(namespace);
+    Map<String, String> labels = ns == null ? null : ns.getMetadata().getLabels();
+    return labels == null ? Map.of() : labels;
+  }
+
+  /** A namespace's labels may decide its grants: its SGCs that name a prefix are looked at again. */
+  private void onNamespaceChange(Namespace ns) {
+    String prefix = ns.getMetadata().getName() + "/";
+    prefixIds.forEach((key, cached) -> {
+      if (key.startsWith(prefix) && !cached[1].isEmpty()) {
+        dirty.add(key);
+      }
+    });
   }
 
   /** A grant concerns only the SGCs that name a bring-your-own prefix (new ones are marked by their own event). */

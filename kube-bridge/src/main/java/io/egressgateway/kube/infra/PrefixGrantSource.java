@@ -3,10 +3,12 @@ package io.egressgateway.kube.infra;
 import io.egressgateway.kube.crd.EgressPrefixGrant;
 import io.egressgateway.kube.crd.EgressPrefixGrantSpec;
 import io.egressgateway.kube.crd.StaticGatewayConfiguration;
+import io.egressgateway.kube.model.LabelSelection;
 import io.egressgateway.kube.model.PrefixGrants;
 import io.egressgateway.kube.model.SpecValidation;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
@@ -93,13 +95,31 @@ final class PrefixGrantSource {
     } catch (RuntimeException e) {
       return new Mapped(version, null, "its spec could not be read: " + SgcMapping.mappingError(e));
     }
+    LabelSelection selector = selection(spec.getNamespaceSelector());
     String problem = problem("publicIpPrefixIds", spec.getPublicIpPrefixIds());
-    if (problem.isEmpty()) {
+    if (problem.isEmpty() && spec.getNamespaces() == null && selector == null) {
+      problem = "neither spec.namespaces nor spec.namespaceSelector is set";
+    }
+    if (problem.isEmpty() && spec.getNamespaces() != null) {
       problem = problem("namespaces", spec.getNamespaces());
     }
+    if (problem.isEmpty() && selector != null) {
+      problem = selector.problem().map(p -> "spec.namespaceSelector: " + p).orElse("");
+    }
     return problem.isEmpty()
-        ? new Mapped(version, new PrefixGrants.Grant(name, spec.getPublicIpPrefixIds(), spec.getNamespaces()), "")
+        ? new Mapped(version, new PrefixGrants.Grant(name, spec.getPublicIpPrefixIds(), spec.getNamespaces(), selector), "")
         : new Mapped(version, null, problem);
+  }
+
+  private static LabelSelection selection(LabelSelector s) {
+    if (s == null) {
+      return null;
+    }
+    List<LabelSelection.Requirement> requirements = s.getMatchExpressions() == null ? List.of()
+        : s.getMatchExpressions().stream()
+            .map(e -> new LabelSelection.Requirement(e.getKey(), e.getOperator(), e.getValues()))
+            .toList();
+    return new LabelSelection(s.getMatchLabels(), requirements);
   }
 
   private static String problem(String field, List<String> values) {

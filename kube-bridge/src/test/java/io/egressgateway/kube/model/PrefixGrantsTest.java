@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
@@ -69,5 +70,40 @@ class PrefixGrantsTest {
     // a refused grant is named before a conflict: the namespace may not use the prefix at all
     assertEquals("PrefixNotGranted", SpecValidation.validate(
         spec.conflicting("in use elsewhere").granted(GRANTS.check("team-b", P1))).orElseThrow().reason());
+  }
+
+  @Test
+  void aSelectorGrantsTheNamespacesWhoseLabelsMatch() {
+    LabelSelection teamA = new LabelSelection(Map.of("team", "a"),
+        List.of(new LabelSelection.Requirement("env", "NotIn", List.of("sandbox"))));
+    PrefixGrants byLabel = new PrefixGrants(List.of(new PrefixGrants.Grant("labelled", List.of(P1), List.of(), teamA)), List.of());
+    assertTrue(byLabel.check("anything", Map.of("team", "a"), P1).granted());
+    assertTrue(byLabel.check("anything", Map.of("team", "a", "env", "prod"), P1).granted());
+    assertFalse(byLabel.check("anything", Map.of("team", "a", "env", "sandbox"), P1).granted());
+    assertFalse(byLabel.check("anything", Map.of("team", "b"), P1).granted());
+    assertFalse(byLabel.check("anything", Map.of(), P1).granted());
+    assertFalse(byLabel.check("anything", Map.of("team", "a"), P2).granted(), "only the prefixes listed");
+    PrefixGrants everyone = new PrefixGrants(List.of(
+        new PrefixGrants.Grant("all", List.of(P2), List.of(), new LabelSelection(Map.of(), List.of()))), List.of());
+    assertTrue(everyone.check("any", Map.of(), P2).granted(), "an empty selector selects every namespace");
+    PrefixGrants none = new PrefixGrants(List.of(new PrefixGrants.Grant("names-only", List.of(P2), List.of("x"))), List.of());
+    assertFalse(none.check("y", Map.of("team", "a"), P2).granted(), "no selector selects nothing");
+  }
+
+  @ParameterizedTest(name = "{0} {1} [{2}]: {3}")
+  @CsvSource(delimiter = '|', value = {
+      "env | In           | a      | ",
+      "env | In           |        | matchExpressions operator In needs values",
+      "env | NotIn        |        | matchExpressions operator NotIn needs values",
+      "env | Exists       |        | ",
+      "env | Exists       | a      | matchExpressions operator Exists takes no values",
+      "env | DoesNotExist | a      | matchExpressions operator DoesNotExist takes no values",
+      "env | Equals       | a      | matchExpressions operator 'Equals' is not In, NotIn, Exists or DoesNotExist",
+      "    | In           | a      | a matchExpressions entry has no key",
+  })
+  void aSelectorKubernetesWouldRejectIsNamed(String key, String operator, String value, String problem) {
+    LabelSelection s = new LabelSelection(Map.of(),
+        List.of(new LabelSelection.Requirement(key, operator, value == null ? List.of() : List.of(value))));
+    assertEquals(problem == null ? "" : problem, s.problem().orElse(""));
   }
 }
