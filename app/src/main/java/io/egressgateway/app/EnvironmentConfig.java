@@ -28,6 +28,7 @@ public final class EnvironmentConfig {
     SCALARS.put("EGRESS_K8S_POD_LABEL_SELECTOR", "egress.kubernetes.pod-label-selector");
     SCALARS.put("EGRESS_K8S_REQUIRED_CONTACT_POINTS", "egress.kubernetes.required-contact-points");
     SCALARS.put("EGRESS_NAMESPACE", "egress.kube-bridge.namespace");
+    SCALARS.put("EGRESS_PREFIX_GRANTS", "egress.kube-bridge.prefix-grants.enforce");
     SCALARS.put("EGRESS_KUBERNETES_API", "egress.app.kubernetes-api");
     SCALARS.put("EGRESS_POD_FIELD_SELECTOR", "egress.app.pod-field-selector");
     SCALARS.put("EGRESS_JOURNAL_MODE", "egress.journal.mode");

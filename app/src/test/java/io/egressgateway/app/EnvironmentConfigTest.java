@@ -29,6 +29,7 @@ class EnvironmentConfigTest {
         Map.entry("EGRESS_REMOTE_TLS", "true"),
         Map.entry("EGRESS_REMOTE_TLS_DIR", "/tls"),
         Map.entry("EGRESS_NAMESPACE", "kube-egress"),
+        Map.entry("EGRESS_PREFIX_GRANTS", "true"),
         Map.entry("EGRESS_CNI_SOCKET", "/run/x/cni.sock"),
         Map.entry("EGRESS_PROBE_PORT", "9082")), ConfigFactory.empty());
     CoreSettings s = CoreSettings.fromConfig(c);
@@ -43,6 +44,7 @@ class EnvironmentConfigTest {
     assertEquals("tls-tcp", c.getString("akka.remote.artery.transport"));
     assertEquals("/tls/tls.key", c.getString("akka.remote.artery.ssl.rotating-keys-engine.key-file"));
     assertEquals("kube-egress", c.getString("egress.kube-bridge.namespace"));
+    assertTrue(c.getBoolean("egress.kube-bridge.prefix-grants.enforce"));
     assertEquals("/run/x/cni.sock", c.getString("egress.pod.socket-path"));
     assertEquals(9082, c.getInt("egress.gateway.probe.port"));
     assertTrue(c.getBoolean("egress.app.kubernetes-api"));
