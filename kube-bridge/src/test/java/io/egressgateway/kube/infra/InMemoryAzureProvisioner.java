@@ -14,7 +14,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
 
 /**
- * A stateful stand-in for the Azure side, for tests and local runs until the azure-actor is wired in.
+ * A stateful stand-in for the Azure side, for this module's tests (a member provisions through the
+ * azure-actor, {@code PoolProvisioner} in app).
  * It keeps an inventory per SGC uid: one ILB frontend IP per gateway pool, the lowest free port in
  * 6000-6999 per pool, a prefix (managed, BYO or none) and one secondary IP per (config, node). Nodes
  * belong to a pool when their agent-pool name equals the nodepool name or the VMSS name. Counts the

@@ -7,7 +7,10 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** A {@link PodDirectory} kept in memory: fed by tests, or by an informer's event handler. */
+/**
+ * A {@link PodDirectory} kept in memory and fed by tests (this module's and, through its test jar, app's). A
+ * member uses kube-bridge's node-scoped pod informer ({@code NodePods} in app).
+ */
 public final class InMemoryPodDirectory implements PodDirectory {
   private final Map<String, PodInfo> pods = new ConcurrentHashMap<>();
   private final AtomicLong lookups = new AtomicLong();

@@ -6,8 +6,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Gateway keys held in memory: tests, the sandbox, and a member that receives keys from elsewhere. The
- * Kubernetes Secret reader replaces it in a cluster.
+ * Gateway keys held in memory, for tests (this module's and, through its test jar, app's). A member reads
+ * them from the Kubernetes Secret ({@code SecretGatewayKeys} in app).
  */
 public final class InMemoryGatewayKeys implements GatewayKeys {
   private final Map<String, String> keys = new ConcurrentHashMap<>();
