@@ -62,7 +62,7 @@ class RenderTest {
   void defaultValuesRenderEveryWorkloadAndParseStrictly() {
     List<HasMetadata> docs = Chart.render(t -> t);
     assertEquals(2, Chart.one(docs, Deployment.class, "-controller").getSpec().getReplicas());
-    assertEquals(2, Chart.all(docs, DaemonSet.class).size());
+    assertEquals(3, Chart.all(docs, DaemonSet.class).size(), "gateway, worker, tunnel holder");
     assertEquals(1, Chart.one(docs, PodDisruptionBudget.class, "-controller").getSpec().getMinAvailable().getIntVal());
     List<HasMetadata> single = Chart.render(t -> t.set("controller.replicas", "1"));
     assertTrue(Chart.all(single, PodDisruptionBudget.class).isEmpty(), "one replica: no PDB that blocks drains");
@@ -85,6 +85,32 @@ class RenderTest {
     List<HasMetadata> plain = Chart.render(t -> t.set("cluster.tls.enabled", "false"));
     assertEquals("false", Workloads.env(Workloads.worker(plain), "EGRESS_REMOTE_TLS"));
     assertTrue(Workloads.worker(plain).getVolumes().stream().noneMatch(v -> v.getName().equals("remote-tls")));
+  }
+
+  @Test
+  void theTunnelHolderOutlivesUpgradesAndTheWorkerUsesIt() {
+    List<HasMetadata> docs = Chart.render(t -> t);
+    DaemonSet holder = Chart.one(docs, DaemonSet.class, "-tunnel-holder");
+    assertEquals("OnDelete", holder.getSpec().getUpdateStrategy().getType(), "an upgrade must never restart it");
+    var spec = holder.getSpec().getTemplate().getSpec();
+    assertTrue(spec.getHostPID() && spec.getHostNetwork());
+    assertEquals(Boolean.FALSE, spec.getAutomountServiceAccountToken(), "it needs no API access");
+    // on exactly the worker's nodes
+    assertEquals(Workloads.worker(docs).getAffinity(), spec.getAffinity());
+    var c = spec.getContainers().get(0);
+    assertEquals(List.of("/bin/sh", "/opt/egress/scripts/tunnel-holder.sh"), c.getCommand());
+    var worker = Workloads.worker(docs);
+    assertTrue(worker.getHostPID(), "the worker supervises the processes the holder starts");
+    String socket = Workloads.env(worker, "EGRESS_WIREGUARD_HOLDER");
+    assertEquals(socket, c.getEnv().stream().filter(e -> e.getName().equals("TUNNEL_HOLDER_SOCKET")).findFirst().orElseThrow().getValue());
+    for (var pod : List.of(worker, spec)) {
+      assertTrue(pod.getVolumes().stream().anyMatch(v -> v.getHostPath() != null && "/var/run/wireguard".equals(v.getHostPath().getPath())),
+          "both see the node's wireguard-go UAPI sockets");
+    }
+    List<HasMetadata> off = Chart.render(t -> t.set("worker.tunnelHolder.enabled", "false"));
+    assertTrue(Chart.all(off, DaemonSet.class).stream().noneMatch(d -> d.getMetadata().getName().endsWith("-tunnel-holder")));
+    assertTrue(Workloads.worker(off).getHostPID() == null || !Workloads.worker(off).getHostPID());
+    assertTrue(Workloads.worker(off).getContainers().get(0).getEnv().stream().noneMatch(e -> e.getName().equals("EGRESS_WIREGUARD_HOLDER")));
   }
 
   @Test

@@ -53,6 +53,10 @@ final class ContainerArgs {
     a.addAll(List.of("--name", name, "--pull", "never", "--network", "ns:" + netnsPath, "--hostname", hostname,
         "--env-file", envFile.toString(), "--systemd", "false"));
     labels.forEach((k, v) -> a.addAll(List.of("--label", k + "=" + v)));
+    if (Boolean.TRUE.equals(pod.getSpec().getHostPID())) {
+      // the node's PID namespace; every simulated node shares this machine's
+      a.addAll(List.of("--pid", "host"));
+    }
     PodSecurityContext psc = pod.getSpec().getSecurityContext();
     SecurityContext sc = c.getSecurityContext();
     Long uid = sc != null && sc.getRunAsUser() != null ? sc.getRunAsUser() : psc != null ? psc.getRunAsUser() : null;

@@ -69,8 +69,8 @@ final class Lifecycle {
     java.util.function.Predicate<String> egress = viaGateway(podKey);
     try (Traffic traffic = new Traffic(pod.netns())) {
       Sh.sleep(2_000);
-      gateway.ifPresent(g -> killOne(runs.addObject(), g, traffic, egress, () -> backendHealthy(g)));
-      worker.ifPresent(w -> killOne(runs.addObject(), w, traffic, egress, () -> true));
+      gateway.ifPresent(g -> killOne(runs.addObject(), g, traffic, egress, () -> backendHealthy(g), null));
+      worker.ifPresent(w -> killOne(runs.addObject(), w, traffic, egress, () -> true, pod.netns()));
     }
     if (gateway.isEmpty() || worker.isEmpty()) {
       runs.addObject().put("container", "").put("ok", false).put("detail", "no gateway member, or no worker member on "
@@ -90,8 +90,10 @@ final class Lifecycle {
     return ip -> !prefix.isEmpty() && Demo.inCidr(ip, prefix);
   }
 
+  /** {@code podNetns}: for a worker, the pod whose wireguard-go process must outlive the worker's container. */
   private void killOne(ObjectNode r, Release.Member m, Traffic traffic, java.util.function.Predicate<String> egress,
-      java.util.function.BooleanSupplier up) {
+      java.util.function.BooleanSupplier up, String podNetns) {
+    Optional<ProcessHandle> tunnel = podNetns == null ? Optional.empty() : tunnelProcess(podNetns);
     String before = release.containerId(m).orElse("");
     r.put("container", m.container().getName()).put("pod", m.name()).put("node", m.node()).put("role", m.role())
         .put("containerIdBefore", before);
@@ -119,18 +121,34 @@ final class Lifecycle {
     long started = traffic.started(t0, t1);
     List<String> leaked = traffic.seenBetween(t0, t1).stream().filter(egress.negate()).toList();
     boolean recovered = recoveredMs >= 0;
-    boolean ok = recovered && leaked.isEmpty() && (!m.role().equals("gateway") || gap <= GATEWAY_KILL_MAX_GAP_MS);
+    // the pod's wireguard-go runs in the tunnel holder, not in the worker's container: the kill must not end it
+    boolean survived = tunnel.map(ProcessHandle::isAlive).orElse(false);
+    boolean ok = recovered && leaked.isEmpty() && (!m.role().equals("gateway") || gap <= GATEWAY_KILL_MAX_GAP_MS)
+        && (podNetns == null || survived);
     r.put("containerIdAfter", release.member(m.uid()).flatMap(release::containerId).orElse("")).put("recoveredMs", recoveredMs)
         .put("maxGapMs", gap).put("failedRequests", failed).put("requests", started)
         .put("leakedVia", String.join(",", leaked)).put("ok", ok);
-    if (m.role().equals("worker")) {
-      // wireguard-go runs in the worker's container (as on nodes without the kernel module): its devices end
-      // with it and the new member makes the node's tunnels again; with kernel WireGuard they outlive it
-      r.put("tunnelsEndedWithContainer", true);
+    if (podNetns != null) {
+      r.put("tunnelPid", tunnel.map(ProcessHandle::pid).orElse(-1L)).put("tunnelSurvived", survived);
     }
     out.println("kill: " + m.role() + " container on " + m.node() + " SIGKILLed -> " + (recovered ? "serving again after "
         + recoveredMs + " ms" : "NOT recovered within 180 s") + "; the pod's longest gap " + gap + " ms, " + failed + " of "
-        + started + " requests failed" + (leaked.isEmpty() ? "" : ", replies via " + leaked + " (LEAKED)"));
+        + started + " requests failed" + (leaked.isEmpty() ? "" : ", replies via " + leaked + " (LEAKED)")
+        + (podNetns == null ? "" : survived ? "; the pod's wireguard-go lived on in the tunnel holder" : "; the pod's wireguard-go ENDED"));
+  }
+
+  /** The wireguard-go process serving the pod's wg0 (found by the device's creation name, its alias). */
+  static Optional<ProcessHandle> tunnelProcess(String podNetns) {
+    java.util.regex.Matcher a = java.util.regex.Pattern.compile("alias (\\S+)")
+        .matcher(Sh.quiet(podNetns, "ip", "-o", "link", "show", "wg0").out());
+    if (!a.find()) {
+      return Optional.empty();
+    }
+    String device = a.group(1);
+    return ProcessHandle.allProcesses().filter(h -> h.info().arguments()
+            .map(x -> x.length >= 2 && x[x.length - 1].equals(device) && x[x.length - 2].equals("-f")).orElse(false)
+            && h.info().command().map(c -> c.endsWith("wireguard-go")).orElse(false))
+        .findFirst();
   }
 
   private boolean backendHealthy(Release.Member gateway) {

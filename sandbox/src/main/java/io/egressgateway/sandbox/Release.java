@@ -202,8 +202,10 @@ final class Release {
       List<Pod> own = owned(pods, ds.getMetadata().getUid());
       String hash = Workloads.hash(ds.getSpec().getTemplate());
       Integer desired = ds.getStatus() == null ? null : ds.getStatus().getDesiredNumberScheduled();
-      if (desired == null || own.size() != desired
-          || !own.stream().allMatch(p -> Workloads.ready(p) && hash.equals(p.getMetadata().getLabels().get(Workloads.REVISION_LABEL)))) {
+      // an OnDelete DaemonSet keeps its old pods through an upgrade: rolled out once they run and are Ready
+      boolean onDelete = Workloads.onDelete(ds);
+      if (desired == null || own.size() != desired || !own.stream().allMatch(p -> Workloads.ready(p)
+          && (onDelete || hash.equals(p.getMetadata().getLabels().get(Workloads.REVISION_LABEL))))) {
         return false;
       }
     }

@@ -155,10 +155,10 @@ final class Workloads implements AutoCloseable {
         byNode.put(node, create(ds.getMetadata(), "DaemonSet", template, node, Map.of(REVISION_LABEL, hash), true));
       }
     }
-    // rolling update, one node at a time, only while every pod is Ready
+    // rolling update, one node at a time, only while every pod is Ready (OnDelete: never)
     List<Pod> outdated = byNode.values().stream().filter(p -> !hash.equals(label(p, REVISION_LABEL)))
         .sorted((a, b) -> a.getSpec().getNodeName().compareTo(b.getSpec().getNodeName())).toList();
-    if (!outdated.isEmpty() && byNode.values().stream().allMatch(Workloads::ready)) {
+    if (!outdated.isEmpty() && !onDelete(ds) && byNode.values().stream().allMatch(Workloads::ready)) {
       Pod old = outdated.get(0);
       String node = old.getSpec().getNodeName();
       log.info("rolling update of DaemonSet {}: replacing {} on {}", ds.getMetadata().getName(), old.getMetadata().getName(), node);
@@ -273,6 +273,11 @@ final class Workloads implements AutoCloseable {
   private static List<Pod> owned(List<Pod> pods, ObjectMeta owner) {
     return pods.stream().filter(p -> p.getMetadata().getOwnerReferences() != null && p.getMetadata().getOwnerReferences().stream()
         .anyMatch(r -> Objects.equals(r.getUid(), owner.getUid()) && Boolean.TRUE.equals(r.getController()))).toList();
+  }
+
+  /** A DaemonSet whose changed template reaches a node only when its pod there is deleted. */
+  static boolean onDelete(DaemonSet ds) {
+    return ds.getSpec().getUpdateStrategy() != null && "OnDelete".equals(ds.getSpec().getUpdateStrategy().getType());
   }
 
   static boolean ready(Pod p) {

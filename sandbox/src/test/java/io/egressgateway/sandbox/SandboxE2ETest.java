@@ -109,6 +109,10 @@ class SandboxE2ETest {
       assertTrue(k.path("ok").asBoolean(), k.path("role").asText() + " container killed: not recovered, or traffic leaked:\n" + context);
       assertTrue(!k.path("containerIdAfter").asText().equals(k.path("containerIdBefore").asText()), context);
       assertEquals("", k.path("leakedVia").asText(), "no reply may come from the node's own address:\n" + context);
+      if (k.path("role").asText().equals("worker")) {
+        assertTrue(k.path("tunnelSurvived").asBoolean(), "the pod's wireguard-go lives in the tunnel holder, not in the "
+            + "worker's container:\n" + context);
+      }
     }
     // every controller replaced at once: the new ones join the existing cluster and carry out a new configuration
     JsonNode replaced = r.path("controllersReplaced");

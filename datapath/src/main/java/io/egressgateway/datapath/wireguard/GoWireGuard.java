@@ -3,6 +3,7 @@ package io.egressgateway.datapath.wireguard;
 import io.egressgateway.datapath.command.CommandException;
 import io.egressgateway.datapath.command.CommandRunner;
 import io.egressgateway.datapath.model.IfName;
+import io.egressgateway.datapath.model.NetnsName;
 import io.egressgateway.datapath.model.WgDump;
 import io.egressgateway.datapath.net.Net;
 import java.io.IOException;
@@ -24,6 +25,12 @@ import org.slf4j.LoggerFactory;
  * namespace so its UDP socket stays there when the tun moves on. Configured through {@code wg} by creation
  * name (the UAPI socket {@code /var/run/wireguard/<name>.sock} is host-global), from any namespace.
  *
+ * <p>With a tunnel holder (the chart's {@code tunnel-holder} DaemonSet, which an upgrade leaves running),
+ * the processes are started by the holder, outside this member's container, so they and their devices
+ * outlive it: a restarted member adopts them like any other running wireguard-go. The holder is asked over
+ * its unix socket with one line, {@code <netns or -> <name>}, and answers {@code ok <pid>} or
+ * {@code error <why>}; it and this member share the host's PID namespace and {@code /var/run/wireguard}.
+ *
  * <p>Owns: the processes it starts or adopts (found by their command line after an agent restart, then
  * supervised like its own). Persists:
  * nothing. Observes: process exits; an exit not caused by {@link #delete} is reported to the
@@ -41,14 +48,22 @@ public final class GoWireGuard extends WgCliBackend {
   private static final Path OUTPUT_DIR = Path.of(System.getProperty("java.io.tmpdir"), "egress-wireguard-go");
 
   private final String binary;
+  /** The tunnel holder's socket, or null: processes are started here. */
+  private final Path holder;
   private final Map<String, ProcessHandle> processes = new ConcurrentHashMap<>();
   /** PIDs whose exit we caused: never reported as lost, whenever the exit is noticed. */
   private final Set<Long> expectedExits = ConcurrentHashMap.newKeySet();
   private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
 
   public GoWireGuard(CommandRunner cmd, String binary) {
+    this(cmd, binary, null);
+  }
+
+  /** @param holder the socket of a tunnel holder that starts the processes, or null to start them here */
+  public GoWireGuard(CommandRunner cmd, String binary, Path holder) {
     super(cmd);
     this.binary = binary;
+    this.holder = holder;
   }
 
   public GoWireGuard(CommandRunner cmd) {
@@ -75,27 +90,34 @@ public final class GoWireGuard extends WgCliBackend {
     });
     List<String> argv = CommandRunner.inNetns(hostNetns, List.of(binary, "-f", name));
     Path output = OUTPUT_DIR.resolve(name + ".log");
-    Process p;
-    try {
-      Files.createDirectories(OUTPUT_DIR);
-      ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(output.toFile());
-      pb.environment().put("LOG_LEVEL", "error");
-      p = pb.start();
-    } catch (IOException e) {
-      throw new CommandException(argv, -1, String.valueOf(e.getMessage()));
+    Process p = null;
+    ProcessHandle h;
+    if (holder != null) {
+      h = startThroughHolder(hostNetns, name, argv);
+    } else {
+      try {
+        Files.createDirectories(OUTPUT_DIR);
+        ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(output.toFile());
+        pb.environment().put("LOG_LEVEL", "error");
+        p = pb.start();
+      } catch (IOException e) {
+        throw new CommandException(argv, -1, String.valueOf(e.getMessage()));
+      }
+      h = p.toHandle();
     }
     long deadline = System.currentTimeMillis() + START_WAIT_MS;
     // wireguard-go makes the tun before it listens on UAPI: wait for the socket file (no process per
     // look), then bring the link up, which also confirms it is there (one command, not a look and a set)
     while (!(Files.exists(UAPI.resolve(name + ".sock")) && cmd.attempt(Net.ip(hostNetns, "link", "set", name, "up")).ok())) {
-      if (!p.isAlive() || System.currentTimeMillis() > deadline) {
-        p.destroyForcibly();
-        throw new CommandException(argv, p.isAlive() ? -1 : p.exitValue(),
-            "no UAPI socket or link '" + name + "' appeared" + explain(output));
+      if (!h.isAlive() || System.currentTimeMillis() > deadline) {
+        expectedExits.add(h.pid());
+        h.destroyForcibly();
+        throw new CommandException(argv, p == null || p.isAlive() ? -1 : p.exitValue(),
+            "no UAPI socket or link '" + name + "' appeared" + (p == null ? " (started by the tunnel holder " + holder + ")" : explain(output)));
       }
       sleep(2);
     }
-    supervise(name, p.toHandle());
+    supervise(name, h);
     return d;
   }
 
@@ -118,6 +140,39 @@ public final class GoWireGuard extends WgCliBackend {
     } catch (IOException e) {
       log.debug("could not remove the output of wireguard-go {}: {}", device.name(), e.getMessage());
     }
+  }
+
+  /**
+   * Asks the tunnel holder to start {@code wireguard-go -f name} in {@code hostNetns} (empty: its own, the
+   * node's); the started process, seen in the shared PID namespace.
+   */
+  private ProcessHandle startThroughHolder(String hostNetns, String name, List<String> argv) {
+    String ns = hostNetns == null || hostNetns.isEmpty() ? "-" : NetnsName.parse(hostNetns).value();
+    String answer;
+    try (var ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+      ch.connect(java.net.UnixDomainSocketAddress.of(holder));
+      ch.write(java.nio.ByteBuffer.wrap((ns + " " + name + "\n").getBytes(StandardCharsets.US_ASCII)));
+      ch.shutdownOutput();
+      ch.configureBlocking(false);
+      java.nio.ByteBuffer in = java.nio.ByteBuffer.allocate(512);
+      long deadline = System.currentTimeMillis() + START_WAIT_MS;
+      while (in.hasRemaining() && ch.read(in) >= 0) {
+        if (System.currentTimeMillis() > deadline) {
+          throw new CommandException(argv, -1, "the tunnel holder " + holder + " did not answer within " + START_WAIT_MS + " ms");
+        }
+        sleep(1);
+      }
+      answer = new String(in.array(), 0, in.position(), StandardCharsets.US_ASCII).trim();
+    } catch (IOException e) {
+      throw new CommandException(argv, -1, "cannot reach the tunnel holder " + holder + ": " + e.getMessage());
+    }
+    String[] f = answer.split("\\s+", 2);
+    if (f.length == 2 && f[0].equals("ok") && f[1].matches("[0-9]{1,10}")) {
+      return ProcessHandle.of(Long.parseLong(f[1])).orElseThrow(() -> new CommandException(argv, -1,
+          "the tunnel holder started wireguard-go as pid " + f[1] + ", which is not visible here (the holder and this member"
+              + " must share the host's PID namespace) or already ended"));
+    }
+    throw new CommandException(argv, -1, "the tunnel holder " + holder + " refused: " + (answer.isEmpty() ? "no answer" : answer));
   }
 
   /** This host's fs.inotify.max_user_instances, if readable. */

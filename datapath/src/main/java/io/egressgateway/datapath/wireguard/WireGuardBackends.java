@@ -19,6 +19,15 @@ public final class WireGuardBackends {
 
   /** @param override {@code auto}, {@code kernel} or {@code wireguard-go} */
   public static WireGuardBackend choose(CommandRunner cmd, String override) {
+    return choose(cmd, override, null);
+  }
+
+  /**
+   * @param override {@code auto}, {@code kernel} or {@code wireguard-go}
+   * @param holder   wireguard-go only: the socket of a tunnel holder that starts the processes outside this
+   *                 member's container ({@link GoWireGuard}); null: this member starts them
+   */
+  public static WireGuardBackend choose(CommandRunner cmd, String override, java.nio.file.Path holder) {
     String kind = switch (override) {
       case "kernel", "wireguard-go" -> override;
       case "auto", "" -> kernelAvailable(cmd) ? "kernel" : "wireguard-go";
@@ -31,7 +40,10 @@ public final class WireGuardBackends {
               + "cannot run more than about {} tunnels (fewer with other users of inotify); raise it, e.g. "
               + "sysctl -w fs.inotify.max_user_instances={}", limit, limit, GoWireGuard.INOTIFY_ADVISED));
     }
-    return kind.equals("kernel") ? new KernelWireGuard(cmd) : new GoWireGuard(cmd);
+    if (kind.equals("wireguard-go") && holder != null) {
+      log.info("wireguard-go processes are started by the tunnel holder at {}", holder);
+    }
+    return kind.equals("kernel") ? new KernelWireGuard(cmd) : new GoWireGuard(cmd, "wireguard-go", holder);
   }
 
   /** True when the kernel can create a WireGuard link (tested in a temporary namespace). */

@@ -64,7 +64,9 @@ public final class PodAgent {
   /** Starts with the real datapath (backend chosen by probing, or as configured) and gateway asks. */
   public static PodAgent start(ActorSystem<?> system, PodSettings settings, PodDirectory directory) {
     CommandRunner cmd = new CommandRunner(settings.commandTimeout());
-    HostPodDatapath datapath = new HostPodDatapath(cmd, WireGuardBackends.choose(cmd, settings.wireguardBackend()),
+    String holder = system.settings().config().getString("egress.pod.wireguard-holder");
+    HostPodDatapath datapath = new HostPodDatapath(cmd, WireGuardBackends.choose(cmd, settings.wireguardBackend(),
+        holder.isBlank() ? null : java.nio.file.Path.of(holder)),
         settings.hostNetns());
     com.typesafe.config.Config failover = system.settings().config().getConfig("egress.pod.failover");
     if (!failover.getDuration("stall").isZero()) {
