@@ -49,7 +49,7 @@ public final class Main {
     List<String> rest = new ArrayList<>(Arrays.asList(args).subList(1, args.length));
     try {
       return switch (args[0]) {
-        case "run" -> runMember(EnvironmentConfig.load(System.getenv(), ConfigFactory.empty()), out);
+        case "run" -> runMember(MemberConfig.load(System.getenv(), ConfigFactory.empty()), out);
         case "local" -> runMember(localConfig(rest), out);
         default -> {
           err.println("egress: unknown command '" + args[0] + "'");
@@ -85,7 +85,7 @@ public final class Main {
       }
       i++;
     }
-    return EnvironmentConfig.load(Map.of(), ConfigFactory.parseMap(values, "egress local"));
+    return MemberConfig.load(Map.of(), ConfigFactory.parseMap(values, "egress local"));
   }
 
   private static int port(String option, String value) {

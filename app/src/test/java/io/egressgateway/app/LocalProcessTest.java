@@ -32,14 +32,17 @@ class LocalProcessTest {
   void localMemberBecomesReadyAndLeavesNothingBehindOnSigterm() throws Exception {
     int mgmt = freePort();
     Path log = Files.createTempFile("egress-local-", ".log");
-    Process p = new ProcessBuilder(
+    ProcessBuilder pb = new ProcessBuilder(
             Path.of(System.getProperty("java.home"), "bin", "java").toString(),
             "-cp", System.getProperty("java.class.path"),
             "io.egressgateway.app.Main", "local",
             "--node", "proc-test", "--management-port", Integer.toString(mgmt), "--remote-port", "0")
         .redirectErrorStream(true)
-        .redirectOutput(log.toFile())
-        .start();
+        .redirectOutput(log.toFile());
+    // egress local ignores the environment egress run reads: these would take two roles away
+    pb.environment().put("EGRESS_ROLES", "gateway");
+    pb.environment().put("EGRESS_DISCOVERY", "kubernetes");
+    Process p = pb.start();
     Optional<ProcessHandle> postgres = Optional.empty();
     try {
       String base = "http://127.0.0.1:" + mgmt + "/";
