@@ -9,8 +9,6 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.egressgateway.core.settings.ConfigLists;
 import io.egressgateway.core.settings.CoreSettings;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -155,29 +153,5 @@ class MemberConfigTest {
     assertEquals(8082, c.getInt("egress.gateway.probe.port"));
     assertEquals("tcp", c.getString("akka.remote.artery.transport"));
     assertNotEquals("0.0.0.0", c.getString("akka.management.http.bind-hostname"), "only bootstrap needs every interface");
-  }
-
-  @Test
-  void localRunsEveryRoleOnTheEmbeddedJournalOnLoopback() {
-    CoreSettings s = CoreSettings.fromConfig(Main.localConfig(List.of("--node", "dev")));
-    assertEquals("dev", s.nodeName());
-    assertEquals(java.util.Set.of("controller", "gateway", "worker"), s.roles());
-    assertTrue(s.journal().embedded());
-    Config c = Main.localConfig(List.of());
-    assertEquals("127.0.0.1", c.getString("akka.management.http.hostname"));
-    assertEquals(8558, c.getInt("akka.management.http.port"));
-    assertFalse(c.getBoolean("egress.app.kubernetes-api"), "egress local has no Kubernetes API");
-  }
-
-  @Test
-  void helpAndUnknownCommands() {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    assertEquals(0, Main.run(new String[] {"--help"}, new PrintStream(out), new PrintStream(err)));
-    assertTrue(out.toString().contains("local") && out.toString().contains("run"));
-    assertEquals(2, Main.run(new String[] {"bogus"}, new PrintStream(out), new PrintStream(err)));
-    assertTrue(err.toString().contains("unknown command 'bogus'"));
-    assertEquals(2, Main.run(new String[] {"local", "--nope"}, new PrintStream(out), new PrintStream(err)));
-    assertTrue(err.toString().contains("unknown option '--nope'"));
   }
 }
