@@ -31,6 +31,7 @@ class MemberConfigTest {
         Map.entry("EGRESS_REMOTE_TLS", "true"),
         Map.entry("EGRESS_REMOTE_TLS_DIR", "/tls"),
         Map.entry("EGRESS_NAMESPACE", "kube-egress"),
+        Map.entry("EGRESS_PREFIX_GRANTS", "true"),
         Map.entry("EGRESS_CNI_SOCKET", "/run/x/cni.sock"),
         Map.entry("EGRESS_PROBE_PORT", "9082")), ConfigFactory.empty());
     CoreSettings s = CoreSettings.fromConfig(c);
@@ -45,6 +46,7 @@ class MemberConfigTest {
     assertEquals("tls-tcp", c.getString("akka.remote.artery.transport"));
     assertEquals("/tls/tls.key", c.getString("akka.remote.artery.ssl.rotating-keys-engine.key-file"));
     assertEquals("kube-egress", c.getString("egress.kube-bridge.namespace"));
+    assertTrue(c.getBoolean("egress.kube-bridge.prefix-grants.enforce"));
     assertEquals("/run/x/cni.sock", c.getString("egress.pod.socket-path"));
     assertEquals(9082, c.getInt("egress.gateway.probe.port"));
     assertTrue(c.getBoolean("egress.app.kubernetes-api"));
@@ -93,6 +95,7 @@ class MemberConfigTest {
       EGRESS_K8S_POD_LABEL_SELECTOR      | egress.kubernetes.pod-label-selector             | app=x
       EGRESS_K8S_REQUIRED_CONTACT_POINTS | egress.kubernetes.required-contact-points        | 3
       EGRESS_NAMESPACE                   | egress.kube-bridge.namespace                     | kube-egress
+      EGRESS_PREFIX_GRANTS               | egress.kube-bridge.prefix-grants.enforce         | true
       EGRESS_KUBERNETES_API              | egress.app.kubernetes-api                        | false
       EGRESS_POD_FIELD_SELECTOR          | egress.app.pod-field-selector                    | false
       EGRESS_JOURNAL_MODE                | egress.journal.mode                              | external

@@ -112,9 +112,12 @@ final class Chart {
       }
       String name = m.getName();
       if (name.equals("getAdditionalProperties")) {
-        Map<?, ?> extra = (Map<?, ?>) invoke(m, value);
-        if (extra != null && !extra.isEmpty()) {
-          extra.keySet().forEach(k -> unknown.add(path + "." + k));
+        Object extra = invoke(m, value);
+        if (extra instanceof Map<?, ?> map) {
+          map.keySet().forEach(k -> unknown.add(path + "." + k));
+        } else {
+          // a JSON schema's own additionalProperties (a CRD's map-valued field, such as a label selector's matchLabels)
+          unknownFields(extra, path + ".additionalProperties", unknown);
         }
       } else if (name.startsWith("get") && name.length() > 3 && isModelProperty(m)) {
         unknownFields(invoke(m, value), path + "." + Character.toLowerCase(name.charAt(3)) + name.substring(4), unknown);

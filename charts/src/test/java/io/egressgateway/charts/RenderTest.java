@@ -14,6 +14,8 @@ import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -49,6 +51,10 @@ class RenderTest {
       assertTrue(selector.contains(label + "=true"), selector);
       assertTrue(t.getSpec().getContainers().get(0).getPorts().stream().anyMatch(p -> "management".equals(p.getName())),
           "discovery probes the port named management");
+      // bootstrap forms the cluster only on the member that finds itself among the contact points, by pod IP
+      var host = Workloads.member(t.getSpec()).getEnv().stream().filter(e -> e.getName().equals("EGRESS_MANAGEMENT_HOST"))
+          .findFirst().orElseThrow();
+      assertEquals("status.podIP", host.getValueFrom().getFieldRef().getFieldPath());
     }
   }
 
@@ -198,6 +204,41 @@ class RenderTest {
       assertEquals("keep", crd.getMetadata().getAnnotations().get("helm.sh/resource-policy"));
       assertEquals("egressgateway.kubernetes.azure.com", crd.getSpec().getGroup());
     }
+  }
+
+  /**
+   * Prefix grants are off by default (any namespace may use any bring-your-own prefix, as with the Go original), and
+   * the controller then has no access to EgressPrefixGrants or namespaces; turned on, it is told so and may read
+   * them (namespace labels, for a grant's namespaceSelector), never write them, and no other member may. The CRD ships either way, so grants can be written before the switch.
+   */
+  @Test
+  void prefixGrantsAreOffByDefaultAndOnGiveTheControllerReadAccessOnly() throws IOException {
+    String grants = "egressprefixgrants";
+    String crd = Files.readString(Chart.DIR.resolve("crds/egressprefixgrants.egressgateway.kubernetes.azure.com.yaml"));
+    assertEquals("Cluster", ((CustomResourceDefinition) Chart.parseStrict(crd)).getSpec().getScope());
+
+    List<HasMetadata> off = Chart.render(t -> t);
+    assertEquals("false", Workloads.env(Workloads.controller(off), "EGRESS_PREFIX_GRANTS"));
+    assertTrue(Chart.all(off, ClusterRole.class).stream().flatMap(r -> r.getRules().stream())
+        .noneMatch(r -> r.getResources().contains(grants)), "no grant access while grants are off");
+
+    List<HasMetadata> on = Chart.render(t -> t.set("prefixGrants.enforce", "true"));
+    assertEquals("true", Workloads.env(Workloads.controller(on), "EGRESS_PREFIX_GRANTS"));
+    List<PolicyRule> rules = Chart.one(on, ClusterRole.class, "-controller").getRules().stream()
+        .filter(r -> r.getResources().contains(grants)).toList();
+    assertEquals(List.of("egressgateway.kubernetes.azure.com"), rules.get(0).getApiGroups());
+    assertEquals(Set.of("get", "list", "watch"), rules.stream().flatMap(r -> r.getVerbs().stream()).collect(Collectors.toSet()));
+    List<PolicyRule> namespaces = Chart.one(on, ClusterRole.class, "-controller").getRules().stream()
+        .filter(r -> r.getResources().contains("namespaces")).toList();
+    assertEquals(Set.of("get", "list", "watch"), namespaces.stream().flatMap(r -> r.getVerbs().stream()).collect(Collectors.toSet()),
+        "namespace labels, for the grants' namespaceSelector");
+    assertTrue(Chart.all(off, ClusterRole.class).stream().flatMap(r -> r.getRules().stream())
+        .noneMatch(r -> r.getResources().contains("namespaces")), "no namespace access while grants are off");
+    for (String other : List.of("-gateway", "-worker")) {
+      assertTrue(Chart.one(on, ClusterRole.class, other).getRules().stream().noneMatch(r -> r.getResources().contains(grants)), other);
+    }
+    Exception typo = assertThrows(Exception.class, () -> Chart.minimal().set("prefixGrants.enforced", "true").call());
+    assertTrue(typo.getMessage().contains("enforced"), typo.getMessage());
   }
 
   @Test

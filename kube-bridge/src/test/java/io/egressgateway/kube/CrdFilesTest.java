@@ -31,7 +31,7 @@ class CrdFilesTest {
   @Test
   void chartCopyMatchesGeneratedCrds() throws IOException {
     Map<String, String> generated = generated();
-    assertEquals(3, generated.size(), "expected 3 generated CRDs in " + GENERATED);
+    assertEquals(4, generated.size(), "expected 4 generated CRDs in " + GENERATED);
     if (Boolean.getBoolean("crds.update")) {
       Files.createDirectories(CHART);
       for (var e : generated.entrySet()) {
@@ -118,6 +118,29 @@ class CrdFilesTest {
     for (String f : List.of("podEndpoint", "interfaceName", "publicKey")) {
       assertEquals("string", peers.getProperties().get(f).getType(), f);
     }
+  }
+
+  @Test
+  void prefixGrantIsClusterScopedAndNeedsPrefixesAndNamespaces() throws IOException {
+    CustomResourceDefinition crd = crd("egressprefixgrants");
+    assertEquals("Cluster", crd.getSpec().getScope(), "only cluster administrators may grant");
+    assertEquals("EgressPrefixGrant", crd.getSpec().getNames().getKind());
+    assertEquals(List.of("epg"), crd.getSpec().getNames().getShortNames());
+    JSONSchemaProps root = schema("egressprefixgrants");
+    assertEquals(List.of("publicIpPrefixIds"), at(root, "spec").getRequired());
+    assertEquals(List.of("has(self.namespaces) || has(self.namespaceSelector)"),
+        at(root, "spec").getXKubernetesValidations().stream().map(v -> v.getRule()).toList());
+    assertEquals("object", at(root, "spec.namespaceSelector").getType());
+    assertEquals("array", at(root, "spec.namespaceSelector.matchExpressions").getType());
+    for (String f : List.of("spec.namespaces", "spec.publicIpPrefixIds")) {
+      assertEquals("array", at(root, f).getType(), f);
+      assertEquals(1L, at(root, f).getMinItems(), f);
+      assertEquals("string", at(root, f).getItems().getSchema().getType(), f);
+    }
+    String prefixPattern = at(root, "spec.publicIpPrefixIds").getItems().getSchema().getPattern();
+    String id = "/subscriptions/sub/resourcegroups/rg/providers/Microsoft.Network/publicIPPrefixes/p1";
+    assertTrue(java.util.regex.Pattern.compile(prefixPattern).matcher(id).matches(), "ARM ids are case-insensitive");
+    assertFalse(java.util.regex.Pattern.compile(prefixPattern).matcher("p1").matches());
   }
 
   static Map<String, String> generated() throws IOException {

@@ -220,7 +220,8 @@ final class GatewayConfigPass {
     return CompletableFuture.completedFuture(null);
   }
 
-  private void writeStatus(ObservedSgc o, StatusPlanner.Outcome outcome) {
+  private void writeStatus(ObservedSgc o, StatusPlanner.Outcome planned) {
+    StatusPlanner.Outcome outcome = planned.withGrant(o.spec().grant());
     String now = now();
     if (StatusPlanner.desired(o.status(), outcome, now).equals(o.status())) {
       return; // the cached status is already right: no read, no write

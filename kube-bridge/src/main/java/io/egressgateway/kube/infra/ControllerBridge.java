@@ -11,8 +11,10 @@ import io.egressgateway.kube.entity.GatewayConfig;
 import io.egressgateway.kube.model.GatewayNodeInfo;
 import io.egressgateway.kube.model.ObservedSgc;
 import io.egressgateway.kube.model.PrefixClaims;
+import io.egressgateway.kube.model.PrefixGrants;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -50,6 +52,11 @@ import org.slf4j.LoggerFactory;
  * <p>SGCs are watched as generic objects and mapped one by one ({@link SgcMapping#observe(GenericKubernetesResource,
  * KubernetesSerialization, Optional, List)}): an object that cannot be mapped onto the CRD's types becomes a
  * rejected snapshot of its own and never stops the watch of the others.
+ *
+ * <p>While prefix grants are enforced it also watches {@code EgressPrefixGrant}s and Namespaces (for the grants'
+ * namespace selectors; both cluster-scoped, supervised like the others): every SGC naming a bring-your-own prefix carries the outcome of {@link PrefixGrants#check} in its
+ * snapshot, and a change of the grants marks those SGCs (of a namespace's labels: those in that namespace). A claim on a prefix its namespace was not granted does not
+ * count in {@link PrefixClaims}: a namespace cannot keep another one from a prefix it may not use itself.
  */
 public final class ControllerBridge implements AutoCloseable {
   public static final String LABEL_GATEWAY_UPSTREAM = "kubeegressgateway.azure.com/mode";
@@ -66,13 +73,16 @@ public final class ControllerBridge implements AutoCloseable {
 
   private final SupervisedInformer<GenericKubernetesResource> sgcs;
   private final SupervisedInformer<Secret> secrets;
+  private final SupervisedInformer<GenericKubernetesResource> grants; // null unless grants are enforced
+  private final SupervisedInformer<Namespace> namespaces; // for grants' namespaceSelector; null unless enforced
+  private final PrefixGrantSource grantSource;
   private final List<SupervisedInformer<Node>> nodes;
   private final List<SupervisedInformer<?>> all;
   private final KubernetesSerialization serialization;
   private final Consumer<ObservedSgc> sink;
   private final String namespace;
   private volatile List<GatewayNodeInfo> lastGateways = List.of();
-  private Map<String, String> lastConflicts = Map.of(); // flush thread only
+  private Decisions lastDecisions = Decisions.NONE; // flush thread only
   private volatile Map<String, String[]> prefixIds = Map.of();
   private final Set<String> dirty = ConcurrentHashMap.newKeySet();
   private final Set<String> known = ConcurrentHashMap.newKeySet();
@@ -98,9 +108,18 @@ public final class ControllerBridge implements AutoCloseable {
             () -> client.nodes().withLabel(LABEL_GATEWAY_UPSTREAM, "true").runnableInformer(0), o -> onNodeChange()),
         supervised("nodes/" + LABEL_GATEWAY_AKS, watches,
             () -> client.nodes().withLabel(LABEL_GATEWAY_AKS, "gateway").runnableInformer(0), o -> onNodeChange()));
+    this.grantSource = new PrefixGrantSource(client, "kube-egress-gateway-controller");
+    this.grants = !settings.prefixGrantsEnforced() ? null : supervised(PrefixGrantSource.KIND.getPlural(), watches,
+        () -> client.genericKubernetesResources(PrefixGrantSource.KIND).runnableInformer(0), o -> onGrantChange());
+    this.namespaces = !settings.prefixGrantsEnforced() ? null : supervised("namespaces", watches,
+        () -> client.namespaces().runnableInformer(0), o -> onNamespaceChange((Namespace) o));
     List<SupervisedInformer<?>> list = new ArrayList<>(nodes);
     list.add(sgcs);
     list.add(secrets);
+    if (grants != null) {
+      list.add(grants);
+      list.add(namespaces);
+    }
     this.all = List.copyOf(list);
   }
 
@@ -179,10 +198,10 @@ public final class ControllerBridge implements AutoCloseable {
 
   /** The snapshot of {@code key} as the caches show it now. */
   public ObservedSgc observe(String key) {
-    return observe(key, prefixConflicts());
+    return observe(key, decide());
   }
 
-  private ObservedSgc observe(String key, Map<String, String> conflicts) {
+  private ObservedSgc observe(String key, Decisions decisions) {
     List<GatewayNodeInfo> gw = gatewayNodes();
     GenericKubernetesResource sgc = sgcs.store().getByKey(key);
     if (sgc == null) {
@@ -192,13 +211,38 @@ public final class ControllerBridge implements AutoCloseable {
     Optional<String> publicKey = Fabric8SgcApi.ownedBy(secret, sgc.getMetadata().getNamespace(), sgc.getMetadata().getName())
         ? Fabric8SgcApi.publicKeyOf(secret) : Optional.empty();
     ObservedSgc o = SgcMapping.observe(sgc, serialization, publicKey, gw);
-    String conflict = conflicts.get(key);
-    return conflict == null ? o : new ObservedSgc(o.key(), o.present(), o.uid(), o.generation(), o.deleting(),
-        o.hasFinalizer(), o.spec().conflicting(conflict), o.status(), o.secretPublicKey(), o.gatewayNodes());
+    String conflict = decisions.conflicts().get(key);
+    PrefixGrants.Check grant = decisions.grants().get(key);
+    if (conflict == null && grant == null) {
+      return o;
+    }
+    var spec = conflict == null ? o.spec() : o.spec().conflicting(conflict);
+    return new ObservedSgc(o.key(), o.present(), o.uid(), o.generation(), o.deleting(),
+        o.hasFinalizer(), grant == null ? spec : spec.granted(grant), o.status(), o.secretPublicKey(), o.gatewayNodes());
   }
 
-  /** Bring-your-own prefixes named by more than one SGC: every SGC but the owner, with why. */
-  private Map<String, String> prefixConflicts() {
+  /**
+   * What the caches say about the bring-your-own prefixes: each SGC's grant check (enforced grants only) and the
+   * SGCs that may not use their prefix because an older one (whose namespace may use it) already does.
+   */
+  private record Decisions(Map<String, String> conflicts, Map<String, PrefixGrants.Check> grants) {
+    static final Decisions NONE = new Decisions(Map.of(), Map.of());
+
+    /** The keys whose decision differs between this and {@code other}. */
+    Set<String> changedFrom(Decisions other) {
+      Set<String> keys = new HashSet<>(conflicts.keySet());
+      keys.addAll(other.conflicts.keySet());
+      keys.addAll(grants.keySet());
+      keys.addAll(other.grants.keySet());
+      keys.removeIf(k -> java.util.Objects.equals(conflicts.get(k), other.conflicts.get(k))
+          && java.util.Objects.equals(grants.get(k), other.grants.get(k)));
+      return keys;
+    }
+  }
+
+  private Decisions decide() {
+    PrefixGrants granted = grants == null ? null : grantSource.current(grants.store().list());
+    Map<String, PrefixGrants.Check> checks = new HashMap<>();
     List<PrefixClaims.Claim> claims = new ArrayList<>();
     Map<String, String[]> seen = new HashMap<>();
     for (GenericKubernetesResource g : sgcs.store().list()) {
@@ -209,13 +253,21 @@ public final class ControllerBridge implements AutoCloseable {
         cached = new String[] {version, SgcMapping.observe(g, serialization, Optional.empty(), List.of()).spec().publicIpPrefixId()};
       }
       seen.put(key, cached);
-      if (!cached[1].isEmpty()) {
-        claims.add(new PrefixClaims.Claim(key, cached[1], g.getMetadata().getCreationTimestamp(),
-            g.getMetadata().getDeletionTimestamp() != null));
+      if (cached[1].isEmpty()) {
+        continue;
       }
+      if (granted != null) {
+        PrefixGrants.Check check = granted.check(g.getMetadata().getNamespace(), labelsOf(g.getMetadata().getNamespace()), cached[1]);
+        checks.put(key, check);
+        if (!check.granted()) {
+          continue;
+        }
+      }
+      claims.add(new PrefixClaims.Claim(key, cached[1], g.getMetadata().getCreationTimestamp(),
+          g.getMetadata().getDeletionTimestamp() != null));
     }
     prefixIds = seen;
-    return PrefixClaims.conflicts(claims);
+    return new Decisions(PrefixClaims.conflicts(claims), checks);
   }
 
   public List<GatewayNodeInfo> gatewayNodes() {
@@ -237,15 +289,12 @@ public final class ControllerBridge implements AutoCloseable {
       if (batch.isEmpty()) {
         return;
       }
-      // a claim that changed can release or take another SGC's prefix: those get a snapshot too
-      Map<String, String> conflicts = prefixConflicts();
-      Set<String> changed = new HashSet<>(conflicts.keySet());
-      changed.addAll(lastConflicts.keySet());
-      changed.removeIf(k -> java.util.Objects.equals(conflicts.get(k), lastConflicts.get(k)));
-      batch.addAll(changed);
-      lastConflicts = conflicts;
+      // a claim or grant that changed can release or take another SGC's prefix: those get a snapshot too
+      Decisions decisions = decide();
+      batch.addAll(decisions.changedFrom(lastDecisions));
+      lastDecisions = decisions;
       for (String key : batch) {
-        ObservedSgc o = observe(key, conflicts);
+        ObservedSgc o = observe(key, decisions);
         if (!o.present()) {
           known.remove(key);
         }
@@ -263,6 +312,31 @@ public final class ControllerBridge implements AutoCloseable {
       lastGateways = now;
       dirty.addAll(known);
     }
+  }
+
+  private Map<String, String> labelsOf(String namespace) {
+    Namespace ns = namespaces.store().getByKey(namespace);
+    Map<String, String> labels = ns == null ? null : ns.getMetadata().getLabels();
+    return labels == null ? Map.of() : labels;
+  }
+
+  /** A namespace's labels may decide its grants: its SGCs that name a prefix are looked at again. */
+  private void onNamespaceChange(Namespace ns) {
+    String prefix = ns.getMetadata().getName() + "/";
+    prefixIds.forEach((key, cached) -> {
+      if (key.startsWith(prefix) && !cached[1].isEmpty()) {
+        dirty.add(key);
+      }
+    });
+  }
+
+  /** A grant concerns only the SGCs that name a bring-your-own prefix (new ones are marked by their own event). */
+  private void onGrantChange() {
+    prefixIds.forEach((key, cached) -> {
+      if (!cached[1].isEmpty()) {
+        dirty.add(key);
+      }
+    });
   }
 
   private void markSgc(HasMetadata sgc) {

@@ -14,6 +14,8 @@ import java.util.Objects;
  * @param writerBatch   how long PodEndpoint/GatewayStatus writers gather changes before writing
  * @param maxPeersPerGatewayStatus  bound on peers listed in one GatewayStatus (etcd object size)
  * @param queryPlugin   persistence query plugin used to find orphaned GatewayConfig entities at start; "" = off
+ * @param prefixGrantsEnforced  whether an SGC may name a bring-your-own prefix only with an EgressPrefixGrant for
+ *                      its namespace (off: any namespace may use any prefix, as in the Go original)
  */
 public record KubeBridgeSettings(
     String namespace,
@@ -23,7 +25,13 @@ public record KubeBridgeSettings(
     Duration retryMax,
     Duration writerBatch,
     int maxPeersPerGatewayStatus,
-    String queryPlugin) {
+    String queryPlugin,
+    boolean prefixGrantsEnforced) {
+
+  public KubeBridgeSettings(String namespace, Duration resync, Duration azureTimeout, Duration retryMin, Duration retryMax,
+      Duration writerBatch, int maxPeersPerGatewayStatus, String queryPlugin) {
+    this(namespace, resync, azureTimeout, retryMin, retryMax, writerBatch, maxPeersPerGatewayStatus, queryPlugin, false);
+  }
 
   public KubeBridgeSettings {
     Objects.requireNonNull(namespace, "namespace");
@@ -51,12 +59,18 @@ public record KubeBridgeSettings(
     }
     return new KubeBridgeSettings(ns, c.getDuration("resync"), c.getDuration("azure-timeout"),
         c.getDuration("retry-min"), c.getDuration("retry-max"), c.getDuration("writer-batch"),
-        c.getInt("max-peers-per-gateway-status"), c.getString("orphan-query-plugin"));
+        c.getInt("max-peers-per-gateway-status"), c.getString("orphan-query-plugin"),
+        c.getBoolean("prefix-grants.enforce"));
   }
 
   public KubeBridgeSettings withNamespace(String value) {
     return new KubeBridgeSettings(value, resync, azureTimeout, retryMin, retryMax, writerBatch, maxPeersPerGatewayStatus,
-        queryPlugin);
+        queryPlugin, prefixGrantsEnforced);
+  }
+
+  public KubeBridgeSettings withPrefixGrantsEnforced(boolean value) {
+    return new KubeBridgeSettings(namespace, resync, azureTimeout, retryMin, retryMax, writerBatch, maxPeersPerGatewayStatus,
+        queryPlugin, value);
   }
 
   private static void requirePositive(String name, Duration d) {

@@ -8,7 +8,9 @@ import java.util.List;
  * Kubernetes client types). {@code vmss} is null when the SGC names a nodepool. {@code unreadable} says why
  * the object's spec could not be read at all (a field of the wrong type): such a spec is never accepted,
  * and only its own object is affected. {@code conflict} says which other object already holds something this
- * spec asks for alone (its bring-your-own prefix); such a spec is not accepted either.
+ * spec asks for alone (its bring-your-own prefix); such a spec is not accepted either. {@code grant} is the
+ * outcome of the prefix-grant check, null when none applies (grants not enforced, or no bring-your-own prefix); a
+ * refused grant is not accepted.
  */
 public record SgcSpec(
     String gatewayNodepoolName,
@@ -18,23 +20,30 @@ public record SgcSpec(
     String publicIpPrefixId,
     List<String> excludeCidrs,
     String unreadable,
-    String conflict)
+    String conflict,
+    PrefixGrants.Check grant)
     implements CborSerializable {
 
   public SgcSpec(String gatewayNodepoolName, Vmss vmss, String defaultRoute, boolean provisionPublicIps,
       String publicIpPrefixId, List<String> excludeCidrs) {
-    this(gatewayNodepoolName, vmss, defaultRoute, provisionPublicIps, publicIpPrefixId, excludeCidrs, "", "");
+    this(gatewayNodepoolName, vmss, defaultRoute, provisionPublicIps, publicIpPrefixId, excludeCidrs, "", "", null);
   }
 
   /** The spec of an object that could not be mapped onto the CRD's types; {@code why} goes into its status. */
   public static SgcSpec unreadable(String why) {
-    return new SgcSpec("", null, null, true, "", List.of(), why == null || why.isBlank() ? "unknown error" : why, "");
+    return new SgcSpec("", null, null, true, "", List.of(), why == null || why.isBlank() ? "unknown error" : why, "", null);
   }
 
   /** This spec, found to conflict with another object: {@code why} names it. */
   public SgcSpec conflicting(String why) {
     return new SgcSpec(gatewayNodepoolName, vmss, defaultRoute, provisionPublicIps, publicIpPrefixId, excludeCidrs,
-        unreadable, why);
+        unreadable, why, grant);
+  }
+
+  /** This spec with the outcome of its prefix-grant check. */
+  public SgcSpec granted(PrefixGrants.Check check) {
+    return new SgcSpec(gatewayNodepoolName, vmss, defaultRoute, provisionPublicIps, publicIpPrefixId, excludeCidrs,
+        unreadable, conflict, check);
   }
 
   public SgcSpec {

@@ -22,6 +22,8 @@ public record SgcStatus(
 
   public static final String ACCEPTED = "Accepted";
   public static final String READY = "Ready";
+  /** Present only while prefix grants are enforced and the spec names a bring-your-own prefix. */
+  public static final String PREFIX_GRANTED = "PrefixGranted";
   public static final SgcStatus EMPTY = new SgcStatus("", "", 0, "", "", "", 0, List.of(), List.of());
 
   public SgcStatus {

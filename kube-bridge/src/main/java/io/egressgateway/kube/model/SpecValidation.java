@@ -12,6 +12,8 @@ import java.util.Optional;
 public final class SpecValidation {
   public static final int MIN_PREFIX = 28;
   public static final int MAX_PREFIX = 31;
+  /** The reason of a spec whose bring-your-own prefix its namespace was not granted. */
+  public static final String PREFIX_NOT_GRANTED = "PrefixNotGranted";
 
   private SpecValidation() {}
 
@@ -52,6 +54,9 @@ public final class SpecValidation {
     if (!spec.publicIpPrefixId().isEmpty() && !spec.provisionPublicIps()) {
       out.add(new Rejection("PrefixIdWithoutPublicIps", "publicIpPrefixId is only allowed when provisionPublicIps is true"));
     }
+    if (spec.grant() != null && !spec.grant().granted()) {
+      out.add(new Rejection(PREFIX_NOT_GRANTED, spec.grant().message()));
+    }
     if (!spec.conflict().isEmpty()) {
       out.add(new Rejection("PrefixInUse", spec.conflict()));
     }
@@ -73,15 +78,20 @@ public final class SpecValidation {
    * as a backslash, u and four hex digits, at most 64 characters; a message stays one line whatever the value held.
    */
   public static String quoted(String value) {
+    return quoted(value, 64);
+  }
+
+  /** As {@link #quoted(String)}, with at most {@code max} characters (an ARM resource id is longer than 64). */
+  public static String quoted(String value, int max) {
     String v = value == null ? "" : value;
     StringBuilder out = new StringBuilder("'");
-    v.codePoints().limit(64).forEach(cp -> {
+    v.codePoints().limit(max).forEach(cp -> {
       if (Character.isISOControl(cp)) {
         out.append(String.format("\\u%04x", cp));
       } else {
         out.appendCodePoint(cp);
       }
     });
-    return out.append(v.codePointCount(0, v.length()) > 64 ? "...'" : "'").toString();
+    return out.append(v.codePointCount(0, v.length()) > max ? "...'" : "'").toString();
   }
 }

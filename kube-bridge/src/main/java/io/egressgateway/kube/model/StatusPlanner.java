@@ -12,7 +12,10 @@ import java.util.Optional;
 public final class StatusPlanner {
   private StatusPlanner() {}
 
-  /** The inputs of one status computation. {@code allocation} and {@code publicKey} may be absent. */
+  /**
+   * The inputs of one status computation. {@code allocation} and {@code publicKey} may be absent; {@code grant} is
+   * the spec's prefix-grant check, null when none applies (then there is no {@code PrefixGranted} condition).
+   */
   public record Outcome(
       long generation,
       Optional<SpecValidation.Rejection> rejection,
@@ -20,7 +23,18 @@ public final class StatusPlanner {
       String secretName,
       String secretNamespace,
       Optional<Allocation> allocation,
-      String provisioningError) {}
+      String provisioningError,
+      PrefixGrants.Check grant) {
+
+    public Outcome(long generation, Optional<SpecValidation.Rejection> rejection, String publicKey, String secretName,
+        String secretNamespace, Optional<Allocation> allocation, String provisioningError) {
+      this(generation, rejection, publicKey, secretName, secretNamespace, allocation, provisioningError, null);
+    }
+
+    public Outcome withGrant(PrefixGrants.Check value) {
+      return new Outcome(generation, rejection, publicKey, secretName, secretNamespace, allocation, provisioningError, value);
+    }
+  }
 
   public static SgcStatus desired(SgcStatus current, Outcome o, String now) {
     if (o.rejection().isPresent()) {
@@ -30,6 +44,7 @@ public final class StatusPlanner {
       conds.add(condition(current, SgcStatus.ACCEPTED, false, r.reason(), r.message(), o.generation(), now));
       conds.add(condition(current, SgcStatus.READY, current.isReady(), current.isReady() ? "Provisioned" : r.reason(),
           current.isReady() ? "still serving the last accepted spec" : "the spec was not accepted", o.generation(), now));
+      grantCondition(current, o, now).ifPresent(conds::add);
       return new SgcStatus(current.egressIpPrefix(), current.ilbIp(), current.port(), current.publicKey(),
           current.secretName(), current.secretNamespace(), o.generation(), conds, current.gatewayProfiles());
     }
@@ -51,9 +66,10 @@ public final class StatusPlanner {
       reason = "Provisioning";
       message = "waiting for the key pair and the Azure load balancer";
     }
-    List<SgcStatus.Condition> conds = List.of(
+    List<SgcStatus.Condition> conds = new ArrayList<>(List.of(
         condition(current, SgcStatus.ACCEPTED, true, "Valid", "the spec is valid", o.generation(), now),
-        condition(current, SgcStatus.READY, ready, reason, message, o.generation(), now));
+        condition(current, SgcStatus.READY, ready, reason, message, o.generation(), now)));
+    grantCondition(current, o, now).ifPresent(conds::add);
     List<SgcStatus.NodeProfile> profiles = a == null ? List.of()
         : a.nodes().entrySet().stream()
             .sorted(java.util.Map.Entry.comparingByKey())
@@ -69,6 +85,15 @@ public final class StatusPlanner {
         o.generation(),
         conds,
         profiles);
+  }
+
+  private static Optional<SgcStatus.Condition> grantCondition(SgcStatus current, Outcome o, String now) {
+    PrefixGrants.Check g = o.grant();
+    if (g == null) {
+      return Optional.empty();
+    }
+    return Optional.of(condition(current, SgcStatus.PREFIX_GRANTED, g.granted(),
+        g.granted() ? "Granted" : SpecValidation.PREFIX_NOT_GRANTED, g.message(), o.generation(), now));
   }
 
   private static SgcStatus.Condition condition(

@@ -78,4 +78,34 @@ class StatusPlannerTest {
     assertEquals("ProvisioningFailed", s.condition(SgcStatus.READY).orElseThrow().reason());
     assertEquals("quota exceeded", s.condition(SgcStatus.READY).orElseThrow().message());
   }
+
+  @Test
+  void prefixGrantedFollowsTheGrantCheckAndIsAbsentWithoutOne() {
+    SgcStatus plain = StatusPlanner.desired(SgcStatus.EMPTY, ok(1, Optional.of(ALLOC), ""), "t1");
+    assertTrue(plain.condition(SgcStatus.PREFIX_GRANTED).isEmpty(), "no check, no condition");
+
+    PrefixGrants.Check yes = new PrefixGrants.Check(true, "granted by EgressPrefixGrant team-a");
+    SgcStatus granted = StatusPlanner.desired(SgcStatus.EMPTY, ok(1, Optional.of(ALLOC), "").withGrant(yes), "t1");
+    assertTrue(granted.isReady());
+    SgcStatus.Condition g = granted.condition(SgcStatus.PREFIX_GRANTED).orElseThrow();
+    assertTrue(g.isTrue());
+    assertEquals("Granted", g.reason());
+
+    // the grant is revoked: the spec is no longer accepted, what was provisioned keeps serving, and it says why
+    PrefixGrants.Check no = new PrefixGrants.Check(false, "namespace apps is not granted");
+    SgcStatus revoked = StatusPlanner.desired(granted, new StatusPlanner.Outcome(1,
+        Optional.of(new SpecValidation.Rejection("PrefixNotGranted", no.message())), "", "", "", Optional.empty(), "")
+        .withGrant(no), "t2");
+    assertEquals("PrefixNotGranted", revoked.condition(SgcStatus.ACCEPTED).orElseThrow().reason());
+    SgcStatus.Condition r = revoked.condition(SgcStatus.PREFIX_GRANTED).orElseThrow();
+    assertFalse(r.isTrue());
+    assertEquals("PrefixNotGranted", r.reason());
+    assertEquals("t2", r.lastTransitionTime());
+    assertTrue(revoked.isReady(), "still serving the last accepted spec");
+    assertEquals(granted.egressIpPrefix(), revoked.egressIpPrefix());
+    // unchanged outcome: equal status, so no write
+    assertEquals(revoked, StatusPlanner.desired(revoked, new StatusPlanner.Outcome(1,
+        Optional.of(new SpecValidation.Rejection("PrefixNotGranted", no.message())), "", "", "", Optional.empty(), "")
+        .withGrant(no), "t3"));
+  }
 }
