@@ -5,109 +5,149 @@ import com.typesafe.config.ConfigFactory;
 import io.egressgateway.core.EgressMember;
 import io.egressgateway.core.ProcessLaunch;
 import java.io.PrintStream;
-import java.util.ArrayList;
-import java.util.Arrays;
+import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
- * Entry point of the distribution ({@code ./egress} at the repository root, {@code bin/egress} in the image).
+ * Entry point of the distribution ({@code ./egress} at the repository root, {@code bin/egress} in the image),
+ * its command line parsed by picocli, which also writes the help and the errors for bad options.
  *
  * <ul>
  *   <li>{@code run}: one member configured from the environment (what the Helm chart runs);
  *   <li>{@code local}: one member with every role on the embedded journal, management on 127.0.0.1:8558.
  * </ul>
  */
-public final class Main {
+@Command(name = "egress", synopsisSubcommandLabel = "<command>",
+    description = "A member of the kube egress gateway cluster.",
+    exitCodeListHeading = "Exit codes:%n",
+    exitCodeList = {"0:the member stopped cleanly", "1:the member failed", "2:a bad command line or setting"},
+    subcommands = {Main.Local.class, Main.Run.class, CommandLine.HelpCommand.class})
+public final class Main implements Callable<Integer> {
 
-  static final String USAGE = """
-      usage: egress <command> [options]
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+  boolean help;
 
-      commands:
-        local [--node NAME] [--management-port N] [--remote-port N]
-                   start one member with all roles (controller, gateway, worker) on an embedded
-                   PostgreSQL journal; management HTTP on 127.0.0.1:8558 (/alive, /ready,
-                   /cluster/members, /cluster/shards/<type>, /metrics). Ctrl-C stops it cleanly.
-        run        start one member configured from EGRESS_* environment variables (the Helm chart's
-                   containers run this; see README "Configuration").
-        help       show this text.
-      """;
-
-  private Main() {}
+  @Spec
+  CommandSpec spec;
 
   public static void main(String[] args) {
     ProcessLaunch.useVfork();
     System.exit(run(args, System.out, System.err));
   }
 
+  /** Runs the command line; the exit code: 0, 1 when the member failed, 2 for bad usage or settings. */
   static int run(String[] args, PrintStream out, PrintStream err) {
-    if (args.length == 0 || List.of("help", "--help", "-h").contains(args[0])) {
-      out.print(USAGE);
-      return args.length == 0 ? 2 : 0;
-    }
-    List<String> rest = new ArrayList<>(Arrays.asList(args).subList(1, args.length));
-    try {
-      return switch (args[0]) {
-        case "run" -> runMember(EnvironmentConfig.load(System.getenv(), ConfigFactory.empty()), out);
-        case "local" -> runMember(localConfig(rest), out);
-        default -> {
-          err.println("egress: unknown command '" + args[0] + "'");
-          err.print(USAGE);
-          yield 2;
-        }
-      };
-    } catch (IllegalArgumentException e) {
-      err.println("egress: " + e.getMessage());
-      return 2;
-    }
+    return new CommandLine(new Main())
+        .setOut(new PrintWriter(out, true))
+        .setErr(new PrintWriter(err, true))
+        .setExecutionExceptionHandler((e, cmd, parsed) -> {
+          if (e instanceof IllegalArgumentException) {
+            // a setting the member refused (CoreSettings and friends name the key)
+            cmd.getErr().println("egress: " + e.getMessage());
+            return CommandLine.ExitCode.USAGE;
+          }
+          throw e;
+        })
+        .execute(args);
   }
 
-  /** {@code local}: every role, embedded journal, loopback everything. */
-  static Config localConfig(List<String> options) {
-    Map<String, Object> values = new LinkedHashMap<>();
-    values.put("egress.node-name", "local");
-    values.put("egress.roles", List.of("controller", "gateway", "worker"));
-    values.put("egress.discovery", "static");
-    values.put("egress.journal.mode", "embedded");
-    values.put("egress.app.kubernetes-api", false);
-    values.put("akka.management.http.hostname", "127.0.0.1");
-    values.put("akka.management.http.port", 8558);
-    values.put("akka.remote.artery.canonical.hostname", "127.0.0.1");
-    for (int i = 0; i < options.size(); i++) {
-      String o = options.get(i);
-      String v = i + 1 < options.size() ? options.get(i + 1) : null;
-      switch (o) {
-        case "--node" -> values.put("egress.node-name", require(o, v));
-        case "--management-port" -> values.put("akka.management.http.port", port(o, require(o, v)));
-        case "--remote-port" -> values.put("akka.remote.artery.canonical.port", port(o, require(o, v)));
-        default -> throw new IllegalArgumentException("unknown option '" + o + "' for local");
+  /** Without a command: the help, and the exit code of a usage error. */
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+    return CommandLine.ExitCode.USAGE;
+  }
+
+  @Command(name = "local", sortOptions = false, sortSynopsis = false,
+      description = {"Start one member with all roles (controller, gateway, worker) on an embedded PostgreSQL journal "
+          + "and without a Kubernetes API; management HTTP on 127.0.0.1 (/alive, /ready, /cluster/members, "
+          + "/cluster/shards/<type>, /metrics). Ctrl-C stops it cleanly. The EGRESS_* environment is ignored."})
+  static final class Local implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    @Option(names = "--node", order = 1, paramLabel = "NAME", description = "the node this member runs as (default: ${DEFAULT-VALUE})")
+    String node = "local";
+
+    int managementPort = 8558;
+    int remotePort = -1;
+
+    @Option(names = "--management-port", order = 2, paramLabel = "N", description = "management HTTP port (default: 8558)")
+    void managementPort(int port) {
+      managementPort = port("--management-port", port);
+    }
+
+    @Option(names = "--remote-port", order = 3, paramLabel = "N", description = "Akka remoting port, 0 for any free one (default: 25520)")
+    void remotePort(int port) {
+      remotePort = port("--remote-port", port);
+    }
+
+    private int port(String option, int port) {
+      if (port < 0 || port > 65535) {
+        throw new ParameterException(spec.commandLine(), option + " needs a port number (0-65535), got " + port);
       }
-      i++;
+      return port;
     }
-    return EnvironmentConfig.load(Map.of(), ConfigFactory.parseMap(values, "egress local"));
-  }
 
-  private static int port(String option, String value) {
-    try {
-      int p = Integer.parseInt(value);
-      if (p >= 0 && p <= 65535) {
-        return p;
+    /** Every role, embedded journal, loopback everything. */
+    Config config() {
+      Map<String, Object> values = new LinkedHashMap<>();
+      values.put("egress.node-name", node);
+      values.put("egress.roles", List.of("controller", "gateway", "worker"));
+      values.put("egress.discovery", "static");
+      values.put("egress.journal.mode", "embedded");
+      values.put("egress.app.kubernetes-api", false);
+      values.put("akka.management.http.hostname", "127.0.0.1");
+      values.put("akka.management.http.port", managementPort);
+      values.put("akka.remote.artery.canonical.hostname", "127.0.0.1");
+      if (remotePort >= 0) {
+        values.put("akka.remote.artery.canonical.port", remotePort);
       }
-    } catch (NumberFormatException e) {
-      // reported below
+      return MemberConfig.load(Map.of(), ConfigFactory.parseMap(values, "egress local"));
     }
-    throw new IllegalArgumentException(option + " needs a port number, got '" + value + "'");
+
+    @Override
+    public Integer call() {
+      return runMember(config(), spec.commandLine().getOut());
+    }
   }
 
-  private static String require(String option, String value) {
-    if (value == null) {
-      throw new IllegalArgumentException(option + " needs a value");
+  @Command(name = "run",
+      description = {"Start one member configured from the EGRESS_* environment variables (the Helm chart's "
+          + "containers run this; see README, \"Configuration\")."})
+  static final class Run implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    @Override
+    public Integer call() {
+      return runMember(MemberConfig.load(System.getenv(), ConfigFactory.empty()), spec.commandLine().getOut());
     }
-    return value;
   }
 
-  private static int runMember(Config config, PrintStream out) {
+  /** {@code egress local} with these options, as the command line would configure it. */
+  static Config localConfig(String... options) {
+    Local local = new Local();
+    new CommandLine(local).parseArgs(options);
+    return local.config();
+  }
+
+  private static int runMember(Config config, PrintWriter out) {
     EgressMember member = EgressMember.start(config);
     Wiring.start(member, AzureWiring::provisioner);
     member.join();

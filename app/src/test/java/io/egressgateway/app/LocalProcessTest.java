@@ -13,6 +13,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -21,7 +22,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@code egress local} as a real process: ready within 60 s with one Up member carrying all three roles,
- * and after SIGTERM both the process and its embedded PostgreSQL are gone.
+ * its /metrics showing the JVM and the cluster, and after SIGTERM both the process and its embedded
+ * PostgreSQL are gone.
  */
 class LocalProcessTest {
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -30,14 +32,17 @@ class LocalProcessTest {
   void localMemberBecomesReadyAndLeavesNothingBehindOnSigterm() throws Exception {
     int mgmt = freePort();
     Path log = Files.createTempFile("egress-local-", ".log");
-    Process p = new ProcessBuilder(
+    ProcessBuilder pb = new ProcessBuilder(
             Path.of(System.getProperty("java.home"), "bin", "java").toString(),
             "-cp", System.getProperty("java.class.path"),
             "io.egressgateway.app.Main", "local",
             "--node", "proc-test", "--management-port", Integer.toString(mgmt), "--remote-port", "0")
         .redirectErrorStream(true)
-        .redirectOutput(log.toFile())
-        .start();
+        .redirectOutput(log.toFile());
+    // egress local ignores the environment egress run reads: these would take two roles away
+    pb.environment().put("EGRESS_ROLES", "gateway");
+    pb.environment().put("EGRESS_DISCOVERY", "kubernetes");
+    Process p = pb.start();
     Optional<ProcessHandle> postgres = Optional.empty();
     try {
       String base = "http://127.0.0.1:" + mgmt + "/";
@@ -51,6 +56,11 @@ class LocalProcessTest {
       assertEquals(1, members.split("\"status\":\"Up\"", -1).length - 1, members);
       assertTrue(members.contains("\"controller\"") && members.contains("\"gateway\"") && members.contains("\"worker\""), members);
       assertTrue(read(log).contains("management HTTP listens on " + base), read(log));
+      String metrics = body(base + "metrics");
+      for (String name : List.of("jvm_memory_used_bytes{", "jvm_threads_current ", "process_cpu_seconds_total ",
+          "egress_cluster_members{status=\"Up\"} 1")) {
+        assertTrue(metrics.contains(name), () -> name + " missing from /metrics:\n" + metrics);
+      }
 
       Matcher m = Pattern.compile("data in (\\S+)\\)").matcher(read(log));
       assertTrue(m.find(), () -> "journal data directory not logged:\n" + read(log));

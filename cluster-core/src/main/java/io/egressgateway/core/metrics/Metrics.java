@@ -3,118 +3,113 @@ package io.egressgateway.core.metrics;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
-import java.util.ArrayList;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.Collector;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.DoubleAdder;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.DoubleSupplier;
+import java.util.regex.Pattern;
 
 /**
  * The member's metrics, exposed in Prometheus text format on the management port ({@code GET /metrics}).
- * Deliberately small: counters, gauges and fixed-bucket histograms, each with a fixed list of label names
- * declared up front. Label values must come from small sets (config keys, node names, operation kinds),
- * never per-pod values, so cardinality stays bounded.
+ * A thin face over one {@link PrometheusRegistry} of the Prometheus Java client per actor system: the
+ * client keeps the values and writes the exposition format; this class keeps the call sites short
+ * (label values positional, families looked up by name) and adds JVM metrics (memory, GC, threads,
+ * classes, process CPU) and the cluster's own ({@link ClusterMetrics}) to a member's registry.
+ *
+ * <p>Label values must come from small sets (config keys, node names, operation kinds), never per-pod
+ * values, so cardinality stays bounded.
  */
 public final class Metrics implements Extension {
 
-  private final Map<String, Family> families = new ConcurrentHashMap<>();
+  /** Classic Prometheus names only: these are what dashboards and the sandbox's checks match. */
+  private static final Pattern NAME = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*");
+
+  private final PrometheusRegistry registry = new PrometheusRegistry();
+  private final Map<String, Object> families = new ConcurrentHashMap<>();
 
   public static Metrics get(ActorSystem<?> system) {
     return Id.INSTANCE.apply(system);
   }
 
-  /** A registry outside any actor system (tests, the CNI benchmark). */
+  /** A registry outside any actor system (tests, the CNI benchmark), without JVM metrics. */
   public static Metrics standalone() {
     return new Metrics();
   }
 
   private Metrics() {}
 
+  /** The client's registry, for collectors written against the library directly. */
+  public PrometheusRegistry registry() {
+    return registry;
+  }
+
+  /** A monotonic counter; {@code name} ends in {@code _total}, as the exposition format wants. */
   public Counter counter(String name, String help, String... labelNames) {
-    return (Counter) families.computeIfAbsent(name, n -> new Counter(n, help, labelNames));
+    return family(name, Counter.class, () -> new Counter(registry, name, help, labelNames));
   }
 
   public Gauge gauge(String name, String help, String... labelNames) {
-    return (Gauge) families.computeIfAbsent(name, n -> new Gauge(n, help, labelNames));
+    return family(name, Gauge.class, () -> new Gauge(registry, name, help, labelNames));
   }
 
-  /** Histogram with the given upper bucket bounds (seconds for latencies). */
+  /** Histogram with the given upper bucket bounds (seconds for latencies); classic buckets only. */
   public Histogram histogram(String name, String help, double[] buckets, String... labelNames) {
-    return (Histogram) families.computeIfAbsent(name, n -> new Histogram(n, help, buckets, labelNames));
+    return family(name, Histogram.class, () -> new Histogram(registry, name, help, buckets, labelNames));
   }
 
-  /** All families in Prometheus text exposition format 0.0.4. */
+  /** Everything registered, in Prometheus text exposition format 0.0.4. */
   public String scrape() {
-    StringBuilder sb = new StringBuilder();
-    new TreeMap<>(families).values().forEach(f -> f.write(sb));
-    return sb.toString();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try {
+      PrometheusTextFormatWriter.create().write(out, registry.scrape());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toString(StandardCharsets.UTF_8);
   }
 
-  /** Common shape: a name, help text, label names and one child per label-value tuple. */
-  public abstract static class Family {
-    final String name;
-    final String help;
-    final String[] labelNames;
-
-    Family(String name, String help, String[] labelNames) {
-      if (!name.matches("[a-zA-Z_:][a-zA-Z0-9_:]*")) {
-        throw new IllegalArgumentException("bad metric name " + name);
-      }
-      this.name = name;
-      this.help = help;
-      this.labelNames = labelNames.clone();
+  private <T> T family(String name, Class<T> type, java.util.function.Supplier<T> create) {
+    if (!NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException("bad metric name " + name);
     }
-
-    abstract String type();
-
-    abstract void writeSamples(StringBuilder sb);
-
-    void write(StringBuilder sb) {
-      sb.append("# HELP ").append(name).append(' ').append(help.replace("\n", " ")).append('\n');
-      sb.append("# TYPE ").append(name).append(' ').append(type()).append('\n');
-      writeSamples(sb);
+    Object f = families.computeIfAbsent(name, n -> create.get());
+    if (!type.isInstance(f)) {
+      throw new IllegalArgumentException(name + " is already registered as a " + f.getClass().getSimpleName());
     }
+    return type.cast(f);
+  }
 
-    List<String> key(String... values) {
-      if (values.length != labelNames.length) {
-        throw new IllegalArgumentException(name + " takes labels " + Arrays.toString(labelNames));
-      }
-      return List.of(values);
-    }
-
-    String labels(List<String> values, String extraName, String extraValue) {
-      List<String> parts = new ArrayList<>();
-      for (int i = 0; i < labelNames.length; i++) {
-        parts.add(labelNames[i] + "=\"" + escape(values.get(i)) + "\"");
-      }
-      if (extraName != null) {
-        parts.add(extraName + "=\"" + extraValue + "\"");
-      }
-      return parts.isEmpty() ? "" : "{" + String.join(",", parts) + "}";
-    }
-
-    static String escape(String v) {
-      return v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
-    }
-
-    static String num(double v) {
-      if (v == Math.rint(v) && !Double.isInfinite(v) && Math.abs(v) < 1e15) {
-        return Long.toString((long) v);
-      }
-      return Double.toString(v);
+  private static void checkArity(String name, String[] labelNames, String[] values) {
+    if (values.length != labelNames.length) {
+      throw new IllegalArgumentException(name + " takes labels " + Arrays.toString(labelNames));
     }
   }
 
   /** Monotonic counter. */
-  public static final class Counter extends Family {
-    private final Map<List<String>, DoubleAdder> children = new ConcurrentHashMap<>();
+  public static final class Counter {
+    private final String name;
+    private final String[] labelNames;
+    private final io.prometheus.metrics.core.metrics.Counter counter;
 
-    Counter(String name, String help, String[] labelNames) {
-      super(name, help, labelNames);
+    Counter(PrometheusRegistry registry, String name, String help, String[] labelNames) {
+      this.name = name;
+      this.labelNames = labelNames.clone();
+      this.counter = io.prometheus.metrics.core.metrics.Counter.builder()
+          .name(name).help(help).labelNames(labelNames).register(registry);
     }
 
     public void inc(String... labelValues) {
@@ -122,34 +117,37 @@ public final class Metrics implements Extension {
     }
 
     public void add(double amount, String... labelValues) {
+      checkArity(name, labelNames, labelValues);
       if (amount < 0) {
         throw new IllegalArgumentException("counters only go up");
       }
-      children.computeIfAbsent(key(labelValues), k -> new DoubleAdder()).add(amount);
+      counter.labelValues(labelValues).inc(amount);
     }
 
+    /** The current value; 0 for label values never counted (without creating their series). */
     public double value(String... labelValues) {
-      DoubleAdder a = children.get(key(labelValues));
-      return a == null ? 0 : a.sum();
-    }
-
-    @Override
-    String type() {
-      return "counter";
-    }
-
-    @Override
-    void writeSamples(StringBuilder sb) {
-      children.forEach((k, v) -> sb.append(name).append(labels(k, null, null)).append(' ').append(num(v.sum())).append('\n'));
+      checkArity(name, labelNames, labelValues);
+      Labels wanted = Labels.of(labelNames, labelValues);
+      return counter.collect().getDataPoints().stream().filter(p -> p.getLabels().equals(wanted))
+          .mapToDouble(CounterSnapshot.CounterDataPointSnapshot::getValue).findFirst().orElse(0);
     }
   }
 
-  /** A value that goes up and down, either set directly or read from a supplier at scrape time. */
-  public static final class Gauge extends Family {
+  /**
+   * A value that goes up and down, either set directly or read from a supplier at scrape time (per label
+   * values, so one family can mix both).
+   */
+  public static final class Gauge implements Collector {
+    private final String name;
+    private final String help;
+    private final String[] labelNames;
     private final Map<List<String>, DoubleSupplier> children = new ConcurrentHashMap<>();
 
-    Gauge(String name, String help, String[] labelNames) {
-      super(name, help, labelNames);
+    Gauge(PrometheusRegistry registry, String name, String help, String[] labelNames) {
+      this.name = name;
+      this.help = help;
+      this.labelNames = labelNames.clone();
+      registry.register(this);
     }
 
     public void set(double value, String... labelValues) {
@@ -169,72 +167,48 @@ public final class Metrics implements Extension {
       return s == null ? Double.NaN : s.getAsDouble();
     }
 
-    @Override
-    String type() {
-      return "gauge";
+    private List<String> key(String[] labelValues) {
+      checkArity(name, labelNames, labelValues);
+      return List.of(labelValues);
     }
 
     @Override
-    void writeSamples(StringBuilder sb) {
-      children.forEach((k, v) -> sb.append(name).append(labels(k, null, null)).append(' ').append(num(v.getAsDouble())).append('\n'));
+    public MetricSnapshot collect() {
+      GaugeSnapshot.Builder b = GaugeSnapshot.builder().name(name).help(help);
+      children.forEach((values, supplier) -> b.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder()
+          .labels(Labels.of(List.of(labelNames), values)).value(supplier.getAsDouble()).build()));
+      return b.build();
+    }
+
+    @Override
+    public String getPrometheusName() {
+      return name;
     }
   }
 
   /** Cumulative fixed-bucket histogram. */
-  public static final class Histogram extends Family {
-    private final double[] bounds;
-    private final Map<List<String>, Child> children = new ConcurrentHashMap<>();
+  public static final class Histogram {
+    private final String name;
+    private final String[] labelNames;
+    private final io.prometheus.metrics.core.metrics.Histogram histogram;
 
-    Histogram(String name, String help, double[] bounds, String[] labelNames) {
-      super(name, help, labelNames);
-      this.bounds = bounds.clone();
-      Arrays.sort(this.bounds);
+    Histogram(PrometheusRegistry registry, String name, String help, double[] bounds, String[] labelNames) {
+      this.name = name;
+      this.labelNames = labelNames.clone();
+      this.histogram = io.prometheus.metrics.core.metrics.Histogram.builder()
+          .name(name).help(help).labelNames(labelNames).classicOnly().classicUpperBounds(bounds).register(registry);
     }
 
     public void observe(double value, String... labelValues) {
-      Child c = children.computeIfAbsent(key(labelValues), k -> new Child(bounds.length));
-      for (int i = 0; i < bounds.length; i++) {
-        if (value <= bounds[i]) {
-          c.buckets[i].increment();
-        }
-      }
-      c.count.increment();
-      c.sum.add(value);
+      checkArity(name, labelNames, labelValues);
+      histogram.labelValues(labelValues).observe(value);
     }
 
     public long count(String... labelValues) {
-      Child c = children.get(key(labelValues));
-      return c == null ? 0 : c.count.sum();
-    }
-
-    @Override
-    String type() {
-      return "histogram";
-    }
-
-    @Override
-    void writeSamples(StringBuilder sb) {
-      children.forEach((k, c) -> {
-        for (int i = 0; i < bounds.length; i++) {
-          sb.append(name).append("_bucket").append(labels(k, "le", num(bounds[i]))).append(' ').append(c.buckets[i].sum()).append('\n');
-        }
-        sb.append(name).append("_bucket").append(labels(k, "le", "+Inf")).append(' ').append(c.count.sum()).append('\n');
-        sb.append(name).append("_sum").append(labels(k, null, null)).append(' ').append(num(c.sum.sum())).append('\n');
-        sb.append(name).append("_count").append(labels(k, null, null)).append(' ').append(c.count.sum()).append('\n');
-      });
-    }
-
-    private static final class Child {
-      final LongAdder[] buckets;
-      final LongAdder count = new LongAdder();
-      final DoubleAdder sum = new DoubleAdder();
-
-      Child(int n) {
-        buckets = new LongAdder[n];
-        for (int i = 0; i < n; i++) {
-          buckets[i] = new LongAdder();
-        }
-      }
+      checkArity(name, labelNames, labelValues);
+      Labels wanted = Labels.of(labelNames, labelValues);
+      return histogram.collect().getDataPoints().stream().filter(p -> p.getLabels().equals(wanted))
+          .mapToLong(HistogramSnapshot.HistogramDataPointSnapshot::getCount).findFirst().orElse(0);
     }
   }
 
@@ -243,7 +217,10 @@ public final class Metrics implements Extension {
 
     @Override
     public Metrics createExtension(ActorSystem<?> system) {
-      return new Metrics();
+      Metrics m = new Metrics();
+      JvmMetrics.builder().register(m.registry);
+      ClusterMetrics.register(system, m);
+      return m;
     }
   }
 }

@@ -53,9 +53,9 @@ public record CoreSettings(
     }
     return new CoreSettings(
         node,
-        new LinkedHashSet<>(splitList(c.getStringList("roles"))),
+        new LinkedHashSet<>(ConfigLists.strings(c, "roles")),
         discovery,
-        splitList(c.getStringList("seed-nodes")),
+        ConfigLists.strings(c, "seed-nodes"),
         JournalSettings.fromConfig(c.getConfig("journal")));
   }
 
@@ -68,19 +68,6 @@ public record CoreSettings(
 
   public boolean hasRole(String role) {
     return roles.contains(role);
-  }
-
-  /** Lists may come from the environment as one comma-separated element. */
-  private static List<String> splitList(List<String> raw) {
-    List<String> out = new ArrayList<>();
-    for (String s : raw) {
-      for (String part : s.split(",")) {
-        if (!part.isBlank()) {
-          out.add(part.trim());
-        }
-      }
-    }
-    return out;
   }
 
   private static String hostName() {

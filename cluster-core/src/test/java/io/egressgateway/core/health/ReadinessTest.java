@@ -47,6 +47,13 @@ class ReadinessTest {
       io.egressgateway.core.metrics.Metrics.get(m.system()).counter("egress_test_total", "test counter").inc();
       String metrics = http.body(url + "metrics");
       assertTrue(metrics.contains("egress_test_total 1"), metrics);
+      // the JVM's own metrics and the cluster as this member sees it come with every member
+      for (String jvm : List.of("jvm_memory_used_bytes{", "jvm_gc_collection_seconds_count{", "jvm_threads_current ",
+          "jvm_classes_currently_loaded ", "process_cpu_seconds_total ")) {
+        assertTrue(metrics.contains(jvm), jvm + " missing:\n" + metrics);
+      }
+      assertTrue(metrics.contains("egress_cluster_members{status=\"Up\"} 1"), metrics);
+      assertTrue(metrics.contains("egress_cluster_unreachable_members 0"), metrics);
 
       journal.close();
       http.awaitStatus(url + "ready", 500);

@@ -14,6 +14,8 @@ import io.egressgateway.core.CborSerializable;
 import io.egressgateway.core.EgressMember;
 import io.egressgateway.core.Roles;
 import io.egressgateway.core.TestMembers;
+import io.egressgateway.core.metrics.ClusterMetrics;
+import io.egressgateway.core.metrics.Metrics;
 import java.time.Duration;
 import java.util.List;
 import java.util.Queue;
@@ -84,6 +86,13 @@ class NodePinnedShardingTest {
     assertEquals(new Locator.Here("b/pod-1", "b"), probeC.expectMessageClass(Locator.Here.class, Duration.ofSeconds(15)));
     fromA.tell(new ShardingEnvelope<>(NodePinned.entityId("c", "pod-2"), new Locator.Where(probe.getRef())));
     assertEquals("c", probe.expectMessageClass(Locator.Here.class, Duration.ofSeconds(15)).node());
+
+    // c's /metrics counts what c hosts: the one entity of node c
+    ClusterMetrics.refreshSharding(c.system(), Duration.ofSeconds(5)).toCompletableFuture().join();
+    String scrape = Metrics.get(c.system()).scrape();
+    assertTrue(scrape.contains("egress_sharding_shards{type=\"Locator\"} 1"), scrape);
+    assertTrue(scrape.contains("egress_sharding_entities{type=\"Locator\"} 1"), scrape);
+    assertTrue(scrape.contains("egress_cluster_members{status=\"Up\"} 3"), scrape);
 
     // node b's member goes away: messages for b must wait, not run elsewhere
     members.stop(b);

@@ -1,6 +1,7 @@
 package io.egressgateway.pod.infra;
 
 import com.typesafe.config.Config;
+import io.egressgateway.core.settings.ConfigLists;
 import io.egressgateway.datapath.model.Ipv4Cidr;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -70,7 +71,7 @@ public record PodSettings(
         c.getInt("server-threads"),
         c.getString("wireguard-backend"),
         c.getDuration("command-timeout"),
-        exceptionCidrs(c.getStringList("exception-cidrs")),
+        exceptionCidrs(ConfigLists.strings(c, "exception-cidrs")),
         c.getDuration("peer-sync-interval"));
   }
 

@@ -1,0 +1,75 @@
+package io.egressgateway.app;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigResolveOptions;
+import com.typesafe.config.ConfigUtil;
+import com.typesafe.config.ConfigValueFactory;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The member's whole configuration: {@code extra} over application.conf over every module's reference.conf,
+ * with application.conf's {@code ${?EGRESS_...}} substitutions (the documented environment variables)
+ * resolved against the given environment, and the two settings HOCON cannot derive by itself applied.
+ */
+public final class MemberConfig {
+
+  /** Variables whose empty value means an empty list, where an unset one keeps a non-empty default. */
+  private static final Set<String> EMPTY_MEANS_NONE = Set.of("EGRESS_POD_EXCEPTION_CIDRS");
+
+  private MemberConfig() {}
+
+  /** {@code env} is the process's environment for {@code egress run}, empty for {@code egress local}. */
+  public static Config load(Map<String, String> env, Config extra) {
+    ConfigFactory.invalidateCaches();
+    Config unresolved = ConfigFactory.defaultOverrides()
+        .withFallback(extra)
+        .withFallback(ConfigFactory.defaultApplication())
+        .withFallback(ConfigFactory.defaultReferenceUnresolved());
+    // ${?VAR} looks in the config's root before the process's environment: the variables go there, at the
+    // lowest priority, for the resolution only (never the process's own environment: egress local ignores it)
+    Config environment = environment(env, unresolved.root().keySet());
+    Config resolved = unresolved.withFallback(environment)
+        .resolve(ConfigResolveOptions.defaults().setUseSystemEnvironment(false));
+    for (String variable : environment.root().keySet()) {
+      resolved = resolved.withoutPath(ConfigUtil.joinPath(variable));
+    }
+    return derived(resolved);
+  }
+
+  /**
+   * The environment as a substitution source: values trimmed, blank ones left out (a variable set to ""
+   * changes nothing, as the chart may render an unused value empty) except where empty means none.
+   */
+  private static Config environment(Map<String, String> env, Set<String> rootKeys) {
+    Map<String, String> values = new LinkedHashMap<>();
+    env.forEach((name, value) -> {
+      if (!rootKeys.contains(name) && (!value.isBlank() || EMPTY_MEANS_NONE.contains(name))) {
+        values.put(name, value.trim());
+      }
+    });
+    return ConfigValueFactory.fromMap(values, "environment variables").toConfig();
+  }
+
+  /** What follows from other keys: listening on every interface for bootstrap, and remoting's TLS. */
+  private static Config derived(Config c) {
+    Map<String, Object> values = new LinkedHashMap<>();
+    if (c.getString("egress.discovery").trim().equalsIgnoreCase("kubernetes")) {
+      // bootstrap contacts the other members' management endpoints: listen on every interface
+      values.put("akka.management.http.bind-hostname", "0.0.0.0");
+      values.put("akka.remote.artery.bind.hostname", "0.0.0.0");
+    }
+    if (Boolean.parseBoolean(c.getString("egress.app.remote-tls.enabled").trim())) {
+      String dir = c.getString("egress.app.remote-tls.dir");
+      values.put("akka.remote.artery.transport", "tls-tcp");
+      values.put("akka.remote.artery.ssl.ssl-engine-provider", "akka.remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider");
+      values.put("akka.remote.artery.ssl.rotating-keys-engine.key-file", dir + "/tls.key");
+      values.put("akka.remote.artery.ssl.rotating-keys-engine.cert-file", dir + "/tls.crt");
+      values.put("akka.remote.artery.ssl.rotating-keys-engine.ca-cert-file", dir + "/ca.crt");
+    }
+    return values.isEmpty() ? c : ConfigFactory.parseMap(values, "derived from egress.discovery and egress.app.remote-tls")
+        .withFallback(c).resolve();
+  }
+}
