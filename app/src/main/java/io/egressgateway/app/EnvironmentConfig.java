@@ -96,6 +96,12 @@ public final class EnvironmentConfig {
       values.put("akka.remote.artery.ssl.rotating-keys-engine.key-file", dir + "/tls.key");
       values.put("akka.remote.artery.ssl.rotating-keys-engine.cert-file", dir + "/tls.crt");
       values.put("akka.remote.artery.ssl.rotating-keys-engine.ca-cert-file", dir + "/ca.crt");
+      // the role's certificate also signs what the member sends (docs/design.md section 13)
+      values.put("egress.security.key-file", dir + "/tls.key");
+      values.put("egress.security.cert-file", dir + "/tls.crt");
+      values.put("egress.security.ca-file", dir + "/ca.crt");
+      values.put("egress.security.enforce",
+          Boolean.parseBoolean(env.getOrDefault("EGRESS_SECURITY_ENFORCE", "true").trim()));
     }
     return ConfigFactory.parseMap(values, "environment variables");
   }

@@ -42,6 +42,10 @@ class EnvironmentConfigTest {
     assertEquals(8600, c.getInt("akka.management.http.port"));
     assertEquals("tls-tcp", c.getString("akka.remote.artery.transport"));
     assertEquals("/tls/tls.key", c.getString("akka.remote.artery.ssl.rotating-keys-engine.key-file"));
+    // the same key signs what the member sends, and enforcement is on unless turned off explicitly
+    assertEquals("/tls/tls.key", c.getString("egress.security.key-file"));
+    assertEquals("/tls/ca.crt", c.getString("egress.security.ca-file"));
+    assertTrue(c.getBoolean("egress.security.enforce"));
     assertEquals("kube-egress", c.getString("egress.kube-bridge.namespace"));
     assertEquals("/run/x/cni.sock", c.getString("egress.pod.socket-path"));
     assertEquals(9082, c.getInt("egress.gateway.probe.port"));

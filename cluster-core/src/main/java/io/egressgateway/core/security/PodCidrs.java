@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
@@ -17,6 +18,12 @@ public final class PodCidrs {
   private static final Pattern LITERAL = Pattern.compile("[0-9a-fA-F:.]{2,45}");
 
   private final Map<String, List<String>> byNode = new ConcurrentHashMap<>();
+  private volatile Function<String, List<String>> source = node -> List.of();
+
+  /** Looks up nodes not {@link #put} explicitly in {@code lookup} (e.g. an informer's store); must not block. */
+  public void use(Function<String, List<String>> lookup) {
+    this.source = lookup;
+  }
 
   public void put(String node, List<String> cidrs) {
     if (cidrs == null || cidrs.isEmpty()) {
@@ -31,13 +38,16 @@ public final class PodCidrs {
   }
 
   public Optional<List<String>> of(String node) {
-    return Optional.ofNullable(byNode.get(node));
+    List<String> cidrs = byNode.get(node);
+    if (cidrs == null) {
+      cidrs = source.apply(node);
+    }
+    return cidrs == null || cidrs.isEmpty() ? Optional.empty() : Optional.of(cidrs);
   }
 
   /** Whether {@code address} (an IP, or an IP with {@code /32} or {@code /128}) lies in one of {@code node}'s pod CIDRs. */
   public boolean contains(String node, String address) {
-    List<String> cidrs = byNode.get(node);
-    return cidrs != null && cidrs.stream().anyMatch(c -> inside(address, c));
+    return of(node).map(cidrs -> cidrs.stream().anyMatch(c -> inside(address, c))).orElse(false);
   }
 
   /** Whether host address {@code address} (optionally {@code /32}, {@code /128}) lies in {@code cidr}. Never resolves names. */
