@@ -374,6 +374,12 @@ public final class GatewayNode
   }
 
   private ReplyEffect<Event, State> onRemovePeer(State state, RemovePeer c) {
+    // a worker removes only its own node's peers (the sender's node is checked against its certificate)
+    PeerOwner owner = state.owners().getOrDefault(c.configUid(), Map.of()).get(c.publicKey());
+    if (!c.node().isEmpty() && owner != null && !owner.node().isEmpty() && !owner.node().equals(c.node())) {
+      log.warn("[{}] refused node {}'s removal of peer {}: it belongs to node {}", node, c.node(), c.publicKey(), owner.node());
+      return Effect().reply(c.replyTo(), StatusReply.error("peer " + c.publicKey() + " belongs to another node"));
+    }
     // an addition of the same peer still waiting for its journal write or for the device must not land
     // after this removal, and its asker gets an answer
     String overtaken = "peer " + c.publicKey() + " was removed before it was programmed";

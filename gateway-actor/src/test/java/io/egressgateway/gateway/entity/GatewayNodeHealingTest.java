@@ -100,6 +100,21 @@ class GatewayNodeHealingTest {
     });
   }
 
+  /** A worker node removes only its own peers; a removal naming no node (previous release) is still taken. */
+  @Test
+  void aNodeCannotRemoveAnotherNodesPeer() {
+    start(settings(Duration.ofMinutes(5), Duration.ofHours(1)));
+    serve();
+    assertTrue(add(k1, IP1, "w1", 1).isSuccess());
+    var refused = es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.RemovePeer(uid, k1, r, "w2"));
+    assertTrue(refused.reply().isError());
+    assertEquals(List.of(), refused.events());
+    assertEquals(Map.of(k1, IP1), es.getState().peersOf(uid));
+    var own = es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.RemovePeer(uid, k1, r, "w1"));
+    assertTrue(own.reply().isSuccess());
+    assertEquals(Map.of(), es.getState().peersOf(uid));
+  }
+
   @Test
   void aPeerRemovedBehindItsBackAndOneAddedBehindItsBackAreRepairedWithinOnePeriod() {
     start(settings(Duration.ofMillis(300), Duration.ofHours(1)));
