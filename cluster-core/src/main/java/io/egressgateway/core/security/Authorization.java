@@ -30,6 +30,14 @@ public final class Authorization {
     this.podCidrs = podCidrs;
   }
 
+  /** The rules under {@code egress.security.allowed-roles} of {@code config}. */
+  public static Authorization fromConfig(com.typesafe.config.Config config, PodCidrs podCidrs) {
+    com.typesafe.config.Config roles = config.getConfig("egress.security.allowed-roles");
+    Map<String, List<String>> rules = new java.util.HashMap<>();
+    roles.root().keySet().forEach(k -> rules.put(k, roles.getStringList("\"" + k + "\"")));
+    return new Authorization(rules, podCidrs);
+  }
+
   /** Returns normally if {@code signer} may send {@code message}; otherwise says why not. */
   public void check(Principal signer, Object message) throws Refused {
     String kind = message.getClass().getSimpleName();

@@ -8,9 +8,6 @@ import io.egressgateway.core.metrics.Metrics;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,10 +33,7 @@ public final class Security implements Extension {
         : Credentials.load(Path.of(key), Path.of(c.getString("cert-file")), Path.of(c.getString("ca-file")));
     this.seals = new Seals(own, enforce, Clock.systemUTC());
     this.maxMessageAge = c.getDuration("max-message-age");
-    Map<String, List<String>> rules = new HashMap<>();
-    Config roles = c.getConfig("allowed-roles");
-    roles.root().keySet().forEach(k -> rules.put(k, roles.getStringList("\"" + k + "\"")));
-    this.authorization = new Authorization(rules, podCidrs);
+    this.authorization = Authorization.fromConfig(system.settings().config(), podCidrs);
     this.refusals = Metrics.get(system).counter("egress_refused_messages_total",
         "Messages and view entries refused: unsigned, forged, too old, or not allowed for the signer's role",
         "role", "kind");
