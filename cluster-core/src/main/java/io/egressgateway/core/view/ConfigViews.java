@@ -55,12 +55,18 @@ public final class ConfigViews implements Extension {
   private static final Duration WRITE_TIMEOUT = Duration.ofSeconds(3);
 
   private final ActorSystem<?> system;
+  private final Security security;
+  private final ObjectMapper mapper;
   private final ActorRef<Command> keeper;
   private final CopyOnWriteArrayList<Consumer<Map<String, ConfigView>>> listeners = new CopyOnWriteArrayList<>();
   private volatile Map<String, ConfigView> current = Map.of();
 
   private ConfigViews(ActorSystem<?> system) {
     this.system = system;
+    // made now, not at the first publish, whose caller waits only WRITE_TIMEOUT
+    this.security = Security.get(system);
+    this.mapper = JacksonObjectMapperProvider.get(akka.actor.typed.javadsl.Adapter.toClassic(system))
+        .getOrCreate("jackson-cbor", Optional.of(new CBORFactory()));
     this.keeper = system.systemActorOf(keeper(), "egress-config-views", Props.empty());
   }
 
@@ -144,7 +150,7 @@ public final class ConfigViews implements Extension {
   private Behavior<Command> onPut(ReplicatorMessageAdapter<Command, LWWMap<String, SealedValue>> replicator,
       ReplicatorMessageAdapter<Command, LWWMap<String, ConfigView>> legacy, SelfUniqueAddress self, Put m) {
     String key = m.view().key();
-    SealedValue sealed = new SealedValue(Security.get(system).seals().seal(context(key), write(m.view())));
+    SealedValue sealed = new SealedValue(security.seals().seal(context(key), write(m.view())));
     replicator.askUpdate(
         r -> new Replicator.Update<>(KEY, LWWMap.empty(), Replicator.writeLocal(), r, map -> map.put(self, key, sealed)),
         resp -> new Written(resp, m.replyTo()));
@@ -157,7 +163,7 @@ public final class ConfigViews implements Extension {
 
   private Behavior<Command> onRemove(ReplicatorMessageAdapter<Command, LWWMap<String, SealedValue>> replicator,
       ReplicatorMessageAdapter<Command, LWWMap<String, ConfigView>> legacy, SelfUniqueAddress self, Remove m) {
-    SealedValue tombstone = new SealedValue(Security.get(system).seals().seal(context(m.key()), new byte[0]));
+    SealedValue tombstone = new SealedValue(security.seals().seal(context(m.key()), new byte[0]));
     replicator.askUpdate(
         r -> new Replicator.Update<>(KEY, LWWMap.empty(), Replicator.writeLocal(), r,
             map -> map.put(self, m.key(), tombstone)),
@@ -195,7 +201,6 @@ public final class ConfigViews implements Extension {
     if ((known != null && value.equals(known.from())) || value.equals(refused.get(key))) {
       return false;
     }
-    Security security = Security.get(system);
     try {
       Seals.Opened opened = security.seals().open(context(key), "ConfigView", value.bytes(), null);
       if (security.seals().enforcing() && !opened.signer().hasRole(Roles.CONTROLLER)) {
@@ -232,21 +237,16 @@ public final class ConfigViews implements Extension {
     return "config-view:" + key;
   }
 
-  private ObjectMapper mapper() {
-    return JacksonObjectMapperProvider.get(akka.actor.typed.javadsl.Adapter.toClassic(system))
-        .getOrCreate("jackson-cbor", Optional.of(new CBORFactory()));
-  }
-
   private byte[] write(ConfigView view) {
     try {
-      return mapper().writeValueAsBytes(view);
+      return mapper.writeValueAsBytes(view);
     } catch (IOException e) {
       throw new IllegalArgumentException("cannot write the view of " + view.key(), e);
     }
   }
 
   private ConfigView read(byte[] bytes) throws IOException {
-    return mapper().readValue(bytes, ConfigView.class);
+    return mapper.readValue(bytes, ConfigView.class);
   }
 
   private static final class Id extends ExtensionId<ConfigViews> {

@@ -311,6 +311,7 @@ public final class GatewayNode
   private ReplyEffect<Event, State> onAddPeer(State state, AddPeer c) {
     String problem = PeerRequests.invalidPeer(c.configUid(), c.publicKey(), c.allowedIp());
     problem = problem != null ? problem : digests.whyOutdated(c);
+    problem = problem != null ? problem : ownedElsewhere(state, c.configUid(), c.publicKey(), c.node());
     if (problem != null) {
       log.warn("[{}] rejected peer {}: {}", node, c.publicKey(), problem);
       return Effect().reply(c.replyTo(), StatusReply.error(problem));
@@ -373,12 +374,23 @@ public final class GatewayNode
     return Effect().persist(events).thenRun(s -> batch.forEach(c -> awaitPeer(c, s))).thenNoReply();
   }
 
+  /**
+   * A worker adds or removes only its own node's peers (the node it names is checked against its certificate
+   * on receipt); null if {@code requester} may, else why not. Requests naming no node are the previous release's.
+   */
+  private static String ownedElsewhere(State state, String uid, String key, String requester) {
+    PeerOwner owner = state.owners().getOrDefault(uid, Map.of()).get(key);
+    if (requester.isEmpty() || owner == null || owner.node().isEmpty() || owner.node().equals(requester)) {
+      return null;
+    }
+    return "peer " + key + " belongs to another node";
+  }
+
   private ReplyEffect<Event, State> onRemovePeer(State state, RemovePeer c) {
-    // a worker removes only its own node's peers (the sender's node is checked against its certificate)
-    PeerOwner owner = state.owners().getOrDefault(c.configUid(), Map.of()).get(c.publicKey());
-    if (!c.node().isEmpty() && owner != null && !owner.node().isEmpty() && !owner.node().equals(c.node())) {
-      log.warn("[{}] refused node {}'s removal of peer {}: it belongs to node {}", node, c.node(), c.publicKey(), owner.node());
-      return Effect().reply(c.replyTo(), StatusReply.error("peer " + c.publicKey() + " belongs to another node"));
+    String foreign = ownedElsewhere(state, c.configUid(), c.publicKey(), c.node());
+    if (foreign != null) {
+      log.warn("[{}] refused node {}'s removal: {}", node, c.node(), foreign);
+      return Effect().reply(c.replyTo(), StatusReply.error(foreign));
     }
     // an addition of the same peer still waiting for its journal write or for the device must not land
     // after this removal, and its asker gets an answer
