@@ -2,8 +2,8 @@ package io.egressgateway.azure.entity;
 
 import io.egressgateway.azure.infra.AzureSettings;
 import io.egressgateway.azure.model.ArmFailure;
+import io.egressgateway.core.model.Failures;
 import java.time.Duration;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -64,7 +64,7 @@ final class ArmRetry {
     if (err == null) {
       return null;
     }
-    Throwable t = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+    Throwable t = Failures.unwrap(err);
     return t instanceof ArmFailure f ? f : new ArmFailure(ArmFailure.Kind.TRANSIENT, t.getClass().getSimpleName(), String.valueOf(t.getMessage()), t);
   }
 }

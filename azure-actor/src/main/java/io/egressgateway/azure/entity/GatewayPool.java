@@ -34,6 +34,7 @@ import io.egressgateway.azure.model.PoolPlanner;
 import io.egressgateway.azure.model.PoolRef;
 import io.egressgateway.core.CborSerializable;
 import io.egressgateway.core.Roles;
+import io.egressgateway.core.reconcile.SerialReconcile;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -55,9 +56,10 @@ import org.slf4j.LoggerFactory;
  * accepted with, removal requests, and an intent before / a result after every ARM write (a crash in between ends,
  * on recovery, in a fresh observation that adopts what the write created: names are deterministic, so there is
  * nothing to duplicate). Observes: ARM through {@link ArmPort}, never journaled. Every trigger (new config,
- * removal, resync timer, recovery, conflict) leads to the same observe-plan-write loop; changes within the
- * coalesce window share one round, hence one model write and one rollout for many configs. Waiting callers
- * and their last answers are kept by {@link PoolCallers}, the retry policy by {@link ArmRetry}.
+ * removal, resync timer, recovery, conflict) leads to the same observe-plan-write loop, one round at a time
+ * ({@link SerialReconcile}); changes within the coalesce window share one round, hence one model write and one
+ * rollout for many configs. Waiting callers and their last answers are kept by {@link PoolCallers}, the retry
+ * policy by {@link ArmRetry}.
  */
 public final class GatewayPool
     extends EventSourcedBehaviorWithEnforcedReplies<GatewayPool.Command, GatewayPool.Event, PoolState> {
@@ -65,7 +67,6 @@ public final class GatewayPool
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "GatewayPool");
 
   private static final Logger log = LoggerFactory.getLogger(GatewayPool.class);
-  private static final String COALESCE = "coalesce";
   private static final String RESYNC = "resync";
   private static final String RETRY = "retry";
 
@@ -133,9 +134,8 @@ public final class GatewayPool
   private final PoolCallers callers;
   private final ArmRetry retry;
   private final Deque<ArmAction> pending = new ArrayDeque<>();
+  private final SerialReconcile<Command> loop;
   private Set<Integer> observedPorts = Set.of();
-  private boolean busy;
-  private boolean dirty;
   private int rounds;
   private boolean defaultLengthLogged;
 
@@ -150,6 +150,7 @@ public final class GatewayPool
     this.prefixIdBase = prefixIdBase;
     this.callers = new PoolCallers(pool.entityId());
     this.retry = new ArmRetry(settings);
+    this.loop = new SerialReconcile<>(timers, new Tick("coalesced changes"), settings.coalesceWindow());
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("egress.azure.blocking-dispatcher"));
     timers.startTimerWithFixedDelay(RESYNC, new Tick("resync"), settings.resyncInterval());
   }
@@ -206,7 +207,7 @@ public final class GatewayPool
         return Effect().reply(cmd.replyTo(), answer.get());
       }
       callers.awaitReady(spec.uid(), cmd.replyTo());
-      scheduleRound();
+      loop.schedule();
       return Effect().noReply();
     }
     Event event;
@@ -223,7 +224,7 @@ public final class GatewayPool
     return Effect().persist(event).thenRun(s -> {
       callers.awaitReady(spec.uid(), cmd.replyTo());
       log.info("[{}] config {} ({}) accepted on port {}", pool.entityId(), spec.configKey(), spec.uid(), s.configs().get(spec.uid()).port());
-      scheduleRound();
+      loop.schedule();
     }).thenNoReply();
   }
 
@@ -235,20 +236,18 @@ public final class GatewayPool
     callers.removing(cmd.uid());
     if (m.removing()) {
       callers.awaitRemoved(cmd.uid(), cmd.replyTo());
-      scheduleRound();
+      loop.schedule();
       return Effect().noReply();
     }
     return Effect().persist(new RemovalRequested(cmd.uid())).thenRun(s -> {
       callers.awaitRemoved(cmd.uid(), cmd.replyTo());
       log.info("[{}] removal of config {} requested", pool.entityId(), cmd.uid());
-      scheduleRound();
+      loop.schedule();
     }).thenNoReply();
   }
 
   private ReplyEffect<Event, PoolState> onTrigger(PoolState state, String reason) {
-    if (busy) {
-      dirty = true;
-    } else {
+    if (loop.begin()) {
       log.debug("[{}] reconcile ({})", pool.entityId(), reason);
       rounds = 0;
       observe(state);
@@ -261,20 +260,13 @@ public final class GatewayPool
       log.info("[{}] recovered with unfinished writes {}; the next observation adopts what they created", pool.entityId(), state.openIntents());
     }
     if (!state.configs().isEmpty()) {
-      scheduleRound();
+      loop.schedule();
     }
   }
 
   // ---------------------------------------------------------------- reconcile loop
 
-  private void scheduleRound() {
-    if (!timers.isTimerActive(COALESCE)) {
-      timers.startSingleTimer(COALESCE, new Tick("coalesced changes"), settings.coalesceWindow());
-    }
-  }
-
   private void observe(PoolState state) {
-    busy = true;
     rounds++;
     Set<String> byo = state.byoPrefixIds();
     ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> port.observe(pool, byo), blocking),
@@ -398,13 +390,11 @@ public final class GatewayPool
   }
 
   private void endRound(boolean converged) {
-    busy = false;
     if (converged) {
       retry.converged();
     }
-    if (dirty) {
-      dirty = false;
-      scheduleRound();
+    if (loop.end()) {
+      loop.schedule();
     }
   }
 }

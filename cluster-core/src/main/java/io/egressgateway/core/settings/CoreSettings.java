@@ -210,7 +210,8 @@ public record CoreSettings(
       return switch (mode) {
         case EMBEDDED -> "embedded PostgreSQL on 127.0.0.1:" + port;
         case NODE_LOCAL -> "node-local PostgreSQL on 127.0.0.1:" + port;
-        case EXTERNAL -> "PostgreSQL " + (url.isBlank() ? host + ":" + port + "/" + database : url.replaceAll("//[^@/]*@", "//***@"));
+        case EXTERNAL -> "PostgreSQL " + (url.isBlank() ? host + ":" + port + "/" + database
+            : url.replaceAll("//[^@/]*@", "//***@").replaceAll("(?i)([?&;](password|sslpassword)=)[^&;]*", "$1***"));
       };
     }
   }

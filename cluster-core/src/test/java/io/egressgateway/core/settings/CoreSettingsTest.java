@@ -42,7 +42,20 @@ class CoreSettingsTest {
         "egress { node-name = n1, journal { mode = external, host = db.example, password = s3cret } }"));
     assertEquals("jdbc:postgresql://db.example:5432/postgres?sslmode=disable", s.journal().jdbcUrl());
     assertTrue(!s.journal().toString().contains("s3cret"));
+    assertTrue(!s.toString().contains("s3cret"), "nor do the settings holding it");
     assertEquals(List.of(), s.seedNodes());
+  }
+
+  @Test
+  void aJournalUrlNeverPrintsItsCredentials() {
+    for (String url : List.of("r2dbc:postgresql://egress:s3cret@db.example:5432/egress",
+        "jdbc:postgresql://db.example/egress?user=egress&password=s3cret&sslmode=verify-full",
+        "jdbc:postgresql://db.example/egress?sslmode=verify-full&sslpassword=s3cret",
+        "jdbc:postgresql://db.example/egress?PASSWORD=s3cret")) {
+      CoreSettings s = CoreSettings.fromConfig(with(
+          "egress { node-name = n1, journal { mode = external, url = \"" + url + "\" } }"));
+      assertTrue(!s.journal().toString().contains("s3cret") && !s.toString().contains("s3cret"), s.journal().toString());
+    }
   }
 
   @Test

@@ -1,5 +1,6 @@
 package io.egressgateway.datapath.command;
 
+import io.egressgateway.datapath.model.NetnsName;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -48,13 +49,16 @@ public final class CommandRunner {
     this(Duration.ofSeconds(20));
   }
 
-  /** {@code argv} run inside network namespace {@code netns} ({@code ip netns exec}); null or empty: as is. */
+  /**
+   * {@code argv} run inside network namespace {@code netns} ({@code ip netns exec}); null or empty: as is.
+   * The name is parsed ({@link NetnsName}) here, whatever checked it before.
+   */
   public static List<String> inNetns(String netns, List<String> argv) {
     if (netns == null || netns.isEmpty()) {
       return argv;
     }
     List<String> out = new ArrayList<>(argv.size() + 4);
-    out.addAll(List.of("ip", "netns", "exec", netns));
+    out.addAll(List.of("ip", "netns", "exec", NetnsName.parse(netns).value()));
     out.addAll(argv);
     return out;
   }
@@ -79,6 +83,7 @@ public final class CommandRunner {
   }
 
   public Result attempt(List<String> argv, String stdin) {
+    requireNoControlCharacters(argv);
     Process p;
     try {
       p = new ProcessBuilder(argv).redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))
@@ -107,6 +112,29 @@ public final class CommandRunner {
       return new Result(argv, -1, "", "interrupted");
     } catch (Exception e) {
       return new Result(argv, -1, "", "output not readable: " + e);
+    }
+  }
+
+  /**
+   * The last line of defence: no argument may carry a control character (a newline, a NUL, an escape).
+   * Values are parsed into typed values long before they get here; this only makes sure a path that forgot
+   * to is refused instead of run. Fails with {@link IllegalArgumentException}.
+   */
+  static void requireNoControlCharacters(List<String> argv) {
+    if (argv.isEmpty()) {
+      throw new IllegalArgumentException("empty command");
+    }
+    for (String a : argv) {
+      if (a == null) {
+        throw new IllegalArgumentException("null argument in " + argv.get(0));
+      }
+      for (int i = 0; i < a.length(); i++) {
+        char c = a.charAt(i);
+        if (c < 0x20 || c == 0x7f) {
+          throw new IllegalArgumentException("argument of " + argv.get(0) + " holds control character 0x"
+              + Integer.toHexString(c) + "; refused");
+        }
+      }
     }
   }
 

@@ -14,6 +14,9 @@ import java.util.Objects;
 public record WgConfig(String privateKey, int listenPort, List<WgPeer> peers) {
   public WgConfig {
     Objects.requireNonNull(privateKey, "privateKey");
+    if (!WgKey.isValid(privateKey)) {
+      throw new IllegalArgumentException("the private key is not a WireGuard key (base64 of 32 bytes)");
+    }
     peers = List.copyOf(peers);
     if (listenPort < 0 || listenPort > 65535) {
       throw new IllegalArgumentException("listen port out of range: " + listenPort);

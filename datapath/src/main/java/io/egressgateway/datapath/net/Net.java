@@ -1,6 +1,8 @@
 package io.egressgateway.datapath.net;
 
 import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.model.IfName;
+import io.egressgateway.datapath.model.NetnsName;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -17,23 +19,49 @@ public final class Net {
 
   private Net() {}
 
-  /** {@code ip [-n netns] args...} */
+  /**
+   * {@code ip [-n netns] args...}. The namespace is parsed ({@link NetnsName}) and every argument must be one
+   * word (no whitespace, no control character): values reach here as typed values turned into text
+   * ({@link io.egressgateway.datapath.model.Ipv4Address}, {@link IfName}, ...), and this refuses what is not.
+   */
   public static List<String> ip(String netns, String... args) {
     List<String> a = new ArrayList<>(args.length + 3);
     a.add("ip");
     if (netns != null && !netns.isEmpty()) {
       a.add("-n");
-      a.add(netns);
+      a.add(NetnsName.parse(netns).value());
     }
-    a.addAll(List.of(args));
+    for (String arg : args) {
+      if (arg != null && (arg.equals("-batch") || arg.equals("-b"))) {
+        // batch text is a command per line: only IpBatch, which makes it from typed values, may feed one
+        throw new IllegalArgumentException("ip -batch goes through IpBatch");
+      }
+      a.add(word(arg));
+    }
     return a;
+  }
+
+  /** {@link #ip} without the batch guard, for {@link IpBatch} alone. */
+  static List<String> ipBatch(String netns, List<String> options) {
+    List<String> a = ip(netns, options.toArray(String[]::new));
+    a.addAll(List.of("-batch", "-"));
+    return a;
+  }
+
+  /** {@code arg} if it is one word: not null, no whitespace, no control character. */
+  static String word(String arg) {
+    if (arg == null || arg.chars().anyMatch(c -> c <= 0x20 || c == 0x7f || Character.isWhitespace(c) || Character.isSpaceChar(c))) {
+      throw new IllegalArgumentException("not one word, refused as an ip argument: "
+          + (arg == null ? "null" : "'" + arg.replaceAll("\\p{Cntrl}", "?") + "'"));
+    }
+    return arg;
   }
 
   /** A link as {@code ip -o link show} lists it. */
   public record Link(String name, String alias, boolean up) {}
 
   public static boolean netnsExists(String netns) {
-    return java.nio.file.Files.exists(java.nio.file.Path.of("/var/run/netns", netns));
+    return java.nio.file.Files.exists(java.nio.file.Path.of("/var/run/netns", NetnsName.parse(netns).value()));
   }
 
   /** Names of all named network namespaces. */
@@ -51,7 +79,7 @@ public final class Net {
   /** Creates {@code netns} with loopback up; an existing one is kept. */
   public static void ensureNetns(CommandRunner cmd, String netns) {
     if (!netnsExists(netns)) {
-      cmd.run(List.of("ip", "netns", "add", netns));
+      cmd.run(List.of("ip", "netns", "add", NetnsName.parse(netns).value()));
     }
     cmd.run(ip(netns, "link", "set", "lo", "up"));
   }
@@ -59,7 +87,7 @@ public final class Net {
   /** Deletes {@code netns} (and with it every link inside); absent is fine. */
   public static void deleteNetns(CommandRunner cmd, String netns) {
     if (netnsExists(netns)) {
-      cmd.run(List.of("ip", "netns", "del", netns));
+      cmd.run(List.of("ip", "netns", "del", NetnsName.parse(netns).value()));
     }
   }
 
@@ -72,7 +100,7 @@ public final class Net {
   }
 
   public static Optional<Link> link(CommandRunner cmd, String netns, String name) {
-    CommandRunner.Result r = cmd.attempt(ip(netns, "-o", "link", "show", "dev", name));
+    CommandRunner.Result r = cmd.attempt(ip(netns, "-o", "link", "show", "dev", IfName.parse(name).value()));
     return r.ok() ? Optional.ofNullable(parseLink(r.stdout().strip())) : Optional.empty();
   }
 
@@ -88,6 +116,9 @@ public final class Net {
 
   /** Sets a sysctl inside {@code netns} (e.g. {@code net.ipv4.ip_forward=1}). */
   public static void sysctl(CommandRunner cmd, String netns, String key, String value) {
+    if (key == null || !key.matches("[a-z0-9_]+(\\.[a-z0-9_]+)+") || value == null || !value.matches("[A-Za-z0-9_.-]{1,32}")) {
+      throw new IllegalArgumentException("refused sysctl " + key + "=" + value);
+    }
     cmd.run(CommandRunner.inNetns(netns, List.of("sysctl", "-q", "-w", key + "=" + value)));
   }
 }

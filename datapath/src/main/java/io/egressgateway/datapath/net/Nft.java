@@ -1,6 +1,8 @@
 package io.egressgateway.datapath.net;
 
 import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.model.IfName;
+import io.egressgateway.datapath.model.Ipv4Address;
 import java.util.List;
 
 /**
@@ -13,6 +15,7 @@ public final class Nft {
 
   /** Replaces table {@code family name} inside {@code netns} with {@code body} (the text inside the braces). */
   public static void replaceTable(CommandRunner cmd, String netns, String family, String name, String body) {
+    requireTable(family, name);
     String script = "table " + family + " " + name + "\n"
         + "delete table " + family + " " + name + "\n"
         + "table " + family + " " + name + " {\n" + body + "\n}\n";
@@ -21,12 +24,26 @@ public final class Nft {
 
   /** The table as {@code nft list table} prints it, or empty when absent. */
   public static String listTable(CommandRunner cmd, String netns, String family, String name) {
+    requireTable(family, name);
     CommandRunner.Result r = cmd.attempt(CommandRunner.inNetns(netns, List.of("nft", "list", "table", family, name)));
     return r.ok() ? r.stdout() : "";
   }
 
-  /** The SNAT rule body for a gateway namespace: traffic leaving by {@code oif} gets {@code ip}'s source. */
-  public static String snatBody(String oif, String ip) {
+  /** A family nft knows and a table name that is one identifier: both go into the script as words. */
+  static void requireTable(String family, String name) {
+    if (family == null || !family.matches("ip|ip6|inet|arp|bridge|netdev")) {
+      throw new IllegalArgumentException("not an nft family: " + family);
+    }
+    if (name == null || !name.matches("[A-Za-z_][A-Za-z0-9_]{0,63}")) {
+      throw new IllegalArgumentException("not an nft table name we use: " + name);
+    }
+  }
+
+  /**
+   * The SNAT rule body for a gateway namespace: traffic leaving by {@code oif} gets {@code ip}'s source.
+   * Typed parameters only: this text goes into {@code nft -f -}, where a newline starts a new command.
+   */
+  public static String snatBody(IfName oif, Ipv4Address ip) {
     return "  chain postrouting {\n"
         + "    type nat hook postrouting priority srcnat; policy accept;\n"
         + "    oifname \"" + oif + "\" ip saddr != " + ip + " snat to " + ip + "\n"

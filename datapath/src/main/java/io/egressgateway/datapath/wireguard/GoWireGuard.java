@@ -2,6 +2,7 @@ package io.egressgateway.datapath.wireguard;
 
 import io.egressgateway.datapath.command.CommandException;
 import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.model.IfName;
 import io.egressgateway.datapath.model.WgDump;
 import io.egressgateway.datapath.net.Net;
 import java.io.IOException;
@@ -61,7 +62,8 @@ public final class GoWireGuard extends WgCliBackend {
 
   @Override
   public WgDevice create(String hostNetns, String name) {
-    WgDevice d = WgDevice.created(name, hostNetns);
+    // the name becomes file names (UAPI socket, output) and an argument: parsed before any of them
+    WgDevice d = WgDevice.created(IfName.parse(name).value(), hostNetns);
     Optional<ProcessHandle> running = processOf(name);
     if (running.isPresent() && answers(name)) {
       supervise(name, running.get());

@@ -4,6 +4,7 @@ import io.egressgateway.datapath.command.CommandException;
 import io.egressgateway.datapath.command.CommandRunner;
 import io.egressgateway.datapath.model.WgConfig;
 import io.egressgateway.datapath.model.WgDump;
+import io.egressgateway.datapath.model.WgKey;
 import io.egressgateway.datapath.model.WgPeer;
 import io.egressgateway.datapath.net.Net;
 import java.util.ArrayList;
@@ -58,7 +59,7 @@ abstract class WgCliBackend implements WireGuardBackend {
 
   @Override
   public void removePeer(WgDevice device, String publicKey) {
-    cmd.run(wg(device, List.of("set", wgName(device), "peer", publicKey, "remove")));
+    cmd.run(wg(device, List.of("set", wgName(device), "peer", WgKey.parse(publicKey).value(), "remove")));
   }
 
   @Override

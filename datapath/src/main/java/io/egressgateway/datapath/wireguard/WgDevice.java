@@ -1,5 +1,8 @@
 package io.egressgateway.datapath.wireguard;
 
+import io.egressgateway.datapath.model.IfName;
+import io.egressgateway.datapath.model.NetnsName;
+
 /**
  * A WireGuard device wherever it currently is.
  *
@@ -9,12 +12,16 @@ package io.egressgateway.datapath.wireguard;
  */
 public record WgDevice(String name, String netns, String ifname) {
   /** Creation names are link names: at most 15 characters, no '/', ':' or whitespace. */
-  public static final int MAX_NAME = 15;
+  public static final int MAX_NAME = IfName.MAX;
 
+  /** Every name is parsed ({@link IfName}, {@link NetnsName}): a device names nothing a command could misread. */
   public WgDevice {
     requireLinkName(name);
     requireLinkName(ifname);
     netns = netns == null ? "" : netns;
+    if (!netns.isEmpty()) {
+      NetnsName.parse(netns);
+    }
   }
 
   public static WgDevice created(String name, String netns) {
@@ -26,8 +33,6 @@ public record WgDevice(String name, String netns, String ifname) {
   }
 
   static void requireLinkName(String n) {
-    if (n == null || n.isEmpty() || n.length() > MAX_NAME || !n.matches("[A-Za-z0-9_.-]+")) {
-      throw new IllegalArgumentException("not a link name: '" + n + "'");
-    }
+    IfName.parse(n);
   }
 }

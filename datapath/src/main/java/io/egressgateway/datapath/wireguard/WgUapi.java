@@ -1,6 +1,8 @@
 package io.egressgateway.datapath.wireguard;
 
+import io.egressgateway.datapath.model.Endpoint;
 import io.egressgateway.datapath.model.WgDump;
+import io.egressgateway.datapath.model.WgKey;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -56,7 +58,7 @@ public final class WgUapi {
 
   /** Adds or updates a peer like {@code wg set <dev> peer ...}: its allowed IPs replaced, keepalive set. */
   public static String peerBody(io.egressgateway.datapath.model.WgPeer p) {
-    if (!p.endpoint().isEmpty() && !LITERAL_ENDPOINT.matcher(p.endpoint()).matches()) {
+    if (!p.endpoint().isEmpty() && !(Endpoint.parse(p.endpoint()).literal() && LITERAL_ENDPOINT.matcher(p.endpoint()).matches())) {
       throw new IllegalArgumentException("UAPI takes literal endpoints only, not " + p.endpoint());
     }
     StringBuilder b = new StringBuilder("public_key=").append(hex(p.publicKey())).append('\n');
@@ -77,11 +79,7 @@ public final class WgUapi {
       java.util.regex.Pattern.compile("(\\d{1,3}(\\.\\d{1,3}){3}|\\[[0-9a-fA-F:.]+\\]):\\d{1,5}");
 
   private static String hex(String base64) {
-    byte[] k = Base64.getDecoder().decode(base64);
-    if (k.length != 32) {
-      throw new IllegalArgumentException("not a WireGuard key");
-    }
-    return HEX.formatHex(k);
+    return HEX.formatHex(WgKey.parse(base64).bytes());
   }
 
   static String exchange(Path socket, String request, Duration timeout) throws IOException {

@@ -110,6 +110,24 @@ final class PeerDigests {
     return PeerSyncPlanner.planSilent(held, this::heardFrom);
   }
 
+  /** {@link #planAll} for each of the {@code served} configs, by uid. */
+  Map<String, List<Change>> planAll(Set<String> served, GatewayNode.State state) {
+    Map<String, List<Change>> out = new TreeMap<>();
+    served.forEach(uid -> out.put(uid, planAll(uid, state)));
+    return out;
+  }
+
+  /**
+   * The periodic look at silent worker nodes: lists of configs no longer {@code served} are dropped, and the
+   * held peers of each served config whose node has been silent too long are planned away, by uid.
+   */
+  Map<String, List<Change>> planSilent(Set<String> served, GatewayNode.State state) {
+    prune(served);
+    Map<String, List<Change>> out = new TreeMap<>();
+    served.forEach(uid -> out.put(uid, planSilent(state.book().heldOf(uid))));
+    return out;
+  }
+
   /**
    * Whether peers owned by {@code node} still count: it was heard from within {@code expiry}, or this gateway
    * has not been up that long (a node may well be alive and simply not have sent to this incarnation yet).

@@ -1,6 +1,8 @@
 package io.egressgateway.gateway.infra;
 
 import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.model.Ipv4Address;
+import io.egressgateway.gateway.model.GatewayNames;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -48,10 +50,11 @@ public final class HostNat {
 
   /** Deletes every rule carrying {@code uid}'s marker. */
   public void remove(String uid) {
+    GatewayNames.requireUid(uid);
     String marker = comment(uid);
     CommandRunner.Result save = cmd.attempt(in(List.of(flavour() + "-save", "-t", "nat")));
     for (String line : save.stdout().split("\n")) {
-      if (line.startsWith("-A POSTROUTING ") && line.contains(marker)) {
+      if (line.startsWith("-A POSTROUTING ") && ours(tokens(line), marker)) {
         List<String> argv = new ArrayList<>(List.of(flavour(), "-w", "5", "-t", "nat", "-D", "POSTROUTING"));
         argv.addAll(tokens(line.substring("-A POSTROUTING ".length())));
         cmd.run(in(argv));
@@ -59,8 +62,24 @@ public final class HostNat {
     }
   }
 
+  /**
+   * True when a saved rule carries exactly {@code marker} as its comment: not merely contains it (the
+   * marker of uid {@code ab} is inside that of {@code abc}), and not a rule whose other words hold it.
+   */
+  static boolean ours(List<String> ruleTokens, String marker) {
+    for (int i = 0; i + 1 < ruleTokens.size(); i++) {
+      if (ruleTokens.get(i).equals("--comment") && ruleTokens.get(i + 1).equals(marker)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The rule for {@code uid}; the uid and the address are parsed here, right before they become arguments. */
   private List<String> spec(String op, String uid, String sourceIp) {
-    return new ArrayList<>(List.of(flavour(), "-w", "5", "-t", "nat", op, "POSTROUTING", "-s", sourceIp + "/32", "-m",
+    GatewayNames.requireUid(uid);
+    String source = Ipv4Address.parse(sourceIp).host().toString();
+    return new ArrayList<>(List.of(flavour(), "-w", "5", "-t", "nat", op, "POSTROUTING", "-s", source, "-m",
         "comment", "--comment", comment(uid), "-j", "ACCEPT"));
   }
 

@@ -1,6 +1,10 @@
 package io.egressgateway.gateway.infra;
 
 import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.model.IfName;
+import io.egressgateway.datapath.model.Ipv4Address;
+import io.egressgateway.datapath.model.NetnsName;
+import io.egressgateway.datapath.model.Port;
 import io.egressgateway.datapath.model.WgConfig;
 import io.egressgateway.datapath.model.WgDump;
 import io.egressgateway.datapath.model.WgPeer;
@@ -56,7 +60,7 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
    */
   public LinuxGatewayDatapath(CommandRunner cmd, WireGuardBackend wg, GatewayNames names, String hostNetns,
       int keepaliveSeconds, String hostInterface) {
-    if (hostInterface == null || !hostInterface.matches("[A-Za-z0-9_.-]{1,11}")) {
+    if (hostInterface == null || !hostInterface.matches("[A-Za-z0-9_.-]{1,11}") || hostInterface.startsWith("-")) {
       throw new IllegalArgumentException("host interface must be 1-11 of [A-Za-z0-9_.-]: '" + hostInterface + "'");
     }
     this.hostInterface = hostInterface;
@@ -93,9 +97,10 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
     String snat = first(SNAT, Nft.listTable(cmd, ns, "ip", GatewayNames.NFT_TABLE));
     boolean tunnel = cmd.attempt(Net.ip(ns, "rule", "show", "pref", RULE_PREF)).stdout().contains("lookup " + TUNNEL_TABLE)
         && cmd.attempt(Net.ip(ns, "route", "show", "table", TUNNEL_TABLE)).stdout().contains("dev " + GatewayNames.TUNNEL_IF);
-    boolean hostRouted = !hostIp.isEmpty()
-        && cmd.attempt(Net.ip(hostNetns, "-4", "route", "show", hostIp + "/32")).stdout().contains("dev " + names.hostVeth(uid));
-    boolean exempt = !hostIp.isEmpty() && hostNat.exempted(uid, hostIp);
+    boolean hostRouted = Ipv4Address.isValid(hostIp)
+        && cmd.attempt(Net.ip(hostNetns, "-4", "route", "show", Ipv4Address.parse(hostIp).host().toString())).stdout()
+            .contains("dev " + names.hostVeth(uid));
+    boolean exempt = Ipv4Address.isValid(hostIp) && hostNat.exempted(uid, hostIp);
     WgDevice dev = device(uid);
     boolean inPlace = Net.link(cmd, ns, GatewayNames.TUNNEL_IF).map(l -> l.alias().equals(dev.name())).orElse(false);
     if (!inPlace || !wg.alive(dev)) {
@@ -109,9 +114,12 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
 
   @Override
   public void program(ConfigDatapath c, String privateKey) {
-    String ns = names.netns(c.uid());
-    String hv = names.hostVeth(c.uid());
-    String sip = c.secondaryIp();
+    // every value is parsed right before it reaches a command, whatever checked it before
+    String ns = NetnsName.parse(names.netns(c.uid())).value();
+    String hv = IfName.parse(names.hostVeth(c.uid())).value();
+    Ipv4Address sip = Ipv4Address.parse(c.secondaryIp());
+    Ipv4Address primary = Ipv4Address.parse(c.primaryIp());
+    WgConfig conf = new WgConfig(privateKey, new Port(c.port()).value(), peers(c));
     if (!hostNetns.isEmpty() && !Net.netnsExists(hostNetns)) {
       throw new IllegalStateException("host namespace " + hostNetns + " does not exist");
     }
@@ -127,15 +135,14 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
     }
     cmd.run(Net.ip(hostNetns, "link", "set", hv, "up"));
     cmd.run(Net.ip(ns, "link", "set", GatewayNames.HOST_IF, "up"));
-    cmd.run(Net.ip(ns, "addr", "replace", sip + "/32", "dev", GatewayNames.HOST_IF));
-    cmd.run(Net.ip(ns, "route", "replace", c.primaryIp() + "/32", "dev", GatewayNames.HOST_IF, "scope", "link"));
-    cmd.run(Net.ip(ns, "route", "replace", "default", "via", c.primaryIp(), "dev", GatewayNames.HOST_IF, "onlink"));
-    cmd.run(Net.ip(hostNetns, "route", "replace", sip + "/32", "dev", hv));
-    hostNat.exempt(c.uid(), sip);
+    cmd.run(Net.ip(ns, "addr", "replace", sip.host().toString(), "dev", GatewayNames.HOST_IF));
+    cmd.run(Net.ip(ns, "route", "replace", primary.host().toString(), "dev", GatewayNames.HOST_IF, "scope", "link"));
+    cmd.run(Net.ip(ns, "route", "replace", "default", "via", primary.toString(), "dev", GatewayNames.HOST_IF, "onlink"));
+    cmd.run(Net.ip(hostNetns, "route", "replace", sip.host().toString(), "dev", hv));
+    hostNat.exempt(c.uid(), sip.toString());
 
     WgDevice target = device(c.uid());
     boolean inPlace = Net.link(cmd, ns, GatewayNames.TUNNEL_IF).map(l -> l.alias().equals(target.name())).orElse(false);
-    WgConfig conf = new WgConfig(privateKey, c.port(), peers(c));
     if (inPlace && wg.alive(target)) {
       wg.configure(target, conf);
     } else {
@@ -150,7 +157,7 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
     if (!cmd.run(Net.ip(ns, "rule", "show", "pref", RULE_PREF)).stdout().contains("lookup " + TUNNEL_TABLE)) {
       cmd.run(Net.ip(ns, "rule", "add", "pref", RULE_PREF, "iif", GatewayNames.HOST_IF, "lookup", TUNNEL_TABLE));
     }
-    Nft.replaceTable(cmd, ns, "ip", GatewayNames.NFT_TABLE, Nft.snatBody(GatewayNames.HOST_IF, sip));
+    Nft.replaceTable(cmd, ns, "ip", GatewayNames.NFT_TABLE, Nft.snatBody(new IfName(GatewayNames.HOST_IF), sip));
   }
 
   @Override
@@ -199,12 +206,13 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
 
   @Override
   public void addFrontend(String ip) {
-    cmd.run(Net.ip(hostNetns, "addr", "replace", ip + "/32", "dev", hostInterface, "label", frontendLabel));
+    cmd.run(Net.ip(hostNetns, "addr", "replace", Ipv4Address.parse(ip).host().toString(), "dev", hostInterface,
+        "label", frontendLabel));
   }
 
   @Override
   public void removeFrontend(String ip) {
-    cmd.run(Net.ip(hostNetns, "addr", "del", ip + "/32", "dev", hostInterface));
+    cmd.run(Net.ip(hostNetns, "addr", "del", Ipv4Address.parse(ip).host().toString(), "dev", hostInterface));
   }
 
   /** The host NAT adapter (exposes the detected iptables flavour). */

@@ -17,6 +17,11 @@ public record GatewayNames(String node, String netnsPrefix) {
   public static final String TUNNEL_IF = "wg0";
   public static final String HOST_IF = "host0";
   public static final String NFT_TABLE = "egress_gateway";
+  /**
+   * A config uid as Kubernetes makes them (lower-case alphanumerics and inner dashes, at most 63): it is part
+   * of a namespace name and of an iptables comment, so a leading dash (an option to a command) is refused.
+   */
+  private static final java.util.regex.Pattern UID = java.util.regex.Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
 
   public GatewayNames {
     if (node == null || node.isBlank()) {
@@ -38,7 +43,7 @@ public record GatewayNames(String node, String netnsPrefix) {
       return null;
     }
     String uid = netns.substring(netnsPrefix.length());
-    return uid.matches("[a-z0-9-]{1,63}") ? uid : null;
+    return UID.matcher(uid).matches() ? uid : null;
   }
 
   /** Host-unique WireGuard creation name (link alias; wireguard-go UAPI name). */
@@ -52,7 +57,7 @@ public record GatewayNames(String node, String netnsPrefix) {
   }
 
   public static void requireUid(String uid) {
-    if (uid == null || !uid.matches("[a-z0-9-]{1,63}")) {
+    if (uid == null || !UID.matcher(uid).matches()) {
       throw new IllegalArgumentException("not a config uid: '" + uid + "'");
     }
   }

@@ -159,8 +159,10 @@ class GatewayPlannerTest {
 
   @Test
   void wgConfigNeverPrintsItsPrivateKey() {
-    WgConfig c = new WgConfig("SECRET", 6000, List.of(WgPeer.of("P", "10.0.0.1/32")));
-    assertTrue(!c.toString().contains("SECRET"));
-    assertTrue(c.toConf().contains("PrivateKey = SECRET") && c.toConf().contains("AllowedIPs = 10.0.0.1/32"));
+    var secret = io.egressgateway.datapath.wireguard.WgKeys.generate();
+    var peer = io.egressgateway.datapath.wireguard.WgKeys.generate().publicKey();
+    WgConfig c = new WgConfig(secret.privateKey(), 6000, List.of(WgPeer.of(peer, "10.0.0.1/32")));
+    assertTrue(!c.toString().contains(secret.privateKey()));
+    assertTrue(c.toConf().contains("PrivateKey = " + secret.privateKey()) && c.toConf().contains("AllowedIPs = 10.0.0.1/32"));
   }
 }

@@ -21,6 +21,8 @@ import akka.persistence.typed.javadsl.ReplyEffect;
 import akka.persistence.typed.javadsl.RetentionCriteria;
 import io.egressgateway.core.CborSerializable;
 import io.egressgateway.core.Roles;
+import io.egressgateway.core.model.Failures;
+import io.egressgateway.core.reconcile.SerialReconcile;
 import io.egressgateway.core.view.ConfigViews;
 import io.egressgateway.kube.infra.AzureProvisioner;
 import io.egressgateway.kube.infra.KubeBridgeSettings;
@@ -31,6 +33,7 @@ import io.egressgateway.kube.model.SpecValidation;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -121,9 +124,8 @@ public final class GatewayConfig
   private final GatewayConfigPass pass;
   private final Executor blocking;
   private final KubeBridgeSettings settings;
+  private final SerialReconcile<Command> loop = SerialReconcile.immediate();
   private ObservedSgc latest;
-  private boolean busy;
-  private boolean pending;
   private Duration backoff;
 
   private GatewayConfig(String key, Ports ports, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
@@ -132,8 +134,8 @@ public final class GatewayConfig
     this.ctx = ctx;
     this.timers = timers;
     this.settings = ports.settings();
-    this.pass = new GatewayConfigPass(ports.kube(), ports.azure(), ConfigViews.get(ctx.getSystem()), settings.azureTimeout());
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
+    this.pass = new GatewayConfigPass(ports.kube(), ports.azure(), ConfigViews.get(ctx.getSystem()), settings.azureTimeout(), blocking);
     this.backoff = settings.retryMin();
   }
 
@@ -161,15 +163,15 @@ public final class GatewayConfig
 
   private ReplyEffect<Event, State> onSync(State state, Sync cmd) {
     latest = cmd.observed();
-    if (busy) {
-      pending = true;
+    if (loop.running()) {
+      loop.want();
       return Effect().none().thenReply(cmd.replyTo(), s -> Done.getInstance());
     }
     return next(state).thenReply(cmd.replyTo(), s -> Done.getInstance());
   }
 
   private ReplyEffect<Event, State> onPassDone(State state, PassDone done) {
-    busy = false;
+    boolean again = loop.end();
     GatewayConfigPass.Result r = done.result();
     countReconcile(r.retry() ? "error" : "ok");
     if (r.retry()) {
@@ -189,14 +191,14 @@ public final class GatewayConfig
       log.info("[{}] uid {} cleaned up", key, d.uid());
       return Effect().persist(new Forgotten(d.uid())).thenRun(s -> ctx.getSelf().tell(Retry.INSTANCE)).thenNoReply();
     }
-    if (pending) {
+    if (again) {
       return next(state).thenNoReply();
     }
     return Effect().noReply();
   }
 
   private ReplyEffect<Event, State> onPassFailed(State state, PassFailed failed) {
-    busy = false;
+    loop.end();
     countReconcile("error");
     log.warn("[{}] reconcile failed, retrying in {}: {}", key, backoff, failed.error());
     scheduleRetry();
@@ -204,8 +206,8 @@ public final class GatewayConfig
   }
 
   private ReplyEffect<Event, State> onRetry(State state, Retry retry) {
-    if (busy) {
-      pending = true;
+    if (loop.running()) {
+      loop.want();
       return Effect().noReply();
     }
     return next(state).thenNoReply();
@@ -242,36 +244,39 @@ public final class GatewayConfig
   }
 
   private void startNext(State state) {
-    if (!busy) {
+    if (!loop.running()) {
       startPass(state);
     }
   }
 
   private void startPass(State state) {
     ObservedSgc o = latest;
-    if (o == null || busy) {
+    if (o == null || loop.running()) {
       return;
     }
     if (state instanceof Idle && (!o.present() || o.deleting() || SpecValidation.validate(o.spec()).isEmpty())) {
       return; // an untracked SGC is only ever touched to report its invalid spec
     }
-    busy = true;
-    pending = false;
-    CompletableFuture<GatewayConfigPass.Result> work = CompletableFuture.supplyAsync(() -> run(state, o), blocking);
-    ctx.pipeToSelf(work, (r, e) -> e == null ? new PassDone(r) : new PassFailed(rootMessage(e)));
+    loop.begin();
+    ctx.pipeToSelf(run(state, o), (r, e) -> e == null ? new PassDone(r) : new PassFailed(rootMessage(e)));
   }
 
-  private GatewayConfigPass.Result run(State state, ObservedSgc o) {
+  /** The pass; a failed one is also reported on the SGC (a Warning Event) before the entity hears of it. */
+  private CompletableFuture<GatewayConfigPass.Result> run(State state, ObservedSgc o) {
+    CompletableFuture<GatewayConfigPass.Result> work;
     try {
-      if (state instanceof Deleting d) {
-        return pass.cleanUp(d, o);
-      }
-      Active a = state instanceof Active active ? active : new Active(key, o.uid(), null);
-      return pass.reconcile(a, o);
-    } catch (Exception e) {
-      pass.reportError(o, rootMessage(e));
-      throw e instanceof RuntimeException re ? re : new IllegalStateException(e.getMessage(), e);
+      work = state instanceof Deleting d ? pass.cleanUp(d, o)
+          : pass.reconcile(state instanceof Active active ? active : new Active(key, o.uid(), null), o);
+    } catch (RuntimeException e) {
+      work = CompletableFuture.failedFuture(e);
     }
+    return work.handleAsync((r, e) -> {
+      if (e != null) {
+        pass.reportError(o, rootMessage(e));
+        throw e instanceof CompletionException ce ? ce : new CompletionException(e);
+      }
+      return r;
+    }, blocking);
   }
 
   private void scheduleRetry() {
@@ -281,10 +286,7 @@ public final class GatewayConfig
   }
 
   private static String rootMessage(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && t.getCause() != t) {
-      t = t.getCause();
-    }
+    Throwable t = Failures.root(e);
     return t.getClass().getSimpleName() + ": " + t.getMessage();
   }
 

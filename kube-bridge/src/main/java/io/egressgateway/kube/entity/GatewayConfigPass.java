@@ -1,5 +1,6 @@
 package io.egressgateway.kube.entity;
 
+import io.egressgateway.core.model.Failures;
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.core.view.ConfigViews;
 import io.egressgateway.kube.infra.AzureProvisioner;
@@ -16,18 +17,26 @@ import java.time.temporal.ChronoUnit;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One reconcile pass of a {@link GatewayConfig}, run on the blocking dispatcher: it compares the
- * observed snapshot with the entity's persisted decisions, performs the Kubernetes/Azure/view writes
- * that differ, and returns what the entity must persist. Each pass does at most one step that yields a
- * new decision and stops there, so decisions are persisted before anything is built on them.
+ * One reconcile pass of a {@link GatewayConfig}: it compares the observed snapshot with the entity's
+ * persisted decisions, performs the Kubernetes/Azure/view writes that differ, and completes with what the
+ * entity must persist. Each pass does at most one step that yields a new decision and stops there, so
+ * decisions are persisted before anything is built on them. The Kubernetes calls (blocking) run on the
+ * blocking dispatcher; what actors answer (the Azure side, the replicated view) is composed, never waited
+ * for, so no thread is held while an actor works.
  */
 final class GatewayConfigPass {
   private static final Logger log = LoggerFactory.getLogger(GatewayConfigPass.class);
+  /** How long the replicated view may take to accept a write. */
+  private static final Duration VIEW_TIMEOUT = Duration.ofSeconds(5);
 
   /** What a pass asks the entity to persist (at most one of the fields set) or nothing. */
   record Result(Optional<Allocation> provisioned, boolean released, boolean forgotten, boolean retry) {
@@ -39,23 +48,40 @@ final class GatewayConfigPass {
   private final AzureProvisioner azure;
   private final ConfigViews views;
   private final Duration azureTimeout;
+  private final Executor blocking;
 
-  GatewayConfigPass(SgcApi kube, AzureProvisioner azure, ConfigViews views, Duration azureTimeout) {
+  GatewayConfigPass(SgcApi kube, AzureProvisioner azure, ConfigViews views, Duration azureTimeout, Executor blocking) {
     this.kube = kube;
     this.azure = azure;
     this.views = views;
     this.azureTimeout = azureTimeout;
+    this.blocking = blocking;
   }
 
+  /** What the Kubernetes side of a pass found for the Azure side: the gateway key and the Go original's names. */
+  private record Prepared(String publicKey, String secretName, SgcApi.LegacyUids legacy) {}
+
+  /** What the Azure side answered: the allocation (the persisted one when it failed) and the error, if any. */
+  private record Provisioning(Allocation allocation, String error) {}
+
   /** Tracking a valid or invalid live SGC. */
-  Result reconcile(GatewayConfig.Active state, ObservedSgc o) throws Exception {
+  CompletableFuture<Result> reconcile(GatewayConfig.Active state, ObservedSgc o) {
+    return CompletableFuture.supplyAsync(() -> prepare(state, o), blocking).thenCompose(p -> p == null
+        ? CompletableFuture.completedFuture(Result.NOTHING)
+        : (state.allocation() == null ? publishProvisioning(o, p.publicKey(), p.secretName()) : done())
+            .thenCompose(v -> provision(state, o, p))
+            .thenCompose(a -> finish(state, o, p, a)));
+  }
+
+  /** The Kubernetes side: status of an invalid spec, finalizer, key Secret; null when the pass ends here. */
+  private Prepared prepare(GatewayConfig.Active state, ObservedSgc o) {
     Optional<SpecValidation.Rejection> rejection = SpecValidation.validate(o.spec());
     if (rejection.isPresent()) {
       writeStatus(o, new StatusPlanner.Outcome(o.generation(), rejection, "", "", "", Optional.empty(), ""));
-      return Result.NOTHING;
+      return null;
     }
     if (!o.hasFinalizer() && !kube.addFinalizer(o.namespace(), o.name(), o.uid())) {
-      return Result.NOTHING;
+      return null;
     }
     String secretName = ObservedSgc.secretName(o.uid());
     String publicKey = o.secretPublicKey();
@@ -73,55 +99,61 @@ final class GatewayConfigPass {
                 : "gateway key pair kept in Secret " + secretName);
       }
     }
-    if (state.allocation() == null) {
-      publishProvisioning(o, publicKey, secretName);
-    }
     // the Go original's objects matter only until the pool has accepted the config: it keeps the names
     SgcApi.LegacyUids legacy = state.allocation() == null ? kube.legacyUids(o.namespace(), o.name(), o.uid()) : SgcApi.LegacyUids.NONE;
-    Allocation allocation;
-    String error = "";
-    try {
-      allocation = azure.ensure(new AzureProvisioner.Request(o.key(), o.uid(), o.spec(), o.gatewayNodes(), legacy))
-          .toCompletableFuture().get(azureTimeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (Exception e) {
-      Throwable cause = e.getCause() != null ? e.getCause() : e;
-      error = "Azure provisioning failed: " + cause.getMessage();
+    return new Prepared(publicKey, secretName, legacy);
+  }
+
+  /** Asks the Azure side (bounded by {@code azure-timeout}); a failure is an outcome, not a failed pass. */
+  private CompletableFuture<Provisioning> provision(GatewayConfig.Active state, ObservedSgc o, Prepared p) {
+    AzureProvisioner.Request request = new AzureProvisioner.Request(o.key(), o.uid(), o.spec(), o.gatewayNodes(), p.legacy());
+    return ask(() -> azure.ensure(request), azureTimeout).handle((allocation, e) -> {
+      if (e == null) {
+        return new Provisioning(allocation, "");
+      }
+      String error = "Azure provisioning failed: " + Failures.unwrap(e).getMessage();
       log.warn("[{}] {}", o.key(), error);
-      allocation = state.allocation();
+      return new Provisioning(state.allocation(), error);
+    });
+  }
+
+  /** A new allocation is returned for the entity to persist; else the view and the status follow it. */
+  private CompletableFuture<Result> finish(GatewayConfig.Active state, ObservedSgc o, Prepared p, Provisioning a) {
+    if (a.error().isEmpty() && !a.allocation().equals(state.allocation())) {
+      return CompletableFuture.completedFuture(new Result(Optional.of(a.allocation()), false, false, false));
     }
-    if (error.isEmpty() && !allocation.equals(state.allocation())) {
-      return new Result(Optional.of(allocation), false, false, false);
-    }
-    if (allocation != null) {
-      publishView(o, allocation, publicKey, secretName);
-    }
-    writeStatus(o, new StatusPlanner.Outcome(o.generation(), Optional.empty(),
-        publicKey, secretName, kube.secretNamespace(), Optional.ofNullable(allocation), error));
-    return error.isEmpty() ? Result.NOTHING : Result.RETRY;
+    return (a.allocation() != null ? publishView(o, a.allocation(), p.publicKey(), p.secretName()) : done())
+        .thenApplyAsync(v -> {
+          writeStatus(o, new StatusPlanner.Outcome(o.generation(), Optional.empty(),
+              p.publicKey(), p.secretName(), kube.secretNamespace(), Optional.ofNullable(a.allocation()), a.error()));
+          return a.error().isEmpty() ? Result.NOTHING : Result.RETRY;
+        }, blocking);
   }
 
   /** Deleting: Azure first, then the Secret and the view, then the finalizer. */
-  Result cleanUp(GatewayConfig.Deleting state, ObservedSgc o) throws Exception {
+  CompletableFuture<Result> cleanUp(GatewayConfig.Deleting state, ObservedSgc o) {
     if (!state.released()) {
-      azure.release(state.key(), state.uid()).toCompletableFuture().get(azureTimeout.toMillis(), TimeUnit.MILLISECONDS);
-      return new Result(Optional.empty(), true, false, false);
+      return ask(() -> azure.release(state.key(), state.uid()), azureTimeout)
+          .thenApply(v -> new Result(Optional.empty(), true, false, false));
     }
     String secretName = ObservedSgc.secretName(state.uid());
-    if (!kube.deleteKeySecret(secretName, o.namespace(), o.name())) {
-      throw new IllegalStateException("key Secret " + secretName + " is still present");
-    }
-    // the local replica may not show our own latest publish yet (a view published just before the deletion):
-    // absent counts as ours; only another uid's view is left alone
-    ConfigView shown = views.current().get(state.key());
-    if (shown == null || state.uid().equals(shown.uid())) {
-      views.remove(state.key()).toCompletableFuture().get(5, TimeUnit.SECONDS);
-    }
-    if (o.present() && o.uid().equals(state.uid())) {
-      kube.event(o.namespace(), o.name(), o.uid(), false, "CleanedUp",
-          "Azure resources, key Secret and node view removed; removing the finalizer");
-      kube.removeFinalizer(o.namespace(), o.name(), o.uid());
-    }
-    return new Result(Optional.empty(), false, true, false);
+    return CompletableFuture.runAsync(() -> {
+      if (!kube.deleteKeySecret(secretName, o.namespace(), o.name())) {
+        throw new IllegalStateException("key Secret " + secretName + " is still present");
+      }
+    }, blocking).thenCompose(v -> {
+      // the local replica may not show our own latest publish yet (a view published just before the deletion):
+      // absent counts as ours; only another uid's view is left alone
+      ConfigView shown = views.current().get(state.key());
+      return shown == null || state.uid().equals(shown.uid()) ? ask(() -> views.remove(state.key()), VIEW_TIMEOUT).thenApply(r -> null) : done();
+    }).thenApplyAsync(v -> {
+      if (o.present() && o.uid().equals(state.uid())) {
+        kube.event(o.namespace(), o.name(), o.uid(), false, "CleanedUp",
+            "Azure resources, key Secret and node view removed; removing the finalizer");
+        kube.removeFinalizer(o.namespace(), o.name(), o.uid());
+      }
+      return new Result(Optional.empty(), false, true, false);
+    }, blocking);
   }
 
   /** A Warning Event for a failed pass (best effort; the pass is retried with backoff). */
@@ -140,27 +172,52 @@ final class GatewayConfigPass {
    * a pod created meanwhile is told it is provisioning rather than unknown. Only while nothing was allocated:
    * the local replica may lag behind our own publishes, and a not-ready view must never replace a ready one.
    */
-  private void publishProvisioning(ObservedSgc o, String publicKey, String secretName) throws Exception {
+  private CompletableFuture<Void> publishProvisioning(ObservedSgc o, String publicKey, String secretName) {
     ConfigView shown = views.current().get(o.key());
     if (shown != null && shown.uid().equals(o.uid())) {
-      return;
+      return done();
     }
     ConfigView view = new ConfigView(o.key(), o.uid(), o.generation(), "", 0, publicKey, secretName,
         o.spec().excludeCidrs(), o.spec().defaultRoute(), "", Map.of(), false);
-    views.publish(view).toCompletableFuture().get(5, TimeUnit.SECONDS);
-    log.info("[{}] view published while Azure provisions (ready=false)", o.key());
+    return ask(() -> views.publish(view), VIEW_TIMEOUT)
+        .thenRun(() -> log.info("[{}] view published while Azure provisions (ready=false)", o.key()));
   }
 
-  private void publishView(ObservedSgc o, Allocation a, String publicKey, String secretName) throws Exception {
+  private CompletableFuture<Void> publishView(ObservedSgc o, Allocation a, String publicKey, String secretName) {
     Map<String, ConfigView.GatewayAddresses> gateways = new TreeMap<>();
     a.nodes().forEach((node, ips) -> gateways.put(node, new ConfigView.GatewayAddresses(ips.primaryIp(), ips.secondaryIp())));
     ConfigView view = new ConfigView(o.key(), o.uid(), o.generation(), a.ilbIp(), a.port(), publicKey, secretName,
         o.spec().excludeCidrs(), o.spec().defaultRoute(), o.spec().provisionPublicIps() ? a.egressPrefix() : "",
         gateways, a.complete());
-    if (!view.equals(views.current().get(o.key()))) {
-      views.publish(view).toCompletableFuture().get(5, TimeUnit.SECONDS);
-      log.info("[{}] view published (port {}, {} gateway(s), ready={})", o.key(), a.port(), gateways.size(), view.ready());
+    if (view.equals(views.current().get(o.key()))) {
+      return done();
     }
+    return ask(() -> views.publish(view), VIEW_TIMEOUT).thenRun(() ->
+        log.info("[{}] view published (port {}, {} gateway(s), ready={})", o.key(), a.port(), gateways.size(), view.ready()));
+  }
+
+  /**
+   * What an actor answers, failed after {@code timeout} (a call that throws at once counts as an answer that
+   * failed).
+   */
+  private static <T> CompletableFuture<T> ask(Supplier<CompletionStage<T>> call, Duration timeout) {
+    CompletableFuture<T> answer = new CompletableFuture<>();
+    try {
+      call.get().whenComplete((v, e) -> {
+        if (e != null) {
+          answer.completeExceptionally(e);
+        } else {
+          answer.complete(v);
+        }
+      });
+    } catch (RuntimeException e) {
+      answer.completeExceptionally(e);
+    }
+    return answer.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private static CompletableFuture<Void> done() {
+    return CompletableFuture.completedFuture(null);
   }
 
   private void writeStatus(ObservedSgc o, StatusPlanner.Outcome outcome) {

@@ -1,5 +1,6 @@
 package io.egressgateway.kube.infra;
 
+import io.egressgateway.core.model.Failures;
 import io.egressgateway.kube.crd.DefaultRoute;
 import io.egressgateway.kube.crd.GatewayNodeProfile;
 import io.egressgateway.kube.crd.GatewayServerProfile;
@@ -78,10 +79,7 @@ public final class SgcMapping {
 
   /** A one-line reason for the status: the innermost message, without the JSON parser's source dump. */
   static String mappingError(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && t.getCause() != t) {
-      t = t.getCause();
-    }
+    Throwable t = Failures.root(e);
     String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
     m = m.lines().findFirst().orElse(m).replaceAll("\\s+\\(through reference chain.*$", "");
     return m.length() > 300 ? m.substring(0, 300) + "..." : m;

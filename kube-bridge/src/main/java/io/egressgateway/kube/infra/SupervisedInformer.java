@@ -1,6 +1,7 @@
 package io.egressgateway.kube.infra;
 
 import io.egressgateway.core.health.Watches;
+import io.egressgateway.core.model.Failures;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -208,10 +209,7 @@ public final class SupervisedInformer<T extends HasMetadata> implements AutoClos
   }
 
   private static String rootMessage(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && t.getCause() != t) {
-      t = t.getCause();
-    }
+    Throwable t = Failures.root(e);
     String m = t.getMessage();
     return t.getClass().getSimpleName() + (m == null ? "" : ": " + m.lines().findFirst().orElse(""));
   }

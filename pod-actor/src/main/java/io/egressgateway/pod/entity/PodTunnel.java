@@ -20,12 +20,11 @@ import io.egressgateway.core.CborSerializable;
 import io.egressgateway.core.Roles;
 import io.egressgateway.core.sharding.NodePinned;
 import io.egressgateway.core.view.ConfigView;
-import io.egressgateway.datapath.wireguard.WgKeys;
 import io.egressgateway.pod.infra.GatewayPeers;
 import io.egressgateway.pod.infra.PodDatapath;
 import io.egressgateway.pod.infra.PodKeys;
 import io.egressgateway.pod.model.DeviceNames;
-import io.egressgateway.pod.model.Ipv4Cidr;
+import io.egressgateway.datapath.model.Ipv4Cidr;
 import io.egressgateway.pod.model.PodRoutes;
 import io.egressgateway.pod.model.Route;
 import java.time.Duration;
@@ -46,9 +45,12 @@ import org.slf4j.LoggerFactory;
  * outlives passivation but not the agent; a restarted agent reads it back from the live device, see
  * {@link Resume}). Observes: the replicated {@link ConfigView}s, read locally.
  *
- * <p>ADD: config checks, key, the pod's peer on the gateways (bounded wait for a confirmation), then the
- * device, and only then the routes that move traffic into the tunnel. While one datapath pipeline runs, further commands
- * are stashed.
+ * <p>Each state has its own handlers. ADD: config checks, key, the pod's peer on the gateways (bounded wait
+ * for a confirmation), then the device, and only then the routes that move traffic into the tunnel. DEL:
+ * the peer off the gateways, the device out of the pod. A dead device is made again ({@link ReattachFlow});
+ * after an agent restart the tunnel is taken back ({@link ResumeFlow}), if need be with a new key ({@link
+ * RekeyFlow}). One flow runs at a time ({@link TunnelFlows}); further commands are stashed until its own
+ * completion message ends it.
  */
 public final class PodTunnel
     extends EventSourcedBehaviorWithEnforcedReplies<PodTunnel.Command, PodTunnel.Event, PodTunnel.State> {
@@ -103,15 +105,10 @@ public final class PodTunnel
    */
   public record Reattach(String deviceName) implements Command {}
 
-  private record Reattached(String deviceName, String error) implements Command {}
-
   /**
-   * After an agent restart, takes the established tunnel back: a live device gives its key back (read from
-   * the device into memory, {@link PodKeys}) and is watched again; a device that is gone while the pod's
-   * namespace is still there is made again with a new key (the gateways get the new peer, the old one
-   * leaves); a gone namespace is left to the pod's DEL. Replies once the tunnel is served again. A
-   * configuration that has not replicated to this node yet is waited for: the command comes back to the
-   * entity every {@link #RESUME_RETRY}, {@link #RESUME_ATTEMPTS} times at most.
+   * After an agent restart, takes the established tunnel back ({@link ResumeFlow}); replies once the tunnel is
+   * served again. A configuration that has not replicated to this node yet is waited for: the command comes
+   * back to the entity every {@link #RESUME_RETRY}, {@link #RESUME_ATTEMPTS} times at most.
    */
   public record Resume(int attempt, ActorRef<StatusReply<TakenBack>> replyTo) implements Command {}
 
@@ -123,26 +120,31 @@ public final class PodTunnel
     }
   }
 
-  private record Resumed(String deviceName, PodDatapath.Resumption found, String error,
-      ActorRef<StatusReply<TakenBack>> replyTo) implements Command {}
-
   static final Duration RESUME_RETRY = Duration.ofSeconds(1);
   static final int RESUME_ATTEMPTS = 60;
 
-  /**
-   * A device made again with a new key after an agent restart could not be provisioned (no gateway confirmed,
-   * say, because the gateways restart too): tried again every {@link #REKEY_RETRY}, {@link #REKEY_ATTEMPTS}
-   * times at most, while nothing else (an ADD, a DEL) has happened to the tunnel meanwhile. The pod has no
-   * route into the tunnel until then: it stays fail-closed, and the runtime would not ADD it again.
-   */
-  private record RetryRekey(String deviceName, int attempt, Tunnel replaced) implements Command {}
+  /** A device made again with a new key could not be provisioned: the next attempt ({@link RekeyFlow}). */
+  record RetryRekey(String deviceName, int attempt, Tunnel replaced) implements Command {}
 
-  static final Duration REKEY_RETRY = Duration.ofSeconds(2);
-  static final int REKEY_ATTEMPTS = 60;
+  // each flow ends with its own message, which carries whom to answer
 
-  private record Provisioned(String containerId, String gateway, String error) implements Command {}
+  /** The ADD flow: the first gateway to confirm the pod's peer, or what went wrong. */
+  record Provisioned(String containerId, String gateway, String error, ActorRef<StatusReply<Added>> replyTo)
+      implements Command {}
 
-  private record Deprovisioned(String containerId, String error) implements Command {}
+  /** The DEL flow: what went wrong, null when nothing did. */
+  record Deprovisioned(String containerId, String error, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  /** {@link ReattachFlow}. */
+  record Reattached(String deviceName, String error) implements Command {}
+
+  /** {@link ResumeFlow}: what the device's look found. */
+  record Resumed(String deviceName, PodDatapath.Resumption found, String error,
+      ActorRef<StatusReply<TakenBack>> replyTo) implements Command {}
+
+  /** {@link RekeyFlow}: one attempt's outcome; {@code replyTo} is null for attempts after the first. */
+  record Rekeyed(String containerId, String gateway, String error, int attempt, Tunnel replaced,
+      ActorRef<StatusReply<TakenBack>> replyTo) implements Command {}
 
   // --- events ---
 
@@ -183,8 +185,8 @@ public final class PodTunnel
 
   /**
    * Key and sandbox decided; the datapath may be incomplete. {@code replacing}: the key replaces the one of
-   * an established tunnel of the same sandbox (a device made again after an agent restart); that pod
-   * already runs, and no runtime ADD will come for it again.
+   * an established tunnel of the same sandbox (a device made again after an agent restart, {@link
+   * RekeyFlow}); that pod already runs, and no runtime ADD will come for it again.
    */
   public record Requested(Tunnel tunnel, boolean replacing) implements State {
     Established establish(String gateway) {
@@ -205,25 +207,23 @@ public final class PodTunnel
     return Behaviors.setup(ctx -> new PodTunnel(ctx, entityId, deps));
   }
 
-  private final ActorContext<Command> ctx;
   private final String entityId;
   private final Deps deps;
-  private final TunnelPipelines pipelines;
-  private boolean busy;
-  private ActorRef<StatusReply<Added>> pendingAdd;
-  private ActorRef<StatusReply<Done>> pendingRemove;
-  private ActorRef<StatusReply<TakenBack>> pendingResume;
-  /** While a re-key after a restart provisions: its attempt (0 first) and the tunnel it replaces; else -1. */
-  private int rekeyAttempt = -1;
-  private Tunnel rekeyReplaced;
+  private final TunnelFlows flows;
+  private final ReattachFlow reattach;
+  private final RekeyFlow rekey;
+  private final ResumeFlow resume;
 
   private PodTunnel(ActorContext<Command> ctx, String entityId, Deps deps) {
     super(PersistenceId.of(ENTITY_KEY.name(), entityId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
-    this.ctx = ctx;
     this.entityId = entityId;
     this.deps = deps;
-    this.pipelines = new TunnelPipelines(deps, ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking()));
+    this.flows = new TunnelFlows(ctx, entityId, deps,
+        new TunnelPipelines(deps, ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking())));
+    this.reattach = new ReattachFlow(flows);
+    this.rekey = new RekeyFlow(flows);
+    this.resume = new ResumeFlow(flows, rekey);
   }
 
   @Override
@@ -231,22 +231,44 @@ public final class PodTunnel
     return Absent.INSTANCE;
   }
 
+  /**
+   * Flow completions first (in whatever state the flow left the tunnel), then, while a flow runs, everything
+   * else waits in the stash; then each state's own handlers.
+   */
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
-    return newCommandHandlerWithReplyBuilder()
-        .forAnyState()
-        .onCommand(Add.class, this::onAdd)
-        .onCommand(Remove.class, this::onRemove)
+    var builder = newCommandHandlerWithReplyBuilder();
+    builder.forAnyState()
         .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), s))
         .onCommand(Provisioned.class, this::onProvisioned)
         .onCommand(Deprovisioned.class, this::onDeprovisioned)
-        .onCommand(Reattach.class, this::onReattach)
-        .onCommand(Reattached.class, this::onReattached)
+        .onCommand(Reattached.class, (s, c) -> reattach.onReattached(Effect(), c))
+        .onCommand(Resumed.class, (s, c) -> resume.onResumed(Effect(), s, c))
+        .onCommand(Rekeyed.class, (s, c) -> rekey.onRekeyed(Effect(), s, c));
+    builder.forState(s -> flows.serial.running())
+        .onCommand(c -> true, c -> Effect().stash());
+    builder.forStateType(Absent.class)
+        .onCommand(Add.class, this::onAdd)
+        .onCommand(Remove.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.ack()))
+        .onCommand(Reattach.class, (s, c) -> Effect().noReply())
+        .onCommand(Resume.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(NOTHING_TO_RESUME)))
+        .onCommand(RetryRekey.class, (s, c) -> Effect().noReply());
+    builder.forStateType(Requested.class)
+        .onCommand(Add.class, this::onAdd)
+        .onCommand(Remove.class, (s, c) -> onRemove(s.tunnel(), "", c))
+        .onCommand(Reattach.class, (s, c) -> Effect().noReply())
         .onCommand(Resume.class, this::onResume)
-        .onCommand(Resumed.class, this::onResumed)
-        .onCommand(RetryRekey.class, this::onRetryRekey)
-        .build();
+        .onCommand(RetryRekey.class, (s, c) -> rekey.onRetry(Effect(), s, c));
+    builder.forStateType(Established.class)
+        .onCommand(Add.class, this::onAdd)
+        .onCommand(Remove.class, (s, c) -> onRemove(s.tunnel(), s.gateway(), c))
+        .onCommand(Reattach.class, (s, c) -> reattach.onReattach(Effect(), s, c))
+        .onCommand(Resume.class, this::onResume)
+        .onCommand(RetryRekey.class, (s, c) -> Effect().noReply());
+    return builder.build();
   }
+
+  private static final String NOTHING_TO_RESUME = "no established tunnel to resume";
 
   @Override
   public EventHandler<State, Event> eventHandler() {
@@ -271,15 +293,12 @@ public final class PodTunnel
     return s;
   }
 
-  // --- handlers ---
+  // --- ADD and DEL ---
 
   private ReplyEffect<Event, State> onAdd(State s, Add cmd) {
-    if (busy) {
-      return Effect().stash();
-    }
     Pod pod = cmd.pod();
     ConfigView view = deps.views().get().get(pod.configKey());
-    String problem = unusable(view, pod.configKey());
+    String problem = TunnelFlows.unusable(view, pod.configKey());
     if (problem != null) {
       log.warn("{}: ADD for {} refused: {}", entityId, pod.containerId(), problem);
       return Effect().reply(cmd.replyTo(), StatusReply.error(problem));
@@ -291,97 +310,58 @@ public final class PodTunnel
     } catch (IllegalArgumentException e) {
       return Effect().reply(cmd.replyTo(), StatusReply.error(e.getMessage()));
     }
+    TunnelFlows.Plan plan = new TunnelFlows.Plan(view, routes);
     Tunnel current = tunnelOf(s);
     boolean sameSandbox = current != null && current.containerId().equals(pod.containerId())
         && current.configUid().equals(view.uid()) && current.netns().equals(pod.netns());
     if (sameSandbox && s instanceof Established est) {
       return Effect().reply(cmd.replyTo(), StatusReply.success(new Added(current.publicKey(), current.configKey(), est.gateway(), current.deviceName())));
     }
-    busy = true;
-    pendingAdd = cmd.replyTo();
+    flows.serial.occupy();
     if (sameSandbox && deps.keys().get(current.deviceName()).isPresent()) {
-      return Effect().none().thenRun(st -> provision(current, view, routes, null)).thenNoReply();
+      return Effect().none().thenRun(st -> provision(current, plan, null, cmd.replyTo())).thenNoReply();
     }
     Tunnel t = new Tunnel(pod.containerId(), pod.netns(), pod.podIp(), pod.configKey(), view.uid(), "",
         DeviceNames.forContainer(pod.containerId()), pod.eth0Gateway(), pod.excludedCidrs(), List.of());
-    return provisionWithNewKey(t, view, routes, current);
+    Tunnel keyed = flows.newKey(t, view);
+    return Effect().persist(new TunnelRequested(keyed)).thenRun(st -> provision(keyed, plan, current, cmd.replyTo())).thenNoReply();
   }
 
-  /** A new key for {@code t}'s device (kept in memory only), persisted with its public half, then provisioned. */
-  private ReplyEffect<Event, State> provisionWithNewKey(Tunnel t, ConfigView view, List<Route> routes, Tunnel replaced) {
-    WgKeys.KeyPair keys = WgKeys.generate();
-    Tunnel keyed = t.rekeyed(keys.publicKey(), view.gateways().keySet());
-    deps.keys().put(keyed.deviceName(), keys.privateKey());
-    return Effect().persist(new TunnelRequested(keyed)).thenRun(st -> provision(keyed, view, routes, replaced)).thenNoReply();
-  }
-
-  private void provision(Tunnel t, ConfigView view, List<Route> routes, Tunnel replaced) {
-    String key = deps.keys().get(t.deviceName()).orElseThrow();
-    ctx.pipeToSelf(pipelines.provision(t, view, routes, key, replaced),
-        (gw, err) -> new Provisioned(t.containerId(), gw, err == null ? null : TunnelPipelines.describe(err)));
+  private void provision(Tunnel t, TunnelFlows.Plan plan, Tunnel replaced, ActorRef<StatusReply<Added>> replyTo) {
+    flows.provision(t, plan, replaced, (gw, error) -> new Provisioned(t.containerId(), gw, error, replyTo));
   }
 
   private ReplyEffect<Event, State> onProvisioned(State s, Provisioned m) {
-    busy = false;
-    ActorRef<StatusReply<Added>> reply = pendingAdd;
-    pendingAdd = null;
-    ActorRef<StatusReply<TakenBack>> resumed = pendingResume;
-    pendingResume = null;
-    int rekey = rekeyAttempt;
-    Tunnel rekeyOld = rekeyReplaced;
-    rekeyAttempt = -1;
-    rekeyReplaced = null;
+    flows.serial.end();
     Tunnel t = tunnelOf(s);
     if (m.error() != null || t == null || !t.containerId().equals(m.containerId())) {
       String why = m.error() != null ? m.error() : "sandbox changed while provisioning";
       log.warn("{}: tunnel for {} not established: {}", entityId, m.containerId(), why);
-      if (reply != null) {
-        reply.tell(StatusReply.error(why));
-      }
-      if (resumed != null) {
-        resumed.tell(StatusReply.error(why));
-      }
-      if (rekey >= 0 && t != null && t.containerId().equals(m.containerId())) {
-        retryRekey(t, rekey + 1, rekeyOld);
-      }
+      m.replyTo().tell(StatusReply.error(why));
       return Effect().none().thenNoReply().thenUnstashAll();
     }
     log.info("{}: tunnel {} established for {} via {} (first gateway to confirm: {})", entityId, t.deviceName(),
         t.podIp(), t.configKey(), m.gateway());
     return Effect().persist(new TunnelEstablished(m.containerId(), m.gateway()))
-        .thenRun(st -> {
-          if (reply != null) {
-            reply.tell(StatusReply.success(new Added(t.publicKey(), t.configKey(), m.gateway(), t.deviceName())));
-          }
-          if (resumed != null) {
-            resumed.tell(StatusReply.success(TakenBack.of(t, true)));
-          }
-        })
+        .thenRun(st -> m.replyTo().tell(StatusReply.success(new Added(t.publicKey(), t.configKey(), m.gateway(), t.deviceName()))))
         .thenNoReply()
         .thenUnstashAll();
   }
 
-  private ReplyEffect<Event, State> onRemove(State s, Remove cmd) {
-    if (busy) {
-      return Effect().stash();
-    }
-    Tunnel t = tunnelOf(s);
-    if (t == null || (!cmd.containerId().isEmpty() && !cmd.containerId().equals(t.containerId()))) {
+  /** DEL of the tunnel {@code t}, whose peer {@code confirmed} (may be empty) is known to hold. */
+  private ReplyEffect<Event, State> onRemove(Tunnel t, String confirmed, Remove cmd) {
+    if (!cmd.containerId().isEmpty() && !cmd.containerId().equals(t.containerId())) {
       return Effect().reply(cmd.replyTo(), StatusReply.ack());
     }
-    busy = true;
-    pendingRemove = cmd.replyTo();
-    String confirmed = s instanceof Established e ? e.gateway() : "";
+    flows.serial.occupy();
     return Effect().none()
-        .thenRun(st -> ctx.pipeToSelf(pipelines.deprovision(t, confirmed), (error, err) -> new Deprovisioned(t.containerId(),
-            err != null ? TunnelPipelines.describe(err) : (error.isEmpty() ? null : error))))
+        .thenRun(st -> flows.ctx.pipeToSelf(flows.pipelines.deprovision(t, confirmed), (error, err) -> new Deprovisioned(
+            t.containerId(), err != null ? TunnelPipelines.describe(err) : (error.isEmpty() ? null : error), cmd.replyTo())))
         .thenNoReply();
   }
 
   private ReplyEffect<Event, State> onDeprovisioned(State s, Deprovisioned m) {
-    busy = false;
-    ActorRef<StatusReply<Done>> reply = pendingRemove;
-    pendingRemove = null;
+    flows.serial.end();
     if (m.error() != null) {
       log.warn("{}: removing the tunnel of {} was incomplete: {}", entityId, m.containerId(), m.error());
     } else {
@@ -392,230 +372,14 @@ public final class PodTunnel
       deps.keys().remove(gone.deviceName());
     }
     return Effect().persist(new TunnelRemoved(m.containerId()))
-        .thenRun(st -> {
-          if (reply != null) {
-            reply.tell(StatusReply.ack());
-          }
-        })
+        .thenRun(st -> m.replyTo().tell(StatusReply.ack()))
         .thenNoReply()
         .thenUnstashAll();
   }
 
-  private ReplyEffect<Event, State> onReattach(State s, Reattach cmd) {
-    if (busy) {
-      return Effect().stash();
-    }
-    if (!(s instanceof Established e) || !e.tunnel().deviceName().equals(cmd.deviceName())) {
-      return Effect().noReply();
-    }
-    Tunnel t = e.tunnel();
-    java.util.Optional<String> key = deps.keys().get(t.deviceName());
-    Plan plan;
-    try {
-      if (key.isEmpty()) {
-        throw new IllegalArgumentException("its key was lost with an agent restart");
-      }
-      plan = planFor(t);
-    } catch (IllegalArgumentException ex) {
-      log.warn("{}: device {} died and cannot be re-created here ({}); the pod stays fail-closed until its next ADD",
-          entityId, t.deviceName(), ex.getMessage());
-      return Effect().noReply();
-    }
-    busy = true;
-    ctx.pipeToSelf(pipelines.reattach(t, plan.view(), plan.routes(), key.get()),
-        (v, err) -> new Reattached(t.deviceName(), err == null ? null : TunnelPipelines.describe(err)));
-    return Effect().noReply();
-  }
-
-  private ReplyEffect<Event, State> onReattached(State s, Reattached m) {
-    busy = false;
-    if (m.error() == null) {
-      log.info("{}: device {} re-created after its process died", entityId, m.deviceName());
-    } else {
-      log.warn("{}: re-creating device {} failed: {}", entityId, m.deviceName(), m.error());
-    }
-    return Effect().noReply().thenUnstashAll();
-  }
-
   private ReplyEffect<Event, State> onResume(State s, Resume cmd) {
-    if (busy) {
-      return Effect().stash();
-    }
-    Tunnel t = resumable(s);
-    if (t == null) {
-      return Effect().reply(cmd.replyTo(), StatusReply.error("no established tunnel to resume"));
-    }
-    if (deps.keys().get(t.deviceName()).isPresent()) { // this agent serves the tunnel already, or is re-making it
-      return Effect().reply(cmd.replyTo(), s instanceof Requested
-          ? StatusReply.error("tunnel " + t.deviceName() + " is being made again")
-          : StatusReply.success(TakenBack.of(t, false)));
-    }
-    ConfigView view = deps.views().get().get(t.configKey());
-    String problem = unusable(view, t.configKey());
-    if (problem != null) {
-      if (cmd.attempt() + 1 < RESUME_ATTEMPTS) {
-        ctx.scheduleOnce(RESUME_RETRY, ctx.getSelf(), new Resume(cmd.attempt() + 1, cmd.replyTo()));
-        return Effect().noReply();
-      }
-      log.warn("{}: cannot resume tunnel {}: {}", entityId, t.deviceName(), problem);
-      return Effect().reply(cmd.replyTo(), StatusReply.error(problem));
-    }
-    if (!view.uid().equals(t.configUid())) {
-      return Effect().reply(cmd.replyTo(), StatusReply.error("configuration " + t.configKey()
-          + " was replaced since the tunnel was made; the pod's next ADD makes a new one"));
-    }
-    busy = true;
-    ctx.pipeToSelf(pipelines.resume(t, view),
-        (found, err) -> new Resumed(t.deviceName(), found, err == null ? null : TunnelPipelines.describe(err), cmd.replyTo()));
-    return Effect().noReply();
-  }
-
-  private ReplyEffect<Event, State> onResumed(State s, Resumed m) {
-    busy = false;
-    Tunnel taken = resumable(s);
-    Tunnel t = taken != null && taken.deviceName().equals(m.deviceName()) ? taken : null;
-    String problem = m.error() != null ? m.error() : t == null ? "the tunnel changed while it was resumed" : null;
-    if (problem != null) {
-      log.warn("{}: resuming tunnel {} failed: {}", entityId, m.deviceName(), problem);
-      return Effect().reply(m.replyTo(), StatusReply.error(problem)).thenUnstashAll();
-    }
-    if (m.found().privateKey().isPresent() && s instanceof Established) {
-      deps.keys().put(t.deviceName(), m.found().privateKey().get());
-      log.info("{}: tunnel {} of {} resumed: its device is alive and watched again", entityId, t.deviceName(), t.podIp());
-      // the pool may have gained a gateway while this agent was away (nobody told the tunnel then)
-      ConfigView view = deps.views().get().get(t.configKey());
-      if (view != null && view.uid().equals(t.configUid())) {
-        sendPeer(t, view.gateways().keySet(), "resumed after an agent restart");
-      }
-      return Effect().reply(m.replyTo(), StatusReply.success(TakenBack.of(t, false))).thenUnstashAll();
-    }
-    if (m.found().sandboxGone()) {
-      log.info("{}: the namespace of tunnel {} is gone; the pod's DEL removes the rest", entityId, t.deviceName());
-      return Effect().reply(m.replyTo(), StatusReply.error("the pod's network namespace is gone")).thenUnstashAll();
-    }
-    Plan plan;
-    try {
-      plan = planFor(t);
-    } catch (IllegalArgumentException ex) {
-      return Effect().reply(m.replyTo(), StatusReply.error(ex.getMessage())).thenUnstashAll();
-    }
-    if (s instanceof Requested) {
-      log.warn("{}: tunnel {} of {} was being made again when the agent stopped; making it again with a new key",
-          entityId, t.deviceName(), t.podIp());
-    } else {
-      log.warn("{}: device {} of {} did not survive the agent's restart; making it again with a new key", entityId,
-          t.deviceName(), t.podIp());
-    }
-    busy = true;
-    pendingResume = m.replyTo();
-    rekeyAttempt = 0;
-    rekeyReplaced = t;
-    return provisionWithNewKey(t, plan.view(), plan.routes(), t);
-  }
-
-  private void retryRekey(Tunnel t, int attempt, Tunnel replaced) {
-    if (attempt < REKEY_ATTEMPTS) {
-      ctx.scheduleOnce(REKEY_RETRY, ctx.getSelf(), new RetryRekey(t.deviceName(), attempt, replaced));
-    } else {
-      log.warn("{}: gave up making tunnel {} again after {} attempts; the pod stays fail-closed until its next ADD",
-          entityId, t.deviceName(), attempt);
-    }
-  }
-
-  private ReplyEffect<Event, State> onRetryRekey(State s, RetryRekey m) {
-    if (busy) {
-      return Effect().stash();
-    }
-    if (!(s instanceof Requested r) || !r.tunnel().deviceName().equals(m.deviceName())
-        || deps.keys().get(m.deviceName()).isEmpty()) {
-      return Effect().noReply(); // an ADD or a DEL came meanwhile and decided
-    }
-    Tunnel t = r.tunnel();
-    Plan plan;
-    try {
-      plan = planFor(t);
-    } catch (IllegalArgumentException ex) {
-      log.warn("{}: cannot make tunnel {} again yet: {}", entityId, t.deviceName(), ex.getMessage());
-      retryRekey(t, m.attempt() + 1, m.replaced());
-      return Effect().noReply();
-    }
-    log.info("{}: making tunnel {} again, attempt {}", entityId, t.deviceName(), m.attempt() + 1);
-    busy = true;
-    rekeyAttempt = m.attempt();
-    rekeyReplaced = m.replaced();
-    provision(t, plan.view(), plan.routes(), m.replaced());
-    return Effect().noReply();
-  }
-
-  /**
-   * Sends an established tunnel's peer to {@code gateways} without waiting (a gateway that has it already
-   * answers at once); the outcome is logged.
-   */
-  private void sendPeer(Tunnel t, java.util.Collection<String> gateways, String why) {
-    for (String gw : gateways) {
-      deps.gateways().addPeer(gw, t.configUid(), t.publicKey(), t.podIp()).whenComplete((v, err) -> {
-        if (err == null) {
-          log.debug("{}: gateway {} holds the peer of tunnel {} ({})", entityId, gw, t.deviceName(), why);
-        } else {
-          log.warn("{}: gateway {} did not take the peer of tunnel {} ({}): {}", entityId, gw, t.deviceName(), why,
-              TunnelPipelines.describe(err));
-        }
-      });
-    }
-  }
-
-  // --- helpers ---
-
-  /** A tunnel's configuration view as replicated now, and the routes its pod should have under it. */
-  private record Plan(ConfigView view, List<Route> routes) {}
-
-  /**
-   * What re-making {@code t}'s device needs: its configuration usable and still the one the tunnel was made
-   * for. Fails with {@link IllegalArgumentException} saying why not.
-   */
-  private Plan planFor(Tunnel t) {
-    ConfigView view = deps.views().get().get(t.configKey());
-    String problem = unusable(view, t.configKey());
-    if (problem != null) {
-      throw new IllegalArgumentException(problem);
-    }
-    if (!view.uid().equals(t.configUid())) {
-      throw new IllegalArgumentException("configuration " + t.configKey() + " was replaced since the tunnel was made");
-    }
-    return new Plan(view, PodRoutes.desired(view.defaultRoute(), t.eth0Gateway(), view.excludeCidrs(),
-        t.excludedCidrs(), deps.exceptionCidrs(), view.ilbIp()));
-  }
-
-  /** Why {@code view} cannot serve a pod right now, or null. */
-  static String unusable(ConfigView view, String key) {
-    if (view == null) {
-      return "gateway configuration " + key + " is not known on this node (it does not exist or has not replicated yet)";
-    }
-    if (!view.ready()) {
-      return "gateway configuration " + key + " is not ready yet (gateways or Azure resources still provisioning)";
-    }
-    if (view.gateways().isEmpty()) {
-      return "gateway configuration " + key + " has no gateway nodes";
-    }
-    if (view.ilbIp().isEmpty() || view.port() <= 0 || view.gatewayPublicKey().isEmpty()) {
-      return "gateway configuration " + key + " has no gateway endpoint or public key yet";
-    }
-    return null;
-  }
-
-  /**
-   * The tunnel an agent restart should take back: an established one, or one whose device was being made
-   * again (its pod runs and will not be ADDed again; a tunnel of a pending ADD is left to the runtime's
-   * retry). Null otherwise.
-   */
-  private static Tunnel resumable(State s) {
-    if (s instanceof Established e) {
-      return e.tunnel();
-    }
-    if (s instanceof Requested r && r.replacing()) {
-      return r.tunnel();
-    }
-    return null;
+    Tunnel t = ResumeFlow.resumable(s);
+    return t == null ? Effect().reply(cmd.replyTo(), StatusReply.error(NOTHING_TO_RESUME)) : resume.onResume(Effect(), s, t, cmd);
   }
 
   /** The tunnel of a state that has one (its key may be on the gateways), else null. */

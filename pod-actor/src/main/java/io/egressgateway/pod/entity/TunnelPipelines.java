@@ -1,5 +1,6 @@
 package io.egressgateway.pod.entity;
 
+import io.egressgateway.core.model.Failures;
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.pod.infra.HostPodDatapath;
 import io.egressgateway.pod.model.FirstSuccess;
@@ -130,11 +131,7 @@ final class TunnelPipelines {
   }
 
   static String describe(Throwable err) {
-    Throwable t = err;
-    while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
-        && t.getCause() != null) {
-      t = t.getCause();
-    }
+    Throwable t = Failures.unwrap(err);
     if (t instanceof java.util.concurrent.TimeoutException) {
       return "timed out";
     }

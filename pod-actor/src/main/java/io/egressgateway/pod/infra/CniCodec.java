@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.egressgateway.pod.model.CniCall;
-import io.egressgateway.pod.model.Ipv4Cidr;
+import io.egressgateway.datapath.model.Ipv4Cidr;
 import io.egressgateway.pod.model.CniReply;
 import java.io.IOException;
 import java.util.ArrayList;

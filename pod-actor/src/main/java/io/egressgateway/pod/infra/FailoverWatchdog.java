@@ -4,8 +4,8 @@ import io.egressgateway.datapath.model.WgDump;
 import io.egressgateway.datapath.model.WgPeer;
 import io.egressgateway.datapath.wireguard.WgDevice;
 import io.egressgateway.datapath.wireguard.WireGuardBackend;
+import io.egressgateway.pod.model.TunnelWatch;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -40,29 +40,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>It also moves running tunnels to a configuration's new gateway key ({@link #onViews}).
  *
- * <p>Owns nothing persistent: the set of watched tunnels is rebuilt by attach/detach.
+ * <p>Owns nothing persistent: the set of watched tunnels is rebuilt by attach/detach. What a look at a device
+ * calls for is decided by the pure {@link TunnelWatch}; this class reads the devices, keeps the watches and
+ * acts, with both its clocks (monotonic, and wall for a handshake's age) given to it.
  */
 public final class FailoverWatchdog implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FailoverWatchdog.class);
-  /** A keepalive on the wire: a transport header and an empty, authenticated payload. */
-  private static final long KEEPALIVE_BYTES = 32;
-  private static final Duration MAX_RETRY = Duration.ofSeconds(5);
-  private static final Duration MAX_UNANSWERED_BACKOFF = Duration.ofSeconds(30);
 
   /** A pod tunnel: its device (as moved into the pod) and its gateway peer. */
   public record Tunnel(WgDevice device, String gatewayPublicKey, String gatewayEndpoint) {}
-
-  /** What the watchdog knows about one tunnel between checks. */
-  private static final class Watch {
-    long rx = -1;
-    long tx = -1;
-    long rxAt;             // when rx last grew
-    long unansweredSince;  // first data sent after the last data received; 0: none outstanding
-    int unansweredKicks;   // consecutive kicks for unanswered data (backoff)
-    long kickedAt;         // 0: no fresh handshake pending
-    long firstKickAt;      // first kick of this outage
-    int retries;           // kicks since the last completed handshake (0: the device's own first handshake)
-  }
 
   /**
    * The watchdog's times: {@code stall} without anything received; {@code retry} after a forced handshake
@@ -73,22 +59,24 @@ public final class FailoverWatchdog implements AutoCloseable {
   public record Timing(Duration stall, Duration retry, Duration firstHandshakeRetry, Duration unansweredData) {}
 
   private final WireGuardBackend wg;
-  private final Duration stall;
-  private final Duration retry;
-  private final Duration firstRetry;
-  private final Duration unanswered;
+  private final TunnelWatch.Timing timing;
   private final LongSupplier clock;
+  /** Wall-clock seconds, for the age of a handshake (WireGuard reports when it happened, in epoch seconds). */
+  private final LongSupplier epochSeconds;
   private final Map<String, Tunnel> tunnels = new ConcurrentHashMap<>();
-  private final Map<String, Watch> watches = new ConcurrentHashMap<>();
+  private final Map<String, TunnelWatch> watches = new ConcurrentHashMap<>();
   private final AtomicLong kicks = new AtomicLong();
   private ScheduledExecutorService timer;
 
   public FailoverWatchdog(WireGuardBackend wg, Timing timing, LongSupplier nanoClock) {
+    this(wg, timing, nanoClock, () -> java.time.Instant.now().getEpochSecond());
+  }
+
+  /** With the wall clock given too ({@code epochSeconds}), so that every time it reads is injected. */
+  public FailoverWatchdog(WireGuardBackend wg, Timing timing, LongSupplier nanoClock, LongSupplier epochSeconds) {
     this.wg = wg;
-    this.stall = timing.stall();
-    this.retry = timing.retry();
-    this.firstRetry = timing.firstHandshakeRetry();
-    this.unanswered = timing.unansweredData();
+    this.epochSeconds = epochSeconds;
+    this.timing = new TunnelWatch.Timing(timing.stall(), timing.retry(), timing.firstHandshakeRetry(), timing.unansweredData());
     this.clock = nanoClock;
   }
 
@@ -140,8 +128,10 @@ public final class FailoverWatchdog implements AutoCloseable {
         if (t.gatewayEndpoint().equals(endpoint) && !t.gatewayPublicKey().equals(v.gatewayPublicKey())) {
           try {
             Tunnel replaced = new Tunnel(t.device(), v.gatewayPublicKey(), endpoint);
+            // the new peer is parsed (key, endpoint) before the old one goes: a bad value leaves the tunnel as it is
+            WgPeer peer = gatewayPeer(replaced, 0);
             wg.removePeer(t.device(), t.gatewayPublicKey());
-            wg.setPeer(t.device(), gatewayPeer(replaced, 0));
+            wg.setPeer(t.device(), peer);
             tunnels.put(name, replaced);
             watches.remove(name);
             log.info("tunnel {}: gateway key of {} changed; peer replaced", name, v.key());
@@ -187,104 +177,46 @@ public final class FailoverWatchdog implements AutoCloseable {
       return; // being replaced right now (new key or repair)
     }
     long now = clock.getAsLong();
-    Watch w = watches.computeIfAbsent(name, k -> new Watch());
-    if (w.kickedAt == 0 && peer.latestHandshake() == 0) {
-      if (peer.txBytes() == 0) {
-        watches.remove(name); // nothing sent yet, so no handshake under way
-        return;
+    TunnelWatch.Step step = watches.getOrDefault(name, TunnelWatch.NEW).step(
+        new TunnelWatch.Sample(peer.latestHandshake(), peer.rxBytes(), peer.txBytes(), peer.keepaliveSeconds()), now, timing);
+    if (step.established()) {
+      long age = epochSeconds.getAsLong() - peer.latestHandshake();
+      oldestSeen = Math.max(oldestSeen, Math.max(0, age));
+    }
+    if (step.watch() == null) {
+      watches.remove(name);
+      return;
+    }
+    watches.put(name, step.watch());
+    if (step.action() instanceof TunnelWatch.Kick k) {
+      kick(name, t, k);
+    } else if (step.action() instanceof TunnelWatch.SessionUp up) {
+      if (up.endKeepalive()) {
+        wg.setPeer(t.device(), gatewayPeer(t, 0));
       }
-      // the first handshake is under way: retried after firstHandshakeRetry (the gateway the ILB picked
-      // may not have the peer yet; WireGuard itself would try again only after 5 s)
-      w.kickedAt = now;
-      w.firstKickAt = now;
-      w.retries = 0;
-      return;
-    }
-    if (w.kickedAt != 0) {
-      if (peer.latestHandshake() != 0) {
-        // the fresh session is up: stop the pod-side keepalive, start watching from here
-        if (peer.keepaliveSeconds() != 0) {
-          wg.setPeer(t.device(), gatewayPeer(t, 0));
-        }
-        if (w.retries > 0) {
-          log.info("tunnel {}: new session with a gateway behind {} after {} ms ({} attempt(s))", name,
-              t.gatewayEndpoint(), (now - w.firstKickAt) / 1_000_000, w.retries);
-        }
-        Watch fresh = new Watch();
-        fresh.unansweredKicks = w.unansweredKicks; // the backoff ends only when data comes back
-        watches.put(name, fresh);
-      } else if (now - w.kickedAt >= retryDelay(w.retries).toNanos()) {
-        kick(name, t, w, now, "no handshake answer yet");
+      if (up.attempts() > 0) {
+        log.info("tunnel {}: new session with a gateway behind {} after {} ms ({} attempt(s))", name,
+            t.gatewayEndpoint(), up.tookNanos() / 1_000_000, up.attempts());
       }
-      return;
-    }
-    long age = java.time.Instant.now().getEpochSecond() - peer.latestHandshake();
-    oldestSeen = Math.max(oldestSeen, Math.max(0, age));
-    if (w.rx < 0) {
-      w.rx = peer.rxBytes();
-      w.tx = peer.txBytes();
-      w.rxAt = now;
-      return;
-    }
-    long drx = peer.rxBytes() - w.rx;
-    long dtx = peer.txBytes() - w.tx;
-    w.rx = peer.rxBytes();
-    w.tx = peer.txBytes();
-    if (drx != 0) {
-      w.rxAt = now;
-    }
-    boolean dataIn = drx != 0 && drx != KEEPALIVE_BYTES;
-    boolean dataOut = dtx != 0 && dtx != KEEPALIVE_BYTES;
-    if (dataIn) {
-      w.unansweredSince = 0;
-      w.unansweredKicks = 0;
-    } else if (dataOut && w.unansweredSince == 0) {
-      w.unansweredSince = now;
-    }
-    if (now - w.rxAt >= stall.toNanos()) {
-      kick(name, t, w, now, "nothing received for " + (now - w.rxAt) / 1_000_000 + " ms");
-    } else if (w.unansweredSince != 0 && now - w.unansweredSince >= unansweredLimit(w.unansweredKicks).toNanos()) {
-      w.unansweredKicks++;
-      kick(name, t, w, now, "data sent but only keepalives received for " + (now - w.unansweredSince) / 1_000_000 + " ms");
+      watches.put(name, up.after());
     }
   }
 
   /** Drops the session and re-adds the gateway peer with a keepalive, which starts a handshake at once. */
-  private void kick(String name, Tunnel t, Watch w, long now, String why) {
+  private void kick(String name, Tunnel t, TunnelWatch.Kick k) {
     wg.removePeer(t.device(), t.gatewayPublicKey());
     wg.setPeer(t.device(), gatewayPeer(t, 1));
     kicks.incrementAndGet();
-    int unanswered = w.unansweredKicks;
-    Watch next = new Watch();
-    next.kickedAt = now;
-    next.firstKickAt = w.firstKickAt == 0 ? now : w.firstKickAt;
-    next.retries = w.retries + 1;
-    next.unansweredKicks = unanswered;
-    watches.put(name, next);
-    if (w.retries == 0) {
-      log.info("tunnel {}: {} from gateway {}; forced a fresh handshake", name, why, t.gatewayEndpoint());
+    watches.put(name, k.after());
+    if (k.firstOfOutage()) {
+      log.info("tunnel {}: {} from gateway {}; forced a fresh handshake", name, k.why(), t.gatewayEndpoint());
     } else {
-      log.debug("tunnel {}: {}; handshake attempt {}", name, why, next.retries);
+      log.debug("tunnel {}: {}; handshake attempt {}", name, k.why(), k.after().retries());
     }
   }
 
   private static WgPeer gatewayPeer(Tunnel t, int keepaliveSeconds) {
     return HostPodDatapath.gatewayPeer(t.gatewayPublicKey(), t.gatewayEndpoint(), keepaliveSeconds);
-  }
-
-  /** Wait after the {@code n}-th kick before the next one: {@code retry}, doubling, at most 5 s. */
-  private Duration retryDelay(int n) {
-    if (n == 0) {
-      return firstRetry; // the device's own first handshake, not one we forced
-    }
-    Duration d = retry.multipliedBy(1L << Math.min(n - 1, 10));
-    return d.compareTo(MAX_RETRY) > 0 ? MAX_RETRY : d;
-  }
-
-  /** How long data may go unanswered before a kick: {@code stall}, doubling per kick in a row, at most 30 s. */
-  private Duration unansweredLimit(int kicksInRow) {
-    Duration d = unanswered.multipliedBy(1L << Math.min(kicksInRow, 10));
-    return d.compareTo(MAX_UNANSWERED_BACKOFF) > 0 ? MAX_UNANSWERED_BACKOFF : d;
   }
 
   @Override

@@ -31,6 +31,8 @@ public final class GatewayNamespaces {
   /** The plugin's name for the file (cni-plugin {@code NodeHints.FILE}). */
   public static final String FILE = "gateway-namespaces";
   private static final Logger log = LoggerFactory.getLogger(GatewayNamespaces.class);
+  /** A Kubernetes namespace name (RFC 1123 label). */
+  private static final java.util.regex.Pattern NAMESPACE = java.util.regex.Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
 
   private final Path file;
   private final Executor io;
@@ -53,7 +55,13 @@ public final class GatewayNamespaces {
     for (String key : views.keySet()) {
       int slash = key.indexOf('/');
       if (slash > 0) {
-        namespaces.add(key.substring(0, slash));
+        String ns = key.substring(0, slash);
+        // one line per namespace in a file the plugin reads: only a Kubernetes namespace name gets a line
+        if (NAMESPACE.matcher(ns).matches()) {
+          namespaces.add(ns);
+        } else {
+          log.warn("configuration key with a namespace that is no Kubernetes name left out of {}", FILE);
+        }
       }
     }
     if (namespaces.isEmpty() && nanoTime.getAsLong() - startNanos < emptyAfter.toNanos()) {

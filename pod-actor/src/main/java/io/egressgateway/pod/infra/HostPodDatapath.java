@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.egressgateway.datapath.command.CommandException;
 import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.model.NetnsName;
 import io.egressgateway.datapath.model.WgConfig;
 import io.egressgateway.datapath.model.WgPeer;
+import io.egressgateway.datapath.net.IpBatch;
 import io.egressgateway.datapath.net.Net;
 import io.egressgateway.datapath.net.Nft;
 import io.egressgateway.datapath.wireguard.WgDevice;
@@ -33,7 +35,7 @@ public final class HostPodDatapath implements PodDatapath {
   private static final Logger log = LoggerFactory.getLogger(HostPodDatapath.class);
   static final String NFT_TABLE = "kube_egress_pod";
   static final int RULE_PREF = 8738;
-  static final String REPLY_MARK = "0x2222";
+  static final int REPLY_MARK = 0x2222;
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final CommandRunner cmd;
@@ -142,26 +144,28 @@ public final class HostPodDatapath implements PodDatapath {
 
   @Override
   public void applyRoutes(String podNetns, List<Route> desired) {
-    String ns = NetnsNames.resolve(cmd, podNetns);
-    cmd.run(CommandRunner.inNetns(ns, List.of("sysctl", "-q", "-w",
+    NetnsName ns = NetnsName.parse(NetnsNames.resolve(cmd, podNetns));
+    cmd.run(CommandRunner.inNetns(ns.value(), List.of("sysctl", "-q", "-w",
         "net.ipv4.conf.all.rp_filter=2", "net.ipv4.conf.eth0.rp_filter=2")));
-    Nft.replaceTable(cmd, ns, "ip", NFT_TABLE, replyMarkingBody());
+    Nft.replaceTable(cmd, ns.value(), "ip", NFT_TABLE, replyMarkingBody());
     // one `ip -batch` to read what is there (the rule and our routes) and one for every change: each exec
     // costs milliseconds on a busy node
-    List<JsonNode> present = ipJson(ns, "rule show pref " + RULE_PREF + "\n"
-        + "route show table all proto " + Route.PROTO + "\n");
-    StringBuilder batch = new StringBuilder();
+    List<JsonNode> present = ipJson(ns, new IpBatch().ruleShow(RULE_PREF).routesOfProto(Route.PROTO));
+    IpBatch batch = new IpBatch();
     if (present.get(0).isEmpty()) {
-      batch.append("rule add pref ").append(RULE_PREF).append(" fwmark ").append(REPLY_MARK)
-          .append(" lookup ").append(Route.REPLY_TABLE).append('\n');
+      batch.ruleAddFwmark(RULE_PREF, REPLY_MARK, Route.REPLY_TABLE);
     }
     for (RouteAction action : PodRoutes.plan(desired, parseRoutes(present.get(1)))) {
-      batch.append("route ").append(action instanceof RouteAction.Replace ? "replace " : "del ")
-          .append(String.join(" ", action.route().args())).append('\n');
+      route(batch, action instanceof RouteAction.Replace ? IpBatch.RouteVerb.REPLACE : IpBatch.RouteVerb.DEL, action.route());
     }
-    if (batch.length() > 0) {
-      cmd.run(Net.ip(ns, "-4", "-batch", "-"), batch.toString());
+    if (!batch.isEmpty()) {
+      batch.run(cmd, ns);
     }
+  }
+
+  /** One route line, from the route's typed values (each parsed again here, right before use). */
+  static IpBatch route(IpBatch batch, IpBatch.RouteVerb verb, Route r) {
+    return batch.route(verb, r.cidr(), r.nextHop().orElse(null), r.device(), r.table(), Route.PROTO);
   }
 
   @Override
@@ -183,12 +187,13 @@ public final class HostPodDatapath implements PodDatapath {
       wg.delete(device);
     }
     cmd.attempt(CommandRunner.inNetns(ns.get(), List.of("nft", "delete", "table", "ip", NFT_TABLE)));
-    StringBuilder batch = new StringBuilder("rule del pref " + RULE_PREF + "\n");
-    for (Route r : ourRoutes(ns.get())) {
-      batch.append("route del ").append(String.join(" ", r.args())).append('\n');
+    NetnsName name = NetnsName.parse(ns.get());
+    IpBatch batch = new IpBatch().ruleDel(RULE_PREF);
+    for (Route r : ourRoutes(name)) {
+      route(batch, IpBatch.RouteVerb.DEL, r);
     }
     // -force: go on past what is already gone (the rule may be absent)
-    cmd.attempt(Net.ip(ns.get(), "-4", "-force", "-batch", "-"), batch.toString());
+    batch.attempt(cmd, name, "-force");
     NetnsNames.release(cmd, podNetns);
   }
 
@@ -217,17 +222,17 @@ public final class HostPodDatapath implements PodDatapath {
   }
 
   /** Routes carrying our protocol marker, in every table. */
-  List<Route> ourRoutes(String ns) {
-    return parseRoutes(ipJson(ns, "route show table all proto " + Route.PROTO + "\n").get(0));
+  List<Route> ourRoutes(NetnsName ns) {
+    return parseRoutes(ipJson(ns, new IpBatch().routesOfProto(Route.PROTO)).get(0));
   }
 
   /**
    * Runs {@code show} commands through one {@code ip -4 -j -batch}: one JSON array per command, in order
    * (an empty array where {@code ip} printed nothing).
    */
-  List<JsonNode> ipJson(String ns, String showCommands) {
-    String out = cmd.run(Net.ip(ns, "-4", "-j", "-batch", "-"), showCommands).stdout();
-    long expected = showCommands.lines().filter(l -> !l.isBlank()).count();
+  List<JsonNode> ipJson(NetnsName ns, IpBatch shows) {
+    String out = shows.run(cmd, ns, "-j").stdout();
+    long expected = shows.size();
     List<JsonNode> docs = new ArrayList<>();
     // a parser, not readValues: that would unwrap a top-level array into its elements
     try (var parser = JSON.getFactory().createParser(out)) {
@@ -244,7 +249,10 @@ public final class HostPodDatapath implements PodDatapath {
     return docs;
   }
 
-  /** Routes from the JSON array of {@code ip -j route show}. */
+  /**
+   * Routes from the JSON array of {@code ip -j route show}. A route that does not parse into our typed values
+   * (nothing we made looks like that) is left out, with a warning: it is neither kept nor deleted by us.
+   */
   static List<Route> parseRoutes(JsonNode arr) {
     List<Route> routes = new ArrayList<>();
     for (JsonNode r : arr) {
@@ -261,20 +269,25 @@ public final class HostPodDatapath implements PodDatapath {
         case "default" -> 253;
         default -> Integer.parseInt(table);
       };
-      routes.add(new Route(r.path("dst").asText(), via, r.path("dev").asText(), t));
+      try {
+        routes.add(new Route(r.path("dst").asText(), via, r.path("dev").asText(), t));
+      } catch (IllegalArgumentException e) {
+        log.warn("a route with our protocol marker is not one we could have made, left alone: {}", e.getMessage());
+      }
     }
     return routes;
   }
 
   /** Connections that arrive on eth0 are marked; their replies carry the mark and use the reply table. */
   private static String replyMarkingBody() {
+    String mark = "0x" + Integer.toHexString(REPLY_MARK);
     return "  chain prerouting {\n"
         + "    type filter hook prerouting priority mangle; policy accept;\n"
-        + "    iifname \"eth0\" ct state new ct mark set " + REPLY_MARK + "\n"
+        + "    iifname \"eth0\" ct state new ct mark set " + mark + "\n"
         + "  }\n"
         + "  chain output {\n"
         + "    type route hook output priority mangle; policy accept;\n"
-        + "    ct mark " + REPLY_MARK + " meta mark set " + REPLY_MARK + "\n"
+        + "    ct mark " + mark + " meta mark set " + mark + "\n"
         + "  }";
   }
 

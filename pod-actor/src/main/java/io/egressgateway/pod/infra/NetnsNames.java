@@ -1,6 +1,7 @@
 package io.egressgateway.pod.infra;
 
 import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.model.NetnsName;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -11,7 +12,8 @@ import java.util.regex.Pattern;
 /**
  * CNI passes a pod's namespace as a path; {@code ip -n} wants a name. A path under {@code /var/run/netns}
  * or {@code /run/netns} is its file name. A {@code /proc/<pid>/ns/net} path gets a name of our own,
- * {@code egp-<pid>}, made with {@code ip netns attach} and released on detach.
+ * {@code egp-<pid>}, made with {@code ip netns attach} and released on detach. Every name given out is parsed
+ * ({@link NetnsName}: no {@code /}, no {@code ..}, no whitespace), whatever checked the path before.
  */
 final class NetnsNames {
   private static final Pattern PROC = Pattern.compile("^/proc/(\\d+)/ns/net$");
@@ -27,7 +29,7 @@ final class NetnsNames {
     }
     Matcher m = PROC.matcher(path);
     if (m.matches() && Files.exists(Path.of(path))) {
-      String name = ATTACH_PREFIX + m.group(1);
+      String name = NetnsName.parse(ATTACH_PREFIX + m.group(1)).value();
       cmd.run(List.of("ip", "netns", "attach", name, m.group(1)));
       return name;
     }
@@ -37,8 +39,15 @@ final class NetnsNames {
   /** The existing name for {@code path}, if it has one already. */
   static Optional<String> find(String path) {
     for (String dir : List.of("/var/run/netns/", "/run/netns/")) {
-      if (path.startsWith(dir) && Files.exists(Path.of(path))) {
-        return Optional.of(path.substring(dir.length()));
+      if (path.startsWith(dir)) {
+        // parsed before it names a file: "../../proc/1/ns/net" is no namespace name, and has none here
+        String name;
+        try {
+          name = NetnsName.parse(path.substring(dir.length())).value();
+        } catch (IllegalArgumentException e) {
+          return Optional.empty();
+        }
+        return Files.exists(Path.of(dir, name)) ? Optional.of(name) : Optional.empty();
       }
     }
     Matcher m = PROC.matcher(path);
@@ -52,7 +61,7 @@ final class NetnsNames {
   static void release(CommandRunner cmd, String path) {
     Matcher m = PROC.matcher(path);
     if (m.matches()) {
-      cmd.attempt(List.of("ip", "netns", "delete", ATTACH_PREFIX + m.group(1)));
+      cmd.attempt(List.of("ip", "netns", "delete", NetnsName.parse(ATTACH_PREFIX + m.group(1)).value()));
     }
   }
 }

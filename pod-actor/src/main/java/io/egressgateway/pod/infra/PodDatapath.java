@@ -47,6 +47,12 @@ public interface PodDatapath {
   record Resumption(Optional<String> privateKey, boolean sandboxGone) {
     public static final Resumption GONE = new Resumption(Optional.empty(), true);
     public static final Resumption NO_DEVICE = new Resumption(Optional.empty(), false);
+
+    /** Never shows the private key: only whether there is one. */
+    @Override
+    public String toString() {
+      return "Resumption[privateKey=" + (privateKey.isPresent() ? "(redacted)" : "none") + ", sandboxGone=" + sandboxGone + "]";
+    }
   }
 
   /**

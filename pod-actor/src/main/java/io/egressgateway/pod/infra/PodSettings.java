@@ -1,7 +1,7 @@
 package io.egressgateway.pod.infra;
 
 import com.typesafe.config.Config;
-import io.egressgateway.pod.model.Ipv4Cidr;
+import io.egressgateway.datapath.model.Ipv4Cidr;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -83,7 +83,7 @@ public record PodSettings(
           continue;
         }
         try {
-          out.add(Ipv4Cidr.parse(part));
+          out.add(Ipv4Cidr.parse(part.strip()));
         } catch (IllegalArgumentException e) {
           throw new IllegalArgumentException("egress.pod.exception-cidrs (EGRESS_POD_EXCEPTION_CIDRS): " + e.getMessage(), e);
         }

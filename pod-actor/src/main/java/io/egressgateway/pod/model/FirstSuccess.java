@@ -1,5 +1,6 @@
 package io.egressgateway.pod.model;
 
+import io.egressgateway.core.model.Failures;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -66,10 +67,6 @@ public final class FirstSuccess {
   }
 
   static String rootMessage(Throwable t) {
-    while (t.getCause() != null && (t instanceof java.util.concurrent.CompletionException
-        || t instanceof java.util.concurrent.ExecutionException)) {
-      t = t.getCause();
-    }
-    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    return Failures.message(Failures.unwrap(t));
   }
 }

@@ -1,5 +1,7 @@
 package io.egressgateway.pod.model;
 
+import io.egressgateway.datapath.model.Ipv4Address;
+import io.egressgateway.datapath.model.Ipv4Cidr;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -35,6 +37,14 @@ public final class PodRoutes {
       List<String> confExcludes, List<Ipv4Cidr> exceptions, String ilbIp) {
     if (eth0Gateway == null || eth0Gateway.isBlank()) {
       throw new IllegalArgumentException("the pod has no gateway on eth0 to route excluded traffic to");
+    }
+    // every value is parsed here, right before it becomes a route, whatever checked it before: the
+    // config's CIDRs come from the replicated view, and a route's words end up in an `ip -batch` line
+    eth0Gateway = parsed("the pod's gateway on eth0", eth0Gateway, Ipv4Address::parse).toString();
+    configExcludes = cidrs("the configuration's excludeCidrs", configExcludes);
+    confExcludes = cidrs("the CNI configuration's excludedCIDRs", confExcludes);
+    if (ilbIp != null && !ilbIp.isBlank()) {
+      ilbIp = parsed("the configuration's ILB address", ilbIp, Ipv4Address::parse).toString();
     }
     Set<String> viaEth0 = new LinkedHashSet<>();
     exceptions.forEach(c -> viaEth0.add(c.toString()));
@@ -96,6 +106,18 @@ public final class PodRoutes {
       actions.add(new RouteAction.Replace(tunnelDefault));
     }
     return actions;
+  }
+
+  private static List<String> cidrs(String what, List<String> raw) {
+    return raw.stream().map(c -> parsed(what, c, Ipv4Cidr::parseNetworkOrHost).toString()).toList();
+  }
+
+  private static <T> T parsed(String what, String text, java.util.function.Function<String, T> parser) {
+    try {
+      return parser.apply(text);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(what + ": " + e.getMessage(), e);
+    }
   }
 
   private static boolean sameKey(Route a, Route b) {

@@ -11,7 +11,7 @@ import io.egressgateway.datapath.wireguard.WireGuardBackend;
 import io.egressgateway.datapath.wireguard.WireGuardBackends;
 import io.egressgateway.pod.infra.HostPodDatapath;
 import io.egressgateway.pod.infra.PodDatapath;
-import io.egressgateway.pod.model.Ipv4Cidr;
+import io.egressgateway.datapath.model.Ipv4Cidr;
 import io.egressgateway.pod.model.PodRoutes;
 import io.egressgateway.pod.model.Route;
 import java.util.List;

@@ -2,7 +2,7 @@ package io.egressgateway.pod.entity;
 
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.datapath.wireguard.WgKeys;
-import io.egressgateway.pod.model.Ipv4Cidr;
+import io.egressgateway.datapath.model.Ipv4Cidr;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;

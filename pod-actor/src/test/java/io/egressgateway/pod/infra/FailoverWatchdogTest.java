@@ -66,6 +66,22 @@ class FailoverWatchdogTest {
   }
 
   @Test
+  void theHandshakeAgeIsReadFromTheInjectedWallClock() {
+    OneDevice wg = new OneDevice();
+    wg.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), "10.0.0.100:6000", 0));
+    wg.handshake = 1000;
+    AtomicLong now = new AtomicLong();
+    AtomicLong wall = new AtomicLong(1042);
+    FailoverWatchdog w = new FailoverWatchdog(wg, new FailoverWatchdog.Timing(SEC, SEC, SEC, SEC), now::get, wall::get);
+    w.watch("wgpod1", new FailoverWatchdog.Tunnel(WgDevice.created("wgpod1", ""), GW, "10.0.0.100:6000"));
+    w.checkAll();
+    assertEquals(42, w.oldestHandshakeSeconds());
+    wall.set(1100);
+    w.checkAll();
+    assertEquals(100, w.oldestHandshakeSeconds());
+  }
+
+  @Test
   void aSilentTunnelGetsAFreshHandshakeRetriedUntilItCompletesAndABusyOneIsLeftAlone() {
     OneDevice wg = new OneDevice();
     wg.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), "10.0.0.100:6000", 0));
@@ -235,5 +251,19 @@ class FailoverWatchdogTest {
         "s1", List.of(), null, "", Map.of(), true)));
     assertEquals(java.util.Set.of(newKey), wg.peers.keySet(), "the old gateway peer is replaced by the new key");
     assertEquals("10.0.0.100:6000", wg.peers.get(newKey).endpoint());
+  }
+
+  @Test
+  void aHostileGatewayKeyInTheViewLeavesTheRunningPeerAlone() {
+    OneDevice wg = new OneDevice();
+    wg.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), "10.0.0.100:6000", 0));
+    FailoverWatchdog w = new FailoverWatchdog(wg, Duration.ofMillis(1300), Duration.ofMillis(300), System::nanoTime);
+    w.watch("wgpod1", new FailoverWatchdog.Tunnel(WgDevice.created("wgpod1", ""), GW, "10.0.0.100:6000"));
+    for (String bad : List.of(GW + "\nendpoint=10.9.9.9:1", GW.substring(1) + " ", "not a key", GW + "\u0000")) {
+      w.onViews(Map.of("ns/sgc", new io.egressgateway.core.view.ConfigView("ns/sgc", "u1", 3, "10.0.0.100", 6000, bad,
+          "s1", List.of(), null, "", Map.of(), true)));
+      assertEquals(java.util.Set.of(GW), wg.peers.keySet(), "refused, and the working peer kept: " + bad);
+      assertEquals(0, wg.resets);
+    }
   }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.egressgateway.datapath.model.Ipv4Cidr;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -60,7 +61,8 @@ class PodRoutesTest {
 
   @Test
   void exceptionCidrsAreParsedStrictly() {
-    assertEquals("169.254.169.254/32", Ipv4Cidr.parse(" 169.254.169.254/32 ").toString());
+    assertEquals("169.254.169.254/32", Ipv4Cidr.parse("169.254.169.254/32").toString());
+    assertThrows(IllegalArgumentException.class, () -> Ipv4Cidr.parse(" 169.254.169.254/32 "), "no text around it");
     assertEquals("0.0.0.0/0", Ipv4Cidr.parse("0.0.0.0/0").toString());
     for (String bad : List.of("169.254.169.254", "169.254.169/32", "169.254.169.256/32", "10.0.0.0/33", "10.0.0.1/8",
         "010.0.0.0/8", "a.b.c.d/8", "10.0.0.0/", "")) {

@@ -1,0 +1,57 @@
+package io.egressgateway.pod.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class TunnelWatchTest {
+  private static final TunnelWatch.Timing TIMING = new TunnelWatch.Timing(Duration.ofMillis(1300), Duration.ofMillis(300),
+      Duration.ofMillis(300), Duration.ofMillis(1300));
+  private static final long MS = 1_000_000;
+  /** Any start; 0 would read as "no kick pending". */
+  private static final long T0 = 1000 * MS;
+
+  private static TunnelWatch.Sample sample(long handshake, long rx, long tx) {
+    return new TunnelWatch.Sample(handshake, rx, tx, 0);
+  }
+
+  @Test
+  void aTunnelThatSentNothingIsNotWatched() {
+    TunnelWatch.Step step = TunnelWatch.NEW.step(sample(0, 0, 0), 0, TIMING);
+    assertNull(step.watch());
+    assertInstanceOf(TunnelWatch.Wait.class, step.action());
+  }
+
+  @Test
+  void anUnansweredFirstHandshakeIsRetriedAfterItsDelayThenTheSessionEndsTheOutage() {
+    TunnelWatch w = TunnelWatch.NEW.step(sample(0, 0, 148), T0, TIMING).watch();
+    assertEquals(T0, w.kickedAt(), "the device's own first handshake counts from the first look");
+    assertInstanceOf(TunnelWatch.Wait.class, w.step(sample(0, 0, 148), T0 + 299 * MS, TIMING).action());
+    TunnelWatch.Kick kick = (TunnelWatch.Kick) w.step(sample(0, 0, 148), T0 + 300 * MS, TIMING).action();
+    assertTrue(kick.firstOfOutage());
+    assertEquals(1, kick.after().retries());
+    TunnelWatch.SessionUp up = (TunnelWatch.SessionUp) kick.after().step(new TunnelWatch.Sample(1000, 92, 148, 1), T0 + 400 * MS, TIMING).action();
+    assertTrue(up.endKeepalive());
+    assertEquals(1, up.attempts());
+    assertEquals(TunnelWatch.NEW, up.after());
+  }
+
+  @Test
+  void silenceForStallKicksAndKeepalivesAloneDoNotCountAsAnAnswer() {
+    TunnelWatch w = TunnelWatch.NEW.step(sample(1000, 100, 100), T0, TIMING).watch();
+    TunnelWatch.Step keepalive = w.step(sample(1000, 132, 100), T0 + 1000 * MS, TIMING);
+    assertTrue(keepalive.established());
+    assertInstanceOf(TunnelWatch.Wait.class, keepalive.action(), "a keepalive arrived: not silent");
+    TunnelWatch.Step silent = keepalive.watch().step(sample(1000, 132, 100), T0 + 2300 * MS, TIMING);
+    TunnelWatch.Kick kick = (TunnelWatch.Kick) silent.action();
+    assertTrue(kick.why().startsWith("nothing received for 1300 ms"), kick.why());
+    TunnelWatch unanswered = keepalive.watch().step(sample(1000, 164, 500), T0 + 2000 * MS, TIMING).watch();
+    assertEquals(T0 + 2000 * MS, unanswered.unansweredSince(), "data went out, only a keepalive came back");
+    TunnelWatch.Kick again = (TunnelWatch.Kick) unanswered.step(sample(1000, 196, 900), T0 + 3300 * MS, TIMING).action();
+    assertEquals(1, again.after().unansweredKicks(), "the backoff for unanswered data grows");
+  }
+}
