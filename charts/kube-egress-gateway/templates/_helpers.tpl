@@ -96,6 +96,11 @@ egressgateway.kubernetes.azure.com/contact-point
       fieldPath: status.podIP
 - name: EGRESS_REMOTE_PORT
   value: {{ $root.Values.cluster.remotePort | quote }}
+{{- /* the address Cluster Bootstrap knows this member by: it must be the one discovery finds (the pod IP) */}}
+- name: EGRESS_MANAGEMENT_HOST
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
 - name: EGRESS_MANAGEMENT_PORT
   value: {{ $root.Values.cluster.managementPort | quote }}
 - name: EGRESS_DISCOVERY

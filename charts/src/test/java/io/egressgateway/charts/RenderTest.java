@@ -49,6 +49,10 @@ class RenderTest {
       assertTrue(selector.contains(label + "=true"), selector);
       assertTrue(t.getSpec().getContainers().get(0).getPorts().stream().anyMatch(p -> "management".equals(p.getName())),
           "discovery probes the port named management");
+      // bootstrap forms the cluster only on the member that finds itself among the contact points, by pod IP
+      var host = Workloads.member(t.getSpec()).getEnv().stream().filter(e -> e.getName().equals("EGRESS_MANAGEMENT_HOST"))
+          .findFirst().orElseThrow();
+      assertEquals("status.podIP", host.getValueFrom().getFieldRef().getFieldPath());
     }
   }
 

@@ -31,7 +31,12 @@ final class AzureSubscription implements AutoCloseable {
   }
 
   static AzureSubscription start() {
-    return new AzureSubscription(ArmSimulator.start());
+    return start(java.util.List.of());
+  }
+
+  /** With a certificate that also names {@code extraIps}, the addresses at which the VNet reaches the simulator. */
+  static AzureSubscription start(java.util.List<String> extraIps) {
+    return new AzureSubscription(ArmSimulator.start(extraIps));
   }
 
   /** The gateway subnet and a scale set of {@code gateways} instances in it. */

@@ -22,17 +22,19 @@ final class DemoChecks {
   private final AzureVnet vnet;
   private final AzureSubscription azure;
   private final List<Sandbox.SimNode> nodes;
+  private final String clientNs;
   private final ObjectNode report;
   private final PrintStream out;
 
   DemoChecks(Sandbox.Settings settings, KubernetesClient kube, NetLab lab, AzureVnet vnet, AzureSubscription azure,
-      List<Sandbox.SimNode> nodes, ObjectNode report, PrintStream out) {
+      List<Sandbox.SimNode> nodes, String clientNs, ObjectNode report, PrintStream out) {
     this.settings = settings;
     this.kube = kube;
     this.lab = lab;
     this.vnet = vnet;
     this.azure = azure;
     this.nodes = nodes;
+    this.clientNs = clientNs;
     this.report = report;
     this.out = out;
   }
@@ -110,11 +112,11 @@ final class DemoChecks {
     paths.put("excludedEgressIp", excludedSeen);
     paths.put("excludedOk", AzureVnet.DEFAULT_OUTBOUND_IP.equals(excludedSeen));
 
-    // ingress: a listener in the pod, a client on the controller VM across the VNet
+    // ingress: a listener in the pod, a client on another VM across the VNet
     Process listener = lab.spawn("ingress-" + e.key().replace('/', '-'), e.netns(),
         List.of("socat", "TCP-LISTEN:9090,reuseaddr", "SYSTEM:echo ingress-ok"));
     String podIp = e.detail();
-    String ctlNs = nodes.get(0).ns();
+    String ctlNs = clientNs;
     String answer = "";
     for (int i = 0; i < 20 && answer.isEmpty(); i++) {
       Sh.sleep(100);
@@ -125,7 +127,7 @@ final class DemoChecks {
     paths.put("ingressOk", "ingress-ok".equals(answer));
     paths.put("ok", paths.path("excludedOk").asBoolean() && paths.path("ingressOk").asBoolean());
     out.println("annotated pod " + e.key() + ": excluded CIDR leaves as " + excludedSeen + ", ingress from "
-        + nodes.get(0).name() + ": " + (answer.isEmpty() ? "no answer" : answer));
+        + Sandbox.SVC_IP + ": " + (answer.isEmpty() ? "no answer" : answer));
   }
 
   /**
@@ -174,7 +176,7 @@ final class DemoChecks {
   }
 
   /** Which of the product's metrics each kind of member exposes on /metrics (Prometheus text). */
-  void metrics(Members members) {
+  void metrics(Release members) {
     ObjectNode m = report.putObject("metrics");
     Map<String, List<String>> wanted = Map.of(
         "controller", List.of("egress_azure_arm_calls_total", "egress_reconciles_total"),
@@ -190,15 +192,17 @@ final class DemoChecks {
   }
 
   /**
-   * Restarts the members of the worker nodes (the pods stay, as in a rolling upgrade of the agents), then
-   * checks that each worker took back the tunnels it had made (metric {@code egress_pod_tunnels_resumed})
-   * and that every annotated pod egresses as before. While its member is down, the demo pod's wireguard-go
-   * is ended too (as a container restart would end it), so that tunnel has to be made again with a new key,
-   * and the private-mode pod is deleted, so its DEL finds no agent: the plugin keeps it, the new agent runs
-   * it, and the pod's peer must leave the gateways. The failover check, run after this one, then measures
-   * tunnels taken back rather than made by the running agent.
+   * Restarts the worker members as a rolling update of their DaemonSet does ({@code kubectl rollout
+   * restart}: node by node, the old pod goes through its preStop hook and stops, then the new pod starts;
+   * the application pods stay), then checks that each worker took back the tunnels it had made (metric
+   * {@code egress_pod_tunnels_resumed}) and that every annotated pod egresses as before. The wireguard-go
+   * processes of a worker's tunnels end with its container, so those tunnels are made again with new keys
+   * (with kernel WireGuard they would survive); the demo pod's PodEndpoint must show its new key. While its
+   * node's worker is down the private-mode pod is deleted, so its DEL finds no agent: the plugin keeps it,
+   * the new agent runs it, and the pod's peer must leave the gateways. The failover check, run after this
+   * one, then measures tunnels taken back rather than made by the running agent.
    */
-  void agentRestart(List<Pod> all, Map<String, PodRuntime.PodEvent> events, Members members, PodRuntime pods) {
+  void agentRestart(List<Pod> all, Map<String, PodRuntime.PodEvent> events, Release members, PodRuntime pods) {
     ObjectNode r = report.putObject("agentRestart");
     List<String> workers = nodes.stream().filter(n -> n.role().equals("worker")).map(Sandbox.SimNode::name).toList();
     List<Pod> tunnelled = all.stream().filter(Demo::annotated)
@@ -209,16 +213,21 @@ final class DemoChecks {
     String deletedKey = "e2e/private";
     PodRuntime.PodEvent deleted = events.get(deletedKey);
     String peersMetric = "egress_gateway_peers{config=\"" + deletedKey + "\"}";
+    // the gateways report their peers every 15 s: wait for the private pod's to show
     ObjectNode del = r.putObject("delWhileDown").put("pod", deletedKey)
-        .put("peersBefore", metricSum(members.metrics("gateway"), peersMetric));
+        .put("peersBefore", Sh.poll(() -> metricSum(members.metrics("gateway"), peersMetric), n -> n > 0, Duration.ofSeconds(30), 1000));
     ObjectNode down = r.putObject("podsWhileDown");
+    String demoDevice = demo == null ? "" : deviceOf(demo.netns());
     long t0 = System.nanoTime();
-    boolean ready = members.restart(workers, Duration.ofSeconds(120), node -> {
+    boolean ready = members.restartWorkers(Duration.ofSeconds(240), node -> {
       if (node.equals(workers.get(0))) {
         podsWhileAgentDown(node, events, down);
       }
       if (demo != null && demo.node().equals(node)) {
-        r.put("deviceEnded", endTunnelProcess(demo.netns()));
+        // wireguard-go ends with the worker's container; were it still there (kernel WireGuard), end it
+        String running = deviceOf(demo.netns());
+        r.put("deviceEnded", running.isEmpty() ? demoDevice : endTunnelProcess(demo.netns()));
+        r.put("deviceEndedWithContainer", running.isEmpty() && !demoDevice.isEmpty());
       }
       if (deleted != null && deleted.node().equals(node)) {
         kube.pods().inNamespace("e2e").withName("private").delete();
@@ -229,6 +238,9 @@ final class DemoChecks {
     long readyMs = (System.nanoTime() - t0) / 1_000_000;
     long resumed = !ready ? -1 : Sh.poll(() -> metricSum(members.metrics("worker"), "egress_pod_tunnels_resumed"),
         n -> n >= remaining.size(), Duration.ofSeconds(60), 500);
+    // the annotated pod created while its node's agent was down is served by the new agent, before or after
+    // that agent's pass over the node's tunnels: counted in it or not
+    boolean resumedAll = resumed == remaining.size() || resumed == remaining.size() + 1;
     boolean egressOk = true;
     ArrayNode podsReport = r.putArray("pods");
     for (Pod pod : remaining) {
@@ -243,11 +255,15 @@ final class DemoChecks {
         && !keyAfter.equals(keyBefore);
     r.put("demoNewKey", newKey);
     // the gateways report every 15 s
-    long peersAfter = Sh.poll(() -> metricSum(members.metrics("gateway"), peersMetric), n -> n == 0, Duration.ofSeconds(45), 1000);
+    long peersAfter = Sh.poll(() -> {
+      String scrape = members.metrics("gateway");
+      // a scrape that failed says nothing (it would read as 0 peers)
+      return scrape.contains("egress_gateway_serving") ? metricSum(scrape, peersMetric) : -1L;
+    }, n -> n == 0, Duration.ofSeconds(45), 1000);
     boolean delOk = del.path("deletedWhileDown").asBoolean(false) && del.path("peersBefore").asLong() > 0 && peersAfter == 0;
     del.put("peersAfter", peersAfter).put("ok", delOk);
     boolean downOk = podsWhileAgentDownAfter(events, down);
-    boolean ok = ready && resumed == remaining.size() && egressOk && newKey && delOk && downOk;
+    boolean ok = ready && resumedAll && egressOk && newKey && delOk && downOk;
     r.put("workers", String.join(",", workers)).put("readyMs", readyMs).put("tunnels", tunnelled.size())
         .put("resumed", resumed).put("egressOk", egressOk).put("ok", ok);
     out.println("agent restart: workers " + workers + (ready ? " ready again after " + readyMs + " ms" : " NOT ready")
@@ -277,7 +293,7 @@ final class DemoChecks {
         meta.addToAnnotations("kubernetes.azure.com/static-gateway-configuration", "byo");
       }
       kube.pods().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.PodBuilder().withMetadata(meta.build())
-          .withNewSpec().withNodeName(node).addNewContainer().withName("app").withImage("none").endContainer().endSpec()
+          .withNewSpec().withNodeName(node).addNewContainer().withName("app").withImage(NodeRuntime.NO_IMAGE).endContainer().endSpec()
           .build()).create();
     }
     boolean plainOk = Sh.poll(() -> events.get(PLAIN_WHILE_DOWN), e -> e != null, Duration.ofSeconds(30), 200) != null
@@ -309,17 +325,22 @@ final class DemoChecks {
     return ok;
   }
 
+  /** The creation name (alias) of the pod's wg0, empty when it has none. */
+  private static String deviceOf(String podNs) {
+    String link = Sh.quiet(podNs, "ip", "-o", "link", "show", "wg0").out();
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("alias (\\S+)").matcher(link);
+    return m.find() ? m.group(1) : "";
+  }
+
   /**
    * Ends the wireguard-go process that serves the pod's wg0 (found by the device's alias, its creation
    * name); returns that name, empty if there was none. The sandbox's own members started the process.
    */
   private static String endTunnelProcess(String podNs) {
-    String link = Sh.quiet(podNs, "ip", "-o", "link", "show", "wg0").out();
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("alias (\\S+)").matcher(link);
-    if (!m.find()) {
+    String device = deviceOf(podNs);
+    if (device.isEmpty()) {
       return "";
     }
-    String device = m.group(1);
     ProcessHandle.allProcesses().filter(h -> h.info().arguments()
             .map(a -> a.length >= 2 && a[a.length - 1].equals(device) && a[a.length - 2].equals("-f")).orElse(false)
             && h.info().command().map(c -> c.endsWith("wireguard-go")).orElse(false))

@@ -113,7 +113,14 @@ final class DiscoveryDispatcher extends KubernetesCrudDispatcher {
         }
       }
     }
-    return super.dispatch(request);
+    MockResponse response = super.dispatch(request);
+    // the mock answers without a content type, which clients other than fabric8's (Akka's Kubernetes API
+    // discovery) refuse; its answers that have a body are JSON
+    if (response != null && response.getWebSocketListener() == null && response.getHeaders().get("Content-Type") == null
+        && response.getBody() != null && response.getBody().size() > 0) {
+      response.setHeader("Content-Type", "application/json");
+    }
+    return response;
   }
 
   private String groupList() {

@@ -11,9 +11,9 @@ import java.util.List;
 
 /**
  * What the sandbox touches outside its own namespaces, on the host it shares with everything else: links in
- * the namespace it runs in, wireguard-go UAPI sockets, the gateway agents' namespaces (whose names are
- * host-global, hence one prefix per simulated gateway), and the inotify instance limit. Remembers how the
+ * the namespace it runs in, wireguard-go UAPI sockets, and the inotify instance limit. Remembers how the
  * host looked before the run, so teardown can report exactly what the run left behind and put the limit back.
+ * (The gateways' own namespaces live in their nodes' {@code /var/run/netns}, see {@link NodeHost}.)
  */
 final class HostState {
   /** Every wireguard-go device holds an inotify instance; all simulated nodes share this host's limit. */
@@ -23,7 +23,6 @@ final class HostState {
   private List<String> rootLinksBefore = List.of();
   private List<String> wgSocketsBefore = List.of();
   private String inotifyBefore;
-  private int gatewayPrefixes;
 
   HostState(PrintStream out) {
     this.out = out;
@@ -36,29 +35,11 @@ final class HostState {
     raiseInotifyLimit();
   }
 
-  /** A namespace prefix of its own for the next simulated gateway's agent ({@code egw<N>-}). */
-  String nextGatewayNetnsPrefix() {
-    return "egw" + gatewayPrefixes++ + "-";
-  }
-
-  /**
-   * Removes the gateway agents' per-config namespaces. A real gateway keeps them across agent restarts on
-   * purpose; the sandbox's simulated nodes vanish, so they go too.
-   */
-  void removeGatewayNamespaces() {
-    for (String n : gatewayNamespaces()) {
-      Sh.quiet(null, "ip", "netns", "del", n);
-    }
-    // wg drops the UAPI sockets of wireguard-go processes that are gone
-    Sh.quiet(null, "wg", "show", "interfaces");
-  }
-
   /** Records under {@code leftover} the namespaces, processes and links that outlived the teardown. */
   void recordLeftovers(NetLab lab, ObjectNode report) {
     ObjectNode left = report.putObject("leftover");
     ArrayNode ns = left.putArray("namespaces");
     lab.existingNamespaces().forEach(ns::add);
-    gatewayNamespaces().forEach(ns::add);
     ArrayNode procs = left.putArray("processes");
     lab.livePids().forEach(procs::add);
     ArrayNode links = left.putArray("links");
@@ -90,20 +71,6 @@ final class HostState {
     } catch (RuntimeException e) {
       out.println("could not raise fs.inotify.max_user_instances: " + e.getMessage());
     }
-  }
-
-  /** The gateway agents' namespaces: {@code egw<N>-<uid>} for the prefixes handed out. */
-  private List<String> gatewayNamespaces() {
-    List<String> found = new ArrayList<>();
-    for (String line : Sh.quiet(null, "ip", "netns", "list").out().split("\n")) {
-      String n = line.split(" ")[0].trim();
-      for (int i = 0; i < gatewayPrefixes; i++) {
-        if (n.startsWith("egw" + i + "-")) {
-          found.add(n);
-        }
-      }
-    }
-    return found;
   }
 
   /** Link names in the namespace the sandbox runs in (it must not leave any behind there). */

@@ -24,8 +24,19 @@ public final class NetLab implements AutoCloseable {
   private final Path workDir;
   private final Deque<String> namespaces = new ArrayDeque<>();
   private final List<Process> processes = new ArrayList<>();
+  /** Where each started process is noted (PID and start time), so a later run can stop what a killed one left; null: nowhere. */
+  private final Path pidDir;
 
   public NetLab(String prefix) {
+    this(prefix, null);
+  }
+
+  /**
+   * A lab that notes every process it starts in {@code pidDir} (one file per PID holding its start time),
+   * for {@link #stopRecorded} in a later run when this one was killed before its {@link #close()}.
+   */
+  public NetLab(String prefix, Path pidDir) {
+    this.pidDir = pidDir;
     if (!prefix.matches("[a-z][a-z0-9]{1,5}")) {
       throw new IllegalArgumentException("prefix must be 2-6 lowercase letters/digits: " + prefix);
     }
@@ -79,16 +90,60 @@ public final class NetLab implements AutoCloseable {
     List<String> full = Sh.inNs(ns, cmd.toArray(String[]::new));
     try {
       Path logFile = workDir.resolve(name + ".log");
-      Process p = new ProcessBuilder(full)
+      Process p = new ProcessBuilder(Sh.ownSession(full))
           .redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
           .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
           .start();
       processes.add(p);
+      note(p.toHandle());
       return p;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start " + String.join(" ", full), e);
     }
+  }
+
+  private void note(ProcessHandle h) {
+    if (pidDir == null) {
+      return;
+    }
+    try {
+      Files.createDirectories(pidDir);
+      Files.writeString(pidDir.resolve(Long.toString(h.pid())), h.info().startInstant().map(Object::toString).orElse(""));
+    } catch (IOException e) {
+      log.warn("could not note process {} in {}: {}", h.pid(), pidDir, e.getMessage());
+    }
+  }
+
+  /**
+   * Stops the processes noted in {@code pidDir} by an earlier lab that are still running (the same PID with
+   * the same start time, so a reused PID is never hit), with their descendants, and empties the directory;
+   * returns what was stopped.
+   */
+  public static List<String> stopRecorded(Path pidDir) {
+    List<String> stopped = new ArrayList<>();
+    if (!Files.isDirectory(pidDir)) {
+      return stopped;
+    }
+    try (var files = Files.list(pidDir)) {
+      for (Path f : files.toList()) {
+        String name = f.getFileName().toString();
+        if (name.matches("[0-9]{1,10}")) {
+          String started = Files.readString(f).trim();
+          ProcessHandle.of(Long.parseLong(name))
+              .filter(h -> !started.isEmpty() && h.info().startInstant().map(Object::toString).orElse("").equals(started))
+              .ifPresent(h -> {
+                h.descendants().forEach(ProcessHandle::destroyForcibly);
+                h.destroyForcibly();
+                stopped.add("process " + h.pid() + " (" + h.info().command().orElse("?") + ")");
+              });
+        }
+        Files.deleteIfExists(f);
+      }
+    } catch (IOException e) {
+      log.warn("could not read {}: {}", pidDir, e.getMessage());
+    }
+    return stopped;
   }
 
   /** Writes an executable helper script into the work directory. */
@@ -134,6 +189,9 @@ public final class NetLab implements AutoCloseable {
       }
     }
     processes.clear();
+    if (pidDir != null) {
+      stopRecorded(pidDir);
+    }
     while (!namespaces.isEmpty()) {
       String ns = namespaces.pop();
       Sh.Result r = Sh.quiet(null, "ip", "netns", "del", ns);

@@ -42,6 +42,17 @@ final class NodeStandIns {
         """);
   }
 
+  /**
+   * What kube-proxy (iptables mode, nft flavour) leaves in every node's NAT table before anything of ours
+   * runs there: a {@code KUBE-POSTROUTING} chain that {@code POSTROUTING} jumps to. The gateway's own
+   * exemption must go above it and leave with the release, while the table stays kube-proxy's.
+   */
+  static void kubeProxyNat(String ns) {
+    Sh.mustIn(ns, "iptables-nft", "-w", "5", "-t", "nat", "-N", "KUBE-POSTROUTING");
+    Sh.mustIn(ns, "iptables-nft", "-w", "5", "-t", "nat", "-A", "POSTROUTING", "-m", "comment", "--comment",
+        "kubernetes postrouting rules", "-j", "KUBE-POSTROUTING");
+  }
+
   /** Gives worker node {@code n} both stand-ins. */
   void addTo(Sandbox.SimNode n) {
     Sh.must("ip", "-n", n.ns(), "addr", "add", IMDS_IP + "/32", "dev", "lo");

@@ -6,16 +6,17 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -23,14 +24,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The sandbox's kubelet and scheduler in one: a Pod created through the API is bound to a worker (if it
- * names none), gets a network namespace through the real CNI chain of that worker (the containernetworking
- * {@code ptp} + {@code host-local} plugins, then ours), and has its IP and phase written to its status.
- * Deleting the Pod runs CNI DEL and removes the namespace. A failed ADD is reported in the Pod's status
- * message, as a kubelet reports a sandbox creation failure, and retried a few times.
+ * The pod-network half of the sandbox's kubelets, and the scheduler of pods created without a node: a pod
+ * without {@code hostNetwork} on a node with a pod network gets a network namespace through that node's
+ * CNI chain, as a container runtime sets one up: the first configuration in the node's
+ * {@code /etc/cni/net.d} (the primary network's, and once the chart's worker has chained the egress plugin
+ * onto it, its {@code 01-egressgateway.conflist}), run with the plugins in the node's {@code /opt/cni/bin}
+ * ({@link NodeHost#hostCommand}), the pod's annotations passed to the plugins that declare the capability.
+ * The configuration an ADD used is the one its DEL uses. A failed ADD is undone with DEL and retried, and
+ * reported in the status of a pod the sandbox runs no container for (the {@link NodeRuntime} writes the
+ * status of the others): a demo pod for 90 s, a pod with containers until it is deleted.
+ *
+ * <p>A pod created without a node is bound to one of the nodes with a pod network, in turn. Deleting a demo
+ * pod runs DEL at once; the namespace of a pod with containers goes when its node runtime has stopped them
+ * ({@link #release}).
  */
-public final class PodRuntime implements AutoCloseable {
+public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PodRuntime.class);
+  static final String ANNOTATIONS_CAPABILITY = "io.kubernetes.cri.pod-annotations";
 
   /**
    * What happened to one pod's CNI ADD: {@code detail} is the pod IP when ok, else the first error;
@@ -40,28 +50,27 @@ public final class PodRuntime implements AutoCloseable {
   public record PodEvent(String key, String node, String netns, boolean ok, String detail, long addMillis,
       String firstError, long startNanos) {}
 
+  /** A pod's sandbox as set up: its namespace, the chain and container id of its ADD, what the ADD passed. */
+  private record Sandbox(String netns, String node, CniChain chain, String containerId, Map<String, ?> capabilities) {}
+
   private final KubernetesClient client;
   private final NetLab lab;
-  private final Map<String, Sandbox.SimNode> workers;
-  private final Path cniBin;
-  private final Path stateDir;
+  private final Map<String, NodeHost> nodes;
   private final Consumer<PodEvent> listener;
-  private final Map<String, String> netnsByPod = new ConcurrentHashMap<>();
+  private final Map<String, Sandbox> sandboxes = new ConcurrentHashMap<>();
+  private final Map<String, PodEvent> outcomes = new ConcurrentHashMap<>();
   /** Like a kubelet's parallel sandbox creation: up to this many CNI ADDs at once. */
   static final int PARALLEL_ADDS = 20;
   private final ExecutorService executor = Executors.newFixedThreadPool(PARALLEL_ADDS);
-  private final AtomicInteger nextWorker = new AtomicInteger();
+  private final AtomicInteger nextNode = new AtomicInteger();
   private SharedIndexInformer<Pod> informer;
 
-  public PodRuntime(KubernetesClient client, NetLab lab, List<Sandbox.SimNode> workers, Path stateDir,
-      Consumer<PodEvent> listener) {
+  /** {@code nodes}: the nodes with a pod network (the workers), by name. */
+  public PodRuntime(KubernetesClient client, NetLab lab, Map<String, NodeHost> nodes, Consumer<PodEvent> listener) {
     this.client = client;
     this.lab = lab;
-    this.workers = new ConcurrentHashMap<>();
-    workers.forEach(w -> this.workers.put(w.name(), w));
-    this.stateDir = stateDir;
+    this.nodes = Map.copyOf(nodes);
     this.listener = listener;
-    this.cniBin = installPlugin(lab.workDir().resolve("cni-bin"));
   }
 
   /** Namespace name of a pod: deterministic, so {@code egress sandbox exec ns/pod} finds it. */
@@ -83,86 +92,156 @@ public final class PodRuntime implements AutoCloseable {
 
       @Override
       public void onDelete(Pod pod, boolean unknown) {
-        executor.submit(() -> remove(pod));
+        if (!NodeRuntime.runsContainers(pod)) {
+          executor.submit(() -> remove(pod));
+        }
       }
     }, 0);
   }
 
+  private static String key(Pod pod) {
+    return pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
+  }
+
   private void reconcile(Pod pod) {
-    String key = pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
-    if (pod.getMetadata().getDeletionTimestamp() != null || netnsByPod.containsKey(key)) {
+    String key = key(pod);
+    if (pod.getMetadata().getDeletionTimestamp() != null || sandboxes.containsKey(key)
+        || Boolean.TRUE.equals(pod.getSpec().getHostNetwork())) {
       return;
     }
     String nodeName = pod.getSpec() == null ? null : pod.getSpec().getNodeName();
     if (nodeName == null || nodeName.isBlank()) {
-      List<String> names = workers.keySet().stream().sorted().toList();
-      String chosen = names.get(Math.floorMod(nextWorker.getAndIncrement(), names.size()));
+      List<String> names = nodes.keySet().stream().sorted().toList();
+      String chosen = names.get(Math.floorMod(nextNode.getAndIncrement(), names.size()));
       client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName())
-          .edit(p -> { p.getSpec().setNodeName(chosen); return p; });
+          .edit(p -> {
+            p.getSpec().setNodeName(chosen);
+            return p;
+          });
       return; // the update event brings it back with a node
     }
-    Sandbox.SimNode node = workers.get(nodeName);
+    NodeHost node = nodes.get(nodeName);
     if (node == null) {
-      return; // not a worker of this sandbox (gateway nodes are tainted)
+      return; // a node without a pod network (gateway nodes run host-network pods only)
     }
+    boolean demo = !NodeRuntime.runsContainers(pod);
     String netns = netnsOf(lab.prefix(), pod.getMetadata().getNamespace(), pod.getMetadata().getName());
-    netnsByPod.put(key, netns);
-    String nsShort = netns.substring(lab.prefix().length() + 1);
-    lab.addNamespace(nsShort);
+    Map<String, ?> capabilities = Map.of(ANNOTATIONS_CAPABILITY,
+        pod.getMetadata().getAnnotations() == null ? Map.of() : pod.getMetadata().getAnnotations());
+    sandboxes.put(key, new Sandbox(netns, nodeName, null, null, capabilities));
+    lab.addNamespace(netns.substring(lab.prefix().length() + 1));
+    node.bindPodNetns(netns);
     long t0 = System.nanoTime();
     CniChain.Outcome outcome = null;
+    CniChain chain = null;
     String firstError = null;
     long giveUp = System.nanoTime() + java.time.Duration.ofSeconds(90).toNanos();
-    for (int attempt = 1; System.nanoTime() < giveUp; attempt++) {
-      outcome = chainFor(node).add(pod.getMetadata().getUid(), "/var/run/netns/" + netns, "eth0", k8sArgs(pod));
+    String containerId = null;
+    for (int attempt = 1; (!demo || System.nanoTime() < giveUp) && sandboxes.containsKey(key); attempt++) {
+      // every attempt is a sandbox of its own, with an id of its own, as a container runtime makes them: the DEL
+      // of a failed attempt (which the plugin may keep for later) concerns that attempt only
+      containerId = sandboxId();
+      chain = chainOf(node);
+      outcome = chain == null ? new CniChain.Outcome(false, "", "runtime", "network plugin not ready: no CNI configuration in "
+          + "/etc/cni/net.d of " + nodeName) : chain.add(containerId, "/var/run/netns/" + netns, "eth0", k8sArgs(pod, containerId), capabilities);
       if (outcome.ok()) {
         break;
       }
       String why = "CNI ADD failed (attempt " + attempt + "): " + outcome.failedPlugin() + ": " + outcome.error();
       log.warn("pod {} on {}: {}", key, nodeName, why);
-      writeStatus(pod, null, "Pending", why);
+      if (demo) {
+        writeStatus(pod, null, "Pending", why);
+      }
       // like a container runtime: a failed ADD is undone with DEL before the next attempt
-      chainFor(node).del(pod.getMetadata().getUid(), "/var/run/netns/" + netns, "eth0", k8sArgs(pod));
+      if (chain != null) {
+        chain.del(containerId, "/var/run/netns/" + netns, "eth0", k8sArgs(pod, containerId), capabilities);
+      }
       firstError = firstError == null ? why : firstError;
       Sh.sleep(Math.min(5000L, 1000L * attempt));
     }
     long ms = (System.nanoTime() - t0) / 1_000_000;
-    if (outcome.ok()) {
+    PodEvent event;
+    if (outcome != null && outcome.ok()) {
+      CniChain used = chain;
+      String id = containerId;
+      sandboxes.computeIfPresent(key, (k, s) -> new Sandbox(s.netns(), s.node(), used, id, s.capabilities()));
       String ip = firstIp(outcome.result());
-      writeStatus(pod, ip, "Running", null);
+      if (demo) {
+        writeStatus(pod, ip, "Running", null);
+      }
       log.info("pod {} on {}: {} in {} ms", key, nodeName, ip, ms);
-      listener.accept(new PodEvent(key, nodeName, netns, true, ip, ms, firstError == null ? "" : firstError, t0));
+      event = new PodEvent(key, nodeName, netns, true, ip, ms, firstError == null ? "" : firstError, t0);
     } else {
-      listener.accept(new PodEvent(key, nodeName, netns, false, firstError, ms, firstError, t0));
+      event = new PodEvent(key, nodeName, netns, false, firstError, ms, firstError == null ? "" : firstError, t0);
+    }
+    outcomes.put(pod.getMetadata().getUid(), event);
+    listener.accept(event);
+  }
+
+  /** The chain the node's first configuration file describes now; null when there is none. */
+  private static CniChain chainOf(NodeHost node) {
+    Path conf = node.cniConfig();
+    if (conf == null) {
+      return null;
+    }
+    try {
+      return CniChain.onNode(Files.readString(conf), node);
+    } catch (IOException | IllegalArgumentException e) {
+      log.warn("node {}: cannot read {}: {}", node.node(), conf, e.getMessage());
+      return null;
     }
   }
 
+  @Override
+  public Optional<String[]> await(Pod pod, BooleanSupplier cancelled) {
+    while (!cancelled.getAsBoolean()) {
+      PodEvent e = outcomes.get(pod.getMetadata().getUid());
+      if (e != null) {
+        return e.ok() ? Optional.of(new String[] {e.netns(), e.detail()}) : Optional.empty();
+      }
+      Sh.sleep(200);
+    }
+    return Optional.empty();
+  }
+
+  @Override
+  public void release(Pod pod) {
+    remove(pod);
+  }
+
   private void remove(Pod pod) {
-    String key = pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName();
-    String netns = netnsByPod.remove(key);
-    if (netns == null) {
+    String key = key(pod);
+    Sandbox s = sandboxes.remove(key);
+    outcomes.remove(pod.getMetadata().getUid());
+    if (s == null) {
       return;
     }
-    Sandbox.SimNode node = workers.get(pod.getSpec().getNodeName());
-    if (node != null) {
-      CniChain.Outcome del = chainFor(node).del(pod.getMetadata().getUid(), "/var/run/netns/" + netns, "eth0", k8sArgs(pod));
+    NodeHost node = nodes.get(s.node());
+    CniChain chain = s.chain() != null ? s.chain() : node == null ? null : chainOf(node);
+    if (chain != null && s.containerId() != null) {
+      CniChain.Outcome del = chain.del(s.containerId(), "/var/run/netns/" + s.netns(), "eth0", k8sArgs(pod, s.containerId()), s.capabilities());
       if (!del.ok()) {
         log.warn("pod {}: CNI DEL reported {}: {}", key, del.failedPlugin(), del.error());
       }
     }
-    lab.removeNamespace(netns);
+    if (node != null) {
+      node.unbindPodNetns(s.netns());
+    }
+    lab.removeNamespace(s.netns());
   }
 
   /** True while pod {@code namespace/name} has its namespace here (from its ADD until its DEL ran). */
   public boolean hasSandbox(String key) {
-    return netnsByPod.containsKey(key);
+    return sandboxes.containsKey(key);
   }
 
-  /** Runs DEL for every pod still present (teardown), several at once. */
+  /** Runs DEL for every demo pod still present (teardown), several at once; pods with containers are left to their node runtime. */
   public void deleteAll() {
     ExecutorService dels = Executors.newFixedThreadPool(8);
     for (Pod p : informer == null ? List.<Pod>of() : informer.getStore().list()) {
-      dels.submit(() -> remove(p));
+      if (!NodeRuntime.runsContainers(p)) {
+        dels.submit(() -> remove(p));
+      }
     }
     dels.shutdown();
     try {
@@ -174,20 +253,16 @@ public final class PodRuntime implements AutoCloseable {
     }
   }
 
-  private CniChain chainFor(Sandbox.SimNode node) {
-    String conflist = """
-        {"cniVersion":"1.0.0","name":"sandbox-%s","plugins":[
-          {"type":"ptp","ipMasq":false,"mtu":1500,
-           "ipam":{"type":"host-local","subnet":"%s","dataDir":"%s","routes":[{"dst":"0.0.0.0/0"}]}},
-          {"type":"kube-egress-cni","socketPath":"%s"}
-        ]}""".formatted(node.name(), node.podCidr(), lab.workDir().resolve("ipam-" + node.name()),
-        stateDir.resolve(node.name()).resolve("cni.sock"));
-    return new CniChain(conflist, "/usr/lib/cni:/opt/cni/bin:" + cniBin, node.ns());
+  private static String k8sArgs(Pod pod, String containerId) {
+    return "K8S_POD_NAMESPACE=" + pod.getMetadata().getNamespace() + ";K8S_POD_NAME=" + pod.getMetadata().getName()
+        + ";K8S_POD_INFRA_CONTAINER_ID=" + containerId + ";K8S_POD_UID=" + pod.getMetadata().getUid();
   }
 
-  private static String k8sArgs(Pod pod) {
-    return "K8S_POD_NAMESPACE=" + pod.getMetadata().getNamespace() + ";K8S_POD_NAME=" + pod.getMetadata().getName()
-        + ";K8S_POD_INFRA_CONTAINER_ID=" + pod.getMetadata().getUid() + ";K8S_POD_UID=" + pod.getMetadata().getUid();
+  /** A sandbox id as containerd makes them: 64 hex digits. */
+  private static String sandboxId() {
+    byte[] b = new byte[32];
+    java.util.concurrent.ThreadLocalRandom.current().nextBytes(b);
+    return java.util.HexFormat.of().formatHex(b);
   }
 
   private void writeStatus(Pod pod, String ip, String phase, String message) {
@@ -206,31 +281,6 @@ public final class PodRuntime implements AutoCloseable {
   private static String firstIp(String resultJson) {
     Matcher m = Pattern.compile("\"address\"\\s*:\\s*\"([0-9.]+)/").matcher(resultJson);
     return m.find() ? m.group(1) : null;
-  }
-
-  /**
-   * Installs the plugin as an operator would ({@code java -jar kube-egress-cni.jar install DIR}): jar,
-   * launcher and the class-data archive that makes each invocation's JVM start cheaper.
-   */
-  private static Path installPlugin(Path dir) {
-    try {
-      Files.createDirectories(dir);
-      Path jar = Path.of(io.egressgateway.cni.CniPlugin.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-      Sh.Result r = Sh.run(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
-          jar.toString(), "install", dir.toString()), null, 120);
-      String said = (r.out() + r.err()).strip();
-      if (!r.ok() || !Files.isExecutable(dir.resolve("kube-egress-cni"))) {
-        throw new IllegalStateException("installing the CNI plugin into " + dir + " failed: " + said);
-      }
-      if (!Files.isRegularFile(dir.resolve("kube-egress-cni.jsa"))) {
-        log.warn("the CNI plugin was installed without its class-data archive (each call starts slower): {}", said);
-      }
-      return dir;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (java.net.URISyntaxException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   @Override

@@ -42,6 +42,8 @@ final class PodWorker {
   private static final class Slot {
     final Container spec;
     final boolean init;
+    /** Which instance of the container runs: its restart count when it started (names its kept log). */
+    int instance;
     String id;
     CompletableFuture<Integer> exit;
     Instant startedAt;
@@ -162,15 +164,33 @@ final class PodWorker {
       synchronized (this) {
         phase = "Running";
       }
+      long nextSync = 0;
       while (!stopping) {
         tick();
         writeStatus();
+        if (System.currentTimeMillis() >= nextSync) {
+          nextSync = System.currentTimeMillis() + 5000;
+          stopIfGone();
+        }
         sleep(TICK_MS);
       }
     } catch (RuntimeException e) {
       log.error("pod {} on {}: {}", key, node.node(), e.toString(), e);
     } finally {
       teardown();
+    }
+  }
+
+  /** The kubelet's periodic sync: a pod the API no longer has (a missed delete event) is stopped all the same. */
+  private void stopIfGone() {
+    try {
+      Pod now = node.client().pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName()).get();
+      if (now == null || !uid.equals(now.getMetadata().getUid())) {
+        log.info("pod {} on {}: gone from the API, stopping it", key, node.node());
+        stopping = true;
+      }
+    } catch (RuntimeException e) {
+      log.debug("pod {}: cannot read it back: {}", key, e.getMessage());
     }
   }
 
@@ -198,12 +218,20 @@ final class PodWorker {
         volumes = PodVolumes.materialize(pod, dir, node.host(), node.objects(),
             new PodVolumes.ServiceAccount(node.api().token(pod.getMetadata().getNamespace(), sa), node.api().caPem()),
             podIp, node.nodeIp());
-        String image = pod.getSpec().getContainers().get(0).getImage();
-        Map<String, String> info = node.podman().image(image);
-        if (info.isEmpty()) {
-          fail("ErrImageNeverPull", "image " + image + " is not present on the node (pull policy: never)");
+        // every image must be on the node (the sandbox pulls nothing); the image user is the first container's
+        String missing = null;
+        for (Slot slot : inits.isEmpty() ? containers : java.util.stream.Stream.concat(inits.stream(), containers.stream()).toList()) {
+          Map<String, String> info = node.podman().image(slot.spec.getImage());
+          if (info.isEmpty()) {
+            missing = slot.spec.getImage();
+          } else if (!slot.init && imageUser == null) {
+            imageUser = info.get("user");
+          }
+        }
+        if (missing != null) {
+          imageUser = null;
+          fail("ErrImageNeverPull", "image " + missing + " is not present on the node (the sandbox pulls no image)");
         } else {
-          imageUser = info.get("user");
           return true;
         }
       } catch (PodEnv.MissingSource e) {
@@ -296,6 +324,7 @@ final class PodWorker {
       String id = node.podman().runDetached(args);
       synchronized (this) {
         s.id = id;
+        s.instance = s.restarts;
         s.exit = node.podman().whenExited(id);
         s.startedAt = Instant.now();
         s.ready = false;
@@ -501,7 +530,7 @@ final class PodWorker {
 
   private void keepLogs(Slot s) {
     Path file = node.logsDir().resolve(pod.getMetadata().getNamespace() + "_" + pod.getMetadata().getName() + "_"
-        + s.spec.getName() + (s.restarts == 0 ? "" : "." + s.restarts) + ".log");
+        + s.spec.getName() + (s.instance == 0 ? "" : "." + s.instance) + ".log");
     node.podman().saveLogs(s.id, file);
   }
 

@@ -71,7 +71,7 @@ final class Podman {
    */
   CompletableFuture<Integer> whenExited(String id) {
     try {
-      Process p = new ProcessBuilder(command(List.of("wait", "--interval", "1s", id)))
+      Process p = new ProcessBuilder(Sh.ownSession(command(List.of("wait", "--interval", "1s", id))))
           .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
       return p.onExit().thenApply(done -> {
         try {
@@ -117,7 +117,7 @@ final class Podman {
   /** Writes the container's output (stdout and stderr, as {@code podman logs} has it) to {@code file}. */
   void saveLogs(String id, Path file) {
     try {
-      Process p = new ProcessBuilder(command(List.of("logs", id))).redirectErrorStream(true)
+      Process p = new ProcessBuilder(Sh.ownSession(command(List.of("logs", id)))).redirectErrorStream(true)
           .redirectOutput(file.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
       if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
         p.destroyForcibly();
@@ -142,6 +142,50 @@ final class Podman {
   /** Containers created here and not removed yet. */
   List<String> remaining() {
     return List.copyOf(created);
+  }
+
+  /**
+   * Containers on this machine that carry {@code label} (any value): what sandbox runs created, also runs
+   * that are gone. They become this object's to remove.
+   */
+  List<String> labelled(String label) {
+    Sh.Result r = podman(List.of("ps", "--all", "--no-trunc", "--filter", "label=" + label, "--format", "{{.ID}}"), 60);
+    if (!r.ok()) {
+      throw new IllegalStateException("podman ps failed (exit " + r.exit() + "): " + r.err().trim());
+    }
+    List<String> ids = r.out().lines().map(String::trim).filter(l -> l.matches("[0-9a-f]{64}")).toList();
+    created.addAll(ids);
+    return ids;
+  }
+
+  /** Containers on this machine with {@code label} that exist (running or not), without taking them over. */
+  List<String> running(String label) {
+    Sh.Result r = podman(List.of("ps", "--all", "--no-trunc", "--filter", "label=" + label, "--format", "{{.ID}} {{.Names}}"), 60);
+    return r.out().lines().map(String::trim).filter(l -> !l.isEmpty()).toList();
+  }
+
+  /** {@code podman tag SOURCE TARGET}: another name for the same image. */
+  void tag(String source, String target) {
+    Sh.Result r = podman(List.of("tag", source, target), 60);
+    if (!r.ok()) {
+      throw new IllegalStateException("podman tag " + source + " " + target + " failed: " + r.err().trim());
+    }
+  }
+
+  /** {@code podman untag IMAGE NAME}: drops one name of an image (the image stays under its others). */
+  void untag(String image, String name) {
+    Sh.Result r = podman(List.of("untag", image, name), 60);
+    if (!r.ok()) {
+      log.warn("podman untag {}: {}", name, r.err().trim());
+    }
+  }
+
+  /** {@code podman kill --signal KILL}: the container's processes end at once, the container stays (exited). */
+  void kill(String id) {
+    Sh.Result r = podman(List.of("kill", "--signal", "KILL", id), 30);
+    if (!r.ok()) {
+      throw new IllegalStateException("podman kill " + id.substring(0, 12) + " failed: " + r.err().trim());
+    }
   }
 
   /** Removes every container created here (teardown). */

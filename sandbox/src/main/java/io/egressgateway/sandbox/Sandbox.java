@@ -15,31 +15,35 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * {@code ./egress sandbox}: the whole system on this machine. Builds the VNet stand-in, one namespace per
- * simulated node (controller VM, workers, gateways), starts the journal and the Kubernetes API here and
- * relays them into every node, runs one real {@code egress run} member per node, and tears everything
- * down on Ctrl-C (or at the end of {@code --once}).
+ * {@code ./egress sandbox}: the whole system on this machine, installed as a user installs it. Builds the
+ * VNet stand-in and one namespace per simulated node (workers, gateways), starts the controllers' PostgreSQL,
+ * the Kubernetes API and the ARM simulator here and makes them reachable in the VNet ({@link VnetServices}),
+ * then installs the chart ({@link Release}) with the image built on this machine: its pods run on a
+ * {@link NodeRuntime} per node (podman), their networks come from each node's CNI chain ({@link PodRuntime}).
+ * Tears everything down on Ctrl-C (or at the end of {@code --once}).
  */
 public final class Sandbox implements AutoCloseable {
 
   /** Command-line settings. */
-  public record Settings(int workers, int gateways, boolean once, Path report, List<Path> apply, Path distLib, Path stateDir,
-      boolean e2e, int benchPods, int benchBatch, int failoverRuns) {
+  public record Settings(int workers, int gateways, boolean once, Path report, List<Path> apply, String imageTag, Path stateDir,
+      boolean e2e, int benchPods, int benchBatch, int failoverRuns, boolean clean) {
     public static Settings parse(List<String> args) {
       int workers = 2;
       int gateways = 2;
       boolean once = false;
       boolean e2e = false;
+      boolean clean = false;
       int benchPods = 0;
       int benchBatch = 20;
       Integer failoverRuns = null;
       Path report = null;
       List<Path> apply = new ArrayList<>();
-      Path dist = Path.of(System.getProperty("egress.dist", "app/target/dist/lib"));
+      String imageTag = SandboxImage.defaultTag();
       for (int i = 0; i < args.size(); i++) {
         String a = args.get(i);
         String v = i + 1 < args.size() ? args.get(i + 1) : null;
@@ -50,15 +54,17 @@ public final class Sandbox implements AutoCloseable {
           case "--report" -> { report = Path.of(need(a, v)); i++; }
           case "--apply" -> { apply.add(Path.of(need(a, v))); i++; }
           case "--e2e" -> e2e = true;
+          case "--clean" -> clean = true;
           case "--bench-pods" -> { benchPods = count(a, v, 1, 1000); i++; }
           case "--bench-batch" -> { benchBatch = count(a, v, 1, 100); i++; }
           case "--failover-runs" -> { failoverRuns = count(a, v, 0, 50); i++; }
+          case "--image-tag" -> { imageTag = need(a, v); i++; }
           default -> throw new IllegalArgumentException("unknown option '" + a + "'");
         }
       }
       int runs = failoverRuns != null ? failoverRuns : benchPods > 0 ? 5 : 1;
-      return new Settings(workers, gateways, once, report, List.copyOf(apply), dist, Path.of("/run/egress-sandbox"),
-          e2e, benchPods, benchBatch, runs);
+      return new Settings(workers, gateways, once, report, List.copyOf(apply), imageTag, Path.of("/run/egress-sandbox"),
+          e2e, benchPods, benchBatch, runs, clean);
     }
 
     private static String need(String o, String v) {
@@ -85,10 +91,13 @@ public final class Sandbox implements AutoCloseable {
   /** A simulated node: its name (as in Kubernetes and Azure), namespace and primary IP. */
   public record SimNode(String name, String ns, String ip, String role, String podCidr) {}
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Sandbox.class);
   /** Held strongly: java.util.logging forgets levels of loggers nobody references. */
   private static final java.util.logging.Logger MOCK_SERVER_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
-  static final int PG_PORT = 15432;
-  static final int KUBE_PORT = 16443;
+  /** The values the chart is installed with (a resource of this jar). */
+  static final String VALUES = "sandbox-values.yaml";
+  /** The chart's default, which the sandbox's values keep. */
+  static final int CONTROLLER_REPLICAS = 2;
 
   static final String AZURE_RG = "rg-sandbox";
   static final String GATEWAY_POOL = "gwpool";
@@ -97,10 +106,20 @@ public final class Sandbox implements AutoCloseable {
 
   private final Settings settings;
   private final PrintStream out;
-  private final NetLab lab = new NetLab("egs");
+  static final String NS_PREFIX = "egs";
+  private final NetLab lab;
+  private final Leftovers leftovers;
+  private boolean claimed;
   private final HostState host;
-  private final Members members;
+  private final Podman podman;
   private final List<SimNode> nodes = new ArrayList<>();
+  private final Map<String, NodeHost> hosts = new LinkedHashMap<>();
+  private final Map<String, NodeRuntime> runtimes = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, PodRuntime.PodEvent> events = new java.util.concurrent.ConcurrentHashMap<>();
+  private io.fabric8.kubernetes.client.informers.SharedIndexInformer<io.fabric8.kubernetes.api.model.Pod> kubelets;
+  private SandboxImage image;
+  private Release release;
+  private String clientNs;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final ObjectNode report = new ObjectMapper().createObjectNode();
   private AzureVnet vnet;
@@ -109,12 +128,20 @@ public final class Sandbox implements AutoCloseable {
   private KubeApi kube;
   private PodRuntime pods;
   private volatile java.util.function.Consumer<PodRuntime.PodEvent> benchHook;
+  /** Each node as it was before {@code helm install} (the uninstall check compares with it). */
+  private Map<String, NodeInventory> beforeInstall;
+  /** The values file the release was installed with (an upgrade renders with it again). */
+  private Path valuesFile;
+  /** The image's second tag, made for the upgrade check (dropped at teardown). */
+  private String upgradeTag;
 
   public Sandbox(Settings settings, PrintStream out) {
     this.settings = settings;
     this.out = out;
     this.host = new HostState(out);
-    this.members = new Members(lab, settings.distLib(), out);
+    this.podman = Podman.forRepository();
+    this.lab = new NetLab(NS_PREFIX, settings.stateDir().resolve(Leftovers.PIDS_DIR));
+    this.leftovers = new Leftovers(settings.stateDir(), NS_PREFIX, podman, Podman.LABEL, out);
   }
 
   public static void main(String[] args) {
@@ -133,6 +160,10 @@ public final class Sandbox implements AutoCloseable {
       System.exit(2);
       return;
     }
+    if (s.clean()) {
+      System.exit(cleanOnly(s));
+      return;
+    }
     Sandbox sandbox = new Sandbox(s, System.out);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -140,15 +171,20 @@ public final class Sandbox implements AutoCloseable {
       stopped.countDown();
     }, "sandbox-teardown"));
     int exit;
+    boolean started = false;
     try {
-      boolean ok = sandbox.run();
+      started = sandbox.start();
+      boolean ok = started && sandbox.run();
       exit = ok ? 0 : 1;
     } catch (RuntimeException e) {
       System.err.println("egress sandbox: " + e.getMessage());
       exit = 1;
     }
-    if (!s.once() && exit == 0) {
-      System.out.println("sandbox is up; Ctrl-C tears it down");
+    if (!s.once() && started) {
+      List<String> failed = sandbox.failedChecks();
+      System.out.println(failed.isEmpty() && exit == 0 ? "sandbox is up; Ctrl-C tears it down"
+          : "sandbox is up, but these checks FAILED: " + (failed.isEmpty() ? "start-up (see above)" : String.join(", ", failed))
+              + "; it stays up so you can look (kubeconfig and logs under " + s.stateDir() + "); Ctrl-C tears it down");
       try {
         stopped.await();
       } catch (InterruptedException e) {
@@ -157,14 +193,83 @@ public final class Sandbox implements AutoCloseable {
     }
     sandbox.close();
     sandbox.writeReport();
+    if (exit == 0 && s.e2e() && !sandbox.report().path("uninstall").path("ok").asBoolean(false)) {
+      System.err.println("egress sandbox: the uninstall left things behind (report key uninstall)");
+      exit = 1;
+    }
     System.exit(exit);
   }
+  /** {@code --clean}: removes what earlier runs left, touches nothing else; the exit code. */
+  private static int cleanOnly(Settings s) {
+    Podman podman = Podman.forRepository();
+    try {
+      List<String> found = new Leftovers(s.stateDir(), NS_PREFIX, podman, Podman.LABEL, System.out).clean();
+      if (found.isEmpty()) {
+        System.out.println("nothing left behind by an earlier sandbox run");
+      }
+      return 0;
+    } catch (RuntimeException e) {
+      System.err.println("egress sandbox --clean: " + e.getMessage());
+      return 1;
+    }
+  }
+
+  /**
+   * Takes the machine for this run: refuses while another sandbox runs, removes what an earlier run left
+   * (reported under {@code startCleaned}); false when it must not go on.
+   */
+  public boolean start() {
+    List<String> found = leftovers.clean();
+    var cleaned = report.putArray("startCleaned");
+    found.forEach(cleaned::add);
+    leftovers.claim();
+    claimed = true;
+    return true;
+  }
+
+  /** The names of the checks the report says failed (for a sandbox that stays up after a failure). */
+  List<String> failedChecks() {
+    List<String> failed = new ArrayList<>();
+    for (String key : List.of("failover", "annotatedPaths", "e2e", "agentRestart", "bench", "kill", "controllersReplaced", "upgrade")) {
+      var node = report.get(key);
+      if (node != null && !(node.isArray() ? allOk(node) : node.path("ok").asBoolean(false))) {
+        failed.add(key);
+      }
+    }
+    if (report.has("exceptionsOk") && !report.path("exceptionsOk").asBoolean(false)) {
+      failed.add("exceptions");
+    }
+    return failed;
+  }
+
+  /** True when {@code array} has entries and every one is {@code ok}. */
+  private static boolean allOk(com.fasterxml.jackson.databind.JsonNode array) {
+    if (!array.isArray() || array.isEmpty()) {
+      return false;
+    }
+    for (var e : array) {
+      if (!e.path("ok").asBoolean(false)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Brings everything up and runs the checks; true when all passed. */
   public boolean run() {
     long t0 = System.nanoTime();
+    if (!claimed) {
+      start();
+    }
     host.prepare();
+    image = SandboxImage.find(SandboxImage.root(), settings.imageTag()).orElseThrow(() -> new IllegalStateException(
+        "the image " + settings.imageTag() + " is not built here: sudo ./egress image --tag " + settings.imageTag()));
+    Map<String, String> inspected = podman.image(image.image());
+    if (inspected.isEmpty() || !inspected.get("id").equals(image.id())) {
+      throw new IllegalStateException("podman has no image " + image.image() + " with id " + image.id() + " (rebuild it: sudo ./egress image)");
+    }
+    report.putObject("install").put("image", image.image()).put("imageId", image.id()).put("imageBytes", image.bytes());
     vnet = new AzureVnet(lab);
-    nodes.add(new SimNode("ctl-0", vnet.addVm("ctl-0", "10.224.0.2"), "10.224.0.2", "controller", null));
     NodeStandIns standIns = new NodeStandIns(lab);
     for (int i = 1; i <= settings.workers(); i++) {
       String ip = "10.224.0." + (3 + i);
@@ -174,9 +279,10 @@ public final class Sandbox implements AutoCloseable {
       vnet.routePodCidr(cidr, ip);
       standIns.addTo(worker);
     }
-    vnet.startEcho(vnet.addVm("svc-0", SVC_IP), SVC_IP, AzureVnet.ECHO_PORT);
+    clientNs = vnet.addVm("svc-0", SVC_IP);
+    vnet.startEcho(clientNs, SVC_IP, AzureVnet.ECHO_PORT);
     // Azure: a simulated subscription whose gateway scale set's instances are the gateway nodes
-    azure = AzureSubscription.start();
+    azure = AzureSubscription.start(List.of(VnetServices.ARM_IP));
     azure.seedGatewayPool(settings.gateways());
     for (var gw : azure.gatewayInstances().entrySet()) {
       nodes.add(new SimNode(gw.getKey(), vnet.addVm(gw.getKey(), gw.getValue()), gw.getValue(), "gateway", null));
@@ -186,63 +292,103 @@ public final class Sandbox implements AutoCloseable {
     }
     azure.follow(vnet);
 
-    journal = Journal.start(CoreSettings.fromConfig(ConfigFactory.load()).journal());
+    // the controllers' external journal: a PostgreSQL server with a database and user for them, as a DBA makes them
+    // in the state directory, so a run killed before its teardown leaves a server the next start can find and stop
+    journal = Journal.start(CoreSettings.fromConfig(ConfigFactory.parseMap(Map.of("egress.journal.embedded.data-dir",
+        settings.stateDir().resolve(Leftovers.JOURNAL_DIR).toString())).withFallback(ConfigFactory.load())).journal());
+    String journalPassword = createJournalDatabase();
     kube = KubeApi.start("127.0.0.1", 0);
-    Path crds = Path.of(System.getProperty("egress.crds", "charts/kube-egress-gateway/crds"));
-    if (Files.isDirectory(crds)) {
-      out.println("CRDs installed: " + kube.installCrds(crds));
-    }
     Path kubeconfig = kube.writeKubeconfig(settings.stateDir().resolve("kubeconfig"));
-    Path memberKubeconfig = writeMemberKubeconfig();
     Relays relays = new Relays(lab);
-    relays.export("journal", journal.settings().port());
-    relays.export("kube", Integer.parseInt(kube.url().substring(kube.url().lastIndexOf(':') + 1)));
-    int armPort = azure.port();
-    relays.export("arm", armPort);
-    for (SimNode n : nodes) {
-      relays.importInto(n.ns(), "kube", KUBE_PORT);
-      if (n.role().equals("controller")) {
-        // only controllers reach the shared (external) journal; node members keep theirs on their node
-        relays.importInto(n.ns(), "journal", PG_PORT);
-        // same port as here: the simulator's long-running operations point at its own base URL
-        relays.importInto(n.ns(), "arm", armPort);
-      }
-      registerNode(n);
-    }
+    VnetServices services = new VnetServices(lab, vnet, relays, lab.workDir().resolve("apiserver"));
+    services.exposeApi(Integer.parseInt(kube.url().substring(kube.url().lastIndexOf(':') + 1)));
+    services.exposeJournal(journal.settings().port());
+    services.exposeArm(azure.port());
 
-    Map<String, String> env = new LinkedHashMap<>();
-    env.put("EGRESS_NAMESPACE", "kube-egress-gateway");
-    env.put("KUBECONFIG", memberKubeconfig.toString());
-    String seed = "akka://egress@" + nodes.get(0).ip() + ":25520";
+    Path nodesDir = settings.stateDir().resolve("nodes");
+    Map<String, NodeHost> podNetworks = new LinkedHashMap<>();
     for (SimNode n : nodes) {
-      Map<String, String> e = new LinkedHashMap<>(env);
-      e.put("EGRESS_CNI_SOCKET", settings.stateDir().resolve(n.name()).resolve("cni.sock").toString());
-      if (n.role().equals("controller")) {
-        e.put("EGRESS_JOURNAL_MODE", "external");
-        e.put("EGRESS_DB_HOST", "127.0.0.1");
-        e.put("EGRESS_DB_PORT", Integer.toString(PG_PORT));
-        e.put("EGRESS_DB_PASSWORD", journal.settings().password());
-        e.putAll(azure.controllerEnv(settings.stateDir(), armPort));
-      } else {
-        // as the chart has it: the bundled PostgreSQL on a directory of the node, kept across member restarts
-        e.put("EGRESS_JOURNAL_MODE", "node-local");
-        e.put("EGRESS_JOURNAL_DATA_DIR", nodeJournalDir(n).toString());
+      registerNode(n);
+      NodeStandIns.kubeProxyNat(n.ns());
+      NodeHost h = NodeHost.create(n.name(), n.ns(), nodesDir);
+      hosts.put(n.name(), h);
+      if (n.podCidr() != null) {
+        h.installPrimaryNetwork(n.podCidr());
+        podNetworks.put(n.name(), h);
       }
-      if (n.role().equals("worker")) {
-        e.put("EGRESS_POD_EXCEPTION_CIDRS", NodeStandIns.EXCEPTION_CIDRS);
-      }
-      if (n.role().equals("gateway")) {
-        // namespace names are host-global: simulated gateways on one machine need their own prefixes
-        e.put("EGRESS_GATEWAY_NETNS_PREFIX", host.nextGatewayNetnsPrefix());
-      }
-      members.start(n, seed, e);
     }
-    boolean ready = members.awaitReady(Duration.ofSeconds(180));
+    pods = new PodRuntime(kube.client(), lab, podNetworks, e -> {
+      events.put(e.key(), e);
+      var hook = benchHook;
+      if (hook != null) {
+        hook.accept(e);
+      }
+    });
+    pods.start();
+    NodeRuntime.ApiAccess apiAccess = new NodeRuntime.ApiAccess() {
+      @Override
+      public Map<String, String> serviceEnv() {
+        return VnetServices.serviceEnv();
+      }
+
+      @Override
+      public String token(String namespace, String serviceAccount) {
+        return VnetServices.token(namespace, serviceAccount);
+      }
+
+      @Override
+      public String caPem() {
+        return services.caPem();
+      }
+    };
+    for (SimNode n : nodes) {
+      runtimes.put(n.name(), new NodeRuntime(hosts.get(n.name()), n.ip(), kube.client(), podman, pods, apiAccess,
+          settings.stateDir().resolve("pods"), settings.stateDir().resolve("logs"), lab.workDir().toString()));
+    }
+    kubelets = kube.client().pods().inAnyNamespace().inform(new io.fabric8.kubernetes.client.informers.ResourceEventHandler<>() {
+      @Override
+      public void onAdd(io.fabric8.kubernetes.api.model.Pod p) {
+        runtimeOf(p).ifPresent(r -> r.onPod(p));
+      }
+
+      @Override
+      public void onUpdate(io.fabric8.kubernetes.api.model.Pod old, io.fabric8.kubernetes.api.model.Pod p) {
+        runtimeOf(p).ifPresent(r -> r.onPod(p));
+      }
+
+      @Override
+      public void onDelete(io.fabric8.kubernetes.api.model.Pod p, boolean unknown) {
+        if (NodeRuntime.runsContainers(p)) {
+          log.info("pod {}/{} deleted", p.getMetadata().getNamespace(), p.getMetadata().getName());
+        }
+        runtimeOf(p).ifPresent(r -> r.onDeleted(p));
+      }
+    }, 0);
+
+    // what a user does before `helm install`: the namespace, the journal's password, the cloud config, the cloud's CA
+    release = new Release(kube.client(), SandboxImage.root().resolve("charts/kube-egress-gateway"),
+        node -> Optional.ofNullable(runtimes.get(node)));
+    out.println("CRDs installed: " + kube.installCrds(SandboxImage.root().resolve("charts/kube-egress-gateway/crds")));
+    prepareNamespace(journalPassword);
+    Path values = writeValues();
+    valuesFile = values;
+    String rendered = release.render(values, Map.of("image.repository", image.repository(), "image.tag", image.tag()));
+    ((ObjectNode) report.get("install")).put("chartVersion", release.chartVersion()).put("release", Release.NAME)
+        .put("namespace", Release.NAMESPACE);
+    List<String> applied = release.apply(rendered);
+    out.println("chart " + release.chartVersion() + " rendered with " + values.getFileName() + " and applied: " + applied.size()
+        + " objects (" + String.join(", ", applied) + ")");
+    beforeInstall = new LinkedHashMap<>();
+    hosts.forEach((name, h) -> beforeInstall.put(name, NodeInventory.of(h)));
+    release.startWorkloads();
+    int expected = settings.workers() + settings.gateways() + CONTROLLER_REPLICAS;
+    boolean ready = release.awaitReady(Duration.ofSeconds(300), expected);
     long readyMs = (System.nanoTime() - t0) / 1_000_000;
     report.put("readyMs", readyMs);
-    members.report(report.putArray("members"));
-    out.println("kubeconfig: " + kubeconfig + "   (kubectl --kubeconfig " + kubeconfig + " get nodes)");
-    out.println("members " + (ready ? "ready" : "NOT ready") + " after " + readyMs + " ms: " + members.addresses());
+    release.report(report.putArray("members"));
+    out.println("kubeconfig: " + kubeconfig + "   (kubectl --kubeconfig " + kubeconfig + " get pods -A -o wide)");
+    out.println("members " + (ready ? "ready" : "NOT ready (" + release.notReady() + ")") + " after " + readyMs + " ms: "
+        + release.addresses());
     if (!ready) {
       return false;
     }
@@ -252,21 +398,72 @@ public final class Sandbox implements AutoCloseable {
         && report.path("exceptionsOk").asBoolean(false)
         && (!settings.e2e() || report.path("e2e").path("ok").asBoolean(false))
         && (!settings.e2e() || report.path("agentRestart").path("ok").asBoolean(false))
+        && (!settings.e2e() || allOk(report.path("kill")))
+        && (!settings.e2e() || report.path("controllersReplaced").path("ok").asBoolean(false))
+        && (!settings.e2e() || report.path("upgrade").path("ok").asBoolean(false))
         && (settings.benchPods() == 0 || report.path("bench").path("ok").asBoolean(false));
+  }
+
+  private Optional<NodeRuntime> runtimeOf(io.fabric8.kubernetes.api.model.Pod p) {
+    return p.getSpec() == null || p.getSpec().getNodeName() == null ? Optional.empty()
+        : Optional.ofNullable(runtimes.get(p.getSpec().getNodeName()));
+  }
+
+  /** Creates the controllers' database and user on the journal's server; returns the user's password. */
+  private String createJournalDatabase() {
+    String password = java.util.UUID.randomUUID().toString().replace("-", "");
+    var s = journal.settings();
+    try (var c = java.sql.DriverManager.getConnection(s.jdbcUrl(), s.user(), s.password()); var st = c.createStatement()) {
+      st.execute("CREATE ROLE egress LOGIN PASSWORD '" + password + "'");
+      st.execute("CREATE DATABASE egress OWNER egress");
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException("cannot create the journal's database: " + e.getMessage(), e);
+    }
+    return password;
+  }
+
+  /** The release namespace with what the values file refers to: the journal password, the cloud config, the CA bundle. */
+  private void prepareNamespace(String journalPassword) {
+    var c = kube.client();
+    c.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata().withName(Release.NAMESPACE)
+        .endMetadata().build()).create();
+    c.secrets().inNamespace(Release.NAMESPACE).resource(new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata()
+        .withName("egress-journal").endMetadata().addToData("password", base64(journalPassword)).build()).create();
+    c.secrets().inNamespace(Release.NAMESPACE).resource(new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata()
+        .withName("azure-cloud-config").endMetadata().addToData("azure-cloud-config.json", base64(AzureSubscription.cloudConfigJson()))
+        .build()).create();
+    c.configMaps().inNamespace(Release.NAMESPACE).resource(new io.fabric8.kubernetes.api.model.ConfigMapBuilder().withNewMetadata()
+        .withName("azure-ca").endMetadata().addToData("ca.crt", azure.certificatePem()).build()).create();
+    // the members' remoting certificate, as cert-manager would keep it: helm-java's template leaves out the
+    // chart's pre-install hook that generates one, so the values name this Secret instead
+    Pki pki = new Pki(lab.workDir().resolve("remoting"));
+    Pki.Pair ca = pki.ca("ca", Release.NAME + " remoting CA");
+    Pki.Pair member = pki.signed("member", ca, Release.NAME + " member", List.of("extendedKeyUsage=serverAuth,clientAuth"), true);
+    c.secrets().inNamespace(Release.NAMESPACE).resource(new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata()
+        .withName("egress-remote-tls").endMetadata().withType("kubernetes.io/tls").addToData("tls.crt", base64(member.certPem()))
+        .addToData("tls.key", base64(member.keyPem())).addToData("ca.crt", base64(ca.certPem())).build()).create();
+  }
+
+  private static String base64(String s) {
+    return java.util.Base64.getEncoder().encodeToString(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  /** The sandbox's values file (a resource of this jar), where helm can read it. */
+  private Path writeValues() {
+    try (var in = Sandbox.class.getResourceAsStream("/" + VALUES)) {
+      if (in == null) {
+        throw new IllegalStateException(VALUES + " missing from the sandbox jar");
+      }
+      Path f = lab.workDir().resolve(VALUES);
+      Files.write(f, in.readAllBytes());
+      return f;
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /** Applies the demo (and --apply files), then checks every pod's egress address. */
   private boolean runDemo() {
-    Map<String, PodRuntime.PodEvent> events = new java.util.concurrent.ConcurrentHashMap<>();
-    pods = new PodRuntime(kube.client(), lab, nodes.stream().filter(n -> n.role().equals("worker")).toList(),
-        settings.stateDir(), e -> {
-          events.put(e.key(), e);
-          var hook = benchHook;
-          if (hook != null) {
-            hook.accept(e);
-          }
-        });
-    pods.start();
     List<String> applied = new ArrayList<>(Demo.apply(kube.client(), Demo.builtin()));
     if (settings.e2e()) {
       applied.addAll(Demo.apply(kube.client(), E2e.manifests(azure.byoPrefixId(), SVC_IP)));
@@ -282,12 +479,14 @@ public final class Sandbox implements AutoCloseable {
     if (settings.e2e()) {
       out.println(E2e.createLateConfig(kube.client(), Duration.ofSeconds(60)));
     }
-    List<io.fabric8.kubernetes.api.model.Pod> all = kube.client().pods().inAnyNamespace().list().getItems();
+    // the demo's pods: every pod but the release's own
+    List<io.fabric8.kubernetes.api.model.Pod> all = kube.client().pods().inAnyNamespace().list().getItems().stream()
+        .filter(p -> !p.getMetadata().getNamespace().equals(Release.NAMESPACE)).toList();
     long deadline = System.nanoTime() + Duration.ofSeconds(settings.e2e() ? 150 : 90).toNanos();
     while (System.nanoTime() < deadline && !all.stream().allMatch(p -> events.containsKey(DemoChecks.key(p)))) {
       Sh.sleep(250);
     }
-    DemoChecks checks = new DemoChecks(settings, kube.client(), lab, vnet, azure, nodes, report, out);
+    DemoChecks checks = new DemoChecks(settings, kube.client(), lab, vnet, azure, nodes, clientNs, report, out);
     boolean allOk = checks.pods(all, events);
     checks.annotatedPodPaths(all, events);
     report.put("exceptionsOk", checks.exceptions(all, events));
@@ -295,7 +494,7 @@ public final class Sandbox implements AutoCloseable {
       report.set("e2e", E2e.check(kube.client(), azure.arm(), azure.byoPrefixId(), report.get("pods"), events, out));
     }
     checks.gatewayStatuses();
-    checks.metrics(members);
+    checks.metrics(release);
     if (settings.benchPods() > 0) {
       Bench bench = new Bench(kube.client(), settings.benchPods(), settings.benchBatch(), out);
       benchHook = bench::onPodEvent;
@@ -303,63 +502,67 @@ public final class Sandbox implements AutoCloseable {
       benchHook = null;
     }
     if (settings.e2e()) {
-      checks.agentRestart(all, events, members, pods);
+      checks.agentRestart(all, events, release, pods);
+      Lifecycle lifecycle = new Lifecycle(kube.client(), release, azure, events, out, report);
+      lifecycle.kill("demo/annotated");
+      lifecycle.controllersReplaced(nodes.stream().filter(n -> n.role().equals("worker")).reduce((a, b) -> b).orElseThrow().name());
+      lifecycle.cleanUp();
+      upgradeTag = image.tag() + "-upgrade";
+      podman.tag(image.image(), image.repository() + ":" + upgradeTag);
+      lifecycle.upgrade(tag -> release.apply(release.render(valuesFile, Map.of("image.repository", image.repository(),
+          "image.tag", tag))), upgradeTag, settings.workers() + settings.gateways() + CONTROLLER_REPLICAS,
+          all.stream().filter(Demo::annotated).filter(p -> !E2e.privateMode(kube.client(), p))
+              .filter(p -> kube.client().pods().inNamespace(p.getMetadata().getNamespace()).withName(p.getMetadata().getName()).get() != null)
+              .map(DemoChecks::key).toList());
     }
     checks.failover(all, events);
     return allOk;
   }
 
-  /** Where node {@code n}'s member keeps its node-local journal: one directory per node, gone at teardown. */
-  private Path nodeJournalDir(SimNode n) {
-    return settings.stateDir().resolve("journal").resolve(n.name());
-  }
-
   /**
-   * Removes the node members' journal directories, after stopping any PostgreSQL server a member that did
-   * not stop left running on one; returns the directories where one could not be stopped.
+   * The node journals' directories (gateway and worker members, on their nodes), after stopping any
+   * PostgreSQL server left running on one; returns the directories where one could not be stopped. They go
+   * with the nodes' directories.
    */
-  private List<String> removeNodeJournals() {
-    Path root = settings.stateDir().resolve("journal");
+  private List<String> checkNodeJournals() {
     List<String> stuck = new ArrayList<>();
-    if (!Files.isDirectory(root)) {
-      return stuck;
-    }
-    for (SimNode n : nodes) {
-      if (!n.role().equals("controller") && !Journal.stopLeftoverServer(nodeJournalDir(n))) {
-        stuck.add(nodeJournalDir(n).toString());
+    for (NodeHost h : hosts.values()) {
+      for (String role : List.of("gateway", "worker")) {
+        Path dir = h.hostPath("/var/lib/kube-egress-gateway/journal-" + role);
+        if (Files.isDirectory(dir) && !Journal.stopLeftoverServer(dir)) {
+          stuck.add(dir.toString());
+        }
       }
     }
-    try (var s = Files.walk(root)) {
-      s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-    } catch (IOException e) {
-      out.println("could not remove " + root + ": " + e.getMessage());
-    }
     return stuck;
-  }
-
-  private Path writeMemberKubeconfig() {
-    return KubeApi.writeKubeconfig(settings.stateDir().resolve("member-kubeconfig"), "http://127.0.0.1:" + KUBE_PORT);
   }
 
   private void registerNode(SimNode n) {
     NodeBuilder b = new NodeBuilder().withNewMetadata().withName(n.name())
         .addToLabels("kubernetes.io/os", "linux")
+        .addToLabels("kubernetes.io/hostname", n.name())
         .addToLabels("kubernetes.azure.com/agentpool", n.role().equals("gateway") ? GATEWAY_POOL : "nodepool1")
         .endMetadata()
-        .withNewStatus().addNewAddress().withType("InternalIP").withAddress(n.ip()).endAddress().endStatus();
+        .withNewStatus().addNewAddress().withType("InternalIP").withAddress(n.ip()).endAddress()
+        .addNewAddress().withType("Hostname").withAddress(n.name()).endAddress()
+        .addNewCondition().withType("Ready").withStatus("True").endCondition().endStatus();
     if (n.role().equals("gateway")) {
+      // as an AKS pool made for the gateways: labelled and tainted kubeegressgateway.azure.com/mode=true
       b.editMetadata().addToLabels("kubeegressgateway.azure.com/mode", "true").endMetadata()
           .withNewSpec().addNewTaint().withKey("kubeegressgateway.azure.com/mode").withValue("true")
           .withEffect("NoSchedule").endTaint().endSpec();
-    } else if (n.podCidr() != null) {
-      b.withNewSpec().withPodCIDR(n.podCidr()).endSpec();
+    } else {
+      b.editMetadata().addToLabels("kubernetes.azure.com/mode", "user").endMetadata().withNewSpec().withPodCIDR(n.podCidr())
+          .withPodCIDRs(n.podCidr()).endSpec();
     }
     kube.client().nodes().resource(b.build()).create();
   }
 
   /**
-   * Stops members (SIGTERM, as a node drain would), then everything else, then records what was left
-   * (report keys {@code azure}, {@code logs}, {@code leftover}). Idempotent.
+   * Deletes the demo's pods (their CNI DEL while the workers run), the gateway configurations (the
+   * controllers clean up Azure), uninstalls the release (preStop hooks, then the containers stop), then
+   * removes everything else, and records what was left (report keys {@code azure}, {@code logs},
+   * {@code leftover}). Idempotent.
    */
   @Override
   public void close() {
@@ -368,16 +571,36 @@ public final class Sandbox implements AutoCloseable {
     }
     if (pods != null) {
       pods.deleteAll();
-      pods.close();
     }
     if (azure != null && kube != null) {
       azure.release(kube.client(), report, out);
     }
-    members.stop();
-    List<String> stuckJournals = removeNodeJournals();
+    if (release != null) {
+      boolean gone = release.uninstall(Duration.ofSeconds(150));
+      report.put("uninstalled", gone);
+      if (settings.e2e() && beforeInstall != null) {
+        checkUninstalled(gone);
+      }
+    }
+    if (kubelets != null) {
+      kubelets.close();
+    }
+    runtimes.values().forEach(NodeRuntime::close);
+    if (pods != null) {
+      pods.close();
+    }
+    List<String> containers = podman.remaining();
+    podman.removeAll();
+    if (upgradeTag != null) {
+      podman.untag(image.image(), image.repository() + ":" + upgradeTag);
+    }
+    List<String> stuckJournals = checkNodeJournals();
+    List<String> mounts = new ArrayList<>();
+    hosts.values().forEach(h -> mounts.addAll(h.remove()));
     keepLogs();
     lab.close();
-    host.removeGatewayNamespaces();
+    // wg drops the UAPI sockets of wireguard-go processes that are gone
+    Sh.quiet(null, "wg", "show", "interfaces");
     if (kube != null) {
       kube.close();
     }
@@ -385,13 +608,64 @@ public final class Sandbox implements AutoCloseable {
       journal.close();
     }
     host.recordLeftovers(lab, report);
-    // a node journal's PostgreSQL that outlived its member (pg_ctl detaches it: no descendant of the member)
-    var journals = ((ObjectNode) report.get("leftover")).putArray("journals");
+    ObjectNode leftover = (ObjectNode) report.get("leftover");
+    // a node journal's PostgreSQL that outlived its member
+    var journals = leftover.putArray("journals");
     stuckJournals.forEach(journals::add);
+    // containers that were still there when the release was gone (removed now), and mounts of the nodes' directories
+    var left = leftover.putArray("containers");
+    containers.forEach(left::add);
+    var m = leftover.putArray("mounts");
+    mounts.forEach(m::add);
     if (azure != null) {
       azure.close();
     }
     host.restoreInotifyLimit();
+    if (claimed) {
+      // the journal's directory, and anything the steps above could not remove, for the next start to find
+      List<String> after = leftovers.clean();
+      if (!after.isEmpty()) {
+        report.putArray("removedAfterTeardown").addAll(after.stream().map(com.fasterxml.jackson.databind.node.TextNode::valueOf).toList());
+      }
+      leftovers.release();
+    }
+  }
+
+  /**
+   * After {@code helm uninstall} (the configurations deleted first, as docs/install.md says): nothing of the
+   * product is left on any node (CNI files, namespaces, links, nft tables), in podman or in Azure, and a
+   * plain pod on every worker node still gets its network. Report key {@code uninstall}.
+   */
+  private void checkUninstalled(boolean gone) {
+    ObjectNode u = report.putObject("uninstall");
+    ObjectNode left = u.putObject("leftover");
+    boolean nodesClean = NodeInventory.leftover(beforeInstall, hosts, left);
+    var containers = left.putArray("containers");
+    List<String> running = podman.running(Podman.LABEL);
+    running.forEach(containers::add);
+    var az = left.putArray("azure");
+    report.path("azure").path("leftover").forEach(az::add);
+    kube.client().namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata()
+        .withName("plain-ns").endMetadata().build()).createOr(e -> e.update());
+    var plain = u.putArray("plainPods");
+    boolean plainOk = true;
+    for (SimNode n : nodes.stream().filter(n -> n.role().equals("worker")).toList()) {
+      String name = "after-uninstall-" + n.name();
+      kube.client().pods().inNamespace("plain-ns").resource(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata()
+          .withNamespace("plain-ns").withName(name).endMetadata().withNewSpec().withNodeName(n.name()).addNewContainer()
+          .withName("app").withImage(NodeRuntime.NO_IMAGE).endContainer().endSpec().build()).create();
+      PodRuntime.PodEvent e = Sh.poll(() -> events.get("plain-ns/" + name), x -> x != null, Duration.ofSeconds(60), 250);
+      String seen = e == null || !e.ok() ? "" : Demo.egressOf(e.netns(), Duration.ofSeconds(10)).orElse("");
+      boolean ok = AzureVnet.DEFAULT_OUTBOUND_IP.equals(seen);
+      plainOk &= ok;
+      plain.addObject().put("pod", "plain-ns/" + name).put("node", n.name()).put("egressIp", seen).put("ok", ok)
+          .put("detail", e == null ? "never reached CNI ADD" : e.ok() ? "" : e.detail());
+    }
+    pods.deleteAll();
+    boolean ok = gone && nodesClean && running.isEmpty() && az.isEmpty() && plainOk;
+    u.put("ok", ok);
+    out.println("uninstall: " + (ok ? "nothing of the product left on the nodes, in podman or in Azure; plain pods still get networking"
+        : "FAILED: " + left + ", plain pods " + plain));
   }
 
   /** Copies the processes' logs out of the lab before it is removed (to /run/egress-sandbox/logs). */

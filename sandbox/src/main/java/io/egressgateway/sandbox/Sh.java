@@ -25,9 +25,22 @@ public final class Sh {
     }
   }
 
+  /**
+   * {@code cmd} in a session of its own ({@code setsid}, which execs in place: the PID stays the one the
+   * sandbox started). A terminal's Ctrl-C goes to its foreground process group; every process the sandbox
+   * starts leaves that group, so the signal reaches only the sandbox, whose teardown still needs them.
+   */
+  public static List<String> ownSession(List<String> cmd) {
+    List<String> full = new java.util.ArrayList<>(cmd.size() + 2);
+    full.add("setsid");
+    full.add("--wait");
+    full.addAll(cmd);
+    return full;
+  }
+
   public static Result run(List<String> cmd, String stdin, long timeoutSeconds) {
     try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(false).start();
+      Process p = new ProcessBuilder(ownSession(cmd)).redirectErrorStream(false).start();
       if (stdin != null) {
         p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
       }

@@ -1,8 +1,5 @@
 package io.egressgateway.sandbox;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -49,37 +46,17 @@ final class VnetServices {
    * {@code kubernetes} service, signed by a CA made for this run, forwarding to the API on {@code localPort}.
    */
   void exposeApi(int localPort) {
-    try {
-      Files.createDirectories(dir);
-      Files.setPosixFilePermissions(dir, PodVolumes.perms(0700));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    Path ca = dir.resolve("ca.crt");
-    Path caKey = dir.resolve("ca.key");
-    Path cert = dir.resolve("apiserver.crt");
-    Path key = dir.resolve("apiserver.key");
-    Path csr = dir.resolve("apiserver.csr");
-    Path ext = dir.resolve("apiserver.ext");
-    Sh.must("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", caKey.toString(), "-out", ca.toString(), "-days", "7", "-subj", "/CN=egress-sandbox-ca",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
-    Sh.must("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", key.toString(), "-out", csr.toString(), "-subj", "/CN=kube-apiserver");
-    try {
-      Files.writeString(ext, "subjectAltName=IP:" + API_IP + ",DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,"
-          + "DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n");
-      Sh.must("openssl", "x509", "-req", "-in", csr.toString(), "-CA", ca.toString(), "-CAkey", caKey.toString(),
-          "-CAcreateserial", "-days", "7", "-out", cert.toString(), "-extfile", ext.toString());
-      caPem = Files.readString(ca);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    Pki pki = new Pki(dir);
+    Pki.Pair ca = pki.ca("ca", "egress-sandbox-ca");
+    Pki.Pair server = pki.signed("apiserver", ca, "kube-apiserver", List.of(
+        "subjectAltName=IP:" + API_IP + ",DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,"
+            + "DNS:kubernetes.default.svc.cluster.local", "extendedKeyUsage=serverAuth", "keyUsage=critical,digitalSignature"), false);
+    caPem = ca.certPem();
     String ns = vnet.addVm("apiserver", API_IP);
     Path sock = relays.export("kube-tls", localPort);
     lab.spawn("apiserver-endpoint", ns, List.of("socat",
-        "OPENSSL-LISTEN:" + API_PORT + ",bind=" + API_IP + ",fork,reuseaddr,cert=" + cert + ",key=" + key + ",verify=0",
-        "UNIX-CONNECT:" + sock));
+        "OPENSSL-LISTEN:" + API_PORT + ",bind=" + API_IP + ",fork,reuseaddr,cert=" + server.cert() + ",key=" + server.key()
+            + ",verify=0", "UNIX-CONNECT:" + sock));
     awaitListening(ns, API_IP, API_PORT);
   }
 

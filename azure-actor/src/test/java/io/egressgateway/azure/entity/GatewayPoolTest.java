@@ -59,6 +59,13 @@ class GatewayPoolTest {
   @Test
   void ensureProvisionsAndARepeatPersistsNothing() {
     ConfigResult r = ensure(spec("a"), 1);
+    // the reply crosses the network when the asking controller is another one: it has a serializer and survives it
+    var serialization = akka.serialization.SerializationExtension.get(testKit.system().classicSystem());
+    StatusReply<ConfigResult> reply = StatusReply.success(r);
+    byte[] bytes = serialization.serialize(reply).get();
+    var serializer = serialization.findSerializerFor(reply);
+    assertEquals(reply, serialization.deserialize(bytes, serializer.identifier(),
+        akka.serialization.Serializers.manifestFor(serializer, reply)).get());
     assertEquals(6000, r.port());
     assertEquals(2, r.nodes().size());
     assertTrue(r.egressPrefix().endsWith("/30"));

@@ -232,17 +232,34 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
       return done(CniReply.ok(""));
     }
     String id = NodePinned.entityId(node, uid);
-    devices.values().remove(id);
-    if (!call.podNamespace().isEmpty()) {
-      observer.removed(call.podNamespace(), call.podName());
-    }
-    CompletionStage<StatusReply<akka.Done>> asked = tunnels.ask(id, r -> new PodTunnel.Remove(call.containerId(), r), askTimeout);
+    // a DEL of an earlier sandbox of the pod (a runtime's failed attempt, run late because the agent was down)
+    // leaves the tunnel and the PodEndpoint of the pod's current sandbox alone: the entity ignores it, and so
+    // does the observer
+    CompletionStage<StatusReply<akka.Done>> asked = tunnels.ask(id, PodTunnel.Get::new, askTimeout).thenCompose(state -> {
+      String current = containerOf(state);
+      if (call.containerId().isEmpty() || current.isEmpty() || current.equals(call.containerId())) {
+        devices.values().remove(id);
+        if (!call.podNamespace().isEmpty()) {
+          observer.removed(call.podNamespace(), call.podName());
+        }
+      } else {
+        log.info("DEL for container {} of pod {}/{}: its tunnel belongs to container {}; left in place", call.containerId(),
+            call.podNamespace(), call.podName(), current);
+      }
+      return tunnels.ask(id, r -> new PodTunnel.Remove(call.containerId(), r), askTimeout);
+    });
     return asked.handle((reply, err) -> {
       if (err != null || reply.isError()) {
         log.warn("DEL for container {} of pod {}: {}", call.containerId(), id, err != null ? err.getMessage() : reply.getError().getMessage());
       }
       return CniReply.ok("");
     });
+  }
+
+  /** The container whose tunnel the entity holds, empty when none. */
+  private static String containerOf(PodTunnel.State s) {
+    return s instanceof PodTunnel.Established e ? e.tunnel().containerId()
+        : s instanceof PodTunnel.Requested r ? r.tunnel().containerId() : "";
   }
 
   /**

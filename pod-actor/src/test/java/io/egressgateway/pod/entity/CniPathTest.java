@@ -218,6 +218,31 @@ class CniPathTest {
     assertTrue(check.stdout().contains("no established egress tunnel"), check.stdout());
   }
 
+  /**
+   * A runtime retries a failed ADD in a new sandbox; the DEL of the failed one may run after the new one's ADD
+   * (the plugin kept it while the agent was down). It must leave the pod's tunnel and PodEndpoint alone.
+   */
+  @Test
+  void aLateDelOfAnEarlierSandboxLeavesTheCurrentTunnelAndItsPodEndpoint() {
+    List<String> removed = new java.util.concurrent.CopyOnWriteArrayList<>();
+    handler.observedBy(new CniHandler.Observer() {
+      @Override
+      public void removed(String namespace, String name) {
+        removed.add(namespace + "/" + name);
+      }
+    });
+    directory.put(new PodInfo("default", "web", "uid-w", Map.of(PodInfo.GATEWAY_ANNOTATION, "gw")));
+    datapath.addNamespace("/var/run/netns/w");
+    assertEquals(0, plugin("ADD", "web", "dddd4444ee", "/var/run/netns/w").exitCode());
+    assertEquals(0, plugin("DEL", "web", "cccc3333aa", "/var/run/netns/w").exitCode(), "the failed attempt's DEL");
+    assertEquals(List.of(), removed, "the PodEndpoint stays");
+    assertEquals(1, gateways.peersOf("gw1", "uid-default-gw").size(), "the peer stays");
+    assertEquals(0, plugin("CHECK", "web", "dddd4444ee", "/var/run/netns/w").exitCode(), "the tunnel stays");
+    assertEquals(0, plugin("DEL", "web", "dddd4444ee", "/var/run/netns/w").exitCode());
+    assertEquals(List.of("default/web"), removed, "the current sandbox's DEL removes it");
+    assertEquals(Map.of(), gateways.peersOf("gw1", "uid-default-gw"));
+  }
+
   private CniPlugin.Outcome gc(String... validContainers) {
     String attachments = java.util.Arrays.stream(validContainers)
         .map(c -> "{\"containerID\":\"" + c + "\",\"ifname\":\"eth0\"}")

@@ -1,0 +1,50 @@
+package io.egressgateway.sandbox;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The sandbox's values file renders the chart, and names the addresses the sandbox serves its services at. */
+class SandboxValuesTest {
+
+  @Test
+  void theChartRendersWithTheSandboxValuesAndPointsAtTheSandboxServices() throws Exception {
+    Path values = Files.createTempFile("sandbox-values", ".yaml");
+    try (var in = Sandbox.class.getResourceAsStream("/" + Sandbox.VALUES)) {
+      Files.write(values, in.readAllBytes());
+      Release release = new Release(null, SandboxImage.root().resolve("charts/kube-egress-gateway"), node -> java.util.Optional.empty());
+      String rendered = release.render(values, Map.of("image.repository", "localhost/kube-egress-gateway", "image.tag", "test"));
+      assertTrue(release.chartVersion().matches("\\d+\\.\\d+\\.\\d+.*"), release.chartVersion());
+      var serialization = new io.fabric8.kubernetes.client.utils.KubernetesSerialization();
+      Deployment controller = null;
+      int daemonSets = 0;
+      for (String doc : rendered.split("(?m)^---[ \\t]*$")) {
+        if (doc.contains("kind: Deployment")) {
+          controller = serialization.unmarshal(doc, Deployment.class);
+        } else if (doc.contains("kind: DaemonSet")) {
+          daemonSets++;
+          DaemonSet ds = serialization.unmarshal(doc, DaemonSet.class);
+          assertEquals("localhost/kube-egress-gateway:test", ds.getSpec().getTemplate().getSpec().getContainers().get(0).getImage());
+        }
+      }
+      assertEquals(2, daemonSets);
+      var env = controller.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv();
+      java.util.function.Function<String, String> value = name -> env.stream().filter(e -> e.getName().equals(name))
+          .map(e -> e.getValue()).findFirst().orElse(null);
+      assertEquals(VnetServices.JOURNAL_IP, value.apply("EGRESS_DB_HOST"));
+      assertEquals(Integer.toString(VnetServices.JOURNAL_PORT), value.apply("EGRESS_DB_PORT"));
+      assertEquals("/etc/egress/azure-environment/environment.json", value.apply("AZURE_ENVIRONMENT_FILEPATH"));
+      assertEquals(Sandbox.CONTROLLER_REPLICAS, controller.getSpec().getReplicas());
+      assertTrue(rendered.contains("\"resourceManagerEndpoint\": \"https://" + VnetServices.ARM_IP + "/\""), rendered);
+      assertTrue(rendered.contains("secretName: egress-remote-tls"), "the sandbox's remoting certificate");
+    } finally {
+      Files.deleteIfExists(values);
+    }
+  }
+}
