@@ -59,8 +59,14 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 egressgateway.kubernetes.azure.com/contact-point
 {{- end -}}
 
+{{/* The remoting TLS Secret of one role (dict "root" "role"): its own unless a single one is given for all. */}}
 {{- define "keg.remoteTlsSecret" -}}
-{{- default (printf "%s-remote-tls" (include "keg.fullname" .)) .Values.cluster.tls.existingSecret -}}
+{{- $tls := .root.Values.cluster.tls -}}
+{{- if $tls.existingSecret -}}
+{{- $tls.existingSecret -}}
+{{- else -}}
+{{- default (printf "%s-remote-tls-%s" (include "keg.fullname" .root) .role) (index $tls.existingSecrets .role) -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "keg.azureEnvironment" -}}
@@ -110,6 +116,8 @@ egressgateway.kubernetes.azure.com/contact-point
 {{- if $root.Values.cluster.tls.enabled }}
 - name: EGRESS_REMOTE_TLS_DIR
   value: /etc/egress/remote-tls
+- name: EGRESS_SECURITY_ENFORCE
+  value: {{ $root.Values.cluster.tls.enforceRoles | quote }}
 {{- end }}
 - name: JAVA_TOOL_OPTIONS
   value: {{ .javaOptions | quote }}
@@ -140,7 +148,7 @@ database's generated password in it (0600).
 {{- end -}}
 
 {{- define "keg.remoteTlsMount" -}}
-{{- if .Values.cluster.tls.enabled }}
+{{- if .root.Values.cluster.tls.enabled }}
 - name: remote-tls
   mountPath: /etc/egress/remote-tls
   readOnly: true
@@ -148,7 +156,7 @@ database's generated password in it (0600).
 {{- end -}}
 
 {{- define "keg.remoteTlsVolume" -}}
-{{- if .Values.cluster.tls.enabled }}
+{{- if .root.Values.cluster.tls.enabled }}
 - name: remote-tls
   secret:
     secretName: {{ include "keg.remoteTlsSecret" . }}

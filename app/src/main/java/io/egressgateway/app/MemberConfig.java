@@ -68,6 +68,11 @@ public final class MemberConfig {
       values.put("akka.remote.artery.ssl.rotating-keys-engine.key-file", dir + "/tls.key");
       values.put("akka.remote.artery.ssl.rotating-keys-engine.cert-file", dir + "/tls.crt");
       values.put("akka.remote.artery.ssl.rotating-keys-engine.ca-cert-file", dir + "/ca.crt");
+      // the role's certificate also signs what the member sends (docs/design.md section 15)
+      values.put("egress.security.key-file", dir + "/tls.key");
+      values.put("egress.security.cert-file", dir + "/tls.crt");
+      values.put("egress.security.ca-file", dir + "/ca.crt");
+      values.put("egress.security.enforce", !c.getString("egress.app.remote-tls.enforce-roles").trim().equalsIgnoreCase("false"));
     }
     return values.isEmpty() ? c : ConfigFactory.parseMap(values, "derived from egress.discovery and egress.app.remote-tls")
         .withFallback(c).resolve();

@@ -63,6 +63,9 @@ final class Wiring {
     KubeBridgeSettings kube = KubeBridgeSettings.fromConfig(config);
 
     if (member.settings().hasRole(Roles.GATEWAY)) {
+      // workers' peer requests are checked against their node's pod CIDRs (docs/design.md section 15)
+      io.egressgateway.kube.infra.NodePodCidrs nodes = io.egressgateway.kube.infra.NodePodCidrs.start(client, Watches.get(system));
+      io.egressgateway.core.security.Security.get(system).podCidrs().use(nodes::of);
       GatewayAgent agent = GatewayAgent.start(system, node, new SecretGatewayKeys(client, kube.namespace()));
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "gateway-drain",
           () -> agent.drain().thenApply(v -> Done.getInstance()));

@@ -45,6 +45,13 @@ class MemberConfigTest {
     assertEquals(8600, c.getInt("akka.management.http.port"));
     assertEquals("tls-tcp", c.getString("akka.remote.artery.transport"));
     assertEquals("/tls/tls.key", c.getString("akka.remote.artery.ssl.rotating-keys-engine.key-file"));
+    // the same key signs what the member sends, and enforcement is on unless turned off explicitly
+    assertEquals("/tls/tls.key", c.getString("egress.security.key-file"));
+    assertEquals("/tls/ca.crt", c.getString("egress.security.ca-file"));
+    assertTrue(c.getBoolean("egress.security.enforce"));
+    Config off = MemberConfig.load(Map.of("EGRESS_REMOTE_TLS", "true", "EGRESS_REMOTE_TLS_DIR", "/tls",
+        "EGRESS_SECURITY_ENFORCE", "false"), ConfigFactory.empty());
+    assertFalse(off.getBoolean("egress.security.enforce"), "the chart's cluster.tls.enforceRoles=false");
     assertEquals("kube-egress", c.getString("egress.kube-bridge.namespace"));
     assertTrue(c.getBoolean("egress.kube-bridge.prefix-grants.enforce"));
     assertEquals("/run/x/cni.sock", c.getString("egress.pod.socket-path"));

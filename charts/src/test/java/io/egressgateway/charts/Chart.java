@@ -40,9 +40,13 @@ final class Chart {
     return new Helm(DIR);
   }
 
-  /** The smallest values a real install needs: an image, the journal, the Azure subscription. */
+  /**
+   * The smallest values a real install needs: an image, the journal, the Azure subscription. helm-java's
+   * template has no cluster and fails on {@code lookup}, so the generated certificates are not looked up.
+   */
   static TemplateCommand minimal() {
     return helm().template().withName(RELEASE).withNamespace(NAMESPACE).withKubeVersion(KUBE_VERSION)
+        .set("cluster.tls.keepExisting", "false")
         .set("image.repository", "registry.example.com/kube-egress-gateway")
         .set("image.tag", "0.1.0")
         .set("journal.host", "pg.example.com")

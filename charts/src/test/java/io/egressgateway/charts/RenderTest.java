@@ -74,13 +74,15 @@ class RenderTest {
     Set<String> clusterScoped = Set.of("ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition");
     docs.stream().filter(d -> !clusterScoped.contains(d.getKind()))
         .forEach(d -> assertEquals(Chart.NAMESPACE, d.getMetadata().getNamespace(), d.getKind() + " " + d.getMetadata().getName()));
-    // the generated remoting key material is a pre-install hook (helm-java's template leaves hooks out);
-    // every member mounts it, and an existing Secret replaces it
-    assertTrue(Chart.all(docs, Secret.class).stream().noneMatch(s -> s.getMetadata().getName().endsWith("-remote-tls")));
-    List<HasMetadata> own = Chart.render(t -> t.set("cluster.tls.existingSecret", "cert-manager-remote"));
+    // each role mounts its own remoting certificate (SecurityTest checks what they say); a single existing
+    // Secret for every role still works, without role enforcement
+    List<HasMetadata> own = Chart.render(t -> t.set("cluster.tls.existingSecret", "cert-manager-remote")
+        .set("cluster.tls.enforceRoles", "false"));
+    assertTrue(Chart.all(own, Secret.class).stream().noneMatch(s -> s.getMetadata().getName().contains("-remote-tls")));
     for (var pod : List.of(Workloads.controller(own), Workloads.gateway(own), Workloads.worker(own))) {
       assertTrue(pod.getVolumes().stream().anyMatch(v -> v.getSecret() != null
           && "cert-manager-remote".equals(v.getSecret().getSecretName())));
+      assertEquals("false", Workloads.env(pod, "EGRESS_SECURITY_ENFORCE"));
     }
     List<HasMetadata> plain = Chart.render(t -> t.set("cluster.tls.enabled", "false"));
     assertEquals("false", Workloads.env(Workloads.worker(plain), "EGRESS_REMOTE_TLS"));

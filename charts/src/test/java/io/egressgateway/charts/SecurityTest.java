@@ -232,9 +232,76 @@ class SecurityTest {
     for (PodSpec pod : List.of(Workloads.controller(docs), Workloads.gateway(docs), Workloads.worker(docs))) {
       assertEquals("true", Workloads.env(pod, "EGRESS_REMOTE_TLS"));
       assertEquals("kubernetes", Workloads.env(pod, "EGRESS_DISCOVERY"));
-      assertTrue(secretsOf(pod).anyMatch(s -> s.endsWith("-remote-tls")));
+      assertTrue(secretsOf(pod).anyMatch(s -> s.contains("-remote-tls-")));
     }
     assertEquals("external", Workloads.env(Workloads.controller(docs), "EGRESS_JOURNAL_MODE"));
+  }
+
+  /**
+   * Per-role identity (docs/security.md): each role's members mount a certificate of their own, issued by one
+   * CA, naming the role as {@code <role>.role.egress-gateway} and sharing one subject name (Akka's TLS peer
+   * check); no member can mount another role's Secret, and the CA key is in none of them.
+   */
+  @Test
+  void eachRoleGetsACertificateOfItsOwnFromOneCa() throws Exception {
+    java.security.cert.CertificateFactory x509 = java.security.cert.CertificateFactory.getInstance("X.509");
+    Map<String, PodSpec> pods = Map.of("controller", Workloads.controller(docs), "gateway", Workloads.gateway(docs),
+        "worker", Workloads.worker(docs));
+    Set<String> cas = new java.util.HashSet<>();
+    Set<String> subjects = new java.util.HashSet<>();
+    for (var e : pods.entrySet()) {
+      String role = e.getKey();
+      io.fabric8.kubernetes.api.model.Secret secret = Chart.one(docs, io.fabric8.kubernetes.api.model.Secret.class,
+          "-remote-tls-" + role);
+      assertEquals("kubernetes.io/tls", secret.getType());
+      assertEquals(Set.of("tls.crt", "tls.key", "ca.crt"), secret.getData().keySet(), "no CA key in " + role + "'s Secret");
+      var cert = (java.security.cert.X509Certificate) x509.generateCertificate(
+          new java.io.ByteArrayInputStream(java.util.Base64.getDecoder().decode(secret.getData().get("tls.crt"))));
+      var ca = (java.security.cert.X509Certificate) x509.generateCertificate(
+          new java.io.ByteArrayInputStream(java.util.Base64.getDecoder().decode(secret.getData().get("ca.crt"))));
+      cert.verify(ca.getPublicKey());
+      assertEquals(List.of(List.of(2, role + ".role.egress-gateway")),
+          cert.getSubjectAlternativeNames().stream().map(List::copyOf).toList(), role + " names its role, and only it");
+      cas.add(ca.getSubjectX500Principal().getName() + ca.getSerialNumber());
+      subjects.add(cert.getSubjectX500Principal().getName());
+
+      Set<String> mounted = secretsOf(e.getValue()).filter(n -> n.contains("-remote-tls")).collect(java.util.stream.Collectors.toSet());
+      assertEquals(Set.of(secret.getMetadata().getName()), mounted, role + " mounts its own certificate only");
+      assertEquals("true", Workloads.env(e.getValue(), "EGRESS_SECURITY_ENFORCE"), role);
+    }
+    assertEquals(1, cas.size(), "one CA");
+    assertEquals(1, subjects.size(), "one shared subject name");
+  }
+
+  @Test
+  void roleCertificatesCanComeFromExistingSecretsOrCertManager() {
+    List<HasMetadata> own = Chart.render(t -> t.set("cluster.tls.existingSecrets.worker", "my-worker-tls"));
+    assertTrue(secretsOf(Workloads.worker(own)).anyMatch("my-worker-tls"::equals));
+    assertTrue(Chart.all(own, io.fabric8.kubernetes.api.model.Secret.class).stream()
+        .noneMatch(x -> x.getMetadata().getName().endsWith("-remote-tls-worker")), "not generated");
+    assertTrue(Chart.all(own, io.fabric8.kubernetes.api.model.Secret.class).stream()
+        .anyMatch(x -> x.getMetadata().getName().endsWith("-remote-tls-gateway")), "the others still are");
+
+    String yaml = Chart.minimal().set("cluster.tls.certManager.issuerRef.name", "egress-ca")
+        .set("cluster.tls.certManager.issuerRef.kind", "Issuer").call();
+    for (String role : List.of("controller", "gateway", "worker")) {
+      assertTrue(yaml.contains("- \"" + role + ".role.egress-gateway\""), role + " Certificate:\n" + yaml);
+      assertTrue(yaml.contains("secretName: " + yaml.lines().filter(l -> l.contains("secretName:") && l.endsWith("-remote-tls-" + role))
+          .findFirst().map(l -> l.substring(l.indexOf(':') + 2)).orElse("(none)")), role + " Secret");
+    }
+    assertEquals(3, yaml.split("kind: Certificate\n", -1).length - 1);
+    assertFalse(java.util.regex.Pattern.compile("kind: Secret\nmetadata:\n  name: \\S*-remote-tls-").matcher(yaml).find(),
+        "no generated Secret");
+
+    Exception shared = assertThrows(Exception.class, () -> Chart.minimal().set("cluster.tls.existingSecret", "one").call());
+    assertTrue(shared.getMessage().contains("enforceRoles"), shared.getMessage());
+  }
+
+  @Test
+  void gatewaysReadNodesPodCidrsToCheckWorkersRequests() {
+    ClusterRole gateway = Chart.one(docs, ClusterRole.class, "-gateway");
+    assertTrue(gateway.getRules().stream().anyMatch(r -> r.getResources().contains("nodes")
+        && Set.copyOf(r.getVerbs()).equals(Set.of("get", "list", "watch"))));
   }
 
   private static void assertProbe(Probe probe, String path, Container c) {

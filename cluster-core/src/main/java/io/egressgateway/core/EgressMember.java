@@ -68,7 +68,14 @@ public final class EgressMember implements AutoCloseable {
             ConfigValueFactory.fromAnyRef(mayFormCluster(settings)))
         .withFallback(config)
         .resolve();
+    full = withLegacyClasses(full);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM_NAME, full);
+    try {
+      io.egressgateway.core.security.Security.get(system);
+    } catch (RuntimeException e) {
+      system.terminate();
+      throw e;
+    }
     String url;
     try {
       url = AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS).toString();
@@ -92,6 +99,19 @@ public final class EgressMember implements AutoCloseable {
    */
   static boolean mayFormCluster(CoreSettings settings) {
     return settings.hasRole(Roles.CONTROLLER);
+  }
+
+  /**
+   * While signatures are not enforced, the previous release's plain peer commands are read too (a rolling
+   * upgrade); once they are, Jackson reads no protected class, so a member cannot bypass the signed serializer.
+   */
+  public static Config withLegacyClasses(Config config) {
+    if (config.getBoolean("egress.security.enforce")) {
+      return config;
+    }
+    List<String> prefixes = new java.util.ArrayList<>(config.getStringList("akka.serialization.jackson.allowed-class-prefix"));
+    prefixes.addAll(config.getStringList("egress.security.legacy-class-prefix"));
+    return config.withValue("akka.serialization.jackson.allowed-class-prefix", ConfigValueFactory.fromIterable(prefixes));
   }
 
   /** Joins the cluster: bootstrap in Kubernetes, the seed nodes (or itself) locally. */

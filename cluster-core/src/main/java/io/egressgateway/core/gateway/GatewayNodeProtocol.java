@@ -59,8 +59,21 @@ public final class GatewayNodeProtocol {
     }
   }
 
-  /** Forget a pod peer; answered once persisted (the device follows at once). */
-  public record RemovePeer(String configUid, String publicKey, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  /**
+   * Forget a pod peer; answered once persisted (the device follows at once). {@code node} names the worker node
+   * whose tunnel it was (the gateway lets a node remove only its own peers); empty from the previous release.
+   */
+  public record RemovePeer(String configUid, String publicKey, ActorRef<StatusReply<Done>> replyTo,
+      @JsonInclude(JsonInclude.Include.NON_EMPTY) String node) implements Command {
+    public RemovePeer {
+      node = node == null ? "" : node;
+    }
+
+    /** A request that names no worker node (as the previous release sent them). */
+    public RemovePeer(String configUid, String publicKey, ActorRef<StatusReply<Done>> replyTo) {
+      this(configUid, publicKey, replyTo, "");
+    }
+  }
 
   /**
    * Every live pod tunnel worker node {@code node} has for config {@code configUid}: pod public key to allowed
@@ -120,7 +133,13 @@ public final class GatewayNodeProtocol {
   /** Asks gateway node {@code gatewayNode} to forget pod peer {@code publicKey} of {@code configUid}. */
   public static CompletionStage<Done> removePeer(ActorSystem<?> system, String gatewayNode,
       String configUid, String publicKey, Duration timeout) {
+    return removePeer(system, gatewayNode, "", configUid, publicKey, timeout);
+  }
+
+  /** {@link #removePeer} on behalf of worker node {@code workerNode}. */
+  public static CompletionStage<Done> removePeer(ActorSystem<?> system, String gatewayNode, String workerNode,
+      String configUid, String publicKey, Duration timeout) {
     return ClusterSharding.get(system).entityRefFor(ENTITY_KEY, gatewayNode)
-        .askWithStatus(r -> new RemovePeer(configUid, publicKey, r), timeout);
+        .askWithStatus(r -> new RemovePeer(configUid, publicKey, r, workerNode), timeout);
   }
 }

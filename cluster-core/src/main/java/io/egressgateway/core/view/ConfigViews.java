@@ -15,7 +15,18 @@ import akka.cluster.ddata.SelfUniqueAddress;
 import akka.cluster.ddata.typed.javadsl.DistributedData;
 import akka.cluster.ddata.typed.javadsl.Replicator;
 import akka.cluster.ddata.typed.javadsl.ReplicatorMessageAdapter;
+import akka.serialization.jackson.JacksonObjectMapperProvider;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.cbor.CBORFactory;
+import io.egressgateway.core.Roles;
+import io.egressgateway.core.security.Principal;
+import io.egressgateway.core.security.Refused;
+import io.egressgateway.core.security.SealedValue;
+import io.egressgateway.core.security.Seals;
+import io.egressgateway.core.security.Security;
+import java.io.IOException;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
@@ -27,19 +38,35 @@ import java.util.function.Consumer;
  * {@code namespace/name}). Each member keeps the latest map in memory, so readers on the CNI path pay one
  * volatile read. Writers ({@code GatewayConfig} on controllers) publish whole {@link ConfigView} values;
  * last writer wins per config, and there is exactly one writer per config (its sharded entity).
+ *
+ * <p>Every entry is signed by the member that wrote it ({@link Seals}, context {@code config-view:<key>}) and
+ * verified by each reader when it changes: with {@code egress.security.enforce} on, a reader takes only entries
+ * signed by a controller certificate, for the key they are stored under, and never older than the entry it
+ * already has (a replayed old entry is refused). A removal is a signed empty entry, so a member that deletes
+ * keys from the map removes nothing: readers keep the last entry they verified. Refusals are logged and counted
+ * once per entry. Old-release members read {@link #LEGACY_KEY}, which controllers still write unsigned.
  */
 public final class ConfigViews implements Extension {
 
-  public static final Key<LWWMap<String, ConfigView>> KEY = LWWMapKey.create("egress-config-view");
+  /** Signed entries: what every member of this release reads. */
+  public static final Key<LWWMap<String, SealedValue>> KEY = LWWMapKey.create("egress-config-view-signed");
+  /** Plain entries for members of the previous release during a rolling upgrade; never read here. */
+  public static final Key<LWWMap<String, ConfigView>> LEGACY_KEY = LWWMapKey.create("egress-config-view");
   private static final Duration WRITE_TIMEOUT = Duration.ofSeconds(3);
 
   private final ActorSystem<?> system;
+  private final Security security;
+  private final ObjectMapper mapper;
   private final ActorRef<Command> keeper;
   private final CopyOnWriteArrayList<Consumer<Map<String, ConfigView>>> listeners = new CopyOnWriteArrayList<>();
   private volatile Map<String, ConfigView> current = Map.of();
 
   private ConfigViews(ActorSystem<?> system) {
     this.system = system;
+    // made now, not at the first publish, whose caller waits only WRITE_TIMEOUT
+    this.security = Security.get(system);
+    this.mapper = JacksonObjectMapperProvider.get(akka.actor.typed.javadsl.Adapter.toClassic(system))
+        .getOrCreate("jackson-cbor", Optional.of(new CBORFactory()));
     this.keeper = system.systemActorOf(keeper(), "egress-config-views", Props.empty());
   }
 
@@ -87,58 +114,139 @@ public final class ConfigViews implements Extension {
 
   private record Remove(String key, ActorRef<Boolean> replyTo) implements Command {}
 
-  private record Changed(Replicator.SubscribeResponse<LWWMap<String, ConfigView>> response) implements Command {}
+  private record Changed(Replicator.SubscribeResponse<LWWMap<String, SealedValue>> response) implements Command {}
 
-  private record Written(Replicator.UpdateResponse<LWWMap<String, ConfigView>> response, ActorRef<Boolean> replyTo)
+  private record Written(Replicator.UpdateResponse<LWWMap<String, SealedValue>> response, ActorRef<Boolean> replyTo)
       implements Command {}
+
+  private record LegacyWritten(Replicator.UpdateResponse<LWWMap<String, ConfigView>> response) implements Command {}
+
+  /** The entry a reader took for a key: its view (null once removed) and when it was signed. */
+  private record Accepted(ConfigView view, long signedAt, SealedValue from) {}
+
+  private final Map<String, Accepted> accepted = new HashMap<>();
+  private final Map<String, SealedValue> refused = new HashMap<>();
 
   private Behavior<Command> keeper() {
     return Behaviors.setup(
         ctx -> {
           SelfUniqueAddress self = DistributedData.get(ctx.getSystem()).selfUniqueAddress();
           return DistributedData.withReplicatorMessageAdapter(
-              (ReplicatorMessageAdapter<Command, LWWMap<String, ConfigView>> replicator) -> {
-                replicator.subscribe(KEY, Changed::new);
-                return Behaviors.receive(Command.class)
-                    .onMessage(Put.class, m -> onPut(replicator, self, m))
-                    .onMessage(Remove.class, m -> onRemove(replicator, self, m))
-                    .onMessage(Changed.class, this::onChanged)
-                    .onMessage(Written.class, this::onWritten)
-                    .build();
-              });
+              (ReplicatorMessageAdapter<Command, LWWMap<String, SealedValue>> replicator) ->
+                  DistributedData.withReplicatorMessageAdapter(
+                      (ReplicatorMessageAdapter<Command, LWWMap<String, ConfigView>> legacy) -> {
+                        replicator.subscribe(KEY, Changed::new);
+                        return Behaviors.receive(Command.class)
+                            .onMessage(Put.class, m -> onPut(replicator, legacy, self, m))
+                            .onMessage(Remove.class, m -> onRemove(replicator, legacy, self, m))
+                            .onMessage(Changed.class, this::onChanged)
+                            .onMessage(Written.class, this::onWritten)
+                            .onMessage(LegacyWritten.class, m -> Behaviors.same())
+                            .build();
+                      }));
         });
   }
 
-  private Behavior<Command> onPut(
-      ReplicatorMessageAdapter<Command, LWWMap<String, ConfigView>> replicator, SelfUniqueAddress self, Put m) {
+  private Behavior<Command> onPut(ReplicatorMessageAdapter<Command, LWWMap<String, SealedValue>> replicator,
+      ReplicatorMessageAdapter<Command, LWWMap<String, ConfigView>> legacy, SelfUniqueAddress self, Put m) {
+    String key = m.view().key();
+    SealedValue sealed = new SealedValue(security.seals().seal(context(key), write(m.view())));
     replicator.askUpdate(
-        r -> new Replicator.Update<>(KEY, LWWMap.empty(), Replicator.writeLocal(), r,
-            map -> map.put(self, m.view().key(), m.view())),
+        r -> new Replicator.Update<>(KEY, LWWMap.empty(), Replicator.writeLocal(), r, map -> map.put(self, key, sealed)),
         resp -> new Written(resp, m.replyTo()));
+    legacy.askUpdate(
+        r -> new Replicator.Update<>(LEGACY_KEY, LWWMap.empty(), Replicator.writeLocal(), r,
+            map -> map.put(self, key, m.view())),
+        LegacyWritten::new);
     return Behaviors.same();
   }
 
-  private Behavior<Command> onRemove(
-      ReplicatorMessageAdapter<Command, LWWMap<String, ConfigView>> replicator, SelfUniqueAddress self, Remove m) {
+  private Behavior<Command> onRemove(ReplicatorMessageAdapter<Command, LWWMap<String, SealedValue>> replicator,
+      ReplicatorMessageAdapter<Command, LWWMap<String, ConfigView>> legacy, SelfUniqueAddress self, Remove m) {
+    SealedValue tombstone = new SealedValue(security.seals().seal(context(m.key()), new byte[0]));
     replicator.askUpdate(
         r -> new Replicator.Update<>(KEY, LWWMap.empty(), Replicator.writeLocal(), r,
-            map -> map.remove(self, m.key())),
+            map -> map.put(self, m.key(), tombstone)),
         resp -> new Written(resp, m.replyTo()));
+    legacy.askUpdate(
+        r -> new Replicator.Update<>(LEGACY_KEY, LWWMap.empty(), Replicator.writeLocal(), r,
+            map -> map.remove(self, m.key())),
+        LegacyWritten::new);
     return Behaviors.same();
   }
 
   private Behavior<Command> onChanged(Changed m) {
-    if (m.response() instanceof Replicator.Changed<LWWMap<String, ConfigView>> changed) {
-      current = Map.copyOf(changed.get(KEY).getEntries());
-      listeners.forEach(l -> l.accept(current));
+    if (m.response() instanceof Replicator.Changed<LWWMap<String, SealedValue>> changed) {
+      boolean updated = false;
+      for (Map.Entry<String, SealedValue> e : changed.get(KEY).getEntries().entrySet()) {
+        updated |= read(e.getKey(), e.getValue());
+      }
+      if (updated) {
+        Map<String, ConfigView> views = new HashMap<>();
+        accepted.forEach((k, a) -> {
+          if (a.view() != null) {
+            views.put(k, a.view());
+          }
+        });
+        current = Map.copyOf(views);
+        listeners.forEach(l -> l.accept(current));
+      }
     }
     return Behaviors.same();
+  }
+
+  /** Verifies one entry that changed; true if the accepted views changed. Refuses each bad entry once. */
+  private boolean read(String key, SealedValue value) {
+    Accepted known = accepted.get(key);
+    if ((known != null && value.equals(known.from())) || value.equals(refused.get(key))) {
+      return false;
+    }
+    try {
+      Seals.Opened opened = security.seals().open(context(key), "ConfigView", value.bytes(), null);
+      if (security.seals().enforcing() && !opened.signer().hasRole(Roles.CONTROLLER)) {
+        throw new Refused("ConfigView", opened.signer(), "only controllers write the configuration view (key " + key + ")");
+      }
+      if (known != null && opened.signedAt() < known.signedAt()) {
+        throw new Refused("ConfigView", opened.signer(), "entry for " + key + " signed before the one already read (a replay)");
+      }
+      ConfigView view = opened.payload().length == 0 ? null : read(opened.payload());
+      if (view != null && !view.key().equals(key)) {
+        throw new Refused("ConfigView", opened.signer(), "entry for " + view.key() + " stored under " + key);
+      }
+      accepted.put(key, new Accepted(view, opened.signedAt(), value));
+      refused.remove(key);
+      return true;
+    } catch (Refused r) {
+      refused.put(key, value);
+      security.refused(r, "the replicated configuration view");
+      return false;
+    } catch (IOException | RuntimeException e) {
+      refused.put(key, value);
+      security.refused(new Refused("ConfigView", Principal.UNVERIFIED, "unreadable entry for " + key + ": " + e), "the replicated configuration view");
+      return false;
+    }
   }
 
   private Behavior<Command> onWritten(Written m) {
     boolean ok = m.response() instanceof Replicator.UpdateSuccess;
     m.replyTo().tell(ok);
     return Behaviors.same();
+  }
+
+  private static String context(String key) {
+    return "config-view:" + key;
+  }
+
+  private byte[] write(ConfigView view) {
+    try {
+      return mapper.writeValueAsBytes(view);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot write the view of " + view.key(), e);
+    }
+  }
+
+  private ConfigView read(byte[] bytes) throws IOException {
+    return mapper.readValue(bytes, ConfigView.class);
   }
 
   private static final class Id extends ExtensionId<ConfigViews> {

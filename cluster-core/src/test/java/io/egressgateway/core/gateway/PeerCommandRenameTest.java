@@ -1,6 +1,7 @@
 package io.egressgateway.core.gateway;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.Done;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
@@ -13,6 +14,9 @@ import akka.serialization.SerializationExtension;
 import akka.serialization.Serializer;
 import akka.serialization.Serializers;
 import com.typesafe.config.ConfigFactory;
+import io.egressgateway.core.EgressMember;
+import io.egressgateway.core.security.SignedSerializer;
+import io.egressgateway.core.security.TestCertificates;
 import java.util.HexFormat;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,7 +25,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The peer commands keep reaching gateways from workers of the previous release, whose manifests still name
  * the classes nested in {@code GatewayNode}: the payloads below are what that release serialized (Jackson
- * CBOR, serializer 33), captured before the move.
+ * CBOR, serializer 33), captured before the move. They are read while signatures are not enforced (a rolling
+ * upgrade); once they are, only signed commands are (see RogueWorkerTest).
  */
 class PeerCommandRenameTest {
   private static final String KEY = "uPAXGtc9gaKW7pdJMxu2WbPEcLVdHSc31XPkmaLNc3w=";
@@ -41,8 +46,8 @@ class PeerCommandRenameTest {
 
   @BeforeAll
   static void start() {
-    testKit = ActorTestKit.create("egress",
-        ConfigFactory.parseString("akka.remote.artery.canonical.port = 0").withFallback(ConfigFactory.load()));
+    testKit = ActorTestKit.create("egress", EgressMember.withLegacyClasses(
+        ConfigFactory.parseString("akka.remote.artery.canonical.port = 0").withFallback(ConfigFactory.load())));
     serialization = SerializationExtension.get(Adapter.toClassic(testKit.system()));
     replyTo = ActorRefResolver.get(testKit.system()).resolveActorRef(REPLY_TO);
   }
@@ -64,7 +69,10 @@ class PeerCommandRenameTest {
     assertEquals(new GatewayNodeProtocol.RemovePeer("uid-1", KEY, replyTo), read);
   }
 
-  /** Only the name changed: the payload is byte for byte what the previous release sent. */
+  /**
+   * The commands are written by the signed serializer; without a key (signatures not enforced) the payload
+   * is one byte saying "unsigned" followed byte for byte by what the previous release sent.
+   */
   @Test
   void theCommandsAreWrittenUnderTheirNewNamesWithTheSamePayload() {
     assertWritten(new GatewayNodeProtocol.AddPeer("uid-1", KEY, "10.244.1.10/32", replyTo), OLD_ADD_BYTES);
@@ -73,10 +81,30 @@ class PeerCommandRenameTest {
 
   private static void assertWritten(Object message, String payload) {
     Serializer serializer = serialization.findSerializerFor(message);
-    assertEquals(33, serializer.identifier(), "jackson-cbor");
+    assertEquals(SignedSerializer.IDENTIFIER, serializer.identifier(), "egress-signed");
     assertEquals(message.getClass().getName(), Serializers.manifestFor(serializer, message));
-    assertEquals(payload, HexFormat.of().formatHex(serialization.serialize(message).get()));
-    assertEquals(message, serialization.deserialize(serialization.serialize(message).get(), 33,
+    assertEquals("00" + payload, HexFormat.of().formatHex(serialization.serialize(message).get()));
+    assertEquals(message, serialization.deserialize(serialization.serialize(message).get(), SignedSerializer.IDENTIFIER,
         Serializers.manifestFor(serializer, message)).get());
+  }
+
+  /** Enforcing, a member reads no peer command in plain Jackson CBOR: it cannot bypass the signature. */
+  @Test
+  void plainCommandsAreNotReadOnceSignaturesAreEnforced() {
+    ActorTestKit enforcing = ActorTestKit.create("egress", EgressMember.withLegacyClasses(
+        TestCertificates.memberConfig("gateway")
+            .withFallback(ConfigFactory.parseString("akka.remote.artery.canonical.port = 0"))
+            .withFallback(ConfigFactory.load())));
+    try {
+      Serialization strict = SerializationExtension.get(Adapter.toClassic(enforcing.system()));
+      assertTrue(strict.deserialize(HexFormat.of().parseHex(OLD_ADD_BYTES), 33, OLD_ADD).isFailure());
+      byte[] plain = serialization.serialize(new GatewayNodeProtocol.AddPeer("uid-1", KEY, "10.244.1.10/32", replyTo)).get();
+      assertTrue(strict.deserialize(java.util.Arrays.copyOfRange(plain, 1, plain.length), 33,
+          GatewayNodeProtocol.AddPeer.class.getName()).isFailure(), "plain jackson-cbor");
+      assertTrue(strict.deserialize(plain, SignedSerializer.IDENTIFIER, GatewayNodeProtocol.AddPeer.class.getName())
+          .isFailure(), "unsigned");
+    } finally {
+      enforcing.shutdownTestKit();
+    }
   }
 }

@@ -297,7 +297,24 @@ public final class GatewayNode
     jobs.requestReconcile();
   }
 
+  /**
+   * A worker adds or removes only its own node's peers (the node it names is checked against its certificate
+   * on receipt); null if {@code requester} may, else why not. Requests naming no node are the previous release's.
+   */
+  static String ownedElsewhere(State state, String uid, String key, String requester) {
+    PeerOwner owner = state.owners().getOrDefault(uid, Map.of()).get(key);
+    if (requester.isEmpty() || owner == null || owner.node().isEmpty() || owner.node().equals(requester)) {
+      return null;
+    }
+    return "peer " + key + " belongs to another node";
+  }
+
   private ReplyEffect<Event, State> onRemovePeer(State state, RemovePeer c) {
+    String foreign = ownedElsewhere(state, c.configUid(), c.publicKey(), c.node());
+    if (foreign != null) {
+      log.warn("[{}] refused node {}'s removal: {}", node, c.node(), foreign);
+      return Effect().reply(c.replyTo(), StatusReply.error(foreign));
+    }
     admission.overtakenBy(c);
     digests.removed(c.configUid(), c.publicKey());
     if (!state.peersOf(c.configUid()).containsKey(c.publicKey())) {

@@ -100,6 +100,23 @@ class GatewayNodeHealingTest {
     });
   }
 
+  /** A worker node adds and removes only its own peers. */
+  @Test
+  void aNodeCannotRemoveOrTakeOverAnotherNodesPeer() {
+    start(settings(Duration.ofMinutes(5), Duration.ofHours(1)));
+    serve();
+    assertTrue(add(k1, IP1, "w1", 1).isSuccess());
+    var refused = es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.RemovePeer(uid, k1, r, "w2"));
+    assertTrue(refused.reply().isError());
+    assertEquals(List.of(), refused.events());
+    assertEquals(Map.of(k1, IP1), es.getState().peersOf(uid));
+    assertTrue(add(k1, "10.244.2.9/32", "w2", 2).isError(), "nor take it over");
+    assertEquals(Map.of(k1, IP1), es.getState().peersOf(uid));
+    var own = es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.RemovePeer(uid, k1, r, "w1"));
+    assertTrue(own.reply().isSuccess());
+    assertEquals(Map.of(), es.getState().peersOf(uid));
+  }
+
   @Test
   void aPeerRemovedBehindItsBackAndOneAddedBehindItsBackAreRepairedWithinOnePeriod() {
     start(settings(Duration.ofMillis(300), Duration.ofHours(1)));

@@ -38,7 +38,7 @@ public final class ShardedGatewayPeers implements GatewayPeers {
 
   @Override
   public CompletionStage<Void> removePeer(String gatewayNode, String configUid, String podPublicKey) {
-    return GatewayNodeProtocol.removePeer(system, gatewayNode, configUid, podPublicKey, timeout).thenApply(done -> null);
+    return GatewayNodeProtocol.removePeer(system, gatewayNode, node, configUid, podPublicKey, timeout).thenApply(done -> null);
   }
 
   @Override

@@ -1,0 +1,105 @@
+package io.egressgateway.core.security;
+
+import io.egressgateway.core.Roles;
+import io.egressgateway.core.gateway.GatewayNodeProtocol;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What each role may send to another member, decided on the receiving side from the signer's certificate.
+ *
+ * <ul>
+ *   <li>Peer requests to gateways ({@code AddPeer}, {@code RemovePeer}, {@code PeersOfNode}): workers only, each
+ *       for its own node: the node the request names must be the node the certificate names (when it names
+ *       one), and every pod address in it must lie inside that node's pod CIDRs ({@link PodCidrs}).</li>
+ *   <li>Every other protected message: the roles listed for its class, or for the nearest interface it
+ *       implements, under {@code egress.security.allowed-roles}. A protected class without a rule is refused.</li>
+ * </ul>
+ */
+public final class Authorization {
+  private final Map<String, Set<String>> allowedRoles;
+  private final PodCidrs podCidrs;
+
+  public Authorization(Map<String, List<String>> allowedRoles, PodCidrs podCidrs) {
+    this.allowedRoles = Map.copyOf(allowedRoles.entrySet().stream()
+        .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> Set.copyOf(e.getValue()))));
+    this.podCidrs = podCidrs;
+  }
+
+  /** The rules under {@code egress.security.allowed-roles} of {@code config}. */
+  public static Authorization fromConfig(com.typesafe.config.Config config, PodCidrs podCidrs) {
+    com.typesafe.config.Config roles = config.getConfig("egress.security.allowed-roles");
+    Map<String, List<String>> rules = new java.util.HashMap<>();
+    roles.root().keySet().forEach(k -> rules.put(k, roles.getStringList("\"" + k + "\"")));
+    return new Authorization(rules, podCidrs);
+  }
+
+  /** Returns normally if {@code signer} may send {@code message}; otherwise says why not. */
+  public void check(Principal signer, Object message) throws Refused {
+    String kind = message.getClass().getSimpleName();
+    if (message instanceof GatewayNodeProtocol.AddPeer m) {
+      requireOwnNode(signer, kind, m.node());
+      requireOwnPod(signer, kind, m.node(), m.allowedIp());
+    } else if (message instanceof GatewayNodeProtocol.RemovePeer m) {
+      requireOwnNode(signer, kind, m.node());
+    } else if (message instanceof GatewayNodeProtocol.PeersOfNode m) {
+      requireOwnNode(signer, kind, m.node());
+      for (String ip : m.peers().values()) {
+        requireOwnPod(signer, kind, m.node(), ip);
+      }
+    } else {
+      Set<String> roles = rolesFor(message.getClass());
+      if (roles == null) {
+        throw new Refused(kind, signer, "no role may send " + message.getClass().getName());
+      }
+      if (signer.roles().stream().noneMatch(roles::contains)) {
+        throw new Refused(kind, signer, "only " + roles + " may send it");
+      }
+    }
+  }
+
+  private static void requireOwnNode(Principal signer, String kind, String claimed) throws Refused {
+    if (!signer.hasRole(Roles.WORKER)) {
+      throw new Refused(kind, signer, "only workers ask gateways for peers");
+    }
+    if (claimed == null || claimed.isEmpty()) {
+      throw new Refused(kind, signer, "the request names no node");
+    }
+    if (signer.node().isPresent() && !signer.node().get().equals(claimed)) {
+      throw new Refused(kind, signer, "asks for node " + claimed + " with the certificate of node " + signer.node().get());
+    }
+  }
+
+  private void requireOwnPod(Principal signer, String kind, String node, String address) throws Refused {
+    if (!podCidrs.contains(node, address)) {
+      throw new Refused(kind, signer, "address " + address + " is not in the pod CIDRs of node " + node
+          + " " + podCidrs.of(node).map(Object::toString).orElse("(unknown)"));
+    }
+  }
+
+  /** The roles of the most specific rule for {@code type}: itself, its superclasses, then its interfaces. */
+  private Set<String> rolesFor(Class<?> type) {
+    Deque<Class<?>> queue = new ArrayDeque<>();
+    Set<Class<?>> seen = new HashSet<>();
+    queue.add(type);
+    while (!queue.isEmpty()) {
+      Class<?> c = queue.poll();
+      if (!seen.add(c)) {
+        continue;
+      }
+      Set<String> roles = allowedRoles.get(c.getName());
+      if (roles != null) {
+        return roles;
+      }
+      if (c.getSuperclass() != null) {
+        queue.add(c.getSuperclass());
+      }
+      queue.addAll(List.of(c.getInterfaces()));
+    }
+    return null;
+  }
+}

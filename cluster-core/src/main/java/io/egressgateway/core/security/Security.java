@@ -1,0 +1,83 @@
+package io.egressgateway.core.security;
+
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Extension;
+import akka.actor.typed.ExtensionId;
+import com.typesafe.config.Config;
+import io.egressgateway.core.metrics.Metrics;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The member's side of per-role identity (design section 13): its credentials, how it opens what others
+ * signed ({@link Seals}), what each role may send ({@link Authorization}), and the refusals, each logged and
+ * counted in {@code egress_refused_messages_total{role,kind}}. Read once from {@code egress.security}.
+ */
+public final class Security implements Extension {
+  private static final Logger log = LoggerFactory.getLogger(Security.class);
+
+  private final Seals seals;
+  private final Authorization authorization;
+  private final PodCidrs podCidrs = new PodCidrs();
+  private final Duration maxMessageAge;
+  private final Metrics.Counter refusals;
+
+  private Security(ActorSystem<?> system) {
+    Config c = system.settings().config().getConfig("egress.security");
+    boolean enforce = c.getBoolean("enforce");
+    String key = c.getString("key-file");
+    Credentials own = key.isBlank() ? null
+        : Credentials.load(Path.of(key), Path.of(c.getString("cert-file")), Path.of(c.getString("ca-file")));
+    this.seals = new Seals(own, enforce, Clock.systemUTC());
+    this.maxMessageAge = c.getDuration("max-message-age");
+    this.authorization = Authorization.fromConfig(system.settings().config(), podCidrs);
+    this.refusals = Metrics.get(system).counter("egress_refused_messages_total",
+        "Messages and view entries refused: unsigned, forged, too old, or not allowed for the signer's role",
+        "role", "kind");
+    if (own != null) {
+      log.info("member signs as {} (enforce = {})", own.principal(), enforce);
+    } else if (!enforce) {
+      log.warn("egress.security.enforce is off and the member has no key: messages are neither signed nor checked");
+    }
+  }
+
+  public static Security get(ActorSystem<?> system) {
+    return Id.INSTANCE.apply(system);
+  }
+
+  public Seals seals() {
+    return seals;
+  }
+
+  public Authorization authorization() {
+    return authorization;
+  }
+
+  /** The pod CIDRs of the nodes, for the peer rule: filled by the app's wiring on gateway members. */
+  public PodCidrs podCidrs() {
+    return podCidrs;
+  }
+
+  public Duration maxMessageAge() {
+    return maxMessageAge;
+  }
+
+  /** Logs and counts a refusal. */
+  public void refused(Refused r, String from) {
+    refusals.inc(r.principal().mainRole(), r.kind());
+    log.warn("refused {} from {} ({}{}): {}", r.kind(), from, r.principal().roles(),
+        r.principal().node().map(n -> ", node " + n).orElse(""), r.getMessage());
+  }
+
+  private static final class Id extends ExtensionId<Security> {
+    static final Id INSTANCE = new Id();
+
+    @Override
+    public Security createExtension(ActorSystem<?> system) {
+      return new Security(system);
+    }
+  }
+}

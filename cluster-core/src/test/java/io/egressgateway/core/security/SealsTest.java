@@ -1,0 +1,100 @@
+package io.egressgateway.core.security;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.egressgateway.core.gateway.GatewayNodeProtocol;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** Signatures, certificates and the role rules, without a cluster. */
+class SealsTest {
+  private static final byte[] PAYLOAD = "hello".getBytes(StandardCharsets.UTF_8);
+  private static final Duration AGE = Duration.ofMinutes(2);
+
+  private final Seals reader = new Seals(TestCertificates.credentials("gateway"), true, Clock.systemUTC());
+
+  @Test
+  void certificatesNameTheirRoleAndNode() {
+    assertEquals(new Principal(Set.of("controller"), Optional.empty(), "CN=egress member"),
+        TestCertificates.credentials("controller").principal());
+    assertEquals(Optional.of("w1"), TestCertificates.credentials("worker-w1").principal().node());
+    assertEquals(Set.of("worker"), TestCertificates.credentials("worker").principal().roles());
+    assertTrue(TestCertificates.credentials("controller").toString().contains("redacted"));
+  }
+
+  @Test
+  void aSealOpensForItsContextOnly() throws Refused {
+    byte[] sealed = new Seals(TestCertificates.credentials("controller"), true, Clock.systemUTC()).seal("a", PAYLOAD);
+    Seals.Opened opened = reader.open("a", "Test", sealed, AGE);
+    assertArrayEquals(PAYLOAD, opened.payload());
+    assertTrue(opened.signer().hasRole("controller"));
+    assertEquals("bad signature", assertThrows(Refused.class, () -> reader.open("b", "Test", sealed, AGE)).getMessage());
+  }
+
+  @Test
+  void changedBytesForeignCertificatesUnsignedAndOldSealsAreRefused() {
+    byte[] sealed = new Seals(TestCertificates.credentials("controller"), true, Clock.systemUTC()).seal("a", PAYLOAD);
+    sealed[sealed.length - 1] ^= 1;
+    assertThrows(Refused.class, () -> reader.open("a", "Test", sealed, AGE));
+
+    byte[] forged = new Seals(TestCertificates.credentials("forged-controller", "other-ca"), true, Clock.systemUTC())
+        .seal("a", PAYLOAD);
+    assertTrue(assertThrows(Refused.class, () -> reader.open("a", "Test", forged, AGE)).getMessage()
+        .contains("not issued by the cluster CA"));
+
+    byte[] unsigned = new Seals(null, false, Clock.systemUTC()).seal("a", PAYLOAD);
+    assertEquals("not signed", assertThrows(Refused.class, () -> reader.open("a", "Test", unsigned, AGE)).getMessage());
+
+    Clock past = Clock.fixed(Instant.now().minus(Duration.ofMinutes(10)), ZoneOffset.UTC);
+    byte[] old = new Seals(TestCertificates.credentials("controller"), true, past).seal("a", PAYLOAD);
+    assertThrows(Refused.class, () -> reader.open("a", "Test", old, AGE));
+    assertFalse(assertThrows(Refused.class, () -> reader.open("a", "Test", new byte[] {1, 0, 0}, AGE)).getMessage().isEmpty());
+  }
+
+  @Test
+  void workersAskOnlyForTheirOwnNodesPods() throws Refused {
+    PodCidrs cidrs = new PodCidrs();
+    cidrs.put("w1", List.of("10.244.1.0/24", "fd00:1::/64"));
+    Authorization auth = new Authorization(Map.of(GatewayNodeProtocol.Command.class.getName(), List.of("controller")), cidrs);
+    Principal w1 = TestCertificates.credentials("worker-w1").principal();
+    Principal anyWorker = TestCertificates.credentials("worker").principal();
+    Principal controller = TestCertificates.credentials("controller").principal();
+    Principal rogue = TestCertificates.credentials("rogue").principal();
+
+    auth.check(w1, new GatewayNodeProtocol.AddPeer("u", "k", "10.244.1.7/32", null, "w1", 1));
+    auth.check(w1, new GatewayNodeProtocol.PeersOfNode("w1", "u", 1, Map.of("k", "10.244.1.7/32", "l", "fd00:1::7/128")));
+    auth.check(w1, new GatewayNodeProtocol.RemovePeer("u", "k", null, "w1"));
+    // a certificate for the role, not a node: the node named in the request is taken (see docs/security.md)
+    auth.check(anyWorker, new GatewayNodeProtocol.AddPeer("u", "k", "10.244.1.7/32", null, "w1", 1));
+
+    assertThrows(Refused.class, () -> auth.check(w1, new GatewayNodeProtocol.AddPeer("u", "k", "10.244.2.7/32", null, "w1", 1)));
+    assertThrows(Refused.class, () -> auth.check(w1, new GatewayNodeProtocol.AddPeer("u", "k", "10.244.1.0/24", null, "w1", 1)));
+    assertThrows(Refused.class, () -> auth.check(w1, new GatewayNodeProtocol.AddPeer("u", "k", "10.244.1.7/32", null, "", 1)));
+    assertThrows(Refused.class, () -> auth.check(rogue, new GatewayNodeProtocol.AddPeer("u", "k", "10.244.1.7/32", null, "w1", 1)));
+    assertThrows(Refused.class, () -> auth.check(controller, new GatewayNodeProtocol.RemovePeer("u", "k", null, "w1")));
+    assertThrows(Refused.class, () -> auth.check(w1,
+        new GatewayNodeProtocol.PeersOfNode("w1", "u", 1, Map.of("k", "10.244.1.7/32", "l", "10.0.0.1/32"))));
+    assertThrows(Refused.class, () -> auth.check(w1, new GatewayNodeProtocol.AddPeer("u", "k", "localhost", null, "w1", 1)));
+  }
+
+  @Test
+  void otherProtectedMessagesFollowTheirClassRule() throws Refused {
+    record Status() implements GatewayNodeProtocol.Command {}
+    Authorization auth = new Authorization(Map.of(GatewayNodeProtocol.Command.class.getName(), List.of("controller")), new PodCidrs());
+    auth.check(TestCertificates.credentials("controller").principal(), new Status());
+    assertThrows(Refused.class, () -> auth.check(TestCertificates.credentials("worker").principal(), new Status()));
+    assertThrows(Refused.class, () -> auth.check(TestCertificates.credentials("controller").principal(), "not a protected class"));
+  }
+}
