@@ -122,7 +122,7 @@ class ImageTest {
   void theEntryPointRunsTheDistribution() throws Exception {
     Run help = container(List.of(), "help");
     assertEquals(0, help.exit(), help.err());
-    assertTrue(help.out().startsWith("usage: egress"), help.out());
+    assertTrue(help.out().toLowerCase(java.util.Locale.ROOT).startsWith("usage: egress"), help.out());
     assertEquals("[/opt/egress/bin/egress] [run]",
         podman("image", "inspect", "--format", "{{.Config.Entrypoint}} {{.Config.Cmd}}", image).out().strip());
   }
