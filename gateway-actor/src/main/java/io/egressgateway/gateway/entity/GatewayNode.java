@@ -267,7 +267,7 @@ public final class GatewayNode
         .onCommand(CoalesceElapsed.class, (s, c) -> onCoalesceElapsed(s))
         .onCommand(Reconciled.class, this::onReconciled)
         .onCommand(PeersApplied.class, this::onPeersApplied)
-        .onCommand(GetStatus.class, this::onGetStatus)
+        .onCommand(GetStatus.class, (s, c) -> Effect().reply(c.replyTo(), new Status(node, jobs.status(configs.desired(s).keySet(), s))))
         .onCommand(WakeUp.class, (s, c) -> Effect().noReply())
         .build();
   }
@@ -297,20 +297,8 @@ public final class GatewayNode
     jobs.requestReconcile();
   }
 
-  /**
-   * A worker adds or removes only its own node's peers (the node it names is checked against its certificate
-   * on receipt); null if {@code requester} may, else why not. Requests naming no node are the previous release's.
-   */
-  static String ownedElsewhere(State state, String uid, String key, String requester) {
-    PeerOwner owner = state.owners().getOrDefault(uid, Map.of()).get(key);
-    if (requester.isEmpty() || owner == null || owner.node().isEmpty() || owner.node().equals(requester)) {
-      return null;
-    }
-    return "peer " + key + " belongs to another node";
-  }
-
   private ReplyEffect<Event, State> onRemovePeer(State state, RemovePeer c) {
-    String foreign = ownedElsewhere(state, c.configUid(), c.publicKey(), c.node());
+    String foreign = PeerRequests.ownedElsewhere(state, c.configUid(), c.publicKey(), c.node());
     if (foreign != null) {
       log.warn("[{}] refused node {}'s removal: {}", node, c.node(), foreign);
       return Effect().reply(c.replyTo(), StatusReply.error(foreign));
@@ -399,10 +387,6 @@ public final class GatewayNode
     jobs.peersApplied(r, state);
     kick(state);
     return Effect().noReply();
-  }
-
-  private ReplyEffect<Event, State> onGetStatus(State state, GetStatus c) {
-    return Effect().reply(c.replyTo(), new Status(node, jobs.status(configs.desired(state).keySet(), state)));
   }
 
   private void queuePeerOp(DatapathAction op, State state) {

@@ -61,7 +61,7 @@ final class PeerAdmission {
       GatewayNode.State state, AddPeer c, Set<String> served) {
     String problem = PeerRequests.invalidPeer(c.configUid(), c.publicKey(), c.allowedIp());
     problem = problem != null ? problem : digests.whyOutdated(c);
-    problem = problem != null ? problem : GatewayNode.ownedElsewhere(state, c.configUid(), c.publicKey(), c.node());
+    problem = problem != null ? problem : PeerRequests.ownedElsewhere(state, c.configUid(), c.publicKey(), c.node());
     if (problem != null) {
       log.warn("[{}] rejected peer {}: {}", node, c.publicKey(), problem);
       return effect.reply(c.replyTo(), StatusReply.error(problem));

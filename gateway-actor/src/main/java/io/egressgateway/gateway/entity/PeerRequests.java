@@ -22,6 +22,18 @@ final class PeerRequests {
 
   private PeerRequests() {}
 
+  /**
+   * A worker adds or removes only its own node's peers (the node it names is checked against its certificate
+   * on receipt); null if {@code requester} may, else why not. Requests naming no node are the previous release's.
+   */
+  static String ownedElsewhere(GatewayNode.State state, String uid, String key, String requester) {
+    io.egressgateway.gateway.model.PeerOwner owner = state.owners().getOrDefault(uid, java.util.Map.of()).get(key);
+    if (requester.isEmpty() || owner == null || owner.node().isEmpty() || owner.node().equals(requester)) {
+      return null;
+    }
+    return "peer " + key + " belongs to another node";
+  }
+
   /** Why a pod peer cannot be taken, or null. */
   static String invalidPeer(String uid, String key, String ip) {
     if (uid == null || !CONFIG_UID.matcher(uid).matches()) {
