@@ -326,28 +326,25 @@ final class DemoChecks {
   }
 
   /** The creation name (alias) of the pod's wg0, empty when it has none. */
-  private static String deviceOf(String podNs) {
+  static String deviceOf(String podNs) {
     String link = Sh.quiet(podNs, "ip", "-o", "link", "show", "wg0").out();
     java.util.regex.Matcher m = java.util.regex.Pattern.compile("alias (\\S+)").matcher(link);
     return m.find() ? m.group(1) : "";
   }
 
   /**
-   * Ends the wireguard-go process that serves the pod's wg0 (found by the device's alias, its creation
-   * name); returns that name, empty if there was none. The sandbox's own members started the process.
+   * Ends the wireguard-go process that serves the pod's wg0 ({@link Lifecycle#tunnelProcess}); returns the
+   * device's creation name, empty if there was none. The sandbox's own members started the process.
    */
   private static String endTunnelProcess(String podNs) {
     String device = deviceOf(podNs);
     if (device.isEmpty()) {
       return "";
     }
-    ProcessHandle.allProcesses().filter(h -> h.info().arguments()
-            .map(a -> a.length >= 2 && a[a.length - 1].equals(device) && a[a.length - 2].equals("-f")).orElse(false)
-            && h.info().command().map(c -> c.endsWith("wireguard-go")).orElse(false))
-        .forEach(h -> {
-          h.destroy();
-          h.onExit().orTimeout(5, java.util.concurrent.TimeUnit.SECONDS).exceptionally(e -> null).join();
-        });
+    Lifecycle.tunnelProcess(podNs).ifPresent(h -> {
+      h.destroy();
+      h.onExit().orTimeout(5, java.util.concurrent.TimeUnit.SECONDS).exceptionally(e -> null).join();
+    });
     return device;
   }
 

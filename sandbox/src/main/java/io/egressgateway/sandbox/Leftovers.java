@@ -95,7 +95,7 @@ final class Leftovers {
       found.add("container " + c);
     }
     found.addAll(NetLab.stopRecorded(stateDir.resolve(PIDS_DIR)));
-    for (String ns : namespaces()) {
+    for (String ns : NetLab.existingNamespaces(nsPrefix)) {
       // whatever still runs inside a namespace of ours was started by a sandbox run (socat stand-ins, wireguard-go)
       for (String pid : Sh.quiet(null, "ip", "netns", "pids", ns).out().split("\\s+")) {
         if (pid.matches("[0-9]{1,10}")) {
@@ -119,7 +119,7 @@ final class Leftovers {
       Sh.quiet(null, "umount", "--lazy", m);
       found.add("mount " + m);
     }
-    for (String ns : namespaces()) {
+    for (String ns : NetLab.existingNamespaces(nsPrefix)) {
       Sh.Result r = Sh.quiet(null, "ip", "netns", "delete", ns);
       if (!r.ok()) {
         throw new IllegalStateException("cannot delete namespace " + ns + " left by an earlier run: " + r.err().trim());
@@ -133,17 +133,6 @@ final class Leftovers {
     Sh.quiet(null, "wg", "show", "interfaces");
     if (!found.isEmpty()) {
       out.println("removed what an earlier sandbox run left behind: " + String.join(", ", found));
-    }
-    return found;
-  }
-
-  private List<String> namespaces() {
-    List<String> found = new ArrayList<>();
-    for (String line : Sh.quiet(null, "ip", "netns", "list").out().split("\n")) {
-      String n = line.split(" ")[0].trim();
-      if (n.startsWith(nsPrefix + "-")) {
-        found.add(n);
-      }
     }
     return found;
   }

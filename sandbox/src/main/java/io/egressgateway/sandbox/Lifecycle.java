@@ -139,12 +139,10 @@ final class Lifecycle {
 
   /** The wireguard-go process serving the pod's wg0 (found by the device's creation name, its alias). */
   static Optional<ProcessHandle> tunnelProcess(String podNetns) {
-    java.util.regex.Matcher a = java.util.regex.Pattern.compile("alias (\\S+)")
-        .matcher(Sh.quiet(podNetns, "ip", "-o", "link", "show", "wg0").out());
-    if (!a.find()) {
+    String device = DemoChecks.deviceOf(podNetns);
+    if (device.isEmpty()) {
       return Optional.empty();
     }
-    String device = a.group(1);
     return ProcessHandle.allProcesses().filter(h -> h.info().arguments()
             .map(x -> x.length >= 2 && x[x.length - 1].equals(device) && x[x.length - 2].equals("-f")).orElse(false)
             && h.info().command().map(c -> c.endsWith("wireguard-go")).orElse(false))

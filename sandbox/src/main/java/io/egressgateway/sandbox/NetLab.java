@@ -208,6 +208,11 @@ public final class NetLab implements AutoCloseable {
 
   /** Namespaces on this host whose name starts with this lab's prefix (for leftover checks). */
   public List<String> existingNamespaces() {
+    return existingNamespaces(prefix);
+  }
+
+  /** Namespaces on this host whose name starts with {@code prefix-} (also those of a lab that is gone). */
+  public static List<String> existingNamespaces(String prefix) {
     String out = Sh.quiet(null, "ip", "netns", "list").out();
     List<String> found = new ArrayList<>();
     for (String line : out.split("\n")) {
