@@ -42,20 +42,26 @@ import java.util.function.Consumer;
  * A member writes only its own node's entry.
  */
 public final class PodGenerations implements Extension {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PodGenerations.class);
 
   public static final Key<LWWMap<String, NodePods>> KEY = LWWMapKey.create("egress-pod-generations");
   /** Reports of a node are gathered this long before they are written (a burst of pods makes one write). */
   static final Duration WRITE_DELAY = Duration.ofMillis(100);
 
-  /** The pods of one node: per configuration key, its uid and how many pods run each generation. */
-  public record NodePods(Map<String, ConfigPods> configs) implements CborSerializable {
+  /** The pods of one node: per configuration (key and uid), how many pods run each generation. */
+  public record NodePods(List<ConfigPods> configs) implements CborSerializable {
     public NodePods {
-      configs = configs == null ? Map.of() : Map.copyOf(configs);
+      configs = configs == null ? List.of() : List.copyOf(configs);
+    }
+
+    /** The entries of configuration {@code key}, whatever its uid. */
+    List<ConfigPods> of(String key) {
+      return configs.stream().filter(c -> c.key().equals(key)).toList();
     }
   }
 
-  /** One configuration's pods on one node. */
-  public record ConfigPods(String uid, List<Generation> generations) implements CborSerializable {
+  /** One configuration's pods on one node (a name reused by a new object has a new uid: another entry). */
+  public record ConfigPods(String key, String uid, List<Generation> generations) implements CborSerializable {
     public ConfigPods {
       generations = generations == null ? List.of() : List.copyOf(generations);
     }
@@ -106,14 +112,18 @@ public final class PodGenerations implements Extension {
     int current = 0;
     int total = 0;
     for (Map.Entry<String, NodePods> n : nodes.entrySet()) {
-      ConfigPods c = n.getValue().configs().get(key);
-      if (c == null || !c.uid().equals(uid) || !up.contains(n.getKey())) {
+      if (!up.contains(n.getKey())) {
         continue;
       }
-      for (Generation g : c.generations()) {
-        total += g.pods();
-        if (g.generation() >= generation) {
-          current += g.pods();
+      for (ConfigPods c : n.getValue().of(key)) {
+        if (!c.uid().equals(uid)) {
+          continue;
+        }
+        for (Generation g : c.generations()) {
+          total += g.pods();
+          if (g.generation() >= generation) {
+            current += g.pods();
+          }
         }
       }
     }
@@ -181,13 +191,19 @@ public final class PodGenerations implements Extension {
                   return Behaviors.same();
                 })
                 .onMessage(Changed.class, this::onChanged)
-                .onMessage(Written.class, m -> Behaviors.same())
+                .onMessage(Written.class, m -> {
+                  if (!(m.response() instanceof Replicator.UpdateSuccess)) {
+                    log.warn("this node's pod counts were not written (the next change writes them): {}", m.response());
+                  }
+                  return Behaviors.same();
+                })
                 .build();
           });
     }));
   }
 
   private Behavior<Command> onChanged(Changed m) {
+    log.debug("pod counts changed: {}", m.response());
     if (m.response() instanceof Replicator.Changed<LWWMap<String, NodePods>> changed) {
       Map<String, NodePods> now = Map.copyOf(changed.get(KEY).getEntries());
       Map<String, NodePods> before = nodes;
@@ -196,11 +212,12 @@ public final class PodGenerations implements Extension {
       Set<String> names = new HashSet<>(now.keySet());
       names.addAll(before.keySet());
       for (String n : names) {
-        Map<String, ConfigPods> a = before.containsKey(n) ? before.get(n).configs() : Map.of();
-        Map<String, ConfigPods> b = now.containsKey(n) ? now.get(n).configs() : Map.of();
-        Set<String> configs = new HashSet<>(a.keySet());
-        configs.addAll(b.keySet());
-        configs.stream().filter(k -> !Objects.equals(a.get(k), b.get(k))).forEach(keys::add);
+        NodePods a = before.getOrDefault(n, EMPTY);
+        NodePods b = now.getOrDefault(n, EMPTY);
+        Set<String> configs = new HashSet<>();
+        a.configs().forEach(c -> configs.add(c.key()));
+        b.configs().forEach(c -> configs.add(c.key()));
+        configs.stream().filter(k -> !Objects.equals(a.of(k), b.of(k))).forEach(keys::add);
       }
       if (!keys.isEmpty()) {
         Set<String> changedKeys = Set.copyOf(keys);
@@ -210,18 +227,16 @@ public final class PodGenerations implements Extension {
     return Behaviors.same();
   }
 
+  private static final NodePods EMPTY = new NodePods(List.of());
+
   /** Counts per configuration and generation, in a stable order (equal tunnels give an equal summary). */
   static NodePods summary(Map<String, Tunnel> tunnels) {
-    Map<String, String> uids = new TreeMap<>();
-    Map<String, TreeMap<Long, Integer>> counts = new TreeMap<>();
-    tunnels.values().forEach(t -> {
-      uids.put(t.key(), t.uid());
-      counts.computeIfAbsent(t.key(), k -> new TreeMap<>()).merge(t.generation(), 1, Integer::sum);
-    });
-    Map<String, ConfigPods> configs = new TreeMap<>();
-    counts.forEach((key, byGen) -> configs.put(key, new ConfigPods(uids.get(key),
-        byGen.entrySet().stream().map(e -> new Generation(e.getKey(), e.getValue())).toList())));
-    return new NodePods(configs);
+    Map<List<String>, TreeMap<Long, Integer>> counts = new TreeMap<>(
+        java.util.Comparator.<List<String>, String>comparing(k -> k.get(0)).thenComparing(k -> k.get(1)));
+    tunnels.values().forEach(t -> counts.computeIfAbsent(List.of(t.key(), t.uid()), k -> new TreeMap<>())
+        .merge(t.generation(), 1, Integer::sum));
+    return new NodePods(counts.entrySet().stream().map(e -> new ConfigPods(e.getKey().get(0), e.getKey().get(1),
+        e.getValue().entrySet().stream().map(g -> new Generation(g.getKey(), g.getValue())).toList())).toList());
   }
 
   private static final class Id extends ExtensionId<PodGenerations> {
