@@ -36,7 +36,7 @@ class UnprivilegedWorkerTest {
     Lab.requirePrerequisites();
     try (Lab lab = new Lab()) {
       String pod = lab.ns("pod");
-      lab.ip(pod, "link", "add", "eth0", "type", "dummy");
+      lab.ip(pod, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1");
       CommandRunner cmd = lab.cmd;
 
       // the capability sets really are cut: CapEff shows exactly the three (bits 12, 13, 21)
