@@ -135,6 +135,7 @@ public final class AuditRoute extends AllDirectives implements ManagementRoutePr
       m.put("secondaryIp", u.egress().secondaryIp());
       m.put("from", u.from().toString());
       m.put("to", u.to().toString());
+      m.put("podUseEnded", u.use().to() == null ? null : u.use().to().toString());
       return m;
     }).toList());
     return new Reply(StatusCodes.OK, out);
