@@ -103,8 +103,26 @@ final class Wiring {
         closeOnShutdown(system, "cni-taint-lifter",
             io.egressgateway.kube.infra.CniTaintLifter.start(client, kube.namespace(), workerPods, taintKey, Watches.get(system)));
       }
+      startAudit(system, client, member.journal(), config);
       log.info("member '{}': controller started (configs, keys in namespace {})", node, kube.namespace());
     }
+  }
+
+  /** The egress audit (docs/audit.md), in the controllers' journal database, unless turned off. */
+  private static void startAudit(ActorSystem<?> system, KubernetesClient client, io.egressgateway.core.journal.Journal journal,
+      com.typesafe.config.Config config) {
+    var settings = io.egressgateway.kube.audit.EgressAudit.Settings.fromConfig(config);
+    if (!settings.enabled()) {
+      log.info("egress audit: off (egress.kube-bridge.audit.enabled)");
+      return;
+    }
+    var j = journal.settings();
+    var store = new io.egressgateway.kube.audit.AuditStore(
+        new io.egressgateway.kube.audit.AuditStore.Target(j.jdbcUrl(), j.user(), j.password()));
+    var audit = new io.egressgateway.kube.audit.EgressAudit(client, store, settings, Watches.get(system),
+        io.egressgateway.core.metrics.Metrics.get(system), java.time.Clock.systemUTC()).start();
+    io.egressgateway.kube.audit.Audits.get(system).install(audit);
+    closeOnShutdown(system, "egress-audit", audit);
   }
 
   private static void closeOnShutdown(ActorSystem<?> system, String name, AutoCloseable closeable) {

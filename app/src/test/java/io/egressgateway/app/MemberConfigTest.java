@@ -105,6 +105,8 @@ class MemberConfigTest {
       EGRESS_K8S_REQUIRED_CONTACT_POINTS | egress.kubernetes.required-contact-points        | 3
       EGRESS_NAMESPACE                   | egress.kube-bridge.namespace                     | kube-egress
       EGRESS_PREFIX_GRANTS               | egress.kube-bridge.prefix-grants.enforce         | true
+      EGRESS_AUDIT_ENABLED               | egress.kube-bridge.audit.enabled                 | false
+      EGRESS_AUDIT_RETENTION             | egress.kube-bridge.audit.retention               | 7d
       EGRESS_KUBERNETES_API              | egress.app.kubernetes-api                        | false
       EGRESS_POD_FIELD_SELECTOR          | egress.app.pod-field-selector                    | false
       EGRESS_JOURNAL_MODE                | egress.journal.mode                              | external

@@ -230,7 +230,7 @@ public final class Sandbox implements AutoCloseable {
   /** The names of the checks the report says failed (for a sandbox that stays up after a failure). */
   List<String> failedChecks() {
     List<String> failed = new ArrayList<>();
-    for (String key : List.of("failover", "annotatedPaths", "e2e", "agentRestart", "bench", "kill", "controllersReplaced", "upgrade")) {
+    for (String key : List.of("failover", "annotatedPaths", "e2e", "agentRestart", "bench", "kill", "controllersReplaced", "audit", "upgrade")) {
       var node = report.get(key);
       if (node != null && !(node.isArray() ? allOk(node) : node.path("ok").asBoolean(false))) {
         failed.add(key);
@@ -400,6 +400,7 @@ public final class Sandbox implements AutoCloseable {
         && (!settings.e2e() || report.path("agentRestart").path("ok").asBoolean(false))
         && (!settings.e2e() || allOk(report.path("kill")))
         && (!settings.e2e() || report.path("controllersReplaced").path("ok").asBoolean(false))
+        && (!settings.e2e() || report.path("audit").path("ok").asBoolean(false))
         && (!settings.e2e() || report.path("upgrade").path("ok").asBoolean(false))
         && (settings.benchPods() == 0 || report.path("bench").path("ok").asBoolean(false));
   }
@@ -464,6 +465,7 @@ public final class Sandbox implements AutoCloseable {
 
   /** Applies the demo (and --apply files), then checks every pod's egress address. */
   private boolean runDemo() {
+    java.time.Instant demoStart = java.time.Instant.now();
     List<String> applied = new ArrayList<>(Demo.apply(kube.client(), Demo.builtin()));
     if (settings.e2e()) {
       applied.addAll(Demo.apply(kube.client(), E2e.manifests(azure.byoPrefixId(), SVC_IP)));
@@ -507,6 +509,7 @@ public final class Sandbox implements AutoCloseable {
       lifecycle.kill("demo/annotated");
       lifecycle.controllersReplaced(nodes.stream().filter(n -> n.role().equals("worker")).reduce((a, b) -> b).orElseThrow().name());
       lifecycle.cleanUp();
+      report.set("audit", Audit.check(release, report, demoStart, out));
       upgradeTag = image.tag() + "-upgrade";
       podman.tag(image.image(), image.repository() + ":" + upgradeTag);
       lifecycle.upgrade(tag -> release.apply(release.render(valuesFile, Map.of("image.repository", image.repository(),
