@@ -96,6 +96,13 @@ final class Wiring {
       GatewayConfig.init(system, new GatewayConfig.Ports(new Fabric8SgcApi(client, kube.namespace()), azure.apply(system), kube));
       ControllerBridge bridge = ControllerBridge.start(system, client, kube);
       closeOnShutdown(system, "controller-informers", bridge);
+      String taintKey = config.getString("egress.kube-bridge.cni-taint.key");
+      String workerPods = config.getString("egress.kube-bridge.cni-taint.worker-pod-selector");
+      if (!taintKey.isBlank() && !workerPods.isBlank()) {
+        // the workers may not patch Nodes: the controllers lift a node's cni-not-ready taint for them
+        closeOnShutdown(system, "cni-taint-lifter",
+            io.egressgateway.kube.infra.CniTaintLifter.start(client, kube.namespace(), workerPods, taintKey, Watches.get(system)));
+      }
       startAudit(system, client, member.journal(), config);
       log.info("member '{}': controller started (configs, keys in namespace {})", node, kube.namespace());
     }
