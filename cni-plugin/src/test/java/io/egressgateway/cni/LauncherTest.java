@@ -192,6 +192,13 @@ class LauncherTest {
       assertEquals("0", present[0], Arrays.toString(present));
       assertEquals(RESULT, present[1]);
       assertTrue(fromArchive(classLog), "the plugin's classes came from the archive");
+      String loaded = Files.readString(classLog);
+      assertTrue(loaded.contains("io.egressgateway.cni.wire.CniWire source: shared objects file (top)"), "the protocol too");
+      // a class spun at run time (a new string concatenation or lambda call site) costs about a millisecond each
+      // under -Xint; a frame's path adds none (the ADD spun 11 before CniWire lost its '+' and its lambda)
+      long spun = loaded.lines().filter(l -> l.contains("__JVM_LookupDefineClass__")).count();
+      assertTrue(spun <= 2, spun + " classes spun at run time:\n" + loaded.lines()
+          .filter(l -> l.contains("__JVM_LookupDefineClass__")).collect(java.util.stream.Collectors.joining("\n")));
 
       // the same archive through a symlink (relative target) into a symlinked directory: still used
       Path other = Files.createSymbolicLink(dir.resolve("elsewhere"), bin);

@@ -29,6 +29,10 @@ import java.util.Map;
  * with a {@link FrameException} that says where.
  *
  * <p>{@link Request} and {@link Answer} are the two frames; their fields are the names below.
+ *
+ * <p>The plugin runs interpreted ({@code -Xint}), once per pod: the success path has no string concatenation and
+ * no lambdas, whose call sites spin classes at first use (an ADD spun 11 and took about 12 ms longer with them;
+ * {@code LauncherTest} counts them). Error paths may use both.
  */
 public final class CniWire {
   public static final String VERSION_LINE = "kube-egress-cni/1";
@@ -57,7 +61,9 @@ public final class CniWire {
         throw new IllegalArgumentException("not a field name: " + printable(f.getKey()));
       }
       byte[] value = (f.getValue() == null ? "" : f.getValue()).getBytes(StandardCharsets.UTF_8);
-      line(out, f.getKey() + " " + value.length);
+      bytes(out, f.getKey());
+      out.write(' ');
+      line(out, Integer.toString(value.length));
       out.write(value, 0, value.length);
       out.write('\n');
     }
@@ -125,8 +131,10 @@ public final class CniWire {
   }
 
   private static int length(String text, String name, int max) {
-    boolean digits = !text.isEmpty() && text.length() <= 10 && text.chars().allMatch(c -> c >= '0' && c <= '9')
-        && (text.length() == 1 || text.charAt(0) != '0');
+    boolean digits = !text.isEmpty() && text.length() <= 10 && (text.length() == 1 || text.charAt(0) != '0');
+    for (int k = 0; digits && k < text.length(); k++) {
+      digits = text.charAt(k) >= '0' && text.charAt(k) <= '9';
+    }
     if (!digits) {
       throw new FrameException("field '" + name + "' has a bad length " + printable(text));
     }
@@ -138,9 +146,13 @@ public final class CniWire {
   }
 
   private static void line(ByteArrayOutputStream out, String text) {
+    bytes(out, text);
+    out.write('\n');
+  }
+
+  private static void bytes(ByteArrayOutputStream out, String text) {
     byte[] b = text.getBytes(StandardCharsets.UTF_8);
     out.write(b, 0, b.length);
-    out.write('\n');
   }
 
   /** A text quoted for an error message, cut short, control characters shown as '?'. */
