@@ -15,14 +15,10 @@ import java.nio.file.attribute.PosixFilePermissions;
  */
 public final class AgentProtocol {
   public static final String DEFAULT_SOCKET = "/var/run/kube-egress-gateway/cni.sock";
-  /**
-   * The directory, next to the socket, where a DEL that could not reach the agent waits for the agent's next
-   * start (one request frame per {@value #DEFERRED_SUFFIX} file, as it would have been sent). The agent's
-   * {@code CniServer} reads it.
-   */
-  public static final String DEFERRED_DIR = "deferred-del";
-  /** The name ending of a kept DEL. */
-  public static final String DEFERRED_SUFFIX = ".del";
+  /** Where kept DELs wait, next to the socket ({@link CniWire#DEFERRED_DIR}); the agent's {@code CniServer} reads it. */
+  public static final String DEFERRED_DIR = CniWire.DEFERRED_DIR;
+  /** The name ending of a kept DEL ({@link CniWire#DEFERRED_SUFFIX}). */
+  public static final String DEFERRED_SUFFIX = CniWire.DEFERRED_SUFFIX;
 
   private AgentProtocol() {}
 

@@ -42,6 +42,13 @@ public final class CniWire {
   /** Largest answer frame the plugin reads. */
   public static final int MAX_ANSWER = 4 * 1024 * 1024;
   static final int MAX_NAME = 32;
+  /**
+   * The directory next to the agent's socket where the plugin keeps a DEL the agent did not take, for the agent's
+   * next start: one {@link Request} frame per {@value #DEFERRED_SUFFIX} file, written whole, then renamed in.
+   */
+  public static final String DEFERRED_DIR = "deferred-del";
+  /** The name ending of a kept DEL. */
+  public static final String DEFERRED_SUFFIX = ".del";
 
   private CniWire() {}
 

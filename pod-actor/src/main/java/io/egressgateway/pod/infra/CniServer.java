@@ -155,10 +155,10 @@ public final class CniServer implements AutoCloseable {
     return this;
   }
 
-  /** Where the plugin keeps the DELs this agent did not take; the plugin's {@code AgentProtocol.DEFERRED_DIR}. */
-  static final String DEFERRED_DIR = "deferred-del";
-  /** A kept DEL: its request frame (the plugin's {@code AgentProtocol.DEFERRED_SUFFIX}). */
-  static final String DEFERRED_SUFFIX = ".del";
+  /** Where the plugin keeps the DELs this agent did not take. */
+  static final String DEFERRED_DIR = CniWire.DEFERRED_DIR;
+  /** A kept DEL: its request frame. */
+  static final String DEFERRED_SUFFIX = CniWire.DEFERRED_SUFFIX;
   /** A DEL kept by a plugin older than the frames, as the JSON request it sent then. */
   static final String LEGACY_SUFFIX = ".json";
 
