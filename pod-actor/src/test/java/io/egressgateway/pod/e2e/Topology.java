@@ -4,6 +4,7 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.typed.ActorRef;
 import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import com.typesafe.config.ConfigFactory;
+import io.egressgateway.cnichain.CniChain;
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.datapath.command.CommandRunner;
 import io.egressgateway.datapath.model.WgConfig;
@@ -69,7 +70,7 @@ final class Topology implements AutoCloseable {
   final String inet;
   final String w1;
   final ConfigView view;
-  final CniChainRunner chain;
+  final CniChain chain;
   final ActorTestKit testKit;
   final CniServer server;
 
@@ -145,7 +146,7 @@ final class Topology implements AutoCloseable {
    * The worker's CNI chain as a runtime runs it: containernetworking {@code ptp} + {@code host-local} on
    * 10.244.1.0/24, then our plugin (installed into the lab's bin dir) talking to {@code socket}.
    */
-  static CniChainRunner cniChain(Lab lab, Path socket, String workerNs) throws Exception {
+  static CniChain cniChain(Lab lab, Path socket, String workerNs) throws Exception {
     Path bin = lab.dir.resolve("bin");
     PluginInstall.into(bin);
     String conflist = """
@@ -154,7 +155,10 @@ final class Topology implements AutoCloseable {
            "ipam":{"type":"host-local","subnet":"10.244.1.0/24","dataDir":"%s","routes":[{"dst":"0.0.0.0/0"}]}},
           {"type":"kube-egress-cni","socketPath":"%s","timeoutSeconds":15}
         ]}""".formatted(lab.dir.resolve("ipam"), socket);
-    return new CniChainRunner(lab.cmd, conflist, "/usr/lib/cni:" + bin, workerNs);
+    return CniChain.inDirs(conflist, "/usr/lib/cni:" + bin, (env, binary, stdin) -> {
+      CommandRunner.Result r = lab.cmd.attempt(CniChain.inNamespace(workerNs, env, binary), stdin);
+      return new CniChain.Run(r.exitCode(), r.stdout(), r.stderr());
+    });
   }
 
   @Override
