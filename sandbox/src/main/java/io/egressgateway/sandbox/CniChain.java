@@ -3,6 +3,7 @@ package io.egressgateway.sandbox;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.egressgateway.datapath.command.CommandRunner;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
@@ -96,14 +97,14 @@ public final class CniChain {
     JsonNode prev = null;
     for (JsonNode plugin : plugins()) {
       ObjectNode conf = pluginConf(plugin, prev, capabilities);
-      Sh.Result r = exec("ADD", conf, containerId, netnsPath, ifName, k8sArgs);
+      CommandRunner.Result r = exec("ADD", conf, containerId, netnsPath, ifName, k8sArgs);
       if (!r.ok()) {
-        return new Outcome(false, r.out(), plugin.path("type").asText(), errorOf(r));
+        return new Outcome(false, r.stdout(), plugin.path("type").asText(), errorOf(r));
       }
       try {
-        prev = JSON.readTree(r.out());
+        prev = JSON.readTree(r.stdout());
       } catch (IOException e) {
-        return new Outcome(false, r.out(), plugin.path("type").asText(), "unparseable result: " + r.out());
+        return new Outcome(false, r.stdout(), plugin.path("type").asText(), "unparseable result: " + r.stdout());
       }
     }
     return new Outcome(true, prev == null ? "{}" : prev.toString(), null, null);
@@ -119,9 +120,9 @@ public final class CniChain {
     List<JsonNode> ps = plugins();
     Outcome first = null;
     for (int i = ps.size() - 1; i >= 0; i--) {
-      Sh.Result r = exec("DEL", pluginConf(ps.get(i), null, capabilities), containerId, netnsPath, ifName, k8sArgs);
+      CommandRunner.Result r = exec("DEL", pluginConf(ps.get(i), null, capabilities), containerId, netnsPath, ifName, k8sArgs);
       if (!r.ok() && first == null) {
-        first = new Outcome(false, r.out(), ps.get(i).path("type").asText(), errorOf(r));
+        first = new Outcome(false, r.stdout(), ps.get(i).path("type").asText(), errorOf(r));
       }
     }
     return first == null ? new Outcome(true, "", null, null) : first;
@@ -153,11 +154,11 @@ public final class CniChain {
     return conf;
   }
 
-  private Sh.Result exec(String command, ObjectNode conf, String containerId, String netns, String ifName, String args) {
+  private CommandRunner.Result exec(String command, ObjectNode conf, String containerId, String netns, String ifName, String args) {
     String type = conf.path("type").asText();
     String binary = lookup.apply(type);
     if (binary == null) {
-      return new Sh.Result(127, "", "CNI plugin '" + type + "' not found in " + binDirs);
+      return new CommandRunner.Result(List.of(type), 127, "", "CNI plugin '" + type + "' not found in " + binDirs);
     }
     // like container runtimes: plugins must ignore the K8S_* arguments they do not know
     if (!args.isEmpty() && !args.startsWith("IgnoreUnknown=")) {
@@ -178,15 +179,15 @@ public final class CniChain {
     }
   }
 
-  private static String errorOf(Sh.Result r) {
+  private static String errorOf(CommandRunner.Result r) {
     try {
-      JsonNode err = JSON.readTree(r.out());
+      JsonNode err = JSON.readTree(r.stdout());
       if (err != null && err.has("msg")) {
         return err.path("msg").asText() + (err.has("details") ? ": " + err.path("details").asText() : "");
       }
     } catch (IOException ignored) {
       // not JSON: fall through to stderr
     }
-    return ("exit " + r.exit() + " " + r.err() + " " + r.out()).trim();
+    return ("exit " + r.exitCode() + " " + r.stderr() + " " + r.stdout()).trim();
   }
 }
