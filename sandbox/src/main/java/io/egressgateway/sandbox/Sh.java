@@ -16,9 +16,12 @@ public final class Sh {
 
   private Sh() {}
 
-  /** Runs {@code cmd} feeding {@code stdin} (null: none); its result whatever the exit code (-1: timed out or not startable). */
+  /**
+   * Runs {@code cmd} feeding {@code stdin} (null: none), for at most {@code timeoutSeconds} (at least one);
+   * its result whatever the exit code (-1: timed out or not startable).
+   */
   public static CommandRunner.Result run(List<String> cmd, String stdin, long timeoutSeconds) {
-    return RUNNER.withTimeout(Duration.ofSeconds(timeoutSeconds)).attempt(cmd, stdin);
+    return RUNNER.withTimeout(Duration.ofSeconds(Math.max(1, timeoutSeconds))).attempt(cmd, stdin);
   }
 
   /** Runs {@code cmd}; its stdout, or a {@link CommandException} if it exits non-zero. */
