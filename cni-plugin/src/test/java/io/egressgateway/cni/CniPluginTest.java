@@ -130,9 +130,11 @@ class CniPluginTest {
 
   @Test
   void slowAgentEndsInTryAgainLater() throws Exception {
+    // the agent answers only once the plugin has given up (or after 10 s, failing the test)
+    java.util.concurrent.CountDownLatch gaveUp = new java.util.concurrent.CountDownLatch(1);
     try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"), req -> {
       try {
-        Thread.sleep(3000);
+        gaveUp.await(10, java.util.concurrent.TimeUnit.SECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
@@ -140,9 +142,10 @@ class CniPluginTest {
     })) {
       long t0 = System.nanoTime();
       CniPlugin.Outcome o = run(env("ADD"), conf(",\"timeoutSeconds\":0.3"));
+      gaveUp.countDown();
       assertEquals(1, o.exitCode());
       assertTrue(o.stdout().contains("did not answer"), o.stdout());
-      assertTrue(System.nanoTime() - t0 < Duration.ofSeconds(3).toNanos(), "the plugin gave up before the agent answered");
+      assertTrue(System.nanoTime() - t0 < Duration.ofSeconds(10).toNanos(), "the plugin gave up before the agent answered");
     }
   }
 

@@ -2,6 +2,7 @@ package io.egressgateway.sandbox;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.egressgateway.datapath.command.CommandRunner;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.PrintStream;
@@ -106,9 +107,9 @@ final class DemoChecks {
     }
     PodRuntime.PodEvent e = events.get(key(pod.get()));
     paths.put("pod", e.key());
-    Sh.Result excluded = Sh.quiet(e.netns(), "curl", "-s", "-m", "3",
+    CommandRunner.Result excluded = Sh.quiet(e.netns(), "curl", "-s", "-m", "3",
         "http://" + AzureVnet.ECHO_EXCLUDED_IP + ":" + AzureVnet.ECHO_PORT + "/");
-    String excludedSeen = excluded.out().trim();
+    String excludedSeen = excluded.stdout().trim();
     paths.put("excludedEgressIp", excludedSeen);
     paths.put("excludedOk", AzureVnet.DEFAULT_OUTBOUND_IP.equals(excludedSeen));
 
@@ -120,7 +121,7 @@ final class DemoChecks {
     String answer = "";
     for (int i = 0; i < 20 && answer.isEmpty(); i++) {
       Sh.sleep(100);
-      answer = Sh.quiet(ctlNs, "socat", "-T", "2", "-", "TCP:" + podIp + ":9090,connect-timeout=2").out().trim();
+      answer = Sh.quiet(ctlNs, "socat", "-T", "2", "-", "TCP:" + podIp + ":9090,connect-timeout=2").stdout().trim();
     }
     listener.destroy();
     paths.put("ingressAnswer", answer);
@@ -327,7 +328,7 @@ final class DemoChecks {
 
   /** The creation name (alias) of the pod's wg0, empty when it has none. */
   static String deviceOf(String podNs) {
-    String link = Sh.quiet(podNs, "ip", "-o", "link", "show", "wg0").out();
+    String link = Sh.quiet(podNs, "ip", "-o", "link", "show", "wg0").stdout();
     java.util.regex.Matcher m = java.util.regex.Pattern.compile("alias (\\S+)").matcher(link);
     return m.find() ? m.group(1) : "";
   }

@@ -1,6 +1,7 @@
 package io.egressgateway.sandbox;
 
 import io.egressgateway.cnichain.CniChain;
+import io.egressgateway.datapath.command.CommandRunner;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -193,8 +194,8 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
       return new CniChain(Files.readString(conf), "/opt/cni/bin",
           type -> Files.exists(node.hostPath("/opt/cni/bin").resolve(type)) ? "/opt/cni/bin/" + type : null,
           (env, binary, stdin) -> {
-            Sh.Result r = Sh.run(node.hostCommand(env, List.of(binary)), stdin, 60);
-            return new CniChain.Run(r.exit(), r.out(), r.err());
+            CommandRunner.Result r = Sh.run(node.hostCommand(env, List.of(binary)), stdin, 60);
+            return new CniChain.Run(r.exitCode(), r.stdout(), r.stderr());
           });
     } catch (IOException | IllegalArgumentException e) {
       log.warn("node {}: cannot read {}: {}", node.node(), conf, e.getMessage());

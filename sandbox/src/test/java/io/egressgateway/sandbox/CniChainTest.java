@@ -28,8 +28,8 @@ class CniChainTest {
              "ipam":{"type":"host-local","subnet":"10.244.1.0/24","dataDir":"%s","routes":[{"dst":"0.0.0.0/0"}]}}
           ]}""".formatted(lab.nsName("w1"), lab.workDir().resolve("ipam"));
       CniChain chain = CniChain.inDirs(conflist, "/usr/lib/cni", (env, binary, stdin) -> {
-        Sh.Result r = Sh.run(CniChain.inNamespace(node, env, binary), stdin, 60);
-        return new CniChain.Run(r.exit(), r.out(), r.err());
+        io.egressgateway.datapath.command.CommandRunner.Result r = Sh.run(CniChain.inNamespace(node, env, binary), stdin, 60);
+        return new CniChain.Run(r.exitCode(), r.stdout(), r.stderr());
       });
 
       CniChain.Outcome add = chain.add("ctr-1", "/var/run/netns/" + pod, "eth0", "K8S_POD_NAMESPACE=default;K8S_POD_NAME=p1");

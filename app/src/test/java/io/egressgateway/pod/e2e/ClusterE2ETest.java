@@ -173,14 +173,8 @@ class ClusterE2ETest {
     return kit;
   }
 
-  private static void await(Duration limit, BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + limit.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for: " + what);
-      }
-      Thread.sleep(100);
-    }
+  private static void await(Duration limit, BooleanSupplier condition, String what) {
+    io.egressgateway.testing.Eventually.await(limit, condition, what);
   }
 
   /** The VNet, the internet and the "VMs" (gateway namespaces are programmed by the GatewayNode entities). */

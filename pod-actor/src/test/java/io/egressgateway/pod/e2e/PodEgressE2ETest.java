@@ -10,6 +10,8 @@ import io.egressgateway.datapath.command.CommandRunner;
 import io.egressgateway.datapath.wireguard.GoWireGuard;
 import io.egressgateway.datapath.wireguard.WgDevice;
 import io.egressgateway.pod.model.PodInfo;
+import io.egressgateway.testing.Eventually;
+import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Tag;
@@ -70,11 +72,8 @@ class PodEgressE2ETest {
         long pid = go.pidOf(device).orElseThrow();
         ProcessHandle.of(pid).orElseThrow().destroyForcibly();
         long k0 = System.nanoTime();
-        String after = "";
-        for (int i = 0; i < 50 && !after.startsWith("203.0.113.1"); i++) {
-          Thread.sleep(100);
-          after = t.curl(pod, Topology.ECHO, 1).stdout().trim();
-        }
+        String after = Eventually.await(Duration.ofSeconds(15), Duration.ofMillis(100), () -> t.curl(pod, Topology.ECHO, 1).stdout().trim(),
+            answer -> answer.startsWith("203.0.113.1"), "egress back");
         assertTrue(after.equals("203.0.113.15") || after.equals("203.0.113.16"), "egress repaired after wireguard-go died, saw '" + after + "'");
         assertTrue(go.pidOf(device).orElseThrow() != pid, "a new wireguard-go serves the device");
         System.out.printf("e2e: pod wireguard-go killed, egress back after %d ms%n", (System.nanoTime() - k0) / 1_000_000);

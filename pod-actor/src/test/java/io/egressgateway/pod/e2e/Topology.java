@@ -20,6 +20,7 @@ import io.egressgateway.pod.infra.CniServer;
 import io.egressgateway.pod.infra.GatewayPeers;
 import io.egressgateway.pod.infra.HostPodDatapath;
 import io.egressgateway.pod.infra.InMemoryPodDirectory;
+import io.egressgateway.testing.Eventually;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -223,9 +224,7 @@ final class Topology implements AutoCloseable {
     for (String echo : List.of(ECHO, ECHO_EXCLUDED)) {
       lab.spawn(inet, List.of("socat", "TCP-LISTEN:8080,bind=" + echo + ",fork,reuseaddr", "EXEC:" + handler));
     }
-    for (int i = 0; i < 100 && !lab.in(inet, "ss", "-ltn").contains(ECHO_EXCLUDED + ":8080"); i++) {
-      Thread.sleep(20);
-    }
+    Eventually.await(Duration.ofSeconds(2), () -> lab.in(inet, "ss", "-ltn").contains(ECHO_EXCLUDED + ":8080"), "the echo servers listening");
     return new Fabric(lab, vnet, inet);
   }
 
