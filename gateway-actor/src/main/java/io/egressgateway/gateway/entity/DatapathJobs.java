@@ -47,6 +47,10 @@ final class DatapathJobs {
     this.blocking = blocking;
     this.waiters = waiters;
     this.loop = new SerialReconcile<>(timers, tick, deps.settings().coalesce());
+    if (!deps.settings().metricsInterval().isZero()) {
+      // the datapath metrics: a supervised child of the entity, reading the same datapath on the same dispatcher
+      ctx.spawnAnonymous(DatapathSampler.create(node, deps, blocking));
+    }
   }
 
   /** Each of the configs {@code uids}: serving (verified by the last reconcile), peers journaled, last error. */
