@@ -107,6 +107,10 @@ class DatapathSamplerTest {
     String text = m.scrape();
     assertTrue(text.contains("egress_gateway_device_peers{config=\"team-a/sgc\",node=\"" + node + "\"} 2"), text);
     assertTrue(!text.contains(K1) && !text.contains("10.244.1.10"), "no pod in any label");
+    for (String series : List.of("egress_gateway_received_bytes_total", "egress_gateway_sent_bytes_total",
+        "egress_gateway_dropped_packets_total", "egress_gateway_handshake_age_seconds_bucket")) {
+      assertTrue(text.contains(series + "{config=\"team-a/sgc\""), series + " has a series:\n" + text);
+    }
 
     views.remove("team-a/sgc");
     await(() -> assertTrue(Double.isNaN(gauge("egress_gateway_device_peers", "team-a/sgc", node)),
