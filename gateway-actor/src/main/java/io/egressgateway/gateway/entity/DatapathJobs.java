@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * wanted. Each job's outcome comes back to the entity as {@link GatewayNode.PeersApplied} or {@link
  * GatewayNode.Reconciled}; the entity hands it to {@link #peersApplied} or {@link #reconciled} and calls
  * {@link #kick} again. Keeps what the last reconcile observed (configs serving, errors), never journaled.
- * Owned by the entity; not thread-safe.
+ * Also starts the entity's {@link DatapathSampler} (the datapath metrics), a child that reads the same
+ * datapath on the same dispatcher. Owned by the entity; not thread-safe.
  */
 final class DatapathJobs {
   private static final Logger log = LoggerFactory.getLogger(DatapathJobs.class);

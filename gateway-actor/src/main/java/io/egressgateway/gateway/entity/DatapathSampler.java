@@ -11,6 +11,7 @@ import io.egressgateway.gateway.model.DatapathTotals;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -53,14 +54,13 @@ final class DatapathSampler {
   private final Consumer<Map<String, ConfigView>> listener;
   private Map<String, Target> targets = Map.of();
   private DatapathTotals totals = DatapathTotals.EMPTY;
-  private Set<String> published = Set.of();
+  /** The configs whose gauges the last round set. */
+  private Set<Target> published = Set.of();
   private boolean busy;
 
   static Behavior<Msg> create(String node, GatewayNode.Deps deps, Executor blocking) {
-    return Behaviors.<Msg>supervise(Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-          DatapathSampler s = new DatapathSampler(ctx, timers, node, deps, blocking);
-          return s.behavior();
-        })))
+    return Behaviors.<Msg>supervise(Behaviors.setup(ctx -> Behaviors.withTimers(
+            timers -> new DatapathSampler(ctx, timers, node, deps, blocking).behavior())))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2));
   }
 
@@ -82,6 +82,7 @@ final class DatapathSampler {
         .onMessage(Tick.class, m -> onTick())
         .onMessage(Sampled.class, this::onSampled)
         .onSignal(akka.actor.typed.PostStop.class, s -> onStop())
+        .onSignal(akka.actor.typed.PreRestart.class, s -> onStop())
         .build();
   }
 
@@ -132,18 +133,16 @@ final class DatapathSampler {
     }
     DatapathTotals.Step step = totals.advance(m.samples(), m.epochSeconds());
     totals = step.next();
-    Map<String, Target> now = targets;
+    Set<Target> shown = new HashSet<>();
     step.readings().forEach((uid, r) -> {
-      Target t = now.get(uid);
+      Target t = targets.get(uid);
       if (t != null) {
         metrics.publish(t.key(), t.secondaryIp(), r);
+        shown.add(t);
       }
     });
-    Set<String> keys = new java.util.HashSet<>();
-    step.readings().keySet().stream().map(now::get).filter(java.util.Objects::nonNull)
-        .forEach(t -> keys.add(t.key() + "\n" + t.secondaryIp()));
-    published.stream().filter(k -> !keys.contains(k)).forEach(k -> metrics.forget(k.split("\n")[0], k.split("\n")[1]));
-    published = Set.copyOf(keys);
+    published.stream().filter(t -> !shown.contains(t)).forEach(t -> metrics.forget(t.key(), t.secondaryIp()));
+    published = Set.copyOf(shown);
     metrics.round(m.failures().isEmpty() ? "ok" : "error");
     log.debug("[{}] datapath metrics sampled for {} config(s)", node, step.readings().size());
     return Behaviors.same();

@@ -17,7 +17,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -45,7 +44,7 @@ class DatapathSamplerTest {
     GatewayNode.Deps deps = new GatewayNode.Deps(
         GatewayNodeTest.settings(Duration.ofMinutes(10)).withMetricsInterval(Duration.ofMillis(50)), dp,
         new InMemoryGatewayKeys(), views, hook -> {}, new HealthBoard());
-    return KIT.spawn(DatapathSampler.create(node, deps, Executors.newSingleThreadExecutor()));
+    return KIT.spawn(DatapathSampler.create(node, deps, KIT.system().dispatchers().lookup(akka.actor.typed.DispatcherSelector.blocking())));
   }
 
   ConfigView view() {
