@@ -185,7 +185,12 @@ public final class FailoverWatchdog implements AutoCloseable {
       }
     });
     oldestHandshakeSeconds = oldestSeen;
-    censusListener.accept(census.build());
+    try {
+      censusListener.accept(census.build());
+    } catch (RuntimeException e) {
+      // the metrics must never end the watchdog (an exception here would cancel its schedule)
+      log.warn("tunnel census not published: {}", e.toString());
+    }
   }
 
   private long oldestSeen;

@@ -323,4 +323,22 @@ class FailoverWatchdogTest {
     assertEquals(1, seen.get(0).tunnels().get(io.egressgateway.pod.model.TunnelCensus.UNKNOWN)
         .get(io.egressgateway.pod.model.TunnelWatch.State.IDLE));
   }
+
+  @Test
+  void aFailingCensusListenerDoesNotEndThePass() {
+    OneDevice wg = new OneDevice();
+    wg.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), "10.0.0.100:6000", 0));
+    wg.handshake = 1000;
+    AtomicLong now = new AtomicLong(1);
+    FailoverWatchdog w = new FailoverWatchdog(wg, new FailoverWatchdog.Timing(SEC, SEC, SEC, SEC), now::get, () -> 1010);
+    w.onCensus(c -> {
+      throw new IllegalArgumentException("bad labels");
+    });
+    w.watch("wgpod1", new FailoverWatchdog.Tunnel(WgDevice.created("wgpod1", ""), GW, "10.0.0.100:6000"));
+    w.checkAll();
+    assertEquals(10, w.oldestHandshakeSeconds());
+    advance(now, Duration.ofSeconds(2));
+    w.checkAll();
+    assertEquals(1, w.kicks(), "the watchdog still acts");
+  }
 }
