@@ -131,9 +131,11 @@ final class DatapathSampler {
       metrics.round("error");
       return Behaviors.same();
     }
-    DatapathTotals.Step step = totals.advance(m.samples(), m.epochSeconds());
+    DatapathTotals.Step step = totals.advance(m.samples(), m.failures().keySet(), m.epochSeconds());
     totals = step.next();
     Set<Target> shown = new HashSet<>();
+    // a config that could not be read this round keeps its gauges (and its counters' baseline) until the next
+    m.failures().keySet().stream().map(targets::get).filter(t -> t != null && published.contains(t)).forEach(shown::add);
     step.readings().forEach((uid, r) -> {
       Target t = targets.get(uid);
       if (t != null) {

@@ -48,8 +48,24 @@ public record DatapathTotals(Map<String, Map<String, long[]>> bytes, Map<String,
    * round are forgotten (a config that comes back is a baseline again).
    */
   public Step advance(Map<String, ConfigSample> samples, long nowEpochSeconds) {
+    return advance(samples, java.util.Set.of(), nowEpochSeconds);
+  }
+
+  /**
+   * As {@link #advance(Map, long)}, but the configs in {@code unread} (that could not be read this round)
+   * keep their previous counters, so the next round that reads them adds what they did meanwhile.
+   */
+  public Step advance(Map<String, ConfigSample> samples, java.util.Set<String> unread, long nowEpochSeconds) {
     Map<String, Map<String, long[]>> nextBytes = new HashMap<>();
     Map<String, Long> nextDrops = new HashMap<>();
+    for (String uid : unread) {
+      if (bytes.containsKey(uid) && !samples.containsKey(uid)) {
+        nextBytes.put(uid, bytes.get(uid));
+        if (drops.containsKey(uid)) {
+          nextDrops.put(uid, drops.get(uid));
+        }
+      }
+    }
     Map<String, Reading> readings = new HashMap<>();
     samples.forEach((uid, s) -> {
       Map<String, long[]> before = bytes.get(uid);

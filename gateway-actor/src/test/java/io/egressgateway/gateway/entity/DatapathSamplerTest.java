@@ -133,6 +133,23 @@ class DatapathSamplerTest {
   }
 
   @Test
+  void aConfigThatCannotBeReadKeepsItsGaugesAndItsCountersCatchUp() {
+    programWithTwoPeers();
+    dp.ns(UID).counters.put(K1, new long[] {0, 100, 100});
+    views.put(view());
+    start();
+    await(() -> assertEquals(2, gauge("egress_gateway_device_peers", "team-a/sgc", node)));
+    Metrics.Counter rounds = m.counter("egress_gateway_datapath_samples_total", "", "node", "result");
+    double errorsBefore = rounds.value(node, "error");
+    dp.failWith("nft: busy");
+    await(() -> assertTrue(rounds.value(node, "error") >= errorsBefore + 2));
+    assertEquals(2, gauge("egress_gateway_device_peers", "team-a/sgc", node), "kept while unreadable");
+    dp.ns(UID).counters.put(K1, new long[] {0, 700, 100});
+    dp.failWith(null);
+    await(() -> assertEquals(600, counter("egress_gateway_received_bytes_total")));
+  }
+
+  @Test
   void aConfigOfAnotherNodeIsNotSampled() {
     programWithTwoPeers();
     views.put(new ConfigView("team-a/sgc", UID, 1, "10.224.0.100", 6000, "", "s", List.of(), "staticEgressGateway", "",

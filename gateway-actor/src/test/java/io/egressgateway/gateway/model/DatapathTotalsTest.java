@@ -72,6 +72,17 @@ class DatapathTotalsTest {
   }
 
   @Test
+  void aConfigThatCouldNotBeReadKeepsItsBaselineForTheNextRound() {
+    DatapathTotals t = DatapathTotals.EMPTY.advance(round("a", 2, peer("k1", 0, 100, 100)), NOW).next();
+    DatapathTotals.Step unread = t.advance(Map.of(), java.util.Set.of("a"), NOW);
+    assertFalse(unread.readings().containsKey("a"));
+    DatapathTotals.Reading r = unread.next().advance(round("a", 5, peer("k1", 0, 400, 150)), NOW).readings().get("a");
+    assertEquals(300, r.rxBytes(), "what it did while unread is counted");
+    assertEquals(50, r.txBytes());
+    assertEquals(3, r.droppedPackets());
+  }
+
+  @Test
   void growthTable() {
     assertEquals(5, DatapathTotals.growth(-1, 5));
     assertEquals(3, DatapathTotals.growth(2, 5));

@@ -20,9 +20,9 @@ public class FakeGatewayDatapath implements GatewayDatapath {
     public String publicKey = "";
     public final Map<String, String> peers = new HashMap<>();
     /** What {@link #sample} reports per peer (public key): latest handshake, rx, tx; absent = zeros. */
-    public final Map<String, long[]> counters = new HashMap<>();
-    public long dropped;
-    public long conntrack;
+    public final Map<String, long[]> counters = new java.util.concurrent.ConcurrentHashMap<>();
+    public volatile long dropped;
+    public volatile long conntrack;
   }
 
   private final Map<String, Ns> namespaces = new HashMap<>();
