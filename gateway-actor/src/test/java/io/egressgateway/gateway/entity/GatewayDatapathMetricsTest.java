@@ -30,7 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -43,7 +42,6 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("privileged")
 class GatewayDatapathMetricsTest {
-  static final ActorTestKit KIT = ActorTestKit.create("gateway-datapath-metrics-test", GatewayNodeTest.CONFIG);
   static final String CONFIG = "team-a/sgc";
 
   Lab lab;
@@ -52,12 +50,9 @@ class GatewayDatapathMetricsTest {
   Process stream;
   final WgKeys.KeyPair gwKey = WgKeys.generate();
   final WgKeys.KeyPair podKey = WgKeys.generate();
-  final Metrics metrics = Metrics.get(KIT.system());
-
-  @AfterAll
-  static void shutdown() {
-    KIT.shutdownTestKit();
-  }
+  /** One kit per test, stopped before the namespaces are removed: the entity must not make them again. */
+  final ActorTestKit kit = ActorTestKit.create("gateway-datapath-metrics-test", GatewayNodeTest.CONFIG);
+  final Metrics metrics = Metrics.get(kit.system());
 
   @BeforeEach
   void setUp() throws Exception {
@@ -71,6 +66,7 @@ class GatewayDatapathMetricsTest {
   @AfterEach
   void tearDown() {
     try {
+      kit.shutdownTestKit();
       if (stream != null) {
         stream.descendants().forEach(ProcessHandle::destroy);
         stream.destroy();
@@ -84,7 +80,7 @@ class GatewayDatapathMetricsTest {
   }
 
   void await(Runnable check) {
-    TestProbe<Object> p = KIT.createTestProbe();
+    TestProbe<Object> p = kit.createTestProbe();
     p.awaitAssert(Duration.ofSeconds(15), () -> {
       check.run();
       return null;
@@ -114,12 +110,14 @@ class GatewayDatapathMetricsTest {
     GatewaySettings s = new GatewaySettings("wireguard-go", lab.gw, "eth0", "egwm-" + lab.sfx + "-", 2, 8, Duration.ofMillis(20),
         Duration.ofMinutes(5), Duration.ofMillis(200), Duration.ofMinutes(10), Duration.ofSeconds(30), Duration.ofHours(1), 100,
         Duration.ofSeconds(10), false, "127.0.0.1", 0, Duration.ZERO, Duration.ofMillis(1)).withMetricsInterval(Duration.ofMillis(200));
+    HealthBoard board = new HealthBoard();
     GatewayNode.Deps deps = new GatewayNode.Deps(s, real, new InMemoryGatewayKeys().put("sgw-x", gwKey.privateKey()),
-        views, wg::onDeviceLost, new HealthBoard());
+        views, wg::onDeviceLost, board);
     var es = EventSourcedBehaviorTestKit.<GatewayNodeProtocol.Command, GatewayNode.Event, GatewayNode.State>create(
-        KIT.system(), GatewayNode.create(node, deps));
+        kit.system(), GatewayNode.create(node, deps));
     views.put(new ConfigView(CONFIG, uid, 1, Lab.ILB_IP, 6000, gwKey.publicKey(), "sgw-x", List.of(),
         "staticEgressGateway", "", Map.of(node, new ConfigView.GatewayAddresses(Lab.GW_IP, Lab.SECONDARY_IP)), false));
+    await(() -> assertTrue(board.snapshot().serving().contains(uid), "config programmed"));
     for (String[] peer : List.of(new String[] {podKey.publicKey(), Lab.POD_IP}, new String[] {WgKeys.generate().publicKey(), "10.244.7.1"},
         new String[] {WgKeys.generate().publicKey(), "10.244.7.2"})) {
       var added = es.<StatusReply<Done>>runCommand(r -> new GatewayNodeProtocol.AddPeer(uid, peer[0], peer[1] + "/32", r));
