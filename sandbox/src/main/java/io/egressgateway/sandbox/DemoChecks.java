@@ -176,18 +176,25 @@ final class DemoChecks {
     names.forEach(serving::add);
   }
 
-  /** Which of the product's metrics each kind of member exposes on /metrics (Prometheus text). */
+  /**
+   * Which of the product's metrics each kind of member exposes on /metrics (Prometheus text). The datapath
+   * series appear with the first sample after a config is served (gateways: egress.gateway.metrics-interval;
+   * workers: the failover watchdog's next pass), so each kind is polled for a while.
+   */
   void metrics(Release members) {
     ObjectNode m = report.putObject("metrics");
     Map<String, List<String>> wanted = Map.of(
         "controller", List.of("egress_azure_arm_calls_total", "egress_reconciles_total"),
         "worker", List.of("egress_cni_add_seconds_bucket", "egress_cni_add_total", "egress_pod_tunnel_oldest_handshake_seconds",
-            "egress_pod_tunnels_resumed"),
-        "gateway", List.of("egress_gateway_peers", "egress_gateway_serving", "egress_reconciles_total"));
+            "egress_pod_tunnels_resumed", "egress_pod_tunnels{", "egress_pod_config_oldest_handshake_seconds{"),
+        "gateway", List.of("egress_gateway_peers", "egress_gateway_serving", "egress_reconciles_total",
+            "egress_gateway_device_peers{", "egress_gateway_handshake_age_seconds_bucket{", "egress_gateway_received_bytes_total{",
+            "egress_gateway_sent_bytes_total{", "egress_gateway_snat_ports_used{", "egress_gateway_dropped_packets_total{"));
     for (var e : wanted.entrySet()) {
-      String text = members.metrics(e.getKey());
+      String text = Sh.poll(() -> members.metrics(e.getKey()), t -> e.getValue().stream().allMatch(t::contains),
+          Duration.ofSeconds(40), 2000);
       for (String name : e.getValue()) {
-        m.put(e.getKey() + ":" + name, text.contains(name));
+        m.put(e.getKey() + ":" + name.replace("{", ""), text.contains(name)); // "{": a series, not only its HELP line
       }
     }
   }

@@ -75,6 +75,10 @@ class GatewayNodeDatapathTest {
       return inner.observe(uid);
     }
 
+    public Optional<io.egressgateway.gateway.model.ConfigSample> sample(String uid) {
+      return inner.sample(uid);
+    }
+
     public void program(ConfigDatapath c, String k) {
       bulk.incrementAndGet();
       inner.program(c, k);
