@@ -95,7 +95,15 @@ final class GatewayConfigPass {
       if (stored.isPresent()) {
         publicKey = stored.get();
       } else {
-        publicKey = kube.createKeySecret(secretName, o.namespace(), o.name(), WireGuardKeys.generate());
+        try {
+          publicKey = kube.createKeySecret(secretName, o.namespace(), o.name(), WireGuardKeys.generate());
+        } catch (SgcApi.ForeignKeySecret e) {
+          // never adopted or overwritten: the SGC says why (Accepted=False), the failed pass adds a Warning
+          // Event and retries with backoff until the Secret is labelled or removed
+          writeStatus(o, new StatusPlanner.Outcome(o.generation(),
+              Optional.of(new SpecValidation.Rejection("KeySecretConflict", e.getMessage())), "", "", "", Optional.empty(), ""));
+          throw e;
+        }
         boolean recreated = !o.status().publicKey().isEmpty() && !o.status().publicKey().equals(publicKey);
         kube.event(o.namespace(), o.name(), o.uid(), false, recreated ? "KeyPairRecreated" : "KeyPairCreated",
             recreated

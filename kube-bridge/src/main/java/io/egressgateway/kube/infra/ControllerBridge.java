@@ -101,7 +101,8 @@ public final class ControllerBridge implements AutoCloseable {
         () -> client.genericKubernetesResources(SGC_KIND).inAnyNamespace().runnableInformer(0),
         o -> markSgc((GenericKubernetesResource) o));
     this.secrets = supervised("secrets", watches,
-        () -> client.secrets().inNamespace(settings.namespace()).runnableInformer(0),
+        // only the key Secrets we made (owner label): the controllers cache no other Secret of the namespace
+        () -> client.secrets().inNamespace(settings.namespace()).withLabel(Fabric8SgcApi.LABEL_OWNER_NAME).runnableInformer(0),
         o -> markSecret((Secret) o));
     this.nodes = List.of(
         supervised("nodes/" + LABEL_GATEWAY_UPSTREAM, watches,

@@ -144,11 +144,20 @@ public final class HostPodDatapath implements PodDatapath {
     return new WgPeer(gatewayPublicKey, List.of("0.0.0.0/0"), gatewayEndpoint, keepaliveSeconds);
   }
 
+  /**
+   * Loose reverse-path filtering in the pod's namespace, run under {@code ip netns exec}. An unprivileged
+   * container (the chart's worker: NET_ADMIN, NET_RAW, SYS_ADMIN) has /proc/sys mounted read-only; the
+   * command makes it writable in the private mount namespace {@code ip netns exec} gives it, and nowhere
+   * else (where /proc/sys is no mount of its own, as on a host or in a privileged container, the remount
+   * fails and changes nothing). A constant text: no value reaches the shell.
+   */
+  public static final List<String> RP_FILTER = List.of("sh", "-c", "mount -o remount,bind,rw /proc/sys 2>/dev/null;"
+      + " exec sysctl -q -w net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.eth0.rp_filter=2");
+
   @Override
   public void applyRoutes(String podNetns, List<Route> desired) {
     NetnsName ns = NetnsName.parse(NetnsNames.resolve(cmd, podNetns));
-    cmd.run(CommandRunner.inNetns(ns.value(), List.of("sysctl", "-q", "-w",
-        "net.ipv4.conf.all.rp_filter=2", "net.ipv4.conf.eth0.rp_filter=2")));
+    cmd.run(CommandRunner.inNetns(ns.value(), RP_FILTER));
     Nft.replaceTable(cmd, ns.value(), "ip", NFT_TABLE, replyMarkingBody());
     // one `ip -batch` to read what is there (the rule and our routes) and one for every change: each exec
     // costs milliseconds on a busy node
