@@ -141,6 +141,8 @@ public final class ControllerBridge implements AutoCloseable {
     ControllerBridge bridge = new ControllerBridge(client, settings, Watches.get(system),
         o -> sharding.entityRefFor(GatewayConfig.ENTITY_KEY, o.key()).tell(new GatewayConfig.Sync(o, system.ignoreRef())));
     bridge.run(settings.resync());
+    // pods that follow a new generation (or come and go) change the status: a fresh snapshot recounts them
+    io.egressgateway.core.view.PodGenerations.get(system).subscribe(bridge::podsChanged);
     if (!settings.queryPlugin().isEmpty()) {
       bridge.synced.thenRun(() -> bridge.sweepOrphans(system, settings.queryPlugin()));
     }
@@ -184,6 +186,11 @@ public final class ControllerBridge implements AutoCloseable {
   /** Completes once every informer has synced for the first time and snapshots flow. */
   public CompletableFuture<Void> synced() {
     return synced;
+  }
+
+  /** Marks the known SGCs among {@code keys} for a fresh snapshot (their pods' generations changed). */
+  public void podsChanged(Set<String> keys) {
+    keys.stream().filter(known::contains).forEach(dirty::add);
   }
 
   /** Marks every known SGC for a fresh snapshot. */

@@ -53,6 +53,39 @@ class StatusPlannerTest {
   }
 
   @Test
+  void readyClaimsNoMoreThanThePodsRunAndPodsUpToDateSaysHowMany() {
+    SgcStatus v1 = StatusPlanner.desired(SgcStatus.EMPTY, ok(1, Optional.of(ALLOC), "").withPods(new SgcStatus.Pods(3, 3)), "t1");
+    assertTrue(v1.isReady());
+    assertEquals(new SgcStatus.Pods(3, 3), v1.pods());
+    SgcStatus.Condition upToDate = v1.condition(SgcStatus.PODS_UP_TO_DATE).orElseThrow();
+    assertTrue(upToDate.isTrue());
+    assertEquals("3 of 3 running pod(s) run generation 1", upToDate.message());
+
+    SgcStatus rolling = StatusPlanner.desired(v1, ok(2, Optional.of(ALLOC), "").withPods(new SgcStatus.Pods(1, 3)), "t2");
+    assertFalse(rolling.isReady(), "pods still on generation 1: not ready for generation 2");
+    assertEquals(StatusPlanner.PODS_UPDATING, rolling.condition(SgcStatus.READY).orElseThrow().reason());
+    assertEquals(2, rolling.condition(SgcStatus.READY).orElseThrow().observedGeneration());
+    assertFalse(rolling.condition(SgcStatus.PODS_UP_TO_DATE).orElseThrow().isTrue());
+    assertEquals("t2", rolling.condition(SgcStatus.PODS_UP_TO_DATE).orElseThrow().lastTransitionTime());
+    assertEquals(new SgcStatus.Pods(1, 3), rolling.pods());
+
+    SgcStatus followed = StatusPlanner.desired(rolling, ok(2, Optional.of(ALLOC), "").withPods(new SgcStatus.Pods(3, 3)), "t3");
+    assertTrue(followed.isReady());
+    assertEquals("Provisioned", followed.condition(SgcStatus.READY).orElseThrow().reason());
+    assertEquals(followed, StatusPlanner.desired(followed, ok(2, Optional.of(ALLOC), "").withPods(new SgcStatus.Pods(3, 3)), "t4"),
+        "an unchanged count writes nothing");
+
+    SgcStatus rejected = StatusPlanner.desired(followed, new StatusPlanner.Outcome(3,
+        Optional.of(new SpecValidation.Rejection("InvalidExcludeCidr", "bad")), "", "", "", Optional.empty(), ""), "t5");
+    assertEquals(followed.pods(), rejected.pods(), "a rejected spec leaves the pods where they are");
+    assertTrue(rejected.condition(SgcStatus.PODS_UP_TO_DATE).orElseThrow().isTrue());
+
+    SgcStatus uncounted = StatusPlanner.desired(SgcStatus.EMPTY, ok(1, Optional.of(ALLOC), ""), "t1");
+    assertTrue(uncounted.isReady());
+    assertTrue(uncounted.condition(SgcStatus.PODS_UP_TO_DATE).isEmpty(), "no count, no claim");
+  }
+
+  @Test
   void transitionTimeMovesOnlyWhenTheConditionFlips() {
     SgcStatus pending = StatusPlanner.desired(SgcStatus.EMPTY, ok(1, Optional.empty(), ""), "t1");
     assertFalse(pending.isReady());

@@ -48,7 +48,8 @@ class PodRoutesTest {
   }
 
   /**
-   * Azure networking mode: eth0 keeps the default route (no main-table default), the config's CIDRs go into
+   * Azure networking mode: eth0 keeps the default route (taken over with our marker, so that a configuration
+   * changed from staticEgressGateway gets it back), the config's CIDRs go into
    * the tunnel, the CNI's excludes already use eth0 and are not routed again, the exceptions stay on eth0.
    */
   static Stream<Arguments> azureNetworking() {
@@ -71,7 +72,9 @@ class PodRoutesTest {
     for (Route r : present) {
       assertTrue(d.contains(r), r + " in " + d);
     }
-    assertTrue(d.stream().noneMatch(r -> r.dst().equals("0.0.0.0/0") && r.table() == Route.MAIN), "eth0 keeps the default");
+    assertTrue(d.contains(Route.main("0.0.0.0/0", GW, "eth0")), "eth0 keeps the default: " + d);
+    assertTrue(d.stream().noneMatch(r -> r.dst().equals("0.0.0.0/0") && r.table() == Route.MAIN && r.dev().equals("wg0")),
+        "no default into the tunnel");
     for (String dst : notRouted) {
       assertTrue(d.stream().noneMatch(r -> r.dst().equals(dst)), dst + ": CNI excludes already use eth0");
     }
@@ -104,13 +107,13 @@ class PodRoutesTest {
   }
 
   @Test
-  void planAddsMissingDeletesOnlyUnwantedOursAndMovesTheDefaultLast() {
+  void planAddsMissingThenTheDefaultAndDeletesOnlyUnwantedOursLast() {
     List<Route> desired = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, GW, List.of("198.18.20.0/24"), List.of(), List.of(), "");
     Route stale = Route.main("203.0.113.0/24", GW, "eth0");
     List<Route> observed = List.of(desired.get(0), stale);
     List<RouteAction> plan = PodRoutes.plan(desired, observed);
-    assertEquals(new RouteAction.Delete(stale), plan.get(0));
-    assertEquals(new RouteAction.Replace(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")), plan.get(plan.size() - 1));
+    assertEquals(new RouteAction.Delete(stale), plan.get(plan.size() - 1), "break after make");
+    assertEquals(new RouteAction.Replace(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")), plan.get(plan.size() - 2));
     assertTrue(plan.stream().noneMatch(a -> a.route().equals(desired.get(0))), "present routes are left alone");
     assertEquals(desired.size() - 1 + 1, plan.size());
   }
@@ -122,6 +125,38 @@ class PodRoutesTest {
     Route old = Route.main("198.18.20.0/24", "169.254.9.9", "eth0");
     List<RouteAction> plan = PodRoutes.plan(desired, List.of(old));
     assertTrue(plan.stream().noneMatch(a -> a instanceof RouteAction.Delete), "same key: replaced, not deleted");
+  }
+
+  /** Each kind of change a running pod follows: new paths first, the default replaced in place, removals last. */
+  @Test
+  void changesAreMadeBeforeTheyBreak() {
+    List<Route> before = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, GW, List.of("198.18.20.0/24"), List.of(),
+        EXCEPTIONS, "10.224.0.100");
+    List<Route> moved = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, GW, List.of("198.18.30.0/24"), List.of(),
+        EXCEPTIONS, "10.224.0.200");
+    List<RouteAction> plan = PodRoutes.plan(moved, before);
+    assertEquals(List.of(
+        new RouteAction.Replace(Route.main("198.18.30.0/24", GW, "eth0")),
+        new RouteAction.Replace(Route.main("10.224.0.200/32", GW, "eth0")),
+        new RouteAction.Delete(Route.main("198.18.20.0/24", GW, "eth0")),
+        new RouteAction.Delete(Route.main("10.224.0.100/32", GW, "eth0"))), plan, "the tunnel default is never touched");
+
+    List<Route> azure = PodRoutes.desired(PodRoutes.AZURE_NETWORKING, GW, List.of("198.18.20.0/24"), List.of(),
+        EXCEPTIONS, "10.224.0.100");
+    List<RouteAction> toAzure = PodRoutes.plan(azure, before);
+    assertTrue(toAzure.stream().noneMatch(a -> a instanceof RouteAction.Delete && a.route().dst().equals("0.0.0.0/0")),
+        "the tunnel default is replaced, never deleted");
+    int defaultAt = toAzure.indexOf(new RouteAction.Replace(Route.main("0.0.0.0/0", GW, "eth0")));
+    assertTrue(defaultAt >= 0, toAzure.toString());
+    assertTrue(toAzure.subList(0, defaultAt).stream().allMatch(a -> a instanceof RouteAction.Replace), toAzure.toString());
+    assertTrue(toAzure.subList(defaultAt + 1, toAzure.size()).stream().allMatch(a -> a instanceof RouteAction.Delete),
+        toAzure.toString());
+
+    List<RouteAction> back = PodRoutes.plan(before, azure);
+    RouteAction last = back.stream().filter(a -> a instanceof RouteAction.Replace).reduce((a, b) -> b).orElseThrow();
+    assertEquals(new RouteAction.Replace(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")), last,
+        "back to the gateway: the excludes and the ILB are on eth0 before the default moves into the tunnel");
+    assertTrue(back.stream().noneMatch(a -> a instanceof RouteAction.Delete && a.route().dst().equals("0.0.0.0/0")));
   }
 
   @Test
