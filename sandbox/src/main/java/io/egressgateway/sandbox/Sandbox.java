@@ -31,13 +31,14 @@ public final class Sandbox implements AutoCloseable {
 
   /** Command-line settings. */
   public record Settings(int workers, int gateways, boolean once, Path report, List<Path> apply, String imageTag, Path stateDir,
-      boolean e2e, int benchPods, int benchBatch, int failoverRuns, boolean clean) {
+      boolean e2e, int benchPods, int benchBatch, int failoverRuns, boolean clean, boolean faults) {
     public static Settings parse(List<String> args) {
       int workers = 2;
       int gateways = 2;
       boolean once = false;
       boolean e2e = false;
       boolean clean = false;
+      boolean faults = false;
       int benchPods = 0;
       int benchBatch = 20;
       Integer failoverRuns = null;
@@ -55,6 +56,7 @@ public final class Sandbox implements AutoCloseable {
           case "--apply" -> { apply.add(Path.of(need(a, v))); i++; }
           case "--e2e" -> e2e = true;
           case "--clean" -> clean = true;
+          case "--faults" -> faults = true;
           case "--bench-pods" -> { benchPods = count(a, v, 1, 1000); i++; }
           case "--bench-batch" -> { benchBatch = count(a, v, 1, 100); i++; }
           case "--failover-runs" -> { failoverRuns = count(a, v, 0, 50); i++; }
@@ -64,7 +66,7 @@ public final class Sandbox implements AutoCloseable {
       }
       int runs = failoverRuns != null ? failoverRuns : benchPods > 0 ? 5 : 1;
       return new Settings(workers, gateways, once, report, List.copyOf(apply), imageTag, Path.of("/run/egress-sandbox"),
-          e2e, benchPods, benchBatch, runs, clean);
+          e2e, benchPods, benchBatch, runs, clean, faults);
     }
 
     private static String need(String o, String v) {
@@ -230,7 +232,8 @@ public final class Sandbox implements AutoCloseable {
   /** The names of the checks the report says failed (for a sandbox that stays up after a failure). */
   List<String> failedChecks() {
     List<String> failed = new ArrayList<>();
-    for (String key : List.of("failover", "annotatedPaths", "e2e", "agentRestart", "bench", "kill", "controllersReplaced", "upgrade")) {
+    for (String key : List.of("failover", "annotatedPaths", "e2e", "agentRestart", "bench", "kill", "controllersReplaced", "upgrade",
+        "faults")) {
       var node = report.get(key);
       if (node != null && !(node.isArray() ? allOk(node) : node.path("ok").asBoolean(false))) {
         failed.add(key);
@@ -401,7 +404,13 @@ public final class Sandbox implements AutoCloseable {
         && (!settings.e2e() || allOk(report.path("kill")))
         && (!settings.e2e() || report.path("controllersReplaced").path("ok").asBoolean(false))
         && (!settings.e2e() || report.path("upgrade").path("ok").asBoolean(false))
-        && (settings.benchPods() == 0 || report.path("bench").path("ok").asBoolean(false));
+        && (settings.benchPods() == 0 || report.path("bench").path("ok").asBoolean(false))
+        && (!runsFaults() || allOk(report.path("faults")));
+  }
+
+  /** The fault suite runs with {@code --faults} (after the demo alone) and as part of {@code --e2e}. */
+  private boolean runsFaults() {
+    return settings.faults() || settings.e2e();
   }
 
   private Optional<NodeRuntime> runtimeOf(io.fabric8.kubernetes.api.model.Pod p) {
@@ -514,6 +523,10 @@ public final class Sandbox implements AutoCloseable {
           all.stream().filter(Demo::annotated).filter(p -> !E2e.privateMode(kube.client(), p))
               .filter(p -> kube.client().pods().inNamespace(p.getMetadata().getNamespace()).withName(p.getMetadata().getName()).get() != null)
               .map(DemoChecks::key).toList());
+    }
+    if (runsFaults()) {
+      new Faults(kube.client(), release, azure, events, pods, lab, kube, nodes, settings.workers() + settings.gateways()
+          + CONTROLLER_REPLICAS, out).run(report.putArray("faults"));
     }
     checks.failover(all, events);
     return allOk;
