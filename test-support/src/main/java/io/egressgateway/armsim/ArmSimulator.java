@@ -82,6 +82,7 @@ public final class ArmSimulator implements AutoCloseable {
   private final AtomicLong publicIps = new AtomicLong();
   private volatile Duration lroDuration = Duration.ZERO;
   private volatile boolean holdOperations;
+  private volatile Instant heldSince = Instant.MIN;
   private final java.util.concurrent.atomic.AtomicInteger failOperations = new java.util.concurrent.atomic.AtomicInteger();
   private final java.util.Set<String> failedOperations = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final ThreadLocal<String> requestBase = new ThreadLocal<>();
@@ -162,6 +163,9 @@ public final class ArmSimulator implements AutoCloseable {
    * for minutes; turning it off lets them finish as usual.
    */
   public void holdOperations(boolean hold) {
+    if (hold && !holdOperations) {
+      heldSince = Instant.now();
+    }
     holdOperations = hold;
   }
 
@@ -178,7 +182,8 @@ public final class ArmSimulator implements AutoCloseable {
   public long operationsInProgress() {
     synchronized (lock) {
       Instant now = Instant.now();
-      return holdOperations ? operations.size() : operations.values().stream().filter(now::isBefore).count();
+      Instant from = holdOperations && heldSince.isBefore(now) ? heldSince : now;
+      return operations.values().stream().filter(from::isBefore).count();
     }
   }
 
