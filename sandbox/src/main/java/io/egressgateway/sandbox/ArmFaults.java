@@ -113,9 +113,11 @@ final class ArmFaults {
     run.check(conflicts > 0, "no write was answered 409 (the fault did not happen)");
   }
 
+  /** The managed prefixes of configuration {@code sgc} (named after its uid). */
   private long prefixesNamed(String sgc) {
-    return arm().resources(PREFIXES).stream().filter(p -> p.path("name").asText().contains(sgc)
-        || p.path("tags").toString().contains(sgc)).count();
+    var r = f.kube.genericKubernetesResources(Demo.SGC).inNamespace(Faults.NS).withName(sgc).get();
+    String uid = r == null ? "" : r.getMetadata().getUid();
+    return uid.isEmpty() ? -1 : arm().resources(PREFIXES).stream().filter(p -> p.path("name").asText().contains(uid)).count();
   }
 
   private void killControllers(Faults.Run run) {
@@ -138,7 +140,7 @@ final class ArmFaults {
 
   private void deletePod(Faults.Run run, String key) {
     f.deletePod(key);
-    boolean gone = Sh.poll(() -> f.goneEverywhere(key), b -> b, Duration.ofSeconds(90), 1000);
-    run.check(gone, "pod " + key + " left behind after deletion");
+    List<String> left = f.leftOf(List.of(key), Duration.ofSeconds(90));
+    run.check(left.isEmpty(), "left behind after deletion: " + left);
   }
 }

@@ -116,6 +116,12 @@ final class Faults {
       long t1 = System.nanoTime();
       r.put("failedRequests", t == null ? -1 : t.failed(t0, t1)).put("requests", t == null ? 0 : t.started(t0, t1))
           .put("longestGapMs", t == null ? -1 : t.longestGapMs(t0, t1));
+      // when the traffic pod's requests failed (ms after the fault began, first and last failed request)
+      ArrayNode spans = r.putArray("failedSpansMs");
+      if (t != null) {
+        t.failureSpans(t0, t1).forEach(sp -> spans.addArray().add(sp[0]).add(sp[1]));
+      }
+      r.put("healedAtMs", (healedAt - t0) / 1_000_000);
       boolean ok = before >= 0 && convergedAt >= 0 && diff.isEmpty() && run.ok && t != null;
       r.put("ok", ok).put("tookMs", (System.nanoTime() - started) / 1_000_000);
       if (before < 0) {
@@ -201,12 +207,26 @@ final class Faults {
     kube.pods().inNamespace(key.substring(0, key.indexOf('/'))).withName(key.substring(key.indexOf('/') + 1)).delete();
   }
 
-  /** Whether a deleted pod is gone everywhere: its network namespace (CNI DEL ran) and its PodEndpoint. */
-  boolean goneEverywhere(String key) {
+  /** What is left of a deleted pod: its network namespace (CNI DEL not run), its Pod object, its PodEndpoint. */
+  List<String> leftOf(String key) {
     String ns = key.substring(0, key.indexOf('/'));
     String name = key.substring(key.indexOf('/') + 1);
-    return !pods.hasSandbox(key) && kube.pods().inNamespace(ns).withName(name).get() == null
-        && kube.genericKubernetesResources(Demo.POD_ENDPOINT).inNamespace(ns).withName(name).get() == null;
+    List<String> left = new ArrayList<>();
+    if (pods.hasSandbox(key)) {
+      left.add(key + " (network namespace)");
+    }
+    if (kube.pods().inNamespace(ns).withName(name).get() != null) {
+      left.add(key + " (Pod)");
+    }
+    if (kube.genericKubernetesResources(Demo.POD_ENDPOINT).inNamespace(ns).withName(name).get() != null) {
+      left.add(key + " (PodEndpoint)");
+    }
+    return left;
+  }
+
+  /** What is left of any of {@code keys}, waiting (bounded) until nothing is. */
+  List<String> leftOf(List<String> keys, Duration timeout) {
+    return Sh.poll(() -> keys.stream().flatMap(k -> leftOf(k).stream()).toList(), List::isEmpty, timeout, 1000);
   }
 
   /** Creates a public configuration {@code name} in {@link #NS}. */

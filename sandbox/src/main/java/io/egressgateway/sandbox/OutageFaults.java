@@ -106,8 +106,7 @@ final class OutageFaults {
     run.onCleanUp(() -> {
       f.deletePod(annotated);
       f.deletePod(plain);
-      List<String> left = Sh.poll(() -> List.of(annotated, plain).stream().filter(k -> !f.goneEverywhere(k)).toList(),
-          List::isEmpty, Duration.ofSeconds(90), 1000);
+      List<String> left = f.leftOf(List.of(annotated, plain), Duration.ofSeconds(90));
       run.check(left.isEmpty(), "pods left behind after deletion: " + left);
     });
     while (System.nanoTime() < end) {

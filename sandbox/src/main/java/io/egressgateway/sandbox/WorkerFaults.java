@@ -70,13 +70,11 @@ final class WorkerFaults {
     var deletedArr = run.r.putArray("deletedPods");
     deleted.forEach(deletedArr::add);
     // nothing of a deleted pod is left: its namespace, its PodEndpoint
-    List<String> left = Sh.poll(() -> deleted.stream().filter(k -> !f.goneEverywhere(k)).toList(), List::isEmpty,
-        Duration.ofSeconds(120), 1000);
+    List<String> left = f.leftOf(deleted, Duration.ofSeconds(120));
     run.check(left.isEmpty(), "deleted pods left behind: " + left);
     run.onCleanUp(() -> {
       kept.forEach(f::deletePod);
-      List<String> stuck = Sh.poll(() -> kept.stream().filter(k -> !f.goneEverywhere(k)).toList(), List::isEmpty,
-          Duration.ofSeconds(90), 1000);
+      List<String> stuck = f.leftOf(kept, Duration.ofSeconds(90));
       run.check(stuck.isEmpty(), "pods deleted after the scenario left behind: " + stuck);
     });
   }
