@@ -41,6 +41,9 @@ final class DiscoveryDispatcher extends KubernetesCrudDispatcher {
       new Resource("serviceaccounts", "serviceaccount", "ServiceAccount", true, List.of("sa")));
 
   private final Map<String, List<Resource>> groups = new ConcurrentHashMap<>();
+  /** A fault the sandbox injects ({@link Faults}): the members' watch requests get HTTP 500 while set. */
+  private volatile boolean failMemberWatches;
+  private final java.util.concurrent.atomic.AtomicLong failedWatches = new java.util.concurrent.atomic.AtomicLong();
 
   DiscoveryDispatcher() {
     super(List.of());
@@ -91,9 +94,26 @@ final class DiscoveryDispatcher extends KubernetesCrudDispatcher {
     }
   }
 
+  /** While on, every watch request of a member (a pod's service account token) is answered with HTTP 500. */
+  void failMemberWatches(boolean on) {
+    failMemberWatches = on;
+  }
+
+  /** Watch requests answered with 500 so far. */
+  long failedWatches() {
+    return failedWatches.get();
+  }
+
   @Override
   public MockResponse dispatch(RecordedRequest request) {
     String path = request.getPath();
+    String auth = request.getHeader("Authorization");
+    if (failMemberWatches && path.contains("watch=true") && auth != null && auth.contains(":serviceaccount:")) {
+      failedWatches.incrementAndGet();
+      return new MockResponse().setResponseCode(500).addHeader("Content-Type", "application/json").setBody(
+          "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":\"injected fault\","
+              + "\"reason\":\"InternalError\",\"code\":500}");
+    }
     int q = path.indexOf('?');
     String bare = q < 0 ? path : path.substring(0, q);
     if ("GET".equals(request.getMethod())) {

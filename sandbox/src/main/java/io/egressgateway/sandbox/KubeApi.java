@@ -58,6 +58,16 @@ public final class KubeApi implements AutoCloseable {
     return url;
   }
 
+  /** A fault hook ({@link Faults}): while on, the members' watch requests get HTTP 500. */
+  void failMemberWatches(boolean on) {
+    dispatcher.failMemberWatches(on);
+  }
+
+  /** Members' watch requests answered with 500 so far. */
+  long failedWatches() {
+    return dispatcher.failedWatches();
+  }
+
   /** Creates every CRD found as YAML in {@code dir}; returns their names. */
   public List<String> installCrds(Path dir) {
     try (Stream<Path> files = Files.list(dir)) {

@@ -31,7 +31,7 @@ public final class Sandbox implements AutoCloseable {
 
   /** Command-line settings ({@link SandboxCommand} parses them). */
   public record Settings(int workers, int gateways, boolean once, Path report, List<Path> apply, String imageTag, Path stateDir,
-      boolean e2e, int benchPods, int benchBatch, int failoverRuns, boolean clean) {
+      boolean e2e, int benchPods, int benchBatch, int failoverRuns, boolean clean, boolean faults) {
     /** The settings {@code args} give; fails with {@link IllegalArgumentException} naming a bad option. */
     public static Settings parse(List<String> args) {
       return SandboxCommand.parse(args);
@@ -172,7 +172,8 @@ public final class Sandbox implements AutoCloseable {
   /** The names of the checks the report says failed (for a sandbox that stays up after a failure). */
   List<String> failedChecks() {
     List<String> failed = new ArrayList<>();
-    for (String key : List.of("failover", "annotatedPaths", "e2e", "agentRestart", "bench", "kill", "controllersReplaced", "audit", "upgrade")) {
+    for (String key : List.of("failover", "annotatedPaths", "e2e", "agentRestart", "bench", "kill", "controllersReplaced", "audit",
+        "upgrade", "faults")) {
       var node = report.get(key);
       if (node != null && !(node.isArray() ? allOk(node) : node.path("ok").asBoolean(false))) {
         failed.add(key);
@@ -344,7 +345,13 @@ public final class Sandbox implements AutoCloseable {
         && (!settings.e2e() || report.path("controllersReplaced").path("ok").asBoolean(false))
         && (!settings.e2e() || report.path("audit").path("ok").asBoolean(false))
         && (!settings.e2e() || report.path("upgrade").path("ok").asBoolean(false))
-        && (settings.benchPods() == 0 || report.path("bench").path("ok").asBoolean(false));
+        && (settings.benchPods() == 0 || report.path("bench").path("ok").asBoolean(false))
+        && (!runsFaults() || allOk(report.path("faults")));
+  }
+
+  /** The fault suite runs with {@code --faults} (after the demo alone) and as part of {@code --e2e}. */
+  private boolean runsFaults() {
+    return settings.faults() || settings.e2e();
   }
 
   private Optional<NodeRuntime> runtimeOf(io.fabric8.kubernetes.api.model.Pod p) {
@@ -459,6 +466,10 @@ public final class Sandbox implements AutoCloseable {
           all.stream().filter(Demo::annotated).filter(p -> !E2e.privateMode(kube.client(), p))
               .filter(p -> kube.client().pods().inNamespace(p.getMetadata().getNamespace()).withName(p.getMetadata().getName()).get() != null)
               .map(DemoChecks::key).toList());
+    }
+    if (runsFaults()) {
+      new Faults(kube.client(), release, azure, events, pods, lab, kube, nodes, settings.workers() + settings.gateways()
+          + CONTROLLER_REPLICAS, out).run(report.putArray("faults"));
     }
     checks.failover(all, events);
     return allOk;

@@ -66,6 +66,9 @@ final class SandboxCommand implements Callable<Integer> {
   @Option(names = "--clean", description = "only remove what earlier sandbox runs left behind, then exit")
   boolean clean;
 
+  @Option(names = "--faults", description = "after the demo, run only the fault suite (--e2e runs it too)")
+  boolean faults;
+
   /** Runs the command line; the exit code (2 for bad usage). */
   static int run(String[] args, PrintStream out, PrintStream err) {
     return commandLine(new SandboxCommand(), out, err).execute(args);
@@ -116,7 +119,7 @@ final class SandboxCommand implements Callable<Integer> {
     int pods = benchPods == null ? 0 : benchPods;
     int runs = failoverRuns != null ? failoverRuns : pods > 0 ? 5 : 1;
     return new Sandbox.Settings(workers, gateways, once, report, List.copyOf(apply),
-        imageTag != null ? imageTag : SandboxImage.defaultTag(), Path.of("/run/egress-sandbox"), e2e, pods, benchBatch, runs, clean);
+        imageTag != null ? imageTag : SandboxImage.defaultTag(), Path.of("/run/egress-sandbox"), e2e, pods, benchBatch, runs, clean, faults);
   }
 
   private void within(String option, int value, int min, int max) {

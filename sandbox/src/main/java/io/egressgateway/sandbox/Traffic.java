@@ -64,6 +64,30 @@ final class Traffic implements AutoCloseable {
     return snapshot().stream().filter(r -> r.startNanos() >= fromNanos && r.startNanos() < toNanos).count();
   }
 
+  /**
+   * The spans (ms after {@code fromNanos}, start and end) in which every request started in [from, to) got
+   * no reply, for a report to say when a fault hurt the pod.
+   */
+  List<long[]> failureSpans(long fromNanos, long toNanos) {
+    List<Request> in = snapshot().stream().filter(r -> r.startNanos() >= fromNanos && r.startNanos() < toNanos)
+        .sorted(java.util.Comparator.comparingLong(Request::startNanos)).toList();
+    List<long[]> spans = new ArrayList<>();
+    long[] open = null;
+    for (Request r : in) {
+      long at = (r.startNanos() - fromNanos) / 1_000_000;
+      if (!r.ok()) {
+        if (open == null) {
+          open = new long[] {at, at};
+          spans.add(open);
+        }
+        open[1] = at;
+      } else {
+        open = null;
+      }
+    }
+    return spans;
+  }
+
   /** The longest time in [from, to) without a reply, in ms. */
   long longestGapMs(long fromNanos, long toNanos) {
     List<Long> replies = snapshot().stream().filter(Request::ok).map(Request::endNanos)

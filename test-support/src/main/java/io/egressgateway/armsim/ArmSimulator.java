@@ -81,6 +81,10 @@ public final class ArmSimulator implements AutoCloseable {
   private final AtomicLong prefixBlocks = new AtomicLong();
   private final AtomicLong publicIps = new AtomicLong();
   private volatile Duration lroDuration = Duration.ZERO;
+  private volatile boolean holdOperations;
+  private volatile Instant heldSince = Instant.MIN;
+  private final java.util.concurrent.atomic.AtomicInteger failOperations = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.Set<String> failedOperations = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final ThreadLocal<String> requestBase = new ThreadLocal<>();
   private volatile int minPrefixLength = 28;
 
@@ -154,6 +158,35 @@ public final class ArmSimulator implements AutoCloseable {
     lroDuration = d;
   }
 
+  /**
+   * While on, every long-running operation (new or already started) stays InProgress, as ARM holds one open
+   * for minutes; turning it off lets them finish as usual.
+   */
+  public void holdOperations(boolean hold) {
+    if (hold && !holdOperations) {
+      heldSince = Instant.now();
+    }
+    holdOperations = hold;
+  }
+
+  /**
+   * The next {@code count} long-running operations started end {@code Failed} (with an error code) instead of
+   * {@code Succeeded}; the resource change they were for is applied anyway, as ARM can leave a resource
+   * half-updated after a failed operation.
+   */
+  public void failNextOperations(int count) {
+    failOperations.set(count);
+  }
+
+  /** Operations started and not finished yet (InProgress at their next poll). */
+  public long operationsInProgress() {
+    synchronized (lock) {
+      Instant now = Instant.now();
+      Instant from = holdOperations && heldSince.isBefore(now) ? heldSince : now;
+      return operations.values().stream().filter(from::isBefore).count();
+    }
+  }
+
   /** Smallest prefix length (largest prefix) accepted; Azure's default quota allows /28 to /31. */
   public void setMinPrefixLength(int length) {
     minPrefixLength = length;
@@ -173,6 +206,8 @@ public final class ArmSimulator implements AutoCloseable {
     faults.clear();
     delays.clear();
     hooks.clear();
+    holdOperations = false;
+    failOperations.set(0);
   }
 
   /** Runs {@code action} once, right before the next PUT matching the path regex is evaluated (a concurrent writer). */
@@ -455,7 +490,8 @@ public final class ArmSimulator implements AutoCloseable {
         synchronized (f.remaining()) {
           if (f.remaining()[0] > 0) {
             f.remaining()[0]--;
-            Response r = error(f.status(), f.status() == 429 ? "TooManyRequests" : "InternalServerError", "injected fault");
+            Response r = error(f.status(), f.status() == 429 ? "TooManyRequests" : f.status() == 409 ? "AnotherOperationInProgress"
+                : "InternalServerError", f.status() == 409 ? "Another operation on this or a dependent resource is in progress." : "injected fault");
             if (f.retryAfterSeconds() > 0) {
               r.headers.put("Retry-After", String.valueOf(f.retryAfterSeconds()));
             }
@@ -505,8 +541,13 @@ public final class ArmSimulator implements AutoCloseable {
     if (doneAt == null) {
       throw new ArmError(404, "NotFound", "no operation " + path);
     }
-    boolean done = !Instant.now().isBefore(doneAt);
-    Response r = new Response(200, JSON.createObjectNode().put("status", done ? "Succeeded" : "InProgress"));
+    boolean done = !holdOperations && !Instant.now().isBefore(doneAt);
+    boolean failed = done && failedOperations.contains(path);
+    ObjectNode status = JSON.createObjectNode().put("status", done ? failed ? "Failed" : "Succeeded" : "InProgress");
+    if (failed) {
+      status.putObject("error").put("code", "InternalServerError").put("message", "An unexpected error occured while processing the request (injected).");
+    }
+    Response r = new Response(200, status);
     if (!done) {
       r.headers.put("Retry-After", "1");
     }
@@ -654,7 +695,17 @@ public final class ArmSimulator implements AutoCloseable {
   private Response accepted(int status, ObjectNode body) {
     String op = "/operations/" + UUID.randomUUID();
     operations.put(op, Instant.now().plus(lroDuration));
+    boolean fails = failOperations.getAndUpdate(n -> Math.max(0, n - 1)) > 0;
+    if (fails) {
+      failedOperations.add(op);
+    }
     Response r = new Response(status, body == null ? null : body.deepCopy());
+    // an operation that will fail or is held answers with a provisioning state that is not final, as ARM does
+    // while it works: a client then polls the operation (one that sees Succeeded at once need not)
+    if ((fails || holdOperations) && r.body != null && r.body.get("properties") instanceof ObjectNode props
+        && props.has("provisioningState")) {
+      props.put("provisioningState", "Updating");
+    }
     String base = requestBase.get() == null ? baseUrl() : requestBase.get();
     r.headers.put("Azure-AsyncOperation", base + op);
     r.headers.put("Location", base + op);

@@ -51,6 +51,20 @@ final class ArmRetry {
     return now - failingSince > settings.transientDeadline().toNanos();
   }
 
+  /**
+   * What the pool's callers are told about a throttled, transient or failed-operation failure (which is
+   * retried after {@code retryIn}), or null while they need not be: a failed operation at once, so that a
+   * configuration's condition says why it is not ready yet; the others once ARM has been failing for longer
+   * than the transient deadline.
+   */
+  String callersToBeTold(ArmFailure f, String target, Duration retryIn) {
+    if (pastTransientDeadline()) {
+      return "Azure has been failing for over " + settings.transientDeadline() + ": " + f.getMessage();
+    }
+    return f.kind() == ArmFailure.Kind.OPERATION_FAILED
+        ? "Azure's operation on " + target + " failed (" + f.getMessage() + "); retrying in " + retryIn.toMillis() + " ms" : null;
+  }
+
   Duration backoff() {
     failures++;
     long min = settings.backoffMin().toMillis();

@@ -353,11 +353,11 @@ public final class GatewayPool
           timers.startSingleTimer(RETRY, new Tick("retry after conflicts"), retry.backoff());
         }
       }
-      case THROTTLED, TRANSIENT -> {
+      case THROTTLED, TRANSIENT, OPERATION_FAILED -> {
         Duration d = retry.afterTransient(f);
         log.warn("[{}] ARM {} ({}); retrying in {}", pool.entityId(), f.kind(), f.getMessage(), d);
-        if (retry.pastTransientDeadline()) {
-          String msg = "Azure has been failing for over " + settings.transientDeadline() + ": " + f.getMessage();
+        String msg = retry.callersToBeTold(f, action == null ? "reading the pool" : action.target(), d);
+        if (msg != null) {
           state.configs().keySet().forEach(uid -> callers.error(uid, msg));
         }
         timers.startSingleTimer(RETRY, new Tick("retry"), d);

@@ -92,7 +92,10 @@ final class ArmSdk {
       int status = e.getResponse() == null ? 0 : e.getResponse().getStatusCode();
       String code = e.getValue() == null || e.getValue().getCode() == null ? String.valueOf(status) : e.getValue().getCode();
       String message = e.getValue() == null || e.getValue().getMessage() == null ? e.getMessage() : e.getValue().getMessage();
+      // a 2xx here is the last poll of a long-running operation that ended Failed: ARM accepted the request,
+      // so it is no rejection of ours; retried with backoff (Azure's own advice for such failures)
       ArmFailure.Kind kind = status == 412 || status == 409 && "AnotherOperationInProgress".equals(code) ? ArmFailure.Kind.CONFLICT
+          : status >= 200 && status < 300 ? ArmFailure.Kind.OPERATION_FAILED
           : status == 429 ? ArmFailure.Kind.THROTTLED
           : status >= 500 || status == 0 ? ArmFailure.Kind.TRANSIENT
           : ArmFailure.Kind.REJECTED;

@@ -4,8 +4,11 @@ import java.time.Duration;
 
 /** An ARM call that did not succeed, classified by what the caller should do about it. */
 public final class ArmFailure extends RuntimeException {
-  /** CONFLICT: re-read and retry at once; THROTTLED/TRANSIENT: back off; REJECTED: report, do not retry soon. */
-  public enum Kind { CONFLICT, THROTTLED, TRANSIENT, REJECTED }
+  /**
+   * CONFLICT: re-read and retry at once; THROTTLED/TRANSIENT: back off; OPERATION_FAILED (a long-running
+   * operation ARM accepted ended Failed): report, and back off like TRANSIENT; REJECTED: report, do not retry soon.
+   */
+  public enum Kind { CONFLICT, THROTTLED, TRANSIENT, OPERATION_FAILED, REJECTED }
 
   private final Kind kind;
   private final String code;

@@ -48,6 +48,42 @@ class GatewayPoolSimTest extends GatewayPoolSimBase {
     assertTrue(env.sim.resource(theirs).isPresent(), "a BYO prefix is never deleted");
   }
 
+  @Test
+  void aFailedLongRunningOperationIsRetriedWithBackoffNotAfterTheRejectionDelay() {
+    env = new SimPool(2);
+    env.sim.failNextOperations(1);
+    ActorRef<GatewayPool.Command> pool = spawn(PoolRef.nodepool(SimPool.NODEPOOL).entityId());
+    long t0 = System.nanoTime();
+    StatusReply<ConfigResult> first = ask(pool, spec("uid-failed-lro"));
+    assertTrue(first.isError() && first.getError().getMessage().contains("failed") && first.getError().getMessage().contains("retrying"),
+        "the caller is told why (its condition says so): " + first);
+    // the controller asks again (the pool answers with its last error until a round has converged)
+    ConfigResult r = askUntilReady(pool, spec("uid-failed-lro"), SETTINGS.rejectedRetry());
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertTrue(r != null && !r.prefixId().isEmpty(), "converged after the failed operation, within the rejection delay");
+    assertTrue(ms < SETTINGS.rejectedRetry().toMillis(), "converged after " + ms + " ms, not after the rejection delay");
+    assertEquals(1, env.sim.resources("Microsoft.Network/publicIPPrefixes").size(), "one prefix, not a duplicate");
+  }
+
+  @Test
+  void anotherOperationInProgressIsRetriedUntilItGoesThrough() {
+    env = new SimPool(2);
+    env.sim.failNext("PUT", "/virtualMachineScaleSets/[^/]+$", 409, 8, 0);
+    ActorRef<GatewayPool.Command> pool = spawn(PoolRef.nodepool(SimPool.NODEPOOL).entityId());
+    long t0 = System.nanoTime();
+    StatusReply<ConfigResult> first = ask(pool, spec("uid-409"));
+    ConfigResult r = first.isSuccess() ? first.getValue() : ensure(pool, spec("uid-409"));
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertFalse(r.prefixId().isEmpty());
+    assertEquals(9, env.sim.count("PUT", "/virtualMachineScaleSets/[^/]+$"), "eight 409s, then success");
+    assertTrue(ms < SETTINGS.rejectedRetry().toMillis(), "converged after " + ms + " ms");
+  }
+
+  /** Asks until the pool answers with a result (polling, as the controller does); fails after {@code within}. */
+  private ConfigResult askUntilReady(ActorRef<GatewayPool.Command> pool, ConfigSpec spec, Duration within) {
+    return Eventually.await(within, Duration.ofMillis(200), () -> ask(pool, spec), StatusReply::isSuccess,
+        "the pool answers " + spec.configKey() + " with a result").getValue();
+  }
 
   private static ConfigSpec spec(String uid) {
     return new ConfigSpec("ns/" + uid, uid, true, 30, "");

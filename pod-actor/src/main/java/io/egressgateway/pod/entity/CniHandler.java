@@ -262,7 +262,11 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
     });
     return asked.handle((reply, err) -> {
       if (err != null || reply.isError()) {
-        log.warn("DEL for container {} of pod {}: {}", call.containerId(), id, err != null ? err.getMessage() : reply.getError().getMessage());
+        String why = err != null ? err.getMessage() : reply.getError().getMessage();
+        log.warn("DEL for container {} of pod {}: {}", call.containerId(), id, why);
+        // the plugin lets the runtime's DEL succeed all the same; a DEL kept for this agent stays kept and is
+        // run again (CniServer's sweep) rather than lost with the pod's tunnel and PodEndpoint left behind
+        return CniReply.error(CniReply.TRY_AGAIN_LATER, "the pod's tunnel was not removed", String.valueOf(why));
       }
       return CniReply.ok("");
     });

@@ -35,6 +35,8 @@ import java.util.concurrent.CompletableFuture;
  * <p>Owns: the CNI server. Persists: nothing itself. Observes: the member's roles (its node name).
  */
 public final class PodAgent {
+  /** How often a running agent looks for DELs the plugin kept for it. */
+  static final java.time.Duration DEFERRED_DEL_SWEEP = java.time.Duration.ofSeconds(5);
   private final CniServer server;
   private final CniHandler handler;
   private final ActorRef<PeerSync.Command> peerSync;
@@ -167,6 +169,8 @@ public final class PodAgent {
     });
     // also after a failed take-over: a list names only tunnels of pods the node's cache still has
     resumed.whenComplete((n, err) -> peerSync.tell(new PeerSync.Start()));
+    // DELs the plugin keeps from now on (this agent too slow for them) run while it lives, not at the next start
+    server.sweepDeferredDels(DEFERRED_DEL_SWEEP);
     return this;
   }
 }

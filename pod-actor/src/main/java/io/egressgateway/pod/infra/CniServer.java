@@ -155,6 +155,23 @@ public final class CniServer implements AutoCloseable {
     return this;
   }
 
+  private final java.util.concurrent.atomic.AtomicBoolean sweeping = new java.util.concurrent.atomic.AtomicBoolean();
+
+  /**
+   * Runs the kept DELs again every {@code every} while this server is open: the plugin also keeps a DEL this
+   * running agent was too slow to answer (a starting agent holds calls until it has taken over), and one
+   * kept after the start-up run would otherwise wait for the next start, leaving the tunnel of a sandbox the
+   * runtime gave up on (and its wg0, which a later attempt for the same pod finds in its way).
+   */
+  public void sweepDeferredDels(Duration every) {
+    deadlines.scheduleWithFixedDelay(() -> {
+      if (!admitted.isDone() || !sweeping.compareAndSet(false, true)) {
+        return;
+      }
+      runDeferredDels().whenComplete((n, err) -> sweeping.set(false));
+    }, every.toMillis(), every.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
   /** Where the plugin keeps the DELs this agent did not take. */
   static final String DEFERRED_DIR = CniWire.DEFERRED_DIR;
   /** A kept DEL: its request frame. */
@@ -214,11 +231,14 @@ public final class CniServer implements AutoCloseable {
         call.podNamespace(), call.podName());
     return handler.apply(call).toCompletableFuture()
         .handle((reply, err) -> {
-          if (err != null) {
-            log.warn("deferred DEL of container {} failed: {}", call.containerId(), err.getMessage());
+          if (err != null || reply instanceof CniReply.Error) {
+            // kept for the next sweep: a DEL dropped here would leave the pod's tunnel and PodEndpoint behind
+            log.warn("deferred DEL of container {} failed, kept to be run again: {}", call.containerId(),
+                err != null ? err.getMessage() : ((CniReply.Error) reply).msg() + " (" + ((CniReply.Error) reply).details() + ")");
+            return false;
           }
           deleteQuietly(file);
-          return err == null;
+          return true;
         });
   }
 

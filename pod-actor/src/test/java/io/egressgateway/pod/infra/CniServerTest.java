@@ -85,6 +85,28 @@ class CniServerTest {
   }
 
   @Test
+  void aDelKeptWhileTheAgentRunsIsRunWithoutWaitingForItsNextStart() throws Exception {
+    Path socket = tmp.resolve("agent/cni.sock");
+    java.util.List<String> ran = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (CniServer server = CniServer.start(socket, 2, Duration.ofSeconds(2), c -> {
+      ran.add(c.command() + " " + c.containerId());
+      // the first attempt fails (the pod's tunnel did not answer): the DEL stays kept and runs again
+      return CompletableFuture.completedFuture(ran.size() == 1 ? CniReply.error(CniReply.TRY_AGAIN_LATER, "not removed", "")
+          : CniReply.ok(""));
+    })) {
+      server.sweepDeferredDels(Duration.ofMillis(100));
+      // what the plugin does after this agent answered too slowly: keeps the DEL next to the socket
+      Path kept = tmp.resolve("agent/deferred-del");
+      Files.createDirectories(kept);
+      Path late = kept.resolve("late" + CniWire.DEFERRED_SUFFIX);
+      Files.write(late, CniCodecTest.request("DEL"));
+      io.egressgateway.testing.Eventually.await(Duration.ofSeconds(5), () -> Files.notExists(late),
+          "the kept DEL ran and its file is gone");
+      assertEquals(java.util.List.of("DEL c0ffee42", "DEL c0ffee42"), ran, "run again after it failed, then removed");
+    }
+  }
+
+  @Test
   void rootOnlySocketAnswersAndSurvivesGarbage() throws Exception {
     Path socket = tmp.resolve("agent/cni.sock");
     try (CniServer server = CniServer.start(socket, 2, Duration.ofSeconds(2),
