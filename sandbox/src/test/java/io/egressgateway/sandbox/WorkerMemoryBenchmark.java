@@ -54,8 +54,9 @@ import java.util.regex.Pattern;
  *   io.egressgateway.sandbox.WorkerMemoryBenchmark [--java-options "..."] [--pods 110] [--configs 500] [--settle 60]
  * </pre>
  *
- * The default JVM options are the chart's worker options under its 768Mi limit ({@code -XX:MaxRAM=768m}
- * stands for the container's limit, which the JVM otherwise reads from its cgroup).
+ * The default JVM options are the chart's {@code worker.javaOptions}. The options before issue 17 were
+ * {@code --java-options "-XX:MaxRAM=768m -XX:MaxRAMPercentage=60"}: {@code -XX:MaxRAM} stands for the container's
+ * 768Mi limit, which the JVM otherwise reads from its cgroup.
  */
 public final class WorkerMemoryBenchmark {
   private static final String NODE = "bench-w";
@@ -65,7 +66,9 @@ public final class WorkerMemoryBenchmark {
     for (int i = 0; i + 1 < args.length; i += 2) {
       opts.put(args[i].replaceFirst("^--", ""), args[i + 1]);
     }
-    String javaOptions = opts.getOrDefault("java-options", "-XX:MaxRAM=768m -XX:MaxRAMPercentage=60");
+    String javaOptions = opts.getOrDefault("java-options", "-XX:+UseSerialGC -Xms16m -Xmx128m"
+        + " -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=48m -Xss512k"
+        + " -XX:MaxMetaspaceSize=192m -XX:MaxDirectMemorySize=32m");
     int pods = Integer.parseInt(opts.getOrDefault("pods", "110"));
     int configs = Integer.parseInt(opts.getOrDefault("configs", "500"));
     int settle = Integer.parseInt(opts.getOrDefault("settle", "60"));
@@ -140,10 +143,10 @@ public final class WorkerMemoryBenchmark {
         System.out.printf("CNI ADD: %d of %d answered (%d results, the rest CNI errors)%n", answered, pods, ok);
         Thread.sleep(TimeUnit.SECONDS.toMillis(settle));
         long pid = worker.pid();
-        report("after settling " + settle + " s", pid);
+        report("after settling " + settle + " s", pid, tmp.resolve("journal"));
         jcmd(pid, "GC.run");
         Thread.sleep(5_000);
-        report("after a full GC", pid);
+        report("after a full GC", pid, tmp.resolve("journal"));
         if (opts.containsKey("histogram")) {
           jcmd(pid, "GC.class_histogram").lines().limit(Integer.parseInt(opts.get("histogram")) + 3)
               .forEach(l -> System.out.println("  histogram " + l));
@@ -221,7 +224,7 @@ public final class WorkerMemoryBenchmark {
     }
   }
 
-  private static void report(String when, long pid) throws Exception {
+  private static void report(String when, long pid, Path journal) throws Exception {
     Map<String, String> status = new LinkedHashMap<>();
     for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
       String[] kv = line.split(":\\s+", 2);
@@ -241,6 +244,19 @@ public final class WorkerMemoryBenchmark {
       }
     }
     System.out.println("  threads by name " + names);
+    long pss = 0;
+    int n = 0;
+    // pg_ctl daemonizes the postmaster: find it by its data directory, then its children
+    List<ProcessHandle> postmasters = ProcessHandle.allProcesses()
+        .filter(h -> h.info().commandLine().map(c -> c.contains("postgres") && c.contains(journal.toString())).orElse(false))
+        .toList();
+    for (ProcessHandle postmaster : postmasters) {
+      for (ProcessHandle h : java.util.stream.Stream.concat(java.util.stream.Stream.of(postmaster), postmaster.descendants()).toList()) {
+        pss += kb(Path.of("/proc/" + h.pid() + "/smaps_rollup"), "Pss:");
+        n++;
+      }
+    }
+    System.out.printf("  node journal (PostgreSQL, %d processes): PSS %d MiB%n", n, pss / 1024);
     String heap = jcmd(pid, "GC.heap_info");
     heap.lines().filter(l -> !l.isBlank() && !l.matches("^\\d+:$")).forEach(l -> System.out.println("  heap " + l.trim()));
     String nmt = jcmd(pid, "VM.native_memory", "summary", "scale=MB");
@@ -267,6 +283,19 @@ public final class WorkerMemoryBenchmark {
     if (System.getenv("BENCH_NMT_FULL") != null) {
       System.out.println(nmt);
     }
+  }
+
+  private static long kb(Path file, String key) {
+    try {
+      for (String line : Files.readAllLines(file)) {
+        if (line.startsWith(key)) {
+          return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+      }
+    } catch (IOException | NumberFormatException gone) {
+      // the process ended meanwhile
+    }
+    return 0;
   }
 
   private static String jcmd(long pid, String... command) throws Exception {
