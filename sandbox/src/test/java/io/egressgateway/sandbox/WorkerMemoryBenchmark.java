@@ -51,7 +51,8 @@ import java.util.regex.Pattern;
  * mvn -o -q -pl app,sandbox -am package -DskipTests
  * mvn -o -q -pl sandbox dependency:build-classpath -Dmdep.outputFile=target/test.cp -Dmdep.includeScope=test
  * java -cp "sandbox/target/test-classes:sandbox/target/classes:$(cat sandbox/target/test.cp)" \
- *   io.egressgateway.sandbox.WorkerMemoryBenchmark [--java-options "..."] [--pods 110] [--configs 500] [--settle 60]
+ *   io.egressgateway.sandbox.WorkerMemoryBenchmark [--java-options "..."] [--pods 110] [--configs 500] [--settle 60] \\
+ *   [--nmt false] [--histogram 40]
  * </pre>
  *
  * The default JVM options are the chart's {@code worker.javaOptions}. The options before issue 17 were
@@ -104,7 +105,9 @@ public final class WorkerMemoryBenchmark {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
             .redirectOutput(tmp.resolve("worker.log").toFile());
         Map<String, String> env = pb.environment();
-        env.put("JAVA_TOOL_OPTIONS", javaOptions + " -XX:NativeMemoryTracking=summary");
+        // NMT costs the member about 10 MiB of its own: --nmt false measures without it
+        boolean nmt = !"false".equals(opts.get("nmt"));
+        env.put("JAVA_TOOL_OPTIONS", javaOptions + (nmt ? " -XX:NativeMemoryTracking=summary" : ""));
         env.put("EGRESS_ROLES", "worker");
         env.put("EGRESS_NODE_NAME", NODE);
         env.put("EGRESS_NAMESPACE", "default");
