@@ -79,11 +79,16 @@ public final class CniServer implements AutoCloseable {
     this.handler = handler;
     this.answerTimeout = answerTimeout;
     AtomicInteger n = new AtomicInteger();
-    this.workers = Executors.newFixedThreadPool(threads, r -> {
-      Thread t = new Thread(r, "cni-server-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    // at most `threads` calls at once, as before; a thread idle for a minute ends, so the burst of a node's
+    // start does not keep its threads (stacks) for the member's whole life
+    java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(threads, threads,
+        60, TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+          Thread t = new Thread(r, "cni-server-" + n.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
+    pool.allowCoreThreadTimeOut(true);
+    this.workers = pool;
     this.acceptor = new Thread(this::acceptLoop, "cni-server-accept");
     this.acceptor.setDaemon(true);
   }
