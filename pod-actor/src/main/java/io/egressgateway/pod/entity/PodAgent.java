@@ -27,7 +27,9 @@ import java.util.concurrent.CompletableFuture;
  * The pod half of a worker member: PodTunnel sharding (pinned to this member's node), the CNI server, the
  * lists of this node's tunnels the gateways heal themselves from ({@link PeerSync}), and their wiring to the
  * replicated config view and the gateways. The socket is closed early in coordinated shutdown, so a stopping
- * agent answers no half-done ADD.
+ * agent answers no half-done ADD. Once the tunnels are taken over, running pods follow the cluster-wide policies
+ * ({@link PolicyFollower}): after a change of a pod of this node or of the policy view (coalesced), and every
+ * {@value #FOLLOW_EVERY_SECONDS} s.
  *
  * <p>Owns: the CNI server. Persists: nothing itself. Observes: the member's roles (its node name).
  */
@@ -37,13 +39,25 @@ public final class PodAgent {
   private final ActorRef<PeerSync.Command> peerSync;
   private final io.egressgateway.core.metrics.Metrics.Gauge resumedGauge;
   private volatile java.util.concurrent.CompletionStage<Integer> resumed = CompletableFuture.completedFuture(0);
+  static final int FOLLOW_EVERY_SECONDS = 5;
+  private static final java.time.Duration FOLLOW_COALESCE = java.time.Duration.ofMillis(100);
+  private final ActorSystem<?> system;
+  private final PodDirectory directory;
+  private final java.util.concurrent.atomic.AtomicBoolean followQueued = new java.util.concurrent.atomic.AtomicBoolean();
+  private volatile boolean following;
+  private final io.egressgateway.core.metrics.Metrics.Counter policyMoves;
 
-  private PodAgent(CniServer server, CniHandler handler, ActorRef<PeerSync.Command> peerSync,
-      io.egressgateway.core.metrics.Metrics.Gauge resumedGauge) {
+  private PodAgent(ActorSystem<?> system, PodDirectory directory, CniServer server, CniHandler handler,
+      ActorRef<PeerSync.Command> peerSync) {
+    this.system = system;
+    this.directory = directory;
     this.server = server;
     this.handler = handler;
     this.peerSync = peerSync;
-    this.resumedGauge = resumedGauge;
+    io.egressgateway.core.metrics.Metrics metrics = io.egressgateway.core.metrics.Metrics.get(system);
+    this.resumedGauge = metrics.gauge("egress_pod_tunnels_resumed", "tunnels of pods made before this agent started that it took back");
+    this.policyMoves = metrics.counter("egress_pod_policy_moves_total",
+        "running pods whose tunnel was made, moved or removed because the policies selecting them changed");
   }
 
   /** Reports what the CNI path did to {@code observer} (PodEndpoint objects, metrics). */
@@ -106,6 +120,9 @@ public final class PodAgent {
         settings.socketPath().toAbsolutePath().getParent(), system.dispatchers().lookup(DispatcherSelector.blocking()),
         java.time.Duration.ofSeconds(30), System::nanoTime);
     views.subscribe(hints::offerViews);
+    io.egressgateway.core.view.PolicyViews policies = io.egressgateway.core.view.PolicyViews.get(system);
+    handler.selectedBy(() -> policies.current().values());
+    policies.subscribe(hints::offerPolicies);
     CniServer server;
     try {
       // held until takeOverTunnels has run the DELs kept while no agent was here
@@ -121,8 +138,29 @@ public final class PodAgent {
       server.close();
       return CompletableFuture.completedFuture(Done.getInstance());
     });
-    return new PodAgent(server, handler, peerSync, io.egressgateway.core.metrics.Metrics.get(system).gauge(
-        "egress_pod_tunnels_resumed", "tunnels of pods made before this agent started that it took back"));
+    PodAgent agent = new PodAgent(system, directory, server, handler, peerSync);
+    directory.onChange(agent::followSoon);
+    policies.subscribe(p -> agent.followSoon());
+    system.scheduler().scheduleWithFixedDelay(java.time.Duration.ofSeconds(FOLLOW_EVERY_SECONDS),
+        java.time.Duration.ofSeconds(FOLLOW_EVERY_SECONDS), agent::followSoon, system.executionContext());
+    return agent;
+  }
+
+  /** A pass of {@link CniHandler#followPolicies} soon, one for any number of calls meanwhile; none before take-over. */
+  void followSoon() {
+    if (!following || !followQueued.compareAndSet(false, true)) {
+      return;
+    }
+    system.scheduler().scheduleOnce(FOLLOW_COALESCE, () -> {
+      followQueued.set(false);
+      if (directory.ready()) {
+        handler.followPolicies().whenComplete((n, err) -> {
+          if (n != null && n > 0) {
+            policyMoves.add(n);
+          }
+        });
+      }
+    }, system.executionContext());
   }
 
   /**
@@ -141,7 +179,11 @@ public final class PodAgent {
       return n;
     });
     // also after a failed take-over: a list names only tunnels of pods the node's cache still has
-    resumed.whenComplete((n, err) -> peerSync.tell(new PeerSync.Start()));
+    resumed.whenComplete((n, err) -> {
+      peerSync.tell(new PeerSync.Start());
+      following = true;
+      followSoon();
+    });
     return this;
   }
 }

@@ -197,6 +197,17 @@ public final class HostPodDatapath implements PodDatapath {
     NetnsNames.release(cmd, podNetns);
   }
 
+  /** The protocol the main CNI plugins give the default route they make ({@code boot}), not our marker. */
+  private static final int PROTO_BOOT = 3;
+
+  @Override
+  public void restoreDefault(String podNetns, String eth0Gateway) {
+    NetnsName ns = NetnsName.parse(NetnsNames.resolve(cmd, podNetns));
+    new IpBatch().route(IpBatch.RouteVerb.REPLACE, io.egressgateway.datapath.model.Ipv4Cidr.ANY,
+        io.egressgateway.datapath.model.NextHop.of(io.egressgateway.datapath.model.Ipv4Address.parse(eth0Gateway)),
+        io.egressgateway.datapath.model.IfName.parse("eth0"), Route.MAIN, PROTO_BOOT).run(cmd, ns);
+  }
+
   private final PodNetns netns = new PodNetns();
 
   @Override
