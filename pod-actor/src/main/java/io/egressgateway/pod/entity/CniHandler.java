@@ -45,6 +45,7 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
   private volatile java.util.function.Supplier<java.util.Collection<io.egressgateway.core.model.GatewayPolicy>> policies =
       java.util.List::of;
   final PodAttachments attachments = new PodAttachments();
+  private volatile java.util.function.Predicate<String> policiesPending = namespace -> false;
   private final PolicyFollower follower;
 
   /** {@code askTimeout} must exceed the entities' gateway wait; {@code blocking} runs CHECK's datapath read. */
@@ -81,6 +82,14 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
   /** The cluster-wide policies (the replicated policy view) pods are chosen by after their annotation. */
   public void selectedBy(java.util.function.Supplier<java.util.Collection<io.egressgateway.core.model.GatewayPolicy>> source) {
     this.policies = source;
+  }
+
+  /**
+   * Namespaces where policies selected pods when this agent last ran and whose policies have not reached this agent
+   * yet: a pod there without the annotation is told to try again rather than added without a gateway.
+   */
+  public void policiesPendingFor(java.util.function.Predicate<String> namespaces) {
+    this.policiesPending = namespaces;
   }
 
   /** The configuration a pod egresses through now: its annotation's, else the winning policy's, else none. */
@@ -228,6 +237,10 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
     }
     Optional<String> configKey = configOf(pod.get());
     annotated[0] = configKey.isPresent();
+    if (configKey.isEmpty() && policiesPending.test(call.podNamespace())) {
+      return done(CniReply.error(CniReply.TRY_AGAIN_LATER, "the cluster's policies have not reached node " + node + " yet",
+          "policies selected pods of namespace " + call.podNamespace() + " when the agent last ran"));
+    }
     if (configKey.isEmpty()) {
       attachments.added(pod.get().uid(), call, "");
       return done(CniReply.ok(call.prevResult()));

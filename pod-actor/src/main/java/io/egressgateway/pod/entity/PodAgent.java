@@ -40,6 +40,8 @@ public final class PodAgent {
   private final io.egressgateway.core.metrics.Metrics.Gauge resumedGauge;
   private volatile java.util.concurrent.CompletionStage<Integer> resumed = CompletableFuture.completedFuture(0);
   static final int FOLLOW_EVERY_SECONDS = 5;
+  /** How long a starting agent waits for the policies to replicate before it takes an empty view for "none". */
+  static final java.time.Duration POLICIES_AWAITED = java.time.Duration.ofSeconds(30);
   private static final java.time.Duration FOLLOW_COALESCE = java.time.Duration.ofMillis(100);
   private final ActorSystem<?> system;
   private final PodDirectory directory;
@@ -122,6 +124,13 @@ public final class PodAgent {
     views.subscribe(hints::offerViews);
     io.egressgateway.core.view.PolicyViews policies = io.egressgateway.core.view.PolicyViews.get(system);
     handler.selectedBy(() -> policies.current().values());
+    // until the policies have replicated here, a pod of a namespace they selected before is not added without one
+    java.util.Set<String> selectedBefore = hints.policyNamespaces();
+    long started = System.nanoTime();
+    java.util.concurrent.atomic.AtomicBoolean policiesKnown = new java.util.concurrent.atomic.AtomicBoolean(selectedBefore.isEmpty());
+    policies.subscribe(p -> policiesKnown.compareAndSet(false, !p.isEmpty()));
+    handler.policiesPendingFor(namespace -> !policiesKnown.get() && selectedBefore.contains(namespace)
+        && System.nanoTime() - started < POLICIES_AWAITED.toNanos());
     policies.subscribe(hints::offerPolicies);
     CniServer server;
     try {

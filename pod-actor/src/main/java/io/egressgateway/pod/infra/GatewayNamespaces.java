@@ -118,6 +118,22 @@ public final class GatewayNamespaces {
     }
   }
 
+  /** The namespaces the file names as selected by policies (what the previous agent last knew); empty if unreadable. */
+  public Set<String> policyNamespaces() {
+    try {
+      Set<String> out = new TreeSet<>();
+      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+        String l = line.trim();
+        if (l.startsWith(POLICY)) {
+          out.add(l.substring(POLICY.length()).trim());
+        }
+      }
+      return out;
+    } catch (IOException e) {
+      return Set.of();
+    }
+  }
+
   public Path file() {
     return file;
   }

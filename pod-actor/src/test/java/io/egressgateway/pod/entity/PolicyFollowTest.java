@@ -56,13 +56,13 @@ class PolicyFollowTest {
   void start() throws Exception {
     testKit = ActorTestKit.create(com.typesafe.config.ConfigFactory.parseString("akka.remote.artery.canonical.port = 0")
         .withFallback(EventSourcedBehaviorTestKit.config()));
-    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, () -> views, Duration.ofMillis(500), Duration.ofMillis(200),
+    PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, () -> views, Duration.ofSeconds(3), Duration.ofMillis(200),
         new io.egressgateway.pod.infra.PodKeys(), Fixtures.EXCEPTIONS);
     PodTunnels tunnels = PodTunnels.resolvedBy(testKit.system(),
         id -> entities.computeIfAbsent(id, i -> testKit.spawn(PodTunnel.create(i, deps))));
-    handler = new CniHandler("w1", directory, tunnels, datapath, Duration.ofSeconds(3), ForkJoinPool.commonPool());
+    handler = new CniHandler("w1", directory, tunnels, datapath, Duration.ofSeconds(15), ForkJoinPool.commonPool());
     handler.selectedBy(policies::values);
-    server = CniServer.start(tmp.resolve("run/cni.sock"), 2, Duration.ofSeconds(4), handler);
+    server = CniServer.start(tmp.resolve("run/cni.sock"), 2, Duration.ofSeconds(20), handler);
     datapath.addNamespace(NETNS);
   }
 
@@ -147,10 +147,25 @@ class PolicyFollowTest {
     assertTrue(wg0().isEmpty(), "it keeps what it has, and the next pass tries again");
   }
 
+  @Test
+  void whilePoliciesHaveNotReachedARestartedAgentAPodOfANamespaceTheySelectedWaits() throws Exception {
+    directory.put(pod(Map.of("app", "batch"), Map.of()));
+    handler.policiesPendingFor("default"::equals);
+    CniPlugin.Outcome waiting = plugin("ADD");
+    assertEquals(1, waiting.exitCode());
+    assertTrue(waiting.stdout().contains("policies have not reached"), waiting.stdout());
+    assertTrue(wg0().isEmpty());
+
+    policy("batch", 2_000, "app", "batch", "egress/batch");
+    handler.policiesPendingFor(ns -> false);
+    assertEquals(0, plugin("ADD").exitCode());
+    assertTrue(wg0().isPresent(), "added with the policy's tunnel once the policies are here");
+  }
+
   // ---- helpers
 
   private int follow() throws Exception {
-    return handler.followPolicies().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    return handler.followPolicies().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 
   private void policy(String name, long createdAt, String label, String value, String config) {
