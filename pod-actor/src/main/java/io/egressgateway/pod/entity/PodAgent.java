@@ -47,6 +47,8 @@ public final class PodAgent {
   private final PodDirectory directory;
   private final java.util.concurrent.atomic.AtomicBoolean followQueued = new java.util.concurrent.atomic.AtomicBoolean();
   private volatile boolean following;
+  /** Completes once the policies have replicated here (or there were none when the agent last ran, or after a wait). */
+  private volatile java.util.concurrent.CompletionStage<Void> policiesHere = CompletableFuture.completedFuture(null);
   private final io.egressgateway.core.metrics.Metrics.Counter policyMoves;
 
   private PodAgent(ActorSystem<?> system, PodDirectory directory, CniServer server, CniHandler handler,
@@ -128,7 +130,13 @@ public final class PodAgent {
     java.util.Set<String> selectedBefore = hints.policyNamespaces();
     long started = System.nanoTime();
     java.util.concurrent.atomic.AtomicBoolean policiesKnown = new java.util.concurrent.atomic.AtomicBoolean(selectedBefore.isEmpty());
-    policies.subscribe(p -> policiesKnown.compareAndSet(false, !p.isEmpty()));
+    CompletableFuture<Void> policiesHere = new CompletableFuture<>();
+    policies.subscribe(p -> {
+      if (policiesKnown.compareAndSet(false, !p.isEmpty()) || policiesKnown.get()) {
+        policiesHere.complete(null);
+      }
+    });
+    system.scheduler().scheduleOnce(POLICIES_AWAITED, () -> policiesHere.complete(null), system.executionContext());
     handler.policiesPendingFor(namespace -> !policiesKnown.get() && selectedBefore.contains(namespace)
         && System.nanoTime() - started < POLICIES_AWAITED.toNanos());
     policies.subscribe(hints::offerPolicies);
@@ -148,6 +156,7 @@ public final class PodAgent {
       return CompletableFuture.completedFuture(Done.getInstance());
     });
     PodAgent agent = new PodAgent(system, directory, server, handler, peerSync);
+    agent.policiesHere = policiesHere;
     directory.onChange(agent::followSoon);
     policies.subscribe(p -> agent.followSoon());
     system.scheduler().scheduleWithFixedDelay(java.time.Duration.ofSeconds(FOLLOW_EVERY_SECONDS),
@@ -182,8 +191,9 @@ public final class PodAgent {
    */
   public PodAgent takeOverTunnels() {
     resumedGauge.set(0);
+    // the tunnels of pods a policy chose are found by the policies: so they are taken back only once those are here
     resumed = server.runDeferredDels().whenComplete((dels, err) -> server.admitCalls())
-        .thenCompose(dels -> handler.resumeTunnels()).thenApply(n -> {
+        .thenCompose(dels -> policiesHere).thenCompose(x -> handler.resumeTunnels()).thenApply(n -> {
       resumedGauge.set(n);
       return n;
     });
