@@ -127,7 +127,7 @@ public final class PodAgent {
     io.egressgateway.core.view.PolicyViews policies = io.egressgateway.core.view.PolicyViews.get(system);
     handler.selectedBy(() -> policies.current().values());
     // until the policies have replicated here, a pod of a namespace they selected before is not added without one
-    java.util.Set<String> selectedBefore = hints.policyNamespaces();
+    java.util.Set<String> selectedBefore = hints.policyNamespacesAtStart();
     long started = System.nanoTime();
     java.util.concurrent.atomic.AtomicBoolean policiesKnown = new java.util.concurrent.atomic.AtomicBoolean(selectedBefore.isEmpty());
     CompletableFuture<Void> policiesHere = new CompletableFuture<>();

@@ -47,7 +47,8 @@ public final class GatewayNamespaces {
   private Set<String> written; // guarded by this
   private Set<String> writtenPolicies;
   private volatile Set<String> configNamespaces = Set.of();
-  private volatile Set<String> policyNamespaces = Set.of();
+  private volatile Set<String> policyNamespaces;
+  private final Set<String> policiesAtStart;
 
   public GatewayNamespaces(Path socketDir, Executor io, Duration emptyAfter, LongSupplier nanoTime) {
     this.file = socketDir.resolve(FILE);
@@ -55,6 +56,8 @@ public final class GatewayNamespaces {
     this.nanoTime = nanoTime;
     this.startNanos = nanoTime.getAsLong();
     this.emptyAfter = emptyAfter;
+    this.policiesAtStart = readPolicyNamespaces();
+    this.policyNamespaces = policiesAtStart;
   }
 
   /** A view listener: quick, never blocking; the write runs on {@code io}. */
@@ -78,6 +81,9 @@ public final class GatewayNamespaces {
 
   /** A policy view listener: quick, never blocking. */
   public void offerPolicies(Map<String, io.egressgateway.core.model.GatewayPolicy> policies) {
+    if (policies.isEmpty() && nanoTime.getAsLong() - startNanos < emptyAfter.toNanos()) {
+      return; // not replicated here yet, as far as anyone can tell: keep what the previous agent wrote
+    }
     Set<String> namespaces = new TreeSet<>();
     policies.values().forEach(p -> p.namespaces().stream().filter(n -> NAMESPACE.matcher(n).matches()).forEach(namespaces::add));
     policyNamespaces = Set.copyOf(namespaces);
@@ -118,8 +124,12 @@ public final class GatewayNamespaces {
     }
   }
 
-  /** The namespaces the file names as selected by policies (what the previous agent last knew); empty if unreadable. */
-  public Set<String> policyNamespaces() {
+  /** The namespaces the file named as selected by policies when this agent started (what the previous one knew). */
+  public Set<String> policyNamespacesAtStart() {
+    return policiesAtStart;
+  }
+
+  private Set<String> readPolicyNamespaces() {
     try {
       Set<String> out = new TreeSet<>();
       for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
