@@ -190,3 +190,27 @@ readinessProbe:
   containerPort: {{ .Values.cluster.managementPort }}
   protocol: TCP
 {{- end -}}
+
+{{/*
+A container that runs `ip netns exec` (it mounts) without being privileged: AppArmor unconfined, as the
+runtime's default profile forbids mounts. A securityContext field from Kubernetes 1.30, an annotation before.
+*/}}
+{{- define "keg.appArmorUnconfinedField" -}}
+{{- if semverCompare ">=1.30.0-0" .Capabilities.KubeVersion.Version }}
+appArmorProfile:
+  type: Unconfined
+{{- end }}
+{{- end -}}
+
+{{- define "keg.appArmorUnconfinedAnnotation" -}}
+{{- if not (semverCompare ">=1.30.0-0" .root.Capabilities.KubeVersion.Version) }}
+container.apparmor.security.beta.kubernetes.io/{{ .container }}: unconfined
+{{- end }}
+{{- end -}}
+
+{{/* The pod-level securityContext of the node agents: the runtime's default seccomp profile. */}}
+{{- define "keg.podSeccomp" -}}
+securityContext:
+  seccompProfile:
+    type: RuntimeDefault
+{{- end -}}

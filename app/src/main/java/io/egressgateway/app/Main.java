@@ -148,6 +148,15 @@ public final class Main implements Callable<Integer> {
   }
 
   private static int runMember(Config config, PrintWriter out) {
+    MemberConfig.insecureRemotingWarning(config).ifPresent(warning -> {
+      org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Main.class);
+      String bar = "*".repeat(100);
+      log.error(bar);
+      log.error(warning);
+      log.error(bar);
+      out.println(warning);
+      out.flush();
+    });
     EgressMember member = EgressMember.start(config);
     Wiring.start(member, AzureWiring::provisioner);
     member.join();

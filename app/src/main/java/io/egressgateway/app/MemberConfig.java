@@ -53,12 +53,35 @@ public final class MemberConfig {
     return ConfigValueFactory.fromMap(values, "environment variables").toConfig();
   }
 
+  /**
+   * The warning a member logs at start when its remoting is plaintext outside this machine (Kubernetes
+   * discovery, or a remoting address that is not loopback): anyone who reaches the port can join the cluster
+   * and command every member. Empty for TLS, and for a local run on loopback.
+   */
+  public static java.util.Optional<String> insecureRemotingWarning(Config c) {
+    if (Boolean.parseBoolean(c.getString("egress.app.remote-tls.enabled").trim())) {
+      return java.util.Optional.empty();
+    }
+    String host = c.getString("akka.remote.artery.canonical.hostname").trim();
+    boolean loopback = host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
+    if (!c.getString("egress.discovery").trim().equalsIgnoreCase("kubernetes") && loopback) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of("INSECURE: cluster remoting TLS is OFF (cluster.tls.enabled=false, cluster.tls.insecure=true):"
+        + " messages between members travel in plaintext and no member proves who it is; anyone who reaches port "
+        + c.getString("akka.remote.artery.canonical.port") + " on " + host + " can join the cluster and command every"
+        + " member. Use this for test clusters only.");
+  }
+
   /** What follows from other keys: listening on every interface for bootstrap, and remoting's TLS. */
   private static Config derived(Config c) {
     Map<String, Object> values = new LinkedHashMap<>();
     if (c.getString("egress.discovery").trim().equalsIgnoreCase("kubernetes")) {
-      // bootstrap contacts the other members' management endpoints: listen on every interface
-      values.put("akka.management.http.bind-hostname", "0.0.0.0");
+      // bootstrap contacts the other members' management endpoints at the address discovery finds (the pod
+      // address, which the chart gives as the management host) and so do the kubelet's probes: listen there
+      // only, never on every interface (in the host network that would be every address of the node)
+      String management = c.getString("akka.management.http.hostname").trim();
+      values.put("akka.management.http.bind-hostname", management.isEmpty() ? "0.0.0.0" : management);
       values.put("akka.remote.artery.bind.hostname", "0.0.0.0");
     }
     if (Boolean.parseBoolean(c.getString("egress.app.remote-tls.enabled").trim())) {

@@ -96,8 +96,33 @@ final class Wiring {
       GatewayConfig.init(system, new GatewayConfig.Ports(new Fabric8SgcApi(client, kube.namespace()), azure.apply(system), kube));
       ControllerBridge bridge = ControllerBridge.start(system, client, kube);
       closeOnShutdown(system, "controller-informers", bridge);
+      String taintKey = config.getString("egress.kube-bridge.cni-taint.key");
+      String workerPods = config.getString("egress.kube-bridge.cni-taint.worker-pod-selector");
+      if (!taintKey.isBlank() && !workerPods.isBlank()) {
+        // the workers may not patch Nodes: the controllers lift a node's cni-not-ready taint for them
+        closeOnShutdown(system, "cni-taint-lifter",
+            io.egressgateway.kube.infra.CniTaintLifter.start(client, kube.namespace(), workerPods, taintKey, Watches.get(system)));
+      }
+      startAudit(system, client, member.journal(), config);
       log.info("member '{}': controller started (configs, keys in namespace {})", node, kube.namespace());
     }
+  }
+
+  /** The egress audit (docs/audit.md), in the controllers' journal database, unless turned off. */
+  private static void startAudit(ActorSystem<?> system, KubernetesClient client, io.egressgateway.core.journal.Journal journal,
+      com.typesafe.config.Config config) {
+    var settings = io.egressgateway.kube.audit.EgressAudit.Settings.fromConfig(config);
+    if (!settings.enabled()) {
+      log.info("egress audit: off (egress.kube-bridge.audit.enabled)");
+      return;
+    }
+    var j = journal.settings();
+    var store = new io.egressgateway.kube.audit.AuditStore(
+        new io.egressgateway.kube.audit.AuditStore.Target(j.jdbcUrl(), j.user(), j.password()));
+    var audit = new io.egressgateway.kube.audit.EgressAudit(client, store, settings, Watches.get(system),
+        io.egressgateway.core.metrics.Metrics.get(system), java.time.Clock.systemUTC()).start();
+    io.egressgateway.kube.audit.Audits.get(system).install(audit);
+    closeOnShutdown(system, "egress-audit", audit);
   }
 
   private static void closeOnShutdown(ActorSystem<?> system, String name, AutoCloseable closeable) {

@@ -24,6 +24,7 @@ class MemberConfigTest {
         Map.entry("EGRESS_ROLES", "gateway"),
         Map.entry("EGRESS_DISCOVERY", "kubernetes"),
         Map.entry("EGRESS_REMOTE_HOST", "10.244.0.7"),
+        Map.entry("EGRESS_MANAGEMENT_HOST", "10.244.0.7"),
         Map.entry("EGRESS_MANAGEMENT_PORT", "8600"),
         Map.entry("EGRESS_JOURNAL_MODE", "external"),
         Map.entry("EGRESS_DB_HOST", "pg.kube-egress"),
@@ -41,7 +42,8 @@ class MemberConfigTest {
     assertFalse(s.journal().embedded());
     assertEquals("jdbc:postgresql://pg.kube-egress:5432/postgres?sslmode=disable", s.journal().jdbcUrl());
     assertEquals("10.244.0.7", c.getString("akka.remote.artery.canonical.hostname"));
-    assertEquals("0.0.0.0", c.getString("akka.management.http.bind-hostname"));
+    // management listens on the pod address only (bootstrap and the kubelet use it), never on 0.0.0.0
+    assertEquals("10.244.0.7", c.getString("akka.management.http.bind-hostname"));
     assertEquals(8600, c.getInt("akka.management.http.port"));
     assertEquals("tls-tcp", c.getString("akka.remote.artery.transport"));
     assertEquals("/tls/tls.key", c.getString("akka.remote.artery.ssl.rotating-keys-engine.key-file"));
@@ -103,6 +105,8 @@ class MemberConfigTest {
       EGRESS_K8S_REQUIRED_CONTACT_POINTS | egress.kubernetes.required-contact-points        | 3
       EGRESS_NAMESPACE                   | egress.kube-bridge.namespace                     | kube-egress
       EGRESS_PREFIX_GRANTS               | egress.kube-bridge.prefix-grants.enforce         | true
+      EGRESS_AUDIT_ENABLED               | egress.kube-bridge.audit.enabled                 | false
+      EGRESS_AUDIT_RETENTION             | egress.kube-bridge.audit.retention               | 7d
       EGRESS_KUBERNETES_API              | egress.app.kubernetes-api                        | false
       EGRESS_POD_FIELD_SELECTOR          | egress.app.pod-field-selector                    | false
       EGRESS_JOURNAL_MODE                | egress.journal.mode                              | external
@@ -113,6 +117,9 @@ class MemberConfigTest {
       EGRESS_DB_USER                     | egress.journal.user                              | egress
       EGRESS_DB_PASSWORD                 | egress.journal.password                          | secret
       EGRESS_DB_SSLMODE                  | egress.journal.ssl-mode                          | require
+      EGRESS_DB_SSLROOTCERT              | egress.journal.ssl-root-cert                     | /etc/egress/journal-ca/ca.crt
+      EGRESS_CNI_TAINT_KEY               | egress.kube-bridge.cni-taint.key                 | example.com/not-ready
+      EGRESS_WORKER_POD_SELECTOR         | egress.kube-bridge.cni-taint.worker-pod-selector | app=worker
       EGRESS_JOURNAL_DATA_DIR            | egress.journal.embedded.data-dir                 | /var/lib/j
       EGRESS_AZURE_CONFIG                | egress.app.azure.cloud-config-file               | /etc/azure.json
       AZURE_ENVIRONMENT_FILEPATH         | egress.app.azure.environment-file                | /etc/azure-env.json
@@ -121,6 +128,7 @@ class MemberConfigTest {
       EGRESS_CNI_SOCKET                  | egress.pod.socket-path                           | /run/x/cni.sock
       EGRESS_PROBE_PORT                  | egress.gateway.probe.port                        | 9082
       EGRESS_GATEWAY_NETNS_PREFIX        | egress.gateway.netns-prefix                      | gw-
+      EGRESS_GATEWAY_METRICS_INTERVAL    | egress.gateway.metrics-interval                  | 30s
       EGRESS_ROLES                       | egress.roles                                     | gateway
       EGRESS_SEED_NODES                  | egress.seed-nodes                                | akka://egress@10.0.0.1:25520
       EGRESS_POD_EXCEPTION_CIDRS         | egress.pod.exception-cidrs                       | 10.0.0.0/8
@@ -163,5 +171,20 @@ class MemberConfigTest {
     assertEquals(8082, c.getInt("egress.gateway.probe.port"));
     assertEquals("tcp", c.getString("akka.remote.artery.transport"));
     assertNotEquals("0.0.0.0", c.getString("akka.management.http.bind-hostname"), "only bootstrap needs every interface");
+  }
+
+  @Test
+  void plaintextRemotingOutsideLoopbackIsCalledInsecure() {
+    Config insecure = MemberConfig.load(Map.of("EGRESS_DISCOVERY", "kubernetes", "EGRESS_REMOTE_TLS", "false",
+        "EGRESS_REMOTE_HOST", "10.244.0.7", "EGRESS_NODE_NAME", "n1"), ConfigFactory.empty());
+    String warning = MemberConfig.insecureRemotingWarning(insecure).orElseThrow();
+    assertTrue(warning.startsWith("INSECURE: cluster remoting TLS is OFF") && warning.contains("25520 on 10.244.0.7"), warning);
+    Config staticSeeds = MemberConfig.load(Map.of("EGRESS_REMOTE_HOST", "10.0.0.5"), ConfigFactory.empty());
+    assertTrue(MemberConfig.insecureRemotingWarning(staticSeeds).isPresent(), "a routable address without TLS");
+    Config tls = MemberConfig.load(Map.of("EGRESS_DISCOVERY", "kubernetes", "EGRESS_REMOTE_TLS", "true",
+        "EGRESS_REMOTE_TLS_DIR", "/tls", "EGRESS_REMOTE_HOST", "10.244.0.7"), ConfigFactory.empty());
+    assertTrue(MemberConfig.insecureRemotingWarning(tls).isEmpty());
+    assertTrue(MemberConfig.insecureRemotingWarning(MemberConfig.load(Map.of(), ConfigFactory.empty())).isEmpty(),
+        "egress local on loopback");
   }
 }

@@ -51,6 +51,7 @@ final class Chart {
         .set("image.tag", "0.1.0")
         .set("journal.host", "pg.example.com")
         .set("journal.existingSecret", "egress-journal")
+        .set("networkPolicy.nodeCidrs[0]", "10.224.0.0/16")
         .set("azure.cloudConfig.tenantId", "00000000-0000-0000-0000-000000000001")
         .set("azure.cloudConfig.subscriptionId", "00000000-0000-0000-0000-000000000002")
         .set("azure.cloudConfig.resourceGroup", "egress-rg");

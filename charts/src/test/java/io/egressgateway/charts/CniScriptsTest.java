@@ -250,64 +250,6 @@ class CniScriptsTest {
   }
 
   @Test
-  void theSidecarLiftsOnlyTheNotReadyTaintOnceTheMemberIsReady() throws Exception {
-    Path sa = Files.createDirectories(root.resolve("sa"));
-    Files.writeString(sa.resolve("token"), "t0ken");
-    Files.writeString(sa.resolve("ca.crt"), "");
-    Map<String, String> seen = new java.util.concurrent.ConcurrentHashMap<>();
-    java.util.concurrent.atomic.AtomicInteger readyCalls = new java.util.concurrent.atomic.AtomicInteger();
-    HttpServer api = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    api.createContext("/ready", ex -> {
-      // not ready on the first call: the sidecar must wait
-      int code = readyCalls.incrementAndGet() == 1 ? 503 : 200;
-      ex.sendResponseHeaders(code, -1);
-      ex.close();
-    });
-    api.createContext("/api/v1/nodes/node-1", ex -> {
-      byte[] body = new byte[0];
-      if (ex.getRequestMethod().equals("PATCH")) {
-        seen.put("patch", new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
-        seen.put("contentType", ex.getRequestHeaders().getFirst("Content-Type"));
-      } else {
-        body = seen.containsKey("untainted")
-            ? "{\"metadata\":{\"resourceVersion\":\"8\"},\"spec\":{}}".getBytes(StandardCharsets.UTF_8)
-            : ("{\"metadata\":{\"resourceVersion\":\"7\"},\"spec\":{\"taints\":["
-                + "{\"key\":\"egressgateway.kubernetes.azure.com/cni-not-ready\",\"value\":\"true\",\"effect\":\"NoSchedule\"},"
-                + "{\"key\":\"dedicated\",\"value\":\"db\",\"effect\":\"NoSchedule\"}]}}").getBytes(StandardCharsets.UTF_8);
-      }
-      ex.sendResponseHeaders(200, body.length == 0 ? -1 : body.length);
-      if (body.length > 0) {
-        ex.getResponseBody().write(body);
-      }
-      ex.close();
-    });
-    api.start();
-    try {
-      String base = "http://127.0.0.1:" + api.getAddress().getPort();
-      Map<String, String> env = Map.of("KUBERNETES_API", base, "MANAGEMENT_URL", base, "SERVICE_ACCOUNT_DIR", sa.toString(),
-          "NODE_NAME", "node-1", "TAINT_KEY", "egressgateway.kubernetes.azure.com/cni-not-ready", "IDLE_SECONDS", "0");
-      List<String> cmd = List.of("sh", FILES.resolve("untaint-node.sh").toString());
-      Run r = run(cmd, env);
-      assertEquals(0, r.exit(), r.out());
-      assertTrue(readyCalls.get() >= 2, "waited for /ready");
-      assertEquals("application/merge-patch+json", seen.get("contentType"));
-      JsonNode patch = JSON.readTree(seen.get("patch"));
-      assertEquals("7", patch.get("metadata").get("resourceVersion").asString());
-      List<String> left = patch.get("spec").get("taints").valueStream().map(t -> t.get("key").asString()).toList();
-      assertEquals(List.of("dedicated"), left, "only the not-ready taint goes");
-
-      seen.remove("patch");
-      seen.put("untainted", "yes");
-      Run again = run(cmd, env);
-      assertEquals(0, again.exit(), again.out());
-      assertFalse(seen.containsKey("patch"), "a node without the taint is not patched");
-      assertTrue(again.out().contains("has no egressgateway.kubernetes.azure.com/cni-not-ready taint"), again.out());
-    } finally {
-      api.stop(0);
-    }
-  }
-
-  @Test
   void watchModeRechainsAChangedPrimaryButNeverRecreatesARemovedConflist() throws Exception {
     Path primary = conf.resolve("10-azure.conflist");
     Files.writeString(primary, """

@@ -98,7 +98,7 @@ class ImageTest {
   @Test
   void theMembersAndTheChartScriptsFindTheirCommands() throws Exception {
     // the members: java and the datapath; the scripts in charts/kube-egress-gateway/files: the rest
-    String commands = "java ip nft iptables iptables-legacy iptables-nft wg wireguard-go socat setsid sysctl sh jq curl sha256sum cmp mktemp";
+    String commands = "java ip nft iptables iptables-legacy iptables-nft wg wireguard-go socat setsid sysctl mount unshare sh jq curl sha256sum cmp mktemp";
     Run found = container(List.of("--entrypoint", "sh"), "-c",
         "for c in " + commands + "; do command -v $c >/dev/null || echo $c; done");
     assertEquals(0, found.exit(), found.err());

@@ -84,7 +84,7 @@ class RenderTest {
           && "cert-manager-remote".equals(v.getSecret().getSecretName())));
       assertEquals("false", Workloads.env(pod, "EGRESS_SECURITY_ENFORCE"));
     }
-    List<HasMetadata> plain = Chart.render(t -> t.set("cluster.tls.enabled", "false"));
+    List<HasMetadata> plain = Chart.render(t -> t.set("cluster.tls.enabled", "false").set("cluster.tls.insecure", "true"));
     assertEquals("false", Workloads.env(Workloads.worker(plain), "EGRESS_REMOTE_TLS"));
     assertTrue(Workloads.worker(plain).getVolumes().stream().noneMatch(v -> v.getName().equals("remote-tls")));
   }

@@ -201,6 +201,9 @@ class SgcBadInputTest {
         .anyMatch(e -> "foreign-secret".equals(e.getInvolvedObject().getName()) && "Warning".equals(e.getType())
             && e.getMessage().contains("is not the key Secret of " + NS + "/foreign-secret")),
         "a Warning Event says the Secret is not the configuration's own");
+    TestMembers.await(Duration.ofSeconds(30), () -> accepted("foreign-secret")
+        .map(c -> !c.isTrue() && "KeySecretConflict".equals(c.reason()) && c.message().contains("is not the key Secret of"))
+        .orElse(false), "the SGC's Accepted condition says why");
     assertFalse(SgcMapping.status(sgc("foreign-secret"), client.getKubernetesSerialization()).isReady());
     assertEquals(foreign.getData(), client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get().getData(),
         "the foreign Secret is unchanged");

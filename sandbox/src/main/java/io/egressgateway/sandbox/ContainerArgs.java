@@ -21,7 +21,8 @@ import java.util.stream.Collectors;
  * it: the pod's network namespace ({@code --network ns:}), the user and groups ({@code runAsUser},
  * {@code runAsGroup}, {@code fsGroup}, {@code supplementalGroups}), capabilities (containerd's default set,
  * then {@code drop} and {@code add}), {@code privileged}, {@code readOnlyRootFilesystem} (without podman's
- * extra tmpfs mounts), {@code allowPrivilegeEscalation: false} as no-new-privileges, the memory and CPU
+ * extra tmpfs mounts), {@code allowPrivilegeEscalation: false} as no-new-privileges, AppArmor
+ * {@code Unconfined} (field or annotation) as {@code apparmor=unconfined}, the memory and CPU
  * limits, the volume mounts with their propagation, command and args over the image's entrypoint and
  * command, and the environment from a file (so no value shows on a command line).
  */
@@ -101,6 +102,10 @@ final class ContainerArgs {
     if ("Unconfined".equals(seccomp)) {
       a.addAll(List.of("--security-opt", "seccomp=unconfined"));
     }
+    if (appArmorUnconfined(pod, c, sc)) {
+      // the unprivileged worker and tunnel holder mount (ip netns exec): the default profile forbids it
+      a.addAll(List.of("--security-opt", "apparmor=unconfined"));
+    }
     if (c.getResources() != null && c.getResources().getLimits() != null) {
       Quantity mem = c.getResources().getLimits().get("memory");
       if (mem != null) {
@@ -132,6 +137,19 @@ final class ContainerArgs {
     // with a command of its own, the image's default arguments do not apply (as in Kubernetes)
     a.addAll(args);
     return a;
+  }
+
+  /** AppArmor unconfined by the container's field (Kubernetes 1.30) or the pod's annotation before it. */
+  static boolean appArmorUnconfined(Pod pod, Container c, SecurityContext sc) {
+    if (sc != null && sc.getAppArmorProfile() != null) {
+      return "Unconfined".equals(sc.getAppArmorProfile().getType());
+    }
+    PodSecurityContext psc = pod.getSpec().getSecurityContext();
+    if (psc != null && psc.getAppArmorProfile() != null) {
+      return "Unconfined".equals(psc.getAppArmorProfile().getType());
+    }
+    Map<String, String> annotations = pod.getMetadata() == null ? null : pod.getMetadata().getAnnotations();
+    return annotations != null && "unconfined".equals(annotations.get("container.apparmor.security.beta.kubernetes.io/" + c.getName()));
   }
 
   /** containerd's defaults, minus {@code drop} ({@code ALL} drops all), plus {@code add}. */

@@ -35,7 +35,13 @@ final class PodVolumes {
   record Source(Path path, boolean device) {}
 
   /** The service-account files every pod gets: its token (not checked by the sandbox's API) and the API's CA. */
-  record ServiceAccount(String token, String caPem) {}
+  record ServiceAccount(String token, String caPem) {
+    /** Never shows the token. */
+    @Override
+    public String toString() {
+      return "ServiceAccount[token=(redacted)]";
+    }
+  }
 
   private PodVolumes() {}
 

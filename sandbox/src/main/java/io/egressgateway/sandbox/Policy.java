@@ -141,8 +141,8 @@ final class Policy {
       return Optional.empty();
     }
     return await(() -> {
-      Sh.Result res = Sh.quiet(e.netns(), "curl", "-s", "-m", "1", "http://" + AzureVnet.ECHO_IP + ":" + AzureVnet.ECHO_PORT + "/");
-      return res.ok() ? res.out().trim() : "";
+      io.egressgateway.datapath.command.CommandRunner.Result res = Sh.quiet(e.netns(), "curl", "-s", "-m", "1", "http://" + AzureVnet.ECHO_IP + ":" + AzureVnet.ECHO_PORT + "/");
+      return res.ok() ? res.stdout().trim() : "";
     }, wanted, timeout);
   }
 

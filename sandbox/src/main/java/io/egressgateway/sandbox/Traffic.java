@@ -1,5 +1,6 @@
 package io.egressgateway.sandbox;
 
+import io.egressgateway.datapath.command.CommandRunner;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -23,13 +24,20 @@ final class Traffic implements AutoCloseable {
   }
 
   private final String podNetns;
+  private final String echoIp;
   private final List<Request> requests = java.util.Collections.synchronizedList(new ArrayList<>());
   private final ExecutorService pool = Executors.newFixedThreadPool(30);
   private final Thread loop;
   private volatile boolean running = true;
 
   Traffic(String podNetns) {
+    this(podNetns, AzureVnet.ECHO_IP);
+  }
+
+  /** Requests to the echo on {@code echoIp} instead (e.g. the one in the demo's excluded range). */
+  Traffic(String podNetns, String echoIp) {
     this.podNetns = podNetns;
+    this.echoIp = echoIp;
     this.loop = new Thread(this::run, "traffic-" + podNetns);
     loop.setDaemon(true);
     loop.start();
@@ -39,8 +47,8 @@ final class Traffic implements AutoCloseable {
     while (running) {
       pool.submit(() -> {
         long start = System.nanoTime();
-        Sh.Result r = Sh.quiet(podNetns, "curl", "-s", "-m", "1", "http://" + AzureVnet.ECHO_IP + ":" + AzureVnet.ECHO_PORT + "/");
-        requests.add(new Request(start, System.nanoTime(), r.ok() ? r.out().trim() : ""));
+        CommandRunner.Result r = Sh.quiet(podNetns, "curl", "-s", "-m", "1", "http://" + echoIp + ":" + AzureVnet.ECHO_PORT + "/");
+        requests.add(new Request(start, System.nanoTime(), r.ok() ? r.stdout().trim() : ""));
       });
       Sh.sleep(EVERY_MS);
     }
@@ -76,6 +84,12 @@ final class Traffic implements AutoCloseable {
   long firstReplyAfter(long fromNanos, java.util.function.Predicate<String> via) {
     return snapshot().stream().filter(r -> r.startNanos() >= fromNanos && r.ok() && via.test(r.seen())).mapToLong(Request::endNanos)
         .min().orElse(-1);
+  }
+
+  /** Replies to requests started in [from, to) that the echo saw from an address {@code via} accepts. */
+  long repliesSeenAs(long fromNanos, long toNanos, java.util.function.Predicate<String> via) {
+    return snapshot().stream().filter(r -> r.ok() && r.startNanos() >= fromNanos && r.startNanos() < toNanos && via.test(r.seen()))
+        .count();
   }
 
   /** The distinct addresses the echo saw in replies to requests started in [from, to). */

@@ -149,6 +149,43 @@ class PodEnvTest {
   }
 
   @Test
+  void appArmorUnconfinedFromTheFieldOrTheAnnotationReachesPodman() {
+    Pod pod = YAML.unmarshal("""
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: w
+          namespace: ns
+          uid: u
+          annotations: {container.apparmor.security.beta.kubernetes.io/old: unconfined}
+        spec:
+          securityContext: {seccompProfile: {type: RuntimeDefault}}
+          containers:
+            - name: worker
+              image: img
+              securityContext:
+                appArmorProfile: {type: Unconfined}
+                capabilities: {drop: [ALL], add: [NET_ADMIN, NET_RAW, SYS_ADMIN]}
+            - name: old
+              image: img
+              securityContext: {capabilities: {drop: [ALL], add: [NET_ADMIN, SYS_ADMIN]}}
+            - name: confined
+              image: img
+              securityContext: {capabilities: {drop: [ALL]}}
+        """, Pod.class);
+    for (int i = 0; i < 3; i++) {
+      var c = pod.getSpec().getContainers().get(i);
+      String line = String.join(" ", ContainerArgs.of(pod, c, "n", "/run/netns/p", "h", Map.of(), Path.of("/env"), "0", Map.of()));
+      assertEquals(!c.getName().equals("confined"), line.contains("--security-opt apparmor=unconfined"), c.getName() + ": " + line);
+      assertTrue(!line.contains("--privileged") && !line.contains("seccomp=unconfined"), line);
+    }
+    String worker = String.join(" ", ContainerArgs.of(pod, pod.getSpec().getContainers().get(0), "n", "/run/netns/p", "h",
+        Map.of(), Path.of("/env"), "0", Map.of()));
+    assertEquals(List.of("NET_ADMIN", "NET_RAW", "SYS_ADMIN"), ContainerArgs.capabilities(pod.getSpec().getContainers().get(0)
+        .getSecurityContext().getCapabilities()), worker);
+  }
+
+  @Test
   void runAsNonRootRefusesRootAndReadOnlyRootHasNoExtraTmpfs() {
     Pod pod = YAML.unmarshal("""
         apiVersion: v1

@@ -119,6 +119,14 @@ class SandboxE2ETest {
     assertTrue(replaced.path("oneCluster").asBoolean(), "new controllers must join the gateways' cluster:\n" + context);
     assertTrue(replaced.path("served").asBoolean(), "a configuration made after the replacement is served:\n" + context);
     assertTrue(replaced.path("ok").asBoolean(), context);
+    // the egress audit, asked after pods came and went (and after every controller was replaced)
+    JsonNode audit = r.path("audit");
+    assertEquals(3, audit.path("queries").size(), "three audit questions asked:\n" + context);
+    for (JsonNode q : audit.path("queries")) {
+      assertTrue(q.path("ok").asBoolean(), "audit: " + q.path("question").asText() + ": expected " + q.path("expected").asText()
+          + ", saw " + q.path("seen").asText() + "\n" + context);
+    }
+    assertTrue(audit.path("ok").asBoolean(), context);
     // helm upgrade to a second tag: every member rolls, every pod is answered through its gateway afterwards
     JsonNode upgrade = r.path("upgrade");
     assertEquals(6, upgrade.path("members").asInt(), "every member runs the new tag:\n" + context);

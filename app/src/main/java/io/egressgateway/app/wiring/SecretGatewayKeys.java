@@ -9,7 +9,7 @@ import java.util.Base64;
 
 /**
  * Gateway private keys from the key Secrets ({@code sgw-<uid>}, key {@code PrivateKey}) in the release
- * namespace. Read on demand (blocking, on the gateway's blocking dispatcher), handed to the device, never
+ * namespace: only names of that form, and only Secrets with the controllers' owner labels. Read on demand (blocking, on the gateway's blocking dispatcher), handed to the device, never
  * cached, logged or journaled.
  */
 public final class SecretGatewayKeys implements GatewayKeys {
@@ -23,9 +23,19 @@ public final class SecretGatewayKeys implements GatewayKeys {
 
   @Override
   public String privateKey(String keySecretName) {
+    // only a key Secret's name is ever asked for: the view names it, but never use it to read another Secret
+    if (!keySecretName.matches("sgw-[A-Za-z0-9][A-Za-z0-9-]{0,127}")) {
+      throw new IllegalArgumentException("'" + keySecretName + "' is not the name of a key Secret (sgw-<uid>)");
+    }
     Secret s = client.secrets().inNamespace(namespace).withName(keySecretName).get();
     if (s == null) {
       throw new IllegalStateException("key Secret " + namespace + "/" + keySecretName + " does not exist");
+    }
+    var labels = s.getMetadata().getLabels();
+    if (labels == null || !labels.containsKey(Fabric8SgcApi.LABEL_OWNER_NAME) || !labels.containsKey(Fabric8SgcApi.LABEL_OWNER_NAMESPACE)) {
+      // a Secret of that name the controllers did not make (they never adopt one): not a gateway key
+      throw new IllegalStateException("Secret " + namespace + "/" + keySecretName + " carries no owner labels: it is not a"
+          + " key Secret the controllers made, and is not used");
     }
     String encoded = s.getData() == null ? null : s.getData().get(Fabric8SgcApi.PRIVATE_KEY);
     if (encoded == null || encoded.isBlank()) {

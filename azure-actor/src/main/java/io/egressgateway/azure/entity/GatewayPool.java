@@ -214,11 +214,11 @@ public final class GatewayPool
     if (m != null) {
       event = new ConfigUpdated(spec);
     } else {
-      int p = state.freePort(observedPorts, settings.portMin(), settings.portMax());
-      if (p < 0) {
-        return Effect().reply(cmd.replyTo(), StatusReply.error("no free port in " + settings.portMin() + "-" + settings.portMax() + " on pool " + pool.entityId()));
+      String full = state.cannotHoldAnother(pool.entityId(), settings, observedPorts);
+      if (!full.isEmpty()) {
+        return Effect().reply(cmd.replyTo(), StatusReply.error(full));
       }
-      event = new ConfigAccepted(spec, p);
+      event = new ConfigAccepted(spec, state.freePort(observedPorts, settings.portMin(), settings.portMax()));
     }
     callers.forgetAnswers(spec.uid());
     return Effect().persist(event).thenRun(s -> {

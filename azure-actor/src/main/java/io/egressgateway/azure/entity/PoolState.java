@@ -73,6 +73,24 @@ public record PoolState(Map<String, Member> configs, Set<String> openIntents) im
     return PoolPlanner.lowestFreePort(taken, min, max);
   }
 
+  /**
+   * Why this pool cannot take one more config, or "" when it can: every config holds one WireGuard port (neither a config's
+   * nor an observed rule's) and one secondary IP configuration on every gateway NIC, next to the primary.
+   */
+  String cannotHoldAnother(String poolId, io.egressgateway.azure.infra.AzureSettings settings, Set<Integer> observedPorts) {
+    int ipConfigs = configs.size() + 1;
+    if (ipConfigs >= settings.maxIpConfigurationsPerNic()) {
+      return "pool " + poolId + " cannot hold another secondary IP: each gateway NIC already has " + ipConfigs + " of its "
+          + settings.maxIpConfigurationsPerNic() + " IP configurations (egress.azure.max-ip-configurations-per-nic); remove a"
+          + " configuration or add a gateway pool";
+    }
+    if (freePort(observedPorts, settings.portMin(), settings.portMax()) < 0) {
+      return "pool " + poolId + " cannot hold another configuration: no free WireGuard port in " + settings.portMin() + "-"
+          + settings.portMax() + " (egress.azure.port-min/port-max); remove a configuration or add a gateway pool";
+    }
+    return "";
+  }
+
   /** The BYO prefixes the configs name, to be read with each observation. */
   Set<String> byoPrefixIds() {
     Set<String> byo = new HashSet<>();

@@ -51,7 +51,11 @@ abstract class GatewayPoolSimBase {
 
   /** The pool entity under a new actor name: spawning an id again recovers it from the journal. */
   ActorRef<GatewayPool.Command> spawn(String poolId) {
-    return kit.spawn(GatewayPool.create(poolId, env.port, SETTINGS, env.cloud.prefixIdBase()), "pool-" + (++incarnation) + "-" + System.nanoTime());
+    return spawn(poolId, SETTINGS);
+  }
+
+  ActorRef<GatewayPool.Command> spawn(String poolId, AzureSettings settings) {
+    return kit.spawn(GatewayPool.create(poolId, env.port, settings, env.cloud.prefixIdBase()), "pool-" + (++incarnation) + "-" + System.nanoTime());
   }
 
   StatusReply<ConfigResult> ask(ActorRef<GatewayPool.Command> pool, ConfigSpec spec) {

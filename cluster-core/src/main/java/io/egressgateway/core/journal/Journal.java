@@ -115,6 +115,9 @@ public final class Journal implements AutoCloseable {
     if (!"disable".equals(settings.sslMode())) {
       m.put(base + "ssl.enabled", true);
       m.put(base + "ssl.mode", settings.sslMode());
+      if (!settings.sslRootCert().isEmpty()) {
+        m.put(base + "ssl.root-cert", settings.sslRootCert());
+      }
     }
     return ConfigFactory.parseMap(m);
   }

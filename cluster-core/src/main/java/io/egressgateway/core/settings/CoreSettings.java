@@ -96,6 +96,7 @@ public record CoreSettings(
       String user,
       String password,
       String sslMode,
+      String sslRootCert,
       int embeddedPort,
       String embeddedDataDir,
       boolean createSchema,
@@ -132,8 +133,24 @@ public record CoreSettings(
       }
     }
 
+    /** Without a CA file of its own for the server's certificate (the JVM's trusted CAs, for verify-*). */
+    public JournalSettings(Mode mode, String url, String host, int port, String database, String user, String password,
+        String sslMode, int embeddedPort, String embeddedDataDir, boolean createSchema, Duration healthTimeout) {
+      this(mode, url, host, port, database, user, password, sslMode, "", embeddedPort, embeddedDataDir, createSchema,
+          healthTimeout);
+    }
+
     public JournalSettings {
       java.util.Objects.requireNonNull(mode, "mode");
+      sslRootCert = sslRootCert == null ? "" : sslRootCert.trim();
+      if (!java.util.Set.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full").contains(sslMode)) {
+        throw new IllegalArgumentException("egress.journal.ssl-mode must be disable, allow, prefer, require, verify-ca or"
+            + " verify-full, got '" + sslMode + "'");
+      }
+      if (!sslRootCert.isEmpty() && !sslMode.startsWith("verify-")) {
+        throw new IllegalArgumentException("egress.journal.ssl-root-cert is used only with ssl-mode verify-ca or verify-full,"
+            + " not " + sslMode);
+      }
       if (mode == Mode.EXTERNAL && url.isBlank() && host.isBlank()) {
         throw new IllegalArgumentException("egress.journal: external mode needs url or host");
       }
@@ -159,6 +176,7 @@ public record CoreSettings(
           c.getString("user"),
           c.getString("password"),
           c.getString("ssl-mode"),
+          c.hasPath("ssl-root-cert") ? c.getString("ssl-root-cert") : "",
           c.getInt("embedded.port"),
           c.getString("embedded.data-dir"),
           c.getBoolean("create-schema"),
@@ -180,7 +198,7 @@ public record CoreSettings(
      * superuser with {@code actualPassword}.
      */
     public JournalSettings resolvedEmbedded(int actualPort, String actualPassword) {
-      return new JournalSettings(mode, "", "127.0.0.1", actualPort, "postgres", "postgres", actualPassword, "disable",
+      return new JournalSettings(mode, "", "127.0.0.1", actualPort, "postgres", "postgres", actualPassword, "disable", "",
           actualPort, embeddedDataDir, createSchema, healthTimeout);
     }
 
@@ -188,7 +206,13 @@ public record CoreSettings(
       if (!url.isBlank()) {
         return url.replaceFirst("^r2dbc:postgres(ql)?://", "jdbc:postgresql://");
       }
-      return "jdbc:postgresql://" + host + ":" + port + "/" + database + "?sslmode=" + sslMode;
+      String url = "jdbc:postgresql://" + host + ":" + port + "/" + database + "?sslmode=" + sslMode;
+      if (!sslRootCert.isEmpty()) {
+        return url + "&sslrootcert=" + java.net.URLEncoder.encode(sslRootCert, java.nio.charset.StandardCharsets.UTF_8);
+      }
+      // without a CA file, the JVM's trusted CAs (pgjdbc would look for ~/.postgresql/root.crt instead); the
+      // host name is still checked for verify-full
+      return sslMode.startsWith("verify-") ? url + "&sslfactory=org.postgresql.ssl.DefaultJavaSSLFactory" : url;
     }
 
     @Override

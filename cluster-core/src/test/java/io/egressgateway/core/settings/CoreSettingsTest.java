@@ -73,4 +73,30 @@ class CoreSettingsTest {
     CoreSettings temp = CoreSettings.fromConfig(with("egress { node-name = n1 }"));
     assertTrue(temp.journal().embedded() && !temp.journal().durable(), "local runs and tests: a temporary directory");
   }
+
+  @Test
+  void verifyFullChecksTheServerWithTheGivenCaOrTheJvmsTrustedCas() {
+    CoreSettings withCa = CoreSettings.fromConfig(with("egress { node-name = n1, journal { mode = external, host = db.example, create-schema = false,"
+        + " ssl-mode = verify-full, ssl-root-cert = \"/etc/egress/journal-ca/ca.crt\" } }"));
+    assertEquals("jdbc:postgresql://db.example:5432/postgres?sslmode=verify-full&sslrootcert=%2Fetc%2Fegress%2Fjournal-ca%2Fca.crt",
+        withCa.journal().jdbcUrl());
+    Config r2dbc = io.egressgateway.core.journal.Journal.start(withCa.journal()).akkaConfig();
+    assertEquals("verify-full", r2dbc.getString("akka.persistence.r2dbc.connection-factory.ssl.mode"));
+    assertEquals("/etc/egress/journal-ca/ca.crt", r2dbc.getString("akka.persistence.r2dbc.connection-factory.ssl.root-cert"));
+    assertTrue(r2dbc.getBoolean("akka.persistence.r2dbc.connection-factory.ssl.enabled"));
+
+    CoreSettings jvmCas = CoreSettings.fromConfig(with("egress { node-name = n1, journal { mode = external, host = db.example, create-schema = false,"
+        + " ssl-mode = verify-full } }"));
+    assertEquals("jdbc:postgresql://db.example:5432/postgres?sslmode=verify-full&sslfactory=org.postgresql.ssl.DefaultJavaSSLFactory",
+        jvmCas.journal().jdbcUrl());
+    assertTrue(!io.egressgateway.core.journal.Journal.start(jvmCas.journal()).akkaConfig()
+        .hasPath("akka.persistence.r2dbc.connection-factory.ssl.root-cert"));
+
+    IllegalArgumentException notVerifying = assertThrows(IllegalArgumentException.class, () -> CoreSettings.fromConfig(with(
+        "egress { node-name = n1, journal { mode = external, host = db.example, ssl-mode = require, ssl-root-cert = /ca.crt } }")));
+    assertTrue(notVerifying.getMessage().contains("verify-ca or verify-full"), notVerifying.getMessage());
+    IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> CoreSettings.fromConfig(with(
+        "egress { node-name = n1, journal { mode = external, host = db.example, ssl-mode = verify_full } }")));
+    assertTrue(unknown.getMessage().contains("verify_full"), unknown.getMessage());
+  }
 }

@@ -10,7 +10,8 @@ import java.util.Objects;
 
 /**
  * Upstream status ({@code egressIpPrefix}, {@code gatewayServerProfile}) plus our additions:
- * {@code conditions} (Accepted, Ready), {@code observedGeneration} and {@code gatewayProfiles}.
+ * {@code conditions} (Accepted, Ready, PodsUpToDate), {@code observedGeneration}, {@code gatewayProfiles} and
+ * {@code pods}.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -24,11 +25,23 @@ public class StaticGatewayConfigurationStatus {
   @JsonPropertyDescription("metadata.generation the status was computed from.")
   private Long observedGeneration;
 
-  @JsonPropertyDescription("Accepted (the spec is valid) and Ready (Azure provisioned and published to the nodes).")
+  @JsonPropertyDescription("Accepted (the spec is valid), Ready (Azure provisioned, published to the nodes and followed by"
+      + " every running pod) and PodsUpToDate (every running pod runs observedGeneration).")
   private List<Condition> conditions;
 
   @JsonPropertyDescription("Per gateway node: its primary IP and the secondary (SNAT) IP it uses for this configuration.")
   private List<GatewayNodeProfile> gatewayProfiles;
+
+  @JsonPropertyDescription("How many running pods of this configuration run observedGeneration, of how many.")
+  private PodCounts pods;
+
+  public PodCounts getPods() {
+    return pods;
+  }
+
+  public void setPods(PodCounts value) {
+    this.pods = value;
+  }
 
   public String getEgressIpPrefix() {
     return egressIpPrefix;
@@ -77,11 +90,12 @@ public class StaticGatewayConfigurationStatus {
         && Objects.equals(gatewayServerProfile, s.gatewayServerProfile)
         && Objects.equals(observedGeneration, s.observedGeneration)
         && Objects.equals(conditions, s.conditions)
-        && Objects.equals(gatewayProfiles, s.gatewayProfiles);
+        && Objects.equals(gatewayProfiles, s.gatewayProfiles)
+        && Objects.equals(pods, s.pods);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(egressIpPrefix, gatewayServerProfile, observedGeneration, conditions, gatewayProfiles);
+    return Objects.hash(egressIpPrefix, gatewayServerProfile, observedGeneration, conditions, gatewayProfiles, pods);
   }
 }

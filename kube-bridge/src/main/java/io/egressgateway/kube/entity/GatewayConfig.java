@@ -24,6 +24,7 @@ import io.egressgateway.core.Roles;
 import io.egressgateway.core.model.Failures;
 import io.egressgateway.core.reconcile.SerialReconcile;
 import io.egressgateway.core.view.ConfigViews;
+import io.egressgateway.core.view.PodGenerations;
 import io.egressgateway.kube.infra.AzureProvisioner;
 import io.egressgateway.kube.infra.KubeBridgeSettings;
 import io.egressgateway.kube.infra.SgcApi;
@@ -44,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * replicated {@code ConfigView}, and the request to the Azure side. Persists decisions only: which uid it
  * tracks, what Azure provisioned (ILB IP, port, prefix, per-node IPs), that deletion was requested and
  * Azure released. Observes (never journals) the SGC, its key Secret and the gateway nodes, as full
- * snapshots ({@link Sync}) from the informers; every snapshot leads to the same full comparison.
+ * snapshots ({@link Sync}) from the informers, and how many pods run which generation ({@link PodGenerations},
+ * whose changes bring a fresh snapshot); every snapshot leads to the same full comparison.
  */
 public final class GatewayConfig
     extends EventSourcedBehaviorWithEnforcedReplies<GatewayConfig.Command, GatewayConfig.Event, GatewayConfig.State> {
@@ -135,7 +137,8 @@ public final class GatewayConfig
     this.timers = timers;
     this.settings = ports.settings();
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
-    this.pass = new GatewayConfigPass(ports.kube(), ports.azure(), ConfigViews.get(ctx.getSystem()), settings.azureTimeout(), blocking);
+    this.pass = new GatewayConfigPass(ports.kube(), ports.azure(), ConfigViews.get(ctx.getSystem()),
+        PodGenerations.get(ctx.getSystem()), settings.azureTimeout(), blocking);
     this.backoff = settings.retryMin();
   }
 

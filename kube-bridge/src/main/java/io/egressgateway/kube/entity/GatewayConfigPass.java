@@ -3,6 +3,7 @@ package io.egressgateway.kube.entity;
 import io.egressgateway.core.model.Failures;
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.core.view.ConfigViews;
+import io.egressgateway.core.view.PodGenerations;
 import io.egressgateway.kube.infra.AzureProvisioner;
 import io.egressgateway.kube.infra.SgcApi;
 import io.egressgateway.kube.model.Allocation;
@@ -47,13 +48,16 @@ final class GatewayConfigPass {
   private final SgcApi kube;
   private final AzureProvisioner azure;
   private final ConfigViews views;
+  private final PodGenerations pods;
   private final Duration azureTimeout;
   private final Executor blocking;
 
-  GatewayConfigPass(SgcApi kube, AzureProvisioner azure, ConfigViews views, Duration azureTimeout, Executor blocking) {
+  GatewayConfigPass(SgcApi kube, AzureProvisioner azure, ConfigViews views, PodGenerations pods, Duration azureTimeout,
+      Executor blocking) {
     this.kube = kube;
     this.azure = azure;
     this.views = views;
+    this.pods = pods;
     this.azureTimeout = azureTimeout;
     this.blocking = blocking;
   }
@@ -91,7 +95,15 @@ final class GatewayConfigPass {
       if (stored.isPresent()) {
         publicKey = stored.get();
       } else {
-        publicKey = kube.createKeySecret(secretName, o.namespace(), o.name(), WireGuardKeys.generate());
+        try {
+          publicKey = kube.createKeySecret(secretName, o.namespace(), o.name(), WireGuardKeys.generate());
+        } catch (SgcApi.ForeignKeySecret e) {
+          // never adopted or overwritten: the SGC says why (Accepted=False), the failed pass adds a Warning
+          // Event and retries with backoff until the Secret is labelled or removed
+          writeStatus(o, new StatusPlanner.Outcome(o.generation(),
+              Optional.of(new SpecValidation.Rejection("KeySecretConflict", e.getMessage())), "", "", "", Optional.empty(), ""));
+          throw e;
+        }
         boolean recreated = !o.status().publicKey().isEmpty() && !o.status().publicKey().equals(publicKey);
         kube.event(o.namespace(), o.name(), o.uid(), false, recreated ? "KeyPairRecreated" : "KeyPairCreated",
             recreated
@@ -125,9 +137,16 @@ final class GatewayConfigPass {
     return (a.allocation() != null ? publishView(o, a.allocation(), p.publicKey(), p.secretName()) : done())
         .thenApplyAsync(v -> {
           writeStatus(o, new StatusPlanner.Outcome(o.generation(), Optional.empty(),
-              p.publicKey(), p.secretName(), kube.secretNamespace(), Optional.ofNullable(a.allocation()), a.error()));
+              p.publicKey(), p.secretName(), kube.secretNamespace(), Optional.ofNullable(a.allocation()), a.error())
+              .withPods(a.allocation() == null ? null : podsOf(o)));
           return a.error().isEmpty() ? Result.NOTHING : Result.RETRY;
         }, blocking);
+  }
+
+  /** How many of the configuration's running pods run the generation just published (they report it, see {@link PodGenerations}). */
+  private SgcStatus.Pods podsOf(ObservedSgc o) {
+    PodGenerations.Count c = pods.count(o.key(), o.uid(), o.generation());
+    return new SgcStatus.Pods(c.current(), c.total());
   }
 
   /** Deleting: Azure first, then the Secret and the view, then the finalizer. */

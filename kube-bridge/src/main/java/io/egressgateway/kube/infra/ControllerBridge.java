@@ -110,7 +110,8 @@ public final class ControllerBridge implements AutoCloseable {
         () -> client.genericKubernetesResources(SGC_KIND).inAnyNamespace().runnableInformer(0),
         o -> markSgc((GenericKubernetesResource) o));
     this.secrets = supervised("secrets", watches,
-        () -> client.secrets().inNamespace(settings.namespace()).runnableInformer(0),
+        // only the key Secrets we made (owner label): the controllers cache no other Secret of the namespace
+        () -> client.secrets().inNamespace(settings.namespace()).withLabel(Fabric8SgcApi.LABEL_OWNER_NAME).runnableInformer(0),
         o -> markSecret((Secret) o));
     this.nodes = List.of(
         supervised("nodes/" + LABEL_GATEWAY_UPSTREAM, watches,
@@ -175,6 +176,8 @@ public final class ControllerBridge implements AutoCloseable {
       });
     }
     bridge.run(settings.resync());
+    // pods that follow a new generation (or come and go) change the status: a fresh snapshot recounts them
+    io.egressgateway.core.view.PodGenerations.get(system).subscribe(bridge::podsChanged);
     if (!settings.queryPlugin().isEmpty()) {
       bridge.synced.thenRun(() -> bridge.sweepOrphans(system, settings.queryPlugin()));
     }
@@ -218,6 +221,11 @@ public final class ControllerBridge implements AutoCloseable {
   /** Completes once every informer has synced for the first time and snapshots flow. */
   public CompletableFuture<Void> synced() {
     return synced;
+  }
+
+  /** Marks the known SGCs among {@code keys} for a fresh snapshot (their pods' generations changed). */
+  public void podsChanged(Set<String> keys) {
+    keys.stream().filter(known::contains).forEach(dirty::add);
   }
 
   /** Marks every known SGC for a fresh snapshot. */

@@ -157,7 +157,7 @@ public final class Fabric8SgcApi implements SgcApi {
     }
     Secret existing = client.secrets().inNamespace(secretNamespace).withName(secretName).get();
     if (existing != null && !ownedBy(existing, ownerNamespace, ownerName)) {
-      throw new IllegalStateException("Secret " + secretNamespace + "/" + secretName + " exists but is not the key Secret of "
+      throw new ForeignKeySecret("Secret " + secretNamespace + "/" + secretName + " exists but is not the key Secret of "
           + ownerNamespace + "/" + ownerName + " (its owner labels " + LABEL_OWNER_NAMESPACE + " and " + LABEL_OWNER_NAME
           + " do not name it); it is left alone: remove it, or label it if it is this configuration's");
     }

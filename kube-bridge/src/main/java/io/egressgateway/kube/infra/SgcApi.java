@@ -28,7 +28,9 @@ public interface SgcApi {
 
   /**
    * Creates Secret {@code secretName} with {@code pair} and the owning labels. If it exists already with a
-   * usable key, that key wins (never rotated by accident). Returns the public key the Secret now holds.
+   * usable key and our owner labels naming this SGC, that key wins (never rotated by accident). Returns the
+   * public key the Secret now holds. A Secret of that name without those labels is never adopted or
+   * overwritten: {@link ForeignKeySecret}.
    */
   String createKeySecret(String secretName, String ownerNamespace, String ownerName, WireGuardKeys.Pair pair);
 
@@ -67,4 +69,13 @@ public interface SgcApi {
 
   /** Records a Kubernetes Event on the SGC. */
   void event(String namespace, String name, String uid, boolean warning, String reason, String message);
+
+  /** A Secret with the key Secret's name exists but is not this SGC's (no owner labels naming it): left alone. */
+  final class ForeignKeySecret extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    public ForeignKeySecret(String message) {
+      super(message);
+    }
+  }
 }

@@ -5,6 +5,7 @@ import io.egressgateway.kube.crd.DefaultRoute;
 import io.egressgateway.kube.crd.GatewayNodeProfile;
 import io.egressgateway.kube.crd.GatewayServerProfile;
 import io.egressgateway.kube.crd.GatewayVmssProfile;
+import io.egressgateway.kube.crd.PodCounts;
 import io.egressgateway.kube.crd.StaticGatewayConfiguration;
 import io.egressgateway.kube.crd.StaticGatewayConfigurationSpec;
 import io.egressgateway.kube.crd.StaticGatewayConfigurationStatus;
@@ -122,7 +123,8 @@ public final class SgcMapping {
         ref == null ? "" : ref.getNamespace(),
         s.getObservedGeneration() == null ? 0 : s.getObservedGeneration(),
         conds,
-        profiles);
+        profiles,
+        s.getPods() == null ? null : new SgcStatus.Pods(nz(s.getPods().getCurrent()), nz(s.getPods().getTotal())));
   }
 
   public static StaticGatewayConfigurationStatus toCrd(SgcStatus s) {
@@ -143,7 +145,12 @@ public final class SgcMapping {
         : s.gatewayProfiles().stream()
             .map(g -> new GatewayNodeProfile(g.nodeName(), g.primaryIp(), g.secondaryIp()))
             .toList());
+    out.setPods(s.pods() == null ? null : new PodCounts(s.pods().current(), s.pods().total()));
     return out;
+  }
+
+  private static int nz(Integer i) {
+    return i == null ? 0 : i;
   }
 
   private static Condition toCrd(SgcStatus.Condition c) {

@@ -148,6 +148,18 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
         .toList());
   }
 
+  /**
+   * Tells the tunnels of this node that the view of configuration {@code key} changed, so that they follow it
+   * ({@link PodTunnel.Follow}): those of the pods annotated with it, and those this agent made or took back
+   * (a tunnel of another configuration ignores it).
+   */
+  public void followView(String key) {
+    java.util.Set<String> ids = new java.util.TreeSet<>(devices.values());
+    directory.all().stream().filter(p -> p.gatewayConfigKey().filter(key::equals).isPresent())
+        .forEach(p -> ids.add(NodePinned.entityId(node, p.uid())));
+    ids.forEach(id -> tunnels.tell(id, new PodTunnel.Follow(key)));
+  }
+
   /** The entity ids of this node's tunnels: those this agent made or took back, and those of the annotated pods in the cache. */
   private java.util.Set<String> tunnelIds() {
     java.util.Set<String> ids = new java.util.TreeSet<>(devices.values());

@@ -8,7 +8,9 @@ import akka.actor.typed.Props;
 import akka.actor.typed.DispatcherSelector;
 import akka.cluster.typed.Cluster;
 import io.egressgateway.core.Roles;
+import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.core.view.ConfigViews;
+import io.egressgateway.core.view.PodGenerations;
 import io.egressgateway.datapath.command.CommandRunner;
 import io.egressgateway.datapath.wireguard.WireGuardBackends;
 import io.egressgateway.pod.infra.CniServer;
@@ -19,6 +21,7 @@ import io.egressgateway.pod.infra.PodDirectory;
 import io.egressgateway.pod.infra.PodKeys;
 import io.egressgateway.pod.infra.PodSettings;
 import io.egressgateway.pod.infra.ShardedGatewayPeers;
+import io.egressgateway.pod.infra.TunnelGenerations;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.concurrent.CompletableFuture;
@@ -99,6 +102,8 @@ public final class PodAgent {
           "age of the oldest WireGuard handshake among this node's pod tunnels").track(watchdog::oldestHandshakeSeconds);
       metrics.gauge("egress_pod_tunnel_forced_handshakes",
           "pod tunnels forced into a fresh handshake by the failover watchdog since start").track(watchdog::kicks);
+      watchdog.onCensus(new io.egressgateway.pod.infra.TunnelMetrics(metrics,
+          Roles.nodeOf(Cluster.get(system).selfMember().getRoles()).orElse("")));
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "pod-failover-watchdog", () -> {
         watchdog.close();
         return CompletableFuture.completedFuture(Done.getInstance());
@@ -113,13 +118,14 @@ public final class PodAgent {
         .orElseThrow(() -> new IllegalStateException("this member has no node:<name> role; the pod agent needs one"));
     ConfigViews views = ConfigViews.get(system);
     PodTunnel.Deps deps = new PodTunnel.Deps(datapath, gateways, views::current, settings.gatewayWait(), settings.gatewayGrace(),
-        new PodKeys(), settings.exceptionCidrs());
+        new PodKeys(), settings.exceptionCidrs(), TunnelGenerations.of(PodGenerations.get(system)));
     PodTunnels tunnels = PodTunnels.sharded(system, PodTunnel.init(system, deps));
     CniHandler handler = new CniHandler(node, directory, tunnels, datapath,
         settings.answerTimeout().minusMillis(500), system.dispatchers().lookup(DispatcherSelector.blocking()));
     ActorRef<PeerSync.Command> peerSync = system.systemActorOf(
         PeerSync.create(gateways, handler::liveTunnels, settings.peerSyncInterval(), true), "pod-peer-sync", Props.empty());
     views.subscribe(v -> peerSync.tell(new PeerSync.ViewsChanged(v)));
+    views.subscribe(followedBy(handler));
     io.egressgateway.pod.infra.GatewayNamespaces hints = new io.egressgateway.pod.infra.GatewayNamespaces(
         settings.socketPath().toAbsolutePath().getParent(), system.dispatchers().lookup(DispatcherSelector.blocking()),
         java.time.Duration.ofSeconds(30), System::nanoTime);
@@ -179,6 +185,25 @@ public final class PodAgent {
         });
       }
     }, system.executionContext());
+  }
+
+  /**
+   * A view listener that tells this node's tunnels of each configuration whose view changed to follow it
+   * (live reconfiguration, {@link FollowFlow}). The first call (the view as it is when the agent starts) only
+   * sets what later ones compare with: tunnels taken back after a restart follow once taken back.
+   */
+  static java.util.function.Consumer<java.util.Map<String, ConfigView>> followedBy(CniHandler handler) {
+    java.util.concurrent.atomic.AtomicReference<java.util.Map<String, ConfigView>> seen = new java.util.concurrent.atomic.AtomicReference<>();
+    return now -> {
+      java.util.Map<String, ConfigView> before = seen.getAndSet(now);
+      if (before != null) {
+        now.forEach((key, view) -> {
+          if (!view.equals(before.get(key))) {
+            handler.followView(key);
+          }
+        });
+      }
+    };
   }
 
   /**

@@ -23,6 +23,7 @@ import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.pod.infra.GatewayPeers;
 import io.egressgateway.pod.infra.PodDatapath;
 import io.egressgateway.pod.infra.PodKeys;
+import io.egressgateway.pod.infra.TunnelGenerations;
 import io.egressgateway.pod.model.DeviceNames;
 import io.egressgateway.datapath.model.Ipv4Cidr;
 import io.egressgateway.pod.model.PodRoutes;
@@ -49,8 +50,9 @@ import org.slf4j.LoggerFactory;
  * for a confirmation), then the device, and only then the routes that move traffic into the tunnel. DEL:
  * the peer off the gateways, the device out of the pod. A dead device is made again ({@link ReattachFlow});
  * after an agent restart the tunnel is taken back ({@link ResumeFlow}), if need be with a new key ({@link
- * RekeyFlow}). One flow runs at a time ({@link TunnelFlows}); further commands are stashed until its own
- * completion message ends it.
+ * RekeyFlow}). A running tunnel follows its configuration's new generations ({@link FollowFlow}) and says
+ * which one it runs ({@link TunnelGenerations}). One flow runs at a time ({@link TunnelFlows}); further
+ * commands are stashed until its own completion message ends it.
  */
 public final class PodTunnel
     extends EventSourcedBehaviorWithEnforcedReplies<PodTunnel.Command, PodTunnel.Event, PodTunnel.State> {
@@ -71,9 +73,15 @@ public final class PodTunnel
       Duration gatewayWait,
       Duration gatewayGrace,
       PodKeys keys,
-      List<Ipv4Cidr> exceptionCidrs) {
+      List<Ipv4Cidr> exceptionCidrs,
+      TunnelGenerations generations) {
     public Deps {
       exceptionCidrs = List.copyOf(exceptionCidrs);
+    }
+
+    public Deps(PodDatapath datapath, GatewayPeers gateways, Supplier<Map<String, ConfigView>> views, Duration gatewayWait,
+        Duration gatewayGrace, PodKeys keys, List<Ipv4Cidr> exceptionCidrs) {
+      this(datapath, gateways, views, gatewayWait, gatewayGrace, keys, exceptionCidrs, TunnelGenerations.NONE);
     }
   }
 
@@ -123,6 +131,9 @@ public final class PodTunnel
   static final Duration RESUME_RETRY = Duration.ofSeconds(1);
   static final int RESUME_ATTEMPTS = 60;
 
+  /** The view of configuration {@code configKey} changed: an established tunnel of it follows ({@link FollowFlow}). */
+  public record Follow(String configKey) implements Command {}
+
   /** A device made again with a new key could not be provisioned: the next attempt ({@link RekeyFlow}). */
   record RetryRekey(String deviceName, int attempt, Tunnel replaced) implements Command {}
 
@@ -137,6 +148,9 @@ public final class PodTunnel
 
   /** {@link ReattachFlow}. */
   record Reattached(String deviceName, String error) implements Command {}
+
+  /** {@link FollowFlow}: the generation brought over, how long it took, what went wrong (null: nothing). */
+  record Followed(String deviceName, long generation, long tookMs, String error) implements Command {}
 
   /** {@link ResumeFlow}: what the device's look found. */
   record Resumed(String deviceName, PodDatapath.Resumption found, String error,
@@ -213,6 +227,8 @@ public final class PodTunnel
   private final ReattachFlow reattach;
   private final RekeyFlow rekey;
   private final ResumeFlow resume;
+  private final FollowFlow follow;
+  private final RemoveFlow remove;
 
   private PodTunnel(ActorContext<Command> ctx, String entityId, Deps deps) {
     super(PersistenceId.of(ENTITY_KEY.name(), entityId),
@@ -224,6 +240,8 @@ public final class PodTunnel
     this.reattach = new ReattachFlow(flows);
     this.rekey = new RekeyFlow(flows);
     this.resume = new ResumeFlow(flows, rekey);
+    this.follow = new FollowFlow(flows);
+    this.remove = new RemoveFlow(flows);
   }
 
   @Override
@@ -241,8 +259,10 @@ public final class PodTunnel
     builder.forAnyState()
         .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), s))
         .onCommand(Provisioned.class, this::onProvisioned)
-        .onCommand(Deprovisioned.class, this::onDeprovisioned)
-        .onCommand(Reattached.class, (s, c) -> reattach.onReattached(Effect(), c))
+        .onCommand(Deprovisioned.class, (s, c) -> remove.onDeprovisioned(Effect(), s, c))
+        .onCommand(Reattached.class, (s, c) -> reattach.onReattached(Effect(), s, c))
+        .onCommand(Followed.class, (s, c) -> follow.onFollowed(Effect(), s, c))
+        .onCommand(Follow.class, (s, c) -> follow.onFollow(Effect(), s, c))
         .onCommand(Resumed.class, (s, c) -> resume.onResumed(Effect(), s, c))
         .onCommand(Rekeyed.class, (s, c) -> rekey.onRekeyed(Effect(), s, c));
     builder.forState(s -> flows.serial.running())
@@ -255,13 +275,13 @@ public final class PodTunnel
         .onCommand(RetryRekey.class, (s, c) -> Effect().noReply());
     builder.forStateType(Requested.class)
         .onCommand(Add.class, this::onAdd)
-        .onCommand(Remove.class, (s, c) -> onRemove(s.tunnel(), "", c))
+        .onCommand(Remove.class, (s, c) -> remove.onRemove(Effect(), s.tunnel(), "", c))
         .onCommand(Reattach.class, (s, c) -> Effect().noReply())
         .onCommand(Resume.class, this::onResume)
         .onCommand(RetryRekey.class, (s, c) -> rekey.onRetry(Effect(), s, c));
     builder.forStateType(Established.class)
         .onCommand(Add.class, this::onAdd)
-        .onCommand(Remove.class, (s, c) -> onRemove(s.tunnel(), s.gateway(), c))
+        .onCommand(Remove.class, (s, c) -> remove.onRemove(Effect(), s.tunnel(), s.gateway(), c))
         .onCommand(Reattach.class, (s, c) -> reattach.onReattach(Effect(), s, c))
         .onCommand(Resume.class, this::onResume)
         .onCommand(RetryRekey.class, (s, c) -> Effect().noReply());
@@ -343,36 +363,8 @@ public final class PodTunnel
     log.info("{}: tunnel {} established for {} via {} (first gateway to confirm: {})", entityId, t.deviceName(),
         t.podIp(), t.configKey(), m.gateway());
     return Effect().persist(new TunnelEstablished(m.containerId(), m.gateway()))
+        .thenRun(st -> flows.settled(t))
         .thenRun(st -> m.replyTo().tell(StatusReply.success(new Added(t.publicKey(), t.configKey(), m.gateway(), t.deviceName()))))
-        .thenNoReply()
-        .thenUnstashAll();
-  }
-
-  /** DEL of the tunnel {@code t}, whose peer {@code confirmed} (may be empty) is known to hold. */
-  private ReplyEffect<Event, State> onRemove(Tunnel t, String confirmed, Remove cmd) {
-    if (!cmd.containerId().isEmpty() && !cmd.containerId().equals(t.containerId())) {
-      return Effect().reply(cmd.replyTo(), StatusReply.ack());
-    }
-    flows.serial.occupy();
-    return Effect().none()
-        .thenRun(st -> flows.ctx.pipeToSelf(flows.pipelines.deprovision(t, confirmed), (error, err) -> new Deprovisioned(
-            t.containerId(), err != null ? TunnelPipelines.describe(err) : (error.isEmpty() ? null : error), cmd.replyTo())))
-        .thenNoReply();
-  }
-
-  private ReplyEffect<Event, State> onDeprovisioned(State s, Deprovisioned m) {
-    flows.serial.end();
-    if (m.error() != null) {
-      log.warn("{}: removing the tunnel of {} was incomplete: {}", entityId, m.containerId(), m.error());
-    } else {
-      log.info("{}: tunnel of {} removed", entityId, m.containerId());
-    }
-    Tunnel gone = tunnelOf(s);
-    if (gone != null && gone.containerId().equals(m.containerId())) {
-      deps.keys().remove(gone.deviceName());
-    }
-    return Effect().persist(new TunnelRemoved(m.containerId()))
-        .thenRun(st -> m.replyTo().tell(StatusReply.ack()))
         .thenNoReply()
         .thenUnstashAll();
   }

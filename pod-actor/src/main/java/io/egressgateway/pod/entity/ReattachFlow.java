@@ -43,16 +43,22 @@ final class ReattachFlow {
       return effect.noReply();
     }
     f.serial.occupy();
+    f.bringing = plan.view();
     f.ctx.pipeToSelf(f.pipelines.reattach(t, plan.view(), plan.routes(), key.get()),
         (v, err) -> new Reattached(t.deviceName(), err == null ? null : TunnelPipelines.describe(err)));
     return effect.noReply();
   }
 
-  ReplyEffect<Event, State> onReattached(EffectFactories<Event, State> effect, Reattached m) {
+  ReplyEffect<Event, State> onReattached(EffectFactories<Event, State> effect, State s, Reattached m) {
     f.serial.end();
+    Tunnel t = PodTunnel.tunnelOf(s);
     if (m.error() == null) {
       log.info("{}: device {} re-created after its process died", f.entityId, m.deviceName());
+      if (t != null && t.deviceName().equals(m.deviceName())) {
+        f.settled(t);
+      }
     } else {
+      f.bringing = null;
       log.warn("{}: re-creating device {} failed: {}", f.entityId, m.deviceName(), m.error());
     }
     return effect.noReply().thenUnstashAll();

@@ -83,6 +83,7 @@ final class RekeyFlow {
         t.podIp(), t.configKey(), m.gateway());
     return effect.persist(new TunnelEstablished(m.containerId(), m.gateway()))
         .thenRun(st -> {
+          f.settled(t);
           if (m.replyTo() != null) {
             m.replyTo().tell(StatusReply.success(TakenBack.of(t, true)));
           }

@@ -82,6 +82,10 @@ final class ResumeFlow {
       if (view != null && view.uid().equals(t.configUid())) {
         sendPeer(t, view.gateways().keySet(), "resumed after an agent restart");
       }
+      // what the device runs is not known here: brought to the view as it is now (which may have moved on)
+      f.applied = null;
+      f.bringing = null;
+      f.settled(t);
       return effect.reply(m.replyTo(), StatusReply.success(TakenBack.of(t, false))).thenUnstashAll();
     }
     if (m.found().sandboxGone()) {

@@ -14,8 +14,9 @@ import java.util.function.BiFunction;
 /**
  * What the flows of one {@link PodTunnel} share: the entity's context and dependencies, the datapath
  * pipelines, and the one-at-a-time rule ({@link SerialReconcile}: while a flow's datapath work runs, further
- * commands are stashed, and the flow's own completion message ends it). Holds no decision; owned by the
- * entity; not thread-safe.
+ * commands are stashed, and the flow's own completion message ends it), and which generation of its
+ * configuration the tunnel's datapath runs. Holds no decision (what the datapath runs is an observation, kept
+ * in memory only); owned by the entity; not thread-safe.
  */
 final class TunnelFlows {
   final ActorContext<Command> ctx;
@@ -23,6 +24,10 @@ final class TunnelFlows {
   final PodTunnel.Deps deps;
   final TunnelPipelines pipelines;
   final SerialReconcile<Command> serial = SerialReconcile.immediate();
+  /** The view the tunnel's datapath was last brought to; null when not known (after an agent restart). */
+  ConfigView applied;
+  /** The view the running flow brings the datapath to. */
+  ConfigView bringing;
 
   TunnelFlows(ActorContext<Command> ctx, String entityId, PodTunnel.Deps deps, TunnelPipelines pipelines) {
     this.ctx = ctx;
@@ -80,11 +85,35 @@ final class TunnelFlows {
   }
 
   /**
+   * The running flow brought {@code t}'s datapath to {@link #bringing}: that is what it runs now, reported to
+   * the configuration's status; a view that moved on meanwhile is followed at once ({@link FollowFlow}).
+   */
+  void settled(Tunnel t) {
+    if (bringing != null) {
+      applied = bringing;
+      bringing = null;
+      deps.generations().applied(entityId, t.configKey(), t.configUid(), applied.generation());
+    }
+    ConfigView now = deps.views().get().get(t.configKey());
+    if (now != null && (applied == null || now.generation() != applied.generation())) {
+      ctx.getSelf().tell(new PodTunnel.Follow(t.configKey()));
+    }
+  }
+
+  /** The tunnel is gone: it no longer counts among its configuration's pods. */
+  void forget() {
+    applied = null;
+    bringing = null;
+    deps.generations().gone(entityId);
+  }
+
+  /**
    * Provisions {@code t} (see {@link TunnelPipelines#provision}); the outcome comes back as {@code done}'s
    * message: the first gateway to confirm, or what went wrong.
    */
   void provision(Tunnel t, Plan plan, Tunnel replaced, BiFunction<String, String, Command> done) {
     String key = deps.keys().get(t.deviceName()).orElseThrow();
+    bringing = plan.view();
     ctx.pipeToSelf(pipelines.provision(t, plan.view(), plan.routes(), key, replaced),
         (gw, err) -> done.apply(gw, err == null ? null : TunnelPipelines.describe(err)));
   }

@@ -77,6 +77,16 @@ final class TunnelPipelines {
     }, blocking);
   }
 
+  /** Brings a running tunnel to a changed configuration, see {@link PodDatapath#follow}. */
+  CompletableFuture<Void> follow(PodTunnel.Tunnel t, ConfigView view, List<Route> routes, String previousEndpoint) {
+    return CompletableFuture.runAsync(() -> deps.datapath().follow(attachment(t, view), routes, previousEndpoint), blocking);
+  }
+
+  /** The tunnel endpoint of {@code view}: {@code ilbIp:port}. */
+  static String endpoint(ConfigView view) {
+    return view.ilbIp() + ":" + view.port();
+  }
+
   /** Looks for a tunnel's device after an agent restart, see {@link PodDatapath#resume}. */
   CompletableFuture<PodDatapath.Resumption> resume(PodTunnel.Tunnel t, ConfigView view) {
     return CompletableFuture.supplyAsync(() -> deps.datapath().resume(attachment(t, view)), blocking);
@@ -120,7 +130,7 @@ final class TunnelPipelines {
   }
 
   private static PodDatapath.Attachment attachment(PodTunnel.Tunnel t, ConfigView view) {
-    return new PodDatapath.Attachment(t.deviceName(), t.netns(), view.ilbIp() + ":" + view.port(), view.gatewayPublicKey());
+    return new PodDatapath.Attachment(t.deviceName(), t.netns(), endpoint(view), view.gatewayPublicKey());
   }
 
   /** The gateways that confirmed the pod's peer and when ({@link System#nanoTime}); when the device was ready. */

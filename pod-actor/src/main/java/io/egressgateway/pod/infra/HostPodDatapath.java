@@ -6,6 +6,7 @@ import io.egressgateway.datapath.command.CommandException;
 import io.egressgateway.datapath.command.CommandRunner;
 import io.egressgateway.datapath.model.NetnsName;
 import io.egressgateway.datapath.model.WgConfig;
+import io.egressgateway.datapath.model.WgDump;
 import io.egressgateway.datapath.model.WgPeer;
 import io.egressgateway.datapath.net.IpBatch;
 import io.egressgateway.datapath.net.Net;
@@ -18,6 +19,7 @@ import io.egressgateway.pod.model.RouteAction;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -142,11 +144,20 @@ public final class HostPodDatapath implements PodDatapath {
     return new WgPeer(gatewayPublicKey, List.of("0.0.0.0/0"), gatewayEndpoint, keepaliveSeconds);
   }
 
+  /**
+   * Loose reverse-path filtering in the pod's namespace, run under {@code ip netns exec}. An unprivileged
+   * container (the chart's worker: NET_ADMIN, NET_RAW, SYS_ADMIN) has /proc/sys mounted read-only; the
+   * command makes it writable in the private mount namespace {@code ip netns exec} gives it, and nowhere
+   * else (where /proc/sys is no mount of its own, as on a host or in a privileged container, the remount
+   * fails and changes nothing). A constant text: no value reaches the shell.
+   */
+  public static final List<String> RP_FILTER = List.of("sh", "-c", "mount -o remount,bind,rw /proc/sys 2>/dev/null;"
+      + " exec sysctl -q -w net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.eth0.rp_filter=2");
+
   @Override
   public void applyRoutes(String podNetns, List<Route> desired) {
     NetnsName ns = NetnsName.parse(NetnsNames.resolve(cmd, podNetns));
-    cmd.run(CommandRunner.inNetns(ns.value(), List.of("sysctl", "-q", "-w",
-        "net.ipv4.conf.all.rp_filter=2", "net.ipv4.conf.eth0.rp_filter=2")));
+    cmd.run(CommandRunner.inNetns(ns.value(), RP_FILTER));
     Nft.replaceTable(cmd, ns.value(), "ip", NFT_TABLE, replyMarkingBody());
     // one `ip -batch` to read what is there (the rule and our routes) and one for every change: each exec
     // costs milliseconds on a busy node
@@ -161,6 +172,54 @@ public final class HostPodDatapath implements PodDatapath {
     if (!batch.isEmpty()) {
       batch.run(cmd, ns);
     }
+  }
+
+  @Override
+  public void follow(Attachment a, List<Route> desired, String previousEndpoint) {
+    String name = NetnsNames.resolve(cmd, a.podNetns());
+    NetnsName ns = NetnsName.parse(name);
+    Optional<Net.Link> wg0 = Net.link(cmd, name, "wg0");
+    if (wg0.isEmpty() || !wg0.get().alias().equals(a.deviceName())) {
+      throw new IllegalStateException("pod " + a.podNetns() + " has no wg0 of tunnel " + a.deviceName());
+    }
+    IpBatch make = new IpBatch();
+    IpBatch breakOff = new IpBatch();
+    for (RouteAction action : PodRoutes.plan(desired, ourRoutes(ns))) {
+      if (action instanceof RouteAction.Replace) {
+        route(make, IpBatch.RouteVerb.REPLACE, action.route());
+      } else {
+        route(breakOff, IpBatch.RouteVerb.DEL, action.route());
+      }
+    }
+    if (!make.isEmpty()) {
+      make.run(cmd, ns);
+    }
+    WgDevice device = WgDevice.created(a.deviceName(), hostNetns).movedTo(name, "wg0");
+    Map<String, WgDump.Peer> peers = wg.dump(device).peers();
+    WgDump.Peer current = peers.get(a.gatewayPublicKey());
+    WgPeer wanted = gatewayPeer(a.gatewayPublicKey(), a.gatewayEndpoint(), 0);
+    boolean endpointMoved = previousEndpoint != null && !previousEndpoint.equals(a.gatewayEndpoint());
+    if (current != null && endpointMoved) {
+      // same key, new endpoint: a session with the old endpoint's gateway would not be known behind the new
+      // one; without the peer for this instant, packets routed into wg0 fail (ENOKEY), they never leave by eth0
+      wg.removePeer(device, a.gatewayPublicKey());
+      current = null;
+    }
+    // the endpoint the device shows may be where the gateway last answered from (WireGuard roams): set it
+    // again when not known to be the same, which keeps the session
+    if (current == null || previousEndpoint == null) {
+      // a new key: set before the old peer goes; WireGuard moves the allowed IPs (0.0.0.0/0) to it
+      wg.setPeer(device, wanted);
+    }
+    for (String other : peers.keySet()) {
+      if (!other.equals(a.gatewayPublicKey())) {
+        wg.removePeer(device, other);
+      }
+    }
+    if (!breakOff.isEmpty()) {
+      breakOff.run(cmd, ns);
+    }
+    watch(a, device);
   }
 
   /** One route line, from the route's typed values (each parsed again here, right before use). */

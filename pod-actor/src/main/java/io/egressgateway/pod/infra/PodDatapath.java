@@ -61,6 +61,18 @@ public interface PodDatapath {
    */
   Resumption resume(Attachment attachment);
 
+  /**
+   * Brings a running tunnel to a changed configuration without restarting it, make before break: first the
+   * routes that are missing or different (the default last, replaced in place), then the gateway peer (a new
+   * key is set before the old peer goes; an endpoint that moved from {@code previousEndpoint} starts a fresh
+   * session), then the removal of routes no longer wanted. Level-triggered: compares with what the pod has, so
+   * a repeated call changes nothing. The pod's wg0 must be the tunnel's device.
+   *
+   * @param previousEndpoint the endpoint the tunnel was given before, null when not known (after an agent
+   *                         restart): then the endpoint is set without ending the session
+   */
+  void follow(Attachment attachment, List<Route> desired, String previousEndpoint);
+
   /** Brings the pod's routes (ours only) to {@code desired} and installs reply marking. */
   void applyRoutes(String podNetns, List<Route> desired);
 

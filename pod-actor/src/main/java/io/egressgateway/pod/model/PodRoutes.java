@@ -12,8 +12,10 @@ import java.util.Set;
  *
  * <p>{@code staticEgressGateway}: everything goes into wg0 ({@code 0.0.0.0/0 via inet6 fe80::1 dev wg0}),
  * except the node's exception CIDRs, the config's and the CNI configuration's exclude CIDRs and the ILB
- * address, which go via eth0's gateway. {@code azureNetworking}: eth0 keeps the default; only the config's
- * exclude CIDRs go into wg0 (there they mean "send through the gateway"), as upstream does. In both modes
+ * address, which go via eth0's gateway. {@code azureNetworking}: the default goes via eth0's gateway (the
+ * route the runtime made, taken over with our marker so that a configuration changed from {@code
+ * staticEgressGateway} gets it back); only the config's exclude CIDRs go into wg0 (there they mean "send
+ * through the gateway"), as upstream does. In both modes
  * the exception CIDRs (the instance metadata service, the node-local DNS cache: services of the node
  * itself) have routes via eth0 of their own, so that no exclude CIDR, however wide, takes them into the
  * tunnel; where a config excludes exactly an exception, the exception wins. Table {@value
@@ -60,6 +62,7 @@ public final class PodRoutes {
           routes.add(Route.main(cidr, Route.TUNNEL_VIA, "wg0"));
         }
       }
+      routes.add(Route.main("0.0.0.0/0", eth0Gateway, "eth0"));
       return dedupe(routes);
     }
     if (!STATIC_EGRESS_GATEWAY.equals(mode)) {
@@ -78,32 +81,34 @@ public final class PodRoutes {
   }
 
   /**
-   * Replace what is missing or different, delete what we created and no longer want. {@code observedOurs}
-   * are the routes carrying our marker; the default route is replaced last, so that excluded traffic has
-   * its path before everything else moves into the tunnel.
+   * Make before break: first every route that is missing or different (replaced in place, so a route whose
+   * next hop changes is never absent), the default last of them, so that excluded traffic has its path before
+   * everything else moves; then the deletion of what we created and no longer want. {@code observedOurs} are
+   * the routes carrying our marker. A default that changes device ({@code defaultRoute} changed) is one
+   * {@code replace}: the tunnel default stays until its replacement takes its place, never a moment without.
    */
   public static List<RouteAction> plan(List<Route> desired, List<Route> observedOurs) {
     List<RouteAction> actions = new ArrayList<>();
     Set<Route> observed = new LinkedHashSet<>(observedOurs);
-    Set<Route> wanted = new LinkedHashSet<>(desired);
-    for (Route r : observedOurs) {
-      if (!wanted.contains(r) && wanted.stream().noneMatch(w -> sameKey(w, r))) {
-        actions.add(new RouteAction.Delete(r));
-      }
-    }
-    Route tunnelDefault = null;
+    Route newDefault = null;
     for (Route r : desired) {
       if (observed.contains(r)) {
         continue;
       }
       if (r.dst().equals("0.0.0.0/0") && r.table() == Route.MAIN) {
-        tunnelDefault = r;
+        newDefault = r;
       } else {
         actions.add(new RouteAction.Replace(r));
       }
     }
-    if (tunnelDefault != null) {
-      actions.add(new RouteAction.Replace(tunnelDefault));
+    if (newDefault != null) {
+      actions.add(new RouteAction.Replace(newDefault));
+    }
+    Set<Route> wanted = new LinkedHashSet<>(desired);
+    for (Route r : observedOurs) {
+      if (!wanted.contains(r) && wanted.stream().noneMatch(w -> sameKey(w, r))) {
+        actions.add(new RouteAction.Delete(r));
+      }
     }
     return actions;
   }

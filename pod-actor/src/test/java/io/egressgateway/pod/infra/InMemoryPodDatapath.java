@@ -97,6 +97,24 @@ public final class InMemoryPodDatapath implements PodDatapath {
   }
 
   @Override
+  public void follow(Attachment a, List<Route> desired, String previousEndpoint) {
+    Pod p = existing(a.podNetns());
+    Device d = p.wg0().filter(w -> w.alias().equals(a.deviceName()))
+        .orElseThrow(() -> new IllegalStateException("pod " + a.podNetns() + " has no wg0 of tunnel " + a.deviceName()));
+    follows.incrementAndGet();
+    pods.put(a.podNetns(), new Pod(Optional.of(new Device(d.alias(), a.gatewayEndpoint(), a.gatewayPublicKey(),
+        d.hasPrivateKey())), p.routes(), p.replyMarking()));
+    applyRoutes(a.podNetns(), desired);
+  }
+
+  private final java.util.concurrent.atomic.AtomicInteger follows = new java.util.concurrent.atomic.AtomicInteger();
+
+  /** How many times a running tunnel was brought to a changed configuration ({@link #follow}). */
+  public int follows() {
+    return follows.get();
+  }
+
+  @Override
   public void applyRoutes(String podNetns, List<Route> desired) {
     Pod p = existing(podNetns);
     List<Route> routes = new ArrayList<>(p.routes());

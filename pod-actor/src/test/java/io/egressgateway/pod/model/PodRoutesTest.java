@@ -6,57 +6,81 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.egressgateway.datapath.model.Ipv4Cidr;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class PodRoutesTest {
   private static final String GW = "169.254.1.1";
 
-  @Test
-  void staticModeSendsEverythingIntoTheTunnelExceptExcludesAndTheIlb() {
-    List<Route> d = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, GW, List.of("198.18.20.0/24"),
-        List.of("10.244.0.0/16", "198.18.20.0/24"), List.of(), "10.224.0.100");
-    assertEquals(List.of(
-        Route.main("169.254.1.1/32", "", "eth0"),
-        new Route("0.0.0.0/0", GW, "eth0", Route.REPLY_TABLE),
-        Route.main("198.18.20.0/24", GW, "eth0"),
-        Route.main("10.244.0.0/16", GW, "eth0"),
-        Route.main("10.224.0.100/32", GW, "eth0"),
-        Route.main("0.0.0.0/0", "inet6 fe80::1", "wg0")), d);
-  }
-
-  @Test
-  void azureNetworkingKeepsEth0DefaultAndTunnelsOnlyTheConfigsCidrs() {
-    List<Route> d = PodRoutes.desired(PodRoutes.AZURE_NETWORKING, GW, List.of("1.2.3.0/24"), List.of("10.0.0.0/8"), List.of(), "10.224.0.100");
-    assertTrue(d.contains(Route.main("1.2.3.0/24", Route.TUNNEL_VIA, "wg0")));
-    assertTrue(d.stream().noneMatch(r -> r.dst().equals("0.0.0.0/0") && r.table() == Route.MAIN), "eth0 keeps the default");
-    assertTrue(d.stream().noneMatch(r -> r.dst().equals("10.0.0.0/8")), "CNI excludes already use eth0");
-  }
-
   private static final List<Ipv4Cidr> EXCEPTIONS = List.of(Ipv4Cidr.parse("169.254.169.254/32"), Ipv4Cidr.parse("169.254.10.11/32"));
 
-  @Test
-  void staticModeMergesTheExceptionsWithTheConfigsExcludesOnce() {
-    List<Route> d = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, GW, List.of("198.18.20.0/24", "169.254.169.254/32"),
-        List.of(), EXCEPTIONS, "10.224.0.100");
-    assertEquals(List.of(
-        Route.main("169.254.1.1/32", "", "eth0"),
-        new Route("0.0.0.0/0", GW, "eth0", Route.REPLY_TABLE),
-        Route.main("169.254.169.254/32", GW, "eth0"),
-        Route.main("169.254.10.11/32", GW, "eth0"),
-        Route.main("198.18.20.0/24", GW, "eth0"),
-        Route.main("10.224.0.100/32", GW, "eth0"),
-        Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")), d);
+  /** The whole route list of static mode, for a config's CIDRs, the CNI's excludes and the exceptions. */
+  static Stream<Arguments> staticMode() {
+    return Stream.of(
+        Arguments.of("everything into the tunnel except excludes and the ILB", List.of("198.18.20.0/24"),
+            List.of("10.244.0.0/16", "198.18.20.0/24"), List.of(), List.of(
+                Route.main("169.254.1.1/32", "", "eth0"),
+                new Route("0.0.0.0/0", GW, "eth0", Route.REPLY_TABLE),
+                Route.main("198.18.20.0/24", GW, "eth0"),
+                Route.main("10.244.0.0/16", GW, "eth0"),
+                Route.main("10.224.0.100/32", GW, "eth0"),
+                Route.main("0.0.0.0/0", "inet6 fe80::1", "wg0"))),
+        Arguments.of("the exceptions merged with the config's excludes once", List.of("198.18.20.0/24", "169.254.169.254/32"),
+            List.of(), EXCEPTIONS, List.of(
+                Route.main("169.254.1.1/32", "", "eth0"),
+                new Route("0.0.0.0/0", GW, "eth0", Route.REPLY_TABLE),
+                Route.main("169.254.169.254/32", GW, "eth0"),
+                Route.main("169.254.10.11/32", GW, "eth0"),
+                Route.main("198.18.20.0/24", GW, "eth0"),
+                Route.main("10.224.0.100/32", GW, "eth0"),
+                Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0"))));
   }
 
-  @Test
-  void azureNetworkingKeepsTheExceptionsOnEth0EvenWhereAConfigTunnelsAWiderOrTheSameRange() {
-    List<Route> d = PodRoutes.desired(PodRoutes.AZURE_NETWORKING, GW, List.of("169.254.0.0/16", "169.254.10.11"),
-        List.of(), EXCEPTIONS, "10.224.0.100");
-    assertTrue(d.contains(Route.main("169.254.169.254/32", GW, "eth0")));
-    assertTrue(d.contains(Route.main("169.254.10.11/32", GW, "eth0")));
-    assertTrue(d.contains(Route.main("169.254.0.0/16", Route.TUNNEL_VIA, "wg0")), "the rest of the range is tunnelled");
-    assertTrue(d.stream().noneMatch(r -> r.dst().equals("169.254.10.11/32") && r.dev().equals("wg0")), "the exception wins");
-    assertTrue(d.stream().noneMatch(r -> r.dst().equals("0.0.0.0/0") && r.table() == Route.MAIN), "eth0 keeps the default");
+  @ParameterizedTest(name = "{0}")
+  @MethodSource
+  void staticMode(String what, List<String> cidrs, List<String> excludes, List<Ipv4Cidr> exceptions, List<Route> expected) {
+    assertEquals(expected, PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, GW, cidrs, excludes, exceptions, "10.224.0.100"));
+  }
+
+  /**
+   * Azure networking mode: eth0 keeps the default route (taken over with our marker, so that a configuration
+   * changed from staticEgressGateway gets it back), the config's CIDRs go into
+   * the tunnel, the CNI's excludes already use eth0 and are not routed again, the exceptions stay on eth0.
+   */
+  static Stream<Arguments> azureNetworking() {
+    return Stream.of(
+        Arguments.of("only the config's CIDRs are tunnelled", List.of("1.2.3.0/24"), List.of("10.0.0.0/8"), List.of(),
+            List.of(Route.main("1.2.3.0/24", Route.TUNNEL_VIA, "wg0")),
+            List.of("10.0.0.0/8"), List.of()),
+        Arguments.of("the exceptions stay on eth0 inside a wider or the same tunnelled range", List.of("169.254.0.0/16", "169.254.10.11"),
+            List.of(), EXCEPTIONS,
+            List.of(Route.main("169.254.169.254/32", GW, "eth0"), Route.main("169.254.10.11/32", GW, "eth0"),
+                Route.main("169.254.0.0/16", Route.TUNNEL_VIA, "wg0")),
+            List.of(), List.of("169.254.10.11/32")));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource
+  void azureNetworking(String what, List<String> cidrs, List<String> excludes, List<Ipv4Cidr> exceptions, List<Route> present,
+      List<String> notRouted, List<String> notTunnelled) {
+    List<Route> d = PodRoutes.desired(PodRoutes.AZURE_NETWORKING, GW, cidrs, excludes, exceptions, "10.224.0.100");
+    for (Route r : present) {
+      assertTrue(d.contains(r), r + " in " + d);
+    }
+    assertTrue(d.contains(Route.main("0.0.0.0/0", GW, "eth0")), "eth0 keeps the default: " + d);
+    assertTrue(d.stream().noneMatch(r -> r.dst().equals("0.0.0.0/0") && r.table() == Route.MAIN && r.dev().equals("wg0")),
+        "no default into the tunnel");
+    for (String dst : notRouted) {
+      assertTrue(d.stream().noneMatch(r -> r.dst().equals(dst)), dst + ": CNI excludes already use eth0");
+    }
+    for (String dst : notTunnelled) {
+      assertTrue(d.stream().noneMatch(r -> r.dst().equals(dst) && r.dev().equals("wg0")), dst + ": the exception wins");
+    }
   }
 
   @Test
@@ -64,29 +88,32 @@ class PodRoutesTest {
     assertEquals("169.254.169.254/32", Ipv4Cidr.parse("169.254.169.254/32").toString());
     assertThrows(IllegalArgumentException.class, () -> Ipv4Cidr.parse(" 169.254.169.254/32 "), "no text around it");
     assertEquals("0.0.0.0/0", Ipv4Cidr.parse("0.0.0.0/0").toString());
-    for (String bad : List.of("169.254.169.254", "169.254.169/32", "169.254.169.256/32", "10.0.0.0/33", "10.0.0.1/8",
-        "010.0.0.0/8", "a.b.c.d/8", "10.0.0.0/", "")) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Ipv4Cidr.parse(bad), bad);
-      assertTrue(e.getMessage().contains("'" + bad.trim() + "'"), e.getMessage());
-    }
     assertTrue(assertThrows(IllegalArgumentException.class, () -> Ipv4Cidr.parse("10.0.0.1/8")).getMessage()
         .contains("10.0.0.0/8"), "a CIDR with host bits names its network");
   }
 
-  @Test
-  void badInputIsRefused() {
-    assertThrows(IllegalArgumentException.class, () -> PodRoutes.desired("sideways", GW, List.of(), List.of(), List.of(), ""));
-    assertThrows(IllegalArgumentException.class, () -> PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, "", List.of(), List.of(), List.of(), ""));
+  @ParameterizedTest
+  @ValueSource(strings = {"169.254.169.254", "169.254.169/32", "169.254.169.256/32", "10.0.0.0/33", "10.0.0.1/8",
+      "010.0.0.0/8", "a.b.c.d/8", "10.0.0.0/", ""})
+  void badExceptionCidrsAreRefusedNamingThemselves(String bad) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Ipv4Cidr.parse(bad), bad);
+    assertTrue(e.getMessage().contains("'" + bad.trim() + "'"), e.getMessage());
+  }
+
+  @ParameterizedTest(name = "mode ''{0}'', gateway ''{1}''")
+  @CsvSource({"sideways, 169.254.1.1", "staticEgressGateway, ''"})
+  void badInputIsRefused(String mode, String gateway) {
+    assertThrows(IllegalArgumentException.class, () -> PodRoutes.desired(mode, gateway, List.of(), List.of(), List.of(), ""));
   }
 
   @Test
-  void planAddsMissingDeletesOnlyUnwantedOursAndMovesTheDefaultLast() {
+  void planAddsMissingThenTheDefaultAndDeletesOnlyUnwantedOursLast() {
     List<Route> desired = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, GW, List.of("198.18.20.0/24"), List.of(), List.of(), "");
     Route stale = Route.main("203.0.113.0/24", GW, "eth0");
     List<Route> observed = List.of(desired.get(0), stale);
     List<RouteAction> plan = PodRoutes.plan(desired, observed);
-    assertEquals(new RouteAction.Delete(stale), plan.get(0));
-    assertEquals(new RouteAction.Replace(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")), plan.get(plan.size() - 1));
+    assertEquals(new RouteAction.Delete(stale), plan.get(plan.size() - 1), "break after make");
+    assertEquals(new RouteAction.Replace(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")), plan.get(plan.size() - 2));
     assertTrue(plan.stream().noneMatch(a -> a.route().equals(desired.get(0))), "present routes are left alone");
     assertEquals(desired.size() - 1 + 1, plan.size());
   }
@@ -98,6 +125,38 @@ class PodRoutesTest {
     Route old = Route.main("198.18.20.0/24", "169.254.9.9", "eth0");
     List<RouteAction> plan = PodRoutes.plan(desired, List.of(old));
     assertTrue(plan.stream().noneMatch(a -> a instanceof RouteAction.Delete), "same key: replaced, not deleted");
+  }
+
+  /** Each kind of change a running pod follows: new paths first, the default replaced in place, removals last. */
+  @Test
+  void changesAreMadeBeforeTheyBreak() {
+    List<Route> before = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, GW, List.of("198.18.20.0/24"), List.of(),
+        EXCEPTIONS, "10.224.0.100");
+    List<Route> moved = PodRoutes.desired(PodRoutes.STATIC_EGRESS_GATEWAY, GW, List.of("198.18.30.0/24"), List.of(),
+        EXCEPTIONS, "10.224.0.200");
+    List<RouteAction> plan = PodRoutes.plan(moved, before);
+    assertEquals(List.of(
+        new RouteAction.Replace(Route.main("198.18.30.0/24", GW, "eth0")),
+        new RouteAction.Replace(Route.main("10.224.0.200/32", GW, "eth0")),
+        new RouteAction.Delete(Route.main("198.18.20.0/24", GW, "eth0")),
+        new RouteAction.Delete(Route.main("10.224.0.100/32", GW, "eth0"))), plan, "the tunnel default is never touched");
+
+    List<Route> azure = PodRoutes.desired(PodRoutes.AZURE_NETWORKING, GW, List.of("198.18.20.0/24"), List.of(),
+        EXCEPTIONS, "10.224.0.100");
+    List<RouteAction> toAzure = PodRoutes.plan(azure, before);
+    assertTrue(toAzure.stream().noneMatch(a -> a instanceof RouteAction.Delete && a.route().dst().equals("0.0.0.0/0")),
+        "the tunnel default is replaced, never deleted");
+    int defaultAt = toAzure.indexOf(new RouteAction.Replace(Route.main("0.0.0.0/0", GW, "eth0")));
+    assertTrue(defaultAt >= 0, toAzure.toString());
+    assertTrue(toAzure.subList(0, defaultAt).stream().allMatch(a -> a instanceof RouteAction.Replace), toAzure.toString());
+    assertTrue(toAzure.subList(defaultAt + 1, toAzure.size()).stream().allMatch(a -> a instanceof RouteAction.Delete),
+        toAzure.toString());
+
+    List<RouteAction> back = PodRoutes.plan(before, azure);
+    RouteAction last = back.stream().filter(a -> a instanceof RouteAction.Replace).reduce((a, b) -> b).orElseThrow();
+    assertEquals(new RouteAction.Replace(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")), last,
+        "back to the gateway: the excludes and the ILB are on eth0 before the default moves into the tunnel");
+    assertTrue(back.stream().noneMatch(a -> a instanceof RouteAction.Delete && a.route().dst().equals("0.0.0.0/0")));
   }
 
   @Test
