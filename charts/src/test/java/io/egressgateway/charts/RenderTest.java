@@ -260,13 +260,44 @@ class RenderTest {
         .filter(r -> r.getResources().contains("namespaces")).toList();
     assertEquals(Set.of("get", "list", "watch"), namespaces.stream().flatMap(r -> r.getVerbs().stream()).collect(Collectors.toSet()),
         "namespace labels, for the grants' namespaceSelector");
-    assertTrue(Chart.all(off, ClusterRole.class).stream().flatMap(r -> r.getRules().stream())
-        .noneMatch(r -> r.getResources().contains("namespaces")), "no namespace access while grants are off");
+    List<HasMetadata> neither = Chart.render(t -> t.set("policies.enabled", "false"));
+    assertTrue(Chart.all(neither, ClusterRole.class).stream().flatMap(r -> r.getRules().stream())
+        .noneMatch(r -> r.getResources().contains("namespaces")), "no namespace access while grants and policies are off");
     for (String other : List.of("-gateway", "-worker")) {
       assertTrue(Chart.one(on, ClusterRole.class, other).getRules().stream().noneMatch(r -> r.getResources().contains(grants)), other);
     }
     Exception typo = assertThrows(Exception.class, () -> Chart.minimal().set("prefixGrants.enforced", "true").call());
     assertTrue(typo.getMessage().contains("enforced"), typo.getMessage());
+  }
+
+  /**
+   * Policies are on by default: the controller reads them and namespaces and writes their status, no other member
+   * touches them (nodes get them through the replicated view); off, none of that and the controller is told so.
+   */
+  @Test
+  void policiesAreOnByDefaultForTheControllerOnly() throws IOException {
+    String policies = "egressgatewaypolicies";
+    String crd = Files.readString(Chart.DIR.resolve("crds/egressgatewaypolicies.egressgateway.kubernetes.azure.com.yaml"));
+    CustomResourceDefinition def = (CustomResourceDefinition) Chart.parseStrict(crd);
+    assertEquals("Cluster", def.getSpec().getScope());
+    assertEquals(Set.of("Configuration", "Namespaces", "Accepted", "Age"), def.getSpec().getVersions().get(0)
+        .getAdditionalPrinterColumns().stream().map(c -> c.getName()).collect(Collectors.toSet()));
+
+    List<HasMetadata> on = Chart.render(t -> t);
+    assertEquals("true", Workloads.env(Workloads.controller(on), "EGRESS_POLICIES"));
+    List<PolicyRule> controller = Chart.one(on, ClusterRole.class, "-controller").getRules();
+    assertEquals(Set.of("get", "list", "watch"), controller.stream().filter(r -> r.getResources().contains(policies))
+        .flatMap(r -> r.getVerbs().stream()).collect(Collectors.toSet()), "read only, status apart");
+    assertTrue(controller.stream().anyMatch(r -> r.getResources().contains(policies + "/status") && r.getVerbs().contains("update")));
+    assertTrue(controller.stream().anyMatch(r -> r.getResources().contains("namespaces")), "for the namespaceSelector");
+    for (String other : List.of("-gateway", "-worker")) {
+      assertTrue(Chart.one(on, ClusterRole.class, other).getRules().stream()
+          .noneMatch(r -> r.getResources().stream().anyMatch(x -> x.startsWith(policies))), other);
+    }
+    List<HasMetadata> off = Chart.render(t -> t.set("policies.enabled", "false"));
+    assertEquals("false", Workloads.env(Workloads.controller(off), "EGRESS_POLICIES"));
+    assertTrue(Chart.all(off, ClusterRole.class).stream().flatMap(r -> r.getRules().stream())
+        .noneMatch(r -> r.getResources().stream().anyMatch(x -> x.startsWith(policies))), "no policy access while off");
   }
 
   @Test

@@ -15,10 +15,12 @@ import java.util.stream.Collectors;
  * <ol>
  *   <li>the pod's annotations, when the runtime passes them ({@code runtimeConfig} key
  *       {@value #POD_ANNOTATIONS}, which containerd fills in for a plugin whose conflist entry declares that
- *       capability): decisive either way;
+ *       capability): an annotated pod needs a gateway; one without the annotation needs none, unless the file below
+ *       says a cluster-wide policy selects pods of its namespace (a line {@code policy <namespace>});
  *   <li>otherwise the file {@value #FILE} next to the agent's socket, which the agent keeps current: the
- *       namespaces that hold at least one gateway configuration, one per line. A pod of any other namespace
- *       cannot name a configuration that exists (an SGC is named in the pod's own namespace).
+ *       namespaces that hold at least one gateway configuration or where a policy selects pods, one per line. A pod
+ *       of any other namespace cannot name a configuration that exists (an SGC is named in the pod's own
+ *       namespace), and no policy selects it.
  * </ol>
  *
  * Anything else (no annotations, no file, the pod's namespace listed, an unreadable file) means the pod may need
@@ -32,6 +34,9 @@ public final class NodeHints {
   /** The annotation that asks for a gateway. */
   public static final String GATEWAY_ANNOTATION = "kubernetes.azure.com/static-gateway-configuration";
 
+  /** The prefix of a line naming a namespace where a policy selects pods without the annotation. */
+  public static final String POLICY = "policy ";
+
   /** Whether the pod is plain (certainly needs no gateway), and why that was decided. */
   public record Decision(boolean plain, String why) {}
 
@@ -40,14 +45,26 @@ public final class NodeHints {
   public static Decision decide(Map<String, Object> conf, Map<String, String> env, Path socket) {
     Map<String, Object> runtimeConfig = Json.obj(conf, "runtimeConfig");
     Map<String, Object> annotations = runtimeConfig == null ? null : Json.obj(runtimeConfig, POD_ANNOTATIONS);
+    String namespace = argsOf(env.getOrDefault("CNI_ARGS", "")).getOrDefault("K8S_POD_NAMESPACE", "");
     if (annotations != null) {
       Object gw = annotations.get(GATEWAY_ANNOTATION);
       boolean annotated = gw instanceof String s && !s.isBlank();
-      return annotated
-          ? new Decision(false, "the pod is annotated for gateway configuration '" + gw + "'")
-          : new Decision(true, "the runtime's pod annotations ask for no gateway");
+      if (annotated) {
+        return new Decision(false, "the pod is annotated for gateway configuration '" + gw + "'");
+      }
+      Path file = socket.toAbsolutePath().getParent().resolve(FILE);
+      try {
+        boolean selected = !namespace.isEmpty() && Files.readAllLines(file, StandardCharsets.UTF_8).stream()
+            .map(String::trim)
+            .anyMatch(l -> l.startsWith(POLICY) && l.substring(POLICY.length()).trim().equals(namespace));
+        return selected
+            ? new Decision(false, "a policy selects pods of namespace " + namespace + " (" + file + ")")
+            : new Decision(true, "the runtime's pod annotations ask for no gateway and no policy selects pods of namespace "
+                + namespace);
+      } catch (IOException e) {
+        return new Decision(true, "the runtime's pod annotations ask for no gateway (no " + file + " names a policy)");
+      }
     }
-    String namespace = argsOf(env.getOrDefault("CNI_ARGS", "")).getOrDefault("K8S_POD_NAMESPACE", "");
     if (namespace.isEmpty()) {
       return new Decision(false, "CNI_ARGS names no pod namespace");
     }

@@ -231,6 +231,20 @@ class CniPluginTest {
   }
 
   @Test
+  void aNamespaceWherePoliciesSelectPodsFailsClosedEvenForAPodWithoutTheAnnotation() throws Exception {
+    hints("gated", "selected", NodeHints.POLICY + "selected");
+    String plainAnnotations = conf(",\"runtimeConfig\":{\"" + NodeHints.POD_ANNOTATIONS + "\":{\"team\":\"web\"}}");
+    CniPlugin.Outcome selected = run(envIn("ADD", "selected"), plainAnnotations);
+    assertEquals(1, selected.exitCode(), "a policy may select it: only the agent can tell");
+    assertTrue(Json.parseObject(selected.stdout()).get("details").toString().contains("a policy selects pods of namespace selected"),
+        selected.stdout());
+    assertEquals(0, run(envIn("ADD", "gated"), plainAnnotations).exitCode(), "configurations alone: the annotation decides");
+    assertEquals(0, run(envIn("ADD", "elsewhere"), plainAnnotations).exitCode());
+    assertEquals(1, run(envIn("ADD", "selected"), conf("")).exitCode(), "without annotations: listed, fails closed");
+    assertEquals(0, run(envIn("ADD", "elsewhere"), conf("")).exitCode());
+  }
+
+  @Test
   void statusAndGcGoToTheAgent() throws Exception {
     try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"), req -> req.command().equals("STATUS")
         ? CniWire.Answer.error(50, "not ready", "") : CniWire.Answer.ok("{}"))) {

@@ -172,8 +172,8 @@ public final class Sandbox implements AutoCloseable {
   /** The names of the checks the report says failed (for a sandbox that stays up after a failure). */
   List<String> failedChecks() {
     List<String> failed = new ArrayList<>();
-    for (String key : List.of("failover", "annotatedPaths", "e2e", "agentRestart", "bench", "kill", "controllersReplaced", "audit",
-        "upgrade", "faults")) {
+    for (String key : List.of("failover", "annotatedPaths", "e2e", "policy", "agentRestart", "bench", "kill", "controllersReplaced",
+        "audit", "upgrade", "faults")) {
       var node = report.get(key);
       if (node != null && !(node.isArray() ? allOk(node) : node.path("ok").asBoolean(false))) {
         failed.add(key);
@@ -340,6 +340,7 @@ public final class Sandbox implements AutoCloseable {
         && report.path("annotatedPaths").path("ok").asBoolean(false)
         && report.path("exceptionsOk").asBoolean(false)
         && (!settings.e2e() || report.path("e2e").path("ok").asBoolean(false))
+        && (!settings.e2e() || report.path("policy").path("ok").asBoolean(false))
         && (!settings.e2e() || report.path("agentRestart").path("ok").asBoolean(false))
         && (!settings.e2e() || allOk(report.path("kill")))
         && (!settings.e2e() || report.path("controllersReplaced").path("ok").asBoolean(false))
@@ -443,6 +444,7 @@ public final class Sandbox implements AutoCloseable {
     report.put("exceptionsOk", checks.exceptions(all, events));
     if (settings.e2e()) {
       report.set("e2e", E2e.check(kube.client(), azure.arm(), azure.byoPrefixId(), report.get("pods"), events, out));
+      report.set("policy", Policy.run(kube.client(), events, out));
     }
     checks.gatewayStatuses();
     checks.metrics(release);

@@ -24,11 +24,16 @@ public final class NodePods implements PodDirectory {
   }
 
   @Override
+  public void onChange(Runnable listener) {
+    cache.onChange(listener);
+  }
+
+  @Override
   public boolean ready() {
     return cache.whenSynced().toCompletableFuture().isDone();
   }
 
   private static PodInfo info(io.egressgateway.kube.infra.PodDirectory.PodInfo p) {
-    return new PodInfo(p.namespace(), p.name(), p.uid(), p.annotations());
+    return new PodInfo(p.namespace(), p.name(), p.uid(), p.annotations(), p.labels());
   }
 }

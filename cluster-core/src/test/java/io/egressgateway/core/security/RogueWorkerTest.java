@@ -26,6 +26,7 @@ import io.egressgateway.core.metrics.Metrics;
 import io.egressgateway.core.sharding.NodePinned;
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.core.view.ConfigViews;
+import io.egressgateway.core.view.PolicyViews;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -196,6 +197,27 @@ class RogueWorkerTest {
     GatewayNodeProtocol.removePeer(w1.system(), "gw1", "w1", "uid-1", W1_KEY, Duration.ofSeconds(10))
         .toCompletableFuture().get(15, TimeUnit.SECONDS);
     assertEquals(List.of(book.get(0), "remove " + W1_KEY + " for w1"), book());
+  }
+
+  @Test
+  void aRogueWorkerCannotWriteThePolicyView() throws Exception {
+    var selector = new io.egressgateway.core.model.LabelSelection(Map.of("app", "batch"), List.of());
+    var policy = new io.egressgateway.core.model.GatewayPolicy("batch", "uid-p", 1000, List.of("data"), selector, "egress/gw");
+    assertTrue(PolicyViews.get(ctl.system()).publish(policy).toCompletableFuture().get(5, TimeUnit.SECONDS));
+    for (EgressMember m : List.of(ctl, gw1, w1)) {
+      TestMembers.await(Duration.ofSeconds(20), () -> policy.equals(PolicyViews.get(m.system()).current().get("batch")),
+          "policy replicated to " + m.settings().nodeName());
+    }
+    // every pod of every namespace through the rogue's choice, and the legitimate policy removed
+    var everything = new io.egressgateway.core.model.GatewayPolicy("batch", "uid-p", 0, List.of("data", "kube-system"),
+        new io.egressgateway.core.model.LabelSelection(Map.of(), List.of()), "evil/gw");
+    PolicyViews.get(rogue.system()).publish(everything).toCompletableFuture().get(5, TimeUnit.SECONDS);
+    PolicyViews.get(rogue.system()).remove("batch").toCompletableFuture().get(5, TimeUnit.SECONDS);
+    for (EgressMember m : List.of(ctl, gw1, w1)) {
+      TestMembers.await(Duration.ofSeconds(20), () -> refusals(m).value("worker", "GatewayPolicy") >= 1,
+          "the rogue's policy entries refused on " + m.settings().nodeName());
+      assertEquals(Map.of("batch", policy), PolicyViews.get(m.system()).current(), "policy view on " + m.settings().nodeName());
+    }
   }
 
   private static ConfigView view(long generation) {

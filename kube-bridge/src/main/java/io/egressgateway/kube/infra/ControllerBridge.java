@@ -57,6 +57,12 @@ import org.slf4j.LoggerFactory;
  * namespace selectors; both cluster-scoped, supervised like the others): every SGC naming a bring-your-own prefix carries the outcome of {@link PrefixGrants#check} in its
  * snapshot, and a change of the grants marks those SGCs (of a namespace's labels: those in that namespace). A claim on a prefix its namespace was not granted does not
  * count in {@link PrefixClaims}: a namespace cannot keep another one from a prefix it may not use itself.
+ *
+ * <p>While policies are enabled it watches {@code EgressGatewayPolicy}s and Namespaces too, and publishes the
+ * policies, their namespace selectors resolved, to the nodes through the replicated policy view ({@link PolicySource}):
+ * every change of a policy, a namespace or the set of SGCs leads to a full pass within {@code FLUSH}, and so does
+ * every resync. Why here and not on the nodes: a watch of policies and namespaces from each of a thousand nodes
+ * would cost the API server a thousand watches more, for a view of a few entries that the controllers already have.
  */
 public final class ControllerBridge implements AutoCloseable {
   public static final String LABEL_GATEWAY_UPSTREAM = "kubeegressgateway.azure.com/mode";
@@ -74,7 +80,10 @@ public final class ControllerBridge implements AutoCloseable {
   private final SupervisedInformer<GenericKubernetesResource> sgcs;
   private final SupervisedInformer<Secret> secrets;
   private final SupervisedInformer<GenericKubernetesResource> grants; // null unless grants are enforced
-  private final SupervisedInformer<Namespace> namespaces; // for grants' namespaceSelector; null unless enforced
+  private final SupervisedInformer<Namespace> namespaces; // for namespace selectors; null unless grants or policies
+  private final SupervisedInformer<GenericKubernetesResource> policies; // null unless policies are enabled
+  private volatile PolicySource policySource; // set by start(); null until then and in tests without a view
+  private volatile boolean policiesDirty = true;
   private final PrefixGrantSource grantSource;
   private final List<SupervisedInformer<Node>> nodes;
   private final List<SupervisedInformer<?>> all;
@@ -112,14 +121,21 @@ public final class ControllerBridge implements AutoCloseable {
     this.grantSource = new PrefixGrantSource(client, "kube-egress-gateway-controller");
     this.grants = !settings.prefixGrantsEnforced() ? null : supervised(PrefixGrantSource.KIND.getPlural(), watches,
         () -> client.genericKubernetesResources(PrefixGrantSource.KIND).runnableInformer(0), o -> onGrantChange());
-    this.namespaces = !settings.prefixGrantsEnforced() ? null : supervised("namespaces", watches,
+    this.namespaces = !settings.prefixGrantsEnforced() && !settings.policiesEnabled() ? null : supervised("namespaces", watches,
         () -> client.namespaces().runnableInformer(0), o -> onNamespaceChange((Namespace) o));
+    this.policies = !settings.policiesEnabled() ? null : supervised(PolicySource.KIND.getPlural(), watches,
+        () -> client.genericKubernetesResources(PolicySource.KIND).runnableInformer(0), o -> policiesDirty = true);
     List<SupervisedInformer<?>> list = new ArrayList<>(nodes);
     list.add(sgcs);
     list.add(secrets);
     if (grants != null) {
       list.add(grants);
+    }
+    if (namespaces != null) {
       list.add(namespaces);
+    }
+    if (policies != null) {
+      list.add(policies);
     }
     this.all = List.copyOf(list);
   }
@@ -140,6 +156,25 @@ public final class ControllerBridge implements AutoCloseable {
     ClusterSharding sharding = ClusterSharding.get(system);
     ControllerBridge bridge = new ControllerBridge(client, settings, Watches.get(system),
         o -> sharding.entityRefFor(GatewayConfig.ENTITY_KEY, o.key()).tell(new GatewayConfig.Sync(o, system.ignoreRef())));
+    if (bridge.policies != null) {
+      io.egressgateway.core.view.PolicyViews view = io.egressgateway.core.view.PolicyViews.get(system);
+      bridge.policySource = new PolicySource(client, new PolicySource.Sink() {
+        @Override
+        public Map<String, io.egressgateway.core.model.GatewayPolicy> current() {
+          return view.current();
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<Boolean> publish(io.egressgateway.core.model.GatewayPolicy policy) {
+          return view.publish(policy);
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<Boolean> remove(String name) {
+          return view.remove(name);
+        }
+      });
+    }
     bridge.run(settings.resync());
     // pods that follow a new generation (or come and go) change the status: a fresh snapshot recounts them
     io.egressgateway.core.view.PodGenerations.get(system).subscribe(bridge::podsChanged);
@@ -196,6 +231,7 @@ public final class ControllerBridge implements AutoCloseable {
   /** Marks every known SGC for a fresh snapshot. */
   public void resync() {
     dirty.addAll(known);
+    policiesDirty = true;
   }
 
   private void afterRestart() {
@@ -291,6 +327,7 @@ public final class ControllerBridge implements AutoCloseable {
   }
 
   private void flush() {
+    flushPolicies();
     try {
       Set<String> batch = new HashSet<>(dirty);
       dirty.removeAll(batch);
@@ -313,6 +350,34 @@ public final class ControllerBridge implements AutoCloseable {
     }
   }
 
+  /** A full pass over the policies when anything they depend on changed; marked again when a write failed. */
+  private void flushPolicies() {
+    PolicySource source = policySource;
+    if (source == null || !policiesDirty) {
+      return;
+    }
+    policiesDirty = false;
+    try {
+      Map<String, Map<String, String>> labels = new HashMap<>();
+      for (Namespace ns : namespaces.store().list()) {
+        Map<String, String> l = ns.getMetadata().getLabels();
+        labels.put(ns.getMetadata().getName(), l == null ? Map.of() : l);
+      }
+      Set<String> configs = new HashSet<>();
+      for (GenericKubernetesResource g : sgcs.store().list()) {
+        if (g.getMetadata().getDeletionTimestamp() == null) {
+          configs.add(g.getMetadata().getNamespace() + "/" + g.getMetadata().getName());
+        }
+      }
+      if (!source.pass(policies.store().list(), labels, configs)) {
+        policiesDirty = true;
+      }
+    } catch (RuntimeException e) {
+      policiesDirty = true;
+      log.warn("policy pass failed (retried): {}", e.toString());
+    }
+  }
+
   /** Node updates are frequent (status, heartbeats); only a change of the gateway set concerns configs. */
   private void onNodeChange() {
     List<GatewayNodeInfo> now = gatewayNodes();
@@ -330,6 +395,7 @@ public final class ControllerBridge implements AutoCloseable {
 
   /** A namespace's labels may decide its grants: its SGCs that name a prefix are looked at again. */
   private void onNamespaceChange(Namespace ns) {
+    policiesDirty = true;
     String prefix = ns.getMetadata().getName() + "/";
     prefixIds.forEach((key, cached) -> {
       if (key.startsWith(prefix) && !cached[1].isEmpty()) {
@@ -348,6 +414,7 @@ public final class ControllerBridge implements AutoCloseable {
   }
 
   private void markSgc(HasMetadata sgc) {
+    policiesDirty = true;
     String key = sgc.getMetadata().getNamespace() + "/" + sgc.getMetadata().getName();
     known.add(key);
     dirty.add(key);

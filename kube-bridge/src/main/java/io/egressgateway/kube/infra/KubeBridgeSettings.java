@@ -16,6 +16,8 @@ import java.util.Objects;
  * @param queryPlugin   persistence query plugin used to find orphaned GatewayConfig entities at start; "" = off
  * @param prefixGrantsEnforced  whether an SGC may name a bring-your-own prefix only with an EgressPrefixGrant for
  *                      its namespace (off: any namespace may use any prefix, as in the Go original)
+ * @param policiesEnabled  whether the controllers watch EgressGatewayPolicies (and Namespaces, for their selectors)
+ *                      and publish them to the nodes
  */
 public record KubeBridgeSettings(
     String namespace,
@@ -26,11 +28,12 @@ public record KubeBridgeSettings(
     Duration writerBatch,
     int maxPeersPerGatewayStatus,
     String queryPlugin,
-    boolean prefixGrantsEnforced) {
+    boolean prefixGrantsEnforced,
+    boolean policiesEnabled) {
 
   public KubeBridgeSettings(String namespace, Duration resync, Duration azureTimeout, Duration retryMin, Duration retryMax,
       Duration writerBatch, int maxPeersPerGatewayStatus, String queryPlugin) {
-    this(namespace, resync, azureTimeout, retryMin, retryMax, writerBatch, maxPeersPerGatewayStatus, queryPlugin, false);
+    this(namespace, resync, azureTimeout, retryMin, retryMax, writerBatch, maxPeersPerGatewayStatus, queryPlugin, false, true);
   }
 
   public KubeBridgeSettings {
@@ -60,17 +63,22 @@ public record KubeBridgeSettings(
     return new KubeBridgeSettings(ns, c.getDuration("resync"), c.getDuration("azure-timeout"),
         c.getDuration("retry-min"), c.getDuration("retry-max"), c.getDuration("writer-batch"),
         c.getInt("max-peers-per-gateway-status"), c.getString("orphan-query-plugin"),
-        c.getBoolean("prefix-grants.enforce"));
+        c.getBoolean("prefix-grants.enforce"), c.getBoolean("policies.enabled"));
   }
 
   public KubeBridgeSettings withNamespace(String value) {
     return new KubeBridgeSettings(value, resync, azureTimeout, retryMin, retryMax, writerBatch, maxPeersPerGatewayStatus,
-        queryPlugin, prefixGrantsEnforced);
+        queryPlugin, prefixGrantsEnforced, policiesEnabled);
   }
 
   public KubeBridgeSettings withPrefixGrantsEnforced(boolean value) {
     return new KubeBridgeSettings(namespace, resync, azureTimeout, retryMin, retryMax, writerBatch, maxPeersPerGatewayStatus,
-        queryPlugin, value);
+        queryPlugin, value, policiesEnabled);
+  }
+
+  public KubeBridgeSettings withPoliciesEnabled(boolean value) {
+    return new KubeBridgeSettings(namespace, resync, azureTimeout, retryMin, retryMax, writerBatch, maxPeersPerGatewayStatus,
+        queryPlugin, prefixGrantsEnforced, value);
   }
 
   private static void requirePositive(String name, Duration d) {

@@ -25,10 +25,16 @@ import java.util.function.Supplier;
 public final class PodDirectory implements AutoCloseable {
 
   /** What the CNI path needs to know about a pod. */
-  public record PodInfo(String namespace, String name, String uid, String ip, Map<String, String> annotations) {
+  public record PodInfo(String namespace, String name, String uid, String ip, Map<String, String> annotations,
+      Map<String, String> labels) {
     public PodInfo {
       annotations = annotations == null ? Map.of() : Map.copyOf(annotations);
+      labels = labels == null ? Map.of() : Map.copyOf(labels);
       ip = ip == null ? "" : ip;
+    }
+
+    public PodInfo(String namespace, String name, String uid, String ip, Map<String, String> annotations) {
+      this(namespace, name, uid, ip, annotations, Map.of());
     }
 
     /** The SGC name the pod asks for, if annotated. */
@@ -43,6 +49,7 @@ public final class PodDirectory implements AutoCloseable {
   private final SupervisedInformer<Pod> informer;
   private final ScheduledExecutorService timer;
   private final String node;
+  private final List<Runnable> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private PodDirectory(Supplier<SharedIndexInformer<Pod>> factory, String node, Watches watches) {
     this.node = node;
@@ -51,7 +58,23 @@ public final class PodDirectory implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    this.informer = new SupervisedInformer<>(RESOURCE, factory, List.of(), watches, timer,
+    io.fabric8.kubernetes.client.informers.ResourceEventHandler<Pod> changes = new io.fabric8.kubernetes.client.informers.ResourceEventHandler<>() {
+      @Override
+      public void onAdd(Pod p) {
+        changed();
+      }
+
+      @Override
+      public void onUpdate(Pod before, Pod after) {
+        changed();
+      }
+
+      @Override
+      public void onDelete(Pod p, boolean unknownFinalState) {
+        changed();
+      }
+    };
+    this.informer = new SupervisedInformer<>(RESOURCE, factory, List.of(changes), watches, timer,
         ControllerBridge.RESTART_MIN, ControllerBridge.RESTART_MAX, () -> {}).start();
   }
 
@@ -68,6 +91,21 @@ public final class PodDirectory implements AutoCloseable {
    */
   public static PodDirectory startUnfiltered(KubernetesClient client, String node, Watches watches) {
     return new PodDirectory(() -> client.pods().inAnyNamespace().runnableInformer(0), node, watches);
+  }
+
+  /** Registers {@code listener}, run on the informer's thread after any pod event: it must be quick. */
+  public void onChange(Runnable listener) {
+    listeners.add(listener);
+  }
+
+  private void changed() {
+    for (Runnable l : listeners) {
+      try {
+        l.run();
+      } catch (RuntimeException e) {
+        org.slf4j.LoggerFactory.getLogger(PodDirectory.class).warn("pod change listener failed: {}", e.toString());
+      }
+    }
   }
 
   /** Completes once the cache has synced for the first time (never exceptionally: failures are retried). */
@@ -90,7 +128,7 @@ public final class PodDirectory implements AutoCloseable {
       return Optional.empty();
     }
     return Optional.of(new PodInfo(p.getMetadata().getNamespace(), p.getMetadata().getName(), p.getMetadata().getUid(),
-        p.getStatus() == null ? "" : p.getStatus().getPodIP(), p.getMetadata().getAnnotations()));
+        p.getStatus() == null ? "" : p.getStatus().getPodIP(), p.getMetadata().getAnnotations(), p.getMetadata().getLabels()));
   }
 
   public int size() {

@@ -3,7 +3,7 @@ package io.egressgateway.kube.infra;
 import io.egressgateway.kube.crd.EgressPrefixGrant;
 import io.egressgateway.kube.crd.EgressPrefixGrantSpec;
 import io.egressgateway.kube.crd.StaticGatewayConfiguration;
-import io.egressgateway.kube.model.LabelSelection;
+import io.egressgateway.core.model.LabelSelection;
 import io.egressgateway.kube.model.PrefixGrants;
 import io.egressgateway.kube.model.SpecValidation;
 import io.fabric8.kubernetes.api.model.EventBuilder;

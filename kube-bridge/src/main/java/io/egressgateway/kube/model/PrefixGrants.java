@@ -1,6 +1,7 @@
 package io.egressgateway.kube.model;
 
 import io.egressgateway.core.CborSerializable;
+import io.egressgateway.core.model.LabelSelection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;

@@ -80,14 +80,8 @@ class CniTaintLifterTest {
     return n.getSpec().getTaints() == null ? List.of() : n.getSpec().getTaints().stream().map(Taint::getKey).toList();
   }
 
-  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-    Instant deadline = Instant.now().plusSeconds(20);
-    while (!condition.getAsBoolean()) {
-      if (Instant.now().isAfter(deadline)) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(50);
-    }
+  private static void await(String what, BooleanSupplier condition) {
+    io.egressgateway.testing.Eventually.await(java.time.Duration.ofSeconds(20), condition, what);
   }
 
   @Test

@@ -18,11 +18,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node agent's answer to each CNI call (the CNI server's handler). An unannotated pod costs one local
- * directory lookup and gets its {@code prevResult} back untouched; an annotated one is handed to its
- * {@link PodTunnel}. DEL always succeeds.
+ * The node agent's answer to each CNI call (the CNI server's handler). A pod that needs no gateway costs one local
+ * directory lookup and gets its {@code prevResult} back untouched; one that does (annotated, or selected by a
+ * cluster-wide policy: {@link PodInfo#choose}) is handed to its {@link PodTunnel}. DEL always succeeds. Every pod
+ * it adds is remembered ({@link PodAttachments}) so that {@link PolicyFollower} can move its tunnel later.
  *
- * <p>Owns: nothing. Persists: nothing. Observes: the pod directory, and for CHECK the pod's wg0.
+ * <p>Owns: nothing. Persists: nothing. Observes: the pod directory, the policy view, and for CHECK the pod's wg0.
  */
 public final class CniHandler implements Function<CniCall, CompletionStage<CniReply>> {
   private static final Logger log = LoggerFactory.getLogger(CniHandler.class);
@@ -41,6 +42,11 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
    */
   private final java.util.Set<String> addedHere = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile boolean takingBack = true;
+  private volatile java.util.function.Supplier<java.util.Collection<io.egressgateway.core.model.GatewayPolicy>> policies =
+      java.util.List::of;
+  final PodAttachments attachments = new PodAttachments();
+  private volatile java.util.function.Predicate<String> policiesPending = namespace -> false;
+  private final PolicyFollower follower;
 
   /** {@code askTimeout} must exceed the entities' gateway wait; {@code blocking} runs CHECK's datapath read. */
   /**
@@ -49,9 +55,7 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
    */
   public interface Observer {
     default void provisioned(PodInfo pod, String podIp, String configKey, String podPublicKey) {}
-
     default void removed(String namespace, String name) {}
-
     default void addFinished(boolean annotated, boolean ok, Duration took) {}
   }
 
@@ -70,6 +74,50 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
     this.askTimeout = askTimeout;
     this.blocking = blocking;
     datapath.onTunnelLost(this::onTunnelLost);
+    this.follower = new PolicyFollower(this, tunnels, datapath, askTimeout, blocking);
+  }
+
+  /** The cluster-wide policies (the replicated policy view) pods are chosen by after their annotation. */
+  public void selectedBy(java.util.function.Supplier<java.util.Collection<io.egressgateway.core.model.GatewayPolicy>> source) {
+    this.policies = source;
+  }
+
+  /**
+   * Namespaces where policies selected pods when this agent last ran and whose policies have not reached this agent
+   * yet: a pod there without the annotation is told to try again rather than added without a gateway.
+   */
+  public void policiesPendingFor(java.util.function.Predicate<String> namespaces) {
+    this.policiesPending = namespaces;
+  }
+
+  /** The configuration a pod egresses through now: its annotation's, else the winning policy's, else none. */
+  Optional<String> configOf(PodInfo pod) {
+    return pod.choose(policies.get()).map(io.egressgateway.core.model.GatewayPolicy.Choice::configKey);
+  }
+
+  /**
+   * Moves the tunnel of every pod of this node whose configuration changed since its ADD (labels, namespace labels
+   * or policies changed): see {@link PolicyFollower}. Completes with how many pods were moved.
+   */
+  public CompletionStage<Integer> followPolicies() {
+    return follower.pass(directory.all());
+  }
+
+  String node() {
+    return node;
+  }
+
+  /** The follower made or moved a pod's tunnel. */
+  void tunnelMade(PodInfo pod, String podIp, String configKey, PodTunnel.Added added) {
+    String id = NodePinned.entityId(node, pod.uid());
+    devices.put(added.deviceName(), id);
+    notifyProvisioned(pod, podIp, configKey, added.publicKey(), id);
+  }
+
+  /** The follower removed a pod's tunnel (the pod runs on, without a gateway). */
+  void tunnelRemoved(PodInfo pod) {
+    devices.values().remove(NodePinned.entityId(node, pod.uid()));
+    observer.removed(pod.namespace(), pod.name());
   }
 
   /** A pod device died: its entity re-creates it (same key, same gateways). */
@@ -113,7 +161,7 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
   /** The entity ids of this node's tunnels: those this agent made or took back, and those of the annotated pods in the cache. */
   private java.util.Set<String> tunnelIds() {
     java.util.Set<String> ids = new java.util.TreeSet<>(devices.values());
-    directory.all().stream().filter(p -> p.gatewayConfigKey().isPresent())
+    directory.all().stream().filter(p -> configOf(p).isPresent() || attachments.tunnelled(p.uid()))
         .forEach(p -> ids.add(NodePinned.entityId(node, p.uid())));
     return ids;
   }
@@ -128,7 +176,7 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
     Duration wait = PodTunnel.RESUME_RETRY.multipliedBy(PodTunnel.RESUME_ATTEMPTS).plus(askTimeout);
     java.util.concurrent.atomic.AtomicInteger resumed = new java.util.concurrent.atomic.AtomicInteger();
     CompletableFuture<?>[] asks = directory.all().stream()
-        .filter(p -> p.gatewayConfigKey().isPresent())
+        .filter(p -> configOf(p).isPresent())
         .map(p -> {
           String id = NodePinned.entityId(node, p.uid());
           CompletionStage<StatusReply<PodTunnel.TakenBack>> asked = tunnels.ask(id, r -> new PodTunnel.Resume(0, r), wait);
@@ -197,9 +245,14 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
       return done(CniReply.error(CniReply.TRY_AGAIN_LATER, "pod " + call.podNamespace() + "/" + call.podName()
           + " is not known on node " + node + " yet", "the node's pod cache has not seen it"));
     }
-    Optional<String> configKey = pod.get().gatewayConfigKey();
+    Optional<String> configKey = configOf(pod.get());
     annotated[0] = configKey.isPresent();
+    if (configKey.isEmpty() && policiesPending.test(call.podNamespace())) {
+      return done(CniReply.error(CniReply.TRY_AGAIN_LATER, "the cluster's policies have not reached node " + node + " yet",
+          "policies selected pods of namespace " + call.podNamespace() + " when the agent last ran"));
+    }
     if (configKey.isEmpty()) {
+      attachments.added(pod.get().uid(), call, "");
       return done(CniReply.ok(call.prevResult()));
     }
     if (call.podIp().isEmpty()) {
@@ -221,6 +274,7 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
             + call.podName() + " failed", reply.getError().getMessage());
       }
       devices.put(reply.getValue().deviceName(), id);
+      attachments.added(pod.get().uid(), call, configKey.get());
       notifyProvisioned(pod.get(), call.podIp(), configKey.get(), reply.getValue().publicKey(), id);
       return CniReply.ok(CniCodec.withTunnelInterface(call.prevResult(), call.netns()));
     });
@@ -244,6 +298,7 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
       return done(CniReply.ok(""));
     }
     String id = NodePinned.entityId(node, uid);
+    attachments.deleted(uid, call.containerId());
     // a DEL of an earlier sandbox of the pod (a runtime's failed attempt, run late because the agent was down)
     // leaves the tunnel and the PodEndpoint of the pod's current sandbox alone: the entity ignores it, and so
     // does the observer
@@ -319,7 +374,7 @@ public final class CniHandler implements Function<CniCall, CompletionStage<CniRe
       return done(CniReply.error(CniReply.INVALID_ENV, "CNI_NETNS is not a pod network namespace", netnsProblem.get()));
     }
     Optional<PodInfo> pod = directory.find(call.podNamespace(), call.podName());
-    if (pod.isEmpty() || pod.get().gatewayConfigKey().isEmpty()) {
+    if (pod.isEmpty() || configOf(pod.get()).isEmpty()) {
       return done(CniReply.ok(""));
     }
     String id = NodePinned.entityId(node, pod.get().uid());

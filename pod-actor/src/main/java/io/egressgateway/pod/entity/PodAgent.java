@@ -30,7 +30,9 @@ import java.util.concurrent.CompletableFuture;
  * The pod half of a worker member: PodTunnel sharding (pinned to this member's node), the CNI server, the
  * lists of this node's tunnels the gateways heal themselves from ({@link PeerSync}), and their wiring to the
  * replicated config view and the gateways. The socket is closed early in coordinated shutdown, so a stopping
- * agent answers no half-done ADD.
+ * agent answers no half-done ADD. Once the tunnels are taken over, running pods follow the cluster-wide policies
+ * ({@link PolicyFollower}): after a change of a pod of this node or of the policy view (coalesced), and every
+ * {@value #FOLLOW_EVERY_SECONDS} s.
  *
  * <p>Owns: the CNI server. Persists: nothing itself. Observes: the member's roles (its node name).
  */
@@ -42,13 +44,29 @@ public final class PodAgent {
   private final ActorRef<PeerSync.Command> peerSync;
   private final io.egressgateway.core.metrics.Metrics.Gauge resumedGauge;
   private volatile java.util.concurrent.CompletionStage<Integer> resumed = CompletableFuture.completedFuture(0);
+  static final int FOLLOW_EVERY_SECONDS = 5;
+  /** How long a starting agent waits for the policies to replicate before it takes an empty view for "none". */
+  static final java.time.Duration POLICIES_AWAITED = java.time.Duration.ofSeconds(30);
+  private static final java.time.Duration FOLLOW_COALESCE = java.time.Duration.ofMillis(100);
+  private final ActorSystem<?> system;
+  private final PodDirectory directory;
+  private final java.util.concurrent.atomic.AtomicBoolean followQueued = new java.util.concurrent.atomic.AtomicBoolean();
+  private volatile boolean following;
+  /** Completes once the policies have replicated here (or there were none when the agent last ran, or after a wait). */
+  private volatile java.util.concurrent.CompletionStage<Void> policiesHere = CompletableFuture.completedFuture(null);
+  private final io.egressgateway.core.metrics.Metrics.Counter policyMoves;
 
-  private PodAgent(CniServer server, CniHandler handler, ActorRef<PeerSync.Command> peerSync,
-      io.egressgateway.core.metrics.Metrics.Gauge resumedGauge) {
+  private PodAgent(ActorSystem<?> system, PodDirectory directory, CniServer server, CniHandler handler,
+      ActorRef<PeerSync.Command> peerSync) {
+    this.system = system;
+    this.directory = directory;
     this.server = server;
     this.handler = handler;
     this.peerSync = peerSync;
-    this.resumedGauge = resumedGauge;
+    io.egressgateway.core.metrics.Metrics metrics = io.egressgateway.core.metrics.Metrics.get(system);
+    this.resumedGauge = metrics.gauge("egress_pod_tunnels_resumed", "tunnels of pods made before this agent started that it took back");
+    this.policyMoves = metrics.counter("egress_pod_policy_moves_total",
+        "running pods whose tunnel was made, moved or removed because the policies selecting them changed");
   }
 
   /** Reports what the CNI path did to {@code observer} (PodEndpoint objects, metrics). */
@@ -114,6 +132,22 @@ public final class PodAgent {
         settings.socketPath().toAbsolutePath().getParent(), system.dispatchers().lookup(DispatcherSelector.blocking()),
         java.time.Duration.ofSeconds(30), System::nanoTime);
     views.subscribe(hints::offerViews);
+    io.egressgateway.core.view.PolicyViews policies = io.egressgateway.core.view.PolicyViews.get(system);
+    handler.selectedBy(() -> policies.current().values());
+    // until the policies have replicated here, a pod of a namespace they selected before is not added without one
+    java.util.Set<String> selectedBefore = hints.policyNamespacesAtStart();
+    long started = System.nanoTime();
+    java.util.concurrent.atomic.AtomicBoolean policiesKnown = new java.util.concurrent.atomic.AtomicBoolean(selectedBefore.isEmpty());
+    CompletableFuture<Void> policiesHere = new CompletableFuture<>();
+    policies.subscribe(p -> {
+      if (policiesKnown.compareAndSet(false, !p.isEmpty()) || policiesKnown.get()) {
+        policiesHere.complete(null);
+      }
+    });
+    system.scheduler().scheduleOnce(POLICIES_AWAITED, () -> policiesHere.complete(null), system.executionContext());
+    handler.policiesPendingFor(namespace -> !policiesKnown.get() && selectedBefore.contains(namespace)
+        && System.nanoTime() - started < POLICIES_AWAITED.toNanos());
+    policies.subscribe(hints::offerPolicies);
     CniServer server;
     try {
       // held until takeOverTunnels has run the DELs kept while no agent was here
@@ -129,8 +163,30 @@ public final class PodAgent {
       server.close();
       return CompletableFuture.completedFuture(Done.getInstance());
     });
-    return new PodAgent(server, handler, peerSync, io.egressgateway.core.metrics.Metrics.get(system).gauge(
-        "egress_pod_tunnels_resumed", "tunnels of pods made before this agent started that it took back"));
+    PodAgent agent = new PodAgent(system, directory, server, handler, peerSync);
+    agent.policiesHere = policiesHere;
+    directory.onChange(agent::followSoon);
+    policies.subscribe(p -> agent.followSoon());
+    system.scheduler().scheduleWithFixedDelay(java.time.Duration.ofSeconds(FOLLOW_EVERY_SECONDS),
+        java.time.Duration.ofSeconds(FOLLOW_EVERY_SECONDS), agent::followSoon, system.executionContext());
+    return agent;
+  }
+
+  /** A pass of {@link CniHandler#followPolicies} soon, one for any number of calls meanwhile; none before take-over. */
+  void followSoon() {
+    if (!following || !followQueued.compareAndSet(false, true)) {
+      return;
+    }
+    system.scheduler().scheduleOnce(FOLLOW_COALESCE, () -> {
+      followQueued.set(false);
+      if (directory.ready()) {
+        handler.followPolicies().whenComplete((n, err) -> {
+          if (n != null && n > 0) {
+            policyMoves.add(n);
+          }
+        });
+      }
+    }, system.executionContext());
   }
 
   /**
@@ -162,13 +218,18 @@ public final class PodAgent {
    */
   public PodAgent takeOverTunnels() {
     resumedGauge.set(0);
+    // the tunnels of pods a policy chose are found by the policies: so they are taken back only once those are here
     resumed = server.runDeferredDels().whenComplete((dels, err) -> server.admitCalls())
-        .thenCompose(dels -> handler.resumeTunnels()).thenApply(n -> {
+        .thenCompose(dels -> policiesHere).thenCompose(x -> handler.resumeTunnels()).thenApply(n -> {
       resumedGauge.set(n);
       return n;
     });
     // also after a failed take-over: a list names only tunnels of pods the node's cache still has
-    resumed.whenComplete((n, err) -> peerSync.tell(new PeerSync.Start()));
+    resumed.whenComplete((n, err) -> {
+      peerSync.tell(new PeerSync.Start());
+      following = true;
+      followSoon();
+    });
     // DELs the plugin keeps from now on (this agent too slow for them) run while it lives, not at the next start
     server.sweepDeferredDels(DEFERRED_DEL_SWEEP);
     return this;

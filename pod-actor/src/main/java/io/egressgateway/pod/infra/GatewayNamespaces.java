@@ -20,8 +20,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps the node-local file that lets the CNI plugin add plain pods while this agent is down or restarting
  * (the plugin's {@code NodeHints.FILE}, next to the socket): the namespaces that hold at least one gateway
- * configuration in the replicated view, one per line, sorted. Written whole under a temporary name, readable
- * by root only, then renamed, and only when the set changed.
+ * configuration in the replicated view, and those where a cluster-wide policy selects pods, one per line, sorted;
+ * then each namespace a policy selects once more as {@code policy <namespace>}, which tells the plugin that there even
+ * a pod without the annotation may need a gateway (a plugin of the previous release ignores such lines, and still
+ * fails closed there, since the namespace has a line of its own). Written whole under a temporary name, readable by
+ * root only, then renamed, and only when the content changed.
  *
  * <p>A starting agent's view is empty until it has been replicated to it, which looks the same as "no
  * configurations anywhere". So an empty set is written only once the agent has run for {@code emptyAfter}; a
@@ -39,7 +42,13 @@ public final class GatewayNamespaces {
   private final LongSupplier nanoTime;
   private final long startNanos;
   private final Duration emptyAfter;
+  /** The plugin's prefix for a namespace where a policy selects pods (cni-plugin {@code NodeHints.POLICY}). */
+  public static final String POLICY = "policy ";
   private Set<String> written; // guarded by this
+  private Set<String> writtenPolicies;
+  private volatile Set<String> configNamespaces = Set.of();
+  private volatile Set<String> policyNamespaces;
+  private final Set<String> policiesAtStart;
 
   public GatewayNamespaces(Path socketDir, Executor io, Duration emptyAfter, LongSupplier nanoTime) {
     this.file = socketDir.resolve(FILE);
@@ -47,6 +56,8 @@ public final class GatewayNamespaces {
     this.nanoTime = nanoTime;
     this.startNanos = nanoTime.getAsLong();
     this.emptyAfter = emptyAfter;
+    this.policiesAtStart = readPolicyNamespaces();
+    this.policyNamespaces = policiesAtStart;
   }
 
   /** A view listener: quick, never blocking; the write runs on {@code io}. */
@@ -64,19 +75,41 @@ public final class GatewayNamespaces {
         }
       }
     }
-    if (namespaces.isEmpty() && nanoTime.getAsLong() - startNanos < emptyAfter.toNanos()) {
-      return;
-    }
-    io.execute(() -> write(namespaces));
+    configNamespaces = Set.copyOf(namespaces);
+    offer();
   }
 
-  synchronized void write(Set<String> namespaces) {
-    if (namespaces.equals(written)) {
+  /** A policy view listener: quick, never blocking. */
+  public void offerPolicies(Map<String, io.egressgateway.core.model.GatewayPolicy> policies) {
+    if (policies.isEmpty() && nanoTime.getAsLong() - startNanos < emptyAfter.toNanos()) {
+      return; // not replicated here yet, as far as anyone can tell: keep what the previous agent wrote
+    }
+    Set<String> namespaces = new TreeSet<>();
+    policies.values().forEach(p -> p.namespaces().stream().filter(n -> NAMESPACE.matcher(n).matches()).forEach(namespaces::add));
+    policyNamespaces = Set.copyOf(namespaces);
+    offer();
+  }
+
+  private void offer() {
+    Set<String> configs = configNamespaces;
+    Set<String> policies = policyNamespaces;
+    if (configs.isEmpty() && policies.isEmpty() && nanoTime.getAsLong() - startNanos < emptyAfter.toNanos()) {
+      return;
+    }
+    io.execute(() -> write(configs, policies));
+  }
+
+  synchronized void write(Set<String> configs, Set<String> policies) {
+    Set<String> namespaces = new TreeSet<>(configs);
+    namespaces.addAll(policies);
+    if (namespaces.equals(written) && policies.equals(writtenPolicies)) {
       return;
     }
     StringBuilder text = new StringBuilder(
-        "# namespaces with gateway configurations, kept by the kube-egress-gateway node agent for its CNI plugin\n");
+        "# namespaces with gateway configurations or selected by a policy, kept by the kube-egress-gateway node agent"
+            + " for its CNI plugin\n");
     namespaces.forEach(n -> text.append(n).append('\n'));
+    new TreeSet<>(policies).forEach(n -> text.append(POLICY).append(n).append('\n'));
     Path tmp = file.resolveSibling("." + FILE + ".tmp");
     try {
       Files.deleteIfExists(tmp);
@@ -84,9 +117,30 @@ public final class GatewayNamespaces {
       Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       written = Set.copyOf(namespaces);
+      writtenPolicies = Set.copyOf(policies);
       log.debug("{}: {} namespace(s) with gateway configurations", file, namespaces.size());
     } catch (IOException | RuntimeException e) {
       log.warn("cannot write {} (plain pods then need this agent to be up): {}", file, e.toString());
+    }
+  }
+
+  /** The namespaces the file named as selected by policies when this agent started (what the previous one knew). */
+  public Set<String> policyNamespacesAtStart() {
+    return policiesAtStart;
+  }
+
+  private Set<String> readPolicyNamespaces() {
+    try {
+      Set<String> out = new TreeSet<>();
+      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+        String l = line.trim();
+        if (l.startsWith(POLICY)) {
+          out.add(l.substring(POLICY.length()).trim());
+        }
+      }
+      return out;
+    } catch (IOException e) {
+      return Set.of();
     }
   }
 

@@ -256,6 +256,22 @@ public final class HostPodDatapath implements PodDatapath {
     NetnsNames.release(cmd, podNetns);
   }
 
+  /** The protocol the main CNI plugins give the default route they make ({@code boot}), not our marker. */
+  private static final int PROTO_BOOT = 3;
+
+  @Override
+  public void restoreDefault(String podNetns, String eth0Gateway) {
+    NetnsName ns = NetnsName.parse(NetnsNames.resolve(cmd, podNetns));
+    io.egressgateway.datapath.model.Ipv4Address gw = io.egressgateway.datapath.model.Ipv4Address.parse(eth0Gateway);
+    io.egressgateway.datapath.model.IfName eth0 = io.egressgateway.datapath.model.IfName.parse("eth0");
+    // the on-link route to the gateway first: ours replaced the main plugin's (ptp makes one) and went with detach
+    new IpBatch()
+        .route(IpBatch.RouteVerb.REPLACE, io.egressgateway.datapath.model.Ipv4Cidr.parse(gw + "/32"), null, eth0, Route.MAIN, PROTO_BOOT)
+        .route(IpBatch.RouteVerb.REPLACE, io.egressgateway.datapath.model.Ipv4Cidr.ANY,
+            io.egressgateway.datapath.model.NextHop.of(gw), eth0, Route.MAIN, PROTO_BOOT)
+        .run(cmd, ns);
+  }
+
   private final PodNetns netns = new PodNetns();
 
   @Override

@@ -80,6 +80,13 @@ public interface PodDatapath {
   void detach(String podNetns, String deviceName);
 
   /**
+   * For a pod that keeps running after its tunnel was removed (it no longer matches a policy): its default route via
+   * eth0's gateway again, as the cluster's main CNI plugin made it (the tunnel had replaced it). Until this runs the
+   * pod has no default route, so nothing of it leaves with the node's address while it still counts as selected.
+   */
+  void restoreDefault(String podNetns, String eth0Gateway);
+
+  /**
    * Why {@code podNetns} (CNI_NETNS as the runtime passed it) is not a pod's network namespace here, empty when it
    * is one: checked before anything is done in it (see {@link PodNetns}).
    */

@@ -18,4 +18,10 @@ public interface PodDirectory {
   default boolean ready() {
     return true;
   }
+
+  /**
+   * Registers {@code listener}, run (quickly, on a foreign thread) after any pod of this node was added, changed or
+   * removed: a pod's labels decide which policies select it.
+   */
+  default void onChange(Runnable listener) {}
 }

@@ -104,6 +104,13 @@ class HostPodDatapathTest {
       assertEquals(Optional.empty(), dp.tunnelDevice(netns));
       assertEquals(PodDatapath.Resumption.NO_DEVICE, restarted.resume(a));
       dp.detach(netns, device);
+
+      // a pod that keeps running without its tunnel (no longer selected by a policy): eth0's default is back
+      assertFalse(after.contains("default via 169.254.1.1 dev eth0 proto"), "no default route after detach: " + after);
+      dp.restoreDefault(netns, "169.254.1.1");
+      dp.restoreDefault(netns, "169.254.1.1");
+      assertTrue(lab.ip(pod, "-4", "route", "get", "203.0.113.7").contains("via 169.254.1.1 dev eth0"),
+          lab.ip(pod, "-4", "route", "show", "table", "all"));
     }
   }
 }

@@ -146,17 +146,6 @@ class FollowFlowTest {
 
   /** Polls {@code condition} for up to 5 s. */
   private static void eventually(BooleanSupplier condition, String what) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within 5 s: " + what);
-      }
-      try {
-        Thread.sleep(10);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
+    io.egressgateway.testing.Eventually.await(Duration.ofSeconds(5), condition, what);
   }
 }

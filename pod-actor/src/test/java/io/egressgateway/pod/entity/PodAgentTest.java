@@ -74,4 +74,58 @@ class PodAgentTest {
     assertEquals(1, gateways.peersOf("gw1", "uid-default-gw").size());
     assertTrue(datapath.pod("/var/run/netns/w").orElseThrow().wg0().isPresent());
   }
+
+  /**
+   * The agent's own triggers: a pod's label change in the node's pod cache (and a policy reaching the replicated
+   * policy view) moves the running pod's tunnel, with no call but the pod's first ADD.
+   */
+  @Test
+  void aRunningPodsTunnelFollowsItsLabelsThroughTheAgentsOwnTriggers() throws Exception {
+    testKit = ActorTestKit.create(ConfigFactory.parseString("""
+        akka.actor.provider = cluster
+        akka.remote.artery.canonical.port = 0
+        akka.remote.artery.canonical.hostname = 127.0.0.1
+        akka.cluster.roles = [worker, "node:w1"]
+        akka.cluster.jmx.multi-mbeans-in-same-jvm = on
+        egress.pod.socket-path = "%s"
+        """.formatted(tmp.resolve("run/cni.sock"))).withFallback(EventSourcedBehaviorTestKit.config()).withFallback(ConfigFactory.load()));
+    Cluster cluster = Cluster.get(testKit.system());
+    cluster.manager().tell(new Join(cluster.selfMember().address()));
+    Eventually.await(Duration.ofSeconds(5), () -> cluster.selfMember().status() == MemberStatus.up(), "the member is Up");
+    ConfigViews.get(testKit.system()).publish(Fixtures.view("egress/batch", true)).toCompletableFuture().get(5, TimeUnit.SECONDS);
+    io.egressgateway.core.view.PolicyViews policies = io.egressgateway.core.view.PolicyViews.get(testKit.system());
+    policies.publish(new io.egressgateway.core.model.GatewayPolicy("batch", "uid-p", 1000, java.util.List.of("default"),
+        new io.egressgateway.core.model.LabelSelection(Map.of("app", "batch"), java.util.List.of()), "egress/batch"))
+        .toCompletableFuture().get(5, TimeUnit.SECONDS);
+    Eventually.await(Duration.ofSeconds(4), () -> !ConfigViews.get(testKit.system()).current().isEmpty()
+        && !policies.current().isEmpty(), "the config and the policy are in the views");
+
+    InMemoryPodDatapath datapath = new InMemoryPodDatapath();
+    InMemoryGatewayPeers gateways = new InMemoryGatewayPeers();
+    InMemoryPodDirectory directory = new InMemoryPodDirectory();
+    directory.put(new PodInfo("default", "web", "uid-w", Map.of(), Map.of("app", "web")));
+    datapath.addNamespace("/var/run/netns/w");
+    PodAgent agent = PodAgent.start(testKit.system(), PodSettings.from(testKit.system().settings().config()), directory,
+        datapath, gateways).takeOverTunnels();
+    agent.resumed().toCompletableFuture().get(40, TimeUnit.SECONDS);
+
+    Map<String, String> env = Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "ffff6666aa", "CNI_NETNS", "/var/run/netns/w",
+        "CNI_IFNAME", "eth0", "CNI_ARGS", "K8S_POD_NAMESPACE=default;K8S_POD_NAME=web;K8S_POD_UID=uid-w");
+    String conf = "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"type\":\"kube-egress-cni\",\"socketPath\":\""
+        + agent.server().socket() + "\",\"prevResult\":{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.244.1.9/32\",\"gateway\":\"169.254.1.1\"}]}}";
+    assertEquals(0, CniPlugin.run(env, conf, t -> new AgentClient(t.socket(), Duration.ofSeconds(15))).exitCode());
+    assertTrue(datapath.pod("/var/run/netns/w").orElseThrow().wg0().isEmpty(), "not selected at its start");
+
+    directory.put(new PodInfo("default", "web", "uid-w", Map.of(), Map.of("app", "batch")));
+    Eventually.await(Duration.ofSeconds(15), () -> datapath.pod("/var/run/netns/w").orElseThrow().wg0().isPresent(),
+        "the label change gives the pod its tunnel");
+    assertTrue(datapath.pod("/var/run/netns/w").orElseThrow().wg0().isPresent(), "the label change alone gave it its tunnel");
+    assertEquals(1, gateways.peersOf("gw1", "uid-egress-batch").size());
+
+    directory.put(new PodInfo("default", "web", "uid-w", Map.of(), Map.of("app", "web")));
+    Eventually.await(Duration.ofSeconds(15), () -> datapath.pod("/var/run/netns/w").orElseThrow().wg0().isEmpty(),
+        "the next label change takes the tunnel away");
+    assertTrue(datapath.pod("/var/run/netns/w").orElseThrow().wg0().isEmpty(), "and the next one took it away");
+    assertEquals(0, gateways.peersOf("gw1", "uid-egress-batch").size());
+  }
 }

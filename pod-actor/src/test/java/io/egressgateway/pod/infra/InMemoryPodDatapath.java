@@ -145,6 +145,18 @@ public final class InMemoryPodDatapath implements PodDatapath {
     }
   }
 
+  @Override
+  public void restoreDefault(String podNetns, String eth0Gateway) {
+    Pod p = existing(podNetns);
+    if (p.wg0().isPresent()) {
+      throw new IllegalStateException("the pod still has wg0");
+    }
+    List<Route> routes = new ArrayList<>(p.routes());
+    routes.removeIf(r -> r.dst().equals("0.0.0.0/0") && r.table() == Route.MAIN);
+    routes.add(Route.main("0.0.0.0/0", eth0Gateway, "eth0"));
+    pods.put(podNetns, new Pod(p.wg0(), List.copyOf(routes), p.replyMarking()));
+  }
+
   /** A device's process dies: wg0 and the routes through it vanish, as with a real wireguard-go exit. */
   public void kill(String netns) {
     Pod p = existing(netns);

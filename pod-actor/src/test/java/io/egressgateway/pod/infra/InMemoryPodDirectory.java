@@ -15,12 +15,21 @@ public final class InMemoryPodDirectory implements PodDirectory {
   private final Map<String, PodInfo> pods = new ConcurrentHashMap<>();
   private final AtomicLong lookups = new AtomicLong();
 
+  private final List<Runnable> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
   public void put(PodInfo pod) {
     pods.put(pod.namespace() + "/" + pod.name(), pod);
+    listeners.forEach(Runnable::run);
   }
 
   public void remove(String namespace, String name) {
     pods.remove(namespace + "/" + name);
+    listeners.forEach(Runnable::run);
+  }
+
+  @Override
+  public void onChange(Runnable listener) {
+    listeners.add(listener);
   }
 
   @Override

@@ -1,4 +1,4 @@
-package io.egressgateway.kube.model;
+package io.egressgateway.core.model;
 
 import java.util.List;
 import java.util.Map;
@@ -50,7 +50,7 @@ public record LabelSelection(Map<String, String> matchLabels, List<Requirement> 
         return Optional.of("a matchExpressions entry has no key");
       }
       if (!OPERATORS.contains(r.operator())) {
-        return Optional.of("matchExpressions operator " + SpecValidation.quoted(r.operator())
+        return Optional.of("matchExpressions operator " + quoted(r.operator())
             + " is not In, NotIn, Exists or DoesNotExist");
       }
       boolean needsValues = r.operator().equals("In") || r.operator().equals("NotIn");
@@ -59,5 +59,19 @@ public record LabelSelection(Map<String, String> matchLabels, List<Requirement> 
       }
     }
     return Optional.empty();
+  }
+
+  /** A user's value as a message may show it: quoted, control characters escaped, at most 64 characters. */
+  static String quoted(String value) {
+    String v = value == null ? "" : value;
+    StringBuilder out = new StringBuilder("'");
+    v.codePoints().limit(64).forEach(cp -> {
+      if (Character.isISOControl(cp)) {
+        out.append(String.format("\\u%04x", cp));
+      } else {
+        out.appendCodePoint(cp);
+      }
+    });
+    return out.append(v.codePointCount(0, v.length()) > 64 ? "...'" : "'").toString();
   }
 }
