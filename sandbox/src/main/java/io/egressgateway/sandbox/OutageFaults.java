@@ -55,6 +55,8 @@ final class OutageFaults {
     try {
       // close every open watch: a reset of the API endpoint's connections
       try (AutoCloseable reset = Faults.rejectTcp(ns, VnetServices.API_PORT)) {
+        // an idle watch sends nothing the rule could answer: end the open connections at once (each side gets a reset)
+        Sh.quiet(ns, "ss", "-K", "-tn", "sport = :" + VnetServices.API_PORT);
         Sh.sleep(1_000);
       } catch (Exception e) {
         run.fail("cannot reset the API's connections: " + e.getMessage());
