@@ -60,6 +60,21 @@ public final class Eventually {
     }
   }
 
+  /**
+   * Reads {@code condition} every {@link #EVERY} for {@code period}: it must hold every time (fails at the first read
+   * that it does not, naming {@code what}). For "nothing happens meanwhile" over a window where the only evidence
+   * is the state itself; a test pairs it with a check that the window saw activity (a counter that moved).
+   */
+  public static void holds(Duration period, BooleanSupplier condition, String what) {
+    long end = System.nanoTime() + period.toNanos();
+    do {
+      if (!condition.getAsBoolean()) {
+        throw new AssertionError("stopped holding: " + what);
+      }
+      pause(EVERY);
+    } while (System.nanoTime() - end < 0);
+  }
+
   private static void pause(Duration d) {
     try {
       Thread.sleep(d.toMillis());

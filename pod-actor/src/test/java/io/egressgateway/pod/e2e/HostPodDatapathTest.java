@@ -14,6 +14,8 @@ import io.egressgateway.pod.infra.PodDatapath;
 import io.egressgateway.datapath.model.Ipv4Cidr;
 import io.egressgateway.pod.model.PodRoutes;
 import io.egressgateway.pod.model.Route;
+import io.egressgateway.testing.Eventually;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Tag;
@@ -53,17 +55,17 @@ class HostPodDatapathTest {
       long prepared = System.nanoTime();
       // up in the pod, the kernel already sends into wg0 (IPv6 router solicitation, MLD): with no peer yet
       // nothing leaves, so no handshake can reach a gateway that does not know the pod yet
-      Thread.sleep(1500);
       WgDevice inPod = WgDevice.created(device, node).movedTo(pod, "wg0");
-      assertTrue(wg.dump(inPod).peers().isEmpty(), "a prepared device has no peer");
+      Eventually.holds(Duration.ofMillis(1500), () -> wg.dump(inPod).peers().isEmpty(), "a prepared device has no peer");
       long connecting = System.nanoTime();
       dp.connect(a);
       long t1 = System.nanoTime();
       assertEquals(a.gatewayEndpoint(), wg.dump(inPod).peers().get(a.gatewayPublicKey()).endpoint());
       assertEquals(List.of("0.0.0.0/0"), wg.dump(inPod).peers().get(a.gatewayPublicKey()).allowedIps());
-      Thread.sleep(1500);
-      assertEquals(0, wg.dump(inPod).peers().get(a.gatewayPublicKey()).txBytes(),
+      Eventually.holds(Duration.ofMillis(1500), () -> wg.dump(inPod).peers().get(a.gatewayPublicKey()).txBytes() == 0,
           "the kernel's own IPv6 packets on wg0 do not go to the gateway");
+      System.out.println("packets the pod's kernel sent into wg0 meanwhile: " + lab.ip(pod, "-s", "link", "show", "wg0")
+          .lines().dropWhile(l -> !l.trim().startsWith("TX:")).skip(1).findFirst().orElse("?").trim());
       dp.applyRoutes(netns, desired);
       long t2 = System.nanoTime();
       System.out.printf("pod datapath (%s): device %d ms, peer %d ms, routes + reply marking %d ms%n", wg.kind(),
