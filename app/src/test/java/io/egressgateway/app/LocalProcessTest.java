@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.egressgateway.testing.Eventually;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -46,12 +47,10 @@ class LocalProcessTest {
     Optional<ProcessHandle> postgres = Optional.empty();
     try {
       String base = "http://127.0.0.1:" + mgmt + "/";
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      while (status(base + "ready") != 200) {
+      Eventually.await(Duration.ofSeconds(60), Duration.ofMillis(250), () -> {
         assertTrue(p.isAlive(), () -> "egress local exited early:\n" + read(log));
-        assertTrue(System.nanoTime() < deadline, () -> "not ready within 60 s:\n" + read(log));
-        Thread.sleep(250);
-      }
+        return status(base + "ready");
+      }, s -> s == 200, "egress local ready");
       String members = body(base + "cluster/members");
       assertEquals(1, members.split("\"status\":\"Up\"", -1).length - 1, members);
       assertTrue(members.contains("\"controller\"") && members.contains("\"gateway\"") && members.contains("\"worker\""), members);
@@ -73,11 +72,8 @@ class LocalProcessTest {
       p.destroy(); // SIGTERM
       assertTrue(p.waitFor(60, TimeUnit.SECONDS), () -> "no exit within 60 s after SIGTERM:\n" + read(log));
       ProcessHandle pg = postgres.get();
-      long pgDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (pg.isAlive() && System.nanoTime() < pgDeadline) {
-        Thread.sleep(100);
-      }
-      assertFalse(pg.isAlive(), () -> "PostgreSQL outlived the member:\n" + read(log));
+      assertTrue(pg.onExit().completeOnTimeout(null, 10, TimeUnit.SECONDS).join() != null,
+          () -> "PostgreSQL outlived the member:\n" + read(log));
       assertFalse(Files.exists(Path.of(dataDir)), "the temporary journal directory is removed");
     } finally {
       if (p.isAlive()) {

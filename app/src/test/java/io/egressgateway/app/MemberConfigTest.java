@@ -128,6 +128,7 @@ class MemberConfigTest {
       EGRESS_CNI_SOCKET                  | egress.pod.socket-path                           | /run/x/cni.sock
       EGRESS_PROBE_PORT                  | egress.gateway.probe.port                        | 9082
       EGRESS_GATEWAY_NETNS_PREFIX        | egress.gateway.netns-prefix                      | gw-
+      EGRESS_GATEWAY_METRICS_INTERVAL    | egress.gateway.metrics-interval                  | 30s
       EGRESS_ROLES                       | egress.roles                                     | gateway
       EGRESS_SEED_NODES                  | egress.seed-nodes                                | akka://egress@10.0.0.1:25520
       EGRESS_POD_EXCEPTION_CIDRS         | egress.pod.exception-cidrs                       | 10.0.0.0/8

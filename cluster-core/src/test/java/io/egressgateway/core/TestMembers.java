@@ -81,18 +81,7 @@ public final class TestMembers implements AutoCloseable {
   }
 
   public static void await(Duration timeout, BooleanSupplier condition, String what) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + timeout + ": " + what);
-      }
-      try {
-        Thread.sleep(100);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError("interrupted", e);
-      }
-    }
+    io.egressgateway.testing.Eventually.await(timeout, condition, what);
   }
 
   public static int freePort() {

@@ -1,12 +1,12 @@
 package io.egressgateway.cni;
 
+import io.egressgateway.cni.wire.CniWire;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
@@ -19,8 +19,6 @@ import java.util.concurrent.TimeoutException;
  * only the agent's answer. A call that outlives {@code timeout} is abandoned (the connection is closed).
  */
 public final class AgentClient {
-  private static final int MAX_RESPONSE = 4 * 1024 * 1024;
-
   private final Path socket;
   private final Duration timeout;
 
@@ -33,10 +31,10 @@ public final class AgentClient {
     return socket;
   }
 
-  /** Sends {@code request} and returns the agent's whole answer. */
-  public String exchange(String request) throws IOException, TimeoutException {
+  /** Sends {@code request} (a {@link CniWire} frame) and returns the agent's whole answer, not yet decoded. */
+  public byte[] exchange(byte[] request) throws IOException, TimeoutException {
     SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-    FutureTask<String> call = new FutureTask<>(() -> talk(ch, request));
+    FutureTask<byte[]> call = new FutureTask<>(() -> talk(ch, request));
     Thread t = new Thread(call, "cni-agent-call");
     t.setDaemon(true);
     t.start();
@@ -58,9 +56,9 @@ public final class AgentClient {
     }
   }
 
-  private String talk(SocketChannel ch, String request) throws IOException {
+  private byte[] talk(SocketChannel ch, byte[] request) throws IOException {
     ch.connect(UnixDomainSocketAddress.of(socket));
-    ByteBuffer out = ByteBuffer.wrap(request.getBytes(StandardCharsets.UTF_8));
+    ByteBuffer out = ByteBuffer.wrap(request);
     while (out.hasRemaining()) {
       ch.write(out);
     }
@@ -71,10 +69,10 @@ public final class AgentClient {
       in.flip();
       got.write(in.array(), 0, in.limit());
       in.clear();
-      if (got.size() > MAX_RESPONSE) {
-        throw new IOException("agent answer larger than " + MAX_RESPONSE + " bytes");
+      if (got.size() > CniWire.MAX_ANSWER) {
+        throw new IOException("agent answer larger than " + CniWire.MAX_ANSWER + " bytes");
       }
     }
-    return got.toString(StandardCharsets.UTF_8);
+    return got.toByteArray();
   }
 }

@@ -1,5 +1,6 @@
 package io.egressgateway.cni;
 
+import io.egressgateway.cni.wire.CniWire;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -131,9 +132,9 @@ final class CdsArchive {
         got.write(b.array(), 0, b.limit());
         b.clear();
       }
-      Map<String, Object> req = Json.parseObject(got.toString(StandardCharsets.UTF_8));
-      Object prev = Json.obj(Json.obj(req, "config"), "prevResult");
-      ByteBuffer out = ByteBuffer.wrap(("{\"result\":" + Json.write(prev) + "}").getBytes(StandardCharsets.UTF_8));
+      CniWire.Request req = CniWire.Request.decode(got.toByteArray());
+      Object prev = Json.obj(Json.parseObject(req.config()), "prevResult");
+      ByteBuffer out = ByteBuffer.wrap(CniWire.Answer.ok(Json.write(prev)).encode());
       while (out.hasRemaining()) {
         ch.write(out);
       }

@@ -1,5 +1,6 @@
 package io.egressgateway.cni;
 
+import io.egressgateway.cni.wire.CniWire;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -35,16 +36,8 @@ public record CniError(int code, String msg, String details) {
     return Json.write(m);
   }
 
-  /** Reads an error object (as the agent sends it); missing fields become an agent failure. */
-  public static CniError fromJson(Map<String, Object> m) {
-    int code = AGENT_FAILURE;
-    if (m.get("code") instanceof Json.Num n) {
-      try {
-        code = Integer.parseInt(n.text());
-      } catch (NumberFormatException e) {
-        code = AGENT_FAILURE;
-      }
-    }
-    return new CniError(code, Json.str(m, "msg", "node agent failed"), Json.str(m, "details", ""));
+  /** The error the agent answered. */
+  public static CniError of(CniWire.Answer a) {
+    return new CniError(a.code(), a.msg(), a.details());
   }
 }

@@ -1,5 +1,6 @@
 package io.egressgateway.cni;
 
+import io.egressgateway.cni.wire.CniWire;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -136,8 +137,8 @@ public final class CniPlugin {
     } catch (IllegalArgumentException e) {
       return failure(command, conf, version, new CniError(CniError.INVALID_CONFIG, e.getMessage(), ""));
     }
-    String request = AgentProtocol.request(env, conf);
-    String answer;
+    byte[] request = CniWire.Request.of(env, stdin).encode();
+    byte[] answer;
     try {
       answer = clients.apply(target).exchange(request);
     } catch (TimeoutException e) {
@@ -152,19 +153,22 @@ public final class CniPlugin {
       return failure(command, conf, version, deferDel(command, env, target, request, new CniError(CniError.TRY_AGAIN_LATER,
           "cannot reach the egress gateway node agent", unreachable)));
     }
-    Map<String, Object> reply;
+    CniWire.Answer reply;
+    Map<String, Object> result = null;
     try {
-      reply = Json.parseObject(answer);
+      reply = CniWire.Answer.decode(answer);
+      if (!reply.isError() && command.equals("ADD") && !reply.result().isEmpty()) {
+        // a result that is not a JSON object is not a CNI result: the previous one stands
+        result = Json.asObject(Json.parse(reply.result()));
+      }
     } catch (IllegalArgumentException e) {
       return failure(command, conf, version,
           new CniError(CniError.IO_FAILURE, "unreadable answer from the node agent", e.getMessage()));
     }
-    Map<String, Object> error = Json.obj(reply, "error");
-    if (error != null) {
-      return failure(command, conf, version, CniError.fromJson(error));
+    if (reply.isError()) {
+      return failure(command, conf, version, CniError.of(reply));
     }
     if (command.equals("ADD")) {
-      Map<String, Object> result = Json.obj(reply, "result");
       return new Outcome(0, Json.write(result != null ? result : Json.obj(conf, "prevResult")), "");
     }
     return new Outcome(0, "", "");
@@ -224,7 +228,7 @@ public final class CniPlugin {
    * pod's tunnel then: the runtime does not call DEL again once it succeeded, and a tunnel left behind
    * would keep the pod's peer on the gateways. Returns {@code err} with where the request went.
    */
-  private static CniError deferDel(String command, Map<String, String> env, Target target, String request, CniError err) {
+  private static CniError deferDel(String command, Map<String, String> env, Target target, byte[] request, CniError err) {
     if (!command.equals("DEL")) {
       return err;
     }

@@ -6,7 +6,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The little JSON the plugin needs, without a library: values are {@link Map} (insertion ordered),
+ * The little JSON the plugin needs for CNI itself (its configuration on stdin, its result or error on stdout;
+ * the node agent is spoken to in {@link io.egressgateway.cni.wire.CniWire} frames), without a library: values are {@link Map} (insertion ordered),
  * {@link List}, {@link String}, {@link Num} (kept as written, so pass-through never changes a number),
  * {@link Boolean} and {@link #NULL}. Parsing is strict and fails with {@link IllegalArgumentException}
  * naming the offset.
@@ -62,9 +63,15 @@ public final class Json {
     return m.get(key) instanceof String v ? v : fallback;
   }
 
-  @SuppressWarnings("unchecked")
+  /** {@code m.get(key)} if it is an object, else null. */
   public static Map<String, Object> obj(Map<String, Object> m, String key) {
-    return m.get(key) instanceof Map<?, ?> v ? (Map<String, Object>) v : null;
+    return asObject(m.get(key));
+  }
+
+  /** {@code v} if it is an object, else null. */
+  @SuppressWarnings("unchecked")
+  public static Map<String, Object> asObject(Object v) {
+    return v instanceof Map<?, ?> m ? (Map<String, Object>) m : null;
   }
 
   private static void write(StringBuilder b, Object v) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.egressgateway.cni.wire.CniWire;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,23 +43,25 @@ class CniPluginTest {
   @Test
   void addForwardsEnvironmentAndConfigAndPrintsTheAgentsResult() throws Exception {
     String result = "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.244.1.5/24\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\"}]}";
-    try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"), req -> "{\"result\":" + result + "}")) {
+    try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"), req -> CniWire.Answer.ok(result))) {
       CniPlugin.Outcome o = run(env("ADD"), conf(""));
       assertEquals(0, o.exitCode(), o.stdout());
       assertEquals(result, o.stdout());
-      Map<String, Object> req = Json.parseObject(agent.requests.get(0));
-      assertEquals("ADD", req.get("command"));
-      assertEquals("abcdef0123456789", req.get("containerId"));
-      assertEquals("/var/run/netns/p", req.get("netns"));
-      assertEquals("K8S_POD_NAMESPACE=default;K8S_POD_NAME=web", req.get("args"));
-      assertEquals(Json.parse(PREV), Json.obj(Json.obj(req, "config"), "prevResult"), "config forwarded untouched");
+      CniWire.Request req = agent.requests.get(0);
+      assertEquals("ADD", req.command());
+      assertEquals("abcdef0123456789", req.containerId());
+      assertEquals("/var/run/netns/p", req.netns());
+      assertEquals("eth0", req.ifName());
+      assertEquals("K8S_POD_NAMESPACE=default;K8S_POD_NAME=web", req.args());
+      assertEquals("/opt/cni/bin", req.path());
+      assertEquals(conf(""), req.config(), "config forwarded untouched, as the runtime passed it");
     }
   }
 
   @Test
   void agentErrorBecomesCniErrorJson() throws Exception {
     try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"),
-        req -> "{\"error\":{\"code\":100,\"msg\":\"gateway configuration default/gw1 is not ready\",\"details\":\"x\"}}")) {
+        req -> CniWire.Answer.error(100, "gateway configuration default/gw1 is not ready", "x"))) {
       CniPlugin.Outcome o = run(env("ADD"), conf(""));
       assertEquals(1, o.exitCode());
       Map<String, Object> err = Json.parseObject(o.stdout());
@@ -95,15 +98,17 @@ class CniPluginTest {
     assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(kept.get(0))));
     assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
         Files.getPosixFilePermissions(dir.resolve("deferred-del"))));
-    Map<String, Object> req = Json.parseObject(Files.readString(kept.get(0)));
-    assertEquals("DEL", req.get("command"));
-    assertEquals("abcdef0123456789", req.get("containerId"));
-    assertEquals("K8S_POD_NAMESPACE=default;K8S_POD_NAME=web", req.get("args"));
+    assertTrue(kept.get(0).getFileName().toString().endsWith(AgentProtocol.DEFERRED_SUFFIX), kept.toString());
+    CniWire.Request req = CniWire.Request.decode(Files.readAllBytes(kept.get(0)));
+    assertEquals("DEL", req.command());
+    assertEquals("abcdef0123456789", req.containerId());
+    assertEquals("K8S_POD_NAMESPACE=default;K8S_POD_NAME=web", req.args());
+    assertEquals(c, req.config());
   }
 
   @Test
   void delWithAgentErrorStillSucceeds() throws Exception {
-    try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"), req -> "{\"error\":{\"code\":100,\"msg\":\"boom\"}}")) {
+    try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"), req -> CniWire.Answer.error(100, "boom", ""))) {
       CniPlugin.Outcome del = run(env("DEL"), conf(""));
       assertEquals(0, del.exitCode());
       assertEquals("", del.stdout());
@@ -115,29 +120,32 @@ class CniPluginTest {
 
   @Test
   void checkForwardsAndSucceedsWithoutOutput() throws Exception {
-    try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"), req -> "{}")) {
+    try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"), req -> CniWire.Answer.ok(""))) {
       CniPlugin.Outcome o = run(env("CHECK"), conf(""));
       assertEquals(0, o.exitCode());
       assertEquals("", o.stdout());
-      assertEquals("CHECK", Json.parseObject(agent.requests.get(0)).get("command"));
+      assertEquals("CHECK", agent.requests.get(0).command());
     }
   }
 
   @Test
   void slowAgentEndsInTryAgainLater() throws Exception {
+    // the agent answers only once the plugin has given up (or after 10 s, failing the test)
+    java.util.concurrent.CountDownLatch gaveUp = new java.util.concurrent.CountDownLatch(1);
     try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"), req -> {
       try {
-        Thread.sleep(3000);
+        gaveUp.await(10, java.util.concurrent.TimeUnit.SECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      return "{}";
+      return CniWire.Answer.ok("");
     })) {
       long t0 = System.nanoTime();
       CniPlugin.Outcome o = run(env("ADD"), conf(",\"timeoutSeconds\":0.3"));
+      gaveUp.countDown();
       assertEquals(1, o.exitCode());
       assertTrue(o.stdout().contains("did not answer"), o.stdout());
-      assertTrue(System.nanoTime() - t0 < Duration.ofSeconds(3).toNanos(), "the plugin gave up before the agent answered");
+      assertTrue(System.nanoTime() - t0 < Duration.ofSeconds(10).toNanos(), "the plugin gave up before the agent answered");
     }
   }
 
@@ -224,8 +232,8 @@ class CniPluginTest {
 
   @Test
   void statusAndGcGoToTheAgent() throws Exception {
-    try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"), req -> req.contains("\"STATUS\"")
-        ? "{\"error\":{\"code\":50,\"msg\":\"not ready\"}}" : "{\"result\":{}}")) {
+    try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"), req -> req.command().equals("STATUS")
+        ? CniWire.Answer.error(50, "not ready", "") : CniWire.Answer.ok("{}"))) {
       Map<String, String> status = new HashMap<>(Map.of("CNI_COMMAND", "STATUS"));
       CniPlugin.Outcome s = run(status, "{\"cniVersion\":\"1.1.0\",\"name\":\"k8s\",\"type\":\"kube-egress-cni\",\"socketPath\":\""
           + dir.resolve("cni.sock") + "\"}");
@@ -235,7 +243,8 @@ class CniPluginTest {
       CniPlugin.Outcome g = run(gc, "{\"cniVersion\":\"1.1.0\",\"name\":\"k8s\",\"type\":\"kube-egress-cni\",\"socketPath\":\""
           + dir.resolve("cni.sock") + "\",\"cni.dev/valid-attachments\":[{\"containerID\":\"c1\",\"ifname\":\"eth0\"}]}");
       assertEquals(0, g.exitCode(), g.stdout());
-      assertTrue(agent.requests.get(1).contains("\"GC\"") && agent.requests.get(1).contains("valid-attachments"));
+      assertEquals("GC", agent.requests.get(1).command());
+      assertTrue(agent.requests.get(1).config().contains("valid-attachments"), agent.requests.get(1).config());
     }
     // without the agent: STATUS is fine once its hints are on the node, not before
     String statusConf = "{\"cniVersion\":\"1.1.0\",\"name\":\"k8s\",\"type\":\"kube-egress-cni\",\"socketPath\":\""
@@ -245,5 +254,46 @@ class CniPluginTest {
     assertEquals(new Json.Num("50"), Json.parseObject(before.stdout()).get("code"));
     hints();
     assertEquals(0, run(new HashMap<>(Map.of("CNI_COMMAND", "STATUS")), statusConf).exitCode());
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+      "nothing at all                 | ``",
+      "an older agent's JSON          | `{\"result\":{}}`",
+      "cut off before the end line    | `kube-egress-cni/1\\nresult 2\\n{}\\n`",
+      "cut off in the result          | `kube-egress-cni/1\\nresult 900\\n{}\\nend\\n`",
+      "a length over the limit        | `kube-egress-cni/1\\nresult 99999999999\\n{}\\nend\\n`",
+      "a bad field name               | `kube-egress-cni/1\\nre sult 2\\n{}\\nend\\n`",
+      "a result that is not JSON      | `kube-egress-cni/1\\nresult 5\\n{nope\\nend\\n`"})
+  void anUnreadableAnswerIsAnIoFailureAndADelStillSucceeds(String what, String answer) throws Exception {
+    boolean frameBroken = !what.equals("a result that is not JSON"); // a DEL does not read the result
+    byte[] frame = answer.replace("\\n", "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    try (FakeAgent agent = FakeAgent.raw(dir.resolve("cni.sock"), req -> frame)) {
+      CniPlugin.Outcome add = run(env("ADD"), conf(""));
+      assertEquals(1, add.exitCode(), what);
+      Map<String, Object> err = Json.parseObject(add.stdout());
+      assertEquals(new Json.Num("5"), err.get("code"), what + ": " + add.stdout());
+      assertEquals("unreadable answer from the node agent", err.get("msg"));
+      CniPlugin.Outcome del = run(env("DEL"), conf(""));
+      assertEquals(0, del.exitCode(), what);
+      assertEquals(frameBroken, del.stderr().contains("DEL ignored error 5"), del.stderr());
+      assertEquals(2, agent.requests.size());
+      assertFalse(Files.exists(dir.resolve("deferred-del")), "the agent answered: the DEL is not kept");
+    }
+  }
+
+  @Test
+  void anErrorWithNewlinesReachesTheRuntimeWholeAndAResultThatIsNoObjectLeavesPrevResult() throws Exception {
+    try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"), req -> req.command().equals("ADD")
+        ? CniWire.Answer.error(100, "no gateway\nconfirmed", "line 1\nend\nline 3") : CniWire.Answer.ok("[1]"))) {
+      Map<String, Object> err = Json.parseObject(run(env("ADD"), conf("")).stdout());
+      assertEquals("no gateway\nconfirmed", err.get("msg"));
+      assertEquals("line 1\nend\nline 3", err.get("details"));
+    }
+    try (FakeAgent agent = new FakeAgent(dir.resolve("cni.sock"), req -> CniWire.Answer.ok("[1]"))) {
+      CniPlugin.Outcome o = run(env("ADD"), conf(""));
+      assertEquals(0, o.exitCode(), o.stdout());
+      assertEquals(Json.parse(PREV), Json.parse(o.stdout()), "as before the frames: a result that is not an object is ignored");
+    }
   }
 }

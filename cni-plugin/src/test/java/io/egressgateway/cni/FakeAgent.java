@@ -1,26 +1,39 @@
 package io.egressgateway.cni;
 
+import io.egressgateway.cni.wire.CniWire;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.UnaryOperator;
+import java.util.function.Function;
 
-/** A real unix-socket agent for tests: records each request and answers with {@code reply(request)}. */
+/**
+ * A real unix-socket agent for tests: records each request (decoded, and as it came) and answers with
+ * {@code reply(request)}, an answer frame, or with {@link #raw} bytes for hostile answers.
+ */
 final class FakeAgent implements AutoCloseable {
   final Path socket;
-  final List<String> requests = new CopyOnWriteArrayList<>();
+  final List<CniWire.Request> requests = new CopyOnWriteArrayList<>();
+  final List<byte[]> frames = new CopyOnWriteArrayList<>();
   private final ServerSocketChannel server;
   private final Thread thread;
 
-  FakeAgent(Path socket, UnaryOperator<String> reply) throws IOException {
+  FakeAgent(Path socket, Function<CniWire.Request, CniWire.Answer> reply) throws IOException {
+    this(socket, reply.andThen(a -> a == null ? null : a.encode()), true);
+  }
+
+  /** Answers {@code reply(request)} as it is (null: nothing, just close). */
+  static FakeAgent raw(Path socket, Function<CniWire.Request, byte[]> reply) throws IOException {
+    return new FakeAgent(socket, reply, true);
+  }
+
+  private FakeAgent(Path socket, Function<CniWire.Request, byte[]> reply, boolean raw) throws IOException {
     this.socket = socket;
     Files.deleteIfExists(socket);
     server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
@@ -30,14 +43,19 @@ final class FakeAgent implements AutoCloseable {
     thread.start();
   }
 
-  private void serve(UnaryOperator<String> reply) {
+  private void serve(Function<CniWire.Request, byte[]> reply) {
     while (server.isOpen()) {
       try (SocketChannel ch = server.accept()) {
-        String req = new String(readAll(ch), StandardCharsets.UTF_8);
+        byte[] frame = readAll(ch);
+        frames.add(frame);
+        CniWire.Request req = CniWire.Request.decode(frame);
         requests.add(req);
-        String answer = reply.apply(req);
+        byte[] answer = reply.apply(req);
         if (answer != null) {
-          ch.write(ByteBuffer.wrap(answer.getBytes(StandardCharsets.UTF_8)));
+          ByteBuffer out = ByteBuffer.wrap(answer);
+          while (out.hasRemaining()) {
+            ch.write(out);
+          }
         }
       } catch (IOException e) {
         return;

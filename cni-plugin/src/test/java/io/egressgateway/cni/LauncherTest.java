@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.egressgateway.cni.wire.CniWire;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -132,7 +133,7 @@ class LauncherTest {
   void launcherRunsAddAgainstAnAgent() throws Exception {
     Path launcher = installInto(dir.resolve("bin"));
     Path sock = dir.resolve("a.sock");
-    try (FakeAgent agent = new FakeAgent(sock, req -> "{\"result\":{\"cniVersion\":\"1.0.0\",\"ips\":[]}}")) {
+    try (FakeAgent agent = new FakeAgent(sock, req -> CniWire.Answer.ok("{\"cniVersion\":\"1.0.0\",\"ips\":[]}"))) {
       String conf = "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"type\":\"kube-egress-cni\",\"socketPath\":\"" + sock
           + "\",\"prevResult\":{\"cniVersion\":\"1.0.0\"}}";
       Map<String, String> env = Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "c1", "CNI_NETNS", "/proc/1/ns/net",
@@ -186,11 +187,18 @@ class LauncherTest {
     Path jsa = bin.resolve("kube-egress-cni.jsa");
     Path classLog = dir.resolve("classes.log");
     Path sock = dir.resolve("a.sock");
-    try (FakeAgent agent = new FakeAgent(sock, req -> "{\"result\":" + RESULT + "}")) {
+    try (FakeAgent agent = new FakeAgent(sock, req -> CniWire.Answer.ok(RESULT))) {
       String[] present = addLogged(launcher, sock, classLog);
       assertEquals("0", present[0], Arrays.toString(present));
       assertEquals(RESULT, present[1]);
       assertTrue(fromArchive(classLog), "the plugin's classes came from the archive");
+      String loaded = Files.readString(classLog);
+      assertTrue(loaded.contains("io.egressgateway.cni.wire.CniWire source: shared objects file (top)"), "the protocol too");
+      // a class spun at run time (a new string concatenation or lambda call site) costs about a millisecond each
+      // under -Xint; a frame's path adds none (the ADD spun 11 before CniWire lost its '+' and its lambda)
+      long spun = loaded.lines().filter(l -> l.contains("__JVM_LookupDefineClass__")).count();
+      assertTrue(spun <= 2, spun + " classes spun at run time:\n" + loaded.lines()
+          .filter(l -> l.contains("__JVM_LookupDefineClass__")).collect(java.util.stream.Collectors.joining("\n")));
 
       // the same archive through a symlink (relative target) into a symlinked directory: still used
       Path other = Files.createSymbolicLink(dir.resolve("elsewhere"), bin);

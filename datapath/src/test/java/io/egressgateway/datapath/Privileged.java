@@ -18,7 +18,12 @@ public final class Privileged {
   private Privileged() {}
 
   public static void require() {
-    String missing = missing();
+    require(new String[0]);
+  }
+
+  /** As {@link #require()}, and these tools too (e.g. {@code conntrack} for a test that flushes a table). */
+  public static void require(String... moreTools) {
+    String missing = missing(List.of(moreTools));
     if (missing.isEmpty()) {
       return;
     }
@@ -29,11 +34,15 @@ public final class Privileged {
   }
 
   static String missing() {
+    return missing(List.of());
+  }
+
+  static String missing(List<String> moreTools) {
     StringBuilder b = new StringBuilder();
     if (!"root".equals(System.getProperty("user.name"))) {
       b.append("not root; ");
     }
-    for (String t : TOOLS) {
+    for (String t : java.util.stream.Stream.concat(TOOLS.stream(), moreTools.stream()).toList()) {
       boolean found = Files.isExecutable(Path.of("/usr/bin", t)) || Files.isExecutable(Path.of("/usr/sbin", t))
           || Files.isExecutable(Path.of("/bin", t)) || Files.isExecutable(Path.of("/sbin", t));
       if (!found) {

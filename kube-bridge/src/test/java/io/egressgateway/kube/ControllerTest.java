@@ -24,6 +24,7 @@ import io.egressgateway.kube.infra.InMemoryAzureProvisioner;
 import io.egressgateway.kube.infra.KubeBridgeSettings;
 import io.egressgateway.kube.infra.SgcMapping;
 import io.egressgateway.kube.model.SgcStatus;
+import io.egressgateway.testing.Eventually;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
@@ -295,7 +296,8 @@ class ControllerTest {
     azure.failRelease(NS + "/doomed", "ARM unavailable");
     client.resources(StaticGatewayConfiguration.class).inNamespace(NS).withName("doomed").delete();
     await(() -> get("doomed") != null && get("doomed").getMetadata().getDeletionTimestamp() != null, "deletion requested");
-    Thread.sleep(1500); // several failed release attempts
+    int attempts = azure.releaseAttempts(NS + "/doomed");
+    await(() -> azure.releaseAttempts(NS + "/doomed") >= attempts + 3, "three more failed release attempts");
     StaticGatewayConfiguration held = get("doomed");
     assertNotNull(held, "the finalizer holds the SGC while Azure cleanup fails");
     assertTrue(held.getMetadata().getFinalizers().contains(StaticGatewayConfiguration.FINALIZER));
@@ -336,7 +338,12 @@ class ControllerTest {
     // the new member rebuilds the view from the journal and the caches; wait for every config in it
     await(() -> ConfigViews.get(controller.system()).current().keySet().containsAll(viewsBefore.keySet()),
         "view rebuilt after restart");
-    Thread.sleep(2 * settings.resync().toMillis() + 500); // two resync rounds
+    // two more reconcile passes of every provisioned config (the resync rounds): each asks Azure once
+    Map<String, Integer> asked = new java.util.HashMap<>();
+    azure.provisionedUids().forEach(uid -> asked.put(uid, azure.requests(uid).size()));
+    assertFalse(asked.isEmpty(), "configs to watch");
+    await(() -> asked.entrySet().stream().allMatch(e -> azure.requests(e.getKey()).size() >= e.getValue() + 2),
+        "two resync rounds");
     assertEquals(viewsBefore, ConfigViews.get(controller.system()).current());
     List<String> writes = new ArrayList<>();
     List<RecordedRequest> requests = drainRequests();
@@ -462,17 +469,6 @@ class ControllerTest {
   }
 
   static void await(BooleanSupplier condition, String what) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for: " + what);
-      }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
+    Eventually.await(Duration.ofSeconds(20), condition, what);
   }
 }

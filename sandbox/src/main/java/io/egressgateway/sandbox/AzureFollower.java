@@ -2,6 +2,7 @@ package io.egressgateway.sandbox;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.egressgateway.armsim.ArmSimulator;
+import io.egressgateway.datapath.command.CommandRunner;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -196,9 +197,9 @@ public final class AzureFollower implements AutoCloseable {
   }
 
   private boolean probe(String backend, int port, String path) {
-    Sh.Result r = vnet.inRouter("curl", "-s", "-o", "/dev/null", "-m", "0.5", "-w", "%{http_code}",
+    CommandRunner.Result r = vnet.inRouter("curl", "-s", "-o", "/dev/null", "-m", "0.5", "-w", "%{http_code}",
         "http://" + backend + ":" + port + path);
-    return r.out().trim().equals("200");
+    return r.stdout().trim().equals("200");
   }
 
   private static long toLong(String ip) {

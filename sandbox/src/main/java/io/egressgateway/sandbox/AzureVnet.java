@@ -1,5 +1,6 @@
 package io.egressgateway.sandbox;
 
+import io.egressgateway.datapath.command.CommandRunner;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -152,7 +153,7 @@ public final class AzureVnet {
   }
 
   /** Runs {@code cmd} in the router namespace (e.g. the LB health prober's HTTP GET). */
-  public Sh.Result inRouter(String... cmd) {
+  public CommandRunner.Result inRouter(String... cmd) {
     return Sh.run(Sh.inNs(vnet, cmd), null, 10);
   }
 

@@ -2,6 +2,7 @@ package io.egressgateway.sandbox;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.egressgateway.datapath.command.CommandRunner;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -58,9 +59,9 @@ final class Bench {
       return;
     }
     long start = System.nanoTime();
-    Sh.Result r = Sh.quiet(e.netns(), "curl", "-s", "-m", "5", "http://" + AzureVnet.ECHO_IP + ":" + AzureVnet.ECHO_PORT + "/");
+    CommandRunner.Result r = Sh.quiet(e.netns(), "curl", "-s", "-m", "5", "http://" + AzureVnet.ECHO_IP + ":" + AzureVnet.ECHO_PORT + "/");
     long end = System.nanoTime();
-    String seen = r.ok() ? r.out().trim() : "";
+    String seen = r.ok() ? r.stdout().trim() : "";
     long firstMs = (end - start) / 1_000_000;
     long readyMs = (end - e.startNanos()) / 1_000_000;
     boolean stalled = seen.isEmpty() || firstMs > STALL_MS;

@@ -1,5 +1,6 @@
 package io.egressgateway.sandbox;
 
+import io.egressgateway.datapath.command.CommandRunner;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -106,9 +107,9 @@ public final class Demo {
   static Optional<String> echoFrom(String podNetns, String echoIp, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     do {
-      Sh.Result r = Sh.quiet(podNetns, "curl", "-s", "-m", "2", "http://" + echoIp + ":" + AzureVnet.ECHO_PORT + "/");
-      if (r.ok() && !r.out().isBlank()) {
-        return Optional.of(r.out().trim());
+      CommandRunner.Result r = Sh.quiet(podNetns, "curl", "-s", "-m", "2", "http://" + echoIp + ":" + AzureVnet.ECHO_PORT + "/");
+      if (r.ok() && !r.stdout().isBlank()) {
+        return Optional.of(r.stdout().trim());
       }
       Sh.sleep(300);
     } while (System.nanoTime() < deadline);

@@ -2,6 +2,7 @@ package io.egressgateway.sandbox;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.egressgateway.datapath.command.CommandRunner;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.PrintStream;
@@ -106,9 +107,9 @@ final class DemoChecks {
     }
     PodRuntime.PodEvent e = events.get(key(pod.get()));
     paths.put("pod", e.key());
-    Sh.Result excluded = Sh.quiet(e.netns(), "curl", "-s", "-m", "3",
+    CommandRunner.Result excluded = Sh.quiet(e.netns(), "curl", "-s", "-m", "3",
         "http://" + AzureVnet.ECHO_EXCLUDED_IP + ":" + AzureVnet.ECHO_PORT + "/");
-    String excludedSeen = excluded.out().trim();
+    String excludedSeen = excluded.stdout().trim();
     paths.put("excludedEgressIp", excludedSeen);
     paths.put("excludedOk", AzureVnet.DEFAULT_OUTBOUND_IP.equals(excludedSeen));
 
@@ -120,7 +121,7 @@ final class DemoChecks {
     String answer = "";
     for (int i = 0; i < 20 && answer.isEmpty(); i++) {
       Sh.sleep(100);
-      answer = Sh.quiet(ctlNs, "socat", "-T", "2", "-", "TCP:" + podIp + ":9090,connect-timeout=2").out().trim();
+      answer = Sh.quiet(ctlNs, "socat", "-T", "2", "-", "TCP:" + podIp + ":9090,connect-timeout=2").stdout().trim();
     }
     listener.destroy();
     paths.put("ingressAnswer", answer);
@@ -175,18 +176,25 @@ final class DemoChecks {
     names.forEach(serving::add);
   }
 
-  /** Which of the product's metrics each kind of member exposes on /metrics (Prometheus text). */
+  /**
+   * Which of the product's metrics each kind of member exposes on /metrics (Prometheus text). The datapath
+   * series appear with the first sample after a config is served (gateways: egress.gateway.metrics-interval;
+   * workers: the failover watchdog's next pass), so each kind is polled for a while.
+   */
   void metrics(Release members) {
     ObjectNode m = report.putObject("metrics");
     Map<String, List<String>> wanted = Map.of(
         "controller", List.of("egress_azure_arm_calls_total", "egress_reconciles_total"),
         "worker", List.of("egress_cni_add_seconds_bucket", "egress_cni_add_total", "egress_pod_tunnel_oldest_handshake_seconds",
-            "egress_pod_tunnels_resumed"),
-        "gateway", List.of("egress_gateway_peers", "egress_gateway_serving", "egress_reconciles_total"));
+            "egress_pod_tunnels_resumed", "egress_pod_tunnels{", "egress_pod_config_oldest_handshake_seconds{"),
+        "gateway", List.of("egress_gateway_peers", "egress_gateway_serving", "egress_reconciles_total",
+            "egress_gateway_device_peers{", "egress_gateway_handshake_age_seconds_bucket{", "egress_gateway_received_bytes_total{",
+            "egress_gateway_sent_bytes_total{", "egress_gateway_snat_ports_used{", "egress_gateway_dropped_packets_total{"));
     for (var e : wanted.entrySet()) {
-      String text = members.metrics(e.getKey());
+      String text = Sh.poll(() -> members.metrics(e.getKey()), t -> e.getValue().stream().allMatch(t::contains),
+          Duration.ofSeconds(40), 2000);
       for (String name : e.getValue()) {
-        m.put(e.getKey() + ":" + name, text.contains(name));
+        m.put(e.getKey() + ":" + name.replace("{", ""), text.contains(name)); // "{": a series, not only its HELP line
       }
     }
   }
@@ -327,7 +335,7 @@ final class DemoChecks {
 
   /** The creation name (alias) of the pod's wg0, empty when it has none. */
   static String deviceOf(String podNs) {
-    String link = Sh.quiet(podNs, "ip", "-o", "link", "show", "wg0").out();
+    String link = Sh.quiet(podNs, "ip", "-o", "link", "show", "wg0").stdout();
     java.util.regex.Matcher m = java.util.regex.Pattern.compile("alias (\\S+)").matcher(link);
     return m.find() ? m.group(1) : "";
   }

@@ -2,6 +2,7 @@ package io.egressgateway.sandbox;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.egressgateway.datapath.command.CommandRunner;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -148,10 +149,10 @@ final class Failover {
       while (!done.getAsBoolean() && System.nanoTime() < deadlineNanos) {
         started++;
         pool.submit(() -> {
-          Sh.Result r = Sh.quiet(podNetns, "curl", "-s", "-m", "1",
+          CommandRunner.Result r = Sh.quiet(podNetns, "curl", "-s", "-m", "1",
               "http://" + AzureVnet.ECHO_IP + ":" + AzureVnet.ECHO_PORT + "/");
           long at = System.nanoTime();
-          String seen = r.out().trim();
+          String seen = r.stdout().trim();
           if (r.ok() && !seen.isEmpty()) {
             onReply.accept(seen, at);
           }

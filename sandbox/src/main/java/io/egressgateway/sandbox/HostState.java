@@ -76,7 +76,7 @@ final class HostState {
   /** Link names in the namespace the sandbox runs in (it must not leave any behind there). */
   private static List<String> rootLinks() {
     List<String> names = new ArrayList<>();
-    for (String line : Sh.quiet(null, "ip", "-o", "link", "show").out().split("\n")) {
+    for (String line : Sh.quiet(null, "ip", "-o", "link", "show").stdout().split("\n")) {
       String[] f = line.split(":\\s+", 3);
       if (f.length >= 2) {
         names.add(f[1].split("@")[0].trim());

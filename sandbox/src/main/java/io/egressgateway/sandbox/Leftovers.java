@@ -1,6 +1,7 @@
 package io.egressgateway.sandbox;
 
 import io.egressgateway.core.journal.Journal;
+import io.egressgateway.datapath.command.CommandRunner;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -97,7 +98,7 @@ final class Leftovers {
     found.addAll(NetLab.stopRecorded(stateDir.resolve(PIDS_DIR)));
     for (String ns : NetLab.existingNamespaces(nsPrefix)) {
       // whatever still runs inside a namespace of ours was started by a sandbox run (socat stand-ins, wireguard-go)
-      for (String pid : Sh.quiet(null, "ip", "netns", "pids", ns).out().split("\\s+")) {
+      for (String pid : Sh.quiet(null, "ip", "netns", "pids", ns).stdout().split("\\s+")) {
         if (pid.matches("[0-9]{1,10}")) {
           ProcessHandle.of(Long.parseLong(pid)).ifPresent(ProcessHandle::destroyForcibly);
           found.add("process " + pid + " in namespace " + ns);
@@ -120,9 +121,9 @@ final class Leftovers {
       found.add("mount " + m);
     }
     for (String ns : NetLab.existingNamespaces(nsPrefix)) {
-      Sh.Result r = Sh.quiet(null, "ip", "netns", "delete", ns);
+      CommandRunner.Result r = Sh.quiet(null, "ip", "netns", "delete", ns);
       if (!r.ok()) {
-        throw new IllegalStateException("cannot delete namespace " + ns + " left by an earlier run: " + r.err().trim());
+        throw new IllegalStateException("cannot delete namespace " + ns + " left by an earlier run: " + r.stderr().trim());
       }
       found.add("namespace " + ns);
     }

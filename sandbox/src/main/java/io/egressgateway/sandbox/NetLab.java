@@ -1,5 +1,6 @@
 package io.egressgateway.sandbox;
 
+import io.egressgateway.datapath.command.CommandRunner;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -73,9 +74,9 @@ public final class NetLab implements AutoCloseable {
   /** Deletes one namespace created here (full name), e.g. a pod's on CNI DEL. */
   public synchronized void removeNamespace(String ns) {
     if (namespaces.remove(ns)) {
-      Sh.Result r = Sh.quiet(null, "ip", "netns", "del", ns);
+      CommandRunner.Result r = Sh.quiet(null, "ip", "netns", "del", ns);
       if (!r.ok()) {
-        log.warn("could not delete namespace {}: {}", ns, r.err().trim());
+        log.warn("could not delete namespace {}: {}", ns, r.stderr().trim());
       }
     }
   }
@@ -90,7 +91,7 @@ public final class NetLab implements AutoCloseable {
     List<String> full = Sh.inNs(ns, cmd.toArray(String[]::new));
     try {
       Path logFile = workDir.resolve(name + ".log");
-      Process p = new ProcessBuilder(Sh.ownSession(full))
+      Process p = new ProcessBuilder(CommandRunner.inOwnSession(full))
           .redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
           .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
@@ -194,9 +195,9 @@ public final class NetLab implements AutoCloseable {
     }
     while (!namespaces.isEmpty()) {
       String ns = namespaces.pop();
-      Sh.Result r = Sh.quiet(null, "ip", "netns", "del", ns);
+      CommandRunner.Result r = Sh.quiet(null, "ip", "netns", "del", ns);
       if (!r.ok()) {
-        log.warn("could not delete namespace {}: {}", ns, r.err().trim());
+        log.warn("could not delete namespace {}: {}", ns, r.stderr().trim());
       }
     }
     try (var s = Files.walk(workDir)) {
@@ -213,7 +214,7 @@ public final class NetLab implements AutoCloseable {
 
   /** Namespaces on this host whose name starts with {@code prefix-} (also those of a lab that is gone). */
   public static List<String> existingNamespaces(String prefix) {
-    String out = Sh.quiet(null, "ip", "netns", "list").out();
+    String out = Sh.quiet(null, "ip", "netns", "list").stdout();
     List<String> found = new ArrayList<>();
     for (String line : out.split("\n")) {
       String n = line.split(" ")[0].trim();

@@ -25,16 +25,16 @@ record NodeInventory(List<String> files, List<String> namespaces, List<String> l
     }
     List<String> namespaces = list(h.hostPath("/var/run/netns"), "/var/run/netns");
     List<String> links = new ArrayList<>();
-    for (String line : Sh.quiet(null, "ip", "-n", h.netns(), "-o", "link", "show").out().split("\n")) {
+    for (String line : Sh.quiet(null, "ip", "-n", h.netns(), "-o", "link", "show").stdout().split("\n")) {
       String[] f = line.split(":\\s+", 3);
       if (f.length >= 2) {
         links.add(f[1].split("@")[0].trim());
       }
     }
     // the tables, and every rule carrying our ownership marker (in tables that are not ours, like the host's nat)
-    List<String> nft = new ArrayList<>(Sh.quiet(h.netns(), "nft", "list", "tables").out().lines().map(String::trim)
+    List<String> nft = new ArrayList<>(Sh.quiet(h.netns(), "nft", "list", "tables").stdout().lines().map(String::trim)
         .filter(l -> !l.isEmpty()).toList());
-    Sh.quiet(h.netns(), "nft", "list", "ruleset").out().lines().map(String::trim).filter(l -> l.contains("egress-gateway"))
+    Sh.quiet(h.netns(), "nft", "list", "ruleset").stdout().lines().map(String::trim).filter(l -> l.contains("egress-gateway"))
         .map(l -> "rule: " + l).forEach(nft::add);
     return new NodeInventory(files, namespaces, links, nft);
   }

@@ -1,5 +1,6 @@
 package io.egressgateway.sandbox;
 
+import io.egressgateway.datapath.command.CommandRunner;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -209,7 +210,7 @@ final class NodeRuntime implements AutoCloseable {
    * Runs a probe or hook command on the node (in its network namespace), e.g. an HTTP GET of a pod's
    * management port; the result of {@code cmd}.
    */
-  Sh.Result onNode(List<String> cmd, long timeoutSeconds) {
+  CommandRunner.Result onNode(List<String> cmd, long timeoutSeconds) {
     List<String> full = new ArrayList<>(List.of("nsenter", "--net=/run/netns/" + host.netns(), "--"));
     full.addAll(cmd);
     return Sh.run(full, null, timeoutSeconds);

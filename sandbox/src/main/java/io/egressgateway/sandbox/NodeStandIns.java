@@ -72,11 +72,11 @@ final class NodeStandIns {
   static boolean check(String podKey, String podNs, String podIp, String node, ArrayNode out) {
     boolean ok = true;
     for (String target : List.of(IMDS_IP, DNS_IP)) {
-      String route = Sh.quiet(podNs, "ip", "-4", "-o", "route", "get", target).out().trim();
+      String route = Sh.quiet(podNs, "ip", "-4", "-o", "route", "get", target).stdout().trim();
       Matcher dev = Pattern.compile("\\bdev (\\S+)").matcher(route);
       String via = dev.find() ? dev.group(1) : "";
       String answer = target.equals(IMDS_IP)
-          ? Sh.quiet(podNs, "curl", "-s", "-m", "3", "http://" + IMDS_IP + "/metadata/instance").out().trim()
+          ? Sh.quiet(podNs, "curl", "-s", "-m", "3", "http://" + IMDS_IP + "/metadata/instance").stdout().trim()
           : askDns(podNs);
       String expected = (target.equals(IMDS_IP) ? "imds" : "dns") + "-standin node=" + node + " client=" + podIp;
       boolean reached = "eth0".equals(via) && answer.equals(expected);
@@ -99,7 +99,7 @@ final class NodeStandIns {
     String script = "exec 3<>/dev/udp/" + DNS_IP + "/53 && printf 'query\\n' >&3 && timeout 3 head -n 1 <&3";
     String answer = "";
     for (int attempt = 0; attempt < 2 && answer.isEmpty(); attempt++) {
-      answer = Sh.quiet(podNs, "bash", "-c", script).out().trim();
+      answer = Sh.quiet(podNs, "bash", "-c", script).stdout().trim();
     }
     return answer;
   }

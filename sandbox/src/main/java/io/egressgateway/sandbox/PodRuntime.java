@@ -1,5 +1,7 @@
 package io.egressgateway.sandbox;
 
+import io.egressgateway.cnichain.CniChain;
+import io.egressgateway.datapath.command.CommandRunner;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -142,12 +144,12 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
       // of a failed attempt (which the plugin may keep for later) concerns that attempt only
       containerId = sandboxId();
       chain = chainOf(node);
-      outcome = chain == null ? new CniChain.Outcome(false, "", "runtime", "network plugin not ready: no CNI configuration in "
+      outcome = chain == null ? CniChain.Outcome.failed("runtime", "network plugin not ready: no CNI configuration in "
           + "/etc/cni/net.d of " + nodeName) : chain.add(containerId, "/var/run/netns/" + netns, "eth0", k8sArgs(pod, containerId), capabilities);
       if (outcome.ok()) {
         break;
       }
-      String why = "CNI ADD failed (attempt " + attempt + "): " + outcome.failedPlugin() + ": " + outcome.error();
+      String why = "CNI ADD failed (attempt " + attempt + "): " + outcome.plugin() + ": " + outcome.error();
       log.warn("pod {} on {}: {}", key, nodeName, why);
       if (demo) {
         writeStatus(pod, null, "Pending", why);
@@ -178,14 +180,23 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
     listener.accept(event);
   }
 
-  /** The chain the node's first configuration file describes now; null when there is none. */
+  /**
+   * The chain the node's first configuration file describes now, as the node's container runtime runs it:
+   * binaries from the node's {@code /opt/cni/bin}, run through {@link NodeHost#hostCommand}; null when there is
+   * no configuration.
+   */
   private static CniChain chainOf(NodeHost node) {
     Path conf = node.cniConfig();
     if (conf == null) {
       return null;
     }
     try {
-      return CniChain.onNode(Files.readString(conf), node);
+      return new CniChain(Files.readString(conf), "/opt/cni/bin",
+          type -> Files.exists(node.hostPath("/opt/cni/bin").resolve(type)) ? "/opt/cni/bin/" + type : null,
+          (env, binary, stdin) -> {
+            CommandRunner.Result r = Sh.run(node.hostCommand(env, List.of(binary)), stdin, 60);
+            return new CniChain.Run(r.exitCode(), r.stdout(), r.stderr());
+          });
     } catch (IOException | IllegalArgumentException e) {
       log.warn("node {}: cannot read {}: {}", node.node(), conf, e.getMessage());
       return null;
@@ -221,7 +232,7 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
     if (chain != null && s.containerId() != null) {
       CniChain.Outcome del = chain.del(s.containerId(), "/var/run/netns/" + s.netns(), "eth0", k8sArgs(pod, s.containerId()), s.capabilities());
       if (!del.ok()) {
-        log.warn("pod {}: CNI DEL reported {}: {}", key, del.failedPlugin(), del.error());
+        log.warn("pod {}: CNI DEL reported {}: {}", key, del.plugin(), del.error());
       }
     }
     if (node != null) {

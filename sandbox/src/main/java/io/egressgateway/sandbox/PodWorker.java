@@ -1,5 +1,6 @@
 package io.egressgateway.sandbox;
 
+import io.egressgateway.datapath.command.CommandRunner;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
@@ -441,7 +442,7 @@ final class PodWorker {
           h.getHttpHeaders().forEach(x -> cmd.addAll(List.of("-H", x.getName() + ": " + x.getValue())));
         }
         cmd.add(scheme + "://" + host + ":" + port(s.spec, h.getPort()) + path);
-        String code = node.onNode(cmd, timeout + 5).out().trim();
+        String code = node.onNode(cmd, timeout + 5).stdout().trim();
         return code.matches("\\d+") && Integer.parseInt(code) >= 200 && Integer.parseInt(code) < 400;
       }
       if (p.getTcpSocket() != null) {
@@ -498,9 +499,9 @@ final class PodWorker {
     if (hook && preStop != null) {
       long seconds = Math.max(1, NodeRuntime.grace(pod).toSeconds());
       if (preStop.getExec() != null) {
-        Sh.Result r = node.podman().exec(s.id, preStop.getExec().getCommand(), seconds);
-        log.info("pod {}: preStop of {} exited {}{}", key, s.spec.getName(), r.exit(),
-            (r.out() + r.err()).isBlank() ? "" : ": " + (r.out() + r.err()).trim());
+        CommandRunner.Result r = node.podman().exec(s.id, preStop.getExec().getCommand(), seconds);
+        log.info("pod {}: preStop of {} exited {}{}", key, s.spec.getName(), r.exitCode(),
+            (r.stdout() + r.stderr()).isBlank() ? "" : ": " + (r.stdout() + r.stderr()).trim());
       } else if (preStop.getHttpGet() != null) {
         var h = preStop.getHttpGet();
         node.onNode(List.of("curl", "-s", "-o", "/dev/null", "-m", Long.toString(seconds),

@@ -1,5 +1,6 @@
 package io.egressgateway.sandbox;
 
+import io.egressgateway.datapath.command.CommandRunner;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,17 +46,17 @@ final class Podman {
   String runDetached(List<String> args) {
     List<String> cmd = new ArrayList<>(List.of("run", "-d"));
     cmd.addAll(args);
-    Sh.Result r = podman(cmd, 120);
-    String id = r.out().trim();
+    CommandRunner.Result r = podman(cmd, 120);
+    String id = r.stdout().trim();
     if (!id.isEmpty() && id.matches("[0-9a-f]{64}")) {
       created.add(id);
     } else {
       // a container can be created and still fail to start: find it by name to remove it later
-      nameIn(args).map(n -> podman(List.of("inspect", "--format", "{{.Id}}", n), 30).out().trim())
+      nameIn(args).map(n -> podman(List.of("inspect", "--format", "{{.Id}}", n), 30).stdout().trim())
           .filter(s -> s.matches("[0-9a-f]{64}")).ifPresent(created::add);
     }
     if (!r.ok()) {
-      throw new IllegalStateException("podman run failed (exit " + r.exit() + "): " + (r.err() + r.out()).trim());
+      throw new IllegalStateException("podman run failed (exit " + r.exitCode() + "): " + (r.stderr() + r.stdout()).trim());
     }
     return id;
   }
@@ -71,7 +72,7 @@ final class Podman {
    */
   CompletableFuture<Integer> whenExited(String id) {
     try {
-      Process p = new ProcessBuilder(Sh.ownSession(command(List.of("wait", "--interval", "1s", id))))
+      Process p = new ProcessBuilder(CommandRunner.inOwnSession(command(List.of("wait", "--interval", "1s", id))))
           .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
       return p.onExit().thenApply(done -> {
         try {
@@ -87,7 +88,7 @@ final class Podman {
   }
 
   /** {@code podman exec}; the result (exit 126/127 and stderr when the command cannot run). */
-  Sh.Result exec(String id, List<String> cmd, long timeoutSeconds) {
+  CommandRunner.Result exec(String id, List<String> cmd, long timeoutSeconds) {
     List<String> args = new ArrayList<>(List.of("exec", id));
     args.addAll(cmd);
     return podman(args, timeoutSeconds);
@@ -95,9 +96,9 @@ final class Podman {
 
   /** SIGTERM (the image's stop signal), SIGKILL after {@code graceSeconds}. */
   void stop(String id, long graceSeconds) {
-    Sh.Result r = podman(List.of("stop", "--time", Long.toString(Math.max(0, graceSeconds)), id), graceSeconds + 60);
+    CommandRunner.Result r = podman(List.of("stop", "--time", Long.toString(Math.max(0, graceSeconds)), id), graceSeconds + 60);
     if (!r.ok()) {
-      log.warn("podman stop {}: {}", id.substring(0, 12), r.err().trim());
+      log.warn("podman stop {}: {}", id.substring(0, 12), r.stderr().trim());
     }
   }
 
@@ -106,18 +107,18 @@ final class Podman {
     if (!created.contains(id)) {
       throw new IllegalArgumentException("container " + id + " was not created by this sandbox");
     }
-    Sh.Result r = podman(List.of("rm", "--force", "--time", "0", id), 90);
-    if (r.ok() || r.err().contains("no such container")) {
+    CommandRunner.Result r = podman(List.of("rm", "--force", "--time", "0", id), 90);
+    if (r.ok() || r.stderr().contains("no such container")) {
       created.remove(id);
     } else {
-      log.warn("podman rm {}: {}", id.substring(0, 12), r.err().trim());
+      log.warn("podman rm {}: {}", id.substring(0, 12), r.stderr().trim());
     }
   }
 
   /** Writes the container's output (stdout and stderr, as {@code podman logs} has it) to {@code file}. */
   void saveLogs(String id, Path file) {
     try {
-      Process p = new ProcessBuilder(Sh.ownSession(command(List.of("logs", id)))).redirectErrorStream(true)
+      Process p = new ProcessBuilder(CommandRunner.inOwnSession(command(List.of("logs", id)))).redirectErrorStream(true)
           .redirectOutput(file.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
       if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
         p.destroyForcibly();
@@ -131,11 +132,11 @@ final class Podman {
 
   /** The image's id, size in bytes and default user ({@code id}, {@code size}, {@code user}); empty when absent. */
   Map<String, String> image(String ref) {
-    Sh.Result r = podman(List.of("image", "inspect", "--format", "{{.Id}} {{.Size}} {{.Config.User}}", ref), 30);
+    CommandRunner.Result r = podman(List.of("image", "inspect", "--format", "{{.Id}} {{.Size}} {{.Config.User}}", ref), 30);
     if (!r.ok()) {
       return Map.of();
     }
-    String[] f = r.out().trim().split(" ", 3);
+    String[] f = r.stdout().trim().split(" ", 3);
     return Map.of("id", f[0], "size", f.length > 1 ? f[1] : "", "user", f.length > 2 ? f[2].trim() : "");
   }
 
@@ -149,42 +150,42 @@ final class Podman {
    * that are gone. They become this object's to remove.
    */
   List<String> labelled(String label) {
-    Sh.Result r = podman(List.of("ps", "--all", "--no-trunc", "--filter", "label=" + label, "--format", "{{.ID}}"), 60);
+    CommandRunner.Result r = podman(List.of("ps", "--all", "--no-trunc", "--filter", "label=" + label, "--format", "{{.ID}}"), 60);
     if (!r.ok()) {
-      throw new IllegalStateException("podman ps failed (exit " + r.exit() + "): " + r.err().trim());
+      throw new IllegalStateException("podman ps failed (exit " + r.exitCode() + "): " + r.stderr().trim());
     }
-    List<String> ids = r.out().lines().map(String::trim).filter(l -> l.matches("[0-9a-f]{64}")).toList();
+    List<String> ids = r.stdout().lines().map(String::trim).filter(l -> l.matches("[0-9a-f]{64}")).toList();
     created.addAll(ids);
     return ids;
   }
 
   /** Containers on this machine with {@code label} that exist (running or not), without taking them over. */
   List<String> running(String label) {
-    Sh.Result r = podman(List.of("ps", "--all", "--no-trunc", "--filter", "label=" + label, "--format", "{{.ID}} {{.Names}}"), 60);
-    return r.out().lines().map(String::trim).filter(l -> !l.isEmpty()).toList();
+    CommandRunner.Result r = podman(List.of("ps", "--all", "--no-trunc", "--filter", "label=" + label, "--format", "{{.ID}} {{.Names}}"), 60);
+    return r.stdout().lines().map(String::trim).filter(l -> !l.isEmpty()).toList();
   }
 
   /** {@code podman tag SOURCE TARGET}: another name for the same image. */
   void tag(String source, String target) {
-    Sh.Result r = podman(List.of("tag", source, target), 60);
+    CommandRunner.Result r = podman(List.of("tag", source, target), 60);
     if (!r.ok()) {
-      throw new IllegalStateException("podman tag " + source + " " + target + " failed: " + r.err().trim());
+      throw new IllegalStateException("podman tag " + source + " " + target + " failed: " + r.stderr().trim());
     }
   }
 
   /** {@code podman untag IMAGE NAME}: drops one name of an image (the image stays under its others). */
   void untag(String image, String name) {
-    Sh.Result r = podman(List.of("untag", image, name), 60);
+    CommandRunner.Result r = podman(List.of("untag", image, name), 60);
     if (!r.ok()) {
-      log.warn("podman untag {}: {}", name, r.err().trim());
+      log.warn("podman untag {}: {}", name, r.stderr().trim());
     }
   }
 
   /** {@code podman kill --signal KILL}: the container's processes end at once, the container stays (exited). */
   void kill(String id) {
-    Sh.Result r = podman(List.of("kill", "--signal", "KILL", id), 30);
+    CommandRunner.Result r = podman(List.of("kill", "--signal", "KILL", id), 30);
     if (!r.ok()) {
-      throw new IllegalStateException("podman kill " + id.substring(0, 12) + " failed: " + r.err().trim());
+      throw new IllegalStateException("podman kill " + id.substring(0, 12) + " failed: " + r.stderr().trim());
     }
   }
 
@@ -195,7 +196,7 @@ final class Podman {
     }
   }
 
-  private Sh.Result podman(List<String> args, long timeoutSeconds) {
+  private CommandRunner.Result podman(List<String> args, long timeoutSeconds) {
     return Sh.run(command(args), null, timeoutSeconds);
   }
 

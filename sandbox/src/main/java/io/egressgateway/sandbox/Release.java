@@ -1,6 +1,7 @@
 package io.egressgateway.sandbox;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.egressgateway.datapath.command.CommandRunner;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -105,11 +106,11 @@ final class Release {
         "-cp", System.getProperty("java.class.path"), ChartRender.class.getName(),
         chartDir.toString(), NAME, NAMESPACE, KUBE_VERSION, valuesFile.toString()));
     set.forEach((k, v) -> cmd.add(k + "=" + v));
-    Sh.Result r = Sh.run(cmd, null, 180);
+    CommandRunner.Result r = Sh.run(cmd, null, 180);
     if (!r.ok()) {
-      throw new IllegalStateException("helm template of " + chartDir + " failed: " + r.err().trim());
+      throw new IllegalStateException("helm template of " + chartDir + " failed: " + r.stderr().trim());
     }
-    return r.out();
+    return r.stdout();
   }
 
   /** Applies every document of a rendered release in Helm's order (pre-install hooks by weight first); returns kind/name of each. */
@@ -269,7 +270,7 @@ final class Release {
       return "";
     }
     return runtimes.apply(m.node()).map(r -> r.onNode(List.of("curl", "-s", "-m", "10", "--retry", "2",
-        "http://" + m.ip() + ":" + m.managementPort() + "/" + path), 40).out()).orElse("");
+        "http://" + m.ip() + ":" + m.managementPort() + "/" + path), 40).stdout()).orElse("");
   }
 
   /** The /metrics text of every member with {@code role}, concatenated. */

@@ -29,62 +29,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class Sandbox implements AutoCloseable {
 
-  /** Command-line settings. */
+  /** Command-line settings ({@link SandboxCommand} parses them). */
   public record Settings(int workers, int gateways, boolean once, Path report, List<Path> apply, String imageTag, Path stateDir,
       boolean e2e, int benchPods, int benchBatch, int failoverRuns, boolean clean) {
+    /** The settings {@code args} give; fails with {@link IllegalArgumentException} naming a bad option. */
     public static Settings parse(List<String> args) {
-      int workers = 2;
-      int gateways = 2;
-      boolean once = false;
-      boolean e2e = false;
-      boolean clean = false;
-      int benchPods = 0;
-      int benchBatch = 20;
-      Integer failoverRuns = null;
-      Path report = null;
-      List<Path> apply = new ArrayList<>();
-      String imageTag = SandboxImage.defaultTag();
-      for (int i = 0; i < args.size(); i++) {
-        String a = args.get(i);
-        String v = i + 1 < args.size() ? args.get(i + 1) : null;
-        switch (a) {
-          case "--workers" -> { workers = count(a, v, 1, 8); i++; }
-          case "--gateways" -> { gateways = count(a, v, 1, 4); i++; }
-          case "--once" -> once = true;
-          case "--report" -> { report = Path.of(need(a, v)); i++; }
-          case "--apply" -> { apply.add(Path.of(need(a, v))); i++; }
-          case "--e2e" -> e2e = true;
-          case "--clean" -> clean = true;
-          case "--bench-pods" -> { benchPods = count(a, v, 1, 1000); i++; }
-          case "--bench-batch" -> { benchBatch = count(a, v, 1, 100); i++; }
-          case "--failover-runs" -> { failoverRuns = count(a, v, 0, 50); i++; }
-          case "--image-tag" -> { imageTag = need(a, v); i++; }
-          default -> throw new IllegalArgumentException("unknown option '" + a + "'");
-        }
-      }
-      int runs = failoverRuns != null ? failoverRuns : benchPods > 0 ? 5 : 1;
-      return new Settings(workers, gateways, once, report, List.copyOf(apply), imageTag, Path.of("/run/egress-sandbox"),
-          e2e, benchPods, benchBatch, runs, clean);
-    }
-
-    private static String need(String o, String v) {
-      if (v == null) {
-        throw new IllegalArgumentException(o + " needs a value");
-      }
-      return v;
-    }
-
-    private static int count(String o, String v, int min, int max) {
-      int n;
-      try {
-        n = Integer.parseInt(need(o, v));
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException(o + " needs a number");
-      }
-      if (n < min || n > max) {
-        throw new IllegalArgumentException(o + " must be between " + min + " and " + max);
-      }
-      return n;
+      return SandboxCommand.parse(args);
     }
   }
 
@@ -145,24 +95,16 @@ public final class Sandbox implements AutoCloseable {
   }
 
   public static void main(String[] args) {
+    System.exit(SandboxCommand.run(args, System.out, System.err));
+  }
+
+  /** The sandbox as the command line runs it (as root); the exit code. */
+  static int runAsCommand(Settings s) {
     io.egressgateway.core.ProcessLaunch.useVfork();
     // the mock API server logs every request through java.util.logging
     MOCK_SERVER_LOG.setLevel(java.util.logging.Level.WARNING);
-    if (!"root".equals(System.getProperty("user.name"))) {
-      System.err.println("egress sandbox: must run as root (it creates network namespaces); try: sudo ./egress sandbox");
-      System.exit(1);
-    }
-    Settings s;
-    try {
-      s = Settings.parse(List.of(args));
-    } catch (IllegalArgumentException e) {
-      System.err.println("egress sandbox: " + e.getMessage());
-      System.exit(2);
-      return;
-    }
     if (s.clean()) {
-      System.exit(cleanOnly(s));
-      return;
+      return cleanOnly(s);
     }
     Sandbox sandbox = new Sandbox(s, System.out);
     CountDownLatch stopped = new CountDownLatch(1);
@@ -197,7 +139,7 @@ public final class Sandbox implements AutoCloseable {
       System.err.println("egress sandbox: the uninstall left things behind (report key uninstall)");
       exit = 1;
     }
-    System.exit(exit);
+    return exit;
   }
   /** {@code --clean}: removes what earlier runs left, touches nothing else; the exit code. */
   private static int cleanOnly(Settings s) {

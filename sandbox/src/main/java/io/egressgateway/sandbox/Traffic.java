@@ -1,5 +1,6 @@
 package io.egressgateway.sandbox;
 
+import io.egressgateway.datapath.command.CommandRunner;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -39,8 +40,8 @@ final class Traffic implements AutoCloseable {
     while (running) {
       pool.submit(() -> {
         long start = System.nanoTime();
-        Sh.Result r = Sh.quiet(podNetns, "curl", "-s", "-m", "1", "http://" + AzureVnet.ECHO_IP + ":" + AzureVnet.ECHO_PORT + "/");
-        requests.add(new Request(start, System.nanoTime(), r.ok() ? r.out().trim() : ""));
+        CommandRunner.Result r = Sh.quiet(podNetns, "curl", "-s", "-m", "1", "http://" + AzureVnet.ECHO_IP + ":" + AzureVnet.ECHO_PORT + "/");
+        requests.add(new Request(start, System.nanoTime(), r.ok() ? r.stdout().trim() : ""));
       });
       Sh.sleep(EVERY_MS);
     }

@@ -4,11 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.egressgateway.cnichain.CniChain;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-/** The containernetworking ptp + host-local plugins, run as a runtime would, give a pod a working network. */
+/** The containernetworking ptp + host-local plugins, run as a runtime would (test-support's chain runner), give a pod a working network. */
 @Tag("privileged")
 class CniChainTest {
 
@@ -26,10 +27,13 @@ class CniChainTest {
             {"type":"ptp","ipMasq":false,"mtu":1500,
              "ipam":{"type":"host-local","subnet":"10.244.1.0/24","dataDir":"%s","routes":[{"dst":"0.0.0.0/0"}]}}
           ]}""".formatted(lab.nsName("w1"), lab.workDir().resolve("ipam"));
-      CniChain chain = new CniChain(conflist, "/usr/lib/cni", node);
+      CniChain chain = CniChain.inDirs(conflist, "/usr/lib/cni", (env, binary, stdin) -> {
+        io.egressgateway.datapath.command.CommandRunner.Result r = Sh.run(CniChain.inNamespace(node, env, binary), stdin, 60);
+        return new CniChain.Run(r.exitCode(), r.stdout(), r.stderr());
+      });
 
       CniChain.Outcome add = chain.add("ctr-1", "/var/run/netns/" + pod, "eth0", "K8S_POD_NAMESPACE=default;K8S_POD_NAME=p1");
-      assertTrue(add.ok(), add.failedPlugin() + ": " + add.error());
+      assertTrue(add.ok(), add.plugin() + ": " + add.error());
       assertTrue(add.result().contains("10.244.1."), add.result());
 
       String seen = Sh.mustIn(pod, "curl", "-s", "-m", "5", "http://" + AzureVnet.ECHO_IP + ":" + AzureVnet.ECHO_PORT + "/").trim();

@@ -3,6 +3,7 @@ package io.egressgateway.sandbox;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.egressgateway.datapath.command.CommandRunner;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,10 +30,10 @@ class KubeApiTest {
         throw new AssertionError("kubectl is not installed; this test talks to the in-process API through it");
       }
       Assumptions.assumeTrue(kubectl, "kubectl is not installed: only the client half ran");
-      Sh.Result r = Sh.run(List.of("kubectl", "--kubeconfig", kubeconfig.toString(), "--cache-dir", dir.resolve("cache").toString(),
+      CommandRunner.Result r = Sh.run(List.of("kubectl", "--kubeconfig", kubeconfig.toString(), "--cache-dir", dir.resolve("cache").toString(),
           "get", "configmaps", "-n", "default", "-o", "name"), null, 30);
-      assertTrue(r.ok(), r.err());
-      assertTrue(r.out().contains("configmap/hello"), r.out());
+      assertTrue(r.ok(), r.stderr());
+      assertTrue(r.stdout().contains("configmap/hello"), r.stdout());
     } finally {
       try (var s = Files.walk(dir)) {
         s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());

@@ -56,7 +56,7 @@ class LeftoversTest {
       assertTrue(found.contains("mount " + mounted), found.toString());
       assertTrue(inNs.waitFor(10, java.util.concurrent.TimeUnit.SECONDS), "the process inside the namespace was stopped");
       assertTrue(here.waitFor(10, java.util.concurrent.TimeUnit.SECONDS), "the noted process was stopped");
-      assertFalse(Sh.quiet(null, "ip", "netns", "list").out().contains(ns), "namespace deleted");
+      assertFalse(Sh.quiet(null, "ip", "netns", "list").stdout().contains(ns), "namespace deleted");
       assertTrue(NodeHost.mountsUnder(state).isEmpty(), "mounts gone");
       assertFalse(Files.exists(state.resolve("nodes")), "the nodes' directories are gone");
       assertTrue(console.toString().contains("removed what an earlier sandbox run left behind"), console.toString());
@@ -83,7 +83,7 @@ class LeftoversTest {
 
       assertTrue(refused.getMessage().contains("another sandbox is running (pid " + h.pid() + ")"), refused.getMessage());
       assertTrue(owner.isAlive(), "the running sandbox's processes are left alone");
-      assertTrue(Sh.quiet(null, "ip", "netns", "list").out().contains(ns), "its namespaces too");
+      assertTrue(Sh.quiet(null, "ip", "netns", "list").stdout().contains(ns), "its namespaces too");
     } finally {
       running.close();
     }

@@ -93,7 +93,7 @@ class NodeRuntimeTest {
 
       String seen = podman.exec(id, List.of("sh", "-c", "cat /data/seen; cat /tmp/said; id -u; cat /proc/self/status | grep CapEff; "
           + "cat /var/run/secrets/kubernetes.io/serviceaccount/namespace; echo; cat /var/run/secrets/kubernetes.io/serviceaccount/token; echo; "
-          + "cat /secret/word; echo; touch /x 2>/dev/null && echo writable || echo read-only"), 30).out();
+          + "cat /secret/word; echo; touch /x 2>/dev/null && echo writable || echo read-only"), 30).stdout();
       assertTrue(seen.contains("init ran"), seen);
       assertTrue(seen.contains("pod tiny in t on node-1 at 10.9.0.1 says bird, API 10.9.0.1:443"), seen);
       assertTrue(seen.contains("\n65532\n"), "runAsUser: " + seen);

@@ -17,7 +17,7 @@ final class Privileged {
       missing.add("root");
     }
     for (String b : binaries) {
-      if (Sh.run(List.of("sh", "-c", "command -v " + b), null, 5).exit() != 0) {
+      if (Sh.run(List.of("sh", "-c", "command -v " + b), null, 5).exitCode() != 0) {
         missing.add(b);
       }
     }

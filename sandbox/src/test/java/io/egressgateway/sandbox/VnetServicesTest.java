@@ -3,6 +3,7 @@ package io.egressgateway.sandbox;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.egressgateway.datapath.command.CommandRunner;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,14 +32,14 @@ class VnetServicesTest {
       var env = VnetServices.serviceEnv();
       String url = "https://" + env.get("KUBERNETES_SERVICE_HOST") + ":" + env.get("KUBERNETES_SERVICE_PORT")
           + "/api/v1/namespaces/default/configmaps/hello";
-      Sh.Result r = Sh.quiet(node, "curl", "-sS", "--cacert", ca.toString(), "-H",
+      CommandRunner.Result r = Sh.quiet(node, "curl", "-sS", "--cacert", ca.toString(), "-H",
           "Authorization: Bearer " + VnetServices.token("default", "default"), url);
-      assertTrue(r.ok(), r.err());
-      assertTrue(r.out().contains("\"k\":\"v\""), r.out());
+      assertTrue(r.ok(), r.stderr());
+      assertTrue(r.stdout().contains("\"k\":\"v\""), r.stdout());
       // the certificate names the in-cluster service too
       String names = Sh.must("sh", "-c", "openssl x509 -noout -ext subjectAltName < " + ca.getParent().resolve("apiserver/apiserver.crt"));
       assertTrue(names.contains("IP Address:10.224.0.20") && names.contains("DNS:kubernetes.default.svc"), names);
-      assertEquals(0, Sh.quiet(node, "curl", "-sS", "-o", "/dev/null", "--cacert", ca.toString(), url.replace("/configmaps/hello", "")).exit());
+      assertEquals(0, Sh.quiet(node, "curl", "-sS", "-o", "/dev/null", "--cacert", ca.toString(), url.replace("/configmaps/hello", "")).exitCode());
     } finally {
       lab.close();
     }

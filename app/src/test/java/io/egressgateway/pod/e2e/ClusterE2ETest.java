@@ -12,6 +12,7 @@ import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import com.typesafe.config.ConfigFactory;
+import io.egressgateway.cnichain.CniChain;
 import io.egressgateway.core.gateway.GatewayNodeProtocol;
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.core.view.ConfigViews;
@@ -46,7 +47,7 @@ import org.junit.jupiter.api.Test;
  * Each member journals in its own in-memory store; its entities live only there.
  *
  * <p>It lives in app, the one module that may depend on both gateway-actor and pod-actor, and in the
- * package of the pod module's privileged harness ({@code Lab}, {@code Topology}, {@code CniChainRunner}),
+ * package of the pod module's privileged harness ({@code Lab}, {@code Topology}, test-support's {@code CniChain}),
  * which comes from pod-actor's test jar.
  */
 @Tag("privileged")
@@ -103,13 +104,13 @@ class ClusterE2ETest {
       PodAgent.start(w1.system(), settings, directory, new HostPodDatapath(cmd, wg, net.w1),
           new ShardedGatewayPeers(w1.system(), Duration.ofSeconds(10))).takeOverTunnels();
 
-      CniChainRunner chain = net.chain(socket);
+      CniChain chain = net.chain(socket);
       String pod = lab.ns("web");
       String netns = "/var/run/netns/" + pod;
       String cid = UUID.randomUUID().toString().replace("-", "");
       String args = "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web;K8S_POD_UID=uid-web";
-      CniChainRunner.Outcome add = chain.add(cid, netns, args);
-      assertTrue(add.ok(), add.plugin() + ": " + add.output());
+      CniChain.Outcome add = chain.add(cid, netns, "eth0", args);
+      assertTrue(add.ok(), add.plugin() + ": " + add.error());
       for (var e : gws.entrySet()) {
         assertEquals(1, status(e.getValue(), e.getKey()).peers(), e.getKey() + " holds the pod's peer");
       }
@@ -122,7 +123,7 @@ class ClusterE2ETest {
       assertEquals("203.0.113.1", cmd.attempt(CommandRunner.inNetns(pod, List.of("curl", "-s", "-m", "3",
           "http://" + Topology.ECHO_EXCLUDED + ":8080/"))).stdout().trim());
 
-      assertTrue(chain.del(cid, netns, args).ok());
+      assertTrue(chain.del(cid, netns, "eth0", args).ok());
       for (var e : gws.entrySet()) {
         await(Duration.ofSeconds(5), () -> status(e.getValue(), e.getKey()).peers() == 0, e.getKey() + " dropped the pod's peer");
       }
@@ -172,14 +173,8 @@ class ClusterE2ETest {
     return kit;
   }
 
-  private static void await(Duration limit, BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + limit.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for: " + what);
-      }
-      Thread.sleep(100);
-    }
+  private static void await(Duration limit, BooleanSupplier condition, String what) {
+    io.egressgateway.testing.Eventually.await(limit, condition, what);
   }
 
   /** The VNet, the internet and the "VMs" (gateway namespaces are programmed by the GatewayNode entities). */
@@ -201,7 +196,7 @@ class ClusterE2ETest {
           "nexthop", "via", "10.224.0.6", "dev", "v-gw2", "onlink");
     }
 
-    CniChainRunner chain(Path socket) throws Exception {
+    CniChain chain(Path socket) throws Exception {
       return Topology.cniChain(lab, socket, w1);
     }
   }

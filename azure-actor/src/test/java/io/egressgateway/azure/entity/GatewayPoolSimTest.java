@@ -13,6 +13,7 @@ import io.egressgateway.azure.infra.SimPool;
 import io.egressgateway.azure.model.ConfigResult;
 import io.egressgateway.azure.model.ConfigSpec;
 import io.egressgateway.azure.model.PoolRef;
+import io.egressgateway.testing.Eventually;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -47,13 +48,6 @@ class GatewayPoolSimTest extends GatewayPoolSimBase {
     assertTrue(env.sim.resource(theirs).isPresent(), "a BYO prefix is never deleted");
   }
 
-  private static void sleepQuietly(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
 
   private static ConfigSpec spec(String uid) {
     return new ConfigSpec("ns/" + uid, uid, true, 30, "");
@@ -167,14 +161,9 @@ class GatewayPoolSimTest extends GatewayPoolSimBase {
     TestProbe<StatusReply<ConfigResult>> lost = kit.createTestProbe();
     first.tell(new GatewayPool.EnsureConfig(spec("uid-crash"), lost.getRef()));
     // the prefix PUT is in flight (intent journaled, result not): the controller dies
-    long deadline = System.currentTimeMillis() + 10_000;
-    while (env.sim.calls().stream().noneMatch(c -> c.method().equals("GET") && c.path().contains("publicIPPrefixes"))
-        && System.currentTimeMillis() < deadline) {
-      Thread.sleep(20);
-    }
-    Thread.sleep(300);
+    Eventually.await(WAIT, () -> env.sim.inFlight("PUT", "/publicIPPrefixes/") > 0, "the prefix PUT in flight");
     kit.stop(first, Duration.ofSeconds(5));
-    Thread.sleep(2000);
+    Eventually.await(WAIT, () -> env.sim.inFlight("PUT", "/publicIPPrefixes/") == 0, "the interrupted PUT answered");
     env.sim.clearFaults();
     assertEquals(1, env.sim.resources("Microsoft.Network/publicIPPrefixes").size(), "the interrupted PUT reached ARM");
 
@@ -242,19 +231,23 @@ class GatewayPoolSimTest extends GatewayPoolSimBase {
     env.sim.clearCalls();
     long readsBefore = env.clients.reads();
     // 12 drift checks = one hour at the 5 minute resync interval
-    for (int i = 0; i < 12; i++) {
+    // passes run one at a time: a check's reads begin only after the one before it has ended, so a
+    // thirteenth check's reads show that the twelfth (and anything it might have written) is over
+    long reads = 0;
+    long counted = 0;
+    for (int i = 0; i < 13; i++) {
+      if (i == 12) {
+        reads = env.sim.reads();
+        counted = env.clients.reads() - readsBefore;
+      }
       long before = env.sim.calls().size();
       pool.tell(new GatewayPool.Resync());
-      long deadline = System.currentTimeMillis() + 10_000;
-      while (env.sim.calls().size() < before + 5 && System.currentTimeMillis() < deadline) {
-        sleepQuietly(10);
-      }
-      sleepQuietly(100);
+      Eventually.await(Duration.ofSeconds(10), () -> env.sim.calls().size() >= before + 5, "drift check " + i + " read ARM");
     }
-    System.out.printf("BENCH steady-hour: 2 configs, 3 instances: reads=%d writes=%d%n", env.sim.reads(), env.sim.writes());
+    System.out.printf("BENCH steady-hour: 2 configs, 3 instances: reads=%d writes=%d%n", reads, env.sim.writes());
     assertEquals(0, env.sim.writes());
-    assertEquals(env.sim.reads(), env.clients.reads() - readsBefore, "the call metric counts what ARM saw");
-    assertEquals(12 * 5, env.sim.reads(), "five reads per drift check whatever the number of configs");
+    assertEquals(reads, counted, "the call metric counts what ARM saw");
+    assertEquals(12 * 5, reads, "five reads per drift check whatever the number of configs");
   }
 
   @Test
@@ -266,11 +259,8 @@ class GatewayPoolSimTest extends GatewayPoolSimBase {
     String nic = env.sim.resources("Microsoft.Network/networkInterfaces").get(0).path("id").asText();
     env.sim.mutate(nic, n -> ((com.fasterxml.jackson.databind.node.ArrayNode) n.path("properties").path("ipConfigurations")).remove(1));
     pool.tell(new GatewayPool.Resync());
-    long deadline = System.currentTimeMillis() + 20_000;
-    while (System.currentTimeMillis() < deadline
-        && env.sim.resource(nic).orElseThrow().path("properties").path("ipConfigurations").size() < 2) {
-      sleepQuietly(10);
-    }
+    Eventually.await(Duration.ofSeconds(20), () -> env.sim.resource(nic).orElseThrow().path("properties").path("ipConfigurations").size() >= 2,
+        "the ipConfig put back");
     assertEquals(2, env.sim.resource(nic).orElseThrow().path("properties").path("ipConfigurations").size());
   }
 }

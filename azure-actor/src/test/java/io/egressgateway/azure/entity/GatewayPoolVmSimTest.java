@@ -35,17 +35,7 @@ class GatewayPoolVmSimTest extends GatewayPoolSimBase {
   private static final String PREFIXES = "Microsoft.Network/publicIPPrefixes";
 
   private static void await(BooleanSupplier condition, String what) {
-    long deadline = System.currentTimeMillis() + WAIT.toMillis();
-    while (!condition.getAsBoolean()) {
-      assertTrue(System.currentTimeMillis() < deadline, "timed out waiting for " + what);
-      Thread.onSpinWait();
-      try {
-        Thread.sleep(5);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
+    io.egressgateway.testing.Eventually.await(WAIT, condition, what);
   }
 
   private void tagPool(String key, String value) {

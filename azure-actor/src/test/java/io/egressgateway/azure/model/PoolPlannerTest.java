@@ -9,6 +9,11 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class PoolPlannerTest {
   private static final String BASE = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/publicIPPrefixes/";
@@ -132,19 +137,35 @@ class PoolPlannerTest {
     assertEquals(List.of(new ArmAction.WriteLb(false, Map.of(), Set.of("a"))), p.actions());
   }
 
-  @Test
-  void invalidConfigsAreReportedWithoutWrites() {
-    ConfigSpec tooSmall = pub("small", 31);
-    ConfigSpec byoMissing = new ConfigSpec("ns/b", "b", true, 30, BASE + "nope");
-    ConfigSpec byoWrongSize = new ConfigSpec("ns/c", "c", true, 29, BASE + "theirs");
+  /** Configs a pool of three instances cannot serve, and what their error says; nothing is written for them. */
+  static Stream<Arguments> invalidConfigs() {
+    return Stream.of(
+        Arguments.of("a /31 prefix for 3 instances", pub("small", 31), "3 instances"),
+        Arguments.of("a BYO prefix that does not exist", new ConfigSpec("ns/b", "b", true, 30, BASE + "nope"), ""),
+        Arguments.of("a BYO prefix of another size", new ConfigSpec("ns/c", "c", true, 29, BASE + "theirs"), "/28"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource
+  void invalidConfigs(String what, ConfigSpec spec, String says) {
     Observed obs = new Observed(null, new Observed.ScaleSet(U, 3, Map.of(), false),
         List.of(instance("0", Map.of(), false), instance("1", Map.of(), false), instance("2", Map.of(), false)), Map.of(),
         Map.of((BASE + "theirs").toLowerCase(), new Observed.Prefix(BASE + "theirs", "theirs", "20.1.0.0/28", 28)));
-    Plan p = PoolPlanner.plan(want(tooSmall, byoMissing, byoWrongSize), obs);
-    assertEquals(Set.of("small", "b", "c"), p.errors().keySet());
-    assertTrue(p.errors().get("small").contains("3 instances"));
-    assertTrue(p.errors().get("c").contains("/28"));
+    Plan p = PoolPlanner.plan(want(spec), obs);
+    assertEquals(Set.of(spec.uid()), p.errors().keySet());
+    assertTrue(p.errors().get(spec.uid()).contains(says), p.errors().get(spec.uid()));
     assertTrue(p.converged(), "nothing to write for configs that cannot be served: " + p.actions());
+  }
+
+  @Test
+  void invalidConfigsAreReportedTogether() {
+    Observed obs = new Observed(null, new Observed.ScaleSet(U, 3, Map.of(), false),
+        List.of(instance("0", Map.of(), false), instance("1", Map.of(), false), instance("2", Map.of(), false)), Map.of(),
+        Map.of((BASE + "theirs").toLowerCase(), new Observed.Prefix(BASE + "theirs", "theirs", "20.1.0.0/28", 28)));
+    Plan p = PoolPlanner.plan(want(pub("small", 31), new ConfigSpec("ns/b", "b", true, 30, BASE + "nope"),
+        new ConfigSpec("ns/c", "c", true, 29, BASE + "theirs")), obs);
+    assertEquals(Set.of("small", "b", "c"), p.errors().keySet());
+    assertTrue(p.converged(), p.actions().toString());
   }
 
   @Test
@@ -156,20 +177,41 @@ class PoolPlannerTest {
     assertEquals(Map.of("egressgateway-p", ""), m.egressIpConfigs());
   }
 
-  @Test
-  void lowestFreePortSkipsTakenOnesAndReportsExhaustion() {
-    assertEquals(6000, PoolPlanner.lowestFreePort(Set.of(), 6000, 6999));
-    assertEquals(6002, PoolPlanner.lowestFreePort(Set.of(6000, 6001, 6003), 6000, 6999));
-    assertEquals(-1, PoolPlanner.lowestFreePort(Set.of(6000, 6001), 6000, 6001));
+  @ParameterizedTest(name = "taken {0} in {1}-{2}: {3}")
+  @CsvSource(delimiter = '|', value = {
+      "''             | 6000 | 6999 | 6000",
+      "6000 6001 6003 | 6000 | 6999 | 6002",
+      "6000 6001      | 6000 | 6001 | -1",
+  })
+  void lowestFreePortSkipsTakenOnesAndReportsExhaustion(String taken, int from, int to, int expected) {
+    Set<Integer> ports = taken.isBlank() ? Set.of()
+        : Stream.of(taken.trim().split(" +")).map(Integer::valueOf).collect(java.util.stream.Collectors.toSet());
+    assertEquals(expected, PoolPlanner.lowestFreePort(ports, from, to));
+  }
+
+  /** A config's own checks: the error names what is wrong ("" for none). */
+  static Stream<Arguments> specValidation() {
+    return Stream.of(
+        Arguments.of("valid", pub("ok", 30), ""),
+        Arguments.of("0: the pool decides the length", pub("x", 0), ""),
+        Arguments.of("a bad uid", pub("bad uid!", 30), "uid"),
+        Arguments.of("a /32 prefix", pub("x", 32), "between 1 and 31"),
+        Arguments.of("a prefix id without public IPs", new ConfigSpec("k", "x", false, 0, BASE + "p"), "not allowed"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource
+  void specValidation(String what, ConfigSpec spec, String says) {
+    String error = spec.validationError();
+    if (says.isEmpty()) {
+      assertEquals("", error, what);
+    } else {
+      assertTrue(error.contains(says), what + ": " + error);
+    }
   }
 
   @Test
-  void specValidation() {
-    assertEquals("", pub("ok", 30).validationError());
-    assertTrue(pub("bad uid!", 30).validationError().contains("uid"));
-    assertTrue(pub("x", 32).validationError().contains("between 1 and 31"));
-    assertEquals("", pub("x", 0).validationError(), "0: the pool decides");
-    assertTrue(new ConfigSpec("k", "x", false, 0, BASE + "p").validationError().contains("not allowed"));
+  void poolRefsRoundTrip() {
     assertEquals(PoolRef.nodepool("gw"), PoolRef.parse(PoolRef.nodepool("gw").entityId()));
     assertEquals(PoolRef.scaleSet("rg", "v"), PoolRef.parse("vmss:rg/v"));
   }
@@ -188,9 +230,6 @@ class PoolPlannerTest {
     ConfigSpec fromPool = new ConfigSpec("ns/a", "a", true, 0, "");
     assertEquals(new PoolPlanner.PoolLength(30, true, ""), PoolPlanner.poolLength("30", 31));
     assertEquals(new PoolPlanner.PoolLength(31, false, ""), PoolPlanner.poolLength(null, 31));
-    for (String bad : List.of("abc", "27", "32", "")) {
-      assertTrue(PoolPlanner.poolLength(bad, 31).error().contains("'" + bad + "'"), bad);
-    }
     Observed tagged = withTag(empty(2), "30");
     ArmAction.CreatePrefix made = (ArmAction.CreatePrefix) PoolPlanner.plan(want(fromPool), tagged).actions().get(0);
     assertEquals(30, made.length());
@@ -208,6 +247,12 @@ class PoolPlannerTest {
         Map.of("egressgateway-a", new Observed.Prefix(BASE + "egressgateway-a", "egressgateway-a", "20.0.0.0/30", 30)), Map.of(), Map.of(), "abc");
     Plan kept = PoolPlanner.plan(want(fromPool), made30);
     assertTrue(kept.errors().isEmpty(), kept.errors().toString());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"abc", "27", "32", ""})
+  void aBadPoolTagIsAnErrorNamingIt(String bad) {
+    assertTrue(PoolPlanner.poolLength(bad, 31).error().contains("'" + bad + "'"), bad);
   }
 
   private static Observed withTag(Observed o, String tag) {

@@ -183,7 +183,8 @@ class NodeLocalJournalTest {
       write(journal, "CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)");
       System.out.println(READY);
       System.out.flush();
-      Thread.sleep(120_000);
+      // until the test kills this process (at most two minutes)
+      new java.util.concurrent.CountDownLatch(1).await(2, java.util.concurrent.TimeUnit.MINUTES);
     }
   }
 

@@ -37,16 +37,49 @@ public final class CommandRunner {
   });
 
   private final Duration timeout;
+  private final boolean ownSession;
 
   public CommandRunner(Duration timeout) {
-    if (timeout.isZero() || timeout.isNegative()) {
-      throw new IllegalArgumentException("command timeout must be positive: " + timeout);
-    }
-    this.timeout = timeout;
+    this(timeout, false);
   }
 
   public CommandRunner() {
     this(Duration.ofSeconds(20));
+  }
+
+  private CommandRunner(Duration timeout, boolean ownSession) {
+    if (timeout.isZero() || timeout.isNegative()) {
+      throw new IllegalArgumentException("command timeout must be positive: " + timeout);
+    }
+    this.timeout = timeout;
+    this.ownSession = ownSession;
+  }
+
+  /** The same runner with another timeout. */
+  public CommandRunner withTimeout(Duration timeout) {
+    return new CommandRunner(timeout, ownSession);
+  }
+
+  /**
+   * The same runner, its commands each in a session of their own ({@link #inOwnSession}); results and
+   * failures still name the command as given.
+   */
+  public CommandRunner inOwnSessions() {
+    return new CommandRunner(timeout, true);
+  }
+
+  /**
+   * {@code argv} in a session of its own ({@code setsid --wait}, which execs in place when it can: the PID
+   * stays the one the caller started, and the exit code is the command's). A terminal's Ctrl-C goes to its
+   * foreground process group; a command that left that group is not interrupted with its caller, whose
+   * clean-up may still need it.
+   */
+  public static List<String> inOwnSession(List<String> argv) {
+    List<String> out = new ArrayList<>(argv.size() + 2);
+    out.add("setsid");
+    out.add("--wait");
+    out.addAll(argv);
+    return out;
   }
 
   /**
@@ -86,7 +119,7 @@ public final class CommandRunner {
     requireNoControlCharacters(argv);
     Process p;
     try {
-      p = new ProcessBuilder(argv).redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))
+      p = new ProcessBuilder(ownSession ? inOwnSession(argv) : argv).redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))
           : ProcessBuilder.Redirect.PIPE).start();
     } catch (IOException e) {
       return new Result(argv, -1, "", String.valueOf(e.getMessage()));

@@ -4,6 +4,8 @@ import io.egressgateway.datapath.command.CommandRunner;
 import io.egressgateway.datapath.model.IfName;
 import io.egressgateway.datapath.model.Ipv4Address;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * nftables in our own namespaces. Each ruleset is one table whose name is our ownership marker; it is
@@ -11,6 +13,8 @@ import java.util.List;
  * changes nothing and never touches another table.
  */
 public final class Nft {
+  private static final Pattern DROP_COUNTER = Pattern.compile("counter packets (\\d+) bytes \\d+ drop");
+
   private Nft() {}
 
   /** Replaces table {@code family name} inside {@code netns} with {@code body} (the text inside the braces). */
@@ -48,5 +52,27 @@ public final class Nft {
         + "    type nat hook postrouting priority srcnat; policy accept;\n"
         + "    oifname \"" + oif + "\" ip saddr != " + ip + " snat to " + ip + "\n"
         + "  }";
+  }
+
+  /**
+   * A forward filter chain that counts and drops what conntrack cannot place ({@code ct state invalid}):
+   * such a packet skips NAT, so it would leave with the address it came in with (a pod's) instead of the
+   * SNAT address. Its counter is what {@link #droppedPackets} reads.
+   */
+  public static String dropInvalidBody() {
+    return "  chain forward {\n"
+        + "    type filter hook forward priority filter; policy accept;\n"
+        + "    ct state invalid counter drop\n"
+        + "  }";
+  }
+
+  /** The sum of the packet counters of the drop rules in a table as {@code nft list table} prints it. */
+  public static long droppedPackets(String listing) {
+    long sum = 0;
+    Matcher m = DROP_COUNTER.matcher(listing);
+    while (m.find()) {
+      sum += Long.parseLong(m.group(1));
+    }
+    return sum;
   }
 }

@@ -110,6 +110,27 @@ class CommandBuildersTest {
   }
 
   @Test
+  void dropCountersAreSummedFromTheTableListing() {
+    String listing = """
+        table ip egress_gateway {
+        	chain postrouting {
+        		type nat hook postrouting priority srcnat; policy accept;
+        		oifname "host0" ip saddr != 10.224.0.15 snat to 10.224.0.15
+        	}
+        	chain forward {
+        		type filter hook forward priority filter; policy accept;
+        		ct state invalid counter packets 12 bytes 960 drop
+        		iifname "wg0" counter packets 30 bytes 9000 accept
+        		ip daddr 10.0.0.1 counter packets 5 bytes 300 drop
+        	}
+        }
+        """;
+    assertEquals(17, Nft.droppedPackets(listing), "drop rules only, not the accept rule's counter");
+    assertEquals(0, Nft.droppedPackets(""));
+    assertTrue(Nft.dropInvalidBody().contains("ct state invalid counter drop"));
+  }
+
+  @Test
   void wireGuardPathsRefuseHostileKeysNamesAndNamespaces() {
     String key = WgKeys.generate().publicKey();
     for (String bad : HostileValues.around("egwt-a")) {

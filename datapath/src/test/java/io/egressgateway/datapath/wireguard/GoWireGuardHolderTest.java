@@ -25,6 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class GoWireGuardHolderTest {
   @TempDir Path dir;
+  /** Released when a test is done with a silent holder. */
+  private final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
 
   /** A holder that reads one request and answers {@code answer} (null: never answers); the request read. */
   private CompletableFuture<String> holder(Path socket, String answer) throws Exception {
@@ -38,7 +40,7 @@ class GoWireGuardHolderTest {
         }
         String request = new String(in.array(), 0, in.position(), StandardCharsets.US_ASCII);
         if (answer == null) {
-          Thread.sleep(5_000);
+          done.await(10, TimeUnit.SECONDS);
         } else {
           c.write(ByteBuffer.wrap(answer.getBytes(StandardCharsets.US_ASCII)));
         }
@@ -80,9 +82,11 @@ class GoWireGuardHolderTest {
   @Test
   void aSilentHolderTimesOut() throws Exception {
     Path socket = dir.resolve("tunnels.sock");
-    holder(socket, null);
+    CompletableFuture<String> request = holder(socket, null);
     CommandException e = assertThrows(CommandException.class, () -> backend(socket).create("", "egwtest3"));
+    done.countDown();
     assertTrue(e.getMessage().contains("did not answer"), e.getMessage());
+    assertEquals("- egwtest3\n", request.get(5, TimeUnit.SECONDS), "the holder was asked and stayed silent");
   }
 
   @Test

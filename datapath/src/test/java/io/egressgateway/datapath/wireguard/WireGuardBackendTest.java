@@ -137,15 +137,20 @@ class WireGuardBackendTest {
   @Test
   void deleteIsNotReportedAsLoss() throws Exception {
     GoWireGuard wg = new GoWireGuard(cmd);
-    CompletableFuture<String> lost = new CompletableFuture<>();
-    wg.onDeviceLost(lost::complete);
+    java.util.List<String> lost = new java.util.concurrent.CopyOnWriteArrayList<>();
+    wg.onDeviceLost(lost::add);
     WgDevice d = wg.create(host, dev);
+    WgDevice sentinel = wg.create(host, dev + "s");
     wg.delete(d);
     wg.delete(d);
     assertFalse(wg.alive(d));
     assertTrue(wg.pidOf(dev).isEmpty());
-    Thread.sleep(200);
-    assertFalse(lost.isDone());
+    // a device whose process dies after the delete is reported: once it is, the deleted one's exit
+    // (noticed earlier) would have been too
+    cmd.run(List.of("kill", "-9", Long.toString(wg.pidOf(dev + "s").orElseThrow())));
+    io.egressgateway.testing.Eventually.await(java.time.Duration.ofSeconds(5), () -> !lost.isEmpty(), "the sentinel's loss reported");
+    assertEquals(List.of(dev + "s"), lost, "the deleted device is not reported lost");
+    wg.delete(sentinel);
   }
 
   @Test

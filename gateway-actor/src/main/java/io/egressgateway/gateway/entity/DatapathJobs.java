@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * wanted. Each job's outcome comes back to the entity as {@link GatewayNode.PeersApplied} or {@link
  * GatewayNode.Reconciled}; the entity hands it to {@link #peersApplied} or {@link #reconciled} and calls
  * {@link #kick} again. Keeps what the last reconcile observed (configs serving, errors), never journaled.
- * Owned by the entity; not thread-safe.
+ * Also starts the entity's {@link DatapathSampler} (the datapath metrics), a child that reads the same
+ * datapath on the same dispatcher. Owned by the entity; not thread-safe.
  */
 final class DatapathJobs {
   private static final Logger log = LoggerFactory.getLogger(DatapathJobs.class);
@@ -47,6 +48,10 @@ final class DatapathJobs {
     this.blocking = blocking;
     this.waiters = waiters;
     this.loop = new SerialReconcile<>(timers, tick, deps.settings().coalesce());
+    if (!deps.settings().metricsInterval().isZero()) {
+      // the datapath metrics: a supervised child of the entity, reading the same datapath on the same dispatcher
+      ctx.spawnAnonymous(DatapathSampler.create(node, deps, blocking));
+    }
   }
 
   /** Each of the configs {@code uids}: serving (verified by the last reconcile), peers journaled, last error. */

@@ -23,7 +23,8 @@ public record GatewaySettings(
     String probeBind,
     int probePort,
     Duration drainDelay,
-    Duration verifyCache) {
+    Duration verifyCache,
+    Duration metricsInterval) {
 
   public static final String DISPATCHER = "egress.gateway.blocking-dispatcher";
 
@@ -52,6 +53,26 @@ public record GatewaySettings(
     if (probePort < 0 || probePort > 65535) {
       throw new IllegalArgumentException("egress.gateway.probe.port out of range: " + probePort);
     }
+    if (metricsInterval.isNegative()) {
+      throw new IllegalArgumentException("egress.gateway.metrics-interval must be 0 (off) or positive, not " + metricsInterval);
+    }
+  }
+
+  /** Without {@code metrics-interval}: datapath metrics off (tests that do not look at them). */
+  public GatewaySettings(String wireguardBackend, String hostNetns, String hostInterface, String netnsPrefix,
+      int peerKeepaliveSeconds, int bulkThreshold, Duration coalesce, Duration resyncInterval, Duration retryInterval,
+      Duration viewGrace, Duration peerHold, Duration peerDigestExpiry, int snapshotEvery, Duration commandTimeout,
+      boolean probeEnabled, String probeBind, int probePort, Duration drainDelay, Duration verifyCache) {
+    this(wireguardBackend, hostNetns, hostInterface, netnsPrefix, peerKeepaliveSeconds, bulkThreshold, coalesce, resyncInterval,
+        retryInterval, viewGrace, peerHold, peerDigestExpiry, snapshotEvery, commandTimeout, probeEnabled, probeBind, probePort,
+        drainDelay, verifyCache, Duration.ZERO);
+  }
+
+  /** A copy with {@code metrics-interval} set. */
+  public GatewaySettings withMetricsInterval(Duration value) {
+    return new GatewaySettings(wireguardBackend, hostNetns, hostInterface, netnsPrefix, peerKeepaliveSeconds, bulkThreshold,
+        coalesce, resyncInterval, retryInterval, viewGrace, peerHold, peerDigestExpiry, snapshotEvery, commandTimeout,
+        probeEnabled, probeBind, probePort, drainDelay, verifyCache, value);
   }
 
   /** Reads {@code egress.gateway} from the full configuration. */
@@ -76,7 +97,8 @@ public record GatewaySettings(
         c.getString("probe.bind"),
         c.getInt("probe.port"),
         c.getDuration("probe.drain-delay"),
-        c.getDuration("probe.verify-cache"));
+        c.getDuration("probe.verify-cache"),
+        c.getDuration("metrics-interval"));
   }
 
   private static void requirePositive(String key, Duration d) {

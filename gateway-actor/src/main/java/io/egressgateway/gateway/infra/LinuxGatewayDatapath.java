@@ -13,6 +13,7 @@ import io.egressgateway.datapath.net.Nft;
 import io.egressgateway.datapath.wireguard.WgDevice;
 import io.egressgateway.datapath.wireguard.WireGuardBackend;
 import io.egressgateway.gateway.model.ConfigDatapath;
+import io.egressgateway.gateway.model.ConfigSample;
 import io.egressgateway.gateway.model.GatewayDatapath;
 import io.egressgateway.gateway.model.GatewayNames;
 import io.egressgateway.gateway.model.ObservedConfig;
@@ -157,7 +158,32 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
     if (!cmd.run(Net.ip(ns, "rule", "show", "pref", RULE_PREF)).stdout().contains("lookup " + TUNNEL_TABLE)) {
       cmd.run(Net.ip(ns, "rule", "add", "pref", RULE_PREF, "iif", GatewayNames.HOST_IF, "lookup", TUNNEL_TABLE));
     }
-    Nft.replaceTable(cmd, ns, "ip", GatewayNames.NFT_TABLE, Nft.snatBody(new IfName(GatewayNames.HOST_IF), sip));
+    Nft.replaceTable(cmd, ns, "ip", GatewayNames.NFT_TABLE,
+        Nft.snatBody(new IfName(GatewayNames.HOST_IF), sip) + "\n" + Nft.dropInvalidBody());
+  }
+
+  /**
+   * The device's peers and counters ({@code wg show dump} or UAPI), the drop counters of our nft table and
+   * the namespace's conntrack entry count. The count is read from {@code net.netfilter.nf_conntrack_count}
+   * (one number the kernel keeps per namespace) rather than by listing the table ({@code conntrack -L}
+   * prints every entry, megabytes at tens of thousands of connections, on every sample); the namespace
+   * holds only this config's SNATed connections, so the count is the SNAT mappings of its secondary IP.
+   */
+  @Override
+  public Optional<ConfigSample> sample(String uid) {
+    String ns = names.netns(uid);
+    WgDevice dev = device(uid);
+    if (!Net.netnsExists(ns) || !wg.alive(dev)) {
+      return Optional.empty();
+    }
+    List<ConfigSample.Peer> peers = new ArrayList<>();
+    wg.dump(dev).peers().values().forEach(p -> peers.add(
+        new ConfigSample.Peer(p.publicKey(), p.latestHandshake(), p.rxBytes(), p.txBytes())));
+    String table = Nft.listTable(cmd, ns, "ip", GatewayNames.NFT_TABLE);
+    long dropped = table.isEmpty() ? -1 : Nft.droppedPackets(table);
+    CommandRunner.Result ct = cmd.attempt(CommandRunner.inNetns(ns, List.of("sysctl", "-n", "net.netfilter.nf_conntrack_count")));
+    long entries = ct.ok() && ct.stdout().strip().matches("\\d{1,18}") ? Long.parseLong(ct.stdout().strip()) : -1;
+    return Optional.of(new ConfigSample(uid, peers, dropped, entries));
   }
 
   @Override

@@ -37,6 +37,12 @@ public interface GatewayDatapath {
 
   void removeFrontend(String ip);
 
+  /**
+   * One look at the config's datapath for its metrics (peers with their counters, drops, conntrack entries);
+   * empty when its namespace or device is not there.
+   */
+  Optional<ConfigSample> sample(String uid);
+
   /** Removes the config's namespace and everything in it (device, veth, rules). */
   void remove(String uid);
 }

@@ -7,6 +7,8 @@ import io.egressgateway.datapath.model.WgPeer;
 import io.egressgateway.datapath.net.Net;
 import io.egressgateway.datapath.wireguard.GoWireGuard;
 import io.egressgateway.datapath.wireguard.WgDevice;
+import io.egressgateway.testing.Eventually;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -77,16 +79,10 @@ public final class Lab implements AutoCloseable {
     Process p = new ProcessBuilder("ip", "netns", "exec", inet, "socat", "TCP-LISTEN:8080,fork,reuseaddr",
         "SYSTEM:echo $SOCAT_PEERADDR").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     processes.add(p);
-    for (int i = 0; i < 100 && !cmd.attempt(Net.ip(inet, "-o", "addr")).ok(); i++) {
-      Thread.sleep(10);
-    }
-    for (int i = 0; i < 200; i++) {
-      if (cmd.attempt(CommandRunner.inNetns(inet, List.of("ss", "-tlnH", "sport", "= :8080"))).stdout().contains("8080")) {
-        return;
-      }
-      Thread.sleep(10);
-    }
-    throw new IllegalStateException("echo server did not start");
+    Eventually.await(Duration.ofSeconds(2), () -> cmd.attempt(Net.ip(inet, "-o", "addr")).ok(), "the internet namespace");
+    Eventually.await(Duration.ofSeconds(2),
+        () -> cmd.attempt(CommandRunner.inNetns(inet, List.of("ss", "-tlnH", "sport", "= :8080"))).stdout().contains("8080"),
+        "the echo server listening");
   }
 
   /** The pod's WireGuard device (created in the node namespace, moved into the pod as wg0, default route into it). */

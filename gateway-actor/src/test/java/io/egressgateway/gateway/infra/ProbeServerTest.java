@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.egressgateway.gateway.model.ConfigDatapath;
 import io.egressgateway.gateway.model.FakeGatewayDatapath;
+import io.egressgateway.testing.Eventually;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -47,11 +48,8 @@ class ProbeServerTest {
     board.publish(Map.of(UID, config), Set.of(UID));
     assertEquals(200, get("/gw/" + UID, "GET").statusCode());
     dp.killDevice(UID);
-    HttpResponse<String> broken = get("/gw/" + UID, "GET");
-    for (int i = 0; i < 100 && broken.statusCode() == 200; i++) { // at most one stale answer while re-checking
-      Thread.sleep(10);
-      broken = get("/gw/" + UID, "GET");
-    }
+    // at most one stale answer while re-checking
+    HttpResponse<String> broken = Eventually.await(Duration.ofSeconds(2), () -> call(() -> get("/gw/" + UID, "GET")), r -> r.statusCode() != 200, "a 503");
     assertEquals(503, broken.statusCode());
     assertTrue(broken.body().contains("not in place"), broken.body());
     assertEquals(503, get("/gw/other", "GET").statusCode());
@@ -59,10 +57,13 @@ class ProbeServerTest {
 
   @Test
   void aSlowKernelCheckDoesNotDelayProbesOnceVerifiedAndABreakStillShows() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
     FakeGatewayDatapath slow = new FakeGatewayDatapath() {
       @Override
       public java.util.Optional<io.egressgateway.gateway.model.ObservedConfig> observe(String uid) {
+        checks.incrementAndGet();
         try {
+          // simulated latency of the kernel check (the fake's, not a wait of the test)
           Thread.sleep(400);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
@@ -75,21 +76,31 @@ class ProbeServerTest {
       board.publish(Map.of(UID, config), Set.of(UID));
       String url = "/gw/" + UID;
       assertEquals(200, getFrom(p, url).statusCode(), "the first probe checks inline");
+      // probes go on until eight kernel checks have run in the background (each started by a probe that
+      // found the last check stale); none of the probes waits for one
       for (int i = 0; i < 8; i++) {
-        Thread.sleep(100);
-        long t0 = System.nanoTime();
-        assertEquals(200, getFrom(p, url).statusCode());
-        long ms = (System.nanoTime() - t0) / 1_000_000;
-        assertTrue(ms < 300, "probe " + i + " waited " + ms + " ms for a kernel check");
+        int started = checks.get();
+        int round = i;
+        Eventually.await(Duration.ofSeconds(5), Duration.ofMillis(50), () -> {
+          long t0 = System.nanoTime();
+          assertEquals(200, call(() -> getFrom(p, url).statusCode()));
+          long ms = (System.nanoTime() - t0) / 1_000_000;
+          assertTrue(ms < 300, "a probe in round " + round + " waited " + ms + " ms for a kernel check");
+          return checks.get() > started;
+        }, started1 -> started1, "a background kernel check");
       }
       slow.killDevice(UID);
-      long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
-      int status = 200;
-      while (status == 200 && System.nanoTime() < deadline) {
-        Thread.sleep(50);
-        status = getFrom(p, url).statusCode();
-      }
+      int status = Eventually.await(Duration.ofSeconds(3), Duration.ofMillis(50), () -> call(() -> getFrom(p, url).statusCode()), s -> s != 200,
+          "the probe to turn");
       assertEquals(503, status, "a broken datapath still turns the probe to 503");
+    }
+  }
+
+  private static <T> T call(java.util.concurrent.Callable<T> c) {
+    try {
+      return c.call();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
     }
   }
 

@@ -19,6 +19,10 @@ public class FakeGatewayDatapath implements GatewayDatapath {
     public int port;
     public String publicKey = "";
     public final Map<String, String> peers = new HashMap<>();
+    /** What {@link #sample} reports per peer (public key): latest handshake, rx, tx; absent = zeros. */
+    public final Map<String, long[]> counters = new java.util.concurrent.ConcurrentHashMap<>();
+    public volatile long dropped;
+    public volatile long conntrack;
   }
 
   private final Map<String, Ns> namespaces = new HashMap<>();
@@ -96,6 +100,26 @@ public class FakeGatewayDatapath implements GatewayDatapath {
   public synchronized void remove(String uid) {
     check();
     namespaces.remove(uid);
+  }
+
+  @Override
+  public synchronized Optional<ConfigSample> sample(String uid) {
+    check();
+    Ns n = namespaces.get(uid);
+    if (n == null || !n.deviceAlive) {
+      return Optional.empty();
+    }
+    java.util.List<ConfigSample.Peer> peers = new java.util.ArrayList<>();
+    n.peers.keySet().forEach(k -> {
+      long[] c = n.counters.getOrDefault(k, new long[3]);
+      peers.add(new ConfigSample.Peer(k, c[0], c[1], c[2]));
+    });
+    return Optional.of(new ConfigSample(uid, peers, n.dropped, n.conntrack));
+  }
+
+  /** A config's namespace, for tests that set what {@link #sample} reports. */
+  public synchronized Ns ns(String uid) {
+    return namespaces.get(uid);
   }
 
   @Override

@@ -9,7 +9,13 @@ import io.egressgateway.datapath.model.WgPeer;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class GatewayPlannerTest {
   private static final String A = "aaaaaaaa-0001";
@@ -29,27 +35,39 @@ class GatewayPlannerTest {
     assertEquals(List.of(), GatewayPlanner.plan(Map.of(A, want(A, p)), Map.of(A, seen(A, p)), 8, true));
   }
 
-  @Test
-  void missingOrBrokenDatapathIsProgrammedWithAllPeers() {
-    Map<String, String> p = Map.of("k1", "10.244.0.1/32", "k2", "10.244.0.2/32");
-    ConfigDatapath w = want(A, p);
-    ObservedConfig ok = seen(A, p);
-    Map<String, ObservedConfig> cases = new HashMap<>();
-    cases.put("absent", null);
-    cases.put("empty namespace", ObservedConfig.empty(A));
-    cases.put("device dead", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), ok.snatIp(), true, true, true, false, 0, "", Map.of()));
-    cases.put("wrong port", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), ok.snatIp(), true, true, true, true, 6001, "GWPUB", p));
-    cases.put("wrong key", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), ok.snatIp(), true, true, true, true, 6000, "OTHER", p));
-    cases.put("snat missing", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), "", true, true, true, true, 6000, "GWPUB", p));
-    cases.put("wrong secondary ip", new ObservedConfig(A, "10.224.0.99", ok.gatewayVia(), ok.snatIp(), true, true, true, true, 6000, "GWPUB", p));
-    cases.put("no tunnel route", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), ok.snatIp(), false, true, true, true, 6000, "GWPUB", p));
-    cases.put("no host route", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), ok.snatIp(), true, false, true, true, 6000, "GWPUB", p));
-    cases.put("host masquerade not exempted", new ObservedConfig(A, ok.hostIp(), ok.gatewayVia(), ok.snatIp(), true, true, false, true, 6000, "GWPUB", p));
-    cases.put("wrong next hop", new ObservedConfig(A, ok.hostIp(), "10.224.0.6", ok.snatIp(), true, true, true, true, 6000, "GWPUB", p));
-    cases.forEach((name, obs) -> {
-      Map<String, ObservedConfig> observed = obs == null ? Map.of() : Map.of(A, obs);
-      assertEquals(List.of(new DatapathAction.Program(w)), GatewayPlanner.plan(Map.of(A, w), observed, 8, true), name);
-    });
+  private static final Map<String, String> TWO_PEERS = Map.of("k1", "10.244.0.1/32", "k2", "10.244.0.2/32");
+
+  private static ObservedConfig seen(String hostIp, String via, String snat, boolean tunnelRoute, boolean hostRoute,
+      boolean masqueradeExempt, boolean device, int port, String key, Map<String, String> peers) {
+    return new ObservedConfig(A, hostIp, via, snat, tunnelRoute, hostRoute, masqueradeExempt, device, port, key, peers);
+  }
+
+  /** What a gateway can find of a config it should serve, each a reason to program it again with all its peers. */
+  static Stream<Arguments> missingOrBroken() {
+    ObservedConfig ok = seen(A, TWO_PEERS);
+    String host = ok.hostIp();
+    String via = ok.gatewayVia();
+    String snat = ok.snatIp();
+    return Stream.of(
+        Arguments.of("absent", null),
+        Arguments.of("empty namespace", ObservedConfig.empty(A)),
+        Arguments.of("device dead", seen(host, via, snat, true, true, true, false, 0, "", Map.of())),
+        Arguments.of("wrong port", seen(host, via, snat, true, true, true, true, 6001, "GWPUB", TWO_PEERS)),
+        Arguments.of("wrong key", seen(host, via, snat, true, true, true, true, 6000, "OTHER", TWO_PEERS)),
+        Arguments.of("snat missing", seen(host, via, "", true, true, true, true, 6000, "GWPUB", TWO_PEERS)),
+        Arguments.of("wrong secondary ip", seen("10.224.0.99", via, snat, true, true, true, true, 6000, "GWPUB", TWO_PEERS)),
+        Arguments.of("no tunnel route", seen(host, via, snat, false, true, true, true, 6000, "GWPUB", TWO_PEERS)),
+        Arguments.of("no host route", seen(host, via, snat, true, false, true, true, 6000, "GWPUB", TWO_PEERS)),
+        Arguments.of("host masquerade not exempted", seen(host, via, snat, true, true, false, true, 6000, "GWPUB", TWO_PEERS)),
+        Arguments.of("wrong next hop", seen(host, "10.224.0.6", snat, true, true, true, true, 6000, "GWPUB", TWO_PEERS)));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource
+  void missingOrBroken(String what, ObservedConfig observed) {
+    ConfigDatapath w = want(A, TWO_PEERS);
+    assertEquals(List.of(new DatapathAction.Program(w)),
+        GatewayPlanner.plan(Map.of(A, w), observed == null ? Map.of() : Map.of(A, observed), 8, true), what);
   }
 
   @Test
@@ -58,49 +76,54 @@ class GatewayPlannerTest {
     assertEquals(List.of(), GatewayPlanner.plan(Map.of(A, w), Map.of(A, seen(A, Map.of())), 8, true));
   }
 
-  @Test
-  void smallPeerDiffsAreSinglePeerOperations() {
-    Map<String, String> have = Map.of("k1", "10.244.0.1/32", "k2", "10.244.0.2/32", "k3", "10.244.0.3/32");
-    Map<String, String> wantPeers = Map.of("k1", "10.244.0.1/32", "k3", "10.244.0.33/32", "k4", "10.244.0.4/32");
-    List<DatapathAction> plan = GatewayPlanner.plan(Map.of(A, want(A, wantPeers)), Map.of(A, seen(A, have)), 8, true);
-    assertEquals(List.of(
-        new DatapathAction.RemovePeer(A, "k2"),
-        new DatapathAction.AddPeer(A, "k3", "10.244.0.33/32"),
-        new DatapathAction.AddPeer(A, "k4", "10.244.0.4/32")), plan);
-  }
-
-  @Test
-  void largePeerDiffsAreOneBulkSync() {
-    Map<String, String> wantPeers = new HashMap<>();
+  /** Peers held and wanted, and the plan: up to the bulk threshold (8) one operation a peer, beyond it one bulk sync. */
+  static Stream<Arguments> peerDiffs() {
+    Map<String, String> twenty = new HashMap<>();
     for (int i = 0; i < 20; i++) {
-      wantPeers.put("k" + i, "10.244.1." + i + "/32");
+      twenty.put("k" + i, "10.244.1." + i + "/32");
     }
-    ConfigDatapath w = want(A, wantPeers);
-    assertEquals(List.of(new DatapathAction.SyncPeers(w)),
-        GatewayPlanner.plan(Map.of(A, w), Map.of(A, seen(A, Map.of())), 8, true));
+    return Stream.of(
+        Arguments.of("small diffs are single peer operations",
+            Map.of("k1", "10.244.0.1/32", "k2", "10.244.0.2/32", "k3", "10.244.0.3/32"),
+            Map.of("k1", "10.244.0.1/32", "k3", "10.244.0.33/32", "k4", "10.244.0.4/32"),
+            List.of(new DatapathAction.RemovePeer(A, "k2"), new DatapathAction.AddPeer(A, "k3", "10.244.0.33/32"),
+                new DatapathAction.AddPeer(A, "k4", "10.244.0.4/32"))),
+        Arguments.of("large diffs are one bulk sync", Map.of(), twenty, List.of(new DatapathAction.SyncPeers(want(A, twenty)))));
   }
 
-  @Test
-  void frontendsAreAddedOnceAndRemovedOnlyWhenUnusedAndCollecting() {
-    ConfigDatapath a = new ConfigDatapath(A, 6000, "10.224.0.5", "10.224.0.15", "10.224.0.100", "", "s", Map.of());
-    ConfigDatapath b = new ConfigDatapath(B, 6001, "10.224.0.5", "10.224.0.16", "10.224.0.100", "", "s", Map.of());
-    Map<String, ConfigDatapath> both = Map.of(A, a, B, b);
-    assertEquals(List.of(new DatapathAction.AddFrontend("10.224.0.100")),
-        GatewayPlanner.planFrontends(both, java.util.Set.of(), true));
-    assertEquals(List.of(), GatewayPlanner.planFrontends(both, java.util.Set.of("10.224.0.100"), true));
-    assertEquals(List.of(new DatapathAction.RemoveFrontend("10.224.0.101")),
-        GatewayPlanner.planFrontends(both, java.util.Set.of("10.224.0.100", "10.224.0.101"), true));
-    assertEquals(List.of(), GatewayPlanner.planFrontends(both, java.util.Set.of("10.224.0.100", "10.224.0.101"), false));
-    assertEquals(List.of(), GatewayPlanner.planFrontends(Map.of(A, want(A, Map.of())), java.util.Set.of(), true),
-        "no ILB IP, no frontend");
+  @ParameterizedTest(name = "{0}")
+  @MethodSource
+  void peerDiffs(String what, Map<String, String> have, Map<String, String> wantPeers, List<DatapathAction> expected) {
+    assertEquals(expected, GatewayPlanner.plan(Map.of(A, want(A, wantPeers)), Map.of(A, seen(A, have)), 8, true));
   }
 
-  @Test
-  void undesiredConfigsAreRemovedOnlyWhenCollecting() {
+  static final ConfigDatapath FRONTEND_A = new ConfigDatapath(A, 6000, "10.224.0.5", "10.224.0.15", "10.224.0.100", "", "s", Map.of());
+  static final ConfigDatapath FRONTEND_B = new ConfigDatapath(B, 6001, "10.224.0.5", "10.224.0.16", "10.224.0.100", "", "s", Map.of());
+
+  /** Frontends (ILB IPs on the node) are added once, removed only when unused and only while collecting. */
+  static Stream<Arguments> frontends() {
+    Map<String, ConfigDatapath> both = Map.of(A, FRONTEND_A, B, FRONTEND_B);
+    return Stream.of(
+        Arguments.of("missing: added once for both configs", both, Set.of(), true, List.of(new DatapathAction.AddFrontend("10.224.0.100"))),
+        Arguments.of("present: nothing", both, Set.of("10.224.0.100"), true, List.of()),
+        Arguments.of("unused: removed", both, Set.of("10.224.0.100", "10.224.0.101"), true,
+            List.of(new DatapathAction.RemoveFrontend("10.224.0.101"))),
+        Arguments.of("unused but not collecting: kept", both, Set.of("10.224.0.100", "10.224.0.101"), false, List.of()),
+        Arguments.of("no ILB IP, no frontend", Map.of(A, want(A, Map.of())), Set.of(), true, List.of()));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource
+  void frontends(String what, Map<String, ConfigDatapath> desired, Set<String> present, boolean collecting, List<DatapathAction> expected) {
+    assertEquals(expected, GatewayPlanner.planFrontends(desired, present, collecting), what);
+  }
+
+  @ParameterizedTest(name = "collecting: {0}")
+  @CsvSource({"true", "false"})
+  void undesiredConfigsAreRemovedOnlyWhenCollecting(boolean collecting) {
     Map<String, ObservedConfig> observed = Map.of(A, seen(A, Map.of()), B, ObservedConfig.empty(B));
     Map<String, ConfigDatapath> desired = Map.of(A, want(A, Map.of()));
-    assertEquals(List.of(new DatapathAction.Remove(B)), GatewayPlanner.plan(desired, observed, 8, true));
-    assertEquals(List.of(), GatewayPlanner.plan(desired, observed, 8, false));
+    assertEquals(collecting ? List.of(new DatapathAction.Remove(B)) : List.of(), GatewayPlanner.plan(desired, observed, 8, collecting));
   }
 
   @Test

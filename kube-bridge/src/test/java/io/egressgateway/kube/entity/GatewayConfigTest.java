@@ -21,6 +21,7 @@ import io.egressgateway.kube.model.GatewayNodeInfo;
 import io.egressgateway.kube.model.ObservedSgc;
 import io.egressgateway.kube.model.SgcSpec;
 import io.egressgateway.kube.model.SgcStatus;
+import io.egressgateway.testing.Eventually;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.BooleanSupplier;
@@ -101,7 +102,7 @@ class GatewayConfigTest {
       assertEquals(List.of(), repeat.events(), "a repeated snapshot persists nothing");
       replies.receiveMessage();
     }
-    sleep(300);
+    passesCompleted("u1");
     assertEquals(writes, kube.writes(), "and writes nothing");
     assertEquals(azureWrites, azure.mutations());
   }
@@ -162,7 +163,7 @@ class GatewayConfigTest {
       es.runCommand(new GatewayConfig.Sync(observed("u8", VALID, false), replies.getRef()));
       replies.receiveMessage();
     }
-    sleep(300);
+    passesCompleted("u8");
     assertTrue(view().ready(), "later passes never put the not-ready view back");
   }
 
@@ -211,7 +212,7 @@ class GatewayConfigTest {
     feedUntil(() -> kube.status("u4").isReady(), "u4", VALID);
     azure.failRelease(key, "ARM down");
     es.runCommand(new GatewayConfig.Sync(observed("u4", VALID, true), replies.getRef()));
-    sleep(600);
+    await(() -> azure.releaseAttempts(key) >= 3, "release failed and was retried");
     assertTrue(state() instanceof GatewayConfig.Deleting d && !d.released());
     assertTrue(kube.finalizers.contains("u4"));
     assertTrue(kube.secrets.containsKey("sgw-u4"));
@@ -245,29 +246,28 @@ class GatewayConfigTest {
 
   /** Feeds fresh snapshots (as informer events would) until {@code done}. */
   void feedUntil(BooleanSupplier done, String uid, SgcSpec spec) {
-    await(() -> {
+    Eventually.await(Duration.ofSeconds(10), Duration.ofMillis(50), () -> {
       es.runCommand(new GatewayConfig.Sync(observed(uid, spec, false), replies.getRef()));
       replies.receiveMessage();
-      sleep(50);
       return done.getAsBoolean();
-    }, uid + " settled");
+    }, settled -> settled, uid + " settled");
+  }
+
+  /**
+   * Returns once every reconcile pass {@code uid}'s entity had started has ended: passes run one at a time,
+   * and each asks Azure, so the second Azure request of two more snapshots comes from a pass that began
+   * after the earlier ones had ended.
+   */
+  void passesCompleted(String uid) {
+    for (int i = 0; i < 2; i++) {
+      int asked = azure.requests(uid).size();
+      es.runCommand(new GatewayConfig.Sync(observed(uid, VALID, false), replies.getRef()));
+      replies.receiveMessage();
+      await(() -> azure.requests(uid).size() > asked, "one more pass of " + uid);
+    }
   }
 
   static void await(BooleanSupplier c, String what) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (!c.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for " + what);
-      }
-      sleep(20);
-    }
-  }
-
-  static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    Eventually.await(Duration.ofSeconds(10), c, what);
   }
 }

@@ -29,6 +29,7 @@ public final class InMemoryAzureProvisioner implements AzureProvisioner {
   private final Map<String, String> releaseFailures = new HashMap<>();
   private final Map<String, CompletableFuture<Void>> holds = new HashMap<>();
   private int mutations;
+  private final Map<String, Integer> releaseAttempts = new HashMap<>();
   private int nextSecondary = 10;
   private int nextPrefix = 1;
 
@@ -70,6 +71,7 @@ public final class InMemoryAzureProvisioner implements AzureProvisioner {
 
   @Override
   public synchronized CompletionStage<Void> release(String key, String uid) {
+    releaseAttempts.merge(key, 1, Integer::sum);
     String failure = releaseFailures.get(key);
     if (failure != null) {
       return CompletableFuture.failedFuture(new IllegalStateException(failure));
@@ -115,6 +117,11 @@ public final class InMemoryAzureProvisioner implements AzureProvisioner {
     } else {
       releaseFailures.put(key, message);
     }
+  }
+
+  /** How many times {@code release} was called for {@code key}, failed ones included. */
+  public synchronized int releaseAttempts(String key) {
+    return releaseAttempts.getOrDefault(key, 0);
   }
 
   /** SGC uids that currently hold Azure resources. */

@@ -1,13 +1,13 @@
 package io.egressgateway.kube.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class SpecValidationTest {
   static final String BYO = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/publicIPPrefixes/p";
@@ -16,15 +16,22 @@ class SpecValidationTest {
     return new SgcSpec("gwpool", null, null, publicIps, prefixId, cidrs);
   }
 
-  @Test
-  void upstreamSamplesAreValid() {
-    assertTrue(SpecValidation.validate(pool(true, "", List.of())).isEmpty(), "managed prefix");
-    assertTrue(SpecValidation.validate(pool(true, BYO, List.of())).isEmpty(), "BYO prefix");
-    assertTrue(SpecValidation.validate(pool(false, "", List.of())).isEmpty(), "private");
-    assertTrue(SpecValidation.validate(new SgcSpec("", new SgcSpec.Vmss("rg", "vmss", 31), "azureNetworking", true, "",
-        List.of("10.0.0.0/8", "169.254.169.254/32"))).isEmpty(), "vmss + azureNetworking");
-    assertTrue(SpecValidation.validate(new SgcSpec("", new SgcSpec.Vmss("rg", "vmss", 0), null, false, "", null)).isEmpty(),
-        "private mode needs no prefix length");
+  static Stream<Arguments> upstreamSamplesAreValid() {
+    return Stream.of(
+        Arguments.of("managed prefix", pool(true, "", List.of())),
+        Arguments.of("BYO prefix", pool(true, BYO, List.of())),
+        Arguments.of("private", pool(false, "", List.of())),
+        Arguments.of("vmss + azureNetworking", new SgcSpec("", new SgcSpec.Vmss("rg", "vmss", 31), "azureNetworking", true, "",
+            List.of("10.0.0.0/8", "169.254.169.254/32"))),
+        Arguments.of("private mode needs no prefix length", new SgcSpec("", new SgcSpec.Vmss("rg", "vmss", 0), null, false, "", null)),
+        Arguments.of("an empty vmss profile counts as absent, as upstream", new SgcSpec("gwpool", new SgcSpec.Vmss("", "", 0), null, true, "",
+            List.of())));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource
+  void upstreamSamplesAreValid(String what, SgcSpec spec) {
+    assertEquals(java.util.Optional.empty(), SpecValidation.validate(spec), what);
   }
 
   @ParameterizedTest(name = "{0}")
@@ -47,22 +54,19 @@ class SpecValidationTest {
     assertEquals(reason, SpecValidation.validate(spec).orElseThrow().reason(), what);
   }
 
-  @Test
-  void emptyVmssProfileCountsAsAbsentLikeUpstream() {
-    SgcSpec spec = new SgcSpec("gwpool", new SgcSpec.Vmss("", "", 0), null, true, "", List.of());
-    assertTrue(SpecValidation.validate(spec).isEmpty());
-  }
-
-  @Test
-  void cidrSyntax() {
-    assertTrue(Cidrs.isIpv4Cidr("0.0.0.0/0"));
-    assertTrue(Cidrs.isIpv4Cidr("192.168.1.0/24"));
-    assertFalse(Cidrs.isIpv4Cidr("192.168.01.0/24"));
-    assertFalse(Cidrs.isIpv4Cidr("192.168.1.0/24/1"));
-    assertFalse(Cidrs.isIpv4Cidr("1.2.3/8"));
-    assertFalse(Cidrs.isIpv4Cidr(""));
-    assertFalse(Cidrs.isIpv4Cidr("10.0.0.0/03"));
-    assertFalse(Cidrs.isIpv4Cidr(" 10.0.0.0/8"));
-    assertTrue(Cidrs.isIpv4Cidr("255.255.255.255/32"));
+  @ParameterizedTest(name = "''{0}'' is an IPv4 CIDR: {1}")
+  @CsvSource({
+      "0.0.0.0/0,          true",
+      "192.168.1.0/24,     true",
+      "255.255.255.255/32, true",
+      "192.168.01.0/24,    false",
+      "192.168.1.0/24/1,   false",
+      "1.2.3/8,            false",
+      "'',                 false",
+      "10.0.0.0/03,        false",
+      "' 10.0.0.0/8',      false",
+  })
+  void cidrSyntax(String text, boolean valid) {
+    assertEquals(valid, Cidrs.isIpv4Cidr(text));
   }
 }

@@ -4,9 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class StatusPlannerTest {
   static final Allocation ALLOC = new Allocation("10.0.0.4", 6000, "20.0.0.0/31",
@@ -72,11 +77,40 @@ class StatusPlannerTest {
     assertTrue(rejected.isReady(), "the last accepted spec keeps serving");
   }
 
-  @Test
-  void failureIsReportedWithItsMessage() {
-    SgcStatus s = StatusPlanner.desired(SgcStatus.EMPTY, ok(1, Optional.empty(), "quota exceeded"), "t1");
-    assertEquals("ProvisioningFailed", s.condition(SgcStatus.READY).orElseThrow().reason());
-    assertEquals("quota exceeded", s.condition(SgcStatus.READY).orElseThrow().message());
+  static final SgcStatus READY_BEFORE = StatusPlanner.desired(SgcStatus.EMPTY, ok(1, Optional.of(ALLOC), ""), "t0");
+
+  static StatusPlanner.Outcome rejected(String reason) {
+    return new StatusPlanner.Outcome(2, Optional.of(new SpecValidation.Rejection(reason, "bad")), "", "", "", Optional.empty(), "");
+  }
+
+  /** The status before, the outcome of a pass, and the Accepted and Ready conditions the planner writes. */
+  static Stream<Arguments> conditions() {
+    Allocation noNodes = new Allocation("10.0.0.4", 6000, "20.0.0.0/31", Map.of());
+    return Stream.of(
+        Arguments.of("provisioned", SgcStatus.EMPTY, ok(1, Optional.of(ALLOC), ""), "True", "Valid", "True", "Provisioned",
+            "egress through 20.0.0.0/31 on 1 gateway node(s)"),
+        Arguments.of("waiting for Azure", SgcStatus.EMPTY, ok(1, Optional.empty(), ""), "True", "Valid", "False", "Provisioning",
+            "waiting for the key pair and the Azure load balancer"),
+        Arguments.of("failure with its message", SgcStatus.EMPTY, ok(1, Optional.empty(), "quota exceeded"), "True", "Valid", "False",
+            "ProvisioningFailed", "quota exceeded"),
+        Arguments.of("no gateway node yet", SgcStatus.EMPTY, ok(1, Optional.of(noNodes), ""), "True", "Valid", "False",
+            "NoGatewayNodes", "no gateway node is provisioned for this configuration yet"),
+        Arguments.of("rejected while serving: keeps serving", READY_BEFORE, rejected("InvalidExcludeCidr"), "False",
+            "InvalidExcludeCidr", "True", "Provisioned", "still serving the last accepted spec"),
+        Arguments.of("rejected before anything was provisioned", SgcStatus.EMPTY, rejected("InvalidExcludeCidr"), "False",
+            "InvalidExcludeCidr", "False", "InvalidExcludeCidr", "the spec was not accepted"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource
+  void conditions(String what, SgcStatus before, StatusPlanner.Outcome outcome, String accepted, String acceptedReason,
+      String ready, String readyReason, String readyMessage) {
+    SgcStatus s = StatusPlanner.desired(before, outcome, "t1");
+    SgcStatus.Condition a = s.condition(SgcStatus.ACCEPTED).orElseThrow();
+    SgcStatus.Condition r = s.condition(SgcStatus.READY).orElseThrow();
+    assertEquals(List.of(accepted, acceptedReason, ready, readyReason, readyMessage),
+        List.of(a.status(), a.reason(), r.status(), r.reason(), r.message()));
+    assertEquals(outcome.generation(), a.observedGeneration());
   }
 
   @Test

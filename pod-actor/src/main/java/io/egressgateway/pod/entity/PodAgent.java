@@ -82,6 +82,8 @@ public final class PodAgent {
           "age of the oldest WireGuard handshake among this node's pod tunnels").track(watchdog::oldestHandshakeSeconds);
       metrics.gauge("egress_pod_tunnel_forced_handshakes",
           "pod tunnels forced into a fresh handshake by the failover watchdog since start").track(watchdog::kicks);
+      watchdog.onCensus(new io.egressgateway.pod.infra.TunnelMetrics(metrics,
+          Roles.nodeOf(Cluster.get(system).selfMember().getRoles()).orElse("")));
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "pod-failover-watchdog", () -> {
         watchdog.close();
         return CompletableFuture.completedFuture(Done.getInstance());

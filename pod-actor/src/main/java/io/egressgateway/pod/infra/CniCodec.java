@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.egressgateway.cni.wire.CniWire;
 import io.egressgateway.pod.model.CniCall;
 import io.egressgateway.datapath.model.Ipv4Cidr;
 import io.egressgateway.pod.model.CniReply;
@@ -12,16 +13,25 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Reads the plugin's forwarded request (see the cni-plugin's {@code AgentProtocol}) and writes the
- * agent's answer: {@code {"result":{..}}} or {@code {"error":{"code":..,"msg":..,"details":..}}}.
+ * The agent's end of the plugin's protocol ({@link CniWire}, the one definition both sides use): reads a request
+ * frame into a {@link CniCall}, pulling what the agent needs out of the network configuration it carries as
+ * JSON, and writes the agent's reply as an answer frame.
  */
 public final class CniCodec {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private CniCodec() {}
 
-  /** Parses one request; fails with {@link IllegalArgumentException} saying what is wrong. */
-  public static CniCall parse(String request) {
+  /** Parses one request frame; fails with {@link IllegalArgumentException} saying what is wrong. */
+  public static CniCall parse(byte[] frame) {
+    return call(CniWire.Request.decode(frame));
+  }
+
+  /**
+   * A DEL kept by a plugin older than {@link CniWire} ({@code deferred-del/*.json}, written while no agent ran,
+   * e.g. during the upgrade that brought frames): its JSON request, as that plugin sent it, read into a request.
+   */
+  public static CniWire.Request legacyJson(String request) {
     JsonNode root;
     try {
       root = JSON.readTree(request);
@@ -31,8 +41,20 @@ public final class CniCodec {
     if (root == null || !root.isObject()) {
       throw new IllegalArgumentException("request is not a JSON object");
     }
-    JsonNode config = root.path("config");
-    if (!config.isObject()) {
+    return new CniWire.Request(root.path("command").asText(""), root.path("containerId").asText(""),
+        root.path("netns").asText(""), root.path("ifName").asText(""), root.path("args").asText(""),
+        root.path("path").asText(""), root.has("config") ? root.get("config").toString() : "");
+  }
+
+  /** The call a decoded request asks for; fails with {@link IllegalArgumentException} saying what is wrong. */
+  public static CniCall call(CniWire.Request request) {
+    JsonNode config;
+    try {
+      config = JSON.readTree(request.config());
+    } catch (IOException e) {
+      throw new IllegalArgumentException("the network configuration is not JSON: " + e.getMessage());
+    }
+    if (config == null || !config.isObject()) {
       throw new IllegalArgumentException("request carries no network configuration");
     }
     JsonNode prev = config.path("prevResult");
@@ -70,11 +92,11 @@ public final class CniCodec {
     List<String> valid = new ArrayList<>();
     config.path("cni.dev/valid-attachments").forEach(a -> valid.add(a.path("containerID").asText("")));
     return new CniCall(
-        root.path("command").asText(""),
-        root.path("containerId").asText(""),
-        root.path("netns").asText(""),
-        root.path("ifName").asText(""),
-        CniCall.parseArgs(root.path("args").asText("")),
+        request.command(),
+        request.containerId(),
+        request.netns(),
+        request.ifName(),
+        CniCall.parseArgs(request.args()),
         config.path("cniVersion").asText("1.0.0"),
         prev.isObject() ? prev.toString() : "",
         podIp,
@@ -112,25 +134,24 @@ public final class CniCodec {
     return "'" + cut.replaceAll("\\p{Cntrl}", "?") + "'";
   }
 
-  public static String write(CniReply reply) {
-    ObjectNode root = JSON.createObjectNode();
-    if (reply instanceof CniReply.Result r) {
-      if (!r.json().isEmpty()) {
-        try {
-          root.set("result", JSON.readTree(r.json()));
-        } catch (IOException e) {
-          throw new IllegalArgumentException("result is not JSON", e);
-        }
-      }
-    } else if (reply instanceof CniReply.Error e) {
-      ObjectNode err = root.putObject("error");
-      err.put("code", e.code());
-      err.put("msg", e.msg());
-      if (!e.details().isEmpty()) {
-        err.put("details", e.details());
-      }
+  /** The answer frame for {@code reply}; a result is passed on as compact JSON, and must be JSON. */
+  public static byte[] write(CniReply reply) {
+    return answer(reply).encode();
+  }
+
+  static CniWire.Answer answer(CniReply reply) {
+    if (reply instanceof CniReply.Error e) {
+      return CniWire.Answer.error(e.code(), e.msg(), e.details());
     }
-    return root.toString();
+    String json = ((CniReply.Result) reply).json();
+    if (json.isEmpty()) {
+      return CniWire.Answer.ok("");
+    }
+    try {
+      return CniWire.Answer.ok(JSON.readTree(json).toString());
+    } catch (IOException e) {
+      throw new IllegalArgumentException("result is not JSON", e);
+    }
   }
 
   /** {@code prevResult} with the tunnel interface appended (name wg0, in the pod's sandbox). */

@@ -1,5 +1,6 @@
 package io.egressgateway.pod.infra;
 
+import io.egressgateway.cni.wire.CniWire;
 import io.egressgateway.pod.model.CniCall;
 import io.egressgateway.pod.model.CniReply;
 import java.io.ByteArrayOutputStream;
@@ -28,7 +29,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The node agent's CNI endpoint: a unix socket only root can reach (socket 0600 in a 0700 directory), one
- * request per connection. Connections are served on a small pool of its own threads, never on actor
+ * request per connection, in the plugin's protocol ({@link CniWire}: a request frame in, an answer frame out). Connections are served on a small pool of its own threads, never on actor
  * threads; each waits (bounded) for the handler's answer. A request that cannot be parsed is answered
  * with a CNI decoding error, and the server keeps serving.
  *
@@ -42,7 +43,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class CniServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CniServer.class);
-  private static final int MAX_REQUEST = 1024 * 1024;
   /** How long a client may take to send its whole request. */
   static final Duration READ_DEADLINE = Duration.ofSeconds(5);
   /** Connections open at once; more are refused at once (the runtime retries). */
@@ -155,19 +155,23 @@ public final class CniServer implements AutoCloseable {
     return this;
   }
 
-  /** Where the plugin keeps the DELs this agent did not take; the plugin's {@code AgentProtocol.DEFERRED_DIR}. */
-  static final String DEFERRED_DIR = "deferred-del";
+  /** Where the plugin keeps the DELs this agent did not take. */
+  static final String DEFERRED_DIR = CniWire.DEFERRED_DIR;
+  /** A kept DEL: its request frame. */
+  static final String DEFERRED_SUFFIX = CniWire.DEFERRED_SUFFIX;
+  /** A DEL kept by a plugin older than the frames, as the JSON request it sent then. */
+  static final String LEGACY_SUFFIX = ".json";
 
   /**
    * Runs the DELs the plugin kept while this agent could not be reached (next to the socket, one request
-   * per file), oldest first, each through the handler as if it came over the socket. A file is removed once
+   * frame per {@code .del} file; an older plugin's JSON request per {@code .json} file), oldest first, each through the handler as if it came over the socket. A file is removed once
    * its DEL ran, or if it holds anything but a readable DEL. Completes with how many ran.
    */
   public CompletionStage<Integer> runDeferredDels() {
     Path dir = socket.toAbsolutePath().getParent().resolve(DEFERRED_DIR);
     List<Path> files;
     try (var list = Files.list(dir)) {
-      files = list.filter(f -> f.getFileName().toString().endsWith(".json") && !f.getFileName().toString().startsWith("."))
+      files = list.filter(f -> isKept(f.getFileName().toString()))
           .sorted(java.util.Comparator.comparing(CniServer::modified)).toList();
     } catch (java.nio.file.NoSuchFileException e) {
       return CompletableFuture.completedFuture(0);
@@ -186,10 +190,16 @@ public final class CniServer implements AutoCloseable {
     });
   }
 
+  private static boolean isKept(String name) {
+    return !name.startsWith(".") && (name.endsWith(DEFERRED_SUFFIX) || name.endsWith(LEGACY_SUFFIX));
+  }
+
   private CompletableFuture<Boolean> runDeferred(Path file) {
     CniCall call;
     try {
-      call = CniCodec.parse(Files.readString(file, StandardCharsets.UTF_8));
+      call = file.getFileName().toString().endsWith(LEGACY_SUFFIX)
+          ? CniCodec.call(CniCodec.legacyJson(Files.readString(file, StandardCharsets.UTF_8)))
+          : CniCodec.parse(Files.readAllBytes(file));
     } catch (IOException | IllegalArgumentException e) {
       log.warn("deferred DEL {} is unreadable and dropped: {}", file, e.getMessage());
       deleteQuietly(file);
@@ -262,7 +272,7 @@ public final class CniServer implements AutoCloseable {
     refused.accept("busy");
     try {
       refusals.execute(() -> {
-        String request = readWithin(conn);
+        byte[] request = readWithin(conn);
         if (request != null) {
           reply(conn, CniReply.error(CniReply.TRY_AGAIN_LATER, "the node agent has " + MAX_CONNECTIONS
               + " CNI calls open already", "try again"));
@@ -292,7 +302,7 @@ public final class CniServer implements AutoCloseable {
    * The whole request, read within {@code READ_DEADLINE}; null (the connection closed, the refusal counted) when
    * the client sends nothing whole in time or the read fails.
    */
-  private String readWithin(SocketChannel conn) {
+  private byte[] readWithin(SocketChannel conn) {
     // 0 reading, 1 read whole, 2 cut off: whichever of the read and the deadline comes first decides
     java.util.concurrent.atomic.AtomicInteger state = new java.util.concurrent.atomic.AtomicInteger();
     java.util.concurrent.ScheduledFuture<?> deadline = deadlines.schedule(() -> {
@@ -303,7 +313,7 @@ public final class CniServer implements AutoCloseable {
       }
     }, READ_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
     try {
-      String request = readRequest(conn);
+      byte[] request = readRequest(conn);
       if (state.compareAndSet(0, 1)) {
         return request;
       }
@@ -320,7 +330,7 @@ public final class CniServer implements AutoCloseable {
 
   private static void reply(SocketChannel conn, CniReply reply) {
     try (conn) {
-      ByteBuffer out = ByteBuffer.wrap(CniCodec.write(reply).getBytes(StandardCharsets.UTF_8));
+      ByteBuffer out = ByteBuffer.wrap(CniCodec.write(reply));
       while (out.hasRemaining()) {
         conn.write(out);
       }
@@ -330,7 +340,7 @@ public final class CniServer implements AutoCloseable {
   }
 
   private void serve(SocketChannel conn) {
-    String request = readWithin(conn);
+    byte[] request = readWithin(conn);
     if (request == null) {
       return;
     }
@@ -343,8 +353,7 @@ public final class CniServer implements AutoCloseable {
       return;
     }
     try (conn) {
-      String answer = answer(request);
-      ByteBuffer out = ByteBuffer.wrap(answer.getBytes(StandardCharsets.UTF_8));
+      ByteBuffer out = ByteBuffer.wrap(answer(request));
       while (out.hasRemaining()) {
         conn.write(out);
       }
@@ -361,7 +370,7 @@ public final class CniServer implements AutoCloseable {
     }
   }
 
-  private String answer(String request) {
+  private byte[] answer(byte[] request) {
     CniCall call;
     try {
       call = CniCodec.parse(request);
@@ -390,18 +399,18 @@ public final class CniServer implements AutoCloseable {
     }
   }
 
-  private static String readRequest(SocketChannel conn) throws IOException {
+  private static byte[] readRequest(SocketChannel conn) throws IOException {
     ByteArrayOutputStream got = new ByteArrayOutputStream();
     ByteBuffer in = ByteBuffer.allocate(16 * 1024);
     while (conn.read(in) >= 0) {
       in.flip();
       got.write(in.array(), 0, in.limit());
       in.clear();
-      if (got.size() > MAX_REQUEST) {
-        throw new IOException("CNI request larger than " + MAX_REQUEST + " bytes");
+      if (got.size() > CniWire.MAX_REQUEST) {
+        throw new IOException("CNI request larger than " + CniWire.MAX_REQUEST + " bytes");
       }
     }
-    return got.toString(StandardCharsets.UTF_8);
+    return got.toByteArray();
   }
 
   @Override

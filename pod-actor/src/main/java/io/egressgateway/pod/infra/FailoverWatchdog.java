@@ -5,6 +5,7 @@ import io.egressgateway.datapath.model.WgPeer;
 import io.egressgateway.datapath.wireguard.WgDevice;
 import io.egressgateway.datapath.wireguard.WireGuardBackend;
 import io.egressgateway.pod.model.GatewayRoute;
+import io.egressgateway.pod.model.TunnelCensus;
 import io.egressgateway.pod.model.TunnelWatch;
 import java.time.Duration;
 import java.util.List;
@@ -77,6 +78,10 @@ public final class FailoverWatchdog implements AutoCloseable {
   private volatile Map<String, List<String>> gatewaysByIlb = Map.of();
   private volatile Duration returnAfter = Duration.ofSeconds(15);
   private ScheduledExecutorService timer;
+  /** Gateway endpoint ({@code ilb:port}) to the key of its configuration, from the last view. */
+  private volatile Map<String, String> configByEndpoint = Map.of();
+  private volatile java.util.function.Consumer<TunnelCensus> censusListener = c -> {};
+  private TunnelCensus.Builder census = new TunnelCensus.Builder();
 
   public FailoverWatchdog(WireGuardBackend wg, Timing timing, LongSupplier nanoClock) {
     this(wg, timing, nanoClock, () -> java.time.Instant.now().getEpochSecond());
@@ -138,6 +143,10 @@ public final class FailoverWatchdog implements AutoCloseable {
    */
   public void onViews(Map<String, io.egressgateway.core.view.ConfigView> views) {
     gatewaysByIlb = HostPodDatapath.gatewayEndpoints(views);
+    Map<String, String> endpoints = new java.util.HashMap<>();
+    views.values().stream().filter(v -> !v.ilbIp().isEmpty() && v.port() > 0)
+        .forEach(v -> endpoints.put(v.ilbIp() + ":" + v.port(), v.key()));
+    configByEndpoint = Map.copyOf(endpoints);
     for (io.egressgateway.core.view.ConfigView v : views.values()) {
       if (v.ilbIp().isEmpty() || v.port() <= 0 || v.gatewayPublicKey().isEmpty()) {
         continue;
@@ -175,9 +184,18 @@ public final class FailoverWatchdog implements AutoCloseable {
     return oldestHandshakeSeconds;
   }
 
+  /**
+   * Told the census of every pass ({@link TunnelCensus}: tunnels by configuration and state, oldest
+   * handshake), on the watchdog's thread; for the metrics. Must be quick.
+   */
+  public void onCensus(java.util.function.Consumer<TunnelCensus> listener) {
+    censusListener = listener;
+  }
+
   /** One pass over every watched tunnel (the timer calls it; tests call it directly). */
   public void checkAll() {
     oldestSeen = 0;
+    census = new TunnelCensus.Builder();
     tunnels.forEach((name, t) -> {
       try {
         check(name, t);
@@ -187,6 +205,12 @@ public final class FailoverWatchdog implements AutoCloseable {
       }
     });
     oldestHandshakeSeconds = oldestSeen;
+    try {
+      censusListener.accept(census.build());
+    } catch (RuntimeException e) {
+      // the metrics must never end the watchdog (an exception here would cancel its schedule)
+      log.warn("tunnel census not published: {}", e.toString());
+    }
   }
 
   private long oldestSeen;
@@ -197,12 +221,14 @@ public final class FailoverWatchdog implements AutoCloseable {
       return; // being replaced right now (new key or repair)
     }
     long now = clock.getAsLong();
-    TunnelWatch.Step step = watches.getOrDefault(name, TunnelWatch.NEW).step(
-        new TunnelWatch.Sample(peer.latestHandshake(), peer.rxBytes(), peer.txBytes(), peer.keepaliveSeconds()), now, timing);
+    TunnelWatch before = watches.getOrDefault(name, TunnelWatch.NEW);
+    TunnelWatch.Sample sample = new TunnelWatch.Sample(peer.latestHandshake(), peer.rxBytes(), peer.txBytes(), peer.keepaliveSeconds());
+    TunnelWatch.Step step = before.step(sample, now, timing);
+    long age = epochSeconds.getAsLong() - peer.latestHandshake();
     if (step.established()) {
-      long age = epochSeconds.getAsLong() - peer.latestHandshake();
       oldestSeen = Math.max(oldestSeen, Math.max(0, age));
     }
+    census.add(configByEndpoint.get(t.gatewayEndpoint()), before.state(sample, step), age);
     if (step.watch() == null) {
       watches.remove(name);
       return;

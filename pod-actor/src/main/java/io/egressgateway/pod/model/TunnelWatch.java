@@ -66,6 +66,40 @@ public record TunnelWatch(long rx, long tx, long rxAt, long unansweredSince, int
    */
   public record Step(TunnelWatch watch, Action action, boolean established) {}
 
+  /** A tunnel's state for the metrics, from one look: a small fixed set. */
+  public enum State {
+    /** Nothing sent yet, so no handshake either. */
+    IDLE,
+    /** Its first handshake is under way. */
+    HANDSHAKING,
+    /** A session is up and answering. */
+    ESTABLISHED,
+    /**
+     * The watchdog forced a fresh handshake (gateway gone, session lost, or a first handshake unanswered) and
+     * none has completed since.
+     */
+    RECOVERING;
+
+    /** The label value. */
+    public String label() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /** The state one look at {@code s} found, given what {@link #step} answered for it. */
+  public State state(Sample s, Step step) {
+    if (step.action() instanceof Kick) {
+      return State.RECOVERING;
+    }
+    if (step.established() || step.action() instanceof SessionUp) {
+      return State.ESTABLISHED;
+    }
+    if (kickedAt != 0 && retries > 0) {
+      return State.RECOVERING;
+    }
+    return kickedAt == 0 && s.latestHandshake() == 0 && s.txBytes() == 0 ? State.IDLE : State.HANDSHAKING;
+  }
+
   /** One look at {@code s} at {@code now} (monotonic nanoseconds). */
   public Step step(Sample s, long now, Timing timing) {
     if (kickedAt == 0 && s.latestHandshake() == 0) {

@@ -1,5 +1,6 @@
 package io.egressgateway.pod.e2e;
 
+import io.egressgateway.cnichain.CniChain;
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.pod.model.PodInfo;
 import java.util.ArrayList;
@@ -34,10 +35,10 @@ public final class CniAddBenchmark {
         String cid = UUID.randomUUID().toString().replace("-", "");
         String cniArgs = "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + name + ";K8S_POD_UID=uid-" + name;
         long t0 = System.nanoTime();
-        CniChainRunner.Outcome add = t.chain.add(cid, "/var/run/netns/" + ns, cniArgs);
+        CniChain.Outcome add = t.chain.add(cid, "/var/run/netns/" + ns, "eth0", cniArgs);
         chainMs.add((System.nanoTime() - t0) / 1_000_000);
         if (!add.ok()) {
-          throw new IllegalStateException("ADD " + i + " failed in " + add.plugin() + ": " + add.output());
+          throw new IllegalStateException("ADD " + i + " failed in " + add.plugin() + ": " + add.error());
         }
         ourMs.add(add.millis().get("kube-egress-cni"));
         pods.add(new String[] {ns, cid, cniArgs});
@@ -51,10 +52,10 @@ public final class CniAddBenchmark {
       int peers = t.wg.dump(t.gatewayDevices.get("gw1")).peers().size();
       for (String[] p : pods) {
         long t0 = System.nanoTime();
-        CniChainRunner.Outcome del = t.chain.del(p[1], "/var/run/netns/" + p[0], p[2]);
+        CniChain.Outcome del = t.chain.del(p[1], "/var/run/netns/" + p[0], "eth0", p[2]);
         delMs.add((System.nanoTime() - t0) / 1_000_000);
         if (!del.ok()) {
-          throw new IllegalStateException("DEL failed: " + del.output());
+          throw new IllegalStateException("DEL failed in " + del.plugin() + ": " + del.error());
         }
       }
       System.out.printf("backend %s, %d pods, gateway peers after ADDs: %d%n", t.wg.kind(), n, peers);

@@ -4,11 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.egressgateway.cnichain.CniChain;
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.datapath.command.CommandRunner;
 import io.egressgateway.datapath.wireguard.GoWireGuard;
 import io.egressgateway.datapath.wireguard.WgDevice;
 import io.egressgateway.pod.model.PodInfo;
+import io.egressgateway.testing.Eventually;
+import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Tag;
@@ -35,10 +38,10 @@ class PodEgressE2ETest {
       String args = ARGS.formatted("web", "web");
 
       long t0 = System.nanoTime();
-      CniChainRunner.Outcome add = t.chain.add(containerId, netns, args);
+      CniChain.Outcome add = t.chain.add(containerId, netns, "eth0", args);
       long addMs = (System.nanoTime() - t0) / 1_000_000;
-      assertTrue(add.ok(), add.plugin() + ": " + add.output());
-      assertTrue(add.output().contains("\"name\":\"wg0\""), add.output());
+      assertTrue(add.ok(), add.plugin() + ": " + add.error());
+      assertTrue(add.result().contains("\"name\":\"wg0\""), add.result());
       String podIp = t.podIp(pod);
 
       // the very first request: well under WireGuard's 5 s handshake retry, or curl gives up after 2 s
@@ -61,26 +64,23 @@ class PodEgressE2ETest {
             e.getKey() + " has the pod's peer");
       }
 
-      CniChainRunner.Outcome check = t.chain.check(containerId, netns, args, add.output());
-      assertTrue(check.ok(), check.plugin() + ": " + check.output());
+      CniChain.Outcome check = t.chain.check(containerId, netns, "eth0", args, add.result());
+      assertTrue(check.ok(), check.plugin() + ": " + check.error());
 
       if (t.wg instanceof GoWireGuard go) {
         // the pod's wireguard-go (started by the agent in this JVM) dies: the pod fails closed, then is repaired
         long pid = go.pidOf(device).orElseThrow();
         ProcessHandle.of(pid).orElseThrow().destroyForcibly();
         long k0 = System.nanoTime();
-        String after = "";
-        for (int i = 0; i < 50 && !after.startsWith("203.0.113.1"); i++) {
-          Thread.sleep(100);
-          after = t.curl(pod, Topology.ECHO, 1).stdout().trim();
-        }
+        String after = Eventually.await(Duration.ofSeconds(15), Duration.ofMillis(100), () -> t.curl(pod, Topology.ECHO, 1).stdout().trim(),
+            answer -> answer.startsWith("203.0.113.1"), "egress back");
         assertTrue(after.equals("203.0.113.15") || after.equals("203.0.113.16"), "egress repaired after wireguard-go died, saw '" + after + "'");
         assertTrue(go.pidOf(device).orElseThrow() != pid, "a new wireguard-go serves the device");
         System.out.printf("e2e: pod wireguard-go killed, egress back after %d ms%n", (System.nanoTime() - k0) / 1_000_000);
       }
 
-      CniChainRunner.Outcome del = t.chain.del(containerId, netns, args);
-      assertTrue(del.ok(), del.plugin() + ": " + del.output());
+      CniChain.Outcome del = t.chain.del(containerId, netns, "eth0", args);
+      assertTrue(del.ok(), del.plugin() + ": " + del.error());
       for (var e : t.gatewayDevices.entrySet()) {
         assertTrue(t.wg.dump(e.getValue()).peers().isEmpty(), e.getKey() + " no longer has the pod's peer");
         assertFalse(t.lab.ip(t.cfgNs.get(e.getKey()), "-4", "route", "show").contains(podIp), "pod route removed on " + e.getKey());
@@ -96,12 +96,12 @@ class PodEgressE2ETest {
     try (Topology t = new Topology(ConfigView.DEFAULT_ROUTE_GATEWAY)) {
       t.directory.put(new PodInfo("default", "plain", "uid-plain", Map.of()));
       String pod = t.lab.ns("plain");
-      CniChainRunner.Outcome add = t.chain.add("ab12cd34ef", "/var/run/netns/" + pod, ARGS.formatted("plain", "plain"));
-      assertTrue(add.ok(), add.plugin() + ": " + add.output());
-      assertFalse(add.output().contains("wg0"));
+      CniChain.Outcome add = t.chain.add("ab12cd34ef", "/var/run/netns/" + pod, "eth0", ARGS.formatted("plain", "plain"));
+      assertTrue(add.ok(), add.plugin() + ": " + add.error());
+      assertFalse(add.result().contains("wg0"));
       assertFalse(t.lab.ip(pod, "link", "show").contains("wg0"));
       assertEquals("203.0.113.1", t.curl(pod, Topology.ECHO, 3).stdout().trim(), "an unannotated pod leaves by the VNet's default outbound");
-      assertTrue(t.chain.del("ab12cd34ef", "/var/run/netns/" + pod, ARGS.formatted("plain", "plain")).ok());
+      assertTrue(t.chain.del("ab12cd34ef", "/var/run/netns/" + pod, "eth0", ARGS.formatted("plain", "plain")).ok());
     }
   }
 
@@ -112,13 +112,13 @@ class PodEgressE2ETest {
       t.directory.put(new PodInfo("default", "az", "uid-az", Map.of(PodInfo.GATEWAY_ANNOTATION, "egw")));
       String pod = t.lab.ns("az");
       String containerId = UUID.randomUUID().toString().replace("-", "");
-      CniChainRunner.Outcome add = t.chain.add(containerId, "/var/run/netns/" + pod, ARGS.formatted("az", "az"));
-      assertTrue(add.ok(), add.plugin() + ": " + add.output());
+      CniChain.Outcome add = t.chain.add(containerId, "/var/run/netns/" + pod, "eth0", ARGS.formatted("az", "az"));
+      assertTrue(add.ok(), add.plugin() + ": " + add.error());
       assertEquals("203.0.113.1", t.curl(pod, Topology.ECHO, 3).stdout().trim(), "the default stays on eth0");
       String seen = t.curl(pod, Topology.ECHO_EXCLUDED, 3).stdout().trim();
       assertTrue(seen.equals("203.0.113.15") || seen.equals("203.0.113.16"),
           "in azureNetworking mode the config's CIDRs go through the gateway, saw '" + seen + "'");
-      assertTrue(t.chain.del(containerId, "/var/run/netns/" + pod, ARGS.formatted("az", "az")).ok());
+      assertTrue(t.chain.del(containerId, "/var/run/netns/" + pod, "eth0", ARGS.formatted("az", "az")).ok());
     }
   }
 }

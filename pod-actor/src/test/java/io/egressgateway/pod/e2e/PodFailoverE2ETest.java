@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.egressgateway.cnichain.CniChain;
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.datapath.command.CommandRunner;
 import io.egressgateway.datapath.wireguard.WgDevice;
 import io.egressgateway.pod.model.GatewayRoute;
 import io.egressgateway.pod.model.PodInfo;
+import io.egressgateway.testing.Eventually;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +19,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.function.BooleanSupplier;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -43,8 +46,8 @@ class PodFailoverE2ETest {
       String pod = t.lab.ns("fo");
       String containerId = UUID.randomUUID().toString().replace("-", "");
       String device = io.egressgateway.pod.model.DeviceNames.forContainer(containerId);
-      CniChainRunner.Outcome add = t.chain.add(containerId, "/var/run/netns/" + pod, ARGS.formatted("fo", "fo"));
-      assertTrue(add.ok(), add.plugin() + ": " + add.output());
+      CniChain.Outcome add = t.chain.add(containerId, "/var/run/netns/" + pod, "eth0", ARGS.formatted("fo", "fo"));
+      assertTrue(add.ok(), add.plugin() + ": " + add.error());
       WgDevice podDevice = WgDevice.created(device, t.w1).movedTo(pod, "wg0");
       String ilb = Topology.ILB + ":" + Topology.PORT;
 
@@ -60,21 +63,22 @@ class PodFailoverE2ETest {
         // the ILB hashes the pod's flow to the gateway about to die; through the ILB, working: the state a pod
         // is in before a gateway dies
         ilbTo(t, dead);
-        int r = run;
-        assertTrue(until(Duration.ofSeconds(40), () -> ilb.equals(endpoint(t, podDevice)) && egressIp(t, pod).equals(deadIp)),
-            "run " + r + ": the tunnel is on the ILB and working through " + dead + ", endpoint " + endpoint(t, podDevice));
+        Eventually.await(Duration.ofSeconds(40), () -> ilb.equals(endpoint(t, podDevice)) && egressIp(t, pod).equals(deadIp),
+            "run " + run + ": the tunnel on the ILB and working through " + dead);
 
         Path log = t.lab.dir.resolve("ping-" + run + ".txt");
         Process ping = new ProcessBuilder(CommandRunner.inNetns(pod, List.of("stdbuf", "-oL", "ping", "-D", "-n", "-i", "0.02", "-W", "1", Topology.ECHO)))
             .redirectErrorStream(true).redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
         long resumedMs;
         try {
-          until(Duration.ofSeconds(2), () -> replies(log).size() > 5);
+          Eventually.await(Duration.ofSeconds(5), () -> replies(log).size() > 5, "the ping's first replies");
           double killedAt = System.currentTimeMillis() / 1000.0;
           blackhole(t, deadNs, true);
-          // the ILB stand-in keeps both backends for PROBE, then its probe notices
-          until(PROBE, () -> false);
-          ilbTo(t, live);
+          // the ILB stand-in keeps sending to the dead backend until its probe notices, PROBE later
+          CompletableFuture<Void> probe = CompletableFuture.runAsync(() -> ilbTo(t, live),
+              CompletableFuture.delayedExecutor(PROBE.toMillis(), TimeUnit.MILLISECONDS));
+          Eventually.await(PROBE.plusSeconds(10), probe::isDone, "the ILB stand-in's probe");
+          probe.join();
           resumedMs = outageMs(replies(log), killedAt);
           assertTrue(resumedMs >= 0, "run " + run + ": no outage with a reply after it once " + dead + " went dark");
         } finally {
@@ -87,7 +91,7 @@ class PodFailoverE2ETest {
         times.add(resumedMs);
 
         // the dead gateway comes back once the tunnel is on the ILB again (with the dead one out of its backends)
-        assertTrue(until(Duration.ofSeconds(30), () -> ilb.equals(endpoint(t, podDevice))), "run " + run + ": back on the ILB");
+        Eventually.await(Duration.ofSeconds(30), () -> ilb.equals(endpoint(t, podDevice)), "run " + run + ": the tunnel back on the ILB");
         blackhole(t, deadNs, false);
       }
       List<Long> sorted = times.stream().sorted().toList();
@@ -97,7 +101,7 @@ class PodFailoverE2ETest {
         assertTrue(ms < 2000, "failover took " + ms + " ms, target < 2000 (runs " + times + ")");
       }
       assertNotEquals(0, t.watchdog.kicks());
-      assertTrue(t.chain.del(containerId, "/var/run/netns/" + pod, ARGS.formatted("fo", "fo")).ok());
+      assertTrue(t.chain.del(containerId, "/var/run/netns/" + pod, "eth0", ARGS.formatted("fo", "fo")).ok());
     }
   }
 
@@ -156,17 +160,5 @@ class PodFailoverE2ETest {
     } catch (java.io.IOException e) {
       return List.of();
     }
-  }
-
-  /** Polls {@code condition} every 50 ms for at most {@code limit}. */
-  private static boolean until(Duration limit, BooleanSupplier condition) throws InterruptedException {
-    long end = System.nanoTime() + limit.toNanos();
-    while (System.nanoTime() < end) {
-      if (condition.getAsBoolean()) {
-        return true;
-      }
-      Thread.sleep(50);
-    }
-    return condition.getAsBoolean();
   }
 }

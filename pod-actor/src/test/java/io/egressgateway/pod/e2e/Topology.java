@@ -4,6 +4,7 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.typed.ActorRef;
 import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import com.typesafe.config.ConfigFactory;
+import io.egressgateway.cnichain.CniChain;
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.datapath.command.CommandRunner;
 import io.egressgateway.datapath.model.WgConfig;
@@ -19,6 +20,7 @@ import io.egressgateway.pod.infra.CniServer;
 import io.egressgateway.pod.infra.GatewayPeers;
 import io.egressgateway.pod.infra.HostPodDatapath;
 import io.egressgateway.pod.infra.InMemoryPodDirectory;
+import io.egressgateway.testing.Eventually;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -69,7 +71,7 @@ final class Topology implements AutoCloseable {
   final String inet;
   final String w1;
   final ConfigView view;
-  final CniChainRunner chain;
+  final CniChain chain;
   final ActorTestKit testKit;
   final CniServer server;
   /** The worker's failover watchdog; null unless asked for. */
@@ -165,7 +167,7 @@ final class Topology implements AutoCloseable {
    * The worker's CNI chain as a runtime runs it: containernetworking {@code ptp} + {@code host-local} on
    * 10.244.1.0/24, then our plugin (installed into the lab's bin dir) talking to {@code socket}.
    */
-  static CniChainRunner cniChain(Lab lab, Path socket, String workerNs) throws Exception {
+  static CniChain cniChain(Lab lab, Path socket, String workerNs) throws Exception {
     Path bin = lab.dir.resolve("bin");
     PluginInstall.into(bin);
     String conflist = """
@@ -174,7 +176,10 @@ final class Topology implements AutoCloseable {
            "ipam":{"type":"host-local","subnet":"10.244.1.0/24","dataDir":"%s","routes":[{"dst":"0.0.0.0/0"}]}},
           {"type":"kube-egress-cni","socketPath":"%s","timeoutSeconds":15}
         ]}""".formatted(lab.dir.resolve("ipam"), socket);
-    return new CniChainRunner(lab.cmd, conflist, "/usr/lib/cni:" + bin, workerNs);
+    return CniChain.inDirs(conflist, "/usr/lib/cni:" + bin, (env, binary, stdin) -> {
+      CommandRunner.Result r = lab.cmd.attempt(CniChain.inNamespace(workerNs, env, binary), stdin);
+      return new CniChain.Run(r.exitCode(), r.stdout(), r.stderr());
+    });
   }
 
   @Override
@@ -242,9 +247,7 @@ final class Topology implements AutoCloseable {
     for (String echo : List.of(ECHO, ECHO_EXCLUDED)) {
       lab.spawn(inet, List.of("socat", "TCP-LISTEN:8080,bind=" + echo + ",fork,reuseaddr", "EXEC:" + handler));
     }
-    for (int i = 0; i < 100 && !lab.in(inet, "ss", "-ltn").contains(ECHO_EXCLUDED + ":8080"); i++) {
-      Thread.sleep(20);
-    }
+    Eventually.await(Duration.ofSeconds(2), () -> lab.in(inet, "ss", "-ltn").contains(ECHO_EXCLUDED + ":8080"), "the echo servers listening");
     return new Fabric(lab, vnet, inet);
   }
 

@@ -92,9 +92,7 @@ class CniPathTest {
     assertEquals(java.util.Set.of("w1/uid-w"), entities.keySet(), "only annotated pods' entities are asked");
 
     datapath.kill("/var/run/netns/w");
-    for (int i = 0; i < 100 && datapath.pod("/var/run/netns/w").orElseThrow().wg0().isEmpty(); i++) {
-      sleep(20);
-    }
+    await(() -> datapath.pod("/var/run/netns/w").orElseThrow().wg0().isPresent(), "the device re-created");
     assertEquals(device, datapath.pod("/var/run/netns/w").orElseThrow().wg0().orElseThrow().alias(),
         "a device dying after the restart is still repaired");
   }
@@ -199,10 +197,8 @@ class CniPathTest {
 
     datapath.kill("/var/run/netns/w");
     // the device comes back first, the routes right after it (both asynchronously)
-    for (int i = 0; i < 100 && !datapath.pod("/var/run/netns/w").orElseThrow().routes()
-        .contains(io.egressgateway.pod.model.Route.main("0.0.0.0/0", io.egressgateway.pod.model.Route.TUNNEL_VIA, "wg0")); i++) {
-      sleep(20);
-    }
+    await(() -> datapath.pod("/var/run/netns/w").orElseThrow().routes()
+        .contains(io.egressgateway.pod.model.Route.main("0.0.0.0/0", io.egressgateway.pod.model.Route.TUNNEL_VIA, "wg0")), "routes restored");
     assertEquals(io.egressgateway.pod.model.DeviceNames.forContainer("bbbb2222cc"), datapath.pod("/var/run/netns/w").orElseThrow().wg0().orElseThrow().alias(),
         "a dead device is re-created by its entity");
     assertEquals(0, plugin("CHECK", "web", "bbbb2222cc", "/var/run/netns/w").exitCode());
@@ -361,12 +357,8 @@ class CniPathTest {
     return org.junit.jupiter.params.provider.Arguments.of(what, env, conf, code, says);
   }
 
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+  private static void await(java.util.function.BooleanSupplier condition, String what) {
+    io.egressgateway.testing.Eventually.await(java.time.Duration.ofSeconds(5), condition, what);
   }
 
   @Test

@@ -17,6 +17,7 @@ import io.egressgateway.pod.infra.InMemoryPodDatapath;
 import io.egressgateway.pod.infra.InMemoryPodDirectory;
 import io.egressgateway.pod.infra.PodSettings;
 import io.egressgateway.pod.model.PodInfo;
+import io.egressgateway.testing.Eventually;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -49,13 +50,9 @@ class PodAgentTest {
         """.formatted(tmp.resolve("run/cni.sock"))).withFallback(EventSourcedBehaviorTestKit.config()).withFallback(ConfigFactory.load()));
     Cluster cluster = Cluster.get(testKit.system());
     cluster.manager().tell(new Join(cluster.selfMember().address()));
-    for (int i = 0; i < 100 && cluster.selfMember().status() != MemberStatus.up(); i++) {
-      Thread.sleep(50);
-    }
+    Eventually.await(Duration.ofSeconds(5), () -> cluster.selfMember().status() == MemberStatus.up(), "the member up");
     ConfigViews.get(testKit.system()).publish(Fixtures.view("default/gw", true)).toCompletableFuture().get(5, TimeUnit.SECONDS);
-    for (int i = 0; i < 100 && ConfigViews.get(testKit.system()).current().isEmpty(); i++) {
-      Thread.sleep(20);
-    }
+    Eventually.await(Duration.ofSeconds(2), () -> !ConfigViews.get(testKit.system()).current().isEmpty(), "the view published");
 
     InMemoryPodDatapath datapath = new InMemoryPodDatapath();
     InMemoryGatewayPeers gateways = new InMemoryGatewayPeers();

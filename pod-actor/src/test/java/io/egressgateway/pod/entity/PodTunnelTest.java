@@ -83,10 +83,8 @@ class PodTunnelTest {
     var r = kit.runCommand(new PodTunnel.Reattach(io.egressgateway.pod.model.DeviceNames.forContainer("c0ffee4200")));
     assertTrue(r.events().isEmpty());
     // the device comes back first, the routes right after it (both asynchronously)
-    for (int i = 0; i < 100 && !datapath.pod("/var/run/netns/pod1").orElseThrow().routes()
-        .contains(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")); i++) {
-      Thread.sleep(20);
-    }
+    await(() -> datapath.pod("/var/run/netns/pod1").orElseThrow().routes().contains(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")),
+        "routes restored");
     var pod = datapath.pod("/var/run/netns/pod1").orElseThrow();
     assertEquals(io.egressgateway.pod.model.DeviceNames.forContainer("c0ffee4200"), pod.wg0().orElseThrow().alias());
     assertTrue(pod.routes().contains(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")), "routes restored");
@@ -114,16 +112,16 @@ class PodTunnelTest {
     kit.restart();
     datapath.kill("/var/run/netns/pod1");
     kit.runCommand(new PodTunnel.Reattach(io.egressgateway.pod.model.DeviceNames.forContainer("c0ffee4200")));
-    for (int i = 0; i < 100 && datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isEmpty(); i++) {
-      Thread.sleep(20);
-    }
-    assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isPresent(), "the key outlives the entity's restart");
-    Thread.sleep(300); // let the repair's remaining steps finish before the next kill
+    await(() -> datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isPresent(), "the key outlives the entity's restart");
+    // the repair's last step (the routes) done before the next kill
+    await(() -> datapath.pod("/var/run/netns/pod1").orElseThrow().routes().contains(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")),
+        "the repair finished");
 
     keys.remove(io.egressgateway.pod.model.DeviceNames.forContainer("c0ffee4200"));
     datapath.kill("/var/run/netns/pod1");
+    // without a key the entity decides at once (no pipeline starts): the state after the command is final
     var r = kit.runCommand(new PodTunnel.Reattach(io.egressgateway.pod.model.DeviceNames.forContainer("c0ffee4200")));
-    Thread.sleep(200);
+    assertInstanceOf(PodTunnel.Established.class, kit.getState(), "the command was handled, not stashed behind a repair");
     assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isEmpty(), "no key, no device: the pod stays fail-closed");
     assertTrue(r.events().isEmpty());
   }
@@ -157,9 +155,7 @@ class PodTunnelTest {
 
     datapath.kill("/var/run/netns/pod1");
     kit.runCommand(new PodTunnel.Reattach(DEVICE));
-    for (int i = 0; i < 100 && datapath.pod("/var/run/netns/pod1").orElseThrow().routes().stream().noneMatch(x -> x.dev().equals("wg0")); i++) {
-      Thread.sleep(20);
-    }
+    await(() -> datapath.pod("/var/run/netns/pod1").orElseThrow().routes().stream().anyMatch(x -> x.dev().equals("wg0")), "routes restored");
     assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isPresent(), "a device dying after the restart is repaired");
     assertEquals(key, keys.get(DEVICE).orElseThrow(), "with the same key");
     assertTrue(resume().isSuccess(), "a second resume is a no-op");
@@ -199,9 +195,7 @@ class PodTunnelTest {
         "fail-closed meanwhile");
 
     gateways.silent("gw2", false);
-    for (int i = 0; i < 100 && !(kit.getState() instanceof PodTunnel.Established); i++) {
-      Thread.sleep(50);
-    }
+    await(() -> kit.getState() instanceof PodTunnel.Established, "the tunnel made again");
     PodTunnel.Established st = assertInstanceOf(PodTunnel.Established.class, kit.getState(), "made again on a later attempt");
     assertFalse(st.tunnel().publicKey().equals(oldKey));
     assertTrue(gateways.peersOf("gw2", "uid-default-gw").containsKey(st.tunnel().publicKey()));
@@ -291,9 +285,7 @@ class PodTunnelTest {
     views = Fixtures.views(Fixtures.withGateways(v, pool));
 
     assertTrue(resume().isSuccess());
-    for (int i = 0; i < 100 && gateways.peersOf("gw3", "uid-default-gw").isEmpty(); i++) {
-      sleepMs(20);
-    }
+    await(() -> !gateways.peersOf("gw3", "uid-default-gw").isEmpty(), "the peer on the new gateway");
     assertEquals(Map.of(pub, "10.244.1.5"), gateways.peersOf("gw3", "uid-default-gw"));
   }
 
@@ -309,12 +301,8 @@ class PodTunnelTest {
     assertEquals(Map.of(), gateways.peersOf("gw2", "uid-default-gw"), "not only the gateway that confirmed first");
   }
 
-  private static void sleepMs(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+  private static void await(java.util.function.BooleanSupplier condition, String what) {
+    io.egressgateway.testing.Eventually.await(java.time.Duration.ofSeconds(5), condition, what);
   }
 
   @Test

@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.egressgateway.cni.wire.CniWire;
 import io.egressgateway.pod.model.CniCall;
 import io.egressgateway.pod.model.CniReply;
 import io.egressgateway.pod.model.Route;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -15,10 +17,19 @@ class CniCodecTest {
   static final String PREV = "{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"eth0\",\"sandbox\":\"/var/run/netns/p\"}],"
       + "\"ips\":[{\"address\":\"fd00::5/64\"},{\"address\":\"10.244.1.5/24\",\"gateway\":\"10.244.1.1\",\"interface\":0}]}";
 
-  static String request(String command) {
+  static final String CONFIG = "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"type\":\"kube-egress-cni\","
+      + "\"excludedCIDRs\":[\"10.0.0.0/8\"],\"prevResult\":" + PREV + "}";
+
+  /** A request frame as the plugin sends it. */
+  static byte[] request(String command) {
+    return new CniWire.Request(command, "c0ffee42", "/var/run/netns/p", "eth0", "K8S_POD_NAMESPACE=default;K8S_POD_NAME=web",
+        "/opt/cni/bin", CONFIG).encode();
+  }
+
+  /** The same request as a plugin older than the frames sent it (JSON), as it may still wait in deferred-del. */
+  static String legacyRequest(String command) {
     return "{\"command\":\"" + command + "\",\"containerId\":\"c0ffee42\",\"netns\":\"/var/run/netns/p\",\"ifName\":\"eth0\","
-        + "\"args\":\"K8S_POD_NAMESPACE=default;K8S_POD_NAME=web\",\"path\":\"/opt/cni/bin\",\"config\":{\"cniVersion\":\"1.0.0\","
-        + "\"name\":\"k8s\",\"type\":\"kube-egress-cni\",\"excludedCIDRs\":[\"10.0.0.0/8\"],\"prevResult\":" + PREV + "}}";
+        + "\"args\":\"K8S_POD_NAMESPACE=default;K8S_POD_NAME=web\",\"path\":\"/opt/cni/bin\",\"config\":" + CONFIG + "}";
   }
 
   @Test
@@ -34,17 +45,36 @@ class CniCodecTest {
   }
 
   @Test
+  void aLegacyJsonRequestReadsAsTheSameCall() {
+    assertEquals(CniCodec.parse(request("DEL")), CniCodec.call(CniCodec.legacyJson(legacyRequest("DEL"))));
+    assertThrows(IllegalArgumentException.class, () -> CniCodec.legacyJson("{nope"));
+    assertThrows(IllegalArgumentException.class, () -> CniCodec.legacyJson("[]"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> CniCodec.call(CniCodec.legacyJson("{\"command\":\"ADD\"}")));
+    assertTrue(e.getMessage().contains("no network configuration"), e.getMessage());
+  }
+
+  @Test
   void refusesGarbage() {
-    assertThrows(IllegalArgumentException.class, () -> CniCodec.parse("{nope"));
-    assertThrows(IllegalArgumentException.class, () -> CniCodec.parse("[]"));
-    assertThrows(IllegalArgumentException.class, () -> CniCodec.parse("{\"command\":\"ADD\"}"));
+    assertThrows(IllegalArgumentException.class, () -> CniCodec.parse("{nope".getBytes(StandardCharsets.UTF_8)));
+    assertThrows(IllegalArgumentException.class, () -> CniCodec.parse(new byte[0]));
+    assertThrows(IllegalArgumentException.class,
+        () -> CniCodec.parse(CniWire.encode(java.util.Map.of("command", "ADD"))), "no configuration");
+    IllegalArgumentException notJson = assertThrows(IllegalArgumentException.class,
+        () -> CniCodec.parse(new CniWire.Request("ADD", "c", "", "", "", "", "{nope").encode()));
+    assertTrue(notJson.getMessage().contains("not JSON"), notJson.getMessage());
+    IllegalArgumentException notObject = assertThrows(IllegalArgumentException.class,
+        () -> CniCodec.parse(new CniWire.Request("ADD", "c", "", "", "", "", "[]").encode()));
+    assertTrue(notObject.getMessage().contains("no network configuration"), notObject.getMessage());
   }
 
   @Test
   void writesResultsAndErrors() {
-    assertEquals("{\"result\":{\"a\":1}}", CniCodec.write(CniReply.ok("{\"a\":1}")));
-    assertEquals("{}", CniCodec.write(CniReply.ok("")));
-    assertEquals("{\"error\":{\"code\":100,\"msg\":\"m\",\"details\":\"d\"}}", CniCodec.write(CniReply.error(100, "m", "d")));
+    assertEquals(CniWire.Answer.ok("{\"a\":1}"), CniWire.Answer.decode(CniCodec.write(CniReply.ok("{ \"a\" : 1 }"))),
+        "the result as compact JSON");
+    assertEquals(CniWire.Answer.ok(""), CniWire.Answer.decode(CniCodec.write(CniReply.ok(""))));
+    assertEquals(CniWire.Answer.error(100, "m", "d"), CniWire.Answer.decode(CniCodec.write(CniReply.error(100, "m", "d"))));
+    assertThrows(IllegalArgumentException.class, () -> CniCodec.write(CniReply.ok("{nope")));
   }
 
   @Test
@@ -77,9 +107,8 @@ class CniCodecTest {
       "excluded CIDR that is IPv6      | 10.244.1.5/24                     | 10.244.1.1   | fd00::/8"})
   void hostileValuesNeverBecomeACall(String what, String address, String gateway, String excluded) {
     String prev = "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"" + address + "\",\"gateway\":\"" + gateway + "\"}]}";
-    String req = "{\"command\":\"ADD\",\"containerId\":\"c\",\"netns\":\"/var/run/netns/p\",\"ifName\":\"eth0\","
-        + "\"args\":\"K8S_POD_NAMESPACE=default;K8S_POD_NAME=web\",\"config\":{\"cniVersion\":\"1.0.0\","
-        + "\"excludedCIDRs\":[\"" + excluded + "\"],\"prevResult\":" + prev + "}}";
+    byte[] req = new CniWire.Request("ADD", "c", "/var/run/netns/p", "eth0", "K8S_POD_NAMESPACE=default;K8S_POD_NAME=web", "",
+        "{\"cniVersion\":\"1.0.0\",\"excludedCIDRs\":[\"" + excluded + "\"],\"prevResult\":" + prev + "}").encode();
     IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> CniCodec.parse(req), what);
     assertTrue(e.getMessage().contains("not an IPv4"), e.getMessage());

@@ -266,4 +266,79 @@ class FailoverWatchdogTest {
       assertEquals(0, wg.resets);
     }
   }
+
+  @Test
+  void eachPassCountsTheTunnelsOfEachConfigurationByStateIntoTheMetrics() {
+    OneDevice wg = new OneDevice();
+    wg.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), "10.0.0.100:6000", 0));
+    AtomicLong now = new AtomicLong(1);
+    AtomicLong wall = new AtomicLong(2000);
+    FailoverWatchdog w = new FailoverWatchdog(wg, new FailoverWatchdog.Timing(SEC, SEC, SEC, SEC), now::get, wall::get);
+    io.egressgateway.core.metrics.Metrics m = io.egressgateway.core.metrics.Metrics.standalone();
+    w.onCensus(new TunnelMetrics(m, "node-1"));
+    w.onViews(Map.of("team-a/sgc", new io.egressgateway.core.view.ConfigView("team-a/sgc", "u1", 1, "10.0.0.100", 6000, GW, "s",
+        List.of(), "staticEgressGateway", "", Map.of(), true)));
+    w.watch("wgpod1", new FailoverWatchdog.Tunnel(WgDevice.created("wgpod1", ""), GW, "10.0.0.100:6000"));
+    var tunnels = m.gauge("egress_pod_tunnels", "", "config", "node", "state");
+    var oldest = m.gauge("egress_pod_config_oldest_handshake_seconds", "", "config", "node");
+
+    w.checkAll();
+    assertEquals(1, tunnels.value("team-a/sgc", "node-1", "idle"), "nothing sent yet");
+    assertEquals(0, tunnels.value("team-a/sgc", "node-1", "established"));
+    assertTrue(Double.isNaN(oldest.value("team-a/sgc", "node-1")), "no handshake, no age");
+
+    wg.tx = 148;
+    w.checkAll();
+    assertEquals(1, tunnels.value("team-a/sgc", "node-1", "handshaking"));
+
+    wg.handshake = 1990;
+    wg.rx = 92;
+    w.checkAll();
+    w.checkAll();
+    assertEquals(1, tunnels.value("team-a/sgc", "node-1", "established"));
+    assertEquals(0, tunnels.value("team-a/sgc", "node-1", "handshaking"));
+    assertEquals(10, oldest.value("team-a/sgc", "node-1"));
+
+    advance(now, Duration.ofSeconds(2)); // nothing received for 2 s: the gateway is gone
+    w.checkAll();
+    assertEquals(1, tunnels.value("team-a/sgc", "node-1", "recovering"));
+    assertEquals(0, tunnels.value("team-a/sgc", "node-1", "established"));
+
+    w.forget("wgpod1");
+    w.checkAll();
+    assertTrue(Double.isNaN(tunnels.value("team-a/sgc", "node-1", "recovering")), "no tunnels of the config: no series");
+    String text = m.scrape();
+    assertTrue(!text.contains("wgpod1") && !text.contains(GW), "no pod or key in any label");
+  }
+
+  @Test
+  void aTunnelToAnEndpointNoConfigurationHasCountsAsUnknown() {
+    OneDevice wg = new OneDevice();
+    wg.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), "10.0.0.100:6000", 0));
+    FailoverWatchdog w = new FailoverWatchdog(wg, new FailoverWatchdog.Timing(SEC, SEC, SEC, SEC), () -> 1, () -> 0);
+    java.util.List<io.egressgateway.pod.model.TunnelCensus> seen = new java.util.ArrayList<>();
+    w.onCensus(seen::add);
+    w.watch("wgpod1", new FailoverWatchdog.Tunnel(WgDevice.created("wgpod1", ""), GW, "10.0.0.100:6000"));
+    w.checkAll();
+    assertEquals(1, seen.get(0).tunnels().get(io.egressgateway.pod.model.TunnelCensus.UNKNOWN)
+        .get(io.egressgateway.pod.model.TunnelWatch.State.IDLE));
+  }
+
+  @Test
+  void aFailingCensusListenerDoesNotEndThePass() {
+    OneDevice wg = new OneDevice();
+    wg.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), "10.0.0.100:6000", 0));
+    wg.handshake = 1000;
+    AtomicLong now = new AtomicLong(1);
+    FailoverWatchdog w = new FailoverWatchdog(wg, new FailoverWatchdog.Timing(SEC, SEC, SEC, SEC), now::get, () -> 1010);
+    w.onCensus(c -> {
+      throw new IllegalArgumentException("bad labels");
+    });
+    w.watch("wgpod1", new FailoverWatchdog.Tunnel(WgDevice.created("wgpod1", ""), GW, "10.0.0.100:6000"));
+    w.checkAll();
+    assertEquals(10, w.oldestHandshakeSeconds());
+    advance(now, Duration.ofSeconds(2));
+    w.checkAll();
+    assertEquals(1, w.kicks(), "the watchdog still acts");
+  }
 }

@@ -54,4 +54,28 @@ class TunnelWatchTest {
     TunnelWatch.Kick again = (TunnelWatch.Kick) unanswered.step(sample(1000, 196, 900), T0 + 3300 * MS, TIMING).action();
     assertEquals(1, again.after().unansweredKicks(), "the backoff for unanswered data grows");
   }
+
+  @Test
+  void eachLookNamesTheTunnelsStateForTheMetrics() {
+    TunnelWatch.Sample idle = sample(0, 0, 0);
+    assertEquals(TunnelWatch.State.IDLE, TunnelWatch.NEW.state(idle, TunnelWatch.NEW.step(idle, T0, TIMING)));
+
+    TunnelWatch.Sample sending = sample(0, 0, 148);
+    TunnelWatch.Step first = TunnelWatch.NEW.step(sending, T0, TIMING);
+    assertEquals(TunnelWatch.State.HANDSHAKING, TunnelWatch.NEW.state(sending, first));
+    TunnelWatch w = first.watch();
+    assertEquals(TunnelWatch.State.HANDSHAKING, w.state(sending, w.step(sending, T0 + 100 * MS, TIMING)), "still its own first");
+    TunnelWatch.Step retry = w.step(sending, T0 + 300 * MS, TIMING);
+    assertEquals(TunnelWatch.State.RECOVERING, w.state(sending, retry), "forced a fresh handshake");
+    TunnelWatch kicked = ((TunnelWatch.Kick) retry.action()).after();
+    assertEquals(TunnelWatch.State.RECOVERING, kicked.state(sample(0, 0, 0), kicked.step(sample(0, 0, 0), T0 + 400 * MS, TIMING)));
+
+    TunnelWatch.Sample up = sample(1000, 92, 148);
+    assertEquals(TunnelWatch.State.ESTABLISHED, kicked.state(up, kicked.step(up, T0 + 500 * MS, TIMING)));
+    TunnelWatch.Step seen = TunnelWatch.NEW.step(up, T0, TIMING);
+    assertEquals(TunnelWatch.State.ESTABLISHED, TunnelWatch.NEW.state(up, seen));
+    TunnelWatch.Step stalled = seen.watch().step(up, T0 + 2000 * MS, TIMING);
+    assertEquals(TunnelWatch.State.RECOVERING, seen.watch().state(up, stalled), "nothing received: kicked");
+    assertEquals("recovering", TunnelWatch.State.RECOVERING.label());
+  }
 }
