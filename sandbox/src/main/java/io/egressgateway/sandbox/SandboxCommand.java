@@ -60,6 +60,10 @@ final class SandboxCommand implements Callable<Integer> {
   @Option(names = "--failover-runs", paramLabel = "R", description = "gateway failovers measured, 0-50 (default: 5 with --bench-pods, else 1)")
   Integer failoverRuns;
 
+  @Option(names = "--probe-interval-ms", paramLabel = "MS", description = "the ILB stand-in probes its backends every MS, "
+      + "100-60000, instead of every intervalInSeconds of the load balancer's probe (what the controller gives Azure: 5 s)")
+  Integer probeIntervalMs;
+
   @Option(names = "--image-tag", paramLabel = "TAG", description = "the tag of the image ./egress image built (default: the project version)")
   String imageTag;
 
@@ -110,13 +114,17 @@ final class SandboxCommand implements Callable<Integer> {
     if (failoverRuns != null) {
       within("--failover-runs", failoverRuns, 0, 50);
     }
+    if (probeIntervalMs != null) {
+      within("--probe-interval-ms", probeIntervalMs, 100, 60000);
+    }
     if (imageTag != null && imageTag.isBlank()) {
       throw new ParameterException(spec.commandLine(), "--image-tag needs a tag");
     }
     int pods = benchPods == null ? 0 : benchPods;
     int runs = failoverRuns != null ? failoverRuns : pods > 0 ? 5 : 1;
     return new Sandbox.Settings(workers, gateways, once, report, List.copyOf(apply),
-        imageTag != null ? imageTag : SandboxImage.defaultTag(), Path.of("/run/egress-sandbox"), e2e, pods, benchBatch, runs, clean);
+        imageTag != null ? imageTag : SandboxImage.defaultTag(), Path.of("/run/egress-sandbox"), e2e, pods, benchBatch, runs, clean,
+        probeIntervalMs == null ? 0 : probeIntervalMs);
   }
 
   private void within(String option, int value, int min, int max) {
