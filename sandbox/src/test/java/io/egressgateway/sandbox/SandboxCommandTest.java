@@ -27,7 +27,7 @@ class SandboxCommandTest {
     assertEquals(0, s.benchPods());
     assertEquals(20, s.benchBatch());
     assertEquals(1, s.failoverRuns());
-    assertEquals(0, s.probeIntervalMs(), "the ILB stand-in probes as the load balancer's probe says");
+    assertEquals(SandboxCommand.DEFAULT_PROBE_INTERVAL_MS, s.probeIntervalMs());
     assertEquals(SandboxImage.defaultTag(), s.imageTag());
     assertEquals(Path.of("/run/egress-sandbox"), s.stateDir());
     assertEquals(List.of(), s.apply());
@@ -38,7 +38,7 @@ class SandboxCommandTest {
   void everyOption() {
     Sandbox.Settings s = Sandbox.Settings.parse(List.of("--workers", "3", "--gateways", "1", "--once", "--e2e",
         "--report", "/tmp/r.json", "--apply", "a.yaml", "--apply=b.yaml", "--bench-pods", "40", "--bench-batch", "10",
-        "--image-tag", "wt-x", "--clean", "--probe-interval-ms", "500"));
+        "--image-tag", "wt-x", "--clean", "--probe-interval-ms", "1000"));
     assertEquals(3, s.workers());
     assertEquals(1, s.gateways());
     assertTrue(s.once() && s.e2e() && s.clean());
@@ -48,7 +48,8 @@ class SandboxCommandTest {
     assertEquals(10, s.benchBatch());
     assertEquals(5, s.failoverRuns(), "a benchmark measures five failovers unless told otherwise");
     assertEquals("wt-x", s.imageTag());
-    assertEquals(500, s.probeIntervalMs());
+    assertEquals(1000, s.probeIntervalMs());
+    assertEquals(0, Sandbox.Settings.parse(List.of("--probe-interval-ms", "0")).probeIntervalMs(), "0: as the load balancer's probe says");
     assertEquals(0, Sandbox.Settings.parse(List.of("--bench-pods", "40", "--failover-runs", "0")).failoverRuns());
   }
 
