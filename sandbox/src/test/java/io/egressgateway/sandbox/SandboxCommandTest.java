@@ -27,7 +27,7 @@ class SandboxCommandTest {
     assertEquals(0, s.benchPods());
     assertEquals(20, s.benchBatch());
     assertEquals(1, s.failoverRuns());
-    assertEquals(SandboxCommand.DEFAULT_PROBE_INTERVAL_MS, s.probeIntervalMs());
+    assertEquals(0, s.probeIntervalMs(), "the ILB stand-in probes as the load balancer's probe says (Azure's 5 s)");
     assertEquals(SandboxImage.defaultTag(), s.imageTag());
     assertEquals(Path.of("/run/egress-sandbox"), s.stateDir());
     assertEquals(List.of(), s.apply());
@@ -50,6 +50,7 @@ class SandboxCommandTest {
     assertEquals("wt-x", s.imageTag());
     assertEquals(1000, s.probeIntervalMs());
     assertEquals(0, Sandbox.Settings.parse(List.of("--probe-interval-ms", "0")).probeIntervalMs(), "0: as the load balancer's probe says");
+    assertEquals(500, Sandbox.Settings.parse(List.of("--probe-interval-ms", "500")).probeIntervalMs(), "faster only when asked for");
     assertEquals(0, Sandbox.Settings.parse(List.of("--bench-pods", "40", "--failover-runs", "0")).failoverRuns());
   }
 
