@@ -20,8 +20,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Makes the VNet stand-in behave like the Azure resources the ARM simulator holds, every half second
- * (an aggressive probe interval; Azure's minimum is 5 s):
+ * Makes the VNet stand-in behave like the Azure resources the ARM simulator holds (looked at every half
+ * second):
  *
  * <ul>
  *   <li>each secondary ipConfig of a gateway NIC is routed to its VM;
@@ -29,7 +29,9 @@ import org.slf4j.LoggerFactory;
  *       of a prefix go to the instances in instance order);
  *   <li>each load-balancing rule gets its own policy-routing table (selected by UDP destination port) whose
  *       route to the frontend IP spans the backends whose health probe answers 200, probed from the router
- *       with the rule's own probe, like Azure's LB probes.
+ *       with the rule's own probe, like Azure's LB probes: every {@code intervalInSeconds} of the probe (what
+ *       the pool entity gives Azure: 5 s), a backend changing state after {@code probeThreshold} (or
+ *       {@code numberOfProbes}) results in a row; a faster interval only when asked for ({@code probeEvery}).
  * </ul>
  */
 public final class AzureFollower implements AutoCloseable {
@@ -37,7 +39,11 @@ public final class AzureFollower implements AutoCloseable {
   private static final int TABLE_BASE = 100000;
 
   /** One load-balancing rule as the router applies it. */
-  public record Rule(String frontendIp, int port, String probePath, int probePort, List<String> backends) {}
+  public record Rule(String frontendIp, int port, String probePath, int probePort, List<String> backends,
+      long intervalMs, int threshold) {}
+
+  /** Azure's defaults for a probe that does not say (intervalInSeconds 15; probeThreshold 1). */
+  static final int DEFAULT_INTERVAL_SECONDS = 15;
 
   private final ArmSimulator arm;
   private final AzureVnet vnet;
@@ -53,14 +59,34 @@ public final class AzureFollower implements AutoCloseable {
   private volatile Map<Integer, List<String>> healthy = Map.of();
   private Map<String, String> appliedPublic = Map.of();
   private final Set<String> routedSecondaries = new TreeSet<>();
+  /** Probe interval for every rule instead of the probe's own; null: the probe's (as Azure). */
+  private final java.time.Duration probeEvery;
+  /** Per rule port: when its backends were last probed (monotonic ns). */
+  private final Map<Integer, Long> probedAt = new HashMap<>();
+  /** Per {@code port/backend}: the probe's verdict and the opposite results in a row since. */
+  private final Map<String, Boolean> verdict = new HashMap<>();
+  private final Map<String, Integer> streak = new HashMap<>();
+  private volatile long probeIntervalMs;
 
   public AzureFollower(ArmSimulator arm, AzureVnet vnet) {
+    this(arm, vnet, null);
+  }
+
+  /** @param probeEvery probe every this long instead of what each load balancer's probe says; null: as it says */
+  public AzureFollower(ArmSimulator arm, AzureVnet vnet, java.time.Duration probeEvery) {
     this.arm = arm;
     this.vnet = vnet;
+    this.probeEvery = probeEvery;
   }
 
   public void start() {
-    timer.scheduleWithFixedDelay(this::safeTick, 0, 500, TimeUnit.MILLISECONDS);
+    long every = probeEvery == null ? 500 : Math.min(500, probeEvery.toMillis());
+    timer.scheduleWithFixedDelay(this::safeTick, 0, every, TimeUnit.MILLISECONDS);
+  }
+
+  /** The interval the ILB stand-in probes at (the longest of its rules'); 0 before any rule. */
+  public long probeIntervalMs() {
+    return probeIntervalMs;
   }
 
   /** Secondary IP → public IP, as the edge currently maps them. */
@@ -151,10 +177,22 @@ public final class AzureFollower implements AutoCloseable {
     nodeBySecondary = Map.copyOf(secToNode);
 
     // load-balancing rules, each with its probe, routed by UDP destination port
-    Map<Integer, List<String>> nowHealthy = new TreeMap<>();
-    for (Rule r : rules(backendsByPool)) {
+    Map<Integer, List<String>> nowHealthy = new TreeMap<>(healthy);
+    long now = System.nanoTime();
+    long longest = 0;
+    List<Rule> rules = rules(backendsByPool);
+    nowHealthy.keySet().retainAll(rules.stream().map(Rule::port).toList());
+    for (Rule r : rules) {
+      long interval = probeEvery != null ? probeEvery.toMillis() : r.intervalMs();
+      longest = Math.max(longest, interval);
+      Long last = probedAt.get(r.port());
+      boolean known = r.backends().stream().allMatch(b -> verdict.containsKey(r.port() + "/" + b));
+      if (last != null && known && now - last < interval * 1_000_000) {
+        continue; // not due; a backend new to the rule is probed at once (Azure probes it before using it)
+      }
+      probedAt.put(r.port(), now);
       List<String> ok = r.backends().stream().distinct().sorted()
-          .filter(b -> probe(b, r.probePort(), r.probePath())).toList();
+          .filter(b -> judge(r.port() + "/" + b, probe(b, r.probePort(), r.probePath()), r.threshold())).toList();
       nowHealthy.put(r.port(), ok);
       int table = TABLE_BASE + r.port();
       if (rulesInstalled.add(r.port())) {
@@ -168,30 +206,57 @@ public final class AzureFollower implements AutoCloseable {
       }
     }
     healthy = Map.copyOf(nowHealthy);
+    probeIntervalMs = longest;
+  }
+
+  /** A backend's verdict after one more probe result: it changes after {@code threshold} opposite results in a row. */
+  boolean judge(String key, boolean result, int threshold) {
+    Boolean was = verdict.get(key);
+    if (was == null || was == result) {
+      verdict.put(key, result);
+      streak.put(key, 0);
+      return result;
+    }
+    int n = streak.merge(key, 1, Integer::sum);
+    if (n >= Math.max(1, threshold)) {
+      verdict.put(key, result);
+      streak.put(key, 0);
+      return result;
+    }
+    return was;
   }
 
   private List<Rule> rules(Map<String, List<String>> backendsByPool) {
     List<Rule> out = new ArrayList<>();
     for (JsonNode lb : arm.resources("Microsoft.Network/loadBalancers")) {
-      Map<String, String> frontendIp = new LinkedHashMap<>();
-      for (JsonNode f : lb.path("properties").path("frontendIPConfigurations")) {
-        frontendIp.put(f.path("id").asText().toLowerCase(), f.path("properties").path("privateIPAddress").asText());
+      out.addAll(rulesOf(lb, backendsByPool));
+    }
+    return out;
+  }
+
+  /** The load-balancing rules of the load balancer {@code lb} (ARM JSON), each with its probe's settings. */
+  static List<Rule> rulesOf(JsonNode lb, Map<String, List<String>> backendsByPool) {
+    List<Rule> out = new ArrayList<>();
+    Map<String, String> frontendIp = new LinkedHashMap<>();
+    for (JsonNode f : lb.path("properties").path("frontendIPConfigurations")) {
+      frontendIp.put(f.path("id").asText().toLowerCase(), f.path("properties").path("privateIPAddress").asText());
+    }
+    Map<String, JsonNode> probes = new HashMap<>();
+    for (JsonNode p : lb.path("properties").path("probes")) {
+      probes.put(p.path("id").asText().toLowerCase(), p);
+    }
+    for (JsonNode rule : lb.path("properties").path("loadBalancingRules")) {
+      JsonNode p = rule.path("properties");
+      JsonNode probe = probes.get(p.path("probe").path("id").asText().toLowerCase());
+      String fip = frontendIp.get(p.path("frontendIPConfiguration").path("id").asText().toLowerCase());
+      if (probe == null || fip == null) {
+        continue;
       }
-      Map<String, JsonNode> probes = new HashMap<>();
-      for (JsonNode p : lb.path("properties").path("probes")) {
-        probes.put(p.path("id").asText().toLowerCase(), p);
-      }
-      for (JsonNode rule : lb.path("properties").path("loadBalancingRules")) {
-        JsonNode p = rule.path("properties");
-        JsonNode probe = probes.get(p.path("probe").path("id").asText().toLowerCase());
-        String fip = frontendIp.get(p.path("frontendIPConfiguration").path("id").asText().toLowerCase());
-        if (probe == null || fip == null) {
-          continue;
-        }
-        List<String> backends = backendsByPool.getOrDefault(p.path("backendAddressPool").path("id").asText().toLowerCase(), List.of());
-        out.add(new Rule(fip, p.path("frontendPort").asInt(), probe.path("properties").path("requestPath").asText("/"),
-            probe.path("properties").path("port").asInt(), backends));
-      }
+      List<String> backends = backendsByPool.getOrDefault(p.path("backendAddressPool").path("id").asText().toLowerCase(), List.of());
+      JsonNode pp = probe.path("properties");
+      int threshold = pp.path("probeThreshold").asInt(pp.path("numberOfProbes").asInt(1));
+      out.add(new Rule(fip, p.path("frontendPort").asInt(), pp.path("requestPath").asText("/"),
+          pp.path("port").asInt(), backends, 1000L * pp.path("intervalInSeconds").asInt(DEFAULT_INTERVAL_SECONDS), threshold));
     }
     return out;
   }

@@ -54,9 +54,9 @@ final class AzureSubscription implements AutoCloseable {
    * Takes the initial inventory, then starts following the subscription into {@code vnet}. Called after all
    * seeding and before any member starts, so teardown can tell the product's resources from the seed.
    */
-  void follow(AzureVnet vnet) {
+  void follow(AzureVnet vnet, java.time.Duration probeEvery) {
     initial = arm.snapshot();
-    follower = new AzureFollower(arm, vnet);
+    follower = new AzureFollower(arm, vnet, probeEvery);
     follower.start();
   }
 

@@ -67,7 +67,7 @@ final class Failover {
     times.sort(Long::compare);
     long max = times.isEmpty() ? -1 : times.get(times.size() - 1);
     long first = out.isEmpty() ? -1 : out.get(0).path("ms").asLong(-1);
-    f.put("ms", first).put("ok", allOk && !times.isEmpty()).put("targetMs", 2000)
+    f.put("ms", first).put("ok", allOk && !times.isEmpty()).put("targetMs", 2000).put("probeIntervalMs", follower.probeIntervalMs())
         .put("maxMs", max).put("medianMs", times.isEmpty() ? -1 : times.get(times.size() / 2))
         .put("targetMet", allOk && !times.isEmpty() && max < 2000);
     if (!out.isEmpty()) {

@@ -31,7 +31,7 @@ public final class Sandbox implements AutoCloseable {
 
   /** Command-line settings ({@link SandboxCommand} parses them). */
   public record Settings(int workers, int gateways, boolean once, Path report, List<Path> apply, String imageTag, Path stateDir,
-      boolean e2e, int benchPods, int benchBatch, int failoverRuns, boolean clean, boolean faults) {
+      boolean e2e, int benchPods, int benchBatch, int failoverRuns, boolean clean, boolean faults, int probeIntervalMs) {
     /** The settings {@code args} give; fails with {@link IllegalArgumentException} naming a bad option. */
     public static Settings parse(List<String> args) {
       return SandboxCommand.parse(args);
@@ -233,7 +233,7 @@ public final class Sandbox implements AutoCloseable {
     if (settings.e2e()) {
       azure.seedByoPrefix();
     }
-    azure.follow(vnet);
+    azure.follow(vnet, settings.probeIntervalMs() > 0 ? java.time.Duration.ofMillis(settings.probeIntervalMs()) : null);
 
     // the controllers' external journal: a PostgreSQL server with a database and user for them, as a DBA makes them
     // in the state directory, so a run killed before its teardown leaves a server the next start can find and stop

@@ -27,6 +27,7 @@ class SandboxCommandTest {
     assertEquals(0, s.benchPods());
     assertEquals(20, s.benchBatch());
     assertEquals(1, s.failoverRuns());
+    assertEquals(0, s.probeIntervalMs(), "the ILB stand-in probes as the load balancer's probe says (Azure's 5 s)");
     assertEquals(SandboxImage.defaultTag(), s.imageTag());
     assertEquals(Path.of("/run/egress-sandbox"), s.stateDir());
     assertEquals(List.of(), s.apply());
@@ -37,7 +38,7 @@ class SandboxCommandTest {
   void everyOption() {
     Sandbox.Settings s = Sandbox.Settings.parse(List.of("--workers", "3", "--gateways", "1", "--once", "--e2e",
         "--report", "/tmp/r.json", "--apply", "a.yaml", "--apply=b.yaml", "--bench-pods", "40", "--bench-batch", "10",
-        "--image-tag", "wt-x", "--clean"));
+        "--image-tag", "wt-x", "--clean", "--probe-interval-ms", "1000"));
     assertEquals(3, s.workers());
     assertEquals(1, s.gateways());
     assertTrue(s.once() && s.e2e() && s.clean());
@@ -47,6 +48,9 @@ class SandboxCommandTest {
     assertEquals(10, s.benchBatch());
     assertEquals(5, s.failoverRuns(), "a benchmark measures five failovers unless told otherwise");
     assertEquals("wt-x", s.imageTag());
+    assertEquals(1000, s.probeIntervalMs());
+    assertEquals(0, Sandbox.Settings.parse(List.of("--probe-interval-ms", "0")).probeIntervalMs(), "0: as the load balancer's probe says");
+    assertEquals(500, Sandbox.Settings.parse(List.of("--probe-interval-ms", "500")).probeIntervalMs(), "faster only when asked for");
     assertEquals(0, Sandbox.Settings.parse(List.of("--bench-pods", "40", "--failover-runs", "0")).failoverRuns());
   }
 
@@ -57,6 +61,7 @@ class SandboxCommandTest {
       "--bench-pods 1001  | --bench-pods must be between 1 and 1000, got 1001",
       "--bench-batch 0    | --bench-batch must be between 1 and 100, got 0",
       "--failover-runs 51 | --failover-runs must be between 0 and 50, got 51",
+      "--probe-interval-ms 99 | --probe-interval-ms must be between 100 and 60000, got 99",
       "--workers x        | Invalid value for option '--workers': 'x' is not an int",
       "--report           | Missing required parameter for option '--report' (FILE)",
       "--frobnicate       | Unknown option: '--frobnicate'",
@@ -71,7 +76,7 @@ class SandboxCommandTest {
     Output o = run("--help");
     assertEquals(0, o.exit());
     for (String option : List.of("--once", "--e2e", "--report", "--apply", "--clean", "--bench-pods", "--bench-batch",
-        "--failover-runs", "--image-tag", "--workers", "--gateways")) {
+        "--failover-runs", "--probe-interval-ms", "--image-tag", "--workers", "--gateways")) {
       assertTrue(o.out().contains(option), option + " in the help:\n" + o.out());
     }
     assertTrue(o.out().startsWith("Usage: egress sandbox"), o.out());

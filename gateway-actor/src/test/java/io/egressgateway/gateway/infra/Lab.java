@@ -100,9 +100,19 @@ public final class Lab implements AutoCloseable {
    * forget and re-add the gateway peer, which forces a fresh handshake at once instead of after 15 s.
    */
   public void kickPod(String gatewayPublicKey, int port) {
+    kickPod(gatewayPublicKey, ILB_IP + ":" + port);
+  }
+
+  /** Same, pointing the peer at {@code endpoint} (the pod failover watchdog may pick a gateway's own address). */
+  public void kickPod(String gatewayPublicKey, String endpoint) {
     WgDevice d = new WgDevice(podDevice, pod, "wg0");
     podWg.removePeer(d, gatewayPublicKey);
-    podWg.setPeer(d, new WgPeer(gatewayPublicKey, List.of("0.0.0.0/0"), ILB_IP + ":" + port, 0));
+    podWg.setPeer(d, new WgPeer(gatewayPublicKey, List.of("0.0.0.0/0"), endpoint, 0));
+  }
+
+  /** The endpoint the pod's device has for {@code gatewayPublicKey} now (WireGuard follows where answers come from). */
+  public String podEndpoint(String gatewayPublicKey) {
+    return podWg.dump(new WgDevice(podDevice, pod, "wg0")).peers().get(gatewayPublicKey).endpoint();
   }
 
   /** What the echo host saw as our address, or the failure. */

@@ -96,7 +96,8 @@ public final class PodAgent {
       io.egressgateway.pod.infra.FailoverWatchdog watchdog = new io.egressgateway.pod.infra.FailoverWatchdog(
           datapath.backend(), new io.egressgateway.pod.infra.FailoverWatchdog.Timing(failover.getDuration("stall"),
               failover.getDuration("retry"), failover.getDuration("first-handshake-retry"), failover.getDuration("unanswered-data")),
-          System::nanoTime).start(failover.getDuration("check-interval"));
+          System::nanoTime).returningToIlbAfter(failover.getDuration("return-to-ilb"))
+          .start(failover.getDuration("check-interval"));
       datapath.watchedBy(watchdog);
       ConfigViews.get(system).subscribe(watchdog::offerViews);
       io.egressgateway.core.metrics.Metrics metrics = io.egressgateway.core.metrics.Metrics.get(system);

@@ -4,9 +4,11 @@ import io.egressgateway.datapath.model.WgDump;
 import io.egressgateway.datapath.model.WgPeer;
 import io.egressgateway.datapath.wireguard.WgDevice;
 import io.egressgateway.datapath.wireguard.WireGuardBackend;
+import io.egressgateway.pod.model.GatewayRoute;
 import io.egressgateway.pod.model.TunnelCensus;
 import io.egressgateway.pod.model.TunnelWatch;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -39,6 +41,10 @@ import org.slf4j.LoggerFactory;
  * stock WireGuard would only notice the dead gateway after 15 s. Once the new session is up the pod-side
  * keepalive is turned off again.
  *
+ * <p>Where a forced handshake goes is {@link GatewayRoute}'s choice: a live gateway's own address (the ILB
+ * would keep sending the flow to a dead gateway until its health probe notices), back to the ILB frontend
+ * after {@link #returningToIlbAfter}.
+ *
  * <p>It also moves running tunnels to a configuration's new gateway key ({@link #onViews}).
  *
  * <p>Owns nothing persistent: the set of watched tunnels is rebuilt by attach/detach. What a look at a device
@@ -67,6 +73,10 @@ public final class FailoverWatchdog implements AutoCloseable {
   private final Map<String, Tunnel> tunnels = new ConcurrentHashMap<>();
   private final Map<String, TunnelWatch> watches = new ConcurrentHashMap<>();
   private final AtomicLong kicks = new AtomicLong();
+  private final Map<String, GatewayRoute> routes = new ConcurrentHashMap<>();
+  /** ILB endpoint ({@code ip:port}) to the own endpoints of that configuration's gateways, from the view. */
+  private volatile Map<String, List<String>> gatewaysByIlb = Map.of();
+  private volatile Duration returnAfter = Duration.ofSeconds(15);
   private ScheduledExecutorService timer;
   /** Gateway endpoint ({@code ilb:port}) to the key of its configuration, from the last view. */
   private volatile Map<String, String> configByEndpoint = Map.of();
@@ -90,6 +100,12 @@ public final class FailoverWatchdog implements AutoCloseable {
     this(wg, new Timing(stall, retry, retry, stall), nanoClock);
   }
 
+  /** After how long a session through a gateway's own address goes back to the ILB (0: never). */
+  public FailoverWatchdog returningToIlbAfter(Duration d) {
+    this.returnAfter = d;
+    return this;
+  }
+
   /** Checks every {@code interval} on a thread of its own. */
   public FailoverWatchdog start(Duration interval) {
     timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -111,11 +127,13 @@ public final class FailoverWatchdog implements AutoCloseable {
   public void watch(String deviceName, Tunnel tunnel) {
     tunnels.put(deviceName, tunnel);
     watches.remove(deviceName);
+    routes.remove(deviceName);
   }
 
   public void forget(String deviceName) {
     tunnels.remove(deviceName);
     watches.remove(deviceName);
+    routes.remove(deviceName);
   }
 
   /**
@@ -124,6 +142,7 @@ public final class FailoverWatchdog implements AutoCloseable {
    * so running pods keep working without a restart.
    */
   public void onViews(Map<String, io.egressgateway.core.view.ConfigView> views) {
+    gatewaysByIlb = HostPodDatapath.gatewayEndpoints(views);
     Map<String, String> endpoints = new java.util.HashMap<>();
     views.values().stream().filter(v -> !v.ilbIp().isEmpty() && v.port() > 0)
         .forEach(v -> endpoints.put(v.ilbIp() + ":" + v.port(), v.key()));
@@ -143,6 +162,7 @@ public final class FailoverWatchdog implements AutoCloseable {
             wg.setPeer(t.device(), peer);
             tunnels.put(name, replaced);
             watches.remove(name);
+            routes.remove(name);
             log.info("tunnel {}: gateway key of {} changed; peer replaced", name, v.key());
           } catch (RuntimeException e) {
             log.warn("tunnel {}: could not replace the gateway key of {}: {}", name, v.key(), e.getMessage());
@@ -214,35 +234,51 @@ public final class FailoverWatchdog implements AutoCloseable {
       return;
     }
     watches.put(name, step.watch());
+    GatewayRoute route = routes.getOrDefault(name, GatewayRoute.viaIlb(t.gatewayEndpoint()));
     if (step.action() instanceof TunnelWatch.Kick k) {
-      kick(name, t, k);
+      kick(name, t, k, route);
     } else if (step.action() instanceof TunnelWatch.SessionUp up) {
+      routes.put(name, route.onSessionUp(now));
       if (up.endKeepalive()) {
-        wg.setPeer(t.device(), gatewayPeer(t, 0));
+        wg.setPeer(t.device(), gatewayPeer(t, route.endpoint(), 0));
       }
       if (up.attempts() > 0) {
-        log.info("tunnel {}: new session with a gateway behind {} after {} ms ({} attempt(s))", name,
-            t.gatewayEndpoint(), up.tookNanos() / 1_000_000, up.attempts());
+        log.info("tunnel {}: new session through {} after {} ms ({} attempt(s))", name,
+            route.endpoint(), up.tookNanos() / 1_000_000, up.attempts());
       }
       watches.put(name, up.after());
+    } else if (step.established() && route.returnDue(now, returnAfter)) {
+      // the load balancer has had time to catch up: back to the ILB, with a fresh handshake through it
+      wg.removePeer(t.device(), t.gatewayPublicKey());
+      wg.setPeer(t.device(), gatewayPeer(t, t.gatewayEndpoint(), 1));
+      routes.put(name, route.onReturn(t.gatewayEndpoint()));
+      watches.put(name, TunnelWatch.forced(now));
+      log.info("tunnel {}: back from gateway {} to {}", name, route.endpoint(), t.gatewayEndpoint());
     }
   }
 
   /** Drops the session and re-adds the gateway peer with a keepalive, which starts a handshake at once. */
-  private void kick(String name, Tunnel t, TunnelWatch.Kick k) {
+  private void kick(String name, Tunnel t, TunnelWatch.Kick k, GatewayRoute route) {
+    GatewayRoute next = route.onKick(t.gatewayEndpoint(),
+        GatewayRoute.order(name, gatewaysByIlb.getOrDefault(t.gatewayEndpoint(), List.of())));
     wg.removePeer(t.device(), t.gatewayPublicKey());
-    wg.setPeer(t.device(), gatewayPeer(t, 1));
+    wg.setPeer(t.device(), gatewayPeer(t, next.endpoint(), 1));
+    routes.put(name, next);
     kicks.incrementAndGet();
     watches.put(name, k.after());
     if (k.firstOfOutage()) {
-      log.info("tunnel {}: {} from gateway {}; forced a fresh handshake", name, k.why(), t.gatewayEndpoint());
+      log.info("tunnel {}: {} from {}; forced a fresh handshake through {}", name, k.why(), route.endpoint(), next.endpoint());
     } else {
-      log.debug("tunnel {}: {}; handshake attempt {}", name, k.why(), k.after().retries());
+      log.debug("tunnel {}: {}; handshake attempt {} through {}", name, k.why(), k.after().retries(), next.endpoint());
     }
   }
 
   private static WgPeer gatewayPeer(Tunnel t, int keepaliveSeconds) {
-    return HostPodDatapath.gatewayPeer(t.gatewayPublicKey(), t.gatewayEndpoint(), keepaliveSeconds);
+    return gatewayPeer(t, t.gatewayEndpoint(), keepaliveSeconds);
+  }
+
+  private static WgPeer gatewayPeer(Tunnel t, String endpoint, int keepaliveSeconds) {
+    return HostPodDatapath.gatewayPeer(t.gatewayPublicKey(), endpoint, keepaliveSeconds);
   }
 
   @Override

@@ -140,6 +140,23 @@ public final class HostPodDatapath implements PodDatapath {
    * solicitations, MLD reports) went to the gateway as data that no one answers, which looked to the failover
    * watchdog like a dead flow and cost a needless handshake now and then.
    */
+  /**
+   * Per ILB endpoint ({@code ilbIp:port}) of the configurations in {@code views}: the own endpoints
+   * ({@code primaryIp:port}) of their gateways whose addresses are complete; where a forced handshake may go.
+   */
+  static Map<String, List<String>> gatewayEndpoints(Map<String, io.egressgateway.core.view.ConfigView> views) {
+    Map<String, List<String>> out = new java.util.HashMap<>();
+    for (io.egressgateway.core.view.ConfigView v : views.values()) {
+      if (v.ilbIp().isEmpty() || v.port() <= 0) {
+        continue;
+      }
+      List<String> own = v.gateways().values().stream().filter(io.egressgateway.core.view.ConfigView.GatewayAddresses::complete)
+          .map(g -> g.primaryIp() + ":" + v.port()).sorted().toList();
+      out.put(v.ilbIp() + ":" + v.port(), own);
+    }
+    return Map.copyOf(out);
+  }
+
   static WgPeer gatewayPeer(String gatewayPublicKey, String gatewayEndpoint, int keepaliveSeconds) {
     return new WgPeer(gatewayPublicKey, List.of("0.0.0.0/0"), gatewayEndpoint, keepaliveSeconds);
   }

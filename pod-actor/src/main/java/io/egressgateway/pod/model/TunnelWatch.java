@@ -23,6 +23,14 @@ public record TunnelWatch(long rx, long tx, long rxAt, long unansweredSince, int
   /** A tunnel not looked at yet. */
   public static final TunnelWatch NEW = new TunnelWatch(-1, -1, 0, 0, 0, 0, 0, 0);
 
+  /**
+   * The watch right after the watchdog forced a handshake outside an outage (pointing the peer back at the
+   * ILB, {@link GatewayRoute}): without an answer within {@code retry} the next kick follows.
+   */
+  public static TunnelWatch forced(long now) {
+    return new TunnelWatch(-1, -1, 0, 0, 0, now, now, 1);
+  }
+
   /** A keepalive on the wire: a transport header and an empty, authenticated payload. */
   static final long KEEPALIVE_BYTES = 32;
   private static final Duration MAX_RETRY = Duration.ofSeconds(5);

@@ -74,8 +74,18 @@ final class Topology implements AutoCloseable {
   final CniChain chain;
   final ActorTestKit testKit;
   final CniServer server;
+  /** The worker's failover watchdog; null unless asked for. */
+  final io.egressgateway.pod.infra.FailoverWatchdog watchdog;
 
   Topology(String defaultRoute) throws Exception {
+    this(defaultRoute, null);
+  }
+
+  /**
+   * @param returnToIlb with a failover watchdog as the worker runs it (the module's failover times), whose
+   *                    sessions through a gateway's own address go back to the ILB after this; null: none
+   */
+  Topology(String defaultRoute, Duration returnToIlb) throws Exception {
     lab = new Lab();
     try {
       Fabric fabric = fabric(lab);
@@ -100,6 +110,16 @@ final class Topology implements AutoCloseable {
       testKit = ActorTestKit.create(ConfigFactory.parseString("akka.remote.artery.canonical.port = 0")
           .withFallback(EventSourcedBehaviorTestKit.config()));
       HostPodDatapath datapath = new HostPodDatapath(lab.cmd, wg, w1);
+      if (returnToIlb != null) {
+        var f = ConfigFactory.load().getConfig("egress.pod.failover");
+        watchdog = new io.egressgateway.pod.infra.FailoverWatchdog(wg, new io.egressgateway.pod.infra.FailoverWatchdog.Timing(
+            f.getDuration("stall"), f.getDuration("retry"), f.getDuration("first-handshake-retry"), f.getDuration("unanswered-data")),
+            System::nanoTime).returningToIlbAfter(returnToIlb).start(f.getDuration("check-interval"));
+        watchdog.onViews(Map.of(view.key(), view));
+        datapath.watchedBy(watchdog);
+      } else {
+        watchdog = null;
+      }
       PodTunnel.Deps deps = new PodTunnel.Deps(datapath, new DirectGatewayPeers(this), () -> Map.of(view.key(), view),
           Duration.ofSeconds(5), Duration.ofSeconds(1), new io.egressgateway.pod.infra.PodKeys(),
           io.egressgateway.pod.infra.PodSettings.from(ConfigFactory.load()).exceptionCidrs());
@@ -164,6 +184,9 @@ final class Topology implements AutoCloseable {
 
   @Override
   public void close() {
+    if (watchdog != null) {
+      watchdog.close();
+    }
     if (server != null) {
       server.close();
     }
@@ -257,7 +280,8 @@ final class Topology implements AutoCloseable {
     @Override
     public CompletionStage<Void> addPeer(String node, String configUid, String podPublicKey, String podIp) {
       return CompletableFuture.runAsync(() -> {
-        t.wg.setPeer(t.gatewayDevices.get(node), WgPeer.of(podPublicKey, podIp + "/32"));
+        // with the watchdog, the gateways keep every tunnel busy as the product's do (egress.gateway.peer-keepalive)
+        t.wg.setPeer(t.gatewayDevices.get(node), new WgPeer(podPublicKey, List.of(podIp + "/32"), "", t.watchdog != null ? 1 : 0));
         t.lab.ip(t.cfgNs.get(node), "route", "replace", podIp + "/32", "dev", "wg0");
       }, t.blocking);
     }
