@@ -69,7 +69,7 @@ public final class WorkerMemoryBenchmark {
     }
     String javaOptions = opts.getOrDefault("java-options", "-XX:+UseSerialGC -Xms16m -Xmx128m"
         + " -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=48m -Xss512k"
-        + " -XX:MaxMetaspaceSize=192m -XX:MaxDirectMemorySize=32m");
+        + " -XX:MaxMetaspaceSize=192m");
     int pods = Integer.parseInt(opts.getOrDefault("pods", "110"));
     int configs = Integer.parseInt(opts.getOrDefault("configs", "500"));
     int settle = Integer.parseInt(opts.getOrDefault("settle", "60"));
