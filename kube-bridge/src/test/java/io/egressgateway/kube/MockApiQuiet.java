@@ -2,6 +2,7 @@ package io.egressgateway.kube;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.time.Duration;
 
 /**
@@ -25,6 +26,20 @@ public final class MockApiQuiet {
           throw new AssertionError("the mock API server did not answer within 60 s", e);
         }
       }
+    }
+  }
+
+  /**
+   * Stops the mock server. A close that the stall above still holds (a watch's sender can block again after
+   * the server last answered) fails after 10 s; the test's assertions have run by then, so that failure is
+   * reported and the server is left to the test JVM's exit instead of failing the test.
+   */
+  public static void destroy(KubernetesMockServer server) {
+    try {
+      server.destroy();
+    } catch (IllegalStateException e) {
+      System.err.println("fabric8's mock API server did not close (a watch's send is stalled); left to the JVM's exit: "
+          + e.getMessage());
     }
   }
 }

@@ -56,7 +56,7 @@ class CniTaintLifterTest {
     }
     MockApiQuiet.await(client);
     client.close();
-    server.destroy();
+    MockApiQuiet.destroy(server);
   }
 
   private static Node node(String name, String... taintKeys) {

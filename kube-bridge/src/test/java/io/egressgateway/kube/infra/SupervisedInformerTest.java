@@ -59,7 +59,7 @@ class SupervisedInformerTest {
       client.close();
     }
     if (server != null) {
-      server.destroy();
+      MockApiQuiet.destroy(server);
     }
   }
 
