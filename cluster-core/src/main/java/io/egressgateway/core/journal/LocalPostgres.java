@@ -94,6 +94,7 @@ final class LocalPostgres implements AutoCloseable {
             + " is locked); two members must not share a journal directory");
       }
       requireUnprivilegedStart();
+      BundledBinaries.removeUnfinished(BundledBinaries.workingDirectory());
       Path pgdata = dir.resolve(PGDATA);
       String password = password(dir, Files.isDirectory(pgdata));
       EmbeddedPostgres server;
