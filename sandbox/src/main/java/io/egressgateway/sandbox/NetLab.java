@@ -174,9 +174,11 @@ public final class NetLab implements AutoCloseable {
   /** Stops the processes (TERM, then KILL) and deletes the namespaces, newest first. Idempotent. */
   @Override
   public synchronized void close() {
+    List<ProcessHandle> children = new ArrayList<>();
     for (Process p : processes) {
-      List<ProcessHandle> tree = new ArrayList<>(p.toHandle().descendants().toList());
+      List<ProcessHandle> tree = p.toHandle().descendants().toList();
       tree.forEach(ProcessHandle::destroy);
+      children.addAll(tree);
       p.destroy();
     }
     for (Process p : processes) {
@@ -189,6 +191,9 @@ public final class NetLab implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
+    // a forked child (socat's per-connection handler) can outlive its parent's TERM; once the parent is gone it
+    // is no longer its descendant, so it is ended from the list taken before
+    children.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
     processes.clear();
     if (pidDir != null) {
       stopRecorded(pidDir);
