@@ -47,10 +47,14 @@ class LocalProcessTest {
     Optional<ProcessHandle> postgres = Optional.empty();
     try {
       String base = "http://127.0.0.1:" + mgmt + "/";
-      Eventually.await(Duration.ofSeconds(60), Duration.ofMillis(250), () -> {
-        assertTrue(p.isAlive(), () -> "egress local exited early:\n" + read(log));
-        return status(base + "ready");
-      }, s -> s == 200, "egress local ready");
+      try {
+        Eventually.await(Duration.ofSeconds(60), Duration.ofMillis(250), () -> {
+          assertTrue(p.isAlive(), () -> "egress local exited early:\n" + read(log));
+          return status(base + "ready");
+        }, s -> s == 200, "egress local ready");
+      } catch (AssertionError e) {
+        throw new AssertionError(e.getMessage() + "; its log:\n" + read(log), e);
+      }
       String members = body(base + "cluster/members");
       assertEquals(1, members.split("\"status\":\"Up\"", -1).length - 1, members);
       assertTrue(members.contains("\"controller\"") && members.contains("\"gateway\"") && members.contains("\"worker\""), members);
