@@ -271,7 +271,9 @@ public final class ThroughputBenchmark {
   static Process plainDevice(Lab lab, String host, String ns, String name, String privateKey, int listenPort,
       String peer, String endpoint, String allowed, String addr) throws Exception {
     Process p = lab.spawn(host, List.of("wireguard-go", "-f", name));
-    Eventually.await(Duration.ofSeconds(5), () -> Files.exists(Path.of("/var/run/wireguard/" + name + ".sock")), "wireguard-go " + name);
+    // listening, not only bound: `wg` removes a socket file that refuses it (a bound one does) and then never finds the device
+    String sock = "/var/run/wireguard/" + name + ".sock";
+    Eventually.await(Duration.ofSeconds(5), () -> listening(p.pid(), sock), "wireguard-go " + name + " listening on " + sock);
     Path key = lab.dir.resolve(name + ".key");
     Files.writeString(key, privateKey + "\n");
     Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
@@ -292,6 +294,18 @@ public final class ThroughputBenchmark {
     lab.ip(ns, "link", "set", "wg0", "up");
     lab.ip(ns, "route", "add", allowed, "dev", "wg0");
     return p;
+  }
+
+  /** Whether {@code pid} (in its own network namespace) has a listening unix socket at {@code path}. */
+  static boolean listening(long pid, String path) {
+    try {
+      // Num RefCount Protocol Flags Type St Inode Path; Flags 00010000 = accepting connections
+      return Files.readAllLines(Path.of("/proc/" + pid + "/net/unix")).stream()
+          .map(l -> l.trim().split("\\s+"))
+          .anyMatch(f -> f.length >= 8 && f[7].equals(path) && f[3].equals("00010000"));
+    } catch (java.io.IOException e) {
+      return false;
+    }
   }
 
   static Run iperf(Lab lab, Variant v, int seconds) throws Exception {
