@@ -99,6 +99,9 @@ public final class ThroughputBenchmark {
     String uid = null;
     String podDevice = null;
     String pod = null;
+    // the bare devices' namespaces: their wg0 is deleted first, so that wireguard-go ends by itself and removes
+    // its UAPI socket (the Lab's kill would leave the socket file behind)
+    List<String> bare = new ArrayList<>();
     try (Lab lab = new Lab()) {
       try {
         Topology.Fabric fabric = Topology.fabric(lab);
@@ -132,6 +135,7 @@ public final class ThroughputBenchmark {
         // (a) plain: the recipe's way, no code of ours (bare wireguard-go, wg set, ip)
         String ppod = lab.ns("ppod");
         String pcfg = lab.ns("pcfg");
+        bare.addAll(List.of(ppod, pcfg));
         WgKeys.KeyPair pa = WgKeys.generate();
         WgKeys.KeyPair pb = WgKeys.generate();
         Process plainA = plainDevice(lab, w1, ppod, "wgp" + lab.prefix + "a", pa.privateKey(), 0, pb.publicKey(),
@@ -143,6 +147,7 @@ public final class ThroughputBenchmark {
         // SNAT rule, forwarding), then the same way to the internet as (b): what any gateway of this design pays
         String spod = lab.ns("spod");
         String scfg = lab.ns("scfg");
+        bare.addAll(List.of(spod, scfg));
         WgKeys.KeyPair sa = WgKeys.generate();
         WgKeys.KeyPair sb = WgKeys.generate();
         Process snatA = plainDevice(lab, w1, spod, "wgp" + lab.prefix + "c", sa.privateKey(), 0, sb.publicKey(),
@@ -228,6 +233,15 @@ public final class ThroughputBenchmark {
         }
         if (gateway != null) {
           gateway.remove(uid);
+        }
+        for (String ns : bare) {
+          lab.cmd.attempt(List.of("ip", "-n", ns, "link", "del", "wg0"));
+        }
+        // wireguard-go notices its device is gone within about a second; what is left then, the Lab kills
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (System.nanoTime() < deadline
+            && lab.cmd.attempt(List.of("pgrep", "-f", "^wireguard-go -f wgp" + lab.prefix)).exitCode() == 0) {
+          Thread.sleep(100);
         }
       }
     }
