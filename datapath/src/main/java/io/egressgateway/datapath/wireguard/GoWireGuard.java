@@ -106,9 +106,11 @@ public final class GoWireGuard extends WgCliBackend {
       h = p.toHandle();
     }
     long deadline = System.currentTimeMillis() + START_WAIT_MS;
-    // wireguard-go makes the tun before it listens on UAPI: wait for the socket file (no process per
-    // look), then bring the link up, which also confirms it is there (one command, not a look and a set)
-    while (!(Files.exists(UAPI.resolve(name + ".sock")) && cmd.attempt(Net.ip(hostNetns, "link", "set", name, "up")).ok())) {
+    // wireguard-go makes the tun before it listens on UAPI: wait until the socket answers (in-process, no
+    // process per look; the file alone is not enough: it exists from bind() on, and a connection refused
+    // before listen() makes a later `wg` unlink it for good), then bring the link up, which also confirms
+    // the link is there (one command, not a look and a set)
+    while (!(answers(name) && cmd.attempt(Net.ip(hostNetns, "link", "set", name, "up")).ok())) {
       if (!h.isAlive() || System.currentTimeMillis() > deadline) {
         expectedExits.add(h.pid());
         h.destroyForcibly();

@@ -173,4 +173,36 @@ class WireGuardBackendTest {
     boolean kernel = WireGuardBackends.kernelAvailable(cmd);
     assertEquals(kernel ? "kernel" : "wireguard-go", WireGuardBackends.choose(cmd, "auto").kind());
   }
+
+  /**
+   * A UAPI socket file that exists but does not take connections yet (wireguard-go binds it before it listens;
+   * a path that is not a listening socket refuses the same way): create waits until the device answers, so the
+   * configuration that follows goes through instead of a refused connection making `wg` unlink the file.
+   */
+  @Test
+  void createWaitsUntilTheSocketAnswersNotJustUntilItsFileExists(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+      throws Exception {
+    java.nio.file.Path slow = tmp.resolve("slow-wireguard-go");
+    java.nio.file.Files.writeString(slow, """
+        #!/bin/sh
+        # $1 is -f, $2 the device: its link and a socket file that refuses connections come first
+        ip tuntap add dev "$2" mode tun
+        mkdir -p /var/run/wireguard
+        : > "/var/run/wireguard/$2.sock"
+        sleep 1.5
+        rm -f "/var/run/wireguard/$2.sock"
+        ip link del "$2"
+        exec wireguard-go "$@"
+        """);
+    slow.toFile().setExecutable(true);
+    GoWireGuard wg = new GoWireGuard(cmd, slow.toString());
+    WgKeys.KeyPair key = WgKeys.generate();
+    WgDevice d = wg.create(host, dev);
+    try {
+      wg.configure(d, new WgConfig(key.privateKey(), 51998, List.of()));
+      assertEquals(key.publicKey(), wg.dump(d).publicKey());
+    } finally {
+      wg.delete(d);
+    }
+  }
 }
