@@ -172,7 +172,7 @@ public final class Sandbox implements AutoCloseable {
   /** The names of the checks the report says failed (for a sandbox that stays up after a failure). */
   List<String> failedChecks() {
     List<String> failed = new ArrayList<>();
-    for (String key : List.of("failover", "annotatedPaths", "e2e", "policy", "agentRestart", "bench", "kill", "controllersReplaced",
+    for (String key : List.of("failover", "annotatedPaths", "e2e", "reconfig", "policy", "grants", "agentRestart", "bench", "kill", "controllersReplaced",
         "audit", "upgrade", "faults")) {
       var node = report.get(key);
       if (node != null && !(node.isArray() ? allOk(node) : node.path("ok").asBoolean(false))) {
@@ -340,7 +340,9 @@ public final class Sandbox implements AutoCloseable {
         && report.path("annotatedPaths").path("ok").asBoolean(false)
         && report.path("exceptionsOk").asBoolean(false)
         && (!settings.e2e() || report.path("e2e").path("ok").asBoolean(false))
+        && (!settings.e2e() || allOk(report.path("reconfig")))
         && (!settings.e2e() || report.path("policy").path("ok").asBoolean(false))
+        && (!settings.e2e() || report.path("grants").path("ok").asBoolean(false))
         && (!settings.e2e() || report.path("agentRestart").path("ok").asBoolean(false))
         && (!settings.e2e() || allOk(report.path("kill")))
         && (!settings.e2e() || report.path("controllersReplaced").path("ok").asBoolean(false))
@@ -447,7 +449,11 @@ public final class Sandbox implements AutoCloseable {
     report.put("exceptionsOk", checks.exceptions(all, events));
     if (settings.e2e()) {
       report.set("e2e", E2e.check(kube.client(), azure.arm(), azure.byoPrefixId(), report.get("pods"), events, out));
+      // live reconfiguration of the demo's configuration under its running pod
+      PodRuntime.PodEvent annotated = events.get(Reconfig.POD);
+      report.set("reconfig", Reconfig.run(kube.client(), annotated == null ? null : annotated.netns(), out));
       report.set("policy", Policy.run(kube.client(), events, out));
+      report.set("grants", Grants.run(kube.client(), azure.arm(), azure.byoPrefixId(), events, out));
     }
     checks.gatewayStatuses();
     checks.metrics(release);
