@@ -200,6 +200,7 @@ class SandboxE2ETest {
     assertTrue(r.path("leftover").path("processes").isEmpty(), context);
     assertTrue(r.path("leftover").path("links").isEmpty(), context);
     assertTrue(r.path("leftover").path("journals").isEmpty(), "a node journal's PostgreSQL outlived teardown:\n" + context);
+    assertEquals(0, r.path("teardownErrors").size(), "every teardown step ran:\n" + context);
     assertTrue(r.path("uninstalled").asBoolean(), "the uninstall stopped every pod:\n" + context);
     assertTrue(r.path("leftover").path("containers").isEmpty(), "containers left after the uninstall:\n" + context);
     assertTrue(r.path("leftover").path("mounts").isEmpty(), context);
