@@ -14,7 +14,7 @@ import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /**
- * Live reconfiguration ({@code --e2e}, report key {@code e2e.reconfig}): the demo's configuration {@code
+ * Live reconfiguration ({@code --e2e}, report key {@code reconfig}): the demo's configuration {@code
  * demo/egress-demo} is changed under its running pod {@code demo/annotated}, once for each kind of change the
  * sandbox can make (its {@code excludeCidrs} both ways, its {@code defaultRoute} both ways, its gateway key by
  * deleting the key Secret; the ILB address and port and the prefix are Azure's to choose here), and put back

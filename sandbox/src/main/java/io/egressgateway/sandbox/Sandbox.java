@@ -133,8 +133,14 @@ public final class Sandbox implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
-    sandbox.close();
-    sandbox.writeReport();
+    try {
+      sandbox.close();
+    } finally {
+      sandbox.writeReport();
+    }
+    if (!sandbox.report().path("teardownErrors").isEmpty()) {
+      exit = 1;
+    }
     if (exit == 0 && s.e2e() && !sandbox.report().path("uninstall").path("ok").asBoolean(false)) {
       System.err.println("egress sandbox: the uninstall left things behind (report key uninstall)");
       exit = 1;
@@ -172,7 +178,7 @@ public final class Sandbox implements AutoCloseable {
   /** The names of the checks the report says failed (for a sandbox that stays up after a failure). */
   List<String> failedChecks() {
     List<String> failed = new ArrayList<>();
-    for (String key : List.of("failover", "annotatedPaths", "e2e", "policy", "agentRestart", "bench", "kill", "controllersReplaced",
+    for (String key : List.of("failover", "annotatedPaths", "e2e", "reconfig", "policy", "grants", "agentRestart", "bench", "kill", "controllersReplaced",
         "audit", "upgrade", "faults")) {
       var node = report.get(key);
       if (node != null && !(node.isArray() ? allOk(node) : node.path("ok").asBoolean(false))) {
@@ -340,7 +346,9 @@ public final class Sandbox implements AutoCloseable {
         && report.path("annotatedPaths").path("ok").asBoolean(false)
         && report.path("exceptionsOk").asBoolean(false)
         && (!settings.e2e() || report.path("e2e").path("ok").asBoolean(false))
+        && (!settings.e2e() || allOk(report.path("reconfig")))
         && (!settings.e2e() || report.path("policy").path("ok").asBoolean(false))
+        && (!settings.e2e() || report.path("grants").path("ok").asBoolean(false))
         && (!settings.e2e() || report.path("agentRestart").path("ok").asBoolean(false))
         && (!settings.e2e() || allOk(report.path("kill")))
         && (!settings.e2e() || report.path("controllersReplaced").path("ok").asBoolean(false))
@@ -447,7 +455,11 @@ public final class Sandbox implements AutoCloseable {
     report.put("exceptionsOk", checks.exceptions(all, events));
     if (settings.e2e()) {
       report.set("e2e", E2e.check(kube.client(), azure.arm(), azure.byoPrefixId(), report.get("pods"), events, out));
+      // live reconfiguration of the demo's configuration under its running pod
+      PodRuntime.PodEvent annotated = events.get(Reconfig.POD);
+      report.set("reconfig", Reconfig.run(kube.client(), annotated == null ? null : annotated.netns(), out));
       report.set("policy", Policy.run(kube.client(), events, out));
+      report.set("grants", Grants.run(kube.client(), azure.arm(), azure.byoPrefixId(), events, out));
     }
     checks.gatewayStatuses();
     checks.metrics(release);
@@ -530,46 +542,55 @@ public final class Sandbox implements AutoCloseable {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
+    // each step runs even when one before it failed (an API server that stopped answering under load must not
+    // leave the containers, namespaces and journals of this run behind); what failed is in teardownErrors
+    var errors = report.putArray("teardownErrors");
     if (pods != null) {
-      pods.deleteAll();
+      step(errors, "delete the pods", pods::deleteAll);
     }
     if (azure != null && kube != null) {
-      azure.release(kube.client(), report, out);
+      step(errors, "release the Azure resources", () -> azure.release(kube.client(), report, out));
     }
     if (release != null) {
-      boolean gone = release.uninstall(Duration.ofSeconds(150));
-      report.put("uninstalled", gone);
-      if (settings.e2e() && beforeInstall != null) {
-        checkUninstalled(gone);
-      }
+      step(errors, "uninstall the release", () -> {
+        boolean gone = release.uninstall(Duration.ofSeconds(150));
+        report.put("uninstalled", gone);
+        if (settings.e2e() && beforeInstall != null) {
+          checkUninstalled(gone);
+        }
+      });
     }
     if (kubelets != null) {
-      kubelets.close();
+      step(errors, "stop the kubelets", kubelets::close);
     }
-    runtimes.values().forEach(NodeRuntime::close);
+    runtimes.values().forEach(r -> step(errors, "stop a node runtime", r::close));
     if (pods != null) {
-      pods.close();
+      step(errors, "stop the pod runtime", pods::close);
     }
-    List<String> containers = podman.remaining();
-    podman.removeAll();
+    List<String> containers = new ArrayList<>();
+    step(errors, "remove the containers", () -> {
+      containers.addAll(podman.remaining());
+      podman.removeAll();
+    });
     if (upgradeTag != null) {
-      podman.untag(image.image(), image.repository() + ":" + upgradeTag);
+      step(errors, "untag the upgrade image", () -> podman.untag(image.image(), image.repository() + ":" + upgradeTag));
     }
-    List<String> stuckJournals = checkNodeJournals();
+    List<String> stuckJournals = new ArrayList<>();
+    step(errors, "check the node journals", () -> stuckJournals.addAll(checkNodeJournals()));
     List<String> mounts = new ArrayList<>();
-    hosts.values().forEach(h -> mounts.addAll(h.remove()));
-    keepLogs();
-    lab.close();
+    hosts.values().forEach(h -> step(errors, "remove a node's directories", () -> mounts.addAll(h.remove())));
+    step(errors, "keep the logs", this::keepLogs);
+    step(errors, "remove the lab", lab::close);
     // wg drops the UAPI sockets of wireguard-go processes that are gone
-    Sh.quiet(null, "wg", "show", "interfaces");
+    step(errors, "wg show", () -> Sh.quiet(null, "wg", "show", "interfaces"));
     if (kube != null) {
-      kube.close();
+      step(errors, "stop the API server", kube::close);
     }
     if (journal != null) {
-      journal.close();
+      step(errors, "stop the journal", journal::close);
     }
-    host.recordLeftovers(lab, report);
-    ObjectNode leftover = (ObjectNode) report.get("leftover");
+    step(errors, "record leftovers", () -> host.recordLeftovers(lab, report));
+    ObjectNode leftover = report.get("leftover") instanceof ObjectNode o ? o : report.putObject("leftover");
     // a node journal's PostgreSQL that outlived its member
     var journals = leftover.putArray("journals");
     stuckJournals.forEach(journals::add);
@@ -579,16 +600,28 @@ public final class Sandbox implements AutoCloseable {
     var m = leftover.putArray("mounts");
     mounts.forEach(m::add);
     if (azure != null) {
-      azure.close();
+      step(errors, "stop the ARM simulator", azure::close);
     }
-    host.restoreInotifyLimit();
+    step(errors, "restore the inotify limit", host::restoreInotifyLimit);
     if (claimed) {
       // the journal's directory, and anything the steps above could not remove, for the next start to find
-      List<String> after = leftovers.clean();
-      if (!after.isEmpty()) {
-        report.putArray("removedAfterTeardown").addAll(after.stream().map(com.fasterxml.jackson.databind.node.TextNode::valueOf).toList());
-      }
+      step(errors, "remove what is left", () -> {
+        List<String> after = leftovers.clean();
+        if (!after.isEmpty()) {
+          report.putArray("removedAfterTeardown").addAll(after.stream().map(com.fasterxml.jackson.databind.node.TextNode::valueOf).toList());
+        }
+      });
       leftovers.release();
+    }
+  }
+
+  /** One teardown step: a failure is printed and recorded in {@code errors}, and the teardown goes on. */
+  private void step(com.fasterxml.jackson.databind.node.ArrayNode errors, String what, Runnable r) {
+    try {
+      r.run();
+    } catch (RuntimeException e) {
+      out.println("teardown: could not " + what + ": " + e.getMessage() + " (going on)");
+      errors.add(what + ": " + e.getMessage());
     }
   }
 

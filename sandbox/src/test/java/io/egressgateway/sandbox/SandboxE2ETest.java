@@ -161,12 +161,46 @@ class SandboxE2ETest {
     assertTrue(late.path("firstError").asText().contains("e2e/late"), "a clear CNI error names the config:\n" + context);
     assertTrue(late.path("ok").asBoolean(), "the pod succeeds once its config is ready:\n" + context);
     assertTrue(e2e.path("ok").asBoolean(), context);
+    // live reconfiguration under the demo's running pod: one entry per kind of change, each followed in time, none leaked
+    JsonNode reconfig = r.path("reconfig");
+    assertTrue(reconfig.isArray() && reconfig.size() >= 5, "excludeCidrs both ways, defaultRoute both ways, the gateway key:\n"
+        + context);
+    for (JsonNode c : reconfig) {
+      assertEquals(0, c.path("leaked").asLong(-1), "reconfig " + c.path("change").asText() + ": the node's address seen:\n" + context);
+      assertTrue(c.path("followMs").asLong(-1) >= 0, context);
+      assertTrue(c.path("ok").asBoolean(), "reconfig " + c.path("change").asText() + " not followed in time:\n" + context);
+    }
+    assertTrue(r.path("e2e").path("reconfig").isMissingNode(), "reconfig is a key of its own:\n" + context);
+    // the cluster-wide policy: selected pods follow it, the annotation wins
+    JsonNode policy = r.path("policy");
+    assertTrue(policy.path("selected").asBoolean() && policy.path("annotatedWins").asBoolean(), "policy:\n" + context);
+    assertTrue(policy.path("ok").asBoolean(), context);
+    // prefix grants: an SGC of a namespace not granted the BYO prefix is refused and provisions nothing; the granted one serves
+    JsonNode grants = r.path("grants");
+    assertEquals(1, grants.path("refused").size(), context);
+    for (JsonNode refused : grants.path("refused")) {
+      assertTrue(refused.path("accepted").asText().startsWith("False PrefixNotGranted"), "refused, and says why:\n" + context);
+      assertTrue(refused.path("prefixGranted").asText().startsWith("False PrefixNotGranted"), context);
+      assertTrue(refused.path("event").asText().startsWith("Warning"), "a Warning Event says so:\n" + context);
+      assertEquals(0, refused.path("armReferences").size(), "nothing in Azure for a refused SGC:\n" + context);
+      assertTrue(!refused.path("finalizer").asBoolean(true), context);
+      assertTrue(refused.path("ok").asBoolean(), context);
+    }
+    assertEquals(1, grants.path("granted").size(), context);
+    for (JsonNode granted : grants.path("granted")) {
+      assertTrue(granted.path("prefixGranted").asText().startsWith("True Granted"), "granted by the grant:\n" + context);
+      assertTrue(granted.path("ready").asText().startsWith("True"), context);
+      assertEquals(byo.path("prefix").asText(), granted.path("egressIpPrefix").asText(), context);
+      assertTrue(granted.path("ok").asBoolean(), "the granted SGC's pod egresses from the BYO prefix:\n" + context);
+    }
+    assertTrue(grants.path("ok").asBoolean(), context);
     assertTrue(r.path("azure").path("leftover").isEmpty(), "Azure resources left:\n" + context);
     assertTrue(r.path("azure").path("writes").asLong() > 0, context);
     assertTrue(r.path("leftover").path("namespaces").isEmpty(), context);
     assertTrue(r.path("leftover").path("processes").isEmpty(), context);
     assertTrue(r.path("leftover").path("links").isEmpty(), context);
     assertTrue(r.path("leftover").path("journals").isEmpty(), "a node journal's PostgreSQL outlived teardown:\n" + context);
+    assertEquals(0, r.path("teardownErrors").size(), "every teardown step ran:\n" + context);
     assertTrue(r.path("uninstalled").asBoolean(), "the uninstall stopped every pod:\n" + context);
     assertTrue(r.path("leftover").path("containers").isEmpty(), "containers left after the uninstall:\n" + context);
     assertTrue(r.path("leftover").path("mounts").isEmpty(), context);

@@ -41,6 +41,8 @@ class SandboxValuesTest {
       assertEquals(Integer.toString(VnetServices.JOURNAL_PORT), value.apply("EGRESS_DB_PORT"));
       assertEquals("/etc/egress/azure-environment/environment.json", value.apply("AZURE_ENVIRONMENT_FILEPATH"));
       assertEquals(Sandbox.CONTROLLER_REPLICAS, controller.getSpec().getReplicas());
+      assertEquals("true", value.apply("EGRESS_PREFIX_GRANTS"), "the sandbox enforces prefix grants (the grants scenario)");
+      assertTrue(rendered.contains("egressprefixgrants"), "the controller may watch the grants");
       assertTrue(rendered.contains("\"resourceManagerEndpoint\": \"https://" + VnetServices.ARM_IP + "/\""), rendered);
       assertTrue(rendered.contains("secretName: egress-remote-tls"), "the sandbox's remoting certificate");
     } finally {
