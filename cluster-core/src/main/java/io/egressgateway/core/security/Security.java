@@ -37,8 +37,11 @@ public final class Security implements Extension {
     this.seals = new Seals(own, enforce, Clock.systemUTC());
     this.maxMessageAge = c.getDuration("max-message-age");
     Config np = c.getConfig("node-proof");
-    this.nodeProofs = new NodeProofs(enforce && np.getBoolean("required"), np.getString("audience"), np.getStringList("subjects"),
-        Clock.systemUTC());
+    // a list, or (from an environment variable) one comma-separated string
+    java.util.List<String> subjects = np.getValue("subjects").valueType() == com.typesafe.config.ConfigValueType.LIST
+        ? np.getStringList("subjects")
+        : java.util.Arrays.stream(np.getString("subjects").split(",")).map(String::strip).filter(x -> !x.isEmpty()).toList();
+    this.nodeProofs = new NodeProofs(enforce && np.getBoolean("required"), np.getString("audience"), subjects, Clock.systemUTC());
     this.ownProofFile = np.getString("token-file").isBlank() ? null : Path.of(np.getString("token-file"));
     this.authorization = Authorization.fromConfig(system.settings().config(), podCidrs, nodeProofs);
     this.refusals = Metrics.get(system).counter("egress_refused_messages_total",
