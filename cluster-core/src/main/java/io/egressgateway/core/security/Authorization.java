@@ -39,6 +39,11 @@ public final class Authorization {
   }
 
   /** The rules under {@code egress.security.allowed-roles} of {@code config}. */
+  public static Authorization fromConfig(com.typesafe.config.Config config, PodCidrs podCidrs) {
+    return fromConfig(config, podCidrs, new NodeProofs(false, "", List.of(), java.time.Clock.systemUTC()));
+  }
+
+  /** The same, with node proofs checked by {@code nodeProofs}. */
   public static Authorization fromConfig(com.typesafe.config.Config config, PodCidrs podCidrs, NodeProofs nodeProofs) {
     com.typesafe.config.Config roles = config.getConfig("egress.security.allowed-roles");
     Map<String, List<String>> rules = new java.util.HashMap<>();
