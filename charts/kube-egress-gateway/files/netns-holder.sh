@@ -92,4 +92,6 @@ fi
 
 mkdir -p "$(dirname "$SOCKET")" "$STATE"
 echo "netns holder: listening on $SOCKET"
-exec socat -lf /dev/stderr UNIX-LISTEN:"$SOCKET",fork,unlink-early,mode=0600 EXEC:"/bin/sh $0 serve"
+# -t: the member half-closes after its request line; socat's default is to end the exchange 0.5 s after that,
+# which a busy node's `sh` may not meet: wait for the answer up to the member's own limit
+exec socat -t 10 -lf /dev/stderr UNIX-LISTEN:"$SOCKET",fork,unlink-early,mode=0600 EXEC:"/bin/sh $0 serve"
