@@ -35,9 +35,9 @@ ARG BASE_IMAGE
 FROM ${BASE_IMAGE}
 
 # The members run java, ip, nft, iptables(-legacy/-nft), wg, wireguard-go, sysctl and mount (Essential); the chart's scripts
-# (charts/kube-egress-gateway/files) run sh, jq, curl, sha256sum, cmp, mktemp, socat and setsid.
+# (charts/kube-egress-gateway/files) run sh, jq, curl, sha256sum, cmp, mktemp, socat, setsid, flock and readlink.
 RUN missing=; \
-    for c in java ip nft iptables iptables-legacy iptables-nft wg wireguard-go socat setsid sysctl mount unshare jq curl sha256sum cmp mktemp; do \
+    for c in java ip nft iptables iptables-legacy iptables-nft wg wireguard-go socat setsid flock readlink sysctl mount unshare jq curl sha256sum cmp mktemp; do \
       command -v "$c" >/dev/null 2>&1 || missing="$missing $c"; \
     done; \
     [ -z "$missing" ] || { echo "BASE_IMAGE lacks:$missing (see docker/base-packages)" >&2; exit 1; }

@@ -214,3 +214,23 @@ securityContext:
   seccompProfile:
     type: RuntimeDefault
 {{- end -}}
+
+{{/*
+Node proofs (docs/security.md): each worker shows gateways the ServiceAccount token the kubelet projects into
+its pod for this audience; the token is bound to the pod and names its node (Kubernetes 1.30 and later), so
+a worker whose certificate names no node may still ask only for its own node's pods. On with role
+enforcement, cluster.tls.nodeProof and a Kubernetes that puts the node into the token.
+*/}}
+{{- define "keg.nodeProof" -}}
+{{- if and .Values.cluster.tls.enabled .Values.cluster.tls.enforceRoles .Values.cluster.tls.nodeProof (semverCompare ">=1.30.0-0" .Capabilities.KubeVersion.Version) -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{- define "keg.nodeProofAudience" -}}
+{{- printf "kube-egress-gateway.%s.%s" .Release.Namespace .Release.Name -}}
+{{- end -}}
+
+{{- define "keg.nodeProofDir" -}}
+/var/run/secrets/kube-egress-gateway/node-proof
+{{- end -}}

@@ -66,6 +66,11 @@ final class Wiring {
       // workers' peer requests are checked against their node's pod CIDRs (docs/design.md section 15)
       io.egressgateway.kube.infra.NodePodCidrs nodes = io.egressgateway.kube.infra.NodePodCidrs.start(client, Watches.get(system));
       io.egressgateway.core.security.Security.get(system).podCidrs().use(nodes::of);
+      // and workers whose certificates name no node prove their node with their pod's ServiceAccount token
+      var nodeProofs = io.egressgateway.core.security.Security.get(system).nodeProofs();
+      if (nodeProofs.required()) {
+        io.egressgateway.app.wiring.ServiceAccountKeys.start(system, client, nodeProofs);
+      }
       GatewayAgent agent = GatewayAgent.start(system, node, new SecretGatewayKeys(client, kube.namespace()));
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "gateway-drain",
           () -> agent.drain().thenApply(v -> Done.getInstance()));

@@ -32,8 +32,9 @@ import org.junit.jupiter.api.Test;
 /**
  * Issue 14, item 4: what each workload may do on its node and through the API server, on the rendered
  * manifests. Every container runs under the runtime's default seccomp profile and drops every capability
- * before adding any; only the gateway stays privileged (Bidirectional mount propagation); no member but the
- * controller patches Nodes; gateways get Secrets by name only.
+ * before adding any; no container is privileged (the gateway's namespaces come from the namespace holder, so
+ * it needs no Bidirectional mount propagation); no member but the controller patches Nodes; gateways get
+ * Secrets by name only.
  */
 class LeastPrivilegeTest {
 
@@ -59,7 +60,7 @@ class LeastPrivilegeTest {
   @Test
   void everyContainerRunsUnderRuntimeDefaultSeccompAndDropsAllCapabilitiesBeforeAddingAny() {
     Map<String, PodTemplateSpec> all = templates(docs);
-    assertEquals(4, all.size(), "controller, gateway, worker and tunnel holder: " + all.keySet());
+    assertEquals(5, all.size(), "controller, gateway, namespace holder, worker and tunnel holder: " + all.keySet());
     all.forEach((name, t) -> containers(t.getSpec()).forEach(c -> {
       SecurityContext sc = c.getSecurityContext();
       String where = name + "/" + c.getName();
@@ -73,12 +74,44 @@ class LeastPrivilegeTest {
   }
 
   @Test
-  void onlyTheGatewayMemberIsPrivilegedAndTheWorkerHasExactlyTheCapabilitiesItsDatapathNeeds() {
+  void noContainerIsPrivilegedAndTheNodeAgentsHaveExactlyTheCapabilitiesTheirDatapathsNeed() {
     Set<String> privileged = new HashSet<>();
-    templates(docs).forEach((name, t) -> containers(t.getSpec())
-        .filter(c -> Boolean.TRUE.equals(c.getSecurityContext().getPrivileged()))
-        .forEach(c -> privileged.add(c.getName())));
-    assertEquals(Set.of("gateway"), privileged, "Bidirectional propagation of the gateway's namespaces needs it, nothing else");
+    Set<String> bidirectional = new HashSet<>();
+    templates(docs).forEach((name, t) -> containers(t.getSpec()).forEach(c -> {
+      if (!Boolean.FALSE.equals(c.getSecurityContext().getPrivileged())) {
+        privileged.add(name + "/" + c.getName() + " (" + c.getSecurityContext().getPrivileged() + ")");
+      }
+      if (c.getVolumeMounts() != null && c.getVolumeMounts().stream().anyMatch(m -> "Bidirectional".equals(m.getMountPropagation()))) {
+        bidirectional.add(name + "/" + c.getName());
+      }
+    }));
+    // init containers and the controller leave the field unset (not privileged); name them explicitly here
+    privileged.removeIf(p -> p.endsWith("(null)") && !p.contains("/gateway ") && !p.contains("/worker ")
+        && !p.contains("/netns-holder ") && !p.contains("/tunnel-holder "));
+    assertEquals(Set.of(), privileged, "no container is privileged");
+    assertEquals(Set.of(), bidirectional, "no mount propagates from a container to the host");
+
+    Container gateway = Workloads.member(Workloads.gateway(docs));
+    assertEquals(Set.of("NET_ADMIN", "NET_RAW", "SYS_ADMIN"), Set.copyOf(gateway.getSecurityContext().getCapabilities().getAdd()));
+    assertEquals("Unconfined", gateway.getSecurityContext().getAppArmorProfile().getType(), "ip netns attach and exec mount");
+    assertEquals(Boolean.TRUE, Workloads.gateway(docs).getHostPID(), "it attaches the holder's namespaces by pid");
+    assertTrue(gateway.getVolumeMounts().stream().noneMatch(m -> m.getMountPath().equals("/var/run/netns")),
+        "the member's /var/run/netns is its own: " + gateway.getVolumeMounts());
+    assertEquals("/var/run/kube-egress-gateway/netns.sock", Workloads.env(Workloads.gateway(docs), "EGRESS_GATEWAY_NETNS_HOLDER"));
+
+    DaemonSet netnsHolderSet = Chart.one(docs, DaemonSet.class, "-netns-holder");
+    assertEquals("OnDelete", netnsHolderSet.getSpec().getUpdateStrategy().getType(), "an upgrade never ends the namespaces");
+    PodSpec nh = netnsHolderSet.getSpec().getTemplate().getSpec();
+    assertEquals(Boolean.TRUE, nh.getHostPID());
+    assertEquals(Boolean.FALSE, nh.getAutomountServiceAccountToken());
+    Container netnsHolder = Workloads.member(nh);
+    assertEquals(List.of("SYS_ADMIN"), netnsHolder.getSecurityContext().getCapabilities().getAdd(), "unshare --net only");
+    assertNull(netnsHolder.getSecurityContext().getAppArmorProfile(), "the runtime's default AppArmor profile");
+    assertEquals(Boolean.FALSE, netnsHolder.getSecurityContext().getAllowPrivilegeEscalation());
+    assertEquals(Workloads.gateway(docs).getAffinity(), nh.getAffinity(), "on the gateway nodes, exactly");
+    assertEquals(Workloads.gateway(docs).getTolerations(), nh.getTolerations());
+    assertEquals(Set.of("/var/run/kube-egress-gateway", "/opt/egress/scripts"),
+        netnsHolder.getVolumeMounts().stream().map(m -> m.getMountPath()).collect(Collectors.toSet()));
 
     Container worker = Workloads.member(Workloads.worker(docs));
     assertEquals(Set.of("NET_ADMIN", "NET_RAW", "SYS_ADMIN"), Set.copyOf(worker.getSecurityContext().getCapabilities().getAdd()));
@@ -92,7 +125,7 @@ class LeastPrivilegeTest {
 
     // the other containers add nothing but the init container's file ownership capabilities
     templates(docs).forEach((name, t) -> containers(t.getSpec())
-        .filter(c -> !Set.of("gateway", "worker", "tunnel-holder", "install-cni").contains(c.getName()))
+        .filter(c -> !Set.of("gateway", "netns-holder", "worker", "tunnel-holder", "install-cni").contains(c.getName()))
         .forEach(c -> assertTrue(c.getSecurityContext().getCapabilities().getAdd() == null
             || c.getSecurityContext().getCapabilities().getAdd().isEmpty(), name + "/" + c.getName())));
   }
@@ -108,10 +141,27 @@ class LeastPrivilegeTest {
     assertEquals("unconfined", holder.getSpec().getTemplate().getMetadata().getAnnotations()
         .get("container.apparmor.security.beta.kubernetes.io/tunnel-holder"));
 
+    DaemonSet gateway = Chart.one(old, DaemonSet.class, "-gateway");
+    assertEquals("unconfined", gateway.getSpec().getTemplate().getMetadata().getAnnotations()
+        .get("container.apparmor.security.beta.kubernetes.io/gateway"));
+
     List<HasMetadata> escape = Chart.render(t -> t.set("worker.privileged", "true"));
     assertEquals(Boolean.TRUE, Workloads.member(Workloads.worker(escape)).getSecurityContext().getPrivileged());
     assertEquals(Boolean.TRUE, tunnelHolder(escape).getSecurityContext().getPrivileged());
     assertNull(Workloads.member(Workloads.worker(escape)).getSecurityContext().getAppArmorProfile());
+  }
+
+  @Test
+  void gatewayPrivilegedRestoresThePrivilegedMemberWithBidirectionalNamespacesAndNoHolder() {
+    List<HasMetadata> escape = Chart.render(t -> t.set("gateway.privileged", "true"));
+    PodSpec pod = Workloads.gateway(escape);
+    Container gateway = Workloads.member(pod);
+    assertEquals(Boolean.TRUE, gateway.getSecurityContext().getPrivileged());
+    assertEquals("Bidirectional", gateway.getVolumeMounts().stream().filter(m -> m.getMountPath().equals("/var/run/netns"))
+        .findFirst().orElseThrow().getMountPropagation());
+    assertNull(pod.getHostPID());
+    assertTrue(gateway.getEnv().stream().noneMatch(e -> e.getName().equals("EGRESS_GATEWAY_NETNS_HOLDER")));
+    assertTrue(Chart.all(escape, DaemonSet.class).stream().noneMatch(d -> d.getMetadata().getName().endsWith("-netns-holder")));
   }
 
   @Test

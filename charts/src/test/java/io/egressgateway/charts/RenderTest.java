@@ -62,7 +62,7 @@ class RenderTest {
   void defaultValuesRenderEveryWorkloadAndParseStrictly() {
     List<HasMetadata> docs = Chart.render(t -> t);
     assertEquals(2, Chart.one(docs, Deployment.class, "-controller").getSpec().getReplicas());
-    assertEquals(3, Chart.all(docs, DaemonSet.class).size(), "gateway, worker, tunnel holder");
+    assertEquals(4, Chart.all(docs, DaemonSet.class).size(), "gateway, namespace holder, worker, tunnel holder");
     assertEquals(1, Chart.one(docs, PodDisruptionBudget.class, "-controller").getSpec().getMinAvailable().getIntVal());
     List<HasMetadata> single = Chart.render(t -> t.set("controller.replicas", "1"));
     assertTrue(Chart.all(single, PodDisruptionBudget.class).isEmpty(), "one replica: no PDB that blocks drains");

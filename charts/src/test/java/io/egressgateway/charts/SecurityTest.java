@@ -156,8 +156,9 @@ class SecurityTest {
     assertTrue(gateway.getHostNetwork());
     Container g = Workloads.member(gateway);
     assertTrue(g.getSecurityContext().getCapabilities().getAdd().containsAll(List.of("NET_ADMIN", "SYS_ADMIN")));
-    assertEquals("Bidirectional", mount(g, "/var/run/netns").getMountPropagation());
-    assertEquals("/var/run/netns", hostPath(gateway, mount(g, "/var/run/netns")));
+    // its namespaces come from the namespace holder (LeastPrivilegeTest): no host /var/run/netns, the holder's socket
+    assertTrue(g.getVolumeMounts().stream().noneMatch(m -> m.getMountPath().equals("/var/run/netns")));
+    assertEquals("/var/run/kube-egress-gateway", hostPath(gateway, mount(g, "/var/run/kube-egress-gateway")));
     assertEquals("/dev/net/tun", hostPath(gateway, mount(g, "/dev/net/tun")));
     assertTrue(g.getPorts().stream().anyMatch(p -> p.getContainerPort() == 8082), "LB probe port");
 
@@ -295,6 +296,37 @@ class SecurityTest {
 
     Exception shared = assertThrows(Exception.class, () -> Chart.minimal().set("cluster.tls.existingSecret", "one").call());
     assertTrue(shared.getMessage().contains("enforceRoles"), shared.getMessage());
+  }
+
+  @Test
+  void workersProveTheirNodeWithABoundTokenForTheGatewaysAudienceAndGatewaysRequireIt() {
+    PodSpec worker = Workloads.worker(docs);
+    Volume proof = worker.getVolumes().stream().filter(v -> v.getName().equals("node-proof")).findFirst().orElseThrow();
+    var token = proof.getProjected().getSources().get(0).getServiceAccountToken();
+    String audience = "kube-egress-gateway." + Chart.NAMESPACE + "." + Chart.RELEASE;
+    assertEquals(audience, token.getAudience(), "never the API server's audience: the token opens nothing there");
+    assertEquals(3600L, token.getExpirationSeconds());
+    assertEquals(Boolean.TRUE, mount(Workloads.member(worker), "/var/run/secrets/kube-egress-gateway/node-proof").getReadOnly());
+    assertEquals("/var/run/secrets/kube-egress-gateway/node-proof/token", Workloads.env(worker, "EGRESS_NODE_PROOF_TOKEN_FILE"));
+
+    PodSpec gateway = Workloads.gateway(docs);
+    assertEquals("true", Workloads.env(gateway, "EGRESS_NODE_PROOF_REQUIRED"));
+    assertEquals(audience, Workloads.env(gateway, "EGRESS_NODE_PROOF_AUDIENCE"));
+    assertEquals("system:serviceaccount:" + Chart.NAMESPACE + ":" + Chart.RELEASE + "-kube-egress-gateway-worker",
+        Workloads.env(gateway, "EGRESS_NODE_PROOF_SUBJECTS"));
+    assertEquals(worker.getServiceAccountName(), Workloads.env(gateway, "EGRESS_NODE_PROOF_SUBJECTS").split(":")[3]);
+    ClusterRole role = Chart.one(docs, ClusterRole.class, "-gateway");
+    assertTrue(role.getRules().stream().anyMatch(r -> List.of("/openid/v1/jwks").equals(r.getNonResourceURLs())
+        && List.of("get").equals(r.getVerbs())), "the signing keys, read only");
+
+    // without role enforcement, or before Kubernetes put the node into the token, neither side has it
+    for (List<HasMetadata> off : List.of(Chart.render(t -> t.set("cluster.tls.nodeProof", "false")),
+        Chart.parseAll(Chart.minimal().withKubeVersion("1.29.0").call()))) {
+      assertTrue(Workloads.worker(off).getVolumes().stream().noneMatch(v -> v.getName().equals("node-proof")));
+      assertNull(Workloads.env(Workloads.gateway(off), "EGRESS_NODE_PROOF_REQUIRED"));
+      assertTrue(Chart.one(off, ClusterRole.class, "-gateway").getRules().stream().allMatch(r -> r.getNonResourceURLs() == null
+          || r.getNonResourceURLs().isEmpty()));
+    }
   }
 
   @Test

@@ -6,6 +6,7 @@ import akka.actor.typed.ActorSystem;
 import akka.cluster.sharding.typed.ShardingEnvelope;
 import io.egressgateway.core.gateway.GatewayNodeProtocol;
 import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.net.NetnsStore;
 import io.egressgateway.datapath.wireguard.WireGuardBackend;
 import io.egressgateway.datapath.wireguard.WireGuardBackends;
 import io.egressgateway.gateway.entity.ConfigSource;
@@ -52,8 +53,10 @@ public final class GatewayAgent implements AutoCloseable {
     GatewaySettings s = GatewaySettings.from(system.settings().config());
     CommandRunner cmd = new CommandRunner(s.commandTimeout());
     WireGuardBackend wg = WireGuardBackends.choose(cmd, s.wireguardBackend());
+    NetnsStore namespaces = s.netnsHolder().isEmpty() ? NetnsStore.local(cmd)
+        : NetnsStore.held(cmd, java.nio.file.Path.of(s.netnsHolder()), java.nio.file.Path.of("/var/run/netns"));
     GatewayDatapath dp = new LinuxGatewayDatapath(cmd, wg, new GatewayNames(node, s.netnsPrefix()), s.hostNetns(),
-        s.peerKeepaliveSeconds(), s.hostInterface());
+        s.peerKeepaliveSeconds(), s.hostInterface(), namespaces);
     return start(system, node, s, keys, ConfigSource.replicated(system), dp, wg::onDeviceLost);
   }
 

@@ -9,6 +9,8 @@ import akka.cluster.typed.Cluster;
 import akka.pattern.StatusReply;
 import io.egressgateway.core.CborSerializable;
 import io.egressgateway.core.Roles;
+import io.egressgateway.core.security.NodeProof;
+import io.egressgateway.core.security.Security;
 import io.egressgateway.core.sharding.NodePinned;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.time.Duration;
@@ -47,10 +49,15 @@ public final class GatewayNodeProtocol {
    * previous release.
    */
   public record AddPeer(String configUid, String publicKey, String allowedIp, ActorRef<StatusReply<Done>> replyTo,
-      @JsonInclude(JsonInclude.Include.NON_EMPTY) String node, @JsonInclude(JsonInclude.Include.NON_DEFAULT) long seq)
-      implements Command {
+      @JsonInclude(JsonInclude.Include.NON_EMPTY) String node, @JsonInclude(JsonInclude.Include.NON_DEFAULT) long seq,
+      @JsonInclude(JsonInclude.Include.NON_NULL) NodeProof proof) implements Command {
     public AddPeer {
       node = node == null ? "" : node;
+    }
+
+    /** A request without a node proof. */
+    public AddPeer(String configUid, String publicKey, String allowedIp, ActorRef<StatusReply<Done>> replyTo, String node, long seq) {
+      this(configUid, publicKey, allowedIp, replyTo, node, seq, null);
     }
 
     /** A request that names no worker node (as the previous release sent them). */
@@ -64,9 +71,15 @@ public final class GatewayNodeProtocol {
    * whose tunnel it was (the gateway lets a node remove only its own peers); empty from the previous release.
    */
   public record RemovePeer(String configUid, String publicKey, ActorRef<StatusReply<Done>> replyTo,
-      @JsonInclude(JsonInclude.Include.NON_EMPTY) String node) implements Command {
+      @JsonInclude(JsonInclude.Include.NON_EMPTY) String node, @JsonInclude(JsonInclude.Include.NON_NULL) NodeProof proof)
+      implements Command {
     public RemovePeer {
       node = node == null ? "" : node;
+    }
+
+    /** A request without a node proof. */
+    public RemovePeer(String configUid, String publicKey, ActorRef<StatusReply<Done>> replyTo, String node) {
+      this(configUid, publicKey, replyTo, node, null);
     }
 
     /** A request that names no worker node (as the previous release sent them). */
@@ -83,9 +96,20 @@ public final class GatewayNodeProtocol {
    * before the tunnels were listed, so every tunnel asked for with a lower {@code seq} and still alive is in
    * it. Told, not asked: the next one repairs what this one could not.
    */
-  public record PeersOfNode(String node, String configUid, long seq, Map<String, String> peers) implements Command {
+  public record PeersOfNode(String node, String configUid, long seq, Map<String, String> peers,
+      @JsonInclude(JsonInclude.Include.NON_NULL) NodeProof proof) implements Command {
     public PeersOfNode {
       peers = peers == null ? Map.of() : Map.copyOf(peers);
+    }
+
+    /** A digest without a node proof. */
+    public PeersOfNode(String node, String configUid, long seq, Map<String, String> peers) {
+      this(node, configUid, seq, peers, null);
+    }
+
+    /** The same digest with {@code proof} (this member's {@link Security#ownNodeProof}). */
+    public PeersOfNode withProof(NodeProof proof) {
+      return new PeersOfNode(node, configUid, seq, peers, proof);
     }
   }
 
@@ -116,13 +140,15 @@ public final class GatewayNodeProtocol {
   public static CompletionStage<Done> addPeer(ActorSystem<?> system, String gatewayNode, String workerNode, long seq,
       String configUid, String publicKey, String podIp, Duration timeout) {
     String ip = hostCidr(podIp);
+    NodeProof proof = Security.get(system).ownNodeProof().orElse(null);
     return ClusterSharding.get(system).entityRefFor(ENTITY_KEY, gatewayNode)
-        .askWithStatus(r -> new AddPeer(configUid, publicKey, ip, r, workerNode, seq), timeout);
+        .askWithStatus(r -> new AddPeer(configUid, publicKey, ip, r, workerNode, seq, proof), timeout);
   }
 
   /** Tells gateway node {@code gatewayNode} the live peers of a worker node ({@link PeersOfNode}). */
   public static void tellPeersOfNode(ActorSystem<?> system, String gatewayNode, PeersOfNode digest) {
-    ClusterSharding.get(system).entityRefFor(ENTITY_KEY, gatewayNode).tell(digest);
+    PeersOfNode told = digest.proof() != null ? digest : Security.get(system).ownNodeProof().map(digest::withProof).orElse(digest);
+    ClusterSharding.get(system).entityRefFor(ENTITY_KEY, gatewayNode).tell(told);
   }
 
   /** {@code podIp} as the allowed IP of its peer: with {@code /32}, given with or without. */
@@ -139,7 +165,8 @@ public final class GatewayNodeProtocol {
   /** {@link #removePeer} on behalf of worker node {@code workerNode}. */
   public static CompletionStage<Done> removePeer(ActorSystem<?> system, String gatewayNode, String workerNode,
       String configUid, String publicKey, Duration timeout) {
+    NodeProof proof = Security.get(system).ownNodeProof().orElse(null);
     return ClusterSharding.get(system).entityRefFor(ENTITY_KEY, gatewayNode)
-        .askWithStatus(r -> new RemovePeer(configUid, publicKey, r, workerNode), timeout);
+        .askWithStatus(r -> new RemovePeer(configUid, publicKey, r, workerNode, proof), timeout);
   }
 }

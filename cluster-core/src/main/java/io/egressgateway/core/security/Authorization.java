@@ -14,8 +14,10 @@ import java.util.Set;
  *
  * <ul>
  *   <li>Peer requests to gateways ({@code AddPeer}, {@code RemovePeer}, {@code PeersOfNode}): workers only, each
- *       for its own node: the node the request names must be the node the certificate names (when it names
- *       one), and every pod address in it must lie inside that node's pod CIDRs ({@link PodCidrs}).</li>
+ *       for its own node: the node the request names must be the node the certificate names, or, for a
+ *       certificate that names none, the node the request's {@link NodeProof} names (required when
+ *       {@link NodeProofs#required}); and every pod address in it must lie inside that node's pod CIDRs
+ *       ({@link PodCidrs}).</li>
  *   <li>Every other protected message: the roles listed for its class, or for the nearest interface it
  *       implements, under {@code egress.security.allowed-roles}. A protected class without a rule is refused.</li>
  * </ul>
@@ -23,8 +25,14 @@ import java.util.Set;
 public final class Authorization {
   private final Map<String, Set<String>> allowedRoles;
   private final PodCidrs podCidrs;
+  private final NodeProofs nodeProofs;
 
   public Authorization(Map<String, List<String>> allowedRoles, PodCidrs podCidrs) {
+    this(allowedRoles, podCidrs, new NodeProofs(false, "", List.of(), java.time.Clock.systemUTC()));
+  }
+
+  public Authorization(Map<String, List<String>> allowedRoles, PodCidrs podCidrs, NodeProofs nodeProofs) {
+    this.nodeProofs = nodeProofs;
     this.allowedRoles = Map.copyOf(allowedRoles.entrySet().stream()
         .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> Set.copyOf(e.getValue()))));
     this.podCidrs = podCidrs;
@@ -32,22 +40,27 @@ public final class Authorization {
 
   /** The rules under {@code egress.security.allowed-roles} of {@code config}. */
   public static Authorization fromConfig(com.typesafe.config.Config config, PodCidrs podCidrs) {
+    return fromConfig(config, podCidrs, new NodeProofs(false, "", List.of(), java.time.Clock.systemUTC()));
+  }
+
+  /** The same, with node proofs checked by {@code nodeProofs}. */
+  public static Authorization fromConfig(com.typesafe.config.Config config, PodCidrs podCidrs, NodeProofs nodeProofs) {
     com.typesafe.config.Config roles = config.getConfig("egress.security.allowed-roles");
     Map<String, List<String>> rules = new java.util.HashMap<>();
     roles.root().keySet().forEach(k -> rules.put(k, roles.getStringList("\"" + k + "\"")));
-    return new Authorization(rules, podCidrs);
+    return new Authorization(rules, podCidrs, nodeProofs);
   }
 
   /** Returns normally if {@code signer} may send {@code message}; otherwise says why not. */
   public void check(Principal signer, Object message) throws Refused {
     String kind = message.getClass().getSimpleName();
     if (message instanceof GatewayNodeProtocol.AddPeer m) {
-      requireOwnNode(signer, kind, m.node());
+      requireOwnNode(signer, kind, m.node(), m.proof());
       requireOwnPod(signer, kind, m.node(), m.allowedIp());
     } else if (message instanceof GatewayNodeProtocol.RemovePeer m) {
-      requireOwnNode(signer, kind, m.node());
+      requireOwnNode(signer, kind, m.node(), m.proof());
     } else if (message instanceof GatewayNodeProtocol.PeersOfNode m) {
-      requireOwnNode(signer, kind, m.node());
+      requireOwnNode(signer, kind, m.node(), m.proof());
       for (String ip : m.peers().values()) {
         requireOwnPod(signer, kind, m.node(), ip);
       }
@@ -62,15 +75,30 @@ public final class Authorization {
     }
   }
 
-  private static void requireOwnNode(Principal signer, String kind, String claimed) throws Refused {
+  private void requireOwnNode(Principal signer, String kind, String claimed, NodeProof proof) throws Refused {
     if (!signer.hasRole(Roles.WORKER)) {
       throw new Refused(kind, signer, "only workers ask gateways for peers");
     }
     if (claimed == null || claimed.isEmpty()) {
       throw new Refused(kind, signer, "the request names no node");
     }
-    if (signer.node().isPresent() && !signer.node().get().equals(claimed)) {
-      throw new Refused(kind, signer, "asks for node " + claimed + " with the certificate of node " + signer.node().get());
+    if (signer.node().isPresent()) {
+      if (!signer.node().get().equals(claimed)) {
+        throw new Refused(kind, signer, "asks for node " + claimed + " with the certificate of node " + signer.node().get());
+      }
+      return;
+    }
+    if (!nodeProofs.required()) {
+      return;
+    }
+    String proven;
+    try {
+      proven = nodeProofs.nodeOf(proof);
+    } catch (IllegalArgumentException e) {
+      throw new Refused(kind, signer, "asks for node " + claimed + " without a valid node proof: " + e.getMessage());
+    }
+    if (!proven.equals(claimed)) {
+      throw new Refused(kind, signer, "asks for node " + claimed + " with the node proof of node " + proven);
     }
   }
 

@@ -22,6 +22,9 @@ public final class Security implements Extension {
   private final Seals seals;
   private final Authorization authorization;
   private final PodCidrs podCidrs = new PodCidrs();
+  private final NodeProofs nodeProofs;
+  private final Path ownProofFile;
+  private volatile OwnProof ownProof = new OwnProof(-1, null);
   private final Duration maxMessageAge;
   private final Metrics.Counter refusals;
 
@@ -33,7 +36,14 @@ public final class Security implements Extension {
         : Credentials.load(Path.of(key), Path.of(c.getString("cert-file")), Path.of(c.getString("ca-file")));
     this.seals = new Seals(own, enforce, Clock.systemUTC());
     this.maxMessageAge = c.getDuration("max-message-age");
-    this.authorization = Authorization.fromConfig(system.settings().config(), podCidrs);
+    Config np = c.getConfig("node-proof");
+    // a list, or (from an environment variable) one comma-separated string
+    java.util.List<String> subjects = np.getValue("subjects").valueType() == com.typesafe.config.ConfigValueType.LIST
+        ? np.getStringList("subjects")
+        : java.util.Arrays.stream(np.getString("subjects").split(",")).map(String::strip).filter(x -> !x.isEmpty()).toList();
+    this.nodeProofs = new NodeProofs(enforce && np.getBoolean("required"), np.getString("audience"), subjects, Clock.systemUTC());
+    this.ownProofFile = np.getString("token-file").isBlank() ? null : Path.of(np.getString("token-file"));
+    this.authorization = Authorization.fromConfig(system.settings().config(), podCidrs, nodeProofs);
     this.refusals = Metrics.get(system).counter("egress_refused_messages_total",
         "Messages and view entries refused: unsigned, forged, too old, or not allowed for the signer's role",
         "role", "kind");
@@ -60,6 +70,36 @@ public final class Security implements Extension {
   public PodCidrs podCidrs() {
     return podCidrs;
   }
+
+  /** The check of workers' node proofs: the app's wiring gives it the API server's signing keys on gateway members. */
+  public NodeProofs nodeProofs() {
+    return nodeProofs;
+  }
+
+  /**
+   * This member's node proof (a worker's projected ServiceAccount token, {@code egress.security.node-proof.token-file}),
+   * read again whenever the kubelet has rotated the file; empty without one.
+   */
+  public java.util.Optional<NodeProof> ownNodeProof() {
+    if (ownProofFile == null) {
+      return java.util.Optional.empty();
+    }
+    try {
+      long modified = java.nio.file.Files.getLastModifiedTime(ownProofFile).toMillis();
+      OwnProof known = ownProof;
+      if (known.modified() != modified) {
+        String token = java.nio.file.Files.readString(ownProofFile).strip();
+        known = new OwnProof(modified, token.isEmpty() ? null : new NodeProof(token));
+        ownProof = known;
+      }
+      return java.util.Optional.ofNullable(known.proof());
+    } catch (java.io.IOException e) {
+      log.warn("cannot read the node proof {}: {}", ownProofFile, e.getMessage());
+      return java.util.Optional.empty();
+    }
+  }
+
+  private record OwnProof(long modified, NodeProof proof) {}
 
   public Duration maxMessageAge() {
     return maxMessageAge;

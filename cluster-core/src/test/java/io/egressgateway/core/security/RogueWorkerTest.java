@@ -38,17 +38,24 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * Four members over mutual TLS, each with the certificate of its role: a controller, a gateway, the worker of
- * node w1 and a rogue holding a worker certificate (of node "rogue"). The rogue tries everything a worker
- * may not do; each attempt is refused, logged and counted, and nothing changes on the other members or in the
- * journal. The gateway hosts a stand-in for {@code GatewayNode} that journals every peer request it accepts.
+ * Five members over mutual TLS, each with the certificate of its role: a controller, a gateway, the worker of
+ * node w1 and a rogue holding a worker certificate (of node "rogue"), plus the worker of node w3 holding a
+ * worker certificate that names no node (as the chart issues them), which proves its node with its pod's
+ * ServiceAccount token (the gateway requires node proofs). The rogues try everything a worker may not do;
+ * each attempt is refused, logged and counted, and nothing changes on the other members or in the journal.
+ * The gateway hosts a stand-in for {@code GatewayNode} that journals every peer request it accepts.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RogueWorkerTest {
   private static final String W1_KEY = "uPAXGtc9gaKW7pdJMxu2WbPEcLVdHSc31XPkmaLNc3w=";
   private static final String ROGUE_KEY = "cm9ndWUtcm9ndWUtcm9ndWUtcm9ndWUtcm9ndWUtcm8=";
+  private static final String W3_KEY = "dzMtdzMtdzMtdzMtdzMtdzMtdzMtdzMtdzMtdzMtdzM=";
   private static final Duration SHORT = Duration.ofSeconds(3);
 
   /** The gateway's stand-in: journals each peer request it is given, in order. */
@@ -99,25 +106,47 @@ class RogueWorkerTest {
   static EgressMember gw1;
   static EgressMember w1;
   static EgressMember rogue;
+  static EgressMember w3;
+  static TestTokens apiServer;
 
   @BeforeAll
   static void start() {
     members = new TestMembers();
-    ctl = member("ctl", Roles.CONTROLLER, "controller", null);
-    gw1 = member("gw1", Roles.GATEWAY, "gateway", ctl);
+    try {
+      apiServer = new TestTokens("sa-key-1", false);
+      java.nio.file.Path token = java.nio.file.Files.createTempFile("node-proof", ".jwt");
+      token.toFile().deleteOnExit();
+      java.nio.file.Files.writeString(token, apiServer.workerToken("w3"));
+      ctl = member("ctl", Roles.CONTROLLER, "controller", null);
+      gw1 = member("gw1", Roles.GATEWAY, TestCertificates.memberConfig("gateway")
+          .withValue("egress.security.node-proof.required", com.typesafe.config.ConfigValueFactory.fromAnyRef(true))
+          .withValue("egress.security.node-proof.audience", com.typesafe.config.ConfigValueFactory.fromAnyRef(TestTokens.AUDIENCE))
+          .withValue("egress.security.node-proof.subjects", com.typesafe.config.ConfigValueFactory.fromIterable(List.of(TestTokens.WORKER_SA))),
+          ctl);
+      Security.get(gw1.system()).nodeProofs().useKeys(apiServer.jwksKeys());
+      w3 = member("w3", Roles.WORKER, TestCertificates.memberConfig("worker")
+          .withValue("egress.security.node-proof.token-file", com.typesafe.config.ConfigValueFactory.fromAnyRef(token.toString())), ctl);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
     NodePinned.init(gw1.system(), GatewayNodeProtocol.ENTITY_KEY, Roles.GATEWAY, ctx -> new PeerBook(ctx.getEntityId()));
     Security.get(gw1.system()).podCidrs().put("w1", List.of("10.244.1.0/24"));
     Security.get(gw1.system()).podCidrs().put("rogue", List.of("10.244.9.0/24"));
+    Security.get(gw1.system()).podCidrs().put("w3", List.of("10.244.3.0/24"));
     w1 = member("w1", Roles.WORKER, "worker-w1", ctl);
     rogue = member("rogue", Roles.WORKER, "rogue", ctl);
-    for (EgressMember m : List.of(ctl, w1, rogue)) {
+    for (EgressMember m : List.of(ctl, w1, rogue, w3)) {
       GatewayNodeProtocol.initProxy(m.system());
     }
-    TestMembers.awaitUp(ctl, 4);
+    TestMembers.awaitUp(ctl, 5);
   }
 
   private static EgressMember member(String node, String role, String identity, EgressMember seed) {
-    EgressMember m = members.start(node, List.of(role), seed, TestCertificates.memberConfig(identity));
+    return member(node, role, TestCertificates.memberConfig(identity), seed);
+  }
+
+  private static EgressMember member(String node, String role, com.typesafe.config.Config config, EgressMember seed) {
+    EgressMember m = members.start(node, List.of(role), seed, config);
     m.join();
     return m;
   }
@@ -128,6 +157,7 @@ class RogueWorkerTest {
   }
 
   @Test
+  @Order(1)
   void aRogueWorkerIsRefusedEverythingAndChangesNothing() throws Exception {
     // what the legitimate members do works
     ConfigView v1 = view(1);
@@ -200,6 +230,7 @@ class RogueWorkerTest {
   }
 
   @Test
+  @Order(2)
   void aRogueWorkerCannotWriteThePolicyView() throws Exception {
     var selector = new io.egressgateway.core.model.LabelSelection(Map.of("app", "batch"), List.of());
     var policy = new io.egressgateway.core.model.GatewayPolicy("batch", "uid-p", 1000, List.of("data"), selector, "egress/gw");
@@ -218,6 +249,50 @@ class RogueWorkerTest {
           "the rogue's policy entries refused on " + m.settings().nodeName());
       assertEquals(Map.of("batch", policy), PolicyViews.get(m.system()).current(), "policy view on " + m.settings().nodeName());
     }
+  }
+
+  @Test
+  @Order(3)
+  void aWorkerWhoseCertificateNamesNoNodeMayAskOnlyForThePodsOfTheNodeItsTokenProves() throws Exception {
+    List<String> before = book();
+    // what w3 may do: its own pod, under its own node, with its token
+    GatewayNodeProtocol.addPeer(w3.system(), "gw1", "w3", 1, "uid-1", W3_KEY, "10.244.3.10", Duration.ofSeconds(20))
+        .toCompletableFuture().get(25, TimeUnit.SECONDS);
+    List<String> accepted = new ArrayList<>(before);
+    accepted.add("add " + W3_KEY + " 10.244.3.10/32 for w3");
+    assertEquals(accepted, book());
+    long rows = journalRows();
+    Metrics.Counter gwRefused = refusals(gw1);
+    double adds = gwRefused.value("worker", "AddPeer");
+    double removes = gwRefused.value("worker", "RemovePeer");
+    double digests = gwRefused.value("worker", "PeersOfNode");
+
+    // 1. a pod of node w1, claiming to be w1: its token proves w3
+    refusedAsk(GatewayNodeProtocol.addPeer(w3.system(), "gw1", "w1", 2, "uid-1", ROGUE_KEY, "10.244.1.66", SHORT));
+    // 2. under its own node, a pod outside that node's pod CIDR
+    refusedAsk(GatewayNodeProtocol.addPeer(w3.system(), "gw1", "w3", 3, "uid-1", ROGUE_KEY, "10.244.1.67", SHORT));
+    // 3. w1's peer removed with no proof at all
+    refusedAsk(ask(w3, r -> new GatewayNodeProtocol.RemovePeer("uid-1", W1_KEY, r, "w1", null)));
+    // 4. a token for w1 signed by a key the API server never had
+    NodeProof forged = new NodeProof(new TestTokens(apiServer.kid, false).workerToken("w1"));
+    refusedAsk(ask(w3, r -> new GatewayNodeProtocol.AddPeer("uid-1", ROGUE_KEY, "10.244.1.68/32", r, "w1", 4, forged)));
+    // 5. a genuine token, but of another audience (one meant for the API server, say)
+    String apiToken = apiServer.token(TestTokens.WORKER_SA, "https://kubernetes.default.svc", "w1", System.currentTimeMillis() / 1000 + 600);
+    refusedAsk(ask(w3, r -> new GatewayNodeProtocol.AddPeer("uid-1", ROGUE_KEY, "10.244.1.69/32", r, "w1", 5, new NodeProof(apiToken))));
+    // 6. an empty list of w1's tunnels (the gateway would drop all of w1's peers), with w3's genuine token
+    GatewayNodeProtocol.tellPeersOfNode(w3.system(), "gw1", new GatewayNodeProtocol.PeersOfNode("w1", "uid-1", 10, Map.of()));
+
+    TestMembers.await(Duration.ofSeconds(15), () -> gwRefused.value("worker", "AddPeer") >= adds + 4
+            && gwRefused.value("worker", "RemovePeer") >= removes + 1 && gwRefused.value("worker", "PeersOfNode") >= digests + 1,
+        "the gateway refused and counted each request: " + Metrics.get(gw1.system()).scrape());
+    assertEquals(accepted, book(), "no peer request of the rogue reached the gateway's entity");
+    assertEquals(rows, journalRows(), "nothing journaled");
+  }
+
+  private static java.util.concurrent.CompletionStage<Done> ask(EgressMember from,
+      java.util.function.Function<ActorRef<StatusReply<Done>>, GatewayNodeProtocol.Command> request) {
+    return ClusterSharding.get(from.system()).entityRefFor(GatewayNodeProtocol.ENTITY_KEY, "gw1")
+        .<Done>askWithStatus(r -> request.apply(r), SHORT);
   }
 
   private static ConfigView view(long generation) {

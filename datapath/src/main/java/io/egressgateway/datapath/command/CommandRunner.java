@@ -38,26 +38,28 @@ public final class CommandRunner {
 
   private final Duration timeout;
   private final boolean ownSession;
+  private final List<String> prefix;
 
   public CommandRunner(Duration timeout) {
-    this(timeout, false);
+    this(timeout, false, List.of());
   }
 
   public CommandRunner() {
     this(Duration.ofSeconds(20));
   }
 
-  private CommandRunner(Duration timeout, boolean ownSession) {
+  private CommandRunner(Duration timeout, boolean ownSession, List<String> prefix) {
     if (timeout.isZero() || timeout.isNegative()) {
       throw new IllegalArgumentException("command timeout must be positive: " + timeout);
     }
     this.timeout = timeout;
     this.ownSession = ownSession;
+    this.prefix = List.copyOf(prefix);
   }
 
   /** The same runner with another timeout. */
   public CommandRunner withTimeout(Duration timeout) {
-    return new CommandRunner(timeout, ownSession);
+    return new CommandRunner(timeout, ownSession, prefix);
   }
 
   /**
@@ -65,7 +67,18 @@ public final class CommandRunner {
    * failures still name the command as given.
    */
   public CommandRunner inOwnSessions() {
-    return new CommandRunner(timeout, true);
+    return new CommandRunner(timeout, true, prefix);
+  }
+
+  /**
+   * The same runner, each command run through {@code prefix} (for example {@code nsenter} into a test's
+   * stand-in for a container, with that container's capabilities); results and failures still name the
+   * command as given.
+   */
+  public CommandRunner within(List<String> prefix) {
+    List<String> all = new ArrayList<>(this.prefix);
+    all.addAll(prefix);
+    return new CommandRunner(timeout, ownSession, all);
   }
 
   /**
@@ -119,7 +132,12 @@ public final class CommandRunner {
     requireNoControlCharacters(argv);
     Process p;
     try {
-      p = new ProcessBuilder(ownSession ? inOwnSession(argv) : argv).redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))
+      List<String> full = argv;
+      if (!prefix.isEmpty()) {
+        full = new ArrayList<>(prefix);
+        full.addAll(argv);
+      }
+      p = new ProcessBuilder(ownSession ? inOwnSession(full) : full).redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))
           : ProcessBuilder.Redirect.PIPE).start();
     } catch (IOException e) {
       return new Result(argv, -1, "", String.valueOf(e.getMessage()));

@@ -114,11 +114,29 @@ public final class Net {
     return new Link(m.group(1), m.group(2) == null ? "" : m.group(2), flags.matches(".*[<,]UP[,>].*"));
   }
 
-  /** Sets a sysctl inside {@code netns} (e.g. {@code net.ipv4.ip_forward=1}). */
+  /**
+   * Sets a sysctl inside {@code netns} (empty: this process's own; e.g. {@code net.ipv4.ip_forward=1}). Only
+   * written when it differs. A container that is not privileged has a read-only {@code /proc/sys}: the write
+   * runs in a mount namespace of its own ({@code ip netns exec} makes one; {@code unshare -m} for the own
+   * namespace) where {@code /proc/sys} is remounted writable, so the container's stays read-only. Needs
+   * {@code SYS_ADMIN} there, as {@code ip netns exec} does anyway.
+   */
   public static void sysctl(CommandRunner cmd, String netns, String key, String value) {
     if (key == null || !key.matches("[a-z0-9_]+(\\.[a-z0-9_]+)+") || value == null || !value.matches("[A-Za-z0-9_.-]{1,32}")) {
       throw new IllegalArgumentException("refused sysctl " + key + "=" + value);
     }
-    cmd.run(CommandRunner.inNetns(netns, List.of("sysctl", "-q", "-w", key + "=" + value)));
+    CommandRunner.Result now = cmd.attempt(CommandRunner.inNetns(netns, List.of("sysctl", "-n", key)));
+    if (now.ok() && now.stdout().strip().equals(value)) {
+      return;
+    }
+    List<String> write = List.of("sh", "-c", "mount -o remount,bind,rw /proc/sys 2>/dev/null; exec sysctl -q -w \"$1\"",
+        "sysctl", key + "=" + value);
+    if (netns == null || netns.isEmpty()) {
+      List<String> own = new ArrayList<>(List.of("unshare", "-m", "--propagation", "slave"));
+      own.addAll(write);
+      cmd.run(own);
+    } else {
+      cmd.run(CommandRunner.inNetns(netns, write));
+    }
   }
 }

@@ -318,12 +318,27 @@ public final class GoWireGuard extends WgCliBackend {
     return found;
   }
 
-  /** Matches {@code wireguard-go -f <name>} by its /proc cmdline (argv[0] may be a full path). */
+  /**
+   * Matches {@code wireguard-go -f <name>} by its /proc cmdline (argv[0] may be a full path). Without a holder,
+   * only a process of this member's own cgroup (its container) counts: in the host's PID namespace
+   * ({@code hostPID}, which the gateway has for its namespace holder) another container's wireguard-go may serve
+   * a device of the same name (the sandbox's gateway nodes share one PID namespace and serve the same configs).
+   */
   private boolean isServing(ProcessHandle h, String name) {
     try {
       byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "cmdline"));
       String[] argv = new String(raw, StandardCharsets.UTF_8).split("\0");
-      return argv.length >= 3 && argv[0].endsWith("wireguard-go") && argv[argv.length - 1].equals(name) && h.isAlive();
+      return argv.length >= 3 && argv[0].endsWith("wireguard-go") && argv[argv.length - 1].equals(name) && h.isAlive()
+          && (holder != null || sameCgroup(h.pid()));
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  private static boolean sameCgroup(long pid) {
+    try {
+      return Files.readString(Path.of("/proc", Long.toString(pid), "cgroup"))
+          .equals(Files.readString(Path.of("/proc/self/cgroup")));
     } catch (IOException | RuntimeException e) {
       return false;
     }

@@ -24,7 +24,8 @@ public record GatewaySettings(
     int probePort,
     Duration drainDelay,
     Duration verifyCache,
-    Duration metricsInterval) {
+    Duration metricsInterval,
+    String netnsHolder) {
 
   public static final String DISPATCHER = "egress.gateway.blocking-dispatcher";
 
@@ -53,6 +54,9 @@ public record GatewaySettings(
     if (probePort < 0 || probePort > 65535) {
       throw new IllegalArgumentException("egress.gateway.probe.port out of range: " + probePort);
     }
+    if (netnsHolder == null || !(netnsHolder.isEmpty() || netnsHolder.matches("/[A-Za-z0-9_./-]{1,200}"))) {
+      throw new IllegalArgumentException("egress.gateway.netns-holder must be empty or an absolute socket path, not '" + netnsHolder + "'");
+    }
     if (metricsInterval.isNegative()) {
       throw new IllegalArgumentException("egress.gateway.metrics-interval must be 0 (off) or positive, not " + metricsInterval);
     }
@@ -65,14 +69,14 @@ public record GatewaySettings(
       boolean probeEnabled, String probeBind, int probePort, Duration drainDelay, Duration verifyCache) {
     this(wireguardBackend, hostNetns, hostInterface, netnsPrefix, peerKeepaliveSeconds, bulkThreshold, coalesce, resyncInterval,
         retryInterval, viewGrace, peerHold, peerDigestExpiry, snapshotEvery, commandTimeout, probeEnabled, probeBind, probePort,
-        drainDelay, verifyCache, Duration.ZERO);
+        drainDelay, verifyCache, Duration.ZERO, "");
   }
 
   /** A copy with {@code metrics-interval} set. */
   public GatewaySettings withMetricsInterval(Duration value) {
     return new GatewaySettings(wireguardBackend, hostNetns, hostInterface, netnsPrefix, peerKeepaliveSeconds, bulkThreshold,
         coalesce, resyncInterval, retryInterval, viewGrace, peerHold, peerDigestExpiry, snapshotEvery, commandTimeout,
-        probeEnabled, probeBind, probePort, drainDelay, verifyCache, value);
+        probeEnabled, probeBind, probePort, drainDelay, verifyCache, value, netnsHolder);
   }
 
   /** Reads {@code egress.gateway} from the full configuration. */
@@ -98,7 +102,8 @@ public record GatewaySettings(
         c.getInt("probe.port"),
         c.getDuration("probe.drain-delay"),
         c.getDuration("probe.verify-cache"),
-        c.getDuration("metrics-interval"));
+        c.getDuration("metrics-interval"),
+        c.getString("netns-holder"));
   }
 
   private static void requirePositive(String key, Duration d) {

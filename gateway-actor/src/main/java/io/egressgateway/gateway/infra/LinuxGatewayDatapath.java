@@ -9,6 +9,7 @@ import io.egressgateway.datapath.model.WgConfig;
 import io.egressgateway.datapath.model.WgDump;
 import io.egressgateway.datapath.model.WgPeer;
 import io.egressgateway.datapath.net.Net;
+import io.egressgateway.datapath.net.NetnsStore;
 import io.egressgateway.datapath.net.Nft;
 import io.egressgateway.datapath.wireguard.WgDevice;
 import io.egressgateway.datapath.wireguard.WireGuardBackend;
@@ -33,7 +34,9 @@ import java.util.regex.Pattern;
  * adding a pod is one {@code wg set}, not one more route), and the nft table {@code egress_gateway} with the
  * SNAT rule. In the host namespace it owns the veth's host end and the secondary IP's route through it
  * (both vanish with the namespace), the pools' ILB frontend IPs on the host interface (label
- * {@code <if>:egw}), and one NAT exemption per config ({@link HostNat}).
+ * {@code <if>:egw}), and one NAT exemption per config ({@link HostNat}). The namespaces come from a
+ * {@link NetnsStore}: {@code ip netns add}, or the chart's namespace holder, which lets the member run
+ * unprivileged.
  *
  * <p>Persists: nothing. Observes: namespaces with our prefix, links, addresses, routes, rules, the nft
  * table and {@code wg show dump}.
@@ -53,6 +56,7 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
   private final String hostInterface;
   private final String frontendLabel;
   private final HostNat hostNat;
+  private final NetnsStore namespaces;
 
   /**
    * @param hostNetns        namespace of the node's host network; empty = the agent's own (production)
@@ -61,6 +65,13 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
    */
   public LinuxGatewayDatapath(CommandRunner cmd, WireGuardBackend wg, GatewayNames names, String hostNetns,
       int keepaliveSeconds, String hostInterface) {
+    this(cmd, wg, names, hostNetns, keepaliveSeconds, hostInterface, NetnsStore.local(cmd));
+  }
+
+  /** @param namespaces where the per-config namespaces come from ({@link NetnsStore#held} for the chart's holder) */
+  public LinuxGatewayDatapath(CommandRunner cmd, WireGuardBackend wg, GatewayNames names, String hostNetns,
+      int keepaliveSeconds, String hostInterface, NetnsStore namespaces) {
+    this.namespaces = namespaces;
     if (hostInterface == null || !hostInterface.matches("[A-Za-z0-9_.-]{1,11}") || hostInterface.startsWith("-")) {
       throw new IllegalArgumentException("host interface must be 1-11 of [A-Za-z0-9_.-]: '" + hostInterface + "'");
     }
@@ -77,7 +88,7 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
   @Override
   public Map<String, ObservedConfig> observe() {
     Map<String, ObservedConfig> out = new HashMap<>();
-    for (String ns : Net.listNetns(cmd)) {
+    for (String ns : namespaces.list()) {
       String uid = names.uidOf(ns);
       if (uid != null) {
         out.put(uid, observeNs(uid));
@@ -88,7 +99,7 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
 
   @Override
   public Optional<ObservedConfig> observe(String uid) {
-    return Net.netnsExists(names.netns(uid)) ? Optional.of(observeNs(uid)) : Optional.empty();
+    return namespaces.exists(names.netns(uid)) ? Optional.of(observeNs(uid)) : Optional.empty();
   }
 
   private ObservedConfig observeNs(String uid) {
@@ -124,7 +135,7 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
     if (!hostNetns.isEmpty() && !Net.netnsExists(hostNetns)) {
       throw new IllegalStateException("host namespace " + hostNetns + " does not exist");
     }
-    Net.ensureNetns(cmd, ns);
+    namespaces.ensure(ns);
     Net.sysctl(cmd, ns, "net.ipv4.ip_forward", "1");
     Net.sysctl(cmd, hostNetns, "net.ipv4.ip_forward", "1");
     if (Net.link(cmd, hostNetns, hv).isEmpty()) {
@@ -173,7 +184,7 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
   public Optional<ConfigSample> sample(String uid) {
     String ns = names.netns(uid);
     WgDevice dev = device(uid);
-    if (!Net.netnsExists(ns) || !wg.alive(dev)) {
+    if (!namespaces.exists(ns) || !wg.alive(dev)) {
       return Optional.empty();
     }
     List<ConfigSample.Peer> peers = new ArrayList<>();
@@ -216,7 +227,7 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
     if (Net.link(cmd, hostNetns, hv).isPresent()) {
       cmd.run(Net.ip(hostNetns, "link", "del", hv));
     }
-    Net.deleteNetns(cmd, names.netns(uid));
+    namespaces.delete(names.netns(uid));
   }
 
   @Override
