@@ -7,10 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
-import io.egressgateway.core.EgressMember;
-import io.egressgateway.core.Roles;
-import io.egressgateway.core.TestMembers;
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.core.view.ConfigViews;
 import io.egressgateway.kube.crd.DefaultRoute;
@@ -21,22 +17,15 @@ import io.egressgateway.kube.entity.GatewayConfig;
 import io.egressgateway.kube.infra.ControllerBridge;
 import io.egressgateway.kube.infra.Fabric8SgcApi;
 import io.egressgateway.kube.infra.InMemoryAzureProvisioner;
-import io.egressgateway.kube.infra.KubeBridgeSettings;
 import io.egressgateway.kube.infra.SgcMapping;
 import io.egressgateway.kube.model.SgcStatus;
 import io.egressgateway.testing.Eventually;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.http.RecordedRequest;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,12 +33,10 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
@@ -58,66 +45,24 @@ import org.junit.jupiter.api.TestMethodOrder;
  * Note the mock's gaps: CEL rules are not evaluated (the controller's own validation is what is tested),
  * and stale status updates are accepted.
  */
-@EnableKubernetesMockClient(crud = true)
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class ControllerTest {
-  static final String RELEASE_NS = "egress-system";
+class ControllerTest extends MockControllerTest {
   static final String NS = "apps";
   static final String BYO = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Network/publicIPPrefixes/byo";
 
-  static KubernetesClient client;
-  static KubernetesMockServer server;
-
-  TestMembers members;
-  EgressMember controller;
-  ControllerBridge bridge;
-  final InMemoryAzureProvisioner azure = new InMemoryAzureProvisioner();
-  KubeBridgeSettings settings;
+  InMemoryAzureProvisioner azure;
 
   @BeforeAll
-  void start() throws Exception {
-    for (String plural : List.of("staticgatewayconfigurations", "podendpoints", "gatewaystatuses")) {
-      String yaml = Files.readString(CrdFilesTest.GENERATED.resolve(plural + ".egressgateway.kubernetes.azure.com-v1.yml"));
-      client.resource(client.getKubernetesSerialization().unmarshal(yaml, CustomResourceDefinition.class)).create();
-    }
-    for (String ns : List.of(RELEASE_NS, NS, "other")) {
-      client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
-    }
-    gatewayNode("gw-1", "kubeegressgateway.azure.com/mode", "true", "gwpool");
-    gatewayNode("gw-2", "kubeegressgateway.azure.com/mode", "true", "gwpool");
-    gatewayNode("gw-3", "kubernetes.azure.com/mode", "gateway", "gwvmss");
+  void start() {
+    MockController.crds(client, "staticgatewayconfigurations", "podendpoints", "gatewaystatuses");
+    MockController.namespaces(client, RELEASE_NS, NS, "other");
+    MockController.gatewayNode(client, "gw-1", "gwpool");
+    MockController.gatewayNode(client, "gw-2", "gwpool");
+    MockController.gatewayNode(client, "gw-3", ControllerBridge.LABEL_GATEWAY_AKS, "gateway", "gwvmss");
     client.nodes().resource(new NodeBuilder().withNewMetadata().withName("worker-1")
-        .addToLabels("kubernetes.azure.com/agentpool", "gwpool").endMetadata().build()).create();
-    settings = KubeBridgeSettings.fromConfig(ConfigFactory.parseString("egress.kube-bridge.resync = 2s")
-            .withFallback(ConfigFactory.load()))
-        .withNamespace(RELEASE_NS);
-    members = new TestMembers();
-    startController();
-  }
-
-  void startController() {
-    controller = members.startUp("ctrl-1", List.of(Roles.CONTROLLER), null);
-    GatewayConfig.init(controller.system(),
-        new GatewayConfig.Ports(new Fabric8SgcApi(client, RELEASE_NS), azure, settings));
-    bridge = ControllerBridge.start(controller.system(), client, settings);
-  }
-
-  void stopController() {
-    bridge.close();
-    MockApiQuiet.await(client);
-    members.stop(controller);
-  }
-
-  @AfterAll
-  void stop() {
-    if (bridge != null) {
-      bridge.close();
-    }
-    if (members != null) {
-      members.close();
-    }
-    MockApiQuiet.await(client);
+        .addToLabels(ControllerBridge.LABEL_AGENT_POOL, "gwpool").endMetadata().build()).create();
+    ctl = MockController.start(client, "ctrl-1", "");
+    azure = ctl.azure();
   }
 
   @Test
@@ -218,7 +163,7 @@ class ControllerTest {
       assertFalse(sgc.getMetadata().getFinalizers().contains(StaticGatewayConfiguration.FINALIZER), name);
       assertNull(client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get(), name);
       assertFalse(azure.provisionedUids().contains(uid), name);
-      assertFalse(ConfigViews.get(controller.system()).current().containsKey(NS + "/" + name), name);
+      assertFalse(ConfigViews.get(ctl.system()).current().containsKey(NS + "/" + name), name);
     }
     StaticGatewayConfiguration after = get("neighbour");
     assertEquals(neighbour.getStatus(), after.getStatus());
@@ -252,9 +197,9 @@ class ControllerTest {
     // the watch went on: a config created after it is served, and the controller stays ready
     create("after-unmappable", s -> s.setGatewayNodepoolName("gwpool"));
     awaitReady("after-unmappable");
-    io.egressgateway.core.health.Watches watches = io.egressgateway.core.health.Watches.get(controller.system());
+    io.egressgateway.core.health.Watches watches = io.egressgateway.core.health.Watches.get(ctl.system());
     assertTrue(watches.allUp(), "every controller informer watching: " + watches.down());
-    String scrape = io.egressgateway.core.metrics.Metrics.get(controller.system()).scrape();
+    String scrape = io.egressgateway.core.metrics.Metrics.get(ctl.system()).scrape();
     assertTrue(scrape.contains("egress_informer_up{resource=\"staticgatewayconfigurations\"} 1"), scrape);
     assertTrue(scrape.contains("egress_informer_restarts_total{resource=\"staticgatewayconfigurations\"} 0"), scrape);
     // once readable it provisions like any other
@@ -273,7 +218,7 @@ class ControllerTest {
     String oldKey = SgcMapping.status(sgc.getStatus()).publicKey();
     client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).delete();
     await(() -> {
-      ConfigView v = ConfigViews.get(controller.system()).current().get(NS + "/rekey");
+      ConfigView v = ConfigViews.get(ctl.system()).current().get(NS + "/rekey");
       return v != null && !v.gatewayPublicKey().equals(oldKey);
     }, "a new gateway key in the view");
     Secret secret = client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get();
@@ -307,7 +252,7 @@ class ControllerTest {
     await(() -> get("doomed") == null, "SGC gone once its finalizer was removed");
     assertFalse(azure.provisionedUids().contains(uid), "Azure released");
     assertNull(client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get(), "key Secret removed");
-    await(() -> !ConfigViews.get(controller.system()).current().containsKey(NS + "/doomed"), "view removed");
+    await(() -> !ConfigViews.get(ctl.system()).current().containsKey(NS + "/doomed"), "view removed");
     awaitEvent("doomed", "Normal", "CleanedUp");
   }
 
@@ -330,13 +275,13 @@ class ControllerTest {
     Map<String, StaticGatewayConfiguration> before = new java.util.TreeMap<>();
     client.resources(StaticGatewayConfiguration.class).inNamespace(NS).list().getItems()
         .forEach(s -> before.put(s.getMetadata().getName(), s));
-    Map<String, ConfigView> viewsBefore = Map.copyOf(ConfigViews.get(controller.system()).current());
+    Map<String, ConfigView> viewsBefore = Map.copyOf(ConfigViews.get(ctl.system()).current());
     int azureWrites = azure.mutations();
-    stopController();
+    ctl.stop();
     drainRequests();
-    startController();
+    ctl.start();
     // the new member rebuilds the view from the journal and the caches; wait for every config in it
-    await(() -> ConfigViews.get(controller.system()).current().keySet().containsAll(viewsBefore.keySet()),
+    await(() -> ConfigViews.get(ctl.system()).current().keySet().containsAll(viewsBefore.keySet()),
         "view rebuilt after restart");
     // two more reconcile passes of every provisioned config (the resync rounds): each asks Azure once
     Map<String, Integer> asked = new java.util.HashMap<>();
@@ -344,7 +289,7 @@ class ControllerTest {
     assertFalse(asked.isEmpty(), "configs to watch");
     await(() -> asked.entrySet().stream().allMatch(e -> azure.requests(e.getKey()).size() >= e.getValue() + 2),
         "two resync rounds");
-    assertEquals(viewsBefore, ConfigViews.get(controller.system()).current());
+    assertEquals(viewsBefore, ConfigViews.get(ctl.system()).current());
     List<String> writes = new ArrayList<>();
     List<RecordedRequest> requests = drainRequests();
     assertTrue(requests.stream().anyMatch(r -> r.getPath().contains("staticgatewayconfigurations")),
@@ -367,14 +312,14 @@ class ControllerTest {
     create("orphan", s -> s.setGatewayNodepoolName("gwpool"));
     String uid = awaitReady("orphan").getMetadata().getUid();
     awaitView(NS + "/orphan", ConfigView::ready);
-    stopController();
+    ctl.stop();
     StaticGatewayConfiguration sgc = get("orphan");
     sgc.getMetadata().setFinalizers(List.of());
     client.resource(sgc).update();
     client.resources(StaticGatewayConfiguration.class).inNamespace(NS).withName("orphan").delete();
     await(() -> get("orphan") == null, "SGC removed without the controller");
     assertTrue(azure.provisionedUids().contains(uid));
-    startController();
+    ctl.start();
     await(() -> !azure.provisionedUids().contains(uid), "Azure released by the restarted controller");
     await(() -> client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get() == null, "key Secret removed");
   }
@@ -390,19 +335,8 @@ class ControllerTest {
     return out;
   }
 
-  void gatewayNode(String name, String label, String value, String pool) {
-    client.nodes().resource(new NodeBuilder().withNewMetadata().withName(name)
-        .addToLabels(label, value).addToLabels("kubernetes.azure.com/agentpool", pool).endMetadata().build()).create();
-  }
-
   void create(String name, Consumer<StaticGatewayConfigurationSpec> spec) {
-    StaticGatewayConfiguration sgc = new StaticGatewayConfiguration();
-    sgc.getMetadata().setName(name);
-    sgc.getMetadata().setNamespace(NS);
-    StaticGatewayConfigurationSpec s = new StaticGatewayConfigurationSpec();
-    spec.accept(s);
-    sgc.setSpec(s);
-    client.resource(sgc).create();
+    MockController.createSgc(client, NS, name, spec);
   }
 
   void createGeneric(String name, Map<String, Object> spec) {
@@ -433,7 +367,7 @@ class ControllerTest {
   }
 
   ConfigView view(String name) {
-    return ConfigViews.get(controller.system()).current().get(NS + "/" + name);
+    return ConfigViews.get(ctl.system()).current().get(NS + "/" + name);
   }
 
   List<String> nodesOf(String name) {
@@ -447,10 +381,10 @@ class ControllerTest {
 
   ConfigView awaitView(String key, java.util.function.Predicate<ConfigView> p) {
     await(() -> {
-      ConfigView v = ConfigViews.get(controller.system()).current().get(key);
+      ConfigView v = ConfigViews.get(ctl.system()).current().get(key);
       return v != null && p.test(v);
     }, "view of " + key);
-    return ConfigViews.get(controller.system()).current().get(key);
+    return ConfigViews.get(ctl.system()).current().get(key);
   }
 
   List<Event> events(String name) {

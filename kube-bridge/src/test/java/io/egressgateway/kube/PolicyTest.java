@@ -4,37 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
-import io.egressgateway.core.EgressMember;
-import io.egressgateway.core.Roles;
-import io.egressgateway.core.TestMembers;
 import io.egressgateway.core.model.GatewayPolicy;
 import io.egressgateway.core.view.PolicyViews;
 import io.egressgateway.kube.crd.StaticGatewayConfiguration;
-import io.egressgateway.kube.crd.StaticGatewayConfigurationSpec;
-import io.egressgateway.kube.entity.GatewayConfig;
-import io.egressgateway.kube.infra.ControllerBridge;
-import io.egressgateway.kube.infra.Fabric8SgcApi;
-import io.egressgateway.kube.infra.InMemoryAzureProvisioner;
-import io.egressgateway.kube.infra.KubeBridgeSettings;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import java.nio.file.Files;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
@@ -43,65 +25,27 @@ import org.junit.jupiter.api.TestMethodOrder;
  * its configuration exists; a malformed one selects nothing and takes nothing down; a deleted one leaves the view.
  * The mock does not validate the CRD schema, which is what lets a malformed policy in here at all.
  */
-@EnableKubernetesMockClient(crud = true)
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class PolicyTest {
-  static final String RELEASE_NS = "egress-system";
+class PolicyTest extends MockControllerTest {
   static final ResourceDefinitionContext POLICY = new ResourceDefinitionContext.Builder()
       .withGroup(StaticGatewayConfiguration.GROUP).withVersion(StaticGatewayConfiguration.VERSION)
       .withKind("EgressGatewayPolicy").withPlural("egressgatewaypolicies").withNamespaced(false).build();
 
-  static KubernetesClient client;
-  static KubernetesMockServer server;
-
-  TestMembers members;
-  EgressMember controller;
-  ControllerBridge bridge;
   PolicyViews view;
 
   @BeforeAll
-  void start() throws Exception {
-    for (String plural : List.of("staticgatewayconfigurations", "podendpoints", "gatewaystatuses", "egressprefixgrants",
-        "egressgatewaypolicies")) {
-      String yaml = Files.readString(CrdFilesTest.GENERATED.resolve(plural + ".egressgateway.kubernetes.azure.com-v1.yml"));
-      client.resource(client.getKubernetesSerialization().unmarshal(yaml, CustomResourceDefinition.class)).create();
-    }
-    namespace(RELEASE_NS, Map.of());
-    namespace("egress", Map.of());
+  void start() {
+    MockController.crds(client, "staticgatewayconfigurations", "podendpoints", "gatewaystatuses", "egressprefixgrants",
+        "egressgatewaypolicies");
+    MockController.namespaces(client, RELEASE_NS, "egress");
     namespace("data-1", Map.of("team", "data"));
     namespace("data-2", Map.of("team", "other"));
     namespace("web", Map.of("team", "web"));
-    client.nodes().resource(new NodeBuilder().withNewMetadata().withName("gw-1").addToLabels("kubeegressgateway.azure.com/mode", "true")
-        .addToLabels("kubernetes.azure.com/agentpool", "gwpool").endMetadata().build()).create();
-    StaticGatewayConfiguration sgc = new StaticGatewayConfiguration();
-    sgc.getMetadata().setName("gw");
-    sgc.getMetadata().setNamespace("egress");
-    StaticGatewayConfigurationSpec spec = new StaticGatewayConfigurationSpec();
-    spec.setGatewayNodepoolName("gwpool");
-    sgc.setSpec(spec);
-    client.resource(sgc).create();
-
-    KubeBridgeSettings settings = KubeBridgeSettings.fromConfig(ConfigFactory.parseString("egress.kube-bridge.resync = 2s")
-        .withFallback(ConfigFactory.load())).withNamespace(RELEASE_NS);
-    assertTrue(settings.policiesEnabled(), "policies are on by default");
-    members = new TestMembers();
-    controller = members.startUp("ctrl-policies", List.of(Roles.CONTROLLER), null);
-    GatewayConfig.init(controller.system(), new GatewayConfig.Ports(new Fabric8SgcApi(client, RELEASE_NS),
-        new InMemoryAzureProvisioner(), settings));
-    bridge = ControllerBridge.start(controller.system(), client, settings);
-    view = PolicyViews.get(controller.system());
-  }
-
-  @AfterAll
-  void stop() {
-    if (bridge != null) {
-      bridge.close();
-    }
-    if (members != null) {
-      members.close();
-    }
-    MockApiQuiet.await(client);
+    MockController.gatewayNode(client, "gw-1", "gwpool");
+    MockController.createSgc(client, "egress", "gw", s -> s.setGatewayNodepoolName("gwpool"));
+    ctl = MockController.start(client, "ctrl-policies", "");
+    assertTrue(ctl.settings().policiesEnabled(), "policies are on by default");
+    view = PolicyViews.get(ctl.system());
   }
 
   @Test

@@ -4,42 +4,25 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
-import io.egressgateway.core.EgressMember;
-import io.egressgateway.core.Roles;
-import io.egressgateway.core.TestMembers;
 import io.egressgateway.core.health.Watches;
 import io.egressgateway.core.metrics.Metrics;
 import io.egressgateway.kube.crd.StaticGatewayConfiguration;
 import io.egressgateway.kube.crd.StaticGatewayConfigurationSpec;
-import io.egressgateway.kube.entity.GatewayConfig;
-import io.egressgateway.kube.infra.ControllerBridge;
-import io.egressgateway.kube.infra.Fabric8SgcApi;
 import io.egressgateway.kube.infra.InMemoryAzureProvisioner;
-import io.egressgateway.kube.infra.KubeBridgeSettings;
 import io.egressgateway.kube.infra.SgcMapping;
 import io.egressgateway.kube.model.SgcStatus;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
@@ -50,11 +33,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * namespace's labels. The mock does not validate the
  * CRD schema, which is what lets malformed grants in here at all.
  */
-@EnableKubernetesMockClient(crud = true)
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class PrefixGrantTest {
-  static final String RELEASE_NS = "egress-system";
+class PrefixGrantTest extends MockControllerTest {
   static final String NS = "team-a";
   static final String OTHER = "team-b";
   static final String LABELLED = "team-c";
@@ -63,48 +43,19 @@ class PrefixGrantTest {
       .withGroup(StaticGatewayConfiguration.GROUP).withVersion(StaticGatewayConfiguration.VERSION)
       .withKind("EgressPrefixGrant").withPlural("egressprefixgrants").withNamespaced(false).build();
 
-  static KubernetesClient client;
-  static KubernetesMockServer server;
-
-  TestMembers members;
-  EgressMember controller;
-  ControllerBridge bridge;
-  final InMemoryAzureProvisioner azure = new InMemoryAzureProvisioner();
+  InMemoryAzureProvisioner azure;
 
   @BeforeAll
-  void start() throws Exception {
-    for (String plural : List.of("staticgatewayconfigurations", "podendpoints", "gatewaystatuses", "egressprefixgrants")) {
-      String yaml = Files.readString(CrdFilesTest.GENERATED.resolve(plural + ".egressgateway.kubernetes.azure.com-v1.yml"));
-      client.resource(client.getKubernetesSerialization().unmarshal(yaml, CustomResourceDefinition.class)).create();
-    }
-    for (String ns : List.of(RELEASE_NS, NS, OTHER, LABELLED, "default")) {
-      client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
-    }
-    for (String gw : List.of("gw-1", "gw-2")) {
-      client.nodes().resource(new NodeBuilder().withNewMetadata().withName(gw).addToLabels("kubeegressgateway.azure.com/mode", "true")
-          .addToLabels("kubernetes.azure.com/agentpool", "gwpool").endMetadata().build()).create();
-    }
+  void start() {
+    MockController.crds(client, "staticgatewayconfigurations", "podendpoints", "gatewaystatuses", "egressprefixgrants");
+    MockController.namespaces(client, RELEASE_NS, NS, OTHER, LABELLED, "default");
+    MockController.gatewayNode(client, "gw-1", "gwpool");
+    MockController.gatewayNode(client, "gw-2", "gwpool");
     // granted before the controller starts: honoured from the first snapshot on
     grant("early", List.of(PREFIX + "early"), List.of(NS));
-    KubeBridgeSettings settings = KubeBridgeSettings.fromConfig(ConfigFactory.parseString(
-            "egress.kube-bridge { resync = 2s, prefix-grants.enforce = true }").withFallback(ConfigFactory.load()))
-        .withNamespace(RELEASE_NS);
-    assertTrue(settings.prefixGrantsEnforced());
-    members = new TestMembers();
-    controller = members.startUp("ctrl-grants", List.of(Roles.CONTROLLER), null);
-    GatewayConfig.init(controller.system(), new GatewayConfig.Ports(new Fabric8SgcApi(client, RELEASE_NS), azure, settings));
-    bridge = ControllerBridge.start(controller.system(), client, settings);
-  }
-
-  @AfterAll
-  void stop() {
-    if (bridge != null) {
-      bridge.close();
-    }
-    if (members != null) {
-      members.close();
-    }
-    MockApiQuiet.await(client);
+    ctl = MockController.start(client, "ctrl-grants", "prefix-grants.enforce = true");
+    assertTrue(ctl.settings().prefixGrantsEnforced());
+    azure = ctl.azure();
   }
 
   @Test
@@ -219,9 +170,9 @@ class PrefixGrantTest {
     assertTrue(status(NS, "early").condition(SgcStatus.ACCEPTED).orElseThrow().isTrue());
     create(NS, "after-broken", s -> s.setGatewayNodepoolName("gwpool"));
     awaitReady(NS, "after-broken");
-    Watches watches = Watches.get(controller.system());
+    Watches watches = Watches.get(ctl.system());
     assertTrue(watches.allUp(), "every controller informer watching: " + watches.down());
-    String scrape = Metrics.get(controller.system()).scrape();
+    String scrape = Metrics.get(ctl.system()).scrape();
     assertTrue(scrape.contains("egress_informer_up{resource=\"egressprefixgrants\"} 1"), scrape);
     assertTrue(scrape.contains("egress_informer_restarts_total{resource=\"egressprefixgrants\"} 0"), scrape);
     // fixed: grants as written
@@ -282,13 +233,7 @@ class PrefixGrantTest {
   }
 
   void create(String ns, String name, Consumer<StaticGatewayConfigurationSpec> spec) {
-    StaticGatewayConfiguration sgc = new StaticGatewayConfiguration();
-    sgc.getMetadata().setName(name);
-    sgc.getMetadata().setNamespace(ns);
-    StaticGatewayConfigurationSpec s = new StaticGatewayConfigurationSpec();
-    spec.accept(s);
-    sgc.setSpec(s);
-    client.resource(sgc).create();
+    MockController.createSgc(client, ns, name, spec);
   }
 
   void deleteSgc(String ns, String name) {

@@ -4,36 +4,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
-import io.egressgateway.core.EgressMember;
-import io.egressgateway.core.Roles;
 import io.egressgateway.core.TestMembers;
 import io.egressgateway.core.view.ConfigViews;
 import io.egressgateway.kube.crd.StaticGatewayConfiguration;
-import io.egressgateway.kube.entity.GatewayConfig;
 import io.egressgateway.kube.infra.ControllerBridge;
-import io.egressgateway.kube.infra.Fabric8SgcApi;
 import io.egressgateway.kube.infra.InMemoryAzureProvisioner;
-import io.egressgateway.kube.infra.KubeBridgeSettings;
 import io.egressgateway.kube.infra.SgcMapping;
 import io.egressgateway.kube.model.SgcStatus;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * The SGC half of the bad-input corpus: every entry is applied as a user (or a newer client) could write it,
@@ -41,20 +26,11 @@ import org.junit.jupiter.api.TestInstance;
  * with nothing provisioned for it; a valid neighbour applied first keeps its status untouched throughout, and a
  * valid configuration applied after all of them is still served.
  */
-@EnableKubernetesMockClient(crud = true)
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class SgcBadInputTest {
+class SgcBadInputTest extends MockControllerTest {
   static final String NS = "corpus";
-  static final String RELEASE_NS = "egress-system";
   static final String BYO = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Network/publicIPPrefixes/byo-corpus";
 
-  static KubernetesClient client;
-  static KubernetesMockServer server;
-
-  TestMembers members;
-  EgressMember controller;
-  ControllerBridge bridge;
-  final InMemoryAzureProvisioner azure = new InMemoryAzureProvisioner();
+  InMemoryAzureProvisioner azure;
 
   /** name, spec as written (null: no spec at all), expected Accepted reason. */
   record Bad(String name, Map<String, Object> spec, String reason) {}
@@ -100,35 +76,13 @@ class SgcBadInputTest {
       new Bad("cidrs-an-object", spec("gatewayNodepoolName", "gwpool", "excludeCidrs", spec("a", "10.0.0.0/8")), "UnreadableSpec"));
 
   @BeforeAll
-  void start() throws Exception {
-    for (String plural : List.of("staticgatewayconfigurations", "podendpoints", "gatewaystatuses")) {
-      String yaml = Files.readString(CrdFilesTest.GENERATED.resolve(plural + ".egressgateway.kubernetes.azure.com-v1.yml"));
-      client.resource(client.getKubernetesSerialization().unmarshal(yaml, CustomResourceDefinition.class)).create();
-    }
-    for (String ns : List.of(RELEASE_NS, NS)) {
-      client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
-    }
-    for (String gw : List.of("gw-1", "gw-2")) {
-      client.nodes().resource(new NodeBuilder().withNewMetadata().withName(gw).addToLabels("kubeegressgateway.azure.com/mode", "true")
-          .addToLabels("kubernetes.azure.com/agentpool", "gwpool").endMetadata().build()).create();
-    }
-    KubeBridgeSettings settings = KubeBridgeSettings.fromConfig(ConfigFactory.parseString("egress.kube-bridge.resync = 2s")
-        .withFallback(ConfigFactory.load())).withNamespace(RELEASE_NS);
-    members = new TestMembers();
-    controller = members.startUp("ctrl-corpus", List.of(Roles.CONTROLLER), null);
-    GatewayConfig.init(controller.system(), new GatewayConfig.Ports(new Fabric8SgcApi(client, RELEASE_NS), azure, settings));
-    bridge = ControllerBridge.start(controller.system(), client, settings);
-  }
-
-  @AfterAll
-  void stop() {
-    if (bridge != null) {
-      bridge.close();
-    }
-    if (members != null) {
-      members.close();
-    }
-    MockApiQuiet.await(client);
+  void start() {
+    MockController.crds(client, "staticgatewayconfigurations", "podendpoints", "gatewaystatuses");
+    MockController.namespaces(client, RELEASE_NS, NS);
+    MockController.gatewayNode(client, "gw-1", "gwpool");
+    MockController.gatewayNode(client, "gw-2", "gwpool");
+    ctl = MockController.start(client, "ctrl-corpus", "");
+    azure = ctl.azure();
   }
 
   @Test
@@ -150,7 +104,7 @@ class SgcBadInputTest {
       assertFalse(g.getMetadata().getFinalizers() != null
           && g.getMetadata().getFinalizers().contains(StaticGatewayConfiguration.FINALIZER), b.name());
       assertFalse(azure.provisionedUids().contains(g.getMetadata().getUid()), b.name());
-      assertFalse(ConfigViews.get(controller.system()).current().containsKey(NS + "/" + b.name()), b.name());
+      assertFalse(ConfigViews.get(ctl.system()).current().containsKey(NS + "/" + b.name()), b.name());
     }
     assertEquals(neighbourStatus, sgc("neighbour").getAdditionalProperties().get("status"), "the neighbour's status is untouched");
     apply("after", spec("gatewayNodepoolName", "gwpool"));
@@ -207,7 +161,7 @@ class SgcBadInputTest {
     assertFalse(SgcMapping.status(sgc("foreign-secret"), client.getKubernetesSerialization()).isReady());
     assertEquals(foreign.getData(), client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get().getData(),
         "the foreign Secret is unchanged");
-    var view = ConfigViews.get(controller.system()).current().get(NS + "/foreign-secret");
+    var view = ConfigViews.get(ctl.system()).current().get(NS + "/foreign-secret");
     assertTrue(view == null || !view.ready(), "never served");
     client.genericKubernetesResources(ControllerBridge.SGC_KIND).inNamespace(NS).withName("foreign-secret").delete();
     TestMembers.await(Duration.ofSeconds(30), () -> sgc("foreign-secret") == null, "deleted");

@@ -2,49 +2,31 @@ package io.egressgateway.core.view;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
-import akka.actor.typed.Behavior;
 import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
-import akka.actor.typed.Props;
-import akka.actor.typed.javadsl.AskPattern;
-import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.ddata.Key;
 import akka.cluster.ddata.LWWMap;
 import akka.cluster.ddata.LWWMapKey;
 import akka.cluster.ddata.SelfUniqueAddress;
 import akka.cluster.ddata.typed.javadsl.DistributedData;
 import akka.cluster.ddata.typed.javadsl.Replicator;
-import akka.cluster.ddata.typed.javadsl.ReplicatorMessageAdapter;
-import akka.serialization.jackson.JacksonObjectMapperProvider;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.cbor.CBORFactory;
-import io.egressgateway.core.Roles;
-import io.egressgateway.core.security.Principal;
-import io.egressgateway.core.security.Refused;
 import io.egressgateway.core.security.SealedValue;
-import io.egressgateway.core.security.Seals;
-import io.egressgateway.core.security.Security;
-import java.io.IOException;
-import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
- * The replicated view of all gateway configurations (Akka Distributed Data, an {@link LWWMap} keyed by
- * {@code namespace/name}). Each member keeps the latest map in memory, so readers on the CNI path pay one
- * volatile read. Writers ({@code GatewayConfig} on controllers) publish whole {@link ConfigView} values;
- * last writer wins per config, and there is exactly one writer per config (its sharded entity).
+ * The replicated view of all gateway configurations, keyed by {@code namespace/name}: a {@link SignedView} of
+ * {@link ConfigView}s (context {@code config-view:<key>}). Each member keeps the latest map in memory, so readers on
+ * the CNI path pay one volatile read. Writers ({@code GatewayConfig} on controllers) publish whole {@link ConfigView}
+ * values; last writer wins per config, and there is exactly one writer per config (its sharded entity). With
+ * {@code egress.security.enforce} on, readers take only controller-signed entries, for the key they are stored under,
+ * never older than the one already read (see {@link SignedView}).
  *
- * <p>Every entry is signed by the member that wrote it ({@link Seals}, context {@code config-view:<key>}) and
- * verified by each reader when it changes: with {@code egress.security.enforce} on, a reader takes only entries
- * signed by a controller certificate, for the key they are stored under, and never older than the entry it
- * already has (a replayed old entry is refused). A removal is a signed empty entry, so a member that deletes
- * keys from the map removes nothing: readers keep the last entry they verified. Refusals are logged and counted
- * once per entry. Old-release members read {@link #LEGACY_KEY}, which controllers still write unsigned.
+ * <p>Old-release members read {@link #LEGACY_KEY}, which controllers still write unsigned (best effort, never read
+ * here).
  */
 public final class ConfigViews implements Extension {
 
@@ -52,22 +34,14 @@ public final class ConfigViews implements Extension {
   public static final Key<LWWMap<String, SealedValue>> KEY = LWWMapKey.create("egress-config-view-signed");
   /** Plain entries for members of the previous release during a rolling upgrade; never read here. */
   public static final Key<LWWMap<String, ConfigView>> LEGACY_KEY = LWWMapKey.create("egress-config-view");
-  private static final Duration WRITE_TIMEOUT = Duration.ofSeconds(3);
 
   private final ActorSystem<?> system;
-  private final Security security;
-  private final ObjectMapper mapper;
-  private final ActorRef<Command> keeper;
-  private final CopyOnWriteArrayList<Consumer<Map<String, ConfigView>>> listeners = new CopyOnWriteArrayList<>();
-  private volatile Map<String, ConfigView> current = Map.of();
+  private final SignedView<ConfigView> view;
 
   private ConfigViews(ActorSystem<?> system) {
     this.system = system;
-    // made now, not at the first publish, whose caller waits only WRITE_TIMEOUT
-    this.security = Security.get(system);
-    this.mapper = JacksonObjectMapperProvider.get(akka.actor.typed.javadsl.Adapter.toClassic(system))
-        .getOrCreate("jackson-cbor", Optional.of(new CBORFactory()));
-    this.keeper = system.systemActorOf(keeper(), "egress-config-views", Props.empty());
+    this.view = new SignedView<>(system, new SignedView.Spec<>(KEY, "egress-config-views", ConfigView.class,
+        ConfigView::key, "ConfigView", "config-view", "config", "configuration view"));
   }
 
   public static ConfigViews get(ActorSystem<?> system) {
@@ -76,11 +50,11 @@ public final class ConfigViews implements Extension {
 
   /** All configs as this member currently sees them. Never blocks. */
   public Map<String, ConfigView> current() {
-    return current;
+    return view.current();
   }
 
   public Optional<ConfigView> find(String key) {
-    return Optional.ofNullable(current.get(key));
+    return Optional.ofNullable(view.current().get(key));
   }
 
   /**
@@ -88,165 +62,34 @@ public final class ConfigViews implements Extension {
    * actor's thread: they must be quick and must not block (typically they tell an actor).
    */
   public void subscribe(Consumer<Map<String, ConfigView>> listener) {
-    listeners.add(listener);
-    listener.accept(current);
+    view.subscribe(listener);
   }
 
   public void unsubscribe(Consumer<Map<String, ConfigView>> listener) {
-    listeners.remove(listener);
+    view.unsubscribe(listener);
   }
 
   /** Publishes (replaces) one config's view; completes when the local replica has it. */
-  public CompletionStage<Boolean> publish(ConfigView view) {
-    return AskPattern.ask(keeper, (ActorRef<Boolean> r) -> new Put(view, r), WRITE_TIMEOUT, system.scheduler());
+  public CompletionStage<Boolean> publish(ConfigView config) {
+    legacy(map -> map.put(self(), config.key(), config));
+    return view.publish(config);
   }
 
   /** Removes one config's view; completes when the local replica no longer has it. */
   public CompletionStage<Boolean> remove(String key) {
-    return AskPattern.ask(keeper, (ActorRef<Boolean> r) -> new Remove(key, r), WRITE_TIMEOUT, system.scheduler());
+    legacy(map -> map.remove(self(), key));
+    return view.remove(key);
   }
 
-  // --- the keeper actor: owns the replicator subscription and the writes ---
-
-  private sealed interface Command {}
-
-  private record Put(ConfigView view, ActorRef<Boolean> replyTo) implements Command {}
-
-  private record Remove(String key, ActorRef<Boolean> replyTo) implements Command {}
-
-  private record Changed(Replicator.SubscribeResponse<LWWMap<String, SealedValue>> response) implements Command {}
-
-  private record Written(Replicator.UpdateResponse<LWWMap<String, SealedValue>> response, ActorRef<Boolean> replyTo)
-      implements Command {}
-
-  private record LegacyWritten(Replicator.UpdateResponse<LWWMap<String, ConfigView>> response) implements Command {}
-
-  /** The entry a reader took for a key: its view (null once removed) and when it was signed. */
-  private record Accepted(ConfigView view, long signedAt, SealedValue from) {}
-
-  private final Map<String, Accepted> accepted = new HashMap<>();
-  private final Map<String, SealedValue> refused = new HashMap<>();
-
-  private Behavior<Command> keeper() {
-    return Behaviors.setup(
-        ctx -> {
-          SelfUniqueAddress self = DistributedData.get(ctx.getSystem()).selfUniqueAddress();
-          return DistributedData.withReplicatorMessageAdapter(
-              (ReplicatorMessageAdapter<Command, LWWMap<String, SealedValue>> replicator) ->
-                  DistributedData.withReplicatorMessageAdapter(
-                      (ReplicatorMessageAdapter<Command, LWWMap<String, ConfigView>> legacy) -> {
-                        replicator.subscribe(KEY, Changed::new);
-                        return Behaviors.receive(Command.class)
-                            .onMessage(Put.class, m -> onPut(replicator, legacy, self, m))
-                            .onMessage(Remove.class, m -> onRemove(replicator, legacy, self, m))
-                            .onMessage(Changed.class, this::onChanged)
-                            .onMessage(Written.class, this::onWritten)
-                            .onMessage(LegacyWritten.class, m -> Behaviors.same())
-                            .build();
-                      }));
-        });
+  /** The unsigned entry for the previous release: written locally, no answer awaited. */
+  private void legacy(Function<LWWMap<String, ConfigView>, LWWMap<String, ConfigView>> modify) {
+    ActorRef<Replicator.UpdateResponse<LWWMap<String, ConfigView>>> ignore = system.ignoreRef();
+    DistributedData.get(system).replicator()
+        .tell(new Replicator.Update<>(LEGACY_KEY, LWWMap.empty(), Replicator.writeLocal(), ignore, modify));
   }
 
-  private Behavior<Command> onPut(ReplicatorMessageAdapter<Command, LWWMap<String, SealedValue>> replicator,
-      ReplicatorMessageAdapter<Command, LWWMap<String, ConfigView>> legacy, SelfUniqueAddress self, Put m) {
-    String key = m.view().key();
-    SealedValue sealed = new SealedValue(security.seals().seal(context(key), write(m.view())));
-    replicator.askUpdate(
-        r -> new Replicator.Update<>(KEY, LWWMap.empty(), Replicator.writeLocal(), r, map -> map.put(self, key, sealed)),
-        resp -> new Written(resp, m.replyTo()));
-    legacy.askUpdate(
-        r -> new Replicator.Update<>(LEGACY_KEY, LWWMap.empty(), Replicator.writeLocal(), r,
-            map -> map.put(self, key, m.view())),
-        LegacyWritten::new);
-    return Behaviors.same();
-  }
-
-  private Behavior<Command> onRemove(ReplicatorMessageAdapter<Command, LWWMap<String, SealedValue>> replicator,
-      ReplicatorMessageAdapter<Command, LWWMap<String, ConfigView>> legacy, SelfUniqueAddress self, Remove m) {
-    SealedValue tombstone = new SealedValue(security.seals().seal(context(m.key()), new byte[0]));
-    replicator.askUpdate(
-        r -> new Replicator.Update<>(KEY, LWWMap.empty(), Replicator.writeLocal(), r,
-            map -> map.put(self, m.key(), tombstone)),
-        resp -> new Written(resp, m.replyTo()));
-    legacy.askUpdate(
-        r -> new Replicator.Update<>(LEGACY_KEY, LWWMap.empty(), Replicator.writeLocal(), r,
-            map -> map.remove(self, m.key())),
-        LegacyWritten::new);
-    return Behaviors.same();
-  }
-
-  private Behavior<Command> onChanged(Changed m) {
-    if (m.response() instanceof Replicator.Changed<LWWMap<String, SealedValue>> changed) {
-      boolean updated = false;
-      for (Map.Entry<String, SealedValue> e : changed.get(KEY).getEntries().entrySet()) {
-        updated |= read(e.getKey(), e.getValue());
-      }
-      if (updated) {
-        Map<String, ConfigView> views = new HashMap<>();
-        accepted.forEach((k, a) -> {
-          if (a.view() != null) {
-            views.put(k, a.view());
-          }
-        });
-        current = Map.copyOf(views);
-        listeners.forEach(l -> l.accept(current));
-      }
-    }
-    return Behaviors.same();
-  }
-
-  /** Verifies one entry that changed; true if the accepted views changed. Refuses each bad entry once. */
-  private boolean read(String key, SealedValue value) {
-    Accepted known = accepted.get(key);
-    if ((known != null && value.equals(known.from())) || value.equals(refused.get(key))) {
-      return false;
-    }
-    try {
-      Seals.Opened opened = security.seals().open(context(key), "ConfigView", value.bytes(), null);
-      if (security.seals().enforcing() && !opened.signer().hasRole(Roles.CONTROLLER)) {
-        throw new Refused("ConfigView", opened.signer(), "only controllers write the configuration view (key " + key + ")");
-      }
-      if (known != null && opened.signedAt() < known.signedAt()) {
-        throw new Refused("ConfigView", opened.signer(), "entry for " + key + " signed before the one already read (a replay)");
-      }
-      ConfigView view = opened.payload().length == 0 ? null : read(opened.payload());
-      if (view != null && !view.key().equals(key)) {
-        throw new Refused("ConfigView", opened.signer(), "entry for " + view.key() + " stored under " + key);
-      }
-      accepted.put(key, new Accepted(view, opened.signedAt(), value));
-      refused.remove(key);
-      return true;
-    } catch (Refused r) {
-      refused.put(key, value);
-      security.refused(r, "the replicated configuration view");
-      return false;
-    } catch (IOException | RuntimeException e) {
-      refused.put(key, value);
-      security.refused(new Refused("ConfigView", Principal.UNVERIFIED, "unreadable entry for " + key + ": " + e), "the replicated configuration view");
-      return false;
-    }
-  }
-
-  private Behavior<Command> onWritten(Written m) {
-    boolean ok = m.response() instanceof Replicator.UpdateSuccess;
-    m.replyTo().tell(ok);
-    return Behaviors.same();
-  }
-
-  private static String context(String key) {
-    return "config-view:" + key;
-  }
-
-  private byte[] write(ConfigView view) {
-    try {
-      return mapper.writeValueAsBytes(view);
-    } catch (IOException e) {
-      throw new IllegalArgumentException("cannot write the view of " + view.key(), e);
-    }
-  }
-
-  private ConfigView read(byte[] bytes) throws IOException {
-    return mapper.readValue(bytes, ConfigView.class);
+  private SelfUniqueAddress self() {
+    return DistributedData.get(system).selfUniqueAddress();
   }
 
   private static final class Id extends ExtensionId<ConfigViews> {

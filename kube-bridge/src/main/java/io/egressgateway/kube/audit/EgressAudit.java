@@ -15,7 +15,6 @@ import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.sql.SQLException;
@@ -131,23 +130,7 @@ public final class EgressAudit implements AutoCloseable {
 
   private <T extends HasMetadata> SupervisedInformer<T> supervised(String resource, Watches watches,
       Supplier<SharedIndexInformer<T>> factory, java.util.function.Consumer<T> changed, java.util.function.Consumer<T> gone) {
-    ResourceEventHandler<T> handler = new ResourceEventHandler<>() {
-      @Override
-      public void onAdd(T obj) {
-        changed.accept(obj);
-      }
-
-      @Override
-      public void onUpdate(T oldObj, T newObj) {
-        changed.accept(newObj);
-      }
-
-      @Override
-      public void onDelete(T obj, boolean deletedFinalStateUnknown) {
-        gone.accept(obj);
-      }
-    };
-    return new SupervisedInformer<>(resource, factory, List.of(handler), watches, informerTimer, RETRY_MIN, RETRY_MAX,
+    return new SupervisedInformer<>(resource, factory, List.of(SupervisedInformer.handler(changed, gone)), watches, informerTimer, RETRY_MIN, RETRY_MAX,
         () -> submit(this::fullSync));
   }
 

@@ -78,25 +78,12 @@ public final class CniTaintLifter implements AutoCloseable {
   }
 
   private ResourceEventHandler<Pod> handler() {
-    return new ResourceEventHandler<>() {
-      @Override
-      public void onAdd(Pod pod) {
-        consider(pod);
+    return SupervisedInformer.handler(this::consider, pod -> {
+      String node = pod.getSpec() == null ? null : pod.getSpec().getNodeName();
+      if (node != null) {
+        done.remove(node, pod.getMetadata().getUid());
       }
-
-      @Override
-      public void onUpdate(Pod oldPod, Pod pod) {
-        consider(pod);
-      }
-
-      @Override
-      public void onDelete(Pod pod, boolean unknownFinalState) {
-        String node = pod.getSpec() == null ? null : pod.getSpec().getNodeName();
-        if (node != null) {
-          done.remove(node, pod.getMetadata().getUid());
-        }
-      }
-    };
+    });
   }
 
   /** Whether the pod's Ready condition is True. */

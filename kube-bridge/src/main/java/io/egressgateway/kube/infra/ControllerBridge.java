@@ -18,7 +18,6 @@ import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
@@ -143,7 +142,7 @@ public final class ControllerBridge implements AutoCloseable {
   private <T extends HasMetadata> SupervisedInformer<T> supervised(String resource, Watches watches,
       java.util.function.Supplier<SharedIndexInformer<T>> factory, Consumer<Object> mark) {
     // after a replacement informer synced: objects deleted during the gap raised no event, so look at all again
-    return new SupervisedInformer<>(resource, factory, List.of(handler(mark)), watches, timer, RESTART_MIN, RESTART_MAX,
+    return new SupervisedInformer<>(resource, factory, List.of(SupervisedInformer.handler(mark, mark)), watches, timer, RESTART_MIN, RESTART_MAX,
         this::afterRestart);
   }
 
@@ -425,25 +424,6 @@ public final class ControllerBridge implements AutoCloseable {
     if (labels != null && labels.containsKey(Fabric8SgcApi.LABEL_OWNER_NAME)) {
       dirty.add(labels.get(Fabric8SgcApi.LABEL_OWNER_NAMESPACE) + "/" + labels.get(Fabric8SgcApi.LABEL_OWNER_NAME));
     }
-  }
-
-  private static <T extends HasMetadata> ResourceEventHandler<T> handler(Consumer<Object> mark) {
-    return new ResourceEventHandler<>() {
-      @Override
-      public void onAdd(T obj) {
-        mark.accept(obj);
-      }
-
-      @Override
-      public void onUpdate(T oldObj, T newObj) {
-        mark.accept(newObj);
-      }
-
-      @Override
-      public void onDelete(T obj, boolean deletedFinalStateUnknown) {
-        mark.accept(obj);
-      }
-    };
   }
 
   @Override

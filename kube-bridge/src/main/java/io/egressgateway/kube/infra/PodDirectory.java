@@ -58,23 +58,8 @@ public final class PodDirectory implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    io.fabric8.kubernetes.client.informers.ResourceEventHandler<Pod> changes = new io.fabric8.kubernetes.client.informers.ResourceEventHandler<>() {
-      @Override
-      public void onAdd(Pod p) {
-        changed();
-      }
-
-      @Override
-      public void onUpdate(Pod before, Pod after) {
-        changed();
-      }
-
-      @Override
-      public void onDelete(Pod p, boolean unknownFinalState) {
-        changed();
-      }
-    };
-    this.informer = new SupervisedInformer<>(RESOURCE, factory, List.of(changes), watches, timer,
+    this.informer = new SupervisedInformer<>(RESOURCE, factory,
+        List.of(SupervisedInformer.<Pod>handler(p -> changed(), p -> changed())), watches, timer,
         ControllerBridge.RESTART_MIN, ControllerBridge.RESTART_MAX, () -> {}).start();
   }
 

@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,6 +67,29 @@ public final class SupervisedInformer<T extends HasMetadata> implements AutoClos
     this.onResynced = onResynced;
   }
 
+  /**
+   * The event handler informers are given here: an added or updated object (its new state) goes to {@code changed},
+   * a deleted one (its last known state) to {@code gone}.
+   */
+  public static <T extends HasMetadata> ResourceEventHandler<T> handler(Consumer<? super T> changed, Consumer<? super T> gone) {
+    return new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(T obj) {
+        changed.accept(obj);
+      }
+
+      @Override
+      public void onUpdate(T oldObj, T newObj) {
+        changed.accept(newObj);
+      }
+
+      @Override
+      public void onDelete(T obj, boolean deletedFinalStateUnknown) {
+        gone.accept(obj);
+      }
+    };
+  }
+
   /** Starts the first informer and the watch check; returns at once. */
   public SupervisedInformer<T> start() {
     startNew(false);
@@ -82,7 +106,10 @@ public final class SupervisedInformer<T extends HasMetadata> implements AutoClos
     return firstSync.isDone();
   }
 
-  /** The cache of the last informer that synced (empty before the first sync). */
+  /**
+   * The cache of the last informer that synced; before the first sync, the starting informer's (still filling), and
+   * before the first start an empty one: an event handler of another informer may ask before this one started.
+   */
   public Store<T> store() {
     SharedIndexInformer<T> s = serving;
     if (s == null) {
@@ -90,7 +117,35 @@ public final class SupervisedInformer<T extends HasMetadata> implements AutoClos
         s = serving != null ? serving : current;
       }
     }
-    return s.getStore();
+    return s == null ? new Empty<>() : s.getStore();
+  }
+
+  /** The cache of an informer not started yet. */
+  private record Empty<T extends HasMetadata>() implements Store<T> {
+    @Override
+    public List<T> list() {
+      return List.of();
+    }
+
+    @Override
+    public List<String> listKeys() {
+      return List.of();
+    }
+
+    @Override
+    public T get(T object) {
+      return null;
+    }
+
+    @Override
+    public T getByKey(String key) {
+      return null;
+    }
+
+    @Override
+    public String getKey(T object) {
+      return io.fabric8.kubernetes.client.informers.cache.Cache.metaNamespaceKeyFunc(object);
+    }
   }
 
   public String resource() {

@@ -68,6 +68,32 @@ class SupervisedInformerTest {
         new KubernetesCrudDispatcher(List.of()), false);
   }
 
+  /**
+   * The controller's gateway-node informers look at each other's caches from their event handlers: the first to
+   * start may ask the other before that one started, which answers with an empty cache instead of failing.
+   */
+  @Test
+  void aCacheAskedForBeforeTheFirstStartIsEmpty() {
+    SupervisedInformer<Node> informer = new SupervisedInformer<>("nodes-not-started",
+        () -> { throw new AssertionError("not started"); }, List.of(), watches, timer, Duration.ofMillis(200),
+        Duration.ofMillis(800), () -> {});
+    assertEquals(List.of(), informer.store().list());
+    assertEquals(null, informer.store().getByKey("gw-1"));
+  }
+
+  @Test
+  void theHandlerGivesChangesAndDeletionsToTheirOwnConsumers() {
+    List<String> seen = new java.util.ArrayList<>();
+    var handler = SupervisedInformer.<Node>handler(n -> seen.add("changed " + n.getMetadata().getName()),
+        n -> seen.add("gone " + n.getMetadata().getName()));
+    Node a = new NodeBuilder().withNewMetadata().withName("a").endMetadata().build();
+    Node b = new NodeBuilder().withNewMetadata().withName("b").endMetadata().build();
+    handler.onAdd(a);
+    handler.onUpdate(a, b);
+    handler.onDelete(b, true);
+    assertEquals(List.of("changed a", "changed b", "gone b"), seen);
+  }
+
   @Test
   void anInformerThatFabric8StopsIsStartedAgainAndKeepsItsCacheMeanwhile() throws Exception {
     server = crudServer();
