@@ -215,6 +215,7 @@ final class Lifecycle {
       Sh.sleep(2_000);
       List<java.util.function.Predicate<String>> egress = tunnelled.stream().map(e -> viaGateway(e.key())).toList();
       long t0 = System.nanoTime();
+      r.put("appliedAt", java.time.Instant.now().toString());
       List<String> applied = renderAndApply.apply(toTag);
       r.put("applied", applied.size());
       List<Release.Member> rolled = Sh.poll(() -> release.members().stream()
@@ -244,8 +245,12 @@ final class Lifecycle {
         maxGap = Math.max(maxGap, gap);
         failed += f;
         leaked |= !leaks.isEmpty();
-        pods.addObject().put("pod", tunnelled.get(i).key()).put("node", tunnelled.get(i).node()).put("maxGapMs", gap)
+        ObjectNode pod = pods.addObject().put("pod", tunnelled.get(i).key()).put("node", tunnelled.get(i).node()).put("maxGapMs", gap)
             .put("failedRequests", f).put("requests", t.started(t0, t1)).put("leakedVia", String.join(",", leaks));
+        // when the requests failed (ms after the upgrade was applied, first and last failed request), to set
+        // against the members' logs: which roll (a gateway's, the node's worker's) a gap belongs to
+        ArrayNode spans = pod.putArray("failedSpansMs");
+        t.failureSpans(t0, t1).forEach(sp -> spans.addArray().add(sp[0]).add(sp[1]));
       }
       boolean targetMet = maxGap <= GATEWAY_KILL_MAX_GAP_MS;
       boolean ok = allRolled && recovered && !leaked && !tunnelled.isEmpty();

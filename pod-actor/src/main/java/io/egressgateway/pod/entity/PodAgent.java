@@ -47,6 +47,9 @@ public final class PodAgent {
   static final int FOLLOW_EVERY_SECONDS = 5;
   /** How long a starting agent waits for the policies to replicate before it takes an empty view for "none". */
   static final java.time.Duration POLICIES_AWAITED = java.time.Duration.ofSeconds(30);
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PodAgent.class);
+  /** Where the node's named network namespaces are (the runtime's pod namespaces among them). */
+  static final String NETNS_DIR = "/var/run/netns";
   private static final java.time.Duration FOLLOW_COALESCE = java.time.Duration.ofMillis(100);
   private final ActorSystem<?> system;
   private final PodDirectory directory;
@@ -111,6 +114,15 @@ public final class PodAgent {
         watchdog.close();
         return CompletableFuture.completedFuture(Done.getInstance());
       });
+      // the tunnels still running from before this start are watched now, not only once taken back
+      CompletableFuture.runAsync(() -> {
+        long t0 = System.nanoTime();
+        int n = datapath.watchRunning(java.nio.file.Path.of(NETNS_DIR));
+        if (n > 0) {
+          log.info("{} pod tunnel(s) found running on this node and watched for failover right away ({} ms)", n,
+              (System.nanoTime() - t0) / 1_000_000);
+        }
+      }, system.dispatchers().lookup(DispatcherSelector.blocking()));
     }
     return start(system, settings, directory, datapath, new ShardedGatewayPeers(system, settings.gatewayWait()));
   }
