@@ -110,7 +110,9 @@ public final class PodAgent {
           "pod tunnels forced into a fresh handshake by the failover watchdog since start").track(watchdog::kicks);
       watchdog.onCensus(new io.egressgateway.pod.infra.TunnelMetrics(metrics,
           Roles.nodeOf(Cluster.get(system).selfMember().getRoles()).orElse("")));
-      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "pod-failover-watchdog", () -> {
+      // the last thing to stop: while the member leaves the cluster its node's tunnels are still watched (an
+      // upgrade rolls the gateways while the workers restart)
+      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "pod-failover-watchdog", () -> {
         watchdog.close();
         return CompletableFuture.completedFuture(Done.getInstance());
       });
