@@ -47,6 +47,9 @@ public final class PodAgent {
   static final int FOLLOW_EVERY_SECONDS = 5;
   /** How long a starting agent waits for the policies to replicate before it takes an empty view for "none". */
   static final java.time.Duration POLICIES_AWAITED = java.time.Duration.ofSeconds(30);
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PodAgent.class);
+  /** Where the node's named network namespaces are (the runtime's pod namespaces among them). */
+  static final String NETNS_DIR = "/var/run/netns";
   private static final java.time.Duration FOLLOW_COALESCE = java.time.Duration.ofMillis(100);
   private final ActorSystem<?> system;
   private final PodDirectory directory;
@@ -107,10 +110,21 @@ public final class PodAgent {
           "pod tunnels forced into a fresh handshake by the failover watchdog since start").track(watchdog::kicks);
       watchdog.onCensus(new io.egressgateway.pod.infra.TunnelMetrics(metrics,
           Roles.nodeOf(Cluster.get(system).selfMember().getRoles()).orElse("")));
-      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "pod-failover-watchdog", () -> {
+      // the last thing to stop: while the member leaves the cluster its node's tunnels are still watched (an
+      // upgrade rolls the gateways while the workers restart)
+      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "pod-failover-watchdog", () -> {
         watchdog.close();
         return CompletableFuture.completedFuture(Done.getInstance());
       });
+      // the tunnels still running from before this start are watched now, not only once taken back
+      CompletableFuture.runAsync(() -> {
+        long t0 = System.nanoTime();
+        int n = datapath.watchRunning(java.nio.file.Path.of(NETNS_DIR));
+        if (n > 0) {
+          log.info("{} pod tunnel(s) found running on this node and watched for failover right away ({} ms)", n,
+              (System.nanoTime() - t0) / 1_000_000);
+        }
+      }, system.dispatchers().lookup(DispatcherSelector.blocking()));
     }
     return start(system, settings, directory, datapath, new ShardedGatewayPeers(system, settings.gatewayWait()));
   }

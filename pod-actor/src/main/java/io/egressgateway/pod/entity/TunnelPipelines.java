@@ -38,8 +38,15 @@ final class TunnelPipelines {
    * solicitations, MLD), so a device with its peer already set would start a handshake at once; a gateway
    * without the pod's peer drops it and WireGuard retries only after 5 s. With the peer set only once the
    * gateways confirmed, the first handshake reaches a gateway that knows the pod. Completes with the first
-   * gateway that confirmed. On failure a device already made stays until the runtime's DEL removes it with
-   * the rest. A replaced sandbox's old peer is removed afterwards, best effort.
+   * gateway that confirmed. A replaced sandbox's old peer is removed afterwards, best effort.
+   *
+   * <p>Nothing of a failed or replaced attempt stays in the pod's namespace, because the next attempt of the
+   * same pod can only put its wg0 where none is: a replaced sandbox's device in the same namespace (a runtime
+   * that retries the pod's ADD with a new container in the namespace it keeps, after a stale ADD of the old
+   * container was served once its own DEL had already found nothing) is removed before the new device is
+   * made, and a device this attempt made is removed when a later step fails (say the pod's eth0 is gone
+   * because the runtime gave up on this ADD and ran its DEL meanwhile). The attempt's gateway peers stay
+   * until its DEL, which the runtime sends for every failed ADD.
    */
   CompletableFuture<String> provision(PodTunnel.Tunnel t, ConfigView view, List<Route> routes, String privateKey,
       PodTunnel.Tunnel replaced) {
@@ -49,10 +56,13 @@ final class TunnelPipelines {
       attempts.put(gw, deps.gateways().addPeer(gw, view.uid(), t.publicKey(), t.podIp()));
     }
     CompletableFuture<Long> deviceAt = CompletableFuture.supplyAsync(() -> {
+      if (replaced != null && replaced.netns().equals(t.netns()) && !replaced.deviceName().equals(t.deviceName())) {
+        deps.datapath().detach(replaced.netns(), replaced.deviceName());
+      }
       deps.datapath().prepare(attachment(t, view), privateKey);
       return System.nanoTime();
     }, blocking);
-    return FirstSuccess.await(attempts, deps.gatewayWait(), deps.gatewayGrace())
+    CompletableFuture<String> done = FirstSuccess.await(attempts, deps.gatewayWait(), deps.gatewayGrace())
         .thenApply(confirmed -> new Ready(confirmed, System.nanoTime(), 0))
         .thenCombine(deviceAt, (ready, deviceReady) -> new Ready(ready.gateways(), ready.at(), deviceReady))
         .thenApplyAsync(c -> {
@@ -67,6 +77,18 @@ final class TunnelPipelines {
           }
           return c.gateways().get(0);
         }, blocking);
+    // a failed attempt takes its device out of the pod again (only its own: the alias says whose wg0 it is)
+    return done.handleAsync((gw, err) -> {
+      if (err == null) {
+        return CompletableFuture.completedFuture(gw);
+      }
+      try {
+        deps.datapath().detach(t.netns(), t.deviceName());
+      } catch (RuntimeException e) {
+        log.warn("{}: the failed attempt's device could not be removed: {}", t.deviceName(), HostPodDatapath.describe(e));
+      }
+      return CompletableFuture.<String>failedFuture(err);
+    }, blocking).thenCompose(f -> f);
   }
 
   /** Re-creates a dead device with the key it had; the gateways keep the peer. */

@@ -130,6 +130,11 @@ public final class FailoverWatchdog implements AutoCloseable {
     routes.remove(deviceName);
   }
 
+  /** The tunnel watched under {@code deviceName}, if any. */
+  public java.util.Optional<Tunnel> watching(String deviceName) {
+    return java.util.Optional.ofNullable(tunnels.get(deviceName));
+  }
+
   public void forget(String deviceName) {
     tunnels.remove(deviceName);
     watches.remove(deviceName);

@@ -70,6 +70,60 @@ public final class HostPodDatapath implements PodDatapath {
     }
   }
 
+  /** Our device names ({@code DeviceNames}): {@code wg} and 12 hex characters, kept in wg0's alias. */
+  private static final java.util.regex.Pattern OUR_DEVICE = java.util.regex.Pattern.compile("wg[0-9a-f]{12}");
+
+  /**
+   * Puts every live pod tunnel found in the namespaces under {@code netnsDir} under the failover watchdog at
+   * once, with the gateway peer and endpoint its device holds, before this agent has joined the cluster and
+   * taken its tunnels back ({@link #resume}, which then watches each with the values of its entity). A
+   * restarting worker (an upgrade, a crash) otherwise leaves its node's tunnels unwatched until its entities
+   * are back, tens of seconds: a gateway that goes away meanwhile (the gateways roll in the same upgrade)
+   * cost the pods WireGuard's own 15 s and more instead of the watchdog's second or two. Only wg0 links whose
+   * alias is one of our device names and whose device answers count; one that cannot be read is skipped.
+   * Returns how many tunnels are watched.
+   */
+  public int watchRunning(java.nio.file.Path netnsDir) {
+    FailoverWatchdog w = watchdog;
+    if (w == null || !java.nio.file.Files.isDirectory(netnsDir)) {
+      return 0;
+    }
+    List<String> names;
+    try (var entries = java.nio.file.Files.list(netnsDir)) {
+      names = entries.map(f -> f.getFileName().toString()).sorted().toList();
+    } catch (IOException e) {
+      log.warn("pod tunnels on this node not looked for in {}: {}", netnsDir, e.toString());
+      return 0;
+    }
+    int watched = 0;
+    for (String ns : names) {
+      try {
+        NetnsName.parse(ns);
+        Optional<Net.Link> wg0 = Net.link(cmd, ns, "wg0");
+        if (wg0.isEmpty() || !OUR_DEVICE.matcher(wg0.get().alias()).matches()) {
+          continue;
+        }
+        WgDevice moved = WgDevice.created(wg0.get().alias(), hostNetns).movedTo(ns, "wg0");
+        if (!wg.alive(moved)) { // for wireguard-go this also takes its process under supervision again
+          continue;
+        }
+        Map<String, WgDump.Peer> peers = wg.dump(moved).peers();
+        if (peers.size() != 1) {
+          continue; // no gateway peer yet (being made) or not a tunnel as we make them
+        }
+        WgDump.Peer gateway = peers.values().iterator().next();
+        if (gateway.endpoint() == null || gateway.endpoint().isBlank() || gateway.endpoint().equals("(none)")) {
+          continue;
+        }
+        w.watch(wg0.get().alias(), new FailoverWatchdog.Tunnel(moved, gateway.publicKey(), gateway.endpoint()));
+        watched++;
+      } catch (RuntimeException e) {
+        log.debug("pod tunnel in {} not watched at start: {}", ns, e.getMessage());
+      }
+    }
+    return watched;
+  }
+
   @Override
   public void prepare(Attachment a, String privateKey) {
     String ns = NetnsNames.resolve(cmd, a.podNetns());

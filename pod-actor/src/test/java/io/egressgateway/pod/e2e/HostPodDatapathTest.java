@@ -118,4 +118,51 @@ class HostPodDatapathTest {
           lab.ip(pod, "-4", "route", "show", "table", "all"));
     }
   }
+
+  @Test
+  void aStartingAgentWatchesTheTunnelsStillRunningOnItsNodeBeforeTakingThemBack() throws Exception {
+    Lab.requirePrerequisites();
+    try (Lab lab = new Lab()) {
+      WireGuardBackend wg = WireGuardBackends.choose(lab.cmd, "auto");
+      String node = lab.ns("node");
+      String pod = lab.ns("pod");
+      String other = lab.ns("other");
+      String netns = "/var/run/netns/" + pod;
+      HostPodDatapath dp = new HostPodDatapath(lab.cmd, wg, node);
+      String device = io.egressgateway.pod.model.DeviceNames.forContainer(lab.prefix + "c0ffee42");
+      PodDatapath.Attachment a = new PodDatapath.Attachment(device, netns, "10.224.0.100:6000", WgKeys.generate().publicKey());
+      dp.prepare(a, WgKeys.generate().privateKey());
+      dp.connect(a);
+      // a wg0 that is not one of ours (no device name of ours as alias) next to it
+      lab.ip(other, "link", "add", "wg0", "type", "veth", "peer", "name", "wgpeer");
+      // the namespaces the agent looks through: only this test's (the directory gives their names)
+      java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("netns-names");
+      try {
+        for (String ns : List.of(pod, other, lab.prefix + "-gone")) {
+          java.nio.file.Files.createFile(dir.resolve(ns));
+        }
+        // an agent started since, before it has joined the cluster or taken any tunnel back
+        WireGuardBackend wg2 = WireGuardBackends.choose(lab.cmd, "auto");
+        HostPodDatapath restarted = new HostPodDatapath(lab.cmd, wg2, node);
+        io.egressgateway.pod.infra.FailoverWatchdog watchdog = new io.egressgateway.pod.infra.FailoverWatchdog(wg2,
+            Duration.ofMillis(1500), Duration.ofMillis(500), System::nanoTime);
+        restarted.watchedBy(watchdog);
+        assertEquals(1, restarted.watchRunning(dir), "the running tunnel, and only it");
+        var watched = watchdog.watching(device).orElseThrow();
+        assertEquals(a.gatewayPublicKey(), watched.gatewayPublicKey());
+        assertEquals(a.gatewayEndpoint(), watched.gatewayEndpoint());
+        assertEquals(WgDevice.created(device, node).movedTo(pod, "wg0"), watched.device());
+        watchdog.checkAll(); // the device reads as a tunnel: nothing thrown, nothing to do yet
+        watchdog.close();
+      } finally {
+        try (var files = java.nio.file.Files.list(dir)) {
+          for (java.nio.file.Path f : files.toList()) {
+            java.nio.file.Files.delete(f);
+          }
+        }
+        java.nio.file.Files.delete(dir);
+        dp.detach(netns, device);
+      }
+    }
+  }
 }

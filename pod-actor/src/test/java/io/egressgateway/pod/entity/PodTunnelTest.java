@@ -351,6 +351,37 @@ class PodTunnelTest {
   }
 
   @Test
+  void aFailedAttemptLeavesNoDeviceSoTheNextSandboxOfThePodGetsItsTunnel() {
+    // the runtime gave up on this ADD and removed eth0 while the agent still served it: the routes fail
+    datapath.routesFailing("/var/run/netns/pod1", true);
+    var failed = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1"));
+    assertTrue(failed.reply().isError());
+    assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().isEmpty(), "the failed attempt took its wg0 out again");
+
+    // the runtime's next attempt, a new container in the same namespace
+    datapath.routesFailing("/var/run/netns/pod1", false);
+    var next = add(Fixtures.pod("beefbeef00", "/var/run/netns/pod1"));
+    assertTrue(next.reply().isSuccess(), () -> next.reply().getError().getMessage());
+    assertEquals(io.egressgateway.pod.model.DeviceNames.forContainer("beefbeef00"),
+        datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().orElseThrow().alias());
+  }
+
+  @Test
+  void aNewSandboxInTheSameNamespaceReplacesTheOldSandboxsDevice() {
+    // a stale ADD served after its own DEL: its tunnel stands, the runtime meanwhile moved on to a new container
+    String oldKey = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1")).reply().getValue().publicKey();
+    var next = add(Fixtures.pod("beefbeef00", "/var/run/netns/pod1"));
+    assertTrue(next.reply().isSuccess(), () -> next.reply().getError().getMessage());
+    String newKey = next.reply().getValue().publicKey();
+    assertEquals(io.egressgateway.pod.model.DeviceNames.forContainer("beefbeef00"),
+        datapath.pod("/var/run/netns/pod1").orElseThrow().wg0().orElseThrow().alias());
+    assertTrue(datapath.pod("/var/run/netns/pod1").orElseThrow().routes().contains(Route.main("0.0.0.0/0", Route.TUNNEL_VIA, "wg0")));
+    assertTrue(!newKey.equals(oldKey));
+    await(() -> gateways.peersOf("gw1", "uid-default-gw").equals(Map.of(newKey, "10.244.1.5"))
+        && gateways.peersOf("gw2", "uid-default-gw").equals(Map.of(newKey, "10.244.1.5")), "the old sandbox's peer left the gateways");
+  }
+
+  @Test
   void datapathFailureIsReported() {
     datapath.failing("/var/run/netns/pod1", true);
     var r = add(Fixtures.pod("c0ffee4200", "/var/run/netns/pod1"));

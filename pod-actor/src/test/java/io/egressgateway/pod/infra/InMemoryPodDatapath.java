@@ -56,6 +56,20 @@ public final class InMemoryPodDatapath implements PodDatapath {
     }
   }
 
+  private final Set<String> routesFailing = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Makes route changes in {@code netns} fail while everything else works, as when the runtime removed the
+   * pod's eth0 during an ADD (a step after the device was made fails).
+   */
+  public void routesFailing(String netns, boolean value) {
+    if (value) {
+      routesFailing.add(netns);
+    } else {
+      routesFailing.remove(netns);
+    }
+  }
+
   public Optional<Pod> pod(String netns) {
     return Optional.ofNullable(pods.get(netns));
   }
@@ -117,6 +131,9 @@ public final class InMemoryPodDatapath implements PodDatapath {
   @Override
   public void applyRoutes(String podNetns, List<Route> desired) {
     Pod p = existing(podNetns);
+    if (routesFailing.contains(podNetns)) {
+      throw new IllegalStateException("sysctl: cannot stat /proc/sys/net/ipv4/conf/eth0/rp_filter: No such file or directory");
+    }
     List<Route> routes = new ArrayList<>(p.routes());
     for (RouteAction a : PodRoutes.plan(desired, p.routes())) {
       routes.removeIf(r -> r.dst().equals(a.route().dst()) && r.table() == a.route().table());
