@@ -32,6 +32,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The replicated view of all gateway configurations (Akka Distributed Data, an {@link LWWMap} keyed by
@@ -53,6 +55,15 @@ public final class ConfigViews implements Extension {
   /** Plain entries for members of the previous release during a rolling upgrade; never read here. */
   public static final Key<LWWMap<String, ConfigView>> LEGACY_KEY = LWWMapKey.create("egress-config-view");
   private static final Duration WRITE_TIMEOUT = Duration.ofSeconds(3);
+  /**
+   * A change is sent to every member at once. Written locally only, Distributed Data would pass it on by itself:
+   * deltas every gossip interval / 5 (400 ms) to at most 10 members per tick, and full-state gossip every 2 s to one
+   * member at a time, so a change took about N / 10 x 0.4 s to reach N members (docs/benchmarks.md, "Scale by
+   * simulation"). Sent to all, it costs one small message per member per change; configurations change rarely. A
+   * member that does not acknowledge within the timeout gets the entry by gossip; no caller waits for it.
+   */
+  private static final Replicator.WriteConsistency TO_ALL = new Replicator.WriteAll(Duration.ofSeconds(5));
+  private static final Logger log = LoggerFactory.getLogger(ConfigViews.class);
 
   private final ActorSystem<?> system;
   private final Security security;
@@ -96,7 +107,7 @@ public final class ConfigViews implements Extension {
     listeners.remove(listener);
   }
 
-  /** Publishes (replaces) one config's view; completes when the local replica has it. */
+  /** Publishes (replaces) one config's view, to every member at once; completes when the local replica has it. */
   public CompletionStage<Boolean> publish(ConfigView view) {
     return AskPattern.ask(keeper, (ActorRef<Boolean> r) -> new Put(view, r), WRITE_TIMEOUT, system.scheduler());
   }
@@ -116,8 +127,10 @@ public final class ConfigViews implements Extension {
 
   private record Changed(Replicator.SubscribeResponse<LWWMap<String, SealedValue>> response) implements Command {}
 
-  private record Written(Replicator.UpdateResponse<LWWMap<String, SealedValue>> response, ActorRef<Boolean> replyTo)
-      implements Command {}
+  private record Written(Replicator.GetResponse<LWWMap<String, SealedValue>> response, String key, SealedValue sealed,
+      ActorRef<Boolean> replyTo) implements Command {}
+
+  private record Spread(Replicator.UpdateResponse<LWWMap<String, SealedValue>> response) implements Command {}
 
   private record LegacyWritten(Replicator.UpdateResponse<LWWMap<String, ConfigView>> response) implements Command {}
 
@@ -141,6 +154,7 @@ public final class ConfigViews implements Extension {
                             .onMessage(Remove.class, m -> onRemove(replicator, legacy, self, m))
                             .onMessage(Changed.class, this::onChanged)
                             .onMessage(Written.class, this::onWritten)
+                            .onMessage(Spread.class, this::onSpread)
                             .onMessage(LegacyWritten.class, m -> Behaviors.same())
                             .build();
                       }));
@@ -151,9 +165,7 @@ public final class ConfigViews implements Extension {
       ReplicatorMessageAdapter<Command, LWWMap<String, ConfigView>> legacy, SelfUniqueAddress self, Put m) {
     String key = m.view().key();
     SealedValue sealed = new SealedValue(security.seals().seal(context(key), write(m.view())));
-    replicator.askUpdate(
-        r -> new Replicator.Update<>(KEY, LWWMap.empty(), Replicator.writeLocal(), r, map -> map.put(self, key, sealed)),
-        resp -> new Written(resp, m.replyTo()));
+    write(replicator, self, key, sealed, m.replyTo());
     legacy.askUpdate(
         r -> new Replicator.Update<>(LEGACY_KEY, LWWMap.empty(), Replicator.writeLocal(), r,
             map -> map.put(self, key, m.view())),
@@ -164,10 +176,7 @@ public final class ConfigViews implements Extension {
   private Behavior<Command> onRemove(ReplicatorMessageAdapter<Command, LWWMap<String, SealedValue>> replicator,
       ReplicatorMessageAdapter<Command, LWWMap<String, ConfigView>> legacy, SelfUniqueAddress self, Remove m) {
     SealedValue tombstone = new SealedValue(security.seals().seal(context(m.key()), new byte[0]));
-    replicator.askUpdate(
-        r -> new Replicator.Update<>(KEY, LWWMap.empty(), Replicator.writeLocal(), r,
-            map -> map.put(self, m.key(), tombstone)),
-        resp -> new Written(resp, m.replyTo()));
+    write(replicator, self, m.key(), tombstone, m.replyTo());
     legacy.askUpdate(
         r -> new Replicator.Update<>(LEGACY_KEY, LWWMap.empty(), Replicator.writeLocal(), r,
             map -> map.remove(self, m.key())),
@@ -227,9 +236,29 @@ public final class ConfigViews implements Extension {
     }
   }
 
+  /**
+   * Writes one entry to every member at once ({@link #TO_ALL}) and answers {@code replyTo} as soon as the local
+   * replica holds it: the replicator applies an update locally when it receives it, so a local read sent after the
+   * update is answered after it, without waiting for the other members' acknowledgements.
+   */
+  private void write(ReplicatorMessageAdapter<Command, LWWMap<String, SealedValue>> replicator, SelfUniqueAddress self,
+      String key, SealedValue sealed, ActorRef<Boolean> replyTo) {
+    replicator.askUpdate(r -> new Replicator.Update<>(KEY, LWWMap.empty(), TO_ALL, r, map -> map.put(self, key, sealed)),
+        Spread::new);
+    replicator.askGet(r -> new Replicator.Get<>(KEY, Replicator.readLocal(), r), resp -> new Written(resp, key, sealed, replyTo));
+  }
+
   private Behavior<Command> onWritten(Written m) {
-    boolean ok = m.response() instanceof Replicator.UpdateSuccess;
+    boolean ok = m.response() instanceof Replicator.GetSuccess<LWWMap<String, SealedValue>> got
+        && got.get(KEY).get(m.key()).contains(m.sealed());
     m.replyTo().tell(ok);
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onSpread(Spread m) {
+    if (!(m.response() instanceof Replicator.UpdateSuccess)) {
+      log.debug("a view entry was not acknowledged by every member in time ({}); gossip carries it on", m.response());
+    }
     return Behaviors.same();
   }
 
