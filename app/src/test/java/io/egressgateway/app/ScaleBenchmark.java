@@ -194,8 +194,10 @@ public final class ScaleBenchmark {
 
   private Config overrides(String identity, int poolSize) {
     Config c = ConfigFactory.parseString(
-        // many members share two cores here: a late heartbeat is load, not a lost node
+        // many members share two cores here: a late heartbeat is load, not a lost node, and reachability that
+        // flaps under that load must not make the split-brain resolver down everyone (it did at 100 workers)
         "akka.cluster.failure-detector.acceptable-heartbeat-pause = 30s\n"
+            + "akka.cluster.split-brain-resolver.down-all-when-unstable = off\n"
             + "akka.persistence.r2dbc.connection-factory.max-size = " + poolSize + "\n");
     return o.secure() ? c.withFallback(TestCertificates.memberConfig(identity)) : c;
   }
