@@ -63,6 +63,15 @@ public final class SignedView<V> {
       String kind, String context, String noun, String title) {}
 
   private static final Duration WRITE_TIMEOUT = Duration.ofSeconds(3);
+  /**
+   * A change is sent to every member at once. Written locally only, Distributed Data would pass it on by itself:
+   * deltas every gossip interval / 5 (400 ms) to at most 10 members per tick, and full-state gossip every 2 s to one
+   * member at a time, so a change took about N / 10 x 0.4 s to reach N members (docs/benchmarks.md, "Scale by
+   * simulation"). Sent to all, it costs one small message per member per change; these views change rarely. A
+   * member that does not acknowledge within the timeout gets the entry by gossip; no caller waits for it.
+   */
+  private static final Replicator.WriteConsistency TO_ALL = new Replicator.WriteAll(Duration.ofSeconds(5));
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SignedView.class);
 
   private final Spec<V> spec;
   private final ActorSystem<?> system;
@@ -130,8 +139,12 @@ public final class SignedView<V> {
 
   private record Changed(Replicator.SubscribeResponse<LWWMap<String, SealedValue>> response) implements Command {}
 
-  private record Written(Replicator.UpdateResponse<LWWMap<String, SealedValue>> response, ActorRef<Boolean> replyTo)
-      implements Command {}
+  /** The local replica's map right after a write: whether it holds {@code sealed} under {@code name}. */
+  private record Written(Replicator.GetResponse<LWWMap<String, SealedValue>> response, String name, SealedValue sealed,
+      ActorRef<Boolean> replyTo) implements Command {}
+
+  /** How sending a write to every member ended (nobody waits for it). */
+  private record Spread(Replicator.UpdateResponse<LWWMap<String, SealedValue>> response) implements Command {}
 
   /** The entry a reader took for a name: its value (null once removed) and when it was signed. */
   private record Accepted<V>(V value, long signedAt, SealedValue from) {}
@@ -146,6 +159,7 @@ public final class SignedView<V> {
                 .onMessage(Put.class, m -> onPut(replicator, self, m))
                 .onMessage(Changed.class, this::onChanged)
                 .onMessage(Written.class, this::onWritten)
+                .onMessage(Spread.class, this::onSpread)
                 .build();
           });
     });
@@ -154,15 +168,27 @@ public final class SignedView<V> {
   private Behavior<Command> onPut(ReplicatorMessageAdapter<Command, LWWMap<String, SealedValue>> replicator,
       SelfUniqueAddress self, Put m) {
     SealedValue sealed = new SealedValue(security.seals().seal(context(m.name()), m.payload()));
+    // the replicator applies an update to its own replica when it receives it, so a local read sent after the
+    // update answers once the local replica holds it, without waiting for the other members' acknowledgements
     replicator.askUpdate(
-        r -> new Replicator.Update<>(spec.key(), LWWMap.empty(), Replicator.writeLocal(), r,
-            map -> map.put(self, m.name(), sealed)),
-        resp -> new Written(resp, m.replyTo()));
+        r -> new Replicator.Update<>(spec.key(), LWWMap.empty(), TO_ALL, r, map -> map.put(self, m.name(), sealed)),
+        Spread::new);
+    replicator.askGet(r -> new Replicator.Get<>(spec.key(), Replicator.readLocal(), r),
+        resp -> new Written(resp, m.name(), sealed, m.replyTo()));
     return Behaviors.same();
   }
 
   private Behavior<Command> onWritten(Written m) {
-    m.replyTo().tell(m.response() instanceof Replicator.UpdateSuccess);
+    m.replyTo().tell(m.response() instanceof Replicator.GetSuccess<LWWMap<String, SealedValue>> got
+        && got.get(spec.key()).get(m.name()).contains(m.sealed()));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onSpread(Spread m) {
+    if (!(m.response() instanceof Replicator.UpdateSuccess)) {
+      log.debug("a {} entry was not acknowledged by every member in time ({}); gossip carries it on", spec.noun(),
+          m.response());
+    }
     return Behaviors.same();
   }
 
