@@ -33,7 +33,7 @@ class SandboxValuesTest {
           assertEquals("localhost/kube-egress-gateway:test", ds.getSpec().getTemplate().getSpec().getContainers().get(0).getImage());
         }
       }
-      assertEquals(3, daemonSets, "gateway, worker, tunnel holder");
+      assertEquals(4, daemonSets, "gateway, worker, tunnel holder, namespace holder");
       var env = controller.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv();
       java.util.function.Function<String, String> value = name -> env.stream().filter(e -> e.getName().equals(name))
           .map(e -> e.getValue()).findFirst().orElse(null);
