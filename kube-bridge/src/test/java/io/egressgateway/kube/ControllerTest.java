@@ -275,6 +275,11 @@ class ControllerTest extends MockControllerTest {
     Map<String, StaticGatewayConfiguration> before = new java.util.TreeMap<>();
     client.resources(StaticGatewayConfiguration.class).inNamespace(NS).list().getItems()
         .forEach(s -> before.put(s.getMetadata().getName(), s));
+    // the earlier test ends when its configuration's status says Ready; the view entry that goes with it reaches
+    // this member's copy of the view a little later (the replicator notifies subscribers at intervals): compare
+    // against the settled view
+    await(() -> before.keySet().stream().filter(n -> status(n).isReady())
+        .allMatch(n -> view(n) != null && view(n).ready()), "views of the Ready configurations published");
     Map<String, ConfigView> viewsBefore = Map.copyOf(ConfigViews.get(ctl.system()).current());
     int azureWrites = azure.mutations();
     ctl.stop();
