@@ -156,7 +156,10 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
     WgDevice target = device(c.uid());
     boolean inPlace = Net.link(cmd, ns, GatewayNames.TUNNEL_IF).map(l -> l.alias().equals(target.name())).orElse(false);
     if (inPlace && wg.alive(target)) {
-      wg.configure(target, conf);
+      // only what differs changes: the peers keep their sessions' endpoints, so after a new private key (the
+      // configuration's key Secret replaced) the device itself starts each pod's new session with its next
+      // keepalive, instead of every pod waiting for its own handshake retry
+      wg.sync(target, conf);
     } else {
       wg.delete(target);
       wg.delete(WgDevice.created(target.name(), hostNetns));

@@ -115,6 +115,12 @@ public final class Lab implements AutoCloseable {
     return podWg.dump(new WgDevice(podDevice, pod, "wg0")).peers().get(gatewayPublicKey).endpoint();
   }
 
+  /** When the pod's device last completed a handshake with {@code gatewayPublicKey} (epoch seconds, 0: never). */
+  public long podHandshake(String gatewayPublicKey) {
+    var peer = podWg.dump(new WgDevice(podDevice, pod, "wg0")).peers().get(gatewayPublicKey);
+    return peer == null ? 0 : peer.latestHandshake();
+  }
+
   /** What the echo host saw as our address, or the failure. */
   public CommandRunner.Result echoFromPod() {
     return cmd.attempt(CommandRunner.inNetns(pod, List.of("socat", "-T", "3", "-", "TCP:" + ECHO_IP + ":8080,connect-timeout=3")));

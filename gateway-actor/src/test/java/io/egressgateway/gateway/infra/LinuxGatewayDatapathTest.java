@@ -114,6 +114,40 @@ class LinuxGatewayDatapathTest {
     assertEquals(Lab.SECONDARY_IP, again.stdout().strip());
   }
 
+  /**
+   * The configuration's key Secret replaced: the gateway takes the new private key in place. Every pod peer
+   * stays with the endpoint its session came from, so the gateway itself starts the new session (its
+   * keepalive needs one) while the pod sends nothing: a pod whose worker took the new key first, and whose
+   * handshakes went unanswered until then, does not wait for its own next retry.
+   */
+  @Test
+  void aNewGatewayKeyKeepsThePeersWhereTheyWereAndTheGatewayStartsTheNewSession() {
+    ConfigDatapath want = config(Map.of(podKey.publicKey(), Lab.POD_IP + "/32"));
+    Reconciliation first = Reconciliation.run(dp, name -> gwKey.privateKey(), Map.of(uid, want), 8, true);
+    assertEquals(java.util.Set.of(uid), first.serving(), first.errors().toString());
+    lab.attachPod(podKey.privateKey(), gwKey.publicKey(), 6000);
+    CommandRunner.Result before = lab.echoFromPod();
+    assertTrue(before.ok(), before.stderr());
+    String endpoint = wg.dump(dp.device(uid)).peers().get(podKey.publicKey()).endpoint();
+    assertFalse(endpoint.isEmpty(), "the gateway knows where the pod's session comes from");
+
+    WgKeys.KeyPair next = WgKeys.generate();
+    lab.kickPod(next.publicKey(), 6000); // the pod's worker has the new gateway key already
+    ConfigDatapath rotated = new ConfigDatapath(uid, 6000, Lab.GW_IP, Lab.SECONDARY_IP, Lab.ILB_IP, next.publicKey(), "s",
+        want.peers());
+    Reconciliation again = Reconciliation.run(dp, name -> next.privateKey(), Map.of(uid, rotated), 8, true);
+    assertEquals(java.util.Set.of(uid), again.serving(), again.errors().toString());
+    assertEquals(next.publicKey(), dp.observe(uid).orElseThrow().publicKey());
+    assertEquals(endpoint, wg.dump(dp.device(uid)).peers().get(podKey.publicKey()).endpoint(),
+        "the new key kept the peer and its endpoint");
+    // the pod sends nothing from here: only the gateway can start the session
+    io.egressgateway.testing.Eventually.await(java.time.Duration.ofSeconds(10),
+        () -> lab.podHandshake(next.publicKey()) > 0, "a session the gateway started with its new key");
+    CommandRunner.Result after = lab.echoFromPod();
+    assertTrue(after.ok(), after.stderr());
+    assertEquals(Lab.SECONDARY_IP, after.stdout().strip());
+  }
+
   @Test
   void singlePeersComeAndGoAndRemoveLeavesNothingBehind() {
     ConfigDatapath want = config(Map.of());
