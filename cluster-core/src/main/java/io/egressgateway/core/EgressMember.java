@@ -72,6 +72,7 @@ public final class EgressMember implements AutoCloseable {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM_NAME, full);
     try {
       io.egressgateway.core.security.Security.get(system);
+      io.egressgateway.core.security.RoleAttestation.start(system);
     } catch (RuntimeException e) {
       system.terminate();
       throw e;

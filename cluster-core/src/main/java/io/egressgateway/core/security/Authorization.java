@@ -18,6 +18,8 @@ import java.util.Set;
  *       certificate that names none, the node the request's {@link NodeProof} names (required when
  *       {@link NodeProofs#required}); and every pod address in it must lie inside that node's pod CIDRs
  *       ({@link PodCidrs}).</li>
+ *   <li>A member's proof of its roles ({@link RoleAttestation.Proof}): the certificate must hold each role it
+ *       joined with (see {@link #requireClaimedRoles}).</li>
  *   <li>Every other protected message: the roles listed for its class, or for the nearest interface it
  *       implements, under {@code egress.security.allowed-roles}. A protected class without a rule is refused.</li>
  * </ul>
@@ -64,6 +66,8 @@ public final class Authorization {
       for (String ip : m.peers().values()) {
         requireOwnPod(signer, kind, m.node(), ip);
       }
+    } else if (message instanceof RoleAttestation.Proof m) {
+      requireClaimedRoles(signer, kind, m);
     } else {
       Set<String> roles = rolesFor(message.getClass());
       if (roles == null) {
@@ -99,6 +103,36 @@ public final class Authorization {
     }
     if (!proven.equals(claimed)) {
       throw new Refused(kind, signer, "asks for node " + claimed + " with the node proof of node " + proven);
+    }
+  }
+
+  /**
+   * A member's proof of the roles it joined with: its certificate must hold every functional role listed; a
+   * node role must be the node its certificate names, or (a certificate naming none) the node of a valid node
+   * proof where node proofs are required; elsewhere a node role is taken as it is.
+   */
+  private void requireClaimedRoles(Principal signer, String kind, RoleAttestation.Proof m) throws Refused {
+    for (String role : m.roles()) {
+      java.util.Optional<String> node = Roles.nodeOf(Set.of(role));
+      if (node.isEmpty()) {
+        if (!signer.hasRole(role)) {
+          throw new Refused(kind, signer, "joined with role " + role + ", which its certificate does not name");
+        }
+      } else if (signer.node().isPresent()) {
+        if (!signer.node().get().equals(node.get())) {
+          throw new Refused(kind, signer, "joined as node " + node.get() + " with the certificate of node " + signer.node().get());
+        }
+      } else if (nodeProofs.required()) {
+        String proven;
+        try {
+          proven = nodeProofs.nodeOf(m.nodeProof());
+        } catch (IllegalArgumentException e) {
+          throw new Refused(kind, signer, "joined as node " + node.get() + " without a valid node proof: " + e.getMessage());
+        }
+        if (!proven.equals(node.get())) {
+          throw new Refused(kind, signer, "joined as node " + node.get() + " with the node proof of node " + proven);
+        }
+      }
     }
   }
 

@@ -295,6 +295,48 @@ class RogueWorkerTest {
         .<Done>askWithStatus(r -> request.apply(r), SHORT);
   }
 
+  /**
+   * Membership bound to certificates: a member holding the rogue's worker certificate joins once as a
+   * controller, once as a worker of another node (w1). The controller asks each to prove its roles; both
+   * proofs are refused on arrival (the certificate names neither the role nor the node), so both are downed,
+   * counted; every member whose certificate holds its roles stays up.
+   */
+  @Test
+  @Order(4)
+  void aMemberWhoseCertificateDoesNotHoldTheRolesItJoinedWithIsDowned() {
+    Metrics.Counter downed = Metrics.get(ctl.system()).counter("egress_refused_members_total", "", "role");
+    double controllersBefore = downed.value("controller");
+    double workersBefore = downed.value("worker");
+    EgressMember asController = members.start("impostor", List.of(Roles.CONTROLLER), ctl, TestCertificates.memberConfig("rogue"));
+    asController.join();
+    EgressMember asOtherNode = members.start("w1", List.of(Roles.WORKER), ctl, TestCertificates.memberConfig("rogue"));
+    asOtherNode.join();
+    TestMembers.await(Duration.ofSeconds(60), () -> downed.value("controller") >= controllersBefore + 1
+        && downed.value("worker") >= workersBefore + 1, "both impostors downed, each counted under the role it claimed");
+    for (EgressMember impostor : List.of(asController, asOtherNode)) {
+      akka.actor.Address address = akka.cluster.typed.Cluster.get(impostor.system()).selfMember().address();
+      TestMembers.await(Duration.ofSeconds(30), () -> {
+        for (akka.cluster.Member m : akka.cluster.typed.Cluster.get(ctl.system()).state().getMembers()) {
+          if (m.address().equals(address)) {
+            return m.status() == akka.cluster.MemberStatus.down() || m.status() == akka.cluster.MemberStatus.removed();
+          }
+        }
+        return true; // removed
+      }, "the impostor on " + impostor.settings().nodeName() + " is down in the controller's view");
+    }
+    assertTrue(refusals(ctl).value("worker", "Proof") >= 2, "both proofs refused on arrival");
+    var up = new java.util.HashSet<akka.actor.Address>();
+    akka.cluster.typed.Cluster.get(ctl.system()).state().getMembers().forEach(m -> {
+      if (m.status() == akka.cluster.MemberStatus.up()) {
+        up.add(m.address());
+      }
+    });
+    for (EgressMember m : List.of(ctl, gw1, w1, rogue, w3)) {
+      assertTrue(up.contains(akka.cluster.typed.Cluster.get(m.system()).selfMember().address()),
+          m.settings().nodeName() + " proved its roles and stays up");
+    }
+  }
+
   private static ConfigView view(long generation) {
     return new ConfigView("ns1/sgc", "uid-1", generation, "10.0.0.100", 6000, "pubkey=", "sgw-uid-1",
         List.of("10.1.0.0/16"), null, "", Map.of("gw1", new ConfigView.GatewayAddresses("10.0.0.5", "10.0.0.15")), true);
