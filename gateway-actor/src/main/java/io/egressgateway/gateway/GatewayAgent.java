@@ -16,6 +16,8 @@ import io.egressgateway.gateway.infra.HealthBoard;
 import io.egressgateway.gateway.infra.LinuxGatewayDatapath;
 import io.egressgateway.gateway.infra.ProbeServer;
 import io.egressgateway.gateway.model.GatewayDatapath;
+import io.egressgateway.gateway.model.AwayWorkers;
+import io.egressgateway.gateway.infra.WorkerPresence;
 import io.egressgateway.gateway.model.GatewayKeys;
 import io.egressgateway.gateway.model.GatewayNames;
 import java.io.IOException;
@@ -30,6 +32,7 @@ import java.util.function.Consumer;
  * The app calls {@link #start} on members with role {@code gateway} and {@link #drain()} on SIGTERM.
  */
 public final class GatewayAgent implements AutoCloseable {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(GatewayAgent.class);
   /** Well under sharding's default passivation idle timeout (120 s). */
   private static final java.time.Duration WAKE_UP_INTERVAL = java.time.Duration.ofSeconds(30);
 
@@ -57,7 +60,15 @@ public final class GatewayAgent implements AutoCloseable {
         : NetnsStore.held(cmd, java.nio.file.Path.of(s.netnsHolder()), java.nio.file.Path.of("/var/run/netns"));
     GatewayDatapath dp = new LinuxGatewayDatapath(cmd, wg, new GatewayNames(node, s.netnsPrefix()), s.hostNetns(),
         s.peerKeepaliveSeconds(), s.hostInterface(), namespaces);
-    return start(system, node, s, keys, ConfigSource.replicated(system), dp, wg::onDeviceLost);
+    GatewayAgent agent = start(system, node, s, keys, ConfigSource.replicated(system), dp, wg::onDeviceLost);
+    com.typesafe.config.Config drain = system.settings().config().getConfig("egress.gateway.drain");
+    java.time.Duration waitMax = drain.getDuration("wait-for-workers");
+    if (!waitMax.isZero()) {
+      AwayWorkers away = new AwayWorkers(drain.getDuration("worker-settle"), drain.getDuration("forget-worker-after"));
+      WorkerPresence.start(system, away, System::nanoTime);
+      agent.waitForWorkers = new WorkerWait(away, drain.getDuration("settle"), waitMax, system.scheduler(), system.executionContext());
+    }
+    return agent;
   }
 
   /** Explicit wiring (tests, the sandbox). Blocks briefly while the probe server binds. */
@@ -92,9 +103,55 @@ public final class GatewayAgent implements AutoCloseable {
     return probe == null ? 0 : probe.port();
   }
 
-  /** SIGTERM: the probe answers 503 at once and stops after the configured drain delay. */
+  /** What {@link #drain} waits for first (production wiring only). */
+  private volatile WorkerWait waitForWorkers;
+
+  /**
+   * SIGTERM: first, while any node's worker member is away (restarting, say, in the same upgrade), this gateway
+   * keeps serving, bounded by {@code egress.gateway.drain.wait-for-workers}: the pods of such a node have no
+   * watchdog to move their tunnels off a gateway that stops. Then the probe answers 503 and the server stops
+   * after the drain delay, so the load balancer has taken the node out before traffic stops.
+   */
   public CompletableFuture<Void> drain() {
-    return probe == null ? CompletableFuture.completedFuture(null) : probe.drain(settings.drainDelay());
+    if (probe == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    WorkerWait w = waitForWorkers;
+    CompletableFuture<Void> ready = w == null ? CompletableFuture.completedFuture(null) : w.run();
+    return ready.thenCompose(v -> probe.drain(settings.drainDelay()));
+  }
+
+  /** Polls {@link AwayWorkers} until none is away or {@code max} has passed, after a first {@code settle}. */
+  private record WorkerWait(AwayWorkers away, java.time.Duration settle, java.time.Duration max,
+      akka.actor.typed.Scheduler scheduler, scala.concurrent.ExecutionContextExecutor ec) {
+    CompletableFuture<Void> run() {
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      long start = System.nanoTime();
+      // a worker stopped at the same moment leaves the cluster a moment after its SIGTERM: look after settle
+      scheduler.scheduleOnce(settle, () -> poll(done, start, false), ec);
+      return done;
+    }
+
+    private void poll(CompletableFuture<Void> done, long start, boolean waited) {
+      long now = System.nanoTime();
+      java.util.Set<String> nodes = away.waitingFor(now);
+      long ms = (now - start) / 1_000_000;
+      if (nodes.isEmpty()) {
+        if (waited) {
+          log.info("gateway drain: every worker is back after {} ms; draining now", ms);
+        }
+        done.complete(null);
+      } else if (now - start >= max.toNanos()) {
+        log.warn("gateway drain: workers of {} still away after {} ms; draining anyway", nodes, ms);
+        done.complete(null);
+      } else {
+        if (!waited) {
+          log.info("gateway drain: the workers of {} are away (restarting?); serving on until they are back, at most {}",
+              nodes, max);
+        }
+        scheduler.scheduleOnce(java.time.Duration.ofMillis(250), () -> poll(done, start, true), ec);
+      }
+    }
   }
 
   @Override
