@@ -255,8 +255,10 @@ class CniPathTest {
     directory.put(new PodInfo("default", "stale", "uid-s", Map.of(PodInfo.GATEWAY_ANNOTATION, "gw")));
     datapath.addNamespace("/var/run/netns/k");
     datapath.addNamespace("/var/run/netns/s");
-    assertEquals(0, plugin("ADD", "kept", "kkkk1111", "/var/run/netns/k").exitCode());
-    assertEquals(0, plugin("ADD", "stale", "ssss2222", "/var/run/netns/s").exitCode());
+    CniPlugin.Outcome kept = plugin("ADD", "kept", "kkkk1111", "/var/run/netns/k");
+    assertEquals(0, kept.exitCode(), kept.stdout());
+    CniPlugin.Outcome stale = plugin("ADD", "stale", "ssss2222", "/var/run/netns/s");
+    assertEquals(0, stale.exitCode(), stale.stdout());
     assertEquals(2, gateways.peersOf("gw1", "uid-default-gw").size());
 
     CniPlugin.Outcome o = gc("kkkk1111", "some-plain-pod");
