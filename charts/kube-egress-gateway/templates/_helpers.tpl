@@ -77,7 +77,15 @@ egressgateway.kubernetes.azure.com/contact-point
 {{- default (printf "%s-azure-cloud-config" (include "keg.fullname" .)) .Values.azure.existingCloudConfigSecret -}}
 {{- end -}}
 
-{{/* Environment shared by every member: node, cluster bootstrap, remoting TLS, management, namespace. */}}
+{{/*
+The namespace of the gateway key Secrets (gatewayKeys.namespace, default <release namespace>-keys; a release namespace
+is "default" where a tool renders without one, as helm lint may).
+*/}}
+{{- define "keg.keysNamespace" -}}
+{{- default (printf "%s-keys" (default "default" .Release.Namespace)) .Values.gatewayKeys.namespace -}}
+{{- end -}}
+
+{{/* Environment shared by every member: node, cluster bootstrap, remoting TLS, management, namespaces. */}}
 {{- define "keg.memberEnv" -}}
 {{- $root := .root -}}
 - name: EGRESS_ROLES
@@ -90,6 +98,8 @@ egressgateway.kubernetes.azure.com/contact-point
   valueFrom:
     fieldRef:
       fieldPath: metadata.namespace
+- name: EGRESS_KEY_NAMESPACE
+  value: {{ include "keg.keysNamespace" $root | quote }}
 - name: EGRESS_REMOTE_HOST
   valueFrom:
     fieldRef:

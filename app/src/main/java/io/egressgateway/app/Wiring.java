@@ -71,7 +71,7 @@ final class Wiring {
       if (nodeProofs.required()) {
         io.egressgateway.app.wiring.ServiceAccountKeys.start(system, client, nodeProofs);
       }
-      GatewayAgent agent = GatewayAgent.start(system, node, new SecretGatewayKeys(client, kube.namespace()));
+      GatewayAgent agent = GatewayAgent.start(system, node, new SecretGatewayKeys(client, kube.keyNamespace()));
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "gateway-drain",
           () -> agent.drain().thenApply(v -> Done.getInstance()));
       new io.egressgateway.app.wiring.GatewayReporter(system, node,
@@ -98,7 +98,8 @@ final class Wiring {
     }
 
     if (member.settings().hasRole(Roles.CONTROLLER)) {
-      GatewayConfig.init(system, new GatewayConfig.Ports(new Fabric8SgcApi(client, kube.namespace()), azure.apply(system), kube));
+      GatewayConfig.init(system, new GatewayConfig.Ports(
+          new Fabric8SgcApi(client, kube.keyNamespace(), kube.namespace()), azure.apply(system), kube));
       ControllerBridge bridge = ControllerBridge.start(system, client, kube);
       closeOnShutdown(system, "controller-informers", bridge);
       String taintKey = config.getString("egress.kube-bridge.cni-taint.key");
@@ -109,7 +110,8 @@ final class Wiring {
             io.egressgateway.kube.infra.CniTaintLifter.start(client, kube.namespace(), workerPods, taintKey, Watches.get(system)));
       }
       startAudit(system, client, member.journal(), config);
-      log.info("member '{}': controller started (configs, keys in namespace {})", node, kube.namespace());
+      log.info("member '{}': controller started (release namespace {}, key Secrets in namespace {})", node, kube.namespace(),
+          kube.keyNamespace());
     }
   }
 

@@ -192,11 +192,14 @@ class LeastPrivilegeTest {
   }
 
   @Test
-  void gatewaysMayOnlyGetSecretsByNameAndNeverList() {
-    List<PolicyRule> rules = Chart.all(docs, Role.class).stream().filter(r -> r.getMetadata().getName().endsWith("-gateway"))
-        .flatMap(r -> r.getRules().stream()).filter(p -> p.getResources().contains("secrets")).toList();
+  void gatewaysMayOnlyGetSecretsByNameAndNeverListAndOnlyInTheKeyNamespace() {
+    List<Role> roles = Chart.all(docs, Role.class).stream()
+        .filter(r -> r.getMetadata().getName().endsWith("-gateway") || r.getMetadata().getName().endsWith("-gateway-keys")).toList();
+    List<PolicyRule> rules = roles.stream().flatMap(r -> r.getRules().stream()).filter(p -> p.getResources().contains("secrets")).toList();
     assertEquals(1, rules.size());
     assertEquals(List.of("get"), rules.get(0).getVerbs());
+    assertEquals(List.of(GatewayKeysTest.KEYS), roles.stream().filter(r -> r.getRules().contains(rules.get(0)))
+        .map(r -> r.getMetadata().getNamespace()).toList());
   }
 
   @Test

@@ -70,10 +70,13 @@ class RenderTest {
     Set<String> kinds = docs.stream().map(HasMetadata::getKind).collect(Collectors.toSet());
     assertTrue(kinds.containsAll(Set.of("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
         "Secret", "ConfigMap", "Service", "Deployment", "DaemonSet", "PodDisruptionBudget")), kinds::toString);
-    // every object sits in the release namespace unless it is cluster-scoped
-    Set<String> clusterScoped = Set.of("ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition");
+    // every object sits in the release namespace unless it is cluster-scoped or a key namespace Role (binding)
+    Set<String> clusterScoped = Set.of("ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Namespace");
     docs.stream().filter(d -> !clusterScoped.contains(d.getKind()))
-        .forEach(d -> assertEquals(Chart.NAMESPACE, d.getMetadata().getNamespace(), d.getKind() + " " + d.getMetadata().getName()));
+        .forEach(d -> assertEquals(d.getKind().startsWith("Role") && d.getMetadata().getName().endsWith("-keys")
+            ? GatewayKeysTest.KEYS : Chart.NAMESPACE, d.getMetadata().getNamespace(), d.getKind() + " " + d.getMetadata().getName()));
+    assertEquals(List.of(GatewayKeysTest.KEYS), docs.stream().filter(d -> d.getKind().equals("Namespace"))
+        .map(d -> d.getMetadata().getName()).toList(), "the only namespace the chart makes");
     // each role mounts its own remoting certificate (SecurityTest checks what they say); a single existing
     // Secret for every role still works, without role enforcement
     List<HasMetadata> own = Chart.render(t -> t.set("cluster.tls.existingSecret", "cert-manager-remote")

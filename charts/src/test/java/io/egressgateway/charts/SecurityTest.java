@@ -79,7 +79,7 @@ class SecurityTest {
   }
 
   @Test
-  void secretsAreOnlyReachableThroughRolesInTheReleaseNamespace() {
+  void secretsAreOnlyReachableThroughRolesAndTheGatewaysOnlyInTheKeyNamespace() {
     for (ClusterRole cr : Chart.all(docs, ClusterRole.class)) {
       for (PolicyRule rule : cr.getRules()) {
         assertFalse(rule.getResources().contains("secrets"), cr.getMetadata().getName() + " grants secrets cluster-wide");
@@ -89,10 +89,16 @@ class SecurityTest {
     }
     List<Role> secretRoles = Chart.all(docs, Role.class).stream()
         .filter(r -> r.getRules().stream().anyMatch(p -> p.getResources().contains("secrets"))).toList();
-    assertEquals(2, secretRoles.size(), "the controller writes key Secrets, the gateway reads them");
-    secretRoles.forEach(r -> assertEquals(Chart.NAMESPACE, r.getMetadata().getNamespace()));
+    assertEquals(Set.of(Chart.RELEASE + "-kube-egress-gateway-controller",
+            Chart.RELEASE + "-kube-egress-gateway-controller-keys", Chart.RELEASE + "-kube-egress-gateway-gateway-keys"),
+        secretRoles.stream().map(r -> r.getMetadata().getName()).collect(java.util.stream.Collectors.toSet()),
+        "the controller keeps the key Secrets (and moves an earlier release's), the gateway reads them");
+    secretRoles.forEach(r -> assertEquals(r.getMetadata().getName().endsWith("-keys") ? GatewayKeysTest.KEYS : Chart.NAMESPACE,
+        r.getMetadata().getNamespace()));
     Role gateway = Chart.one(docs, Role.class, "-gateway");
-    gateway.getRules().stream().filter(p -> p.getResources().contains("secrets"))
+    assertTrue(gateway.getRules().stream().noneMatch(p -> p.getResources().contains("secrets")),
+        "no Secret of the release namespace for the gateway");
+    Chart.one(docs, Role.class, "-gateway-keys").getRules()
         .forEach(p -> assertEquals(Set.of("get"), Set.copyOf(p.getVerbs()), "by name only: no list, no watch"));
   }
 

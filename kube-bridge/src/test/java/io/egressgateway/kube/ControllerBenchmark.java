@@ -53,7 +53,7 @@ public final class ControllerBenchmark {
           ConfigFactory.parseString("egress.kube-bridge.resync = 3s").withFallback(ConfigFactory.load())).withNamespace("egress-system");
       EgressMember controller = members.startUp("ctrl-1", List.of(Roles.CONTROLLER), null);
       GatewayConfig.init(controller.system(),
-          new GatewayConfig.Ports(new Fabric8SgcApi(client, "egress-system"), new InMemoryAzureProvisioner(), settings));
+          new GatewayConfig.Ports(new Fabric8SgcApi(client, settings.keyNamespace(), settings.namespace()), new InMemoryAzureProvisioner(), settings));
       try (ControllerBridge bridge = ControllerBridge.start(controller.system(), client, settings)) {
         drain(server);
         long start = System.nanoTime();

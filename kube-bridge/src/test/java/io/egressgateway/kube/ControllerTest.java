@@ -55,7 +55,7 @@ class ControllerTest extends MockControllerTest {
   @BeforeAll
   void start() {
     MockController.crds(client, "staticgatewayconfigurations", "podendpoints", "gatewaystatuses");
-    MockController.namespaces(client, RELEASE_NS, NS, "other");
+    MockController.namespaces(client, RELEASE_NS, KEYS_NS, NS, "other");
     MockController.gatewayNode(client, "gw-1", "gwpool");
     MockController.gatewayNode(client, "gw-2", "gwpool");
     MockController.gatewayNode(client, "gw-3", ControllerBridge.LABEL_GATEWAY_AKS, "gateway", "gwvmss");
@@ -91,8 +91,8 @@ class ControllerTest extends MockControllerTest {
       assertEquals(sgc.getMetadata().getGeneration(), st.observedGeneration(), name);
       assertTrue(sgc.getMetadata().getFinalizers().contains(StaticGatewayConfiguration.FINALIZER), name);
       assertEquals("sgw-" + uid, st.secretName());
-      assertEquals(RELEASE_NS, st.secretNamespace());
-      Secret secret = client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get();
+      assertEquals(KEYS_NS, st.secretNamespace());
+      Secret secret = client.secrets().inNamespace(KEYS_NS).withName("sgw-" + uid).get();
       assertEquals(st.publicKey(), Fabric8SgcApi.publicKeyOf(secret).orElseThrow(), name);
       assertEquals(NS, secret.getMetadata().getLabels().get(Fabric8SgcApi.LABEL_OWNER_NAMESPACE));
       assertEquals(name, secret.getMetadata().getLabels().get(Fabric8SgcApi.LABEL_OWNER_NAME));
@@ -161,7 +161,7 @@ class ControllerTest extends MockControllerTest {
       StaticGatewayConfiguration sgc = get(name);
       String uid = sgc.getMetadata().getUid();
       assertFalse(sgc.getMetadata().getFinalizers().contains(StaticGatewayConfiguration.FINALIZER), name);
-      assertNull(client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get(), name);
+      assertNull(client.secrets().inNamespace(KEYS_NS).withName("sgw-" + uid).get(), name);
       assertFalse(azure.provisionedUids().contains(uid), name);
       assertFalse(ConfigViews.get(ctl.system()).current().containsKey(NS + "/" + name), name);
     }
@@ -216,12 +216,12 @@ class ControllerTest extends MockControllerTest {
     StaticGatewayConfiguration sgc = awaitReady("rekey");
     String uid = sgc.getMetadata().getUid();
     String oldKey = SgcMapping.status(sgc.getStatus()).publicKey();
-    client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).delete();
+    client.secrets().inNamespace(KEYS_NS).withName("sgw-" + uid).delete();
     await(() -> {
       ConfigView v = ConfigViews.get(ctl.system()).current().get(NS + "/rekey");
       return v != null && !v.gatewayPublicKey().equals(oldKey);
     }, "a new gateway key in the view");
-    Secret secret = client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get();
+    Secret secret = client.secrets().inNamespace(KEYS_NS).withName("sgw-" + uid).get();
     assertNotNull(secret);
     String newKey = Fabric8SgcApi.publicKeyOf(secret).orElseThrow();
     assertNotEquals(oldKey, newKey);
@@ -247,11 +247,11 @@ class ControllerTest extends MockControllerTest {
     assertNotNull(held, "the finalizer holds the SGC while Azure cleanup fails");
     assertTrue(held.getMetadata().getFinalizers().contains(StaticGatewayConfiguration.FINALIZER));
     assertTrue(azure.provisionedUids().contains(uid));
-    assertNotNull(client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get(), "Secret kept until Azure is clean");
+    assertNotNull(client.secrets().inNamespace(KEYS_NS).withName("sgw-" + uid).get(), "Secret kept until Azure is clean");
     azure.failRelease(NS + "/doomed", null);
     await(() -> get("doomed") == null, "SGC gone once its finalizer was removed");
     assertFalse(azure.provisionedUids().contains(uid), "Azure released");
-    assertNull(client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get(), "key Secret removed");
+    assertNull(client.secrets().inNamespace(KEYS_NS).withName("sgw-" + uid).get(), "key Secret removed");
     await(() -> !ConfigViews.get(ctl.system()).current().containsKey(NS + "/doomed"), "view removed");
     awaitEvent("doomed", "Normal", "CleanedUp");
   }
@@ -326,7 +326,7 @@ class ControllerTest extends MockControllerTest {
     assertTrue(azure.provisionedUids().contains(uid));
     ctl.start();
     await(() -> !azure.provisionedUids().contains(uid), "Azure released by the restarted controller");
-    await(() -> client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get() == null, "key Secret removed");
+    await(() -> client.secrets().inNamespace(KEYS_NS).withName("sgw-" + uid).get() == null, "key Secret removed");
   }
 
   // ---- helpers

@@ -31,11 +31,13 @@ import java.util.function.Consumer;
  */
 final class MockController implements AutoCloseable {
   static final String RELEASE_NS = "egress-system";
+  /** The key Secrets' namespace (the default for {@link #RELEASE_NS}). */
+  static final String KEYS_NS = "egress-system-keys";
   static final String GATEWAY_LABEL = ControllerBridge.LABEL_GATEWAY_UPSTREAM;
 
   private final KubernetesClient client;
   private final String node;
-  private final KubeBridgeSettings settings;
+  private KubeBridgeSettings settings;
   private final InMemoryAzureProvisioner azure = new InMemoryAzureProvisioner();
   private final TestMembers members = new TestMembers();
   private EgressMember member;
@@ -60,7 +62,8 @@ final class MockController implements AutoCloseable {
   /** Starts the member, the entities and the informers (again, after {@link #stop}). */
   void start() {
     member = members.startUp(node, List.of(Roles.CONTROLLER), null);
-    GatewayConfig.init(member.system(), new GatewayConfig.Ports(new Fabric8SgcApi(client, RELEASE_NS), azure, settings));
+    GatewayConfig.init(member.system(), new GatewayConfig.Ports(
+        new Fabric8SgcApi(client, settings.keyNamespace(), settings.namespace()), azure, settings));
     bridge = ControllerBridge.start(member.system(), client, settings);
   }
 
@@ -74,6 +77,18 @@ final class MockController implements AutoCloseable {
     bridge = null;
     members.stop(member);
     MockApiQuiet.await(client);
+  }
+
+  /**
+   * A restart with changed settings on the same journal and Azure side (an upgrade that changes them); after a
+   * {@link #stop}, a start with them.
+   */
+  void restart(java.util.function.UnaryOperator<KubeBridgeSettings> change) {
+    if (bridge != null) {
+      stop();
+    }
+    settings = change.apply(settings);
+    start();
   }
 
   ActorSystem<?> system() {

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class MockControllerTest {
   static final String RELEASE_NS = MockController.RELEASE_NS;
+  static final String KEYS_NS = MockController.KEYS_NS;
 
   static KubernetesClient client;
   static KubernetesMockServer server;

@@ -78,7 +78,7 @@ class SgcBadInputTest extends MockControllerTest {
   @BeforeAll
   void start() {
     MockController.crds(client, "staticgatewayconfigurations", "podendpoints", "gatewaystatuses");
-    MockController.namespaces(client, RELEASE_NS, NS);
+    MockController.namespaces(client, RELEASE_NS, KEYS_NS, NS);
     MockController.gatewayNode(client, "gw-1", "gwpool");
     MockController.gatewayNode(client, "gw-2", "gwpool");
     ctl = MockController.start(client, "ctrl-corpus", "");
@@ -144,9 +144,9 @@ class SgcBadInputTest extends MockControllerTest {
     TestMembers.await(Duration.ofSeconds(30), () -> accepted("foreign-secret").map(c -> !c.isTrue()).orElse(false), "held back");
     String uid = sgc("foreign-secret").getMetadata().getUid();
     io.fabric8.kubernetes.api.model.Secret foreign = new io.fabric8.kubernetes.api.model.SecretBuilder()
-        .withNewMetadata().withName("sgw-" + uid).withNamespace(RELEASE_NS).addToLabels("team", "someone-else").endMetadata()
+        .withNewMetadata().withName("sgw-" + uid).withNamespace(KEYS_NS).addToLabels("team", "someone-else").endMetadata()
         .addToData("note", "bm90IG91cnM=").build();
-    client.secrets().inNamespace(RELEASE_NS).resource(foreign).create();
+    client.secrets().inNamespace(KEYS_NS).resource(foreign).create();
     GenericKubernetesResource fixed = sgc("foreign-secret");
     fixed.setAdditionalProperty("spec", spec("gatewayNodepoolName", "gwpool"));
     client.genericKubernetesResources(ControllerBridge.SGC_KIND).inNamespace(NS).resource(fixed).update();
@@ -159,13 +159,13 @@ class SgcBadInputTest extends MockControllerTest {
         .map(c -> !c.isTrue() && "KeySecretConflict".equals(c.reason()) && c.message().contains("is not the key Secret of"))
         .orElse(false), "the SGC's Accepted condition says why");
     assertFalse(SgcMapping.status(sgc("foreign-secret"), client.getKubernetesSerialization()).isReady());
-    assertEquals(foreign.getData(), client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get().getData(),
+    assertEquals(foreign.getData(), client.secrets().inNamespace(KEYS_NS).withName("sgw-" + uid).get().getData(),
         "the foreign Secret is unchanged");
     var view = ConfigViews.get(ctl.system()).current().get(NS + "/foreign-secret");
     assertTrue(view == null || !view.ready(), "never served");
     client.genericKubernetesResources(ControllerBridge.SGC_KIND).inNamespace(NS).withName("foreign-secret").delete();
     TestMembers.await(Duration.ofSeconds(30), () -> sgc("foreign-secret") == null, "deleted");
-    assertEquals(foreign.getData(), client.secrets().inNamespace(RELEASE_NS).withName("sgw-" + uid).get().getData(),
+    assertEquals(foreign.getData(), client.secrets().inNamespace(KEYS_NS).withName("sgw-" + uid).get().getData(),
         "and not deleted with the configuration");
   }
 

@@ -34,6 +34,8 @@ final class Release {
   private static final Logger log = LoggerFactory.getLogger(Release.class);
   static final String NAME = "egress";
   static final String NAMESPACE = "kube-egress-gateway-system";
+  /** The namespace of the gateway key Secrets (the chart's default for {@link #NAMESPACE}). */
+  static final String KEYS_NAMESPACE = NAMESPACE + "-keys";
   /** The Kubernetes version the chart is rendered for (helm-java assumes 1.20 unless told). */
   static final String KUBE_VERSION = "1.30.0";
   static final List<String> ROLES = List.of("controller", "gateway", "worker");
@@ -74,6 +76,8 @@ final class Release {
   private final Function<String, Optional<NodeRuntime>> runtimes;
   private final Workloads workloads;
   private String chartVersion = "";
+  /** What the last {@link #apply} created or updated, in that order: what {@link #uninstall} deletes. */
+  private volatile List<GenericKubernetesResource> applied = List.of();
 
   Release(KubernetesClient client, Path chartDir, Function<String, Optional<NodeRuntime>> runtimes) {
     this.client = client;
@@ -128,15 +132,16 @@ final class Release {
           int i = INSTALL_ORDER.indexOf(r.getKind());
           return i < 0 ? INSTALL_ORDER.size() : i;
         }));
-    List<String> applied = new ArrayList<>();
+    List<String> names = new ArrayList<>();
     for (GenericKubernetesResource r : docs) {
       if (r.getMetadata().getNamespace() == null && namespaced(r.getKind())) {
         r.getMetadata().setNamespace(NAMESPACE);
       }
       client.resource(r).createOr(existing -> existing.update());
-      applied.add(r.getKind() + "/" + r.getMetadata().getName());
+      names.add(r.getKind() + "/" + r.getMetadata().getName());
     }
-    return applied;
+    applied = List.copyOf(docs);
+    return names;
   }
 
   /** Starts the controller manager that makes the workloads' pods. */
@@ -324,7 +329,41 @@ final class Release {
     client.apps().daemonSets().inNamespace(NAMESPACE).withLabel("app.kubernetes.io/instance", NAME).delete();
     boolean gone = awaitGone(before, timeout);
     workloads.close();
+    deleteTheRest();
     return gone;
+  }
+
+  /**
+   * The rest of what {@code helm uninstall} deletes: every other object the release applied, in reverse install
+   * order, except those Helm keeps ({@code helm.sh/resource-policy: keep}, the managed CRDs). The mock API deletes a
+   * Namespace without what is in it, so whatever is left in one stays visible to the uninstall check.
+   */
+  private void deleteTheRest() {
+    List<GenericKubernetesResource> objects = new ArrayList<>(applied);
+    java.util.Collections.reverse(objects);
+    for (GenericKubernetesResource r : objects) {
+      var annotations = r.getMetadata().getAnnotations();
+      if (List.of("Deployment", "DaemonSet", "CustomResourceDefinition").contains(r.getKind())
+          || (annotations != null && "keep".equals(annotations.get("helm.sh/resource-policy")))) {
+        continue;
+      }
+      try {
+        client.resource(r).delete();
+      } catch (RuntimeException e) {
+        log.warn("uninstall: could not delete {} {}: {}", r.getKind(), r.getMetadata().getName(), e.getMessage());
+      }
+    }
+  }
+
+  /** The key Secrets left in the key namespace, and whether that namespace itself is left (uninstall check). */
+  List<String> keysLeft() {
+    List<String> left = new ArrayList<>();
+    client.secrets().inNamespace(KEYS_NAMESPACE).list().getItems()
+        .forEach(s -> left.add("Secret " + KEYS_NAMESPACE + "/" + s.getMetadata().getName()));
+    if (client.namespaces().withName(KEYS_NAMESPACE).get() != null) {
+      left.add("Namespace " + KEYS_NAMESPACE);
+    }
+    return left;
   }
 
   private boolean awaitGone(List<Member> members, Duration timeout) {

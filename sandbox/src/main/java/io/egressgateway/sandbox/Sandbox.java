@@ -639,6 +639,10 @@ public final class Sandbox implements AutoCloseable {
     running.forEach(containers::add);
     var az = left.putArray("azure");
     report.path("azure").path("leftover").forEach(az::add);
+    // the key namespace and its Secrets: the controllers deleted each key Secret with its configuration, helm the namespace
+    var keys = left.putArray("keys");
+    List<String> keysLeft = release.keysLeft();
+    keysLeft.forEach(keys::add);
     kube.client().namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata()
         .withName("plain-ns").endMetadata().build()).createOr(e -> e.update());
     var plain = u.putArray("plainPods");
@@ -656,10 +660,13 @@ public final class Sandbox implements AutoCloseable {
           .put("detail", e == null ? "never reached CNI ADD" : e.ok() ? "" : e.detail());
     }
     pods.deleteAll();
-    boolean ok = gone && nodesClean && running.isEmpty() && az.isEmpty() && plainOk;
+    boolean ok = gone && nodesClean && running.isEmpty() && az.isEmpty() && keysLeft.isEmpty() && plainOk;
     u.put("ok", ok);
     out.println("uninstall: " + (ok ? "nothing of the product left on the nodes, in podman or in Azure; plain pods still get networking"
         : "FAILED: " + left + ", plain pods " + plain));
+    if (ok) {
+      out.println("uninstall: no key Secret and no key namespace left");
+    }
   }
 
   /** Copies the processes' logs out of the lab before it is removed (to /run/egress-sandbox/logs). */

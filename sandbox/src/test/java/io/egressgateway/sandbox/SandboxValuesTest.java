@@ -34,9 +34,12 @@ class SandboxValuesTest {
         }
       }
       assertEquals(4, daemonSets, "gateway, worker, tunnel holder, namespace holder");
+      assertEquals(1, rendered.split("(?m)^kind: Namespace$", -1).length - 1, "the key namespace, the only one the chart makes");
+      assertTrue(rendered.contains("name: " + Release.KEYS_NAMESPACE + "\n"), "the uninstall check looks for the key namespace the chart makes");
       var env = controller.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv();
       java.util.function.Function<String, String> value = name -> env.stream().filter(e -> e.getName().equals(name))
           .map(e -> e.getValue()).findFirst().orElse(null);
+      assertEquals(Release.KEYS_NAMESPACE, value.apply("EGRESS_KEY_NAMESPACE"));
       assertEquals(VnetServices.JOURNAL_IP, value.apply("EGRESS_DB_HOST"));
       assertEquals(Integer.toString(VnetServices.JOURNAL_PORT), value.apply("EGRESS_DB_PORT"));
       assertEquals("/etc/egress/azure-environment/environment.json", value.apply("AZURE_ENVIRONMENT_FILEPATH"));

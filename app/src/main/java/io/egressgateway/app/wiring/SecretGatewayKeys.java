@@ -8,9 +8,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
 /**
- * Gateway private keys from the key Secrets ({@code sgw-<uid>}, key {@code PrivateKey}) in the release
- * namespace: only names of that form, and only Secrets with the controllers' owner labels. Read on demand (blocking, on the gateway's blocking dispatcher), handed to the device, never
- * cached, logged or journaled.
+ * Gateway private keys from the key Secrets ({@code sgw-<uid>}, key {@code PrivateKey}) in the key namespace
+ * ({@code egress.kube-bridge.key-namespace}, which holds nothing else: the gateways may get Secrets only there): only
+ * names of that form, and only Secrets with the controllers' owner labels. Read on demand (blocking, on the gateway's
+ * blocking dispatcher), handed to the device, never cached, logged or journaled.
  */
 public final class SecretGatewayKeys implements GatewayKeys {
   private final KubernetesClient client;

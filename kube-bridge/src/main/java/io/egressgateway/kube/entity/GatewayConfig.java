@@ -41,7 +41,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One StaticGatewayConfiguration, on the controller members (sharded, id {@code namespace/name}).
- * Owns: the SGC finalizer and status, the key Secret {@code sgw-<uid>}, the SGC's Events, its entry in the
+ * Owns: the SGC finalizer and status, the key Secret {@code sgw-<uid>} (in the key namespace; one an earlier release
+ * kept in the release namespace is moved there), the SGC's Events, its entry in the
  * replicated {@code ConfigView}, and the request to the Azure side. Persists decisions only: which uid it
  * tracks, what Azure provisioned (ILB IP, port, prefix, per-node IPs), that deletion was requested and
  * Azure released. Observes (never journals) the SGC, its key Secret and the gateway nodes, as full

@@ -51,6 +51,8 @@ final class GatewayConfigPass {
   private final PodGenerations pods;
   private final Duration azureTimeout;
   private final Executor blocking;
+  /** No key Secret of this SGC is left in the release namespace (checked by a pass of this entity incarnation). */
+  private volatile boolean legacyKeySecretGone;
 
   GatewayConfigPass(SgcApi kube, AzureProvisioner azure, ConfigViews views, PodGenerations pods, Duration azureTimeout,
       Executor blocking) {
@@ -62,8 +64,12 @@ final class GatewayConfigPass {
     this.blocking = blocking;
   }
 
-  /** What the Kubernetes side of a pass found for the Azure side: the gateway key and the Go original's names. */
-  private record Prepared(String publicKey, String secretName, SgcApi.LegacyUids legacy) {}
+  /**
+   * What the Kubernetes side of a pass found for the Azure side: the gateway key and the Go original's names; and
+   * whether a key Secret of an earlier release may be left in the release namespace (removed once the status names
+   * the key namespace).
+   */
+  private record Prepared(String publicKey, String secretName, SgcApi.LegacyUids legacy, boolean legacyKeySecret) {}
 
   /** What the Azure side answered: the allocation (the persisted one when it failed) and the error, if any. */
   private record Provisioning(Allocation allocation, String error) {}
@@ -89,6 +95,7 @@ final class GatewayConfigPass {
     }
     String secretName = ObservedSgc.secretName(o.uid());
     String publicKey = o.secretPublicKey();
+    boolean legacy = legacyKeySecretPossible(o);
     if (publicKey.isEmpty()) {
       // the cache may lag behind a Secret we just created: ask the API server before creating one
       Optional<String> stored = kube.keySecretPublicKey(secretName, o.namespace(), o.name());
@@ -96,7 +103,20 @@ final class GatewayConfigPass {
         publicKey = stored.get();
       } else {
         try {
-          publicKey = kube.createKeySecret(secretName, o.namespace(), o.name(), WireGuardKeys.generate());
+          // a key Secret an earlier release kept in the release namespace is moved, keys unchanged: tunnels keep theirs
+          Optional<String> moved = legacy ? kube.moveLegacyKeySecret(secretName, o.namespace(), o.name()) : Optional.empty();
+          if (moved.isPresent()) {
+            publicKey = moved.get();
+            kube.event(o.namespace(), o.name(), o.uid(), false, "KeySecretMoved", "key Secret " + secretName
+                + " moved from namespace " + kube.legacySecretNamespace() + " to " + kube.secretNamespace() + ", keys unchanged");
+          } else {
+            publicKey = kube.createKeySecret(secretName, o.namespace(), o.name(), WireGuardKeys.generate());
+            boolean recreated = !o.status().publicKey().isEmpty() && !o.status().publicKey().equals(publicKey);
+            kube.event(o.namespace(), o.name(), o.uid(), false, recreated ? "KeyPairRecreated" : "KeyPairCreated",
+                recreated
+                    ? "key Secret " + secretName + " was recreated with a new gateway key; pods receive it through the view"
+                    : "gateway key pair kept in Secret " + secretName);
+          }
         } catch (SgcApi.ForeignKeySecret e) {
           // never adopted or overwritten: the SGC says why (Accepted=False), the failed pass adds a Warning
           // Event and retries with backoff until the Secret is labelled or removed
@@ -104,16 +124,24 @@ final class GatewayConfigPass {
               Optional.of(new SpecValidation.Rejection("KeySecretConflict", e.getMessage())), "", "", "", Optional.empty(), ""));
           throw e;
         }
-        boolean recreated = !o.status().publicKey().isEmpty() && !o.status().publicKey().equals(publicKey);
-        kube.event(o.namespace(), o.name(), o.uid(), false, recreated ? "KeyPairRecreated" : "KeyPairCreated",
-            recreated
-                ? "key Secret " + secretName + " was recreated with a new gateway key; pods receive it through the view"
-                : "gateway key pair kept in Secret " + secretName);
       }
     }
     // the Go original's objects matter only until the pool has accepted the config: it keeps the names
-    SgcApi.LegacyUids legacy = state.allocation() == null ? kube.legacyUids(o.namespace(), o.name(), o.uid()) : SgcApi.LegacyUids.NONE;
-    return new Prepared(publicKey, secretName, legacy);
+    SgcApi.LegacyUids legacyUids = state.allocation() == null ? kube.legacyUids(o.namespace(), o.name(), o.uid()) : SgcApi.LegacyUids.NONE;
+    return new Prepared(publicKey, secretName, legacyUids, legacy);
+  }
+
+  /**
+   * Whether a key Secret of this SGC may still be in the release namespace, where releases before the key namespace
+   * kept it: looked at in the first pass of this entity (after a start or an upgrade) and while the status names
+   * another namespace than the key namespace; no longer once one pass found none left there.
+   */
+  private boolean legacyKeySecretPossible(ObservedSgc o) {
+    if (kube.legacySecretNamespace().equals(kube.secretNamespace())) {
+      return false;
+    }
+    String named = o.status().secretNamespace();
+    return !legacyKeySecretGone || (!named.isEmpty() && !named.equals(kube.secretNamespace()));
   }
 
   /** Asks the Azure side (bounded by {@code azure-timeout}); a failure is an outcome, not a failed pass. */
@@ -139,6 +167,13 @@ final class GatewayConfigPass {
           writeStatus(o, new StatusPlanner.Outcome(o.generation(), Optional.empty(),
               p.publicKey(), p.secretName(), kube.secretNamespace(), Optional.ofNullable(a.allocation()), a.error())
               .withPods(a.allocation() == null ? null : podsOf(o)));
+          if (p.legacyKeySecret()) {
+            // the status names the key namespace now: the copy an earlier release kept goes
+            if (!kube.deleteLegacyKeySecret(p.secretName(), o.namespace(), o.name())) {
+              throw new IllegalStateException("key Secret " + kube.legacySecretNamespace() + "/" + p.secretName() + " is still present");
+            }
+            legacyKeySecretGone = true;
+          }
           return a.error().isEmpty() ? Result.NOTHING : Result.RETRY;
         }, blocking);
   }
@@ -159,6 +194,10 @@ final class GatewayConfigPass {
     return CompletableFuture.runAsync(() -> {
       if (!kube.deleteKeySecret(secretName, o.namespace(), o.name())) {
         throw new IllegalStateException("key Secret " + secretName + " is still present");
+      }
+      // one an earlier release kept in the release namespace, if it was never moved
+      if (!kube.deleteLegacyKeySecret(secretName, o.namespace(), o.name())) {
+        throw new IllegalStateException("key Secret " + kube.legacySecretNamespace() + "/" + secretName + " is still present");
       }
     }, blocking).thenCompose(v -> {
       // the local replica may not show our own latest publish yet (a view published just before the deletion):

@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The controller's view of Kubernetes. Owns: informers on StaticGatewayConfigurations (all namespaces),
- * the key Secrets of the release namespace and the gateway Nodes (either upstream label), each a
+ * the key Secrets of the key namespace (only those with our owner label) and the gateway Nodes (either upstream label), each a
  * {@link SupervisedInformer} (restarted with backoff after any stop; readiness and metrics follow it). Persists
  * nothing. Nothing is sent before every cache has synced; after that each change marks the SGCs it
  * concerns, marked SGCs get a full {@link ObservedSgc} snapshot ({@code GatewayConfig.Sync}) within
@@ -88,7 +88,7 @@ public final class ControllerBridge implements AutoCloseable {
   private final List<SupervisedInformer<?>> all;
   private final KubernetesSerialization serialization;
   private final Consumer<ObservedSgc> sink;
-  private final String namespace;
+  private final String keyNamespace;
   private volatile List<GatewayNodeInfo> lastGateways = List.of();
   private Decisions lastDecisions = Decisions.NONE; // flush thread only
   private volatile Map<String, String[]> prefixIds = Map.of();
@@ -103,14 +103,15 @@ public final class ControllerBridge implements AutoCloseable {
 
   private ControllerBridge(KubernetesClient client, KubeBridgeSettings settings, Watches watches, Consumer<ObservedSgc> sink) {
     this.sink = sink;
-    this.namespace = settings.namespace();
+    this.keyNamespace = settings.keyNamespace();
     this.serialization = client.getKubernetesSerialization();
     this.sgcs = supervised("staticgatewayconfigurations", watches,
         () -> client.genericKubernetesResources(SGC_KIND).inAnyNamespace().runnableInformer(0),
         o -> markSgc((GenericKubernetesResource) o));
     this.secrets = supervised("secrets", watches,
-        // only the key Secrets we made (owner label): the controllers cache no other Secret of the namespace
-        () -> client.secrets().inNamespace(settings.namespace()).withLabel(Fabric8SgcApi.LABEL_OWNER_NAME).runnableInformer(0),
+        // only the key Secrets we made (owner label), in the namespace that holds nothing else: the controllers cache
+        // no other Secret
+        () -> client.secrets().inNamespace(settings.keyNamespace()).withLabel(Fabric8SgcApi.LABEL_OWNER_NAME).runnableInformer(0),
         o -> markSecret((Secret) o));
     this.nodes = List.of(
         supervised("nodes/" + LABEL_GATEWAY_UPSTREAM, watches,
@@ -250,7 +251,7 @@ public final class ControllerBridge implements AutoCloseable {
     if (sgc == null) {
       return ObservedSgc.absent(key, gw);
     }
-    Secret secret = secrets.store().getByKey(namespace + "/" + ObservedSgc.secretName(sgc.getMetadata().getUid()));
+    Secret secret = secrets.store().getByKey(keyNamespace + "/" + ObservedSgc.secretName(sgc.getMetadata().getUid()));
     Optional<String> publicKey = Fabric8SgcApi.ownedBy(secret, sgc.getMetadata().getNamespace(), sgc.getMetadata().getName())
         ? Fabric8SgcApi.publicKeyOf(secret) : Optional.empty();
     ObservedSgc o = SgcMapping.observe(sgc, serialization, publicKey, gw);

@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@link SgcApi} on the fabric8 client. Owns: the SGC finalizer and status, the key Secrets
- * {@code sgw-<uid>} in the release namespace (labelled with the owning config), Events on SGCs.
+ * {@code sgw-<uid>} in the key namespace (labelled with the owning config; the namespace holds nothing else), Events
+ * on SGCs. Moves the key Secrets earlier releases kept in the release namespace into the key namespace.
  * Persists nothing; reads the object before each write so a write happens only on a difference. Reads (never
  * writes) the Go original's GatewayLBConfiguration/GatewayVMConfiguration of an SGC, for their uids.
  */
@@ -49,18 +50,32 @@ public final class Fabric8SgcApi implements SgcApi {
 
   private final KubernetesClient client;
   private final String secretNamespace;
+  private final String legacySecretNamespace;
   private final String component;
   private final AtomicBoolean legacyForbiddenLogged = new AtomicBoolean();
+  private final AtomicBoolean legacySecretsForbiddenLogged = new AtomicBoolean();
 
+  /** Key Secrets in {@code secretNamespace}, none anywhere else to move. */
   public Fabric8SgcApi(KubernetesClient client, String secretNamespace) {
+    this(client, secretNamespace, secretNamespace);
+  }
+
+  /** Key Secrets in {@code secretNamespace}; those still in {@code legacySecretNamespace} (the release namespace) are moved. */
+  public Fabric8SgcApi(KubernetesClient client, String secretNamespace, String legacySecretNamespace) {
     this.client = client;
     this.secretNamespace = secretNamespace;
+    this.legacySecretNamespace = legacySecretNamespace;
     this.component = "kube-egress-gateway-controller";
   }
 
   @Override
   public String secretNamespace() {
     return secretNamespace;
+  }
+
+  @Override
+  public String legacySecretNamespace() {
+    return legacySecretNamespace;
   }
 
   @Override
@@ -135,6 +150,16 @@ public final class Fabric8SgcApi implements SgcApi {
 
   @Override
   public String createKeySecret(String secretName, String ownerNamespace, String ownerName, WireGuardKeys.Pair pair) {
+    return writeKeySecret(secretName, ownerNamespace, ownerName,
+        Map.of(PRIVATE_KEY, encode(pair.privateKey()), PUBLIC_KEY, encode(pair.publicKey())), pair.publicKey(), "created");
+  }
+
+  /**
+   * Creates the key Secret with {@code data} (holding {@code publicKey}) in the key namespace, or keeps the one there:
+   * see {@link #createKeySecret}. Returns the public key it holds.
+   */
+  private String writeKeySecret(String secretName, String ownerNamespace, String ownerName, Map<String, String> data,
+      String publicKey, String what) {
     Secret wanted = new SecretBuilder()
         .withNewMetadata()
         .withName(secretName)
@@ -144,13 +169,17 @@ public final class Fabric8SgcApi implements SgcApi {
         .addToLabels("app.kubernetes.io/managed-by", "kube-egress-gateway")
         .endMetadata()
         .withType("Opaque")
-        .withData(Map.of(PRIVATE_KEY, encode(pair.privateKey()), PUBLIC_KEY, encode(pair.publicKey())))
+        .withData(data)
         .build();
     try {
       client.secrets().inNamespace(secretNamespace).resource(wanted).create();
-      log.info("[{}/{}] key Secret {} created", ownerNamespace, ownerName, secretName);
-      return pair.publicKey();
+      log.info("[{}/{}] key Secret {}/{} {}", ownerNamespace, ownerName, secretNamespace, secretName, what);
+      return publicKey;
     } catch (KubernetesClientException e) {
+      if (e.getCode() == 404) {
+        throw new IllegalStateException("cannot create key Secret " + secretNamespace + "/" + secretName + ": namespace "
+            + secretNamespace + " (egress.kube-bridge.key-namespace, chart value gatewayKeys.namespace) does not exist", e);
+      }
       if (e.getCode() != 409) {
         throw e;
       }
@@ -166,10 +195,69 @@ public final class Fabric8SgcApi implements SgcApi {
       return kept.get();
     }
     // present but without a usable key pair (edited by hand): the only case where we write new keys into it
-    log.warn("[{}/{}] key Secret {} holds no usable key pair; writing a new one", ownerNamespace, ownerName, secretName);
+    log.warn("[{}/{}] key Secret {} holds no usable key pair; writing {}", ownerNamespace, ownerName, secretName,
+        what.equals("created") ? "a new one" : "the one moved here");
     wanted.getMetadata().setResourceVersion(existing == null ? null : existing.getMetadata().getResourceVersion());
     client.secrets().inNamespace(secretNamespace).resource(wanted).update();
-    return pair.publicKey();
+    return publicKey;
+  }
+
+  @Override
+  public Optional<String> moveLegacyKeySecret(String secretName, String ownerNamespace, String ownerName) {
+    if (legacySecretNamespace.equals(secretNamespace)) {
+      return Optional.empty();
+    }
+    Secret old = legacySecret(secretName);
+    if (old == null || !ownedBy(old, ownerNamespace, ownerName)) {
+      return Optional.empty(); // nothing there, or somebody else's Secret of that name: never touched
+    }
+    Optional<String> publicKey = publicKeyOf(old);
+    if (publicKey.isEmpty()) {
+      // ours but without a usable key pair: nothing to keep; a new pair is made in the key namespace
+      log.warn("[{}/{}] key Secret {}/{} holds no usable key pair: deleted, not moved", ownerNamespace, ownerName,
+          legacySecretNamespace, secretName);
+      client.secrets().inNamespace(legacySecretNamespace).withName(secretName).delete();
+      return Optional.empty();
+    }
+    Map<String, String> data = Map.of(PRIVATE_KEY, old.getData().get(PRIVATE_KEY), PUBLIC_KEY, old.getData().get(PUBLIC_KEY));
+    String held = writeKeySecret(secretName, ownerNamespace, ownerName, data, publicKey.get(),
+        "moved here from namespace " + legacySecretNamespace);
+    if (!held.equals(publicKey.get())) {
+      log.warn("[{}/{}] key Secret {} exists in both {} and {} with different keys: the one in {} is kept", ownerNamespace,
+          ownerName, secretName, legacySecretNamespace, secretNamespace, secretNamespace);
+    }
+    return Optional.of(held);
+  }
+
+  @Override
+  public boolean deleteLegacyKeySecret(String secretName, String ownerNamespace, String ownerName) {
+    if (legacySecretNamespace.equals(secretNamespace)) {
+      return true;
+    }
+    Secret old = legacySecret(secretName);
+    if (old == null || !ownedBy(old, ownerNamespace, ownerName)) {
+      return true;
+    }
+    client.secrets().inNamespace(legacySecretNamespace).withName(secretName).delete();
+    log.info("[{}/{}] key Secret {}/{} removed (it lives in namespace {} now)", ownerNamespace, ownerName,
+        legacySecretNamespace, secretName, secretNamespace);
+    return client.secrets().inNamespace(legacySecretNamespace).withName(secretName).get() == null;
+  }
+
+  /** A key Secret in the old place; null when absent, or when the controllers may not read Secrets there (logged once). */
+  private Secret legacySecret(String secretName) {
+    try {
+      return client.secrets().inNamespace(legacySecretNamespace).withName(secretName).get();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 403) {
+        if (legacySecretsForbiddenLogged.compareAndSet(false, true)) {
+          log.warn("cannot read Secrets in namespace {} (RBAC: get, delete secrets there): key Secrets an earlier release"
+              + " kept there are not moved into {}", legacySecretNamespace, secretNamespace);
+        }
+        return null;
+      }
+      throw e;
+    }
   }
 
   @Override

@@ -11,8 +11,37 @@ import java.util.function.UnaryOperator;
  */
 public interface SgcApi {
 
-  /** Namespace of the key Secrets (the release namespace). */
+  /** Namespace of the key Secrets: one of their own, holding nothing else (the gateways may read Secrets only there). */
   String secretNamespace();
+
+  /**
+   * Where releases before the key namespace kept the key Secrets (the release namespace); {@link #secretNamespace()}
+   * when there is nothing to move.
+   */
+  default String legacySecretNamespace() {
+    return secretNamespace();
+  }
+
+  /**
+   * Moves the key Secret of SGC {@code ownerNamespace/ownerName} from {@link #legacySecretNamespace()} into
+   * {@link #secretNamespace()}, keys unchanged (running tunnels keep their key), with our labels. Returns the public
+   * key the Secret in {@link #secretNamespace()} now holds; empty when there was nothing to move: no Secret of that
+   * name there, or one that is not this SGC's (its owner labels do not name it: never touched). The old Secret stays
+   * until {@link #deleteLegacyKeySecret} once the status names the new place. An old Secret of this SGC without a
+   * usable key pair is deleted at once (nothing worth keeping). A Secret of that name in the new place that is not
+   * this SGC's: {@link ForeignKeySecret}.
+   */
+  default Optional<String> moveLegacyKeySecret(String secretName, String ownerNamespace, String ownerName) {
+    return Optional.empty();
+  }
+
+  /**
+   * Deletes the key Secret of SGC {@code ownerNamespace/ownerName} in {@link #legacySecretNamespace()}; true when none
+   * of this SGC's is left there (a Secret of that name without its owner labels is never deleted).
+   */
+  default boolean deleteLegacyKeySecret(String secretName, String ownerNamespace, String ownerName) {
+    return true;
+  }
 
   /** Adds our finalizer unless present; false when the SGC (with that uid) no longer exists. */
   boolean addFinalizer(String namespace, String name, String uid);

@@ -126,6 +126,28 @@ class GatewayConfigTest {
     assertEquals(lookups, kube.legacyLookups, "once provisioned, the pool keeps the names: no more lookups");
   }
 
+  /**
+   * An upgrade from the layout that kept key Secrets in the release namespace: the first pass moves the key (the same
+   * one: no new pair), and the old Secret goes only once the status names the key namespace.
+   */
+  @Test
+  void aKeySecretOfAnEarlierReleaseIsMovedAndTheOldOneRemovedOnlyAfterTheStatusNamesTheNewPlace() {
+    kube.keyNamespace = "egress-system-keys";
+    String oldKey = io.egressgateway.kube.model.WireGuardKeys.generate().publicKey();
+    kube.legacySecrets.put("sgw-u20", oldKey);
+    es.runCommand(new GatewayConfig.Sync(observed("u20", VALID, false), replies.getRef()));
+    replies.receiveMessage();
+    feedUntil(() -> kube.status("u20").isReady() && kube.legacySecrets.isEmpty(), "u20", VALID);
+    assertEquals(oldKey, kube.secrets.get("sgw-u20"), "the same key, now in the key namespace");
+    assertEquals(oldKey, kube.status("u20").publicKey());
+    assertEquals("egress-system-keys", kube.status("u20").secretNamespace());
+    assertEquals(List.of("egress-system-keys"), kube.legacyDeletedWhileStatusNamed, "deleted after the status named the new place");
+    assertTrue(kube.events.contains("Normal KeySecretMoved"), kube.events::toString);
+    assertFalse(kube.events.stream().anyMatch(e -> e.contains("KeyPair")), "no new pair: " + kube.events);
+    // the member's copy of the view follows the publish a notification interval later
+    await(() -> view() != null && oldKey.equals(view().gatewayPublicKey()), "the view keeps the gateway key");
+  }
+
   ConfigView view() {
     return ConfigViews.get(testKit.system()).current().get(key);
   }

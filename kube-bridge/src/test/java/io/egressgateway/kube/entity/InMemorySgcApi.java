@@ -22,9 +22,42 @@ final class InMemorySgcApi implements SgcApi {
   /** The next this-many status writes fail like an unreachable API server. */
   int failStatusWrites;
 
+  /** Where the key Secrets are kept, and where an earlier release kept them (the same: nothing to move). */
+  volatile String keyNamespace = "egress-system";
+  volatile String legacyNamespace = "egress-system";
+  /** Key Secrets (public keys by name) an earlier release left in {@link #legacyNamespace}. */
+  final Map<String, String> legacySecrets = new HashMap<>();
+  /** For each old key Secret deleted: the namespace its SGC's status named at that moment. */
+  final List<String> legacyDeletedWhileStatusNamed = new ArrayList<>();
+
   @Override
   public String secretNamespace() {
-    return "egress-system";
+    return keyNamespace;
+  }
+
+  @Override
+  public String legacySecretNamespace() {
+    return legacyNamespace;
+  }
+
+  @Override
+  public synchronized Optional<String> moveLegacyKeySecret(String secretName, String ownerNamespace, String ownerName) {
+    String old = legacySecrets.get(secretName);
+    if (old == null) {
+      return Optional.empty();
+    }
+    writes++;
+    return Optional.of(secrets.computeIfAbsent(secretName, k -> old));
+  }
+
+  @Override
+  public synchronized boolean deleteLegacyKeySecret(String secretName, String ownerNamespace, String ownerName) {
+    if (legacySecrets.remove(secretName) != null) {
+      writes++;
+      String uid = secretName.substring("sgw-".length());
+      legacyDeletedWhileStatusNamed.add(status(uid).secretNamespace());
+    }
+    return true;
   }
 
   @Override

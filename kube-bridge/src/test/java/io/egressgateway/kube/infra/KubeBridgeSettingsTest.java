@@ -26,6 +26,24 @@ class KubeBridgeSettingsTest {
   }
 
   @Test
+  void theKeySecretsHaveANamespaceOfTheirOwnNextToTheReleaseNamespaceUnlessOneIsGiven() {
+    KubeBridgeSettings s = KubeBridgeSettings.fromConfig(
+        ConfigFactory.parseString("egress.kube-bridge.namespace = egress").withFallback(ConfigFactory.load()));
+    assertEquals("egress-keys", s.keyNamespace());
+    assertTrue(s.separateKeyNamespace());
+    assertEquals("other-keys", s.withNamespace("other").keyNamespace(), "a default key namespace follows the release namespace");
+    KubeBridgeSettings given = KubeBridgeSettings.fromConfig(ConfigFactory.parseString(
+        "egress.kube-bridge { namespace = egress, key-namespace = wg-keys }").withFallback(ConfigFactory.load()));
+    assertEquals("wg-keys", given.keyNamespace());
+    assertEquals("wg-keys", given.withNamespace("other").keyNamespace());
+    var e = assertThrows(IllegalArgumentException.class, () -> KubeBridgeSettings.fromConfig(ConfigFactory.parseString(
+        "egress.kube-bridge.key-namespace = \"Keys/../x\"").withFallback(ConfigFactory.load())));
+    assertTrue(e.getMessage().contains("egress.kube-bridge.key-namespace"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> KubeBridgeSettings.fromConfig(ConfigFactory.parseString(
+        "egress.kube-bridge.namespace = " + "n".repeat(60)).withFallback(ConfigFactory.load())), "the default would be too long");
+  }
+
+  @Test
   void badValuesAreRejectedWithTheKeyInTheMessage() {
     var e = assertThrows(IllegalArgumentException.class, () -> KubeBridgeSettings.fromConfig(
         ConfigFactory.parseString("egress.kube-bridge.resync = 0s").withFallback(ConfigFactory.load())));
