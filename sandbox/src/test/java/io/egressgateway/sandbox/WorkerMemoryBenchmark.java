@@ -1,6 +1,7 @@
 package io.egressgateway.sandbox;
 
 import com.typesafe.config.Config;
+import io.egressgateway.cni.wire.CniWire;
 import io.egressgateway.core.EgressMember;
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.core.view.ConfigViews;
@@ -52,11 +53,12 @@ import java.util.regex.Pattern;
  * mvn -o -q -pl sandbox dependency:build-classpath -Dmdep.outputFile=target/test.cp -Dmdep.includeScope=test
  * java -cp "sandbox/target/test-classes:sandbox/target/classes:$(cat sandbox/target/test.cp)" \
  *   io.egressgateway.sandbox.WorkerMemoryBenchmark [--java-options "..."] [--pods 110] [--configs 500] [--settle 60] \\
- *   [--nmt false] [--histogram 40]
+ *   [--nmt false] [--histogram 40] [--env "MALLOC_ARENA_MAX=2"]
  * </pre>
  *
- * The default JVM options are the chart's {@code worker.javaOptions}. The options before issue 17 were
- * {@code --java-options "-XX:MaxRAM=768m -XX:MaxRAMPercentage=60"}: {@code -XX:MaxRAM} stands for the container's
+ * The default JVM options are the chart's {@code worker.javaOptions}; {@code --env} adds variables to the
+ * worker's environment (glibc's malloc settings, say) to measure what they change. The options before issue 17
+ * were {@code --java-options "-XX:MaxRAM=768m -XX:MaxRAMPercentage=60"}: {@code -XX:MaxRAM} stands for the container's
  * 768Mi limit, which the JVM otherwise reads from its cgroup.
  */
 public final class WorkerMemoryBenchmark {
@@ -122,6 +124,16 @@ public final class WorkerMemoryBenchmark {
         env.put("EGRESS_JOURNAL_DATA_DIR", tmp.resolve("journal").toString());
         env.put("EGRESS_CNI_SOCKET", socket.toString());
         env.put("KUBECONFIG", kubeconfig.toString());
+        // --env "NAME=value,NAME=value": more variables for the worker (glibc's MALLOC_ARENA_MAX, say)
+        for (String pair : opts.getOrDefault("env", "").split(",")) {
+          if (!pair.isBlank()) {
+            String[] kv = pair.trim().split("=", 2);
+            if (kv.length != 2) {
+              throw new IllegalArgumentException("--env wants NAME=value pairs separated by commas: " + pair);
+            }
+            env.put(kv[0], kv[1]);
+          }
+        }
         long t0 = System.nanoTime();
         worker = pb.start();
         String base = "http://127.0.0.1:" + mgmt + "/";
@@ -131,14 +143,14 @@ public final class WorkerMemoryBenchmark {
           }
           Thread.sleep(250);
         }
-        System.out.printf("worker ready after %d ms (JAVA_TOOL_OPTIONS=%s)%n",
-            (System.nanoTime() - t0) / 1_000_000, env.get("JAVA_TOOL_OPTIONS"));
+        System.out.printf("worker ready after %d ms (JAVA_TOOL_OPTIONS=%s, --env %s)%n",
+            (System.nanoTime() - t0) / 1_000_000, env.get("JAVA_TOOL_OPTIONS"), opts.getOrDefault("env", ""));
         int ok = 0;
         int answered = 0;
         for (int i = 0; i < pods; i++) {
           String reply = cniAdd(socket, i);
           answered += reply.isEmpty() ? 0 : 1;
-          ok += reply.contains("\"result\"") ? 1 : 0;
+          ok += reply.contains("\nresult ") ? 1 : 0;
           if (i == 0) {
             System.out.println("first CNI reply: " + reply);
           }
@@ -156,7 +168,8 @@ public final class WorkerMemoryBenchmark {
         }
         String metrics = body(http, base + "metrics");
         metrics.lines().filter(l -> l.startsWith("egress_config_view") || l.startsWith("jvm_threads_current")
-            || l.startsWith("egress_pod")).limit(20).forEach(l -> System.out.println("  /metrics " + l));
+            || l.startsWith("egress_pod") || l.startsWith("jvm_gc_collection_seconds")).limit(24)
+            .forEach(l -> System.out.println("  /metrics " + l));
       } finally {
         if (worker != null) {
           worker.destroy();
@@ -203,17 +216,18 @@ public final class WorkerMemoryBenchmark {
         .withNewStatus().withPhase("Running").withPodIP("10.244.1." + (i + 2)).endStatus().build();
   }
 
-  /** One ADD as the plugin sends it (cni-plugin's AgentProtocol), for a netns that does not exist. */
+  /** One ADD as the plugin sends it (cni-plugin's {@link CniWire} frame), for a netns that does not exist. */
   private static String cniAdd(Path socket, int i) {
-    String request = """
-        {"command":"ADD","containerId":"c%1$d","netns":"/var/run/netns/egs-memory-absent-%1$d","ifName":"eth0",
-         "args":"IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-%1$d;K8S_POD_UID=uid-pod-%1$d","path":"/opt/cni/bin",
-         "config":{"cniVersion":"1.0.0","name":"bench","type":"kube-egress-cni","prevResult":{"cniVersion":"1.0.0",
-           "ips":[{"address":"10.244.1.%2$d/32","gateway":"169.254.1.1"}]}}}
-        """.formatted(i, i + 2);
+    String config = """
+        {"cniVersion":"1.0.0","name":"bench","type":"kube-egress-cni","prevResult":{"cniVersion":"1.0.0",
+         "ips":[{"address":"10.244.1.%d/32","gateway":"169.254.1.1"}]}}
+        """.formatted(i + 2);
+    byte[] request = new CniWire.Request("ADD", "c" + i, "/var/run/netns/egs-memory-absent-" + i, "eth0",
+        "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-" + i + ";K8S_POD_UID=uid-pod-" + i, "/opt/cni/bin",
+        config).encode();
     try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
       ch.connect(UnixDomainSocketAddress.of(socket));
-      ch.write(ByteBuffer.wrap(request.getBytes(StandardCharsets.UTF_8)));
+      ch.write(ByteBuffer.wrap(request));
       ch.shutdownOutput();
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       ByteBuffer buf = ByteBuffer.allocate(8192);
