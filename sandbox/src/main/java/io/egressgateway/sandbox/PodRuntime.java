@@ -61,6 +61,8 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
   private final Consumer<PodEvent> listener;
   private final Map<String, Sandbox> sandboxes = new ConcurrentHashMap<>();
   private final Map<String, PodEvent> outcomes = new ConcurrentHashMap<>();
+  /** When (nanoTime) the pod watch delivered each demo pod's deletion, by namespace/name (diagnostics of leftovers). */
+  private final Map<String, Long> deletionsSeen = new ConcurrentHashMap<>();
   /** Like a kubelet's parallel sandbox creation: up to this many CNI ADDs at once. */
   static final int PARALLEL_ADDS = 20;
   private final ExecutorService executor = Executors.newFixedThreadPool(PARALLEL_ADDS);
@@ -95,6 +97,7 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
       @Override
       public void onDelete(Pod pod, boolean unknown) {
         if (!NodeRuntime.runsContainers(pod)) {
+          deletionsSeen.put(key(pod), System.nanoTime());
           executor.submit(() -> remove(pod));
         }
       }
@@ -230,15 +233,34 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
     NodeHost node = nodes.get(s.node());
     CniChain chain = s.chain() != null ? s.chain() : node == null ? null : chainOf(node);
     if (chain != null && s.containerId() != null) {
+      long t0 = System.nanoTime();
       CniChain.Outcome del = chain.del(s.containerId(), "/var/run/netns/" + s.netns(), "eth0", k8sArgs(pod, s.containerId()), s.capabilities());
       if (!del.ok()) {
         log.warn("pod {}: CNI DEL reported {}: {}", key, del.plugin(), del.error());
+      } else {
+        Long seen = deletionsSeen.get(key);
+        log.info("pod {}: CNI DEL done in {} ms{}", key, (System.nanoTime() - t0) / 1_000_000,
+            seen == null ? "" : " (" + (t0 - seen) / 1_000_000 + " ms after its deletion reached the runtime)");
       }
     }
     if (node != null) {
       node.unbindPodNetns(s.netns());
     }
     lab.removeNamespace(s.netns());
+  }
+
+  /**
+   * Why pod {@code namespace/name} (deleted through the API) may still have its namespace here: whether the
+   * sandbox's pod watch delivered the deletion, and when.
+   */
+  public String deletionState(String key) {
+    Long seen = deletionsSeen.get(key);
+    if (seen != null) {
+      return "its deletion reached the runtime " + (System.nanoTime() - seen) / 1_000_000 + " ms ago";
+    }
+    boolean listed = informer != null && informer.getStore().list().stream().anyMatch(p -> key(p).equals(key));
+    return listed ? "the runtime's pod watch has not delivered its deletion (the pod is still in its cache)"
+        : "not in the runtime's pod cache, no deletion delivered";
   }
 
   /** True while pod {@code namespace/name} has its namespace here (from its ADD until its DEL ran). */
