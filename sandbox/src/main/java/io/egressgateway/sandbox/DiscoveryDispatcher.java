@@ -7,7 +7,11 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.mockwebserver.crud.Attribute;
 import io.fabric8.mockwebserver.crud.AttributeSet;
 import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.ByteString;
 import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.fabric8.mockwebserver.http.Response;
+import io.fabric8.mockwebserver.http.WebSocket;
+import io.fabric8.mockwebserver.http.WebSocketListener;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -134,6 +138,9 @@ final class DiscoveryDispatcher extends KubernetesCrudDispatcher {
       }
     }
     MockResponse response = super.dispatch(request);
+    if (response != null && response.getWebSocketListener() != null) {
+      response.withWebSocketUpgrade(new OffLoopClose(response.getWebSocketListener()));
+    }
     // the mock answers without a content type, which clients other than fabric8's (Akka's Kubernetes API
     // discovery) refuse; its answers that have a body are JSON
     if (response != null && response.getWebSocketListener() == null && response.getHeaders().get("Content-Type") == null
@@ -141,6 +148,72 @@ final class DiscoveryDispatcher extends KubernetesCrudDispatcher {
       response.setHeader("Content-Type", "application/json");
     }
     return response;
+  }
+
+  /**
+   * A watch's WebSocket listener whose close and failure handling runs off the server's event loop. The mock's
+   * watch listener, when its watch ends, waits (up to a minute) on the event loop for its pending event sends;
+   * each such send waits up to 30 s for a write that only that same event loop can complete. So a watch that
+   * ended while an event was on its way froze one event loop, and with it every other connection it served
+   * (other clients' watches got their events up to minutes late and requests stalled), for up to a minute
+   * per watch that ended so. Here that wait happens on a thread of its own.
+   */
+  static final class OffLoopClose extends WebSocketListener {
+    private static final java.util.concurrent.Executor CLOSER = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "mock-api-watch-close");
+      t.setDaemon(true);
+      return t;
+    });
+    private final WebSocketListener delegate;
+
+    OffLoopClose(WebSocketListener delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public void onBeforeAccept(WebSocket webSocket, Response response) {
+      delegate.onBeforeAccept(webSocket, response);
+    }
+
+    @Override
+    public void onOpen(WebSocket webSocket, Response response) {
+      delegate.onOpen(webSocket, response);
+    }
+
+    @Override
+    public void onMessage(WebSocket webSocket, String text) {
+      delegate.onMessage(webSocket, text);
+    }
+
+    @Override
+    public void onMessage(WebSocket webSocket, ByteString bytes) {
+      delegate.onMessage(webSocket, bytes);
+    }
+
+    @Override
+    public void onMessage(WebSocket webSocket, byte[] bytes) {
+      delegate.onMessage(webSocket, bytes);
+    }
+
+    @Override
+    public void onPing(WebSocket webSocket, byte[] bytes) {
+      delegate.onPing(webSocket, bytes);
+    }
+
+    @Override
+    public void onClosing(WebSocket webSocket, int code, String reason) {
+      delegate.onClosing(webSocket, code, reason);
+    }
+
+    @Override
+    public void onClosed(WebSocket webSocket, int code, String reason) {
+      CLOSER.execute(() -> delegate.onClosed(webSocket, code, reason));
+    }
+
+    @Override
+    public void onFailure(WebSocket webSocket, Throwable t, Response response) {
+      CLOSER.execute(() -> delegate.onFailure(webSocket, t, response));
+    }
   }
 
   private String groupList() {
