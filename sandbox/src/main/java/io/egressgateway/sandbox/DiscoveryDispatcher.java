@@ -139,7 +139,7 @@ final class DiscoveryDispatcher extends KubernetesCrudDispatcher {
     }
     MockResponse response = super.dispatch(request);
     if (response != null && response.getWebSocketListener() != null) {
-      response.withWebSocketUpgrade(new OffLoopClose(response.getWebSocketListener()));
+      response.withWebSocketUpgrade(new OffLoopClose(response.getWebSocketListener(), watchListeners));
     }
     // the mock answers without a content type, which clients other than fabric8's (Akka's Kubernetes API
     // discovery) refuse; its answers that have a body are JSON
@@ -151,12 +151,35 @@ final class DiscoveryDispatcher extends KubernetesCrudDispatcher {
   }
 
   /**
-   * A watch's WebSocket listener whose close and failure handling runs off the server's event loop. The mock's
-   * watch listener, when its watch ends, waits (up to a minute) on the event loop for its pending event sends;
-   * each such send waits up to 30 s for a write that only that same event loop can complete. So a watch that
-   * ended while an event was on its way froze one event loop, and with it every other connection it served
-   * (other clients' watches got their events up to minutes late and requests stalled), for up to a minute
-   * per watch that ended so. Here that wait happens on a thread of its own.
+   * The mock's registered watch listeners (its private set, which every write's event is sent through), so that a
+   * watch that ends leaves it at once ({@link OffLoopClose}); null if this version of the mock has no such field.
+   */
+  private final java.util.Set<?> watchListeners = watchListeners();
+
+  /** Whether an ending watch can leave the mock's set of watch listeners at once (this version of the mock has it). */
+  boolean tracksWatchListeners() {
+    return watchListeners != null;
+  }
+
+  private java.util.Set<?> watchListeners() {
+    try {
+      java.lang.reflect.Field f = KubernetesCrudDispatcher.class.getDeclaredField("watchEventListeners");
+      f.setAccessible(true);
+      return (java.util.Set<?>) f.get(this);
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /**
+   * A watch's WebSocket listener that, when its watch ends, leaves the mock's set of watch listeners at once and
+   * runs the mock's own end-of-watch handling off the server's event loop. The mock's handling shuts the
+   * watch's sender down first and leaves the set last, after waiting (up to a minute, on the event loop) for
+   * the sends still pending, each of which waits up to 30 s for a write only that same loop can complete.
+   * Meanwhile (1) every other connection of that loop stalled (other clients' watches got their events late,
+   * requests hung) and (2) a write whose event reached the shut-down sender failed there: the object was
+   * stored, but the event went to none of the watches after that one in the set, which never learned of the
+   * change (a deleted pod stayed in their caches for good), and the writer got a 500.
    */
   static final class OffLoopClose extends WebSocketListener {
     private static final java.util.concurrent.Executor CLOSER = java.util.concurrent.Executors.newCachedThreadPool(r -> {
@@ -165,9 +188,18 @@ final class DiscoveryDispatcher extends KubernetesCrudDispatcher {
       return t;
     });
     private final WebSocketListener delegate;
+    private final java.util.Set<?> registered;
 
-    OffLoopClose(WebSocketListener delegate) {
+    /** {@code registered}: the set the mock keeps {@code delegate} in (null: none to leave). */
+    OffLoopClose(WebSocketListener delegate, java.util.Set<?> registered) {
       this.delegate = delegate;
+      this.registered = registered;
+    }
+
+    private void leave() {
+      if (registered != null) {
+        registered.remove(delegate);
+      }
     }
 
     @Override
@@ -202,16 +234,19 @@ final class DiscoveryDispatcher extends KubernetesCrudDispatcher {
 
     @Override
     public void onClosing(WebSocket webSocket, int code, String reason) {
+      leave();
       delegate.onClosing(webSocket, code, reason);
     }
 
     @Override
     public void onClosed(WebSocket webSocket, int code, String reason) {
+      leave();
       CLOSER.execute(() -> delegate.onClosed(webSocket, code, reason));
     }
 
     @Override
     public void onFailure(WebSocket webSocket, Throwable t, Response response) {
+      leave();
       CLOSER.execute(() -> delegate.onFailure(webSocket, t, response));
     }
   }

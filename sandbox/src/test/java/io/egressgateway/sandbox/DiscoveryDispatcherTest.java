@@ -20,7 +20,10 @@ import org.junit.jupiter.api.Test;
 /** The sandbox API's watches: one that ends never freezes the others. */
 class DiscoveryDispatcherTest {
 
-  /** The mock's own watch listener waits up to a minute when its watch ends; that wait must not be on the caller. */
+  /**
+   * The mock's own watch listener waits up to a minute when its watch ends; that wait must not be on the caller,
+   * and the ended watch leaves the set of listeners that writes send their events through at once.
+   */
   @Test
   void aWatchEndingIsHandledOffTheCallersThread() throws Exception {
     CountDownLatch closed = new CountDownLatch(1);
@@ -37,14 +40,18 @@ class DiscoveryDispatcherTest {
         closed.countDown();
       }
     };
-    var listener = new DiscoveryDispatcher.OffLoopClose(slow);
+    java.util.Set<WebSocketListener> registered = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    registered.add(slow);
+    var listener = new DiscoveryDispatcher.OffLoopClose(slow, registered);
     listener.onMessage(null, "hello");
     assertEquals(List.of("hello"), seen, "messages reach the mock's listener as they come");
     long t0 = System.nanoTime();
     listener.onClosed(null, 1000, "bye");
     long ms = (System.nanoTime() - t0) / 1_000_000;
     assertTrue(ms < 1_000, "the close held its caller (the server's event loop) for " + ms + " ms");
+    assertTrue(registered.isEmpty(), "the ended watch still gets the events of writes (its sender is shut down)");
     assertTrue(closed.await(10, TimeUnit.SECONDS), "the mock's listener still learns that its watch ended");
+    assertTrue(new DiscoveryDispatcher().tracksWatchListeners(), "the mock's set of watch listeners was not found");
   }
 
   /**
