@@ -118,4 +118,55 @@ class DiscoveryDispatcherTest {
       }
     }
   }
+
+  /**
+   * A watcher that stops reading, then drops its connection while events for it are still pending (as a member
+   * SIGKILLed on a busy node): the writes meanwhile are answered promptly and every other watch still gets their
+   * events. Without {@link DiscoveryDispatcher.OffLoopClose} the five writes after the drop took 29 s here (the
+   * event loop held by the mock's end-of-watch wait).
+   */
+  @Test
+  void aStuckWatcherThatDropsItsConnectionLosesNoOneElsesEvents() throws Exception {
+    try (KubeApi api = KubeApi.start("127.0.0.1", 0)) {
+      KubernetesClient writer = api.client();
+      java.net.URI uri = java.net.URI.create(api.url());
+      // a raw WebSocket watch that never reads what it is sent
+      java.net.Socket raw = new java.net.Socket(uri.getHost(), uri.getPort());
+      raw.setReceiveBufferSize(4096);
+      raw.getOutputStream().write(("GET /api/v1/namespaces/default/configmaps?watch=true HTTP/1.1\r\nHost: " + uri.getHost() + ":"
+          + uri.getPort() + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+          + "Sec-WebSocket-Version: 13\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      Sh.sleep(500);
+      List<String> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+      try (Watch other = writer.configMaps().inNamespace("default").watch(new Watcher<>() {
+        @Override
+        public void eventReceived(Action action, ConfigMap resource) {
+          seen.add(resource.getMetadata().getName());
+        }
+
+        @Override
+        public void onClose(WatcherException cause) {
+        }
+      })) {
+        String big = "x".repeat(200_000);
+        for (int i = 0; i < 40; i++) {
+          writer.configMaps().inNamespace("default").resource(new ConfigMapBuilder().withNewMetadata().withName("big-" + i)
+              .endMetadata().addToData("d", big).build()).create();
+        }
+        raw.setSoLinger(true, 0);
+        raw.close();
+        Sh.sleep(500);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < 5; i++) {
+          writer.configMaps().inNamespace("default").resource(new ConfigMapBuilder().withNewMetadata().withName("after-" + i)
+              .endMetadata().build()).create();
+        }
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        boolean all = Sh.poll(() -> seen.stream().filter(n -> n.startsWith("after-")).count(), n -> n == 5, java.time.Duration.ofSeconds(20), 200) == 5;
+        assertTrue(all, "events lost after a stuck watcher dropped its connection: the other watch saw " + seen.stream()
+            .filter(n -> n.startsWith("after-")).toList() + " (writes took " + ms + " ms)");
+        assertTrue(ms < 10_000, "five writes took " + ms + " ms");
+      }
+    }
+  }
 }
