@@ -157,10 +157,14 @@ public final class AzureVnet {
     return Sh.run(Sh.inNs(vnet, cmd), null, 10);
   }
 
-  /** Starts an HTTP echo (answers with the client address it sees) on {@code ip:port} in namespace {@code ns}. */
+  /**
+   * Starts an HTTP echo (answers with the client address it sees) on {@code ip:port} in namespace {@code ns};
+   * returns once it listens (a request made right after would otherwise be refused on a busy machine).
+   */
   public void startEcho(String ns, String ip, int port) {
     lab.spawn("echo-" + ip, ns, List.of("socat",
         "TCP-LISTEN:" + port + ",bind=" + ip + ",fork,reuseaddr", "EXEC:" + echoHandler));
+    VnetServices.awaitListening(ns, ip, port);
   }
 
   private String ifOf(String primaryIp) {

@@ -7,7 +7,11 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.mockwebserver.crud.Attribute;
 import io.fabric8.mockwebserver.crud.AttributeSet;
 import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.ByteString;
 import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.fabric8.mockwebserver.http.Response;
+import io.fabric8.mockwebserver.http.WebSocket;
+import io.fabric8.mockwebserver.http.WebSocketListener;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -134,6 +138,9 @@ final class DiscoveryDispatcher extends KubernetesCrudDispatcher {
       }
     }
     MockResponse response = super.dispatch(request);
+    if (response != null && response.getWebSocketListener() != null) {
+      response.withWebSocketUpgrade(new OffLoopClose(response.getWebSocketListener(), watchListeners));
+    }
     // the mock answers without a content type, which clients other than fabric8's (Akka's Kubernetes API
     // discovery) refuse; its answers that have a body are JSON
     if (response != null && response.getWebSocketListener() == null && response.getHeaders().get("Content-Type") == null
@@ -141,6 +148,107 @@ final class DiscoveryDispatcher extends KubernetesCrudDispatcher {
       response.setHeader("Content-Type", "application/json");
     }
     return response;
+  }
+
+  /**
+   * The mock's registered watch listeners (its private set, which every write's event is sent through), so that a
+   * watch that ends leaves it at once ({@link OffLoopClose}); null if this version of the mock has no such field.
+   */
+  private final java.util.Set<?> watchListeners = watchListeners();
+
+  /** Whether an ending watch can leave the mock's set of watch listeners at once (this version of the mock has it). */
+  boolean tracksWatchListeners() {
+    return watchListeners != null;
+  }
+
+  private java.util.Set<?> watchListeners() {
+    try {
+      java.lang.reflect.Field f = KubernetesCrudDispatcher.class.getDeclaredField("watchEventListeners");
+      f.setAccessible(true);
+      return (java.util.Set<?>) f.get(this);
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /**
+   * A watch's WebSocket listener that, when its watch ends, leaves the mock's set of watch listeners at once and
+   * runs the mock's own end-of-watch handling off the server's event loop. The mock's handling shuts the
+   * watch's sender down first and leaves the set last, after waiting (up to a minute, on the event loop) for
+   * the sends still pending, each of which waits up to 30 s for a write only that same loop can complete.
+   * Meanwhile (1) every other connection of that loop stalled (other clients' watches got their events late,
+   * requests hung) and (2) a write whose event reached the shut-down sender failed there: the object was
+   * stored, but the event went to none of the watches after that one in the set, which never learned of the
+   * change (a deleted pod stayed in their caches for good), and the writer got a 500.
+   */
+  static final class OffLoopClose extends WebSocketListener {
+    private static final java.util.concurrent.Executor CLOSER = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "mock-api-watch-close");
+      t.setDaemon(true);
+      return t;
+    });
+    private final WebSocketListener delegate;
+    private final java.util.Set<?> registered;
+
+    /** {@code registered}: the set the mock keeps {@code delegate} in (null: none to leave). */
+    OffLoopClose(WebSocketListener delegate, java.util.Set<?> registered) {
+      this.delegate = delegate;
+      this.registered = registered;
+    }
+
+    private void leave() {
+      if (registered != null) {
+        registered.remove(delegate);
+      }
+    }
+
+    @Override
+    public void onBeforeAccept(WebSocket webSocket, Response response) {
+      delegate.onBeforeAccept(webSocket, response);
+    }
+
+    @Override
+    public void onOpen(WebSocket webSocket, Response response) {
+      delegate.onOpen(webSocket, response);
+    }
+
+    @Override
+    public void onMessage(WebSocket webSocket, String text) {
+      delegate.onMessage(webSocket, text);
+    }
+
+    @Override
+    public void onMessage(WebSocket webSocket, ByteString bytes) {
+      delegate.onMessage(webSocket, bytes);
+    }
+
+    @Override
+    public void onMessage(WebSocket webSocket, byte[] bytes) {
+      delegate.onMessage(webSocket, bytes);
+    }
+
+    @Override
+    public void onPing(WebSocket webSocket, byte[] bytes) {
+      delegate.onPing(webSocket, bytes);
+    }
+
+    @Override
+    public void onClosing(WebSocket webSocket, int code, String reason) {
+      leave();
+      delegate.onClosing(webSocket, code, reason);
+    }
+
+    @Override
+    public void onClosed(WebSocket webSocket, int code, String reason) {
+      leave();
+      CLOSER.execute(() -> delegate.onClosed(webSocket, code, reason));
+    }
+
+    @Override
+    public void onFailure(WebSocket webSocket, Throwable t, Response response) {
+      leave();
+      CLOSER.execute(() -> delegate.onFailure(webSocket, t, response));
+    }
   }
 
   private String groupList() {

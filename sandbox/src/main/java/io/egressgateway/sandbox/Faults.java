@@ -35,8 +35,6 @@ final class Faults {
   static final String SGC = "egress-demo";
   static final String TRAFFIC_POD = NS + "/annotated";
   static final Duration CONVERGE = Duration.ofSeconds(180);
-  /** How many scenarios {@link #run} runs (the e2e test checks each one ran). */
-  static final int SCENARIOS = 9;
 
   final KubernetesClient kube;
   final Release release;
@@ -213,7 +211,7 @@ final class Faults {
     String name = key.substring(key.indexOf('/') + 1);
     List<String> left = new ArrayList<>();
     if (pods.hasSandbox(key)) {
-      left.add(key + " (network namespace)");
+      left.add(key + " (network namespace: " + pods.deletionState(key) + ")");
     }
     if (kube.pods().inNamespace(ns).withName(name).get() != null) {
       left.add(key + " (Pod)");
@@ -226,7 +224,16 @@ final class Faults {
 
   /** What is left of any of {@code keys}, waiting (bounded) until nothing is. */
   List<String> leftOf(List<String> keys, Duration timeout) {
-    return Sh.poll(() -> keys.stream().flatMap(k -> leftOf(k).stream()).toList(), List::isEmpty, timeout, 1000);
+    List<String> left = Sh.poll(() -> keys.stream().flatMap(k -> leftOf(k).stream()).toList(), List::isEmpty, timeout, 1000);
+    if (left.isEmpty()) {
+      return left;
+    }
+    // how the API answers now (a stalled API delays the runtime's watch events too)
+    long t0 = System.nanoTime();
+    int listed = kube.pods().inNamespace(NS).list().getItems().size();
+    List<String> out = new ArrayList<>(left);
+    out.add("the API listed " + listed + " pods of " + NS + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+    return out;
   }
 
   /** Creates a public configuration {@code name} in {@link #NS}. */

@@ -61,6 +61,10 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
   private final Consumer<PodEvent> listener;
   private final Map<String, Sandbox> sandboxes = new ConcurrentHashMap<>();
   private final Map<String, PodEvent> outcomes = new ConcurrentHashMap<>();
+  /** When (nanoTime) the pod watch delivered each demo pod's deletion, by namespace/name (diagnostics of leftovers). */
+  private final Map<String, Long> deletionsSeen = new ConcurrentHashMap<>();
+  /** UIDs of demo pods whose deletion was delivered: never set up again by a late update. */
+  private final java.util.Set<String> deletedUids = ConcurrentHashMap.newKeySet();
   /** Like a kubelet's parallel sandbox creation: up to this many CNI ADDs at once. */
   static final int PARALLEL_ADDS = 20;
   private final ExecutorService executor = Executors.newFixedThreadPool(PARALLEL_ADDS);
@@ -84,21 +88,34 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
     informer = client.pods().inAnyNamespace().inform(new ResourceEventHandler<>() {
       @Override
       public void onAdd(Pod pod) {
-        executor.submit(() -> reconcile(pod));
+        submit("ADD", pod, () -> reconcile(pod));
       }
 
       @Override
       public void onUpdate(Pod old, Pod pod) {
-        executor.submit(() -> reconcile(pod));
+        submit("ADD", pod, () -> reconcile(pod));
       }
 
       @Override
       public void onDelete(Pod pod, boolean unknown) {
         if (!NodeRuntime.runsContainers(pod)) {
-          executor.submit(() -> remove(pod));
+          deletionsSeen.put(key(pod), System.nanoTime());
+          deletedUids.add(pod.getMetadata().getUid());
+          submit("DEL", pod, () -> remove(pod));
         }
       }
     }, 0);
+  }
+
+  /** Runs a pod's task on the runtime's threads; a task that throws is logged, never dropped silently. */
+  private void submit(String what, Pod pod, Runnable task) {
+    executor.execute(() -> {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        log.error("pod {}: {} failed: {}", key(pod), what, e.toString(), e);
+      }
+    });
   }
 
   private static String key(Pod pod) {
@@ -107,8 +124,10 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
 
   private void reconcile(Pod pod) {
     String key = key(pod);
+    // an update delivered before the pod's deletion may run after its DEL (the tasks run in parallel): a pod whose
+    // deletion was seen is never set up again
     if (pod.getMetadata().getDeletionTimestamp() != null || sandboxes.containsKey(key)
-        || Boolean.TRUE.equals(pod.getSpec().getHostNetwork())) {
+        || Boolean.TRUE.equals(pod.getSpec().getHostNetwork()) || deletedUids.contains(pod.getMetadata().getUid())) {
       return;
     }
     String nodeName = pod.getSpec() == null ? null : pod.getSpec().getNodeName();
@@ -130,9 +149,23 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
     String netns = netnsOf(lab.prefix(), pod.getMetadata().getNamespace(), pod.getMetadata().getName());
     Map<String, ?> capabilities = Map.of(ANNOTATIONS_CAPABILITY,
         pod.getMetadata().getAnnotations() == null ? Map.of() : pod.getMetadata().getAnnotations());
-    sandboxes.put(key, new Sandbox(netns, nodeName, null, null, capabilities));
-    lab.addNamespace(netns.substring(lab.prefix().length() + 1));
-    node.bindPodNetns(netns);
+    if (sandboxes.putIfAbsent(key, new Sandbox(netns, nodeName, null, null, capabilities)) != null) {
+      return; // another task of this pod got here first
+    }
+    deletionsSeen.remove(key);
+    boolean made = false;
+    try {
+      lab.addNamespace(netns.substring(lab.prefix().length() + 1));
+      made = true;
+      node.bindPodNetns(netns);
+    } catch (RuntimeException e) {
+      // no namespace, no sandbox: a later event of the pod tries again
+      sandboxes.remove(key);
+      if (made) {
+        lab.removeNamespace(netns);
+      }
+      throw e;
+    }
     long t0 = System.nanoTime();
     CniChain.Outcome outcome = null;
     CniChain chain = null;
@@ -230,15 +263,34 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
     NodeHost node = nodes.get(s.node());
     CniChain chain = s.chain() != null ? s.chain() : node == null ? null : chainOf(node);
     if (chain != null && s.containerId() != null) {
+      long t0 = System.nanoTime();
       CniChain.Outcome del = chain.del(s.containerId(), "/var/run/netns/" + s.netns(), "eth0", k8sArgs(pod, s.containerId()), s.capabilities());
       if (!del.ok()) {
         log.warn("pod {}: CNI DEL reported {}: {}", key, del.plugin(), del.error());
+      } else {
+        Long seen = deletionsSeen.get(key);
+        log.info("pod {}: CNI DEL done in {} ms{}", key, (System.nanoTime() - t0) / 1_000_000,
+            seen == null ? "" : " (" + (t0 - seen) / 1_000_000 + " ms after its deletion reached the runtime)");
       }
     }
     if (node != null) {
       node.unbindPodNetns(s.netns());
     }
     lab.removeNamespace(s.netns());
+  }
+
+  /**
+   * Why pod {@code namespace/name} (deleted through the API) may still have its namespace here: whether the
+   * sandbox's pod watch delivered the deletion, and when.
+   */
+  public String deletionState(String key) {
+    Long seen = deletionsSeen.get(key);
+    if (seen != null) {
+      return "its deletion reached the runtime " + (System.nanoTime() - seen) / 1_000_000 + " ms ago";
+    }
+    boolean listed = informer != null && informer.getStore().list().stream().anyMatch(p -> key(p).equals(key));
+    return listed ? "the runtime's pod watch has not delivered its deletion (the pod is still in its cache)"
+        : "not in the runtime's pod cache, no deletion delivered";
   }
 
   /** True while pod {@code namespace/name} has its namespace here (from its ADD until its DEL ran). */

@@ -359,11 +359,11 @@ public final class Sandbox implements AutoCloseable {
   }
 
   /**
-   * The fault suite runs with {@code --faults}, after the demo alone. Not part of {@code --e2e}: run after the e2e
-   * scenarios (the upgrade last), its worker-kill scenario did not converge in CI; see docs/benchmarks.md.
+   * The fault suite: part of {@code --e2e} (after its scenarios and the upgrade, before the uninstall), and on its
+   * own after the demo with {@code --faults}.
    */
   private boolean runsFaults() {
-    return settings.faults();
+    return settings.faults() || settings.e2e();
   }
 
   private Optional<NodeRuntime> runtimeOf(io.fabric8.kubernetes.api.model.Pod p) {

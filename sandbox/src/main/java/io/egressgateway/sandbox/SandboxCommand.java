@@ -48,7 +48,7 @@ final class SandboxCommand implements Callable<Integer> {
   @Option(names = "--apply", paramLabel = "FILE", description = "apply this manifest after the demo's (repeatable)")
   List<Path> apply = new ArrayList<>();
 
-  @Option(names = "--e2e", description = "also run the end-to-end scenarios (BYO prefix, private mode, restarts, upgrade, uninstall)")
+  @Option(names = "--e2e", description = "also run the end-to-end scenarios (BYO prefix, private mode, restarts, upgrade, the fault suite, uninstall)")
   boolean e2e;
 
   @Option(names = "--bench-pods", paramLabel = "N", description = "also measure N pods' time to egress, 1-1000 (default: no benchmark)")

@@ -106,7 +106,8 @@ final class VnetServices {
     return "sandbox-token:system:serviceaccount:" + namespace + ":" + serviceAccount;
   }
 
-  private static void awaitListening(String ns, String ip, int port) {
+  /** Waits (up to 5 s) until something listens on {@code ip:port} in namespace {@code ns}. */
+  static void awaitListening(String ns, String ip, int port) {
     long deadline = System.currentTimeMillis() + 5000;
     while (System.currentTimeMillis() < deadline) {
       if (Sh.quiet(ns, "sh", "-c", "ss -ltn | grep -q '" + ip + ":" + port + " '").ok()) {

@@ -132,6 +132,20 @@ class SandboxE2ETest {
     assertEquals(6, upgrade.path("members").asInt(), "every member runs the new tag:\n" + context);
     assertTrue(upgrade.path("pods").size() >= 3, "the tunnelled pods' traffic was measured:\n" + context);
     assertTrue(upgrade.path("ok").asBoolean(), "upgrade: not rolled, a pod not answered again, or a leak:\n" + context);
+    // the fault suite (issue 13 item 6), after the upgrade: every scenario converged, Azure's inventory as before it
+    JsonNode faults = r.path("faults");
+    List<String> ran = new java.util.ArrayList<>();
+    faults.forEach(f -> ran.add(f.path("name").asText()));
+    assertEquals(FAULT_SCENARIOS, ran, "the fault scenarios, in order:\n" + context);
+    for (JsonNode f : faults) {
+      String name = f.path("name").asText();
+      String why = "fault " + name + ": " + f.path("detail").asText() + " (converged after " + f.path("convergedMs").asLong(-1)
+          + " ms, azureDiff " + f.path("azureDiff") + ", " + f.path("failedRequests").asLong(-1) + " failed requests)\n";
+      assertTrue(f.path("azureDiff").isArray(), why + context);
+      assertEquals(0, f.path("azureDiff").size(), "lost or duplicated Azure resources: " + why + context);
+      assertTrue(f.path("convergedMs").asLong(-1) >= 0, "did not converge: " + why + context);
+      assertTrue(f.path("ok").asBoolean(), why + context);
+    }
     // helm uninstall after the configurations: nothing of ours anywhere, plain pods still get networking
     JsonNode uninstall = r.path("uninstall");
     for (String k : List.of("nodeFiles", "namespaces", "links", "nft", "containers", "azure")) {
@@ -206,6 +220,23 @@ class SandboxE2ETest {
     assertTrue(r.path("leftover").path("mounts").isEmpty(), context);
     assertTrue(ok, context);
   }
+
+  /**
+   * The six faults of issue 13 item 6, as the suite names its scenarios: a controller SIGKILLed with an ARM operation
+   * in flight and with a pool write between intent and result; an operation that ends Failed, then 409s; the journal
+   * down 30 s; watch errors (500s, closed watches, an unmappable object) and the API server down 30 s; a gateway
+   * partitioned for less and for more than stable-after; a worker agent SIGKILLed during pod churn.
+   */
+  static final List<String> FAULT_SCENARIOS = List.of(
+      "worker-agent-sigkill-during-pod-churn",
+      "journal-unavailable-30s",
+      "api-watch-errors",
+      "api-server-down-30s",
+      "gateway-partition-shorter-than-stable-after",
+      "gateway-partition-longer-than-stable-after",
+      "controller-sigkill-during-arm-operation",
+      "controller-sigkill-between-intent-and-result",
+      "arm-operation-failed-and-409");
 
   private static JsonNode find(JsonNode pods, String name) {
     for (JsonNode p : pods) {
