@@ -70,6 +70,13 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
   private final ExecutorService executor = Executors.newFixedThreadPool(PARALLEL_ADDS);
   private final AtomicInteger nextNode = new AtomicInteger();
   private SharedIndexInformer<Pod> informer;
+  /** The kubelet's relist: pods gone from the API whose deletion the watch never delivered still get their DEL. */
+  private final java.util.concurrent.ScheduledExecutorService relist = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "pod-runtime-relist");
+    t.setDaemon(true);
+    return t;
+  });
+  static final java.time.Duration RELIST_EVERY = java.time.Duration.ofSeconds(2);
 
   /** {@code nodes}: the nodes with a pod network (the workers), by name. */
   public PodRuntime(KubernetesClient client, NetLab lab, Map<String, NodeHost> nodes, Consumer<PodEvent> listener) {
@@ -98,13 +105,42 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
 
       @Override
       public void onDelete(Pod pod, boolean unknown) {
-        if (!NodeRuntime.runsContainers(pod)) {
-          deletionsSeen.put(key(pod), System.nanoTime());
-          deletedUids.add(pod.getMetadata().getUid());
-          submit("DEL", pod, () -> remove(pod));
-        }
+        deleted(pod);
       }
     }, 0);
+    relist.scheduleWithFixedDelay(this::relist, RELIST_EVERY.toMillis(), RELIST_EVERY.toMillis(),
+        java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  private void deleted(Pod pod) {
+    if (!NodeRuntime.runsContainers(pod) && deletedUids.add(pod.getMetadata().getUid())) {
+      deletionsSeen.put(key(pod), System.nanoTime());
+      submit("DEL", pod, () -> remove(pod));
+    }
+  }
+
+  /**
+   * As a kubelet relists: a pod this runtime has set up that the API no longer lists gets its DEL, even when
+   * the watch never delivered the deletion (the mock API server can lose a watch's events when another watch
+   * ends; seen once in the fault suite's pod churn).
+   */
+  private void relist() {
+    if (sandboxes.isEmpty() || informer == null) {
+      return;
+    }
+    try {
+      java.util.Set<String> listed = new java.util.HashSet<>();
+      client.pods().inAnyNamespace().list().getItems().forEach(p -> listed.add(key(p)));
+      for (Pod cached : informer.getStore().list()) {
+        String key = key(cached);
+        if (sandboxes.containsKey(key) && !listed.contains(key) && !deletedUids.contains(cached.getMetadata().getUid())) {
+          log.warn("pod {}: gone from the API, its deletion never came through the watch; running its DEL", key);
+          deleted(cached);
+        }
+      }
+    } catch (RuntimeException e) {
+      log.debug("relist skipped: {}", e.toString());
+    }
   }
 
   /** Runs a pod's task on the runtime's threads; a task that throws is logged, never dropped silently. */
@@ -348,6 +384,7 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
 
   @Override
   public void close() {
+    relist.shutdownNow();
     if (informer != null) {
       informer.close();
     }
