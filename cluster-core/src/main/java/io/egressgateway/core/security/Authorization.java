@@ -86,9 +86,18 @@ public final class Authorization {
     if (claimed == null || claimed.isEmpty()) {
       throw new Refused(kind, signer, "the request names no node");
     }
+    requireProvenNode(signer, kind, "asks for", claimed, proof);
+  }
+
+  /**
+   * {@code node}, which the message claims ({@code claim}: how, for the refusal), must be the node the signer's
+   * certificate names, or, for a certificate naming none, the node of a valid node proof where node proofs are
+   * required; elsewhere it is taken as it is.
+   */
+  private void requireProvenNode(Principal signer, String kind, String claim, String node, NodeProof proof) throws Refused {
     if (signer.node().isPresent()) {
-      if (!signer.node().get().equals(claimed)) {
-        throw new Refused(kind, signer, "asks for node " + claimed + " with the certificate of node " + signer.node().get());
+      if (!signer.node().get().equals(node)) {
+        throw new Refused(kind, signer, claim + " node " + node + " with the certificate of node " + signer.node().get());
       }
       return;
     }
@@ -99,10 +108,10 @@ public final class Authorization {
     try {
       proven = nodeProofs.nodeOf(proof);
     } catch (IllegalArgumentException e) {
-      throw new Refused(kind, signer, "asks for node " + claimed + " without a valid node proof: " + e.getMessage());
+      throw new Refused(kind, signer, claim + " node " + node + " without a valid node proof: " + e.getMessage());
     }
-    if (!proven.equals(claimed)) {
-      throw new Refused(kind, signer, "asks for node " + claimed + " with the node proof of node " + proven);
+    if (!proven.equals(node)) {
+      throw new Refused(kind, signer, claim + " node " + node + " with the node proof of node " + proven);
     }
   }
 
@@ -118,20 +127,8 @@ public final class Authorization {
         if (!signer.hasRole(role)) {
           throw new Refused(kind, signer, "joined with role " + role + ", which its certificate does not name");
         }
-      } else if (signer.node().isPresent()) {
-        if (!signer.node().get().equals(node.get())) {
-          throw new Refused(kind, signer, "joined as node " + node.get() + " with the certificate of node " + signer.node().get());
-        }
-      } else if (nodeProofs.required()) {
-        String proven;
-        try {
-          proven = nodeProofs.nodeOf(m.nodeProof());
-        } catch (IllegalArgumentException e) {
-          throw new Refused(kind, signer, "joined as node " + node.get() + " without a valid node proof: " + e.getMessage());
-        }
-        if (!proven.equals(node.get())) {
-          throw new Refused(kind, signer, "joined as node " + node.get() + " with the node proof of node " + proven);
-        }
+      } else {
+        requireProvenNode(signer, kind, "joined as", node.get(), m.nodeProof());
       }
     }
   }
