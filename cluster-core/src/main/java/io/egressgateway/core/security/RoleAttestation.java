@@ -6,10 +6,8 @@ import akka.actor.typed.Behavior;
 import akka.actor.typed.Props;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
-import akka.actor.typed.javadsl.TimerScheduler;
 import akka.cluster.ClusterEvent;
 import akka.cluster.Member;
-import akka.cluster.MemberStatus;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Down;
 import akka.cluster.typed.Subscribe;
@@ -93,7 +91,7 @@ public final class RoleAttestation {
             ctx.messageAdapter(ClusterEvent.MemberEvent.class, MemberChange::new), ClusterEvent.MemberEvent.class));
         timers.startTimerWithFixedDelay(new Repeat(), REPEAT);
       }
-      return new Asker(ctx, timers, security, cluster).behavior();
+      return new Asker(ctx, security, cluster).behavior();
     }));
   }
 
@@ -104,7 +102,7 @@ public final class RoleAttestation {
     private final Metrics.Counter downed;
     private final Map<akka.actor.Address, Pending> pending = new HashMap<>();
 
-    Asker(ActorContext<Command> ctx, TimerScheduler<Command> timers, Security security, Cluster cluster) {
+    Asker(ActorContext<Command> ctx, Security security, Cluster cluster) {
       this.ctx = ctx;
       this.security = security;
       this.cluster = cluster;
@@ -131,9 +129,9 @@ public final class RoleAttestation {
       Member m = c.event().member();
       if (c.event() instanceof ClusterEvent.MemberUp || c.event() instanceof ClusterEvent.MemberWeaklyUp) {
         if (!m.address().equals(cluster.selfMember().address()) && !pending.containsKey(m.address())) {
-          pending.put(m.address(), new Pending(m, UUID.randomUUID().toString(),
-              System.nanoTime() + DEADLINE.toNanos()));
-          ask(pending.get(m.address()));
+          Pending p = new Pending(m, UUID.randomUUID().toString(), System.nanoTime() + DEADLINE.toNanos());
+          pending.put(m.address(), p);
+          ask(p);
         }
       } else if (c.event() instanceof ClusterEvent.MemberRemoved || c.event() instanceof ClusterEvent.MemberExited) {
         pending.remove(m.address());
@@ -182,9 +180,7 @@ public final class RoleAttestation {
       String role = roles.stream().filter(Roles.FUNCTIONAL::contains).findFirst().orElse("none");
       downed.inc(role);
       log.warn("downing member {} ({}): {}", m.address(), roles, why);
-      if (m.status() != MemberStatus.down()) {
-        cluster.manager().tell(new Down(m.address()));
-      }
+      cluster.manager().tell(new Down(m.address()));
     }
   }
 }

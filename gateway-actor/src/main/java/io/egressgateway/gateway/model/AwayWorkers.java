@@ -1,16 +1,16 @@
 package io.egressgateway.gateway.model;
 
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Which nodes' worker members are away, from the cluster events a gateway member sees: a worker that is
  * leaving, exiting, down, unreachable or removed is away until a worker member of its node is up (and
  * reachable) again and has had {@code settle} to take its tunnels back; a node away for longer than
- * {@code forgetAfter} is taken as gone for good (scaled in) and no longer counted. Pure and thread-safe: the
+ * {@code forgetAfter} is taken as gone for good (scaled in) and no longer counted. Pure and thread-safe (every method synchronized): the
  * cluster subscriber feeds it, the gateway's drain reads it, clocks are given (monotonic nanoseconds).
  *
  * <p>Why a gateway cares: the failover watchdog that moves a pod's tunnel to another gateway lives in the
@@ -22,17 +22,16 @@ public final class AwayWorkers {
   private final Duration settle;
   private final Duration forgetAfter;
   /** Node to when it went away (nanos). */
-  private final Map<String, Long> away = new ConcurrentHashMap<>();
+  private final Map<String, Long> away = new HashMap<>();
   /** Node to when its worker came back (nanos), while settling. */
-  private final Map<String, Long> back = new ConcurrentHashMap<>();
+  private final Map<String, Long> back = new HashMap<>();
+  /** The member currently up for each node (its address), so that an old member's late removal is ignored. */
+  private final Map<String, String> current = new HashMap<>();
 
   public AwayWorkers(Duration settle, Duration forgetAfter) {
     this.settle = settle;
     this.forgetAfter = forgetAfter;
   }
-
-  /** The member currently up for each node (its address), so that an old member's late removal is ignored. */
-  private final Map<String, String> current = new ConcurrentHashMap<>();
 
   /** Worker member {@code member} of {@code node} is leaving, exiting, down, unreachable or removed. */
   public synchronized void left(String node, String member, long now) {
