@@ -105,8 +105,12 @@ public final class SignedView<V> {
    * thread: they must be quick and must not block (typically they tell an actor).
    */
   public void subscribe(Consumer<Map<String, V>> listener) {
-    listeners.add(listener);
-    listener.accept(current);
+    // under the same lock as a change's notification: otherwise a subscriber could be told the view before the
+    // change after being told the changed one, and keep the older view until the next change
+    synchronized (listeners) {
+      listeners.add(listener);
+      listener.accept(current);
+    }
   }
 
   public void unsubscribe(Consumer<Map<String, V>> listener) {
@@ -205,8 +209,10 @@ public final class SignedView<V> {
             values.put(name, a.value());
           }
         });
-        current = Map.copyOf(values);
-        listeners.forEach(l -> l.accept(current));
+        synchronized (listeners) {
+          current = Map.copyOf(values);
+          listeners.forEach(l -> l.accept(current));
+        }
       }
     }
     return Behaviors.same();

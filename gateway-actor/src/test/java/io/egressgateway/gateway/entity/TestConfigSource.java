@@ -12,8 +12,10 @@ public final class TestConfigSource implements ConfigSource {
   private volatile Map<String, ConfigView> current = Map.of();
 
   public void set(Map<String, ConfigView> views) {
-    current = Map.copyOf(views);
-    listeners.forEach(l -> l.accept(current));
+    synchronized (listeners) { // as the replicated view: a subscriber is never told an older view after a newer one
+      current = Map.copyOf(views);
+      listeners.forEach(l -> l.accept(current));
+    }
   }
 
   public void put(ConfigView v) {
@@ -30,8 +32,10 @@ public final class TestConfigSource implements ConfigSource {
 
   @Override
   public void subscribe(Consumer<Map<String, ConfigView>> listener) {
-    listeners.add(listener);
-    listener.accept(current);
+    synchronized (listeners) {
+      listeners.add(listener);
+      listener.accept(current);
+    }
   }
 
   @Override
