@@ -138,6 +138,18 @@ class SgcBadInputTest extends MockControllerTest {
   }
 
   @Test
+  void aConfigurationInvalidForAnotherReasonTakesNoPrefixFromAWorkingOne() {
+    // older, and first by name too, but it cannot use the prefix (no public IPs): it must not make the next one wait
+    String prefix = BYO + "-broken-first";
+    apply("a-broken", spec("gatewayNodepoolName", "gwpool", "provisionPublicIps", false, "publicIpPrefixId", prefix));
+    TestMembers.await(Duration.ofSeconds(30), () -> accepted("a-broken").map(c -> !c.isTrue()).orElse(false), "a-broken rejected");
+    assertEquals("PrefixIdWithoutPublicIps", accepted("a-broken").orElseThrow().reason());
+    apply("z-working", spec("gatewayNodepoolName", "gwpool", "publicIpPrefixId", prefix));
+    awaitReady("z-working");
+    assertEquals("PrefixIdWithoutPublicIps", accepted("a-broken").orElseThrow().reason(), "rejected for its own reason only");
+  }
+
+  @Test
   void aSecretOfTheKeyNameThatIsNotOursIsNeitherUsedNorChangedNorDeleted() {
     // first unreadable, so the controller makes no Secret while the foreign one is put in place under its uid
     apply("foreign-secret", spec("gatewayVmssProfile", List.of("not", "yet")));

@@ -12,6 +12,7 @@ import io.egressgateway.kube.model.GatewayNodeInfo;
 import io.egressgateway.kube.model.ObservedSgc;
 import io.egressgateway.kube.model.PrefixClaims;
 import io.egressgateway.kube.model.PrefixGrants;
+import io.egressgateway.kube.model.SpecValidation;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -292,9 +293,11 @@ public final class ControllerBridge implements AutoCloseable {
     for (GenericKubernetesResource g : sgcs.store().list()) {
       String key = g.getMetadata().getNamespace() + "/" + g.getMetadata().getName();
       String version = String.valueOf(g.getMetadata().getResourceVersion());
-      String[] cached = prefixIds.get(key); // {resourceVersion, prefix id}: a spec is mapped once per version
+      // {resourceVersion, prefix id, "valid" or ""}: a spec is mapped and checked once per version
+      String[] cached = prefixIds.get(key);
       if (cached == null || !cached[0].equals(version)) {
-        cached = new String[] {version, SgcMapping.observe(g, serialization, Optional.empty(), List.of()).spec().publicIpPrefixId()};
+        var spec = SgcMapping.observe(g, serialization, Optional.empty(), List.of()).spec();
+        cached = new String[] {version, spec.publicIpPrefixId(), SpecValidation.validate(spec).isEmpty() ? "valid" : ""};
       }
       seen.put(key, cached);
       if (cached[1].isEmpty()) {
@@ -307,8 +310,13 @@ public final class ControllerBridge implements AutoCloseable {
           continue;
         }
       }
+      if (cached[2].isEmpty()) {
+        continue; // invalid for another reason: it could not use the prefix, so it takes it from nobody
+      }
+      List<String> finalizers = g.getMetadata().getFinalizers();
       claims.add(new PrefixClaims.Claim(key, cached[1], g.getMetadata().getCreationTimestamp(),
-          g.getMetadata().getDeletionTimestamp() != null));
+          g.getMetadata().getDeletionTimestamp() != null,
+          finalizers != null && finalizers.contains(StaticGatewayConfiguration.FINALIZER)));
     }
     prefixIds = seen;
     return new Decisions(PrefixClaims.conflicts(claims), checks);

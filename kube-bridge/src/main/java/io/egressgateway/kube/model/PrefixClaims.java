@@ -9,15 +9,20 @@ import java.util.stream.Collectors;
 
 /**
  * Which SGC may use a bring-your-own public IP prefix when several name the same one: the oldest (creation time,
- * then namespace/name) that is not being deleted. Every other one is rejected with a reason naming the owner, and
- * is accepted again by itself once the owner lets go of the prefix (its spec changes or it is deleted). ARM
+ * then, as creation times have whole seconds, the one already holding it, then namespace/name) that is not being
+ * deleted. Only SGCs that could use the prefix claim it: the caller leaves out a spec invalid for another reason, so a
+ * broken SGC never takes a prefix from a working one. Every other one is rejected with a reason naming the owner,
+ * and is accepted again by itself once the owner lets go of the prefix (its spec changes or it is deleted). ARM
  * resource ids compare without regard to case, as Azure does.
  */
 public final class PrefixClaims {
   private PrefixClaims() {}
 
-  /** One SGC's claim: {@code created} is its creationTimestamp (RFC 3339, so text order is time order). */
-  public record Claim(String key, String prefixId, String created, boolean deleting) {}
+  /**
+   * One SGC's claim: {@code created} is its creationTimestamp (RFC 3339, so text order is time order); {@code holding}
+   * says it was accepted before (it carries the controller's finalizer), which wins a tie of creation times.
+   */
+  public record Claim(String key, String prefixId, String created, boolean deleting, boolean holding) {}
 
   /** The SGCs that may not use their prefix, each with why (the owner's key). */
   public static Map<String, String> conflicts(List<Claim> claims) {
@@ -30,7 +35,9 @@ public final class PrefixClaims {
         continue;
       }
       List<Claim> ordered = same.stream()
-          .sorted(Comparator.comparing((Claim c) -> c.created() == null ? "" : c.created()).thenComparing(Claim::key))
+          .sorted(Comparator.comparing((Claim c) -> c.created() == null ? "" : c.created())
+              .thenComparing(c -> !c.holding())
+              .thenComparing(Claim::key))
           .toList();
       Claim owner = ordered.get(0);
       for (Claim c : ordered.subList(1, ordered.size())) {

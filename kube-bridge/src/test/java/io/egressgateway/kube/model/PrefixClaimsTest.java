@@ -10,7 +10,7 @@ class PrefixClaimsTest {
   static final String P = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/publicIPPrefixes/p";
 
   static PrefixClaims.Claim claim(String key, String prefix, String created, boolean deleting) {
-    return new PrefixClaims.Claim(key, prefix, created, deleting);
+    return new PrefixClaims.Claim(key, prefix, created, deleting, false);
   }
 
   @Test
@@ -34,5 +34,19 @@ class PrefixClaimsTest {
         claim("x/second", P, "2026-01-01T00:00:00Z", false),
         claim("x/first", P, "2026-01-01T00:00:00Z", false)));
     assertEquals(List.of("x/second"), List.copyOf(tie.keySet()));
+  }
+
+  @Test
+  void aTieOfCreationTimesGoesToTheClaimAlreadyHoldingThePrefix() {
+    // creation times have whole seconds: a new SGC written in the same second as the holder never takes its prefix
+    var tie = PrefixClaims.conflicts(List.of(
+        new PrefixClaims.Claim("x/holder", P, "2026-01-01T00:00:00Z", false, true),
+        claim("a/newcomer", P, "2026-01-01T00:00:00Z", false)));
+    assertEquals(List.of("a/newcomer"), List.copyOf(tie.keySet()));
+    // an older claim still wins over a holder (the owner is the oldest; holding only breaks ties)
+    var older = PrefixClaims.conflicts(List.of(
+        new PrefixClaims.Claim("x/holder", P, "2026-01-02T00:00:00Z", false, true),
+        claim("a/older", P, "2026-01-01T00:00:00Z", false)));
+    assertEquals(List.of("x/holder"), List.copyOf(older.keySet()));
   }
 }
