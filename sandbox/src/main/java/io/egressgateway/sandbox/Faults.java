@@ -34,6 +34,8 @@ final class Faults {
   static final String NS = "demo";
   static final String SGC = "egress-demo";
   static final String TRAFFIC_POD = NS + "/annotated";
+  /** A pod without a gateway, whose requests leave through its node: what the machine alone costs the measure. */
+  static final String CONTROL_POD = NS + "/plain";
   static final Duration CONVERGE = Duration.ofSeconds(180);
 
   final KubernetesClient kube;
@@ -96,7 +98,9 @@ final class Faults {
     long before = converged(List.of(), Duration.ofSeconds(120));
     Set<String> azureBefore = azureIds();
     Run run = new Run(r, azureBefore);
-    try (Traffic t = traffic == null || !traffic.ok() ? null : new Traffic(traffic.netns())) {
+    PodRuntime.PodEvent control = events.get(CONTROL_POD);
+    try (Traffic t = traffic == null || !traffic.ok() ? null : new Traffic(traffic.netns());
+        Traffic c = control == null || !control.ok() ? null : new Traffic(control.netns())) {
       Sh.sleep(1_000);
       long t0 = System.nanoTime();
       try {
@@ -114,6 +118,9 @@ final class Faults {
       long t1 = System.nanoTime();
       r.put("failedRequests", t == null ? -1 : t.failed(t0, t1)).put("requests", t == null ? 0 : t.started(t0, t1))
           .put("longestGapMs", t == null ? -1 : t.longestGapMs(t0, t1));
+      // the same measure from a pod without a gateway on a worker: failures there are the machine's, not the tunnel's
+      r.put("plainFailedRequests", c == null ? -1 : c.failed(t0, t1)).put("plainRequests", c == null ? 0 : c.started(t0, t1))
+          .put("plainLongestGapMs", c == null ? -1 : c.longestGapMs(t0, t1));
       // when the traffic pod's requests failed (ms after the fault began, first and last failed request)
       ArrayNode spans = r.putArray("failedSpansMs");
       if (t != null) {
@@ -128,7 +135,8 @@ final class Faults {
       r.put("detail", String.join("; ", run.details));
       out.println("fault " + s.name() + ": " + (ok ? "ok" : "FAILED") + ", converged " + (convergedAt < 0 ? "NEVER"
           : "after " + r.path("convergedMs").asLong() + " ms") + ", " + r.path("failedRequests").asLong() + " of "
-          + r.path("requests").asLong() + " requests failed, Azure diff " + diff + (run.details.isEmpty() ? "" : " (" + r.path("detail").asText() + ")"));
+          + r.path("requests").asLong() + " requests failed (plain pod: " + r.path("plainFailedRequests").asLong() + " of "
+          + r.path("plainRequests").asLong() + "), longest gap " + r.path("longestGapMs").asLong() + " ms, Azure diff " + diff + (run.details.isEmpty() ? "" : " (" + r.path("detail").asText() + ")"));
       return ok;
     }
   }
