@@ -2,23 +2,17 @@ package io.egressgateway.sandbox;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.egressgateway.datapath.command.CommandRunner;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 /**
  * Gateway failover, measured from inside a pod: the gateway VM the pod egresses through loses its NIC (as
- * when a VM dies) while the pod starts a request to the internet echo every 50 ms (each may take up to
- * 1 s); the failover time is from the NIC going down to the first reply that came through another gateway.
+ * when a VM dies) while the pod starts a request to the internet echo every 50 ms ({@link Traffic}: each may
+ * take up to 1 s); the failover time is from the NIC going down to the first reply that came through another gateway.
  * Overlapping requests make the measurement as fine as the request interval: a single request loop with
  * a short timeout would add up to its timeout to every result.
  *
@@ -27,7 +21,6 @@ import java.util.function.Function;
  * (the ILB may hash the pod's flow back to the returned gateway, whose old session the pod no longer has).
  */
 final class Failover {
-  static final Duration REQUEST_EVERY = Duration.ofMillis(50);
   static final Duration FAILBACK_WATCH = Duration.ofSeconds(6);
 
   /** One run's result. */
@@ -83,27 +76,28 @@ final class Failover {
     if (victim.isEmpty()) {
       return Optional.empty();
     }
-    AtomicReference<String> after = new AtomicReference<>("");
-    AtomicLong recoveredAt = new AtomicLong();
-    long t0 = System.nanoTime();
-    vnet.setVmLink(victim.get().ns(), false);
-    int requests = requestEvery(podNetns, t0 + Duration.ofSeconds(60).toNanos(), () -> recoveredAt.get() != 0,
-        (seen, at) -> {
-          if (!seen.equals(before) && after.compareAndSet("", seen)) {
-            recoveredAt.set(at);
-          }
-        });
-    long ms = recoveredAt.get() == 0 ? -1 : (recoveredAt.get() - t0) / 1_000_000;
-    String to = gatewayByPublicIp.apply(after.get()).map(Sandbox.SimNode::name).orElse("");
-    long gap = -1;
-    // the VM always gets its NIC back (a member left unreachable would make the split-brain resolver down
-    // the whole cluster at teardown); the failback is measured before another run
-    vnet.setVmLink(victim.get().ns(), true);
-    if (restore) {
-      awaitBackendHealthy(victim.get().ip(), Duration.ofSeconds(30));
-      gap = longestGap(podNetns, FAILBACK_WATCH);
+    try (Traffic traffic = new Traffic(podNetns)) {
+      long t0 = System.nanoTime();
+      vnet.setVmLink(victim.get().ns(), false);
+      long recoveredAt = Sh.poll(() -> traffic.firstReplyAfter(t0, seen -> !seen.equals(before)), at -> at >= 0,
+          Duration.ofSeconds(60), 20);
+      long ms = recoveredAt < 0 ? -1 : (recoveredAt - t0) / 1_000_000;
+      int requests = (int) traffic.started(t0, System.nanoTime());
+      String after = recoveredAt < 0 ? "" : traffic.seenBetween(t0, System.nanoTime()).stream()
+          .filter(seen -> !seen.equals(before)).findFirst().orElse("");
+      String to = gatewayByPublicIp.apply(after).map(Sandbox.SimNode::name).orElse("");
+      long gap = -1;
+      // the VM always gets its NIC back (a member left unreachable would make the split-brain resolver down
+      // the whole cluster at teardown); the failback is measured before another run
+      vnet.setVmLink(victim.get().ns(), true);
+      if (restore) {
+        awaitBackendHealthy(victim.get().ip(), Duration.ofSeconds(30));
+        long watchFrom = System.nanoTime();
+        Sh.sleep(FAILBACK_WATCH.toMillis());
+        gap = traffic.longestGapMs(watchFrom, System.nanoTime());
+      }
+      return Optional.of(new Run(victim.get().name(), to, ms, requests, gap));
     }
-    return Optional.of(new Run(victim.get().name(), to, ms, requests, gap));
   }
 
   private void awaitBackendHealthy(String primaryIp, Duration timeout) {
@@ -114,63 +108,6 @@ final class Failover {
         return;
       }
       Sh.sleep(100);
-    }
-  }
-
-  /** Longest time without a reply, with a request started every 50 ms, over {@code watch}. */
-  private static long longestGap(String podNetns, Duration watch) {
-    List<Long> replies = java.util.Collections.synchronizedList(new ArrayList<>());
-    long start = System.nanoTime();
-    long end = start + watch.toNanos();
-    requestEvery(podNetns, end, () -> false, (seen, at) -> replies.add(at));
-    List<Long> sorted = new ArrayList<>(replies);
-    sorted.sort(Long::compare);
-    long prev = start;
-    long gap = 0;
-    for (long t : sorted) {
-      gap = Math.max(gap, t - prev);
-      prev = t;
-    }
-    gap = Math.max(gap, Math.min(end, System.nanoTime()) - prev);
-    return gap / 1_000_000;
-  }
-
-  /**
-   * Starts a request from the pod to the internet echo every {@link #REQUEST_EVERY} (each may take up to
-   * 1 s, so they overlap) until {@code deadlineNanos} or {@code done}; every answer goes to {@code onReply}
-   * with what the echo saw and when it arrived. Returns once the started requests have ended (bounded);
-   * the result is how many were started.
-   */
-  private static int requestEvery(String podNetns, long deadlineNanos, java.util.function.BooleanSupplier done,
-      java.util.function.BiConsumer<String, Long> onReply) {
-    ExecutorService pool = Executors.newFixedThreadPool(40);
-    int started = 0;
-    try {
-      while (!done.getAsBoolean() && System.nanoTime() < deadlineNanos) {
-        started++;
-        pool.submit(() -> {
-          CommandRunner.Result r = Sh.quiet(podNetns, "curl", "-s", "-m", "1",
-              "http://" + AzureVnet.ECHO_IP + ":" + AzureVnet.ECHO_PORT + "/");
-          long at = System.nanoTime();
-          String seen = r.stdout().trim();
-          if (r.ok() && !seen.isEmpty()) {
-            onReply.accept(seen, at);
-          }
-        });
-        Sh.sleep(REQUEST_EVERY.toMillis());
-      }
-    } finally {
-      pool.shutdown();
-      awaitQuietly(pool);
-    }
-    return started;
-  }
-
-  private static void awaitQuietly(ExecutorService pool) {
-    try {
-      pool.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
     }
   }
 }
