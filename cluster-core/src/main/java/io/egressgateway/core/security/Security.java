@@ -27,6 +27,7 @@ public final class Security implements Extension {
   private volatile OwnProof ownProof = new OwnProof(-1, null);
   private final Duration maxMessageAge;
   private final Metrics.Counter refusals;
+  private final RefusalLog refusalLog = new RefusalLog(Duration.ofSeconds(10));
 
   private Security(ActorSystem<?> system) {
     Config c = system.settings().config().getConfig("egress.security");
@@ -105,11 +106,13 @@ public final class Security implements Extension {
     return maxMessageAge;
   }
 
-  /** Logs and counts a refusal. */
+  /** Counts a refusal, and logs it unless the same role and kind were logged less than 10 s ago ({@link RefusalLog}). */
   public void refused(Refused r, String from) {
     refusals.inc(r.principal().mainRole(), r.kind());
-    log.warn("refused {} from {} ({}{}): {}", r.kind(), from, r.principal().roles(),
-        r.principal().node().map(n -> ", node " + n).orElse(""), r.getMessage());
+    refusalLog.admit(r.principal().mainRole() + " " + r.kind(), System.nanoTime()).ifPresent(unlogged ->
+        log.warn("refused {} from {} ({}{}): {}{}", r.kind(), from, r.principal().roles(),
+            r.principal().node().map(n -> ", node " + n).orElse(""), r.getMessage(),
+            unlogged == 0 ? "" : " (" + unlogged + " more of this kind from this role refused since the last line, not logged)"));
   }
 
   private static final class Id extends ExtensionId<Security> {
