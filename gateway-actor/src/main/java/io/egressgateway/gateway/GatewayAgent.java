@@ -20,6 +20,7 @@ import io.egressgateway.gateway.model.AwayWorkers;
 import io.egressgateway.gateway.infra.WorkerPresence;
 import io.egressgateway.gateway.model.GatewayKeys;
 import io.egressgateway.gateway.model.GatewayNames;
+import io.egressgateway.gateway.model.StartHold;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.concurrent.CompletableFuture;
@@ -41,9 +42,11 @@ public final class GatewayAgent implements AutoCloseable {
   private final ProbeServer probe;
   private final GatewaySettings settings;
   private final Cancellable keepAlive;
+  private final HealthBoard board;
 
   private GatewayAgent(String node, ActorRef<ShardingEnvelope<GatewayNodeProtocol.Command>> region, ProbeServer probe,
-      GatewaySettings settings, Cancellable keepAlive) {
+      GatewaySettings settings, Cancellable keepAlive, HealthBoard board) {
+    this.board = board;
     this.node = node;
     this.region = region;
     this.probe = probe;
@@ -60,13 +63,15 @@ public final class GatewayAgent implements AutoCloseable {
         : NetnsStore.held(cmd, java.nio.file.Path.of(s.netnsHolder()), java.nio.file.Path.of("/var/run/netns"));
     GatewayDatapath dp = new LinuxGatewayDatapath(cmd, wg, new GatewayNames(node, s.netnsPrefix()), s.hostNetns(),
         s.peerKeepaliveSeconds(), s.hostInterface(), namespaces);
-    GatewayAgent agent = start(system, node, s, keys, ConfigSource.replicated(system), dp, wg::onDeviceLost);
+    ConfigSource views = ConfigSource.replicated(system);
+    GatewayAgent agent = start(system, node, s, keys, views, dp, wg::onDeviceLost);
     com.typesafe.config.Config drain = system.settings().config().getConfig("egress.gateway.drain");
     java.time.Duration waitMax = drain.getDuration("wait-for-workers");
     if (!waitMax.isZero()) {
       AwayWorkers away = new AwayWorkers(drain.getDuration("worker-settle"), drain.getDuration("forget-worker-after"));
       WorkerPresence.start(system, away, System::nanoTime);
       agent.waitForWorkers = new WorkerWait(away, drain.getDuration("settle"), waitMax, system.scheduler(), system.executionContext());
+      agent.holdAfterRestart(system, views, away, waitMax);
     }
     return agent;
   }
@@ -87,7 +92,7 @@ public final class GatewayAgent implements AutoCloseable {
     region.tell(new ShardingEnvelope<>(node, new GatewayNode.WakeUp()));
     Cancellable keepAlive = system.scheduler().scheduleAtFixedRate(WAKE_UP_INTERVAL, WAKE_UP_INTERVAL,
         () -> region.tell(new ShardingEnvelope<>(node, new GatewayNode.WakeUp())), system.executionContext());
-    return new GatewayAgent(node, region, probe, s, keepAlive);
+    return new GatewayAgent(node, region, probe, s, keepAlive, board);
   }
 
   public ActorRef<ShardingEnvelope<GatewayNodeProtocol.Command>> region() {
@@ -154,9 +159,83 @@ public final class GatewayAgent implements AutoCloseable {
     }
   }
 
+  /**
+   * Keeps each config this gateway serves out of the load balancer after a restart while the workers of its
+   * journaled peers are away and another gateway of its pool is up, at most {@code max} ({@link StartHold});
+   * {@code away} is fed by {@link WorkerPresence}. The production wiring calls it; tests may.
+   */
+  public void holdAfterRestart(ActorSystem<?> system, ConfigSource views, AwayWorkers away, java.time.Duration max) {
+    if (probe == null) {
+      return;
+    }
+    java.util.concurrent.atomic.AtomicReference<java.util.Map<String, io.egressgateway.core.view.ConfigView>> seen =
+        new java.util.concurrent.atomic.AtomicReference<>(java.util.Map.of());
+    java.util.function.Consumer<java.util.Map<String, io.egressgateway.core.view.ConfigView>> listener = seen::set;
+    views.subscribe(listener);
+    unsubscribeViews = () -> views.unsubscribe(listener);
+    StartGate gate = new StartGate(node, board, away, new StartHold(max),
+        uid -> otherGatewayUp(system, node, uid, seen.get()), System::nanoTime);
+    probe.holdWhile(gate::why);
+  }
+
+  /**
+   * Whether a gateway member other than this node's, of a node the view lists for config {@code uid} (its
+   * pool), is up and reachable now.
+   */
+  private static boolean otherGatewayUp(ActorSystem<?> system, String self, String uid,
+      java.util.Map<String, io.egressgateway.core.view.ConfigView> views) {
+    java.util.Set<String> pool = new java.util.HashSet<>();
+    views.values().stream().filter(v -> v.uid().equals(uid)).forEach(v -> pool.addAll(v.gateways().keySet()));
+    pool.remove(self);
+    if (pool.isEmpty()) {
+      return false;
+    }
+    var state = akka.cluster.typed.Cluster.get(system).state();
+    java.util.Set<akka.cluster.Member> unreachable = state.getUnreachable();
+    for (akka.cluster.Member m : state.getMembers()) {
+      if (m.hasRole(io.egressgateway.core.Roles.GATEWAY) && m.status() == akka.cluster.MemberStatus.up()
+          && !unreachable.contains(m) && io.egressgateway.core.Roles.nodeOf(m.getRoles()).filter(pool::contains).isPresent()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The probe's hold after a restart ({@link StartHold}): a config the entity serves stays out while a worker
+   * node owning its journaled peers has no worker member up and another gateway of its pool is up, at most
+   * {@code egress.gateway.drain.wait-for-workers}. Logs the hold and its end once per config.
+   */
+  private record StartGate(String node, HealthBoard board, AwayWorkers away, StartHold hold,
+      java.util.function.Predicate<String> otherGatewayUp, java.util.function.LongSupplier clock) {
+    String why(String uid) {
+      try {
+        java.util.Set<String> owners = board.recoveredOwners(uid);
+        StartHold.Verdict v = owners.isEmpty() ? hold.ask(uid, owners, java.util.Set.of(), false, clock.getAsLong())
+            : hold.ask(uid, owners, away.workersUp(), otherGatewayUp.test(uid), clock.getAsLong());
+        long ms = v.heldNanos() / 1_000_000;
+        switch (v.change()) {
+          case HELD -> log.info("[{}] config {} kept out of the load balancer after this restart: the workers of {} are away "
+              + "(restarting?) and another gateway of the pool serves meanwhile", node, uid, v.waitingFor());
+          case BACK -> log.info("[{}] config {} back into the load balancer after {} ms: its workers are back", node, uid, ms);
+          case TIMED_OUT -> log.warn("[{}] config {} back into the load balancer after {} ms with workers still away", node, uid, ms);
+          default -> { }
+        }
+        return v.held() ? "held after a restart until the workers of " + v.waitingFor() + " are back" : null;
+      } catch (RuntimeException e) {
+        log.warn("[{}] the restart hold of config {} could not be decided, not holding: {}", node, uid, e.toString());
+        return null;
+      }
+    }
+  }
+
+  /** Ends {@link #holdAfterRestart}'s subscription to the view. */
+  private volatile Runnable unsubscribeViews = () -> { };
+
   @Override
   public void close() {
     keepAlive.cancel();
+    unsubscribeViews.run();
     if (probe != null) {
       probe.close();
     }
