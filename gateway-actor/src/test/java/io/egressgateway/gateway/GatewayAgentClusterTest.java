@@ -134,7 +134,8 @@ class GatewayAgentClusterTest {
   /**
    * The upgrade's gap: a gateway restarted (its devices made anew, no session with any pod) while the worker
    * member of its peers' node is away keeps its journaled peers and stays out of the load balancer while the
-   * pool's other gateway serves; it comes in once that worker is back (whose watchdog moves the pods' tunnels).
+   * pool's other gateway serves; it comes in once that worker is back (whose watchdog moves the pods' tunnels),
+   * and that worker's list still removes what it no longer has.
    */
   @Test
   void aRestartedGatewayKeepsItsPeersAndStaysOutUntilTheirWorkerIsBack() throws Exception {
@@ -155,9 +156,13 @@ class GatewayAgentClusterTest {
       EgressMember worker = members.startUp("worker-1", List.of(Roles.WORKER), b);
       GatewayNodeProtocol.initProxy(worker.system());
       String podKey = WgKeys.generate().publicKey();
+      String goneKey = WgKeys.generate().publicKey();
       GatewayNodeProtocol.addPeer(worker.system(), NODE, "worker-1", 1, UID, podKey, "10.244.4.1", Duration.ofSeconds(15))
           .toCompletableFuture().get();
-      assertEquals(Map.of(podKey, "10.244.4.1/32"), dpA.peers(UID));
+      GatewayNodeProtocol.addPeer(worker.system(), NODE, "worker-1", 2, UID, goneKey, "10.244.4.2", Duration.ofSeconds(15))
+          .toCompletableFuture().get();
+      Map<String, String> both = Map.of(podKey, "10.244.4.1/32", goneKey, "10.244.4.2/32");
+      assertEquals(both, dpA.peers(UID));
       TestMembers.await(Duration.ofSeconds(10), () -> call(() -> probe(agentA)).statusCode() == 200, "gw-a serving");
 
       // an upgrade: worker-1's member goes, then gw-a's restarts with its devices made anew
@@ -167,8 +172,8 @@ class GatewayAgentClusterTest {
       dpA.wipe();
       EgressMember a2 = members.startUp(NODE, List.of(Roles.GATEWAY), b);
       GatewayAgent agentA2 = startHeldAgent(a2, NODE, dpA);
-      TestMembers.await(Duration.ofSeconds(20), () -> Map.of(podKey, "10.244.4.1/32").equals(dpA.peers(UID)),
-          "the away worker's peer restored from the journal");
+      TestMembers.await(Duration.ofSeconds(20), () -> both.equals(dpA.peers(UID)),
+          "the away worker's peers restored from the journal");
       HttpResponse<String> held = Eventually.await(Duration.ofSeconds(10), () -> call(() -> probe(agentA2)),
           r -> r.body().contains("held"), "a held answer");
       assertEquals(503, held.statusCode(), held.body());
@@ -179,7 +184,13 @@ class GatewayAgentClusterTest {
 
       EgressMember worker2 = members.startUp("worker-1", List.of(Roles.WORKER), b);
       TestMembers.await(Duration.ofSeconds(15), () -> call(() -> probe(agentA2)).statusCode() == 200, "gw-a in once worker-1 is back");
-      assertEquals(Map.of(podKey, "10.244.4.1/32"), dpA.peers(UID), "its peer kept throughout");
+      assertEquals(both, dpA.peers(UID), "its peers kept throughout");
+      // the worker's list (its pod of 10.244.4.2 was deleted while it was away): the stale peer goes, as before
+      GatewayNodeProtocol.initProxy(worker2.system());
+      GatewayNodeProtocol.tellPeersOfNode(worker2.system(), NODE,
+          new GatewayNodeProtocol.PeersOfNode("worker-1", UID, 10, Map.of(podKey, "10.244.4.1/32")));
+      TestMembers.await(Duration.ofSeconds(10), () -> Map.of(podKey, "10.244.4.1/32").equals(dpA.peers(UID)),
+          "the stale peer removed by the worker's list");
       members.stop(worker2);
       // served now: a worker away later does not take it out (that side is the drain's wait)
       Eventually.holds(Duration.ofMillis(1500), () -> call(() -> probe(agentA2)).statusCode() == 200,
