@@ -209,6 +209,9 @@ public final class GatewayAgent implements AutoCloseable {
   private record StartGate(String node, HealthBoard board, AwayWorkers away, StartHold hold,
       java.util.function.Predicate<String> otherGatewayUp, java.util.function.LongSupplier clock) {
     String why(String uid) {
+      if (hold.released(uid)) {
+        return null;
+      }
       try {
         java.util.Set<String> owners = board.recoveredOwners(uid);
         StartHold.Verdict v = owners.isEmpty() ? hold.ask(uid, owners, java.util.Set.of(), false, clock.getAsLong())

@@ -42,6 +42,11 @@ public final class StartHold {
     this.max = max;
   }
 
+  /** Whether config {@code uid} was let in already (then it is never held again). */
+  public synchronized boolean released(String uid) {
+    return released.contains(uid);
+  }
+
   /**
    * @param uid            the configuration asked about
    * @param owners         the worker nodes owning its journaled peers when the gateway recovered

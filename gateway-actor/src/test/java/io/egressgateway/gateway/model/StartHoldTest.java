@@ -15,6 +15,7 @@ class StartHoldTest {
 
   @Test
   void heldWhileAWorkerOfItsPeersIsAwayThenServedForGood() {
+    assertFalse(hold.released("c1"));
     StartHold.Verdict v = hold.ask("c1", Set.of("w1", "w2"), Set.of("w2"), true, 0);
     assertEquals(Set.of("w1"), v.waitingFor());
     assertEquals(Change.HELD, v.change());
@@ -23,6 +24,7 @@ class StartHoldTest {
     v = hold.ask("c1", Set.of("w1", "w2"), Set.of("w1", "w2"), true, 20 * S);
     assertFalse(v.held());
     assertEquals(Change.BACK, v.change());
+    assertTrue(hold.released("c1"));
     assertEquals(20 * S, v.heldNanos());
     // served now: a worker restarting later does not take it out again (the drain's wait covers that side)
     v = hold.ask("c1", Set.of("w1", "w2"), Set.of("w2"), true, 30 * S);
