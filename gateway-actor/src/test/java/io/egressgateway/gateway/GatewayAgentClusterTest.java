@@ -120,6 +120,9 @@ class GatewayAgentClusterTest {
         HttpResponse.BodyHandlers.ofString());
   }
 
+  /** Each gateway node's probe port in this test (the production wiring asks a node's primary IP). */
+  final Map<String, Integer> probePorts = new java.util.concurrent.ConcurrentHashMap<>();
+
   /** The production wiring's restart hold on an explicitly wired agent. */
   GatewayAgent startHeldAgent(EgressMember m, String node, FakeGatewayDatapath dp) {
     ConfigSource views = ConfigSource.replicated(m.system());
@@ -127,7 +130,8 @@ class GatewayAgentClusterTest {
         views, dp, hook -> { });
     AwayWorkers away = new AwayWorkers(Duration.ofSeconds(1), Duration.ofMinutes(10));
     WorkerPresence.start(m.system(), away, System::nanoTime);
-    agent.holdAfterRestart(m.system(), views, away, Duration.ofSeconds(60));
+    probePorts.put(node, agent.probePort());
+    agent.holdAfterRestart(views, away, Duration.ofSeconds(60), (n, a) -> URI.create("http://127.0.0.1:" + probePorts.get(n)));
     return agent;
   }
 
@@ -195,6 +199,39 @@ class GatewayAgentClusterTest {
       // served now: a worker away later does not take it out (that side is the drain's wait)
       Eventually.holds(Duration.ofMillis(1500), () -> call(() -> probe(agentA2)).statusCode() == 200,
           "served while worker-1 is away again");
+      agentA2.close();
+      agentB.close();
+    }
+  }
+
+  /** Held after its restart while worker-1 is away, then the pool's other gateway starts draining: let in. */
+  @Test
+  void aHeldGatewayIsLetInOnceThePoolsOtherGatewayNoLongerServes() throws Exception {
+    try (TestMembers members = new TestMembers()) {
+      ConfigView pool = new ConfigView("default/sgc", UID, 1, "10.224.0.100", 6000, FakeGatewayDatapath.publicKeyOf(priv),
+          "sgw-c", List.of(), "staticEgressGateway", "", Map.of(
+              NODE, new ConfigView.GatewayAddresses("10.224.0.5", "10.224.0.15"),
+              "gw-b", new ConfigView.GatewayAddresses("10.224.0.6", "10.224.0.16")), true);
+      FakeGatewayDatapath dpA = new FakeGatewayDatapath();
+      EgressMember b = members.startUp("gw-b", List.of(Roles.GATEWAY), null);
+      GatewayAgent agentB = startHeldAgent(b, "gw-b", new FakeGatewayDatapath());
+      EgressMember a = members.startUp(NODE, List.of(Roles.GATEWAY), b);
+      GatewayAgent agentA = startHeldAgent(a, NODE, dpA);
+      ConfigViews.get(b.system()).publish(pool).toCompletableFuture().get();
+      EgressMember worker = members.startUp("worker-1", List.of(Roles.WORKER), b);
+      GatewayNodeProtocol.initProxy(worker.system());
+      GatewayNodeProtocol.addPeer(worker.system(), NODE, "worker-1", 1, UID, WgKeys.generate().publicKey(), "10.244.4.1",
+          Duration.ofSeconds(15)).toCompletableFuture().get();
+      members.stop(worker);
+      agentA.close();
+      members.stop(a);
+      dpA.wipe();
+      EgressMember a2 = members.startUp(NODE, List.of(Roles.GATEWAY), b);
+      GatewayAgent agentA2 = startHeldAgent(a2, NODE, dpA);
+      Eventually.await(Duration.ofSeconds(20), () -> call(() -> probe(agentA2)), r -> r.body().contains("held"), "a held answer");
+      agentB.drain();
+      TestMembers.await(Duration.ofSeconds(10), () -> call(() -> probe(agentA2)).statusCode() == 200,
+          "gw-a in while worker-1 is still away: gw-b no longer serves");
       agentA2.close();
       agentB.close();
     }

@@ -17,8 +17,8 @@ import java.util.TreeSet;
  * the worker member of the pod's node forces a new handshake at once, and while that member restarts (an
  * upgrade rolls workers and gateways together) the pod waits for WireGuard's own retry, about 15 s. So while
  * a worker node that owns peers in this gateway's journal has no worker member up, and another gateway of
- * the configuration's pool is up to carry the flows meanwhile, the configuration stays out, at most {@code
- * max}. Once served it is never held again in this process: a worker restarting later is the drain's
+ * the configuration's pool answers its own probe for it (the load balancer has it in rotation), the
+ * configuration stays out, at most {@code max}. Once served it is never held again in this process: a worker restarting later is the drain's
  * business, and a serving gateway must stay in.
  */
 public final class StartHold {
@@ -51,9 +51,9 @@ public final class StartHold {
    * @param uid            the configuration asked about
    * @param owners         the worker nodes owning its journaled peers when the gateway recovered
    * @param workersUp      the nodes with a worker member up (and reachable) now
-   * @param otherGatewayUp whether another gateway of the configuration's pool is up now
+   * @param otherServing   whether another gateway of the configuration's pool serves it now (its probe answers 200)
    */
-  public synchronized Verdict ask(String uid, Set<String> owners, Set<String> workersUp, boolean otherGatewayUp, long now) {
+  public synchronized Verdict ask(String uid, Set<String> owners, Set<String> workersUp, boolean otherServing, long now) {
     if (released.contains(uid)) {
       return new Verdict(Set.of(), Change.NONE, 0);
     }
@@ -61,7 +61,7 @@ public final class StartHold {
     missing.removeAll(workersUp);
     Long first = since.get(uid);
     long held = first == null ? 0 : now - first;
-    if (missing.isEmpty() || !otherGatewayUp) {
+    if (missing.isEmpty() || !otherServing) {
       released.add(uid);
       since.remove(uid);
       return new Verdict(Set.of(), first == null ? Change.NONE : Change.BACK, held);
