@@ -241,6 +241,8 @@ public final class GatewayAgent implements AutoCloseable {
           case HELD -> log.info("[{}] config {} kept out of the load balancer after this restart: the workers of {} are away "
               + "(restarting?) and another gateway of the pool serves it meanwhile", node, uid, v.waitingFor());
           case BACK -> log.info("[{}] config {} back into the load balancer after {} ms: its workers are back", node, uid, ms);
+          case ALONE -> log.info("[{}] config {} back into the load balancer after {} ms: no other gateway of the pool serves it",
+              node, uid, ms);
           case TIMED_OUT -> log.warn("[{}] config {} back into the load balancer after {} ms with workers still away", node, uid, ms);
           default -> { }
         }

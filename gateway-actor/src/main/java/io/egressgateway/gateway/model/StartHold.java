@@ -29,8 +29,11 @@ public final class StartHold {
     }
   }
 
-  /** The first hold, its release because the workers are back, or because {@code max} passed. */
-  public enum Change { NONE, HELD, BACK, TIMED_OUT }
+  /**
+   * The first hold; its end because the workers are back, because no other gateway serves the config any
+   * more, or because {@code max} passed.
+   */
+  public enum Change { NONE, HELD, BACK, ALONE, TIMED_OUT }
 
   private final Duration max;
   /** Config uid to when it was first held (nanos). */
@@ -64,7 +67,8 @@ public final class StartHold {
     if (missing.isEmpty() || !otherServing) {
       released.add(uid);
       since.remove(uid);
-      return new Verdict(Set.of(), first == null ? Change.NONE : Change.BACK, held);
+      Change why = first == null ? Change.NONE : missing.isEmpty() ? Change.BACK : Change.ALONE;
+      return new Verdict(Set.of(), why, held);
     }
     if (first == null) {
       since.put(uid, now);

@@ -56,4 +56,13 @@ class StartHoldTest {
     assertFalse(hold.ask("c2", Set.of("w2"), Set.of("w2"), true, 0).held());
     assertTrue(hold.ask("c1", Set.of("w1"), Set.of("w2"), true, 1 * S).held());
   }
+
+  @Test
+  void letInWhenThePoolsOtherGatewayStopsServing() {
+    assertTrue(hold.ask("c1", Set.of("w1"), Set.of(), true, 0).held());
+    StartHold.Verdict v = hold.ask("c1", Set.of("w1"), Set.of(), false, 3 * S);
+    assertFalse(v.held());
+    assertEquals(Change.ALONE, v.change());
+    assertFalse(hold.ask("c1", Set.of("w1"), Set.of(), true, 4 * S).held(), "let in for good");
+  }
 }
