@@ -20,7 +20,13 @@ import io.egressgateway.gateway.model.AwayWorkers;
 import io.egressgateway.gateway.infra.WorkerPresence;
 import io.egressgateway.gateway.model.GatewayKeys;
 import io.egressgateway.gateway.model.GatewayNames;
+import io.egressgateway.gateway.model.StartHold;
+import io.egressgateway.core.view.ConfigView;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.io.UncheckedIOException;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
@@ -41,9 +47,11 @@ public final class GatewayAgent implements AutoCloseable {
   private final ProbeServer probe;
   private final GatewaySettings settings;
   private final Cancellable keepAlive;
+  private final HealthBoard board;
 
   private GatewayAgent(String node, ActorRef<ShardingEnvelope<GatewayNodeProtocol.Command>> region, ProbeServer probe,
-      GatewaySettings settings, Cancellable keepAlive) {
+      GatewaySettings settings, Cancellable keepAlive, HealthBoard board) {
+    this.board = board;
     this.node = node;
     this.region = region;
     this.probe = probe;
@@ -60,13 +68,16 @@ public final class GatewayAgent implements AutoCloseable {
         : NetnsStore.held(cmd, java.nio.file.Path.of(s.netnsHolder()), java.nio.file.Path.of("/var/run/netns"));
     GatewayDatapath dp = new LinuxGatewayDatapath(cmd, wg, new GatewayNames(node, s.netnsPrefix()), s.hostNetns(),
         s.peerKeepaliveSeconds(), s.hostInterface(), namespaces);
-    GatewayAgent agent = start(system, node, s, keys, ConfigSource.replicated(system), dp, wg::onDeviceLost);
+    ConfigSource views = ConfigSource.replicated(system);
+    GatewayAgent agent = start(system, node, s, keys, views, dp, wg::onDeviceLost);
     com.typesafe.config.Config drain = system.settings().config().getConfig("egress.gateway.drain");
     java.time.Duration waitMax = drain.getDuration("wait-for-workers");
     if (!waitMax.isZero()) {
       AwayWorkers away = new AwayWorkers(drain.getDuration("worker-settle"), drain.getDuration("forget-worker-after"));
       WorkerPresence.start(system, away, System::nanoTime);
       agent.waitForWorkers = new WorkerWait(away, drain.getDuration("settle"), waitMax, system.scheduler(), system.executionContext());
+      int port = s.probePort();
+      agent.holdAfterRestart(views, away, waitMax, (n, a) -> URI.create("http://" + a.primaryIp() + ":" + port));
     }
     return agent;
   }
@@ -87,7 +98,7 @@ public final class GatewayAgent implements AutoCloseable {
     region.tell(new ShardingEnvelope<>(node, new GatewayNode.WakeUp()));
     Cancellable keepAlive = system.scheduler().scheduleAtFixedRate(WAKE_UP_INTERVAL, WAKE_UP_INTERVAL,
         () -> region.tell(new ShardingEnvelope<>(node, new GatewayNode.WakeUp())), system.executionContext());
-    return new GatewayAgent(node, region, probe, s, keepAlive);
+    return new GatewayAgent(node, region, probe, s, keepAlive, board);
   }
 
   public ActorRef<ShardingEnvelope<GatewayNodeProtocol.Command>> region() {
@@ -154,9 +165,102 @@ public final class GatewayAgent implements AutoCloseable {
     }
   }
 
+  /**
+   * Keeps each config this gateway serves out of the load balancer after a restart while the workers of its
+   * journaled peers are away and another gateway of its pool answers its own probe for the config with 200
+   * (the load balancer has it in rotation), at most {@code max} ({@link StartHold}); {@code away} is fed by
+   * {@link WorkerPresence}; {@code probeOf} gives another gateway node's probe base URI from its addresses.
+   * The production wiring calls it; tests may.
+   */
+  public void holdAfterRestart(ConfigSource views, AwayWorkers away, java.time.Duration max,
+      java.util.function.BiFunction<String, ConfigView.GatewayAddresses, URI> probeOf) {
+    if (probe == null) {
+      return;
+    }
+    java.util.concurrent.atomic.AtomicReference<java.util.Map<String, ConfigView>> seen =
+        new java.util.concurrent.atomic.AtomicReference<>(java.util.Map.of());
+    java.util.function.Consumer<java.util.Map<String, ConfigView>> listener = seen::set;
+    views.subscribe(listener);
+    unsubscribeViews = () -> views.unsubscribe(listener);
+    HttpClient http = HttpClient.newBuilder().connectTimeout(OTHER_PROBE_TIMEOUT).build();
+    StartGate gate = new StartGate(node, board, away, new StartHold(max),
+        uid -> otherGatewayServing(http, node, uid, seen.get(), probeOf), System::nanoTime);
+    probe.holdWhile(gate::why);
+  }
+
+  private static final java.time.Duration OTHER_PROBE_TIMEOUT = java.time.Duration.ofMillis(500);
+
+  /**
+   * Whether a gateway node other than this one, of those the view lists for config {@code uid} (its pool),
+   * answers its load balancer probe for the config with 200 now: what the load balancer goes by.
+   */
+  private static boolean otherGatewayServing(HttpClient http, String self, String uid, java.util.Map<String, ConfigView> views,
+      java.util.function.BiFunction<String, ConfigView.GatewayAddresses, URI> probeOf) {
+    for (ConfigView v : views.values()) {
+      if (!v.uid().equals(uid)) {
+        continue;
+      }
+      for (var e : new java.util.TreeMap<>(v.gateways()).entrySet()) {
+        if (e.getKey().equals(self) || !e.getValue().complete()) {
+          continue;
+        }
+        try {
+          HttpResponse<Void> r = http.send(HttpRequest.newBuilder(probeOf.apply(e.getKey(), e.getValue()).resolve("/gw/" + uid))
+              .timeout(OTHER_PROBE_TIMEOUT).build(), HttpResponse.BodyHandlers.discarding());
+          if (r.statusCode() == 200) {
+            return true;
+          }
+        } catch (java.io.IOException | RuntimeException ex) {
+          log.debug("[{}] probe of gateway {} for config {}: {}", self, e.getKey(), uid, ex.toString());
+        } catch (InterruptedException ex) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The probe's hold after a restart ({@link StartHold}): a config the entity serves stays out while a worker
+   * node owning its journaled peers has no worker member up and another gateway of its pool serves it, at most
+   * {@code egress.gateway.drain.wait-for-workers}. Logs the hold and its end once per config.
+   */
+  private record StartGate(String node, HealthBoard board, AwayWorkers away, StartHold hold,
+      java.util.function.Predicate<String> otherGatewayServing, java.util.function.LongSupplier clock) {
+    String why(String uid) {
+      if (hold.released(uid)) {
+        return null;
+      }
+      try {
+        java.util.Set<String> owners = board.recoveredOwners(uid);
+        StartHold.Verdict v = owners.isEmpty() ? hold.ask(uid, owners, java.util.Set.of(), false, clock.getAsLong())
+            : hold.ask(uid, owners, away.workersUp(), otherGatewayServing.test(uid), clock.getAsLong());
+        long ms = v.heldNanos() / 1_000_000;
+        switch (v.change()) {
+          case HELD -> log.info("[{}] config {} kept out of the load balancer after this restart: the workers of {} are away "
+              + "(restarting?) and another gateway of the pool serves it meanwhile", node, uid, v.waitingFor());
+          case BACK -> log.info("[{}] config {} back into the load balancer after {} ms: its workers are back", node, uid, ms);
+          case ALONE -> log.info("[{}] config {} back into the load balancer after {} ms: no other gateway of the pool serves it",
+              node, uid, ms);
+          case TIMED_OUT -> log.warn("[{}] config {} back into the load balancer after {} ms with workers still away", node, uid, ms);
+          default -> { }
+        }
+        return v.held() ? "held after a restart until the workers of " + v.waitingFor() + " are back" : null;
+      } catch (RuntimeException e) {
+        log.warn("[{}] the restart hold of config {} could not be decided, not holding: {}", node, uid, e.toString());
+        return null;
+      }
+    }
+  }
+
+  /** Ends {@link #holdAfterRestart}'s subscription to the view. */
+  private volatile Runnable unsubscribeViews = () -> { };
+
   @Override
   public void close() {
     keepAlive.cancel();
+    unsubscribeViews.run();
     if (probe != null) {
       probe.close();
     }

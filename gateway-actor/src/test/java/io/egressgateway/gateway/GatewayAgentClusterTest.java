@@ -17,7 +17,10 @@ import io.egressgateway.datapath.wireguard.WgKeys;
 import io.egressgateway.gateway.entity.ConfigSource;
 import io.egressgateway.gateway.infra.GatewaySettings;
 import io.egressgateway.gateway.infra.InMemoryGatewayKeys;
+import io.egressgateway.gateway.infra.WorkerPresence;
+import io.egressgateway.gateway.model.AwayWorkers;
 import io.egressgateway.gateway.model.FakeGatewayDatapath;
+import io.egressgateway.testing.Eventually;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -108,6 +111,137 @@ class GatewayAgentClusterTest {
       assertEquals(bulk + 1, dp.bulkLoads.get(), "restored in one bulk load");
       assertEquals(single, dp.singlePeerOps.get(), "no peer re-added one by one");
       agent2.close();
+    }
+  }
+
+  HttpResponse<String> probe(GatewayAgent agent) throws Exception {
+    return HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.probePort() + "/gw/" + UID)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Each gateway node's probe port in this test (the production wiring asks a node's primary IP). */
+  final Map<String, Integer> probePorts = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** The production wiring's restart hold on an explicitly wired agent. */
+  GatewayAgent startHeldAgent(EgressMember m, String node, FakeGatewayDatapath dp) {
+    ConfigSource views = ConfigSource.replicated(m.system());
+    GatewayAgent agent = GatewayAgent.start(m.system(), node, settings(), new InMemoryGatewayKeys().put("sgw-c", priv),
+        views, dp, hook -> { });
+    AwayWorkers away = new AwayWorkers(Duration.ofSeconds(1), Duration.ofMinutes(10));
+    WorkerPresence.start(m.system(), away, System::nanoTime);
+    probePorts.put(node, agent.probePort());
+    agent.holdAfterRestart(views, away, Duration.ofSeconds(60), (n, a) -> URI.create("http://127.0.0.1:" + probePorts.get(n)));
+    return agent;
+  }
+
+  /**
+   * The upgrade's gap: a gateway restarted (its devices made anew, no session with any pod) while the worker
+   * member of its peers' node is away keeps its journaled peers and stays out of the load balancer while the
+   * pool's other gateway serves; it comes in once that worker is back (whose watchdog moves the pods' tunnels),
+   * and that worker's list still removes what it no longer has.
+   */
+  @Test
+  void aRestartedGatewayKeepsItsPeersAndStaysOutUntilTheirWorkerIsBack() throws Exception {
+    try (TestMembers members = new TestMembers()) {
+      ConfigView pool = new ConfigView("default/sgc", UID, 1, "10.224.0.100", 6000, FakeGatewayDatapath.publicKeyOf(priv),
+          "sgw-c", List.of(), "staticEgressGateway", "", Map.of(
+              NODE, new ConfigView.GatewayAddresses("10.224.0.5", "10.224.0.15"),
+              "gw-b", new ConfigView.GatewayAddresses("10.224.0.6", "10.224.0.16")), true);
+      FakeGatewayDatapath dpA = new FakeGatewayDatapath();
+      FakeGatewayDatapath dpB = new FakeGatewayDatapath();
+      EgressMember b = members.startUp("gw-b", List.of(Roles.GATEWAY), null);
+      GatewayAgent agentB = startHeldAgent(b, "gw-b", dpB);
+      EgressMember a = members.startUp(NODE, List.of(Roles.GATEWAY), b);
+      GatewayAgent agentA = startHeldAgent(a, NODE, dpA);
+      ConfigViews.get(b.system()).publish(pool).toCompletableFuture().get();
+      TestMembers.await(Duration.ofSeconds(15), () -> dpA.has(UID) && dpB.has(UID), "config programmed on both gateways");
+
+      EgressMember worker = members.startUp("worker-1", List.of(Roles.WORKER), b);
+      GatewayNodeProtocol.initProxy(worker.system());
+      String podKey = WgKeys.generate().publicKey();
+      String goneKey = WgKeys.generate().publicKey();
+      GatewayNodeProtocol.addPeer(worker.system(), NODE, "worker-1", 1, UID, podKey, "10.244.4.1", Duration.ofSeconds(15))
+          .toCompletableFuture().get();
+      GatewayNodeProtocol.addPeer(worker.system(), NODE, "worker-1", 2, UID, goneKey, "10.244.4.2", Duration.ofSeconds(15))
+          .toCompletableFuture().get();
+      Map<String, String> both = Map.of(podKey, "10.244.4.1/32", goneKey, "10.244.4.2/32");
+      assertEquals(both, dpA.peers(UID));
+      TestMembers.await(Duration.ofSeconds(10), () -> call(() -> probe(agentA)).statusCode() == 200, "gw-a serving");
+
+      // an upgrade: worker-1's member goes, then gw-a's restarts with its devices made anew
+      members.stop(worker);
+      agentA.close();
+      members.stop(a);
+      dpA.wipe();
+      EgressMember a2 = members.startUp(NODE, List.of(Roles.GATEWAY), b);
+      GatewayAgent agentA2 = startHeldAgent(a2, NODE, dpA);
+      TestMembers.await(Duration.ofSeconds(20), () -> both.equals(dpA.peers(UID)),
+          "the away worker's peers restored from the journal");
+      HttpResponse<String> held = Eventually.await(Duration.ofSeconds(10), () -> call(() -> probe(agentA2)),
+          r -> r.body().contains("held"), "a held answer");
+      assertEquals(503, held.statusCode(), held.body());
+      assertTrue(held.body().contains("[worker-1]"), held.body());
+      Eventually.holds(Duration.ofMillis(1500), () -> call(() -> probe(agentA2)).statusCode() == 503,
+          "out while worker-1 is away");
+      assertEquals(200, probe(agentB).statusCode(), "the pool's other gateway serves meanwhile");
+
+      EgressMember worker2 = members.startUp("worker-1", List.of(Roles.WORKER), b);
+      TestMembers.await(Duration.ofSeconds(15), () -> call(() -> probe(agentA2)).statusCode() == 200, "gw-a in once worker-1 is back");
+      assertEquals(both, dpA.peers(UID), "its peers kept throughout");
+      // the worker's list (its pod of 10.244.4.2 was deleted while it was away): the stale peer goes, as before
+      GatewayNodeProtocol.initProxy(worker2.system());
+      GatewayNodeProtocol.tellPeersOfNode(worker2.system(), NODE,
+          new GatewayNodeProtocol.PeersOfNode("worker-1", UID, 10, Map.of(podKey, "10.244.4.1/32")));
+      TestMembers.await(Duration.ofSeconds(10), () -> Map.of(podKey, "10.244.4.1/32").equals(dpA.peers(UID)),
+          "the stale peer removed by the worker's list");
+      members.stop(worker2);
+      // served now: a worker away later does not take it out (that side is the drain's wait)
+      Eventually.holds(Duration.ofMillis(1500), () -> call(() -> probe(agentA2)).statusCode() == 200,
+          "served while worker-1 is away again");
+      agentA2.close();
+      agentB.close();
+    }
+  }
+
+  /** Held after its restart while worker-1 is away, then the pool's other gateway starts draining: let in. */
+  @Test
+  void aHeldGatewayIsLetInOnceThePoolsOtherGatewayNoLongerServes() throws Exception {
+    try (TestMembers members = new TestMembers()) {
+      ConfigView pool = new ConfigView("default/sgc", UID, 1, "10.224.0.100", 6000, FakeGatewayDatapath.publicKeyOf(priv),
+          "sgw-c", List.of(), "staticEgressGateway", "", Map.of(
+              NODE, new ConfigView.GatewayAddresses("10.224.0.5", "10.224.0.15"),
+              "gw-b", new ConfigView.GatewayAddresses("10.224.0.6", "10.224.0.16")), true);
+      FakeGatewayDatapath dpA = new FakeGatewayDatapath();
+      EgressMember b = members.startUp("gw-b", List.of(Roles.GATEWAY), null);
+      GatewayAgent agentB = startHeldAgent(b, "gw-b", new FakeGatewayDatapath());
+      EgressMember a = members.startUp(NODE, List.of(Roles.GATEWAY), b);
+      GatewayAgent agentA = startHeldAgent(a, NODE, dpA);
+      ConfigViews.get(b.system()).publish(pool).toCompletableFuture().get();
+      EgressMember worker = members.startUp("worker-1", List.of(Roles.WORKER), b);
+      GatewayNodeProtocol.initProxy(worker.system());
+      GatewayNodeProtocol.addPeer(worker.system(), NODE, "worker-1", 1, UID, WgKeys.generate().publicKey(), "10.244.4.1",
+          Duration.ofSeconds(15)).toCompletableFuture().get();
+      members.stop(worker);
+      agentA.close();
+      members.stop(a);
+      dpA.wipe();
+      EgressMember a2 = members.startUp(NODE, List.of(Roles.GATEWAY), b);
+      GatewayAgent agentA2 = startHeldAgent(a2, NODE, dpA);
+      Eventually.await(Duration.ofSeconds(20), () -> call(() -> probe(agentA2)), r -> r.body().contains("held"), "a held answer");
+      agentB.drain();
+      TestMembers.await(Duration.ofSeconds(10), () -> call(() -> probe(agentA2)).statusCode() == 200,
+          "gw-a in while worker-1 is still away: gw-b no longer serves");
+      agentA2.close();
+      agentB.close();
+    }
+  }
+
+  static <T> T call(java.util.concurrent.Callable<T> c) {
+    try {
+      return c.call();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
     }
   }
 }

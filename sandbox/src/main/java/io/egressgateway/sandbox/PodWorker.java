@@ -510,9 +510,19 @@ final class PodWorker {
       }
     }
     long left = Math.max(0, TimeUnit.NANOSECONDS.toSeconds(deadline - System.nanoTime()));
-    node.podman().stop(s.id, left);
+    // as the kubelet: SIGTERM to the main process, then SIGKILL to every process once the grace period is over
+    node.podman().terminate(s.id);
     try {
-      s.exit.get(left + 30, TimeUnit.SECONDS);
+      s.exit.get(left, TimeUnit.SECONDS);
+      return;
+    } catch (java.util.concurrent.TimeoutException e) {
+      log.info("pod {}: container {} still running after its {} s of grace: killing it", key, s.spec.getName(), left);
+    } catch (Exception e) {
+      log.warn("pod {}: container {}: {}", key, s.spec.getName(), e.toString());
+    }
+    node.podman().stop(s.id, 0);
+    try {
+      s.exit.get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       log.warn("pod {}: container {} still running after stop: {}", key, s.spec.getName(), e.toString());
     }

@@ -181,6 +181,19 @@ final class Podman {
     }
   }
 
+  /**
+   * {@code podman kill --signal TERM}: to the container's main process only, as the kubelet's runtime
+   * (containerd, CRI-O) sends a container's stop signal. {@link #stop} would send it to every process of a
+   * container that has no PID namespace of its own (hostPID: the gateway, the worker), so their children
+   * (the gateway's wireguard-go) would end at once, while on a node they run until the main process exits.
+   */
+  void terminate(String id) {
+    CommandRunner.Result r = podman(List.of("kill", "--signal", "TERM", id), 30);
+    if (!r.ok()) {
+      log.warn("podman kill --signal TERM {}: {}", id.substring(0, 12), r.stderr().trim());
+    }
+  }
+
   /** {@code podman kill --signal KILL}: the container's processes end at once, the container stays (exited). */
   void kill(String id) {
     CommandRunner.Result r = podman(List.of("kill", "--signal", "KILL", id), 30);

@@ -292,9 +292,22 @@ public final class GatewayNode
     log.info("[{}] recovered {} peers in {} configs; reconciling", node,
         state.peers().values().stream().mapToInt(Map::size).sum(), state.peers().size());
     deps.board().publish(Map.of(), Set.of());
+    deps.board().recovered(ownerNodes(state));
     configs.subscribe();
     timers.startTimerWithFixedDelay(RESYNC, new Resync(), deps.settings().resyncInterval());
     jobs.requestReconcile();
+  }
+
+  /** Config uid to the worker nodes owning its journaled peers (peers without owner are left out). */
+  private static Map<String, Set<String>> ownerNodes(State state) {
+    Map<String, Set<String>> out = new java.util.HashMap<>();
+    state.owners().forEach((uid, byKey) -> byKey.values().forEach(
+        o -> {
+          if (o != null) {
+            out.computeIfAbsent(uid, u -> new java.util.TreeSet<>()).add(o.node());
+          }
+        }));
+    return out;
   }
 
   private ReplyEffect<Event, State> onRemovePeer(State state, RemovePeer c) {

@@ -20,9 +20,23 @@ public final class HealthBoard {
   }
 
   private final AtomicReference<Snapshot> current = new AtomicReference<>(new Snapshot(Map.of(), Set.of()));
+  /** Config uid to the worker nodes owning its journaled peers when the entity last recovered. */
+  private final AtomicReference<Map<String, Set<String>>> owners = new AtomicReference<>(Map.of());
 
   public void publish(Map<String, ConfigDatapath> desired, Set<String> serving) {
     current.set(new Snapshot(desired, serving));
+  }
+
+  /** What the entity found in its journal on recovery: config uid to the worker nodes owning its peers. */
+  public void recovered(Map<String, Set<String>> ownersByConfig) {
+    Map<String, Set<String>> copy = new java.util.HashMap<>();
+    ownersByConfig.forEach((uid, nodes) -> copy.put(uid, Set.copyOf(nodes)));
+    owners.set(Map.copyOf(copy));
+  }
+
+  /** The worker nodes owning config {@code uid}'s journaled peers at the last recovery (empty: none known). */
+  public Set<String> recoveredOwners(String uid) {
+    return owners.get().getOrDefault(uid, Set.of());
   }
 
   public Snapshot snapshot() {

@@ -56,6 +56,8 @@ public final class ProbeServer implements AutoCloseable {
   private final java.util.Set<String> refreshing = ConcurrentHashMap.newKeySet();
   private final HttpServer server;
   private volatile boolean draining;
+  /** Why a config the entity serves is still kept out (a restart's hold), or null: see {@link #holdWhile}. */
+  private volatile java.util.function.UnaryOperator<String> hold = uid -> null;
 
   private ProbeServer(HealthBoard board, GatewayDatapath datapath, Duration verifyCache, HttpServer server) {
     this.board = board;
@@ -92,6 +94,15 @@ public final class ProbeServer implements AutoCloseable {
         CompletableFuture.delayedExecutor(delay.toMillis(), TimeUnit.MILLISECONDS));
   }
 
+  /**
+   * From now on a config the entity reports serving answers 503 while {@code why} gives a reason for it
+   * (null: no reason), before the kernel is looked at ({@code StartHold}: a restarted gateway waits for the
+   * workers of its journaled peers).
+   */
+  public void holdWhile(java.util.function.UnaryOperator<String> why) {
+    hold = why;
+  }
+
   public boolean draining() {
     return draining;
   }
@@ -124,6 +135,10 @@ public final class ProbeServer implements AutoCloseable {
     ConfigDatapath want = board.servingConfig(uid).orElse(null);
     if (want == null) {
       return new Verdict(0, false, "config " + uid + " is not serving on this node");
+    }
+    String held = hold.apply(uid);
+    if (held != null) {
+      return new Verdict(0, false, held);
     }
     long now = System.nanoTime();
     Verdict cached = cache.get(uid);

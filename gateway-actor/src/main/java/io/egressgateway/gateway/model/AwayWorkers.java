@@ -61,6 +61,11 @@ public final class AwayWorkers {
     return current.isEmpty() ? Set.of() : at(now);
   }
 
+  /** The nodes with a worker member up (and reachable) now, as far as this member has seen. */
+  public synchronized Set<String> workersUp() {
+    return Set.copyOf(current.keySet());
+  }
+
   /** The nodes whose worker is away or still settling at {@code now}, sorted. */
   public synchronized Set<String> at(long now) {
     Set<String> out = new TreeSet<>();

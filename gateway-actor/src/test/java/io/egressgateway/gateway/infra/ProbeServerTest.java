@@ -56,6 +56,19 @@ class ProbeServerTest {
   }
 
   @Test
+  void aHeldConfigAnswers503WithTheReasonUntilTheHoldEnds() throws Exception {
+    java.util.concurrent.atomic.AtomicReference<String> why = new java.util.concurrent.atomic.AtomicReference<>("held: workers of [w1] away");
+    probe.holdWhile(uid -> UID.equals(uid) ? why.get() : null);
+    dp.program(config, "priv");
+    board.publish(Map.of(UID, config), Set.of(UID));
+    HttpResponse<String> held = get("/gw/" + UID, "GET");
+    assertEquals(503, held.statusCode());
+    assertTrue(held.body().contains("workers of [w1] away"), held.body());
+    why.set(null);
+    assertEquals(200, get("/gw/" + UID, "GET").statusCode());
+  }
+
+  @Test
   void aSlowKernelCheckDoesNotDelayProbesOnceVerifiedAndABreakStillShows() throws Exception {
     java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
     FakeGatewayDatapath slow = new FakeGatewayDatapath() {

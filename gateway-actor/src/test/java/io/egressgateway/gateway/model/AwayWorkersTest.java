@@ -51,4 +51,15 @@ class AwayWorkersTest {
     assertEquals(Set.of("w1"), away.waitingFor(60 * S));
     assertEquals(Set.of(), away.waitingFor(11 * 60 * S));
   }
+
+  @Test
+  void workersUpAreTheNodesWithAMemberUpNow() {
+    assertEquals(Set.of(), away.workersUp());
+    away.up("w1", "m1", 0);
+    away.up("w2", "m2", 0);
+    away.left("w1", "m1", 1 * S);
+    assertEquals(Set.of("w2"), away.workersUp());
+    away.up("w1", "m1b", 2 * S);
+    assertEquals(Set.of("w1", "w2"), away.workersUp(), "back (settling does not matter here)");
+  }
 }
