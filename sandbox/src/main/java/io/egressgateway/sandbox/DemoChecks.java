@@ -371,7 +371,7 @@ final class DemoChecks {
    * Fails the gateway VM an annotated demo pod egresses through, {@code --failover-runs} times (see
    * {@link Failover}); each run but the last brings the VM back and measures the failback.
    */
-  void failover(List<Pod> all, Map<String, PodRuntime.PodEvent> events) {
+  void failover(List<Pod> all, Map<String, PodRuntime.PodEvent> events, Release release) {
     ObjectNode f = report.putObject("failover");
     var pod = all.stream().filter(Demo::annotated).filter(p -> p.getMetadata().getNamespace().equals("demo"))
         .filter(p -> events.containsKey(key(p)) && events.get(key(p)).ok()).findFirst();
@@ -383,15 +383,19 @@ final class DemoChecks {
       f.putNull("ms").put("ok", false).put("detail", "no annotated pod egressing through one of two or more gateways");
       return;
     }
-    Failover failover = new Failover(vnet, azure.follower(), ip -> {
+    Failover failover = new Failover(vnet, azure.follower(), release, ip -> {
       String gw = azure.gatewayOf(ip);
       return nodes.stream().filter(n -> n.name().equals(gw)).findFirst();
     });
-    failover.measure(events.get(key(pod.get())).netns(), settings.failoverRuns(), f);
-    for (var r : f.path("runs")) {
-      out.println("failover: " + r.path("from").asText() + " down -> traffic back through " + r.path("to").asText()
-          + " after " + r.path("ms").asLong() + " ms" + (r.path("ok").asBoolean() ? "" : " (NOT recovered within 60 s)")
-          + (r.path("failbackGapMs").asLong(-1) >= 0 ? "; back up: longest gap " + r.path("failbackGapMs").asLong() + " ms" : ""));
-    }
+    List<Failover.Kind> kinds = settings.failoverKinds().stream().map(Failover.Kind::parse).toList();
+    failover.measure(events.get(key(pod.get())).netns(), settings.failoverRuns(), kinds, f);
+    f.path("byKind").fields().forEachRemaining(kind -> {
+      for (var r : kind.getValue().path("runs")) {
+        out.println("failover (" + kind.getKey() + "): " + r.path("from").asText() + " lost -> traffic back"
+            + (r.path("to").asText().isEmpty() ? "" : " through " + r.path("to").asText()) + " after " + r.path("ms").asLong() + " ms"
+            + (r.path("ok").asBoolean() ? "" : " (NOT recovered: " + r.path("detail").asText() + ")")
+            + (r.path("failbackGapMs").asLong(-1) >= 0 ? "; back up: longest gap " + r.path("failbackGapMs").asLong() + " ms" : ""));
+      }
+    });
   }
 }

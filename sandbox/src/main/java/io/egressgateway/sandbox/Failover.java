@@ -5,109 +5,203 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * Gateway failover, measured from inside a pod: the gateway VM the pod egresses through loses its NIC (as
- * when a VM dies) while the pod starts a request to the internet echo every 50 ms ({@link Traffic}: each may
- * take up to 1 s); the failover time is from the NIC going down to the first reply that came through another gateway.
- * Overlapping requests make the measurement as fine as the request interval: a single request loop with
- * a short timeout would add up to its timeout to every result.
+ * Gateway failover, measured from inside a pod that starts a request to the internet echo every 50 ms
+ * ({@link Traffic}: each may take up to 1 s, so they overlap and the measure is as fine as the interval), for
+ * each {@link Kind} of gateway loss:
+ * <ul>
+ *   <li>{@code nic}: the gateway VM the pod egresses through loses its NIC (as when a VM dies, its processes
+ *       still running); the failover is from the NIC going down to the first reply through another gateway;</li>
+ *   <li>{@code member}: that VM's gateway member container is killed with SIGKILL (the runtime starts it
+ *       again); the failover is the pod's longest gap in replies over the {@link #OUTAGE_WINDOW} after the kill;</li>
+ *   <li>{@code node}: the whole VM is gone: its NIC down and every member container on it killed at once; measured
+ *       as {@code nic}.</li>
+ * </ul>
  *
- * <p>After each run the VM gets its NIC back; before another run, once the ILB probes it healthy again, the
- * pod's egress is watched for {@link #FAILBACK_WATCH} and the longest gap between replies is the failback disruption
- * (the ILB may hash the pod's flow back to the returned gateway, whose old session the pod no longer has).
+ * <p>After each run the VM gets its NIC back and its containers run again (the runtime restarts them); before
+ * another run, once the ILB probes it healthy again, the pod's egress is watched for {@link #FAILBACK_WATCH} and
+ * the longest gap between replies is the failback disruption (the ILB may hash the pod's flow back to the
+ * returned gateway, whose old session the pod no longer has).
  */
 final class Failover {
   static final Duration FAILBACK_WATCH = Duration.ofSeconds(6);
+  /** For {@code member}: how long after the kill the pod's replies are looked at for their longest gap. */
+  static final Duration OUTAGE_WINDOW = Duration.ofSeconds(10);
+  /** How long a killed member may take to run and be probed healthy again. */
+  static final Duration BACK_WITHIN = Duration.ofSeconds(180);
+  static final long TARGET_MS = 2000;
 
-  /** One run's result. */
-  record Run(String from, String to, long ms, int requests, long failbackGapMs) {}
+  /** What the gateway loses. */
+  enum Kind {
+    NIC, MEMBER, NODE;
+
+    String label() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** {@code nic}, {@code member} or {@code node}; anything else fails naming the choices. */
+    static Kind parse(String label) {
+      for (Kind k : values()) {
+        if (k.label().equals(label.trim())) {
+          return k;
+        }
+      }
+      throw new IllegalArgumentException("unknown failover kind '" + label + "' (nic, member, node)");
+    }
+  }
+
+  /** One run's result; {@code detail} says what went wrong, if anything. */
+  record Run(String from, String to, long ms, int requests, long failbackGapMs, String detail) {}
 
   private final AzureVnet vnet;
   private final AzureFollower follower;
+  private final Release release;
   private final Function<String, Optional<Sandbox.SimNode>> gatewayByPublicIp;
 
-  Failover(AzureVnet vnet, AzureFollower follower, Function<String, Optional<Sandbox.SimNode>> gatewayByPublicIp) {
+  Failover(AzureVnet vnet, AzureFollower follower, Release release, Function<String, Optional<Sandbox.SimNode>> gatewayByPublicIp) {
     this.vnet = vnet;
     this.follower = follower;
+    this.release = release;
     this.gatewayByPublicIp = gatewayByPublicIp;
   }
 
-  /** {@code runs} failovers of the pod in {@code podNetns}; writes runs, the first run's ms and a summary into {@code f}. */
-  boolean measure(String podNetns, int runs, ObjectNode f) {
+  /**
+   * {@code runs} failovers of each kind of the pod in {@code podNetns}. Writes into {@code f} the first kind's runs
+   * and summary (the report's {@code failover} as before: {@code ms} of its first run, {@code medianMs}, {@code maxMs},
+   * {@code ok}, {@code targetMet}) and every kind's under {@code byKind}; true when every run of every kind recovered.
+   */
+  boolean measure(String podNetns, int runs, List<Kind> kinds, ObjectNode f) {
+    boolean allOk = true;
+    ObjectNode byKind = f.putObject("byKind");
+    for (Kind kind : kinds) {
+      ObjectNode k = byKind.putObject(kind.label());
+      allOk &= measure(podNetns, runs, kind, k);
+      if (kind == kinds.get(0)) {
+        f.put("kind", kind.label());
+        for (String field : List.of("ms", "maxMs", "medianMs", "from", "to")) {
+          if (k.has(field)) {
+            f.set(field, k.get(field));
+          }
+        }
+        f.set("runs", k.get("runs"));
+        f.put("targetMet", k.path("targetMet").asBoolean(false));
+      }
+    }
+    f.put("ok", allOk).put("targetMs", TARGET_MS).put("probeIntervalMs", follower.probeIntervalMs())
+        .put("targetMetByEveryKind", kinds.stream().allMatch(kind -> byKind.path(kind.label()).path("targetMet").asBoolean(false)));
+    return allOk;
+  }
+
+  private boolean measure(String podNetns, int runs, Kind kind, ObjectNode f) {
     ArrayNode out = f.putArray("runs");
     List<Long> times = new ArrayList<>();
     boolean allOk = true;
     for (int i = 0; i < runs; i++) {
-      Optional<Run> r = once(podNetns, i + 1 < runs);
-      if (r.isEmpty()) {
-        out.addObject().put("ok", false);
-        allOk = false;
-        break;
-      }
-      Run run = r.get();
-      boolean ok = run.ms() >= 0;
+      Run run = once(podNetns, kind, i + 1 < runs);
+      boolean ok = run.ms() >= 0 && run.detail().isEmpty();
       allOk &= ok;
       out.addObject().put("from", run.from()).put("to", run.to()).put("ms", run.ms()).put("ok", ok)
-          .put("requests", run.requests()).put("failbackGapMs", run.failbackGapMs());
-      if (ok) {
+          .put("requests", run.requests()).put("failbackGapMs", run.failbackGapMs()).put("detail", run.detail());
+      if (run.ms() >= 0) {
         times.add(run.ms());
+      }
+      if (!run.detail().isEmpty() && run.from().isEmpty()) {
+        break; // no victim: the next run would find none either
       }
     }
     times.sort(Long::compare);
     long max = times.isEmpty() ? -1 : times.get(times.size() - 1);
-    long first = out.isEmpty() ? -1 : out.get(0).path("ms").asLong(-1);
-    f.put("ms", first).put("ok", allOk && !times.isEmpty()).put("targetMs", 2000).put("probeIntervalMs", follower.probeIntervalMs())
+    f.put("ms", out.isEmpty() ? -1 : out.get(0).path("ms").asLong(-1)).put("ok", allOk && !times.isEmpty())
         .put("maxMs", max).put("medianMs", times.isEmpty() ? -1 : times.get(times.size() / 2))
-        .put("targetMet", allOk && !times.isEmpty() && max < 2000);
+        .put("targetMet", allOk && !times.isEmpty() && max < TARGET_MS);
     if (!out.isEmpty()) {
       f.put("from", out.get(0).path("from").asText()).put("to", out.get(0).path("to").asText());
     }
-    return allOk;
+    return allOk && !times.isEmpty();
   }
 
-  /** One failover; the VM gets its NIC back afterwards; {@code restore}: also measure the failback. */
-  private Optional<Run> once(String podNetns, boolean restore) {
+  /** One failover; the VM is whole again afterwards; {@code failback}: also measure the failback. */
+  private Run once(String podNetns, Kind kind, boolean failback) {
     String before = Demo.egressOf(podNetns, Duration.ofSeconds(10)).orElse("");
     Optional<Sandbox.SimNode> victim = gatewayByPublicIp.apply(before);
     if (victim.isEmpty()) {
-      return Optional.empty();
+      return new Run("", "", -1, 0, -1, "the pod's egress address " + before + " is no gateway's");
+    }
+    Sandbox.SimNode node = victim.get();
+    List<Release.Member> members = release.members().stream().filter(m -> m.node().equals(node.name()))
+        .filter(m -> kind == Kind.NODE || m.role().equals("gateway")).toList();
+    Map<String, String> containers = new java.util.HashMap<>();
+    members.forEach(m -> release.containerId(m).ifPresent(id -> containers.put(m.uid(), id)));
+    if (kind != Kind.NIC && (containers.isEmpty() || members.stream().noneMatch(m -> m.role().equals("gateway")))) {
+      return new Run(node.name(), "", -1, 0, -1, "no running gateway member on " + node.name());
     }
     try (Traffic traffic = new Traffic(podNetns)) {
       long t0 = System.nanoTime();
-      vnet.setVmLink(victim.get().ns(), false);
-      long recoveredAt = Sh.poll(() -> traffic.firstReplyAfter(t0, seen -> !seen.equals(before)), at -> at >= 0,
-          Duration.ofSeconds(60), 20);
-      long ms = recoveredAt < 0 ? -1 : (recoveredAt - t0) / 1_000_000;
-      int requests = (int) traffic.started(t0, System.nanoTime());
-      String after = recoveredAt < 0 ? "" : traffic.seenBetween(t0, System.nanoTime()).stream()
-          .filter(seen -> !seen.equals(before)).findFirst().orElse("");
+      if (kind != Kind.MEMBER) {
+        vnet.setVmLink(node.ns(), false);
+      }
+      if (kind != Kind.NIC) {
+        members.forEach(m -> Optional.ofNullable(containers.get(m.uid())).ifPresent(id -> release.kill(m, id)));
+      }
+      long ms;
+      if (kind == Kind.MEMBER) {
+        Sh.sleep(OUTAGE_WINDOW.toMillis());
+        ms = traffic.longestGapMs(t0, t0 + OUTAGE_WINDOW.toNanos());
+        ms = ms >= OUTAGE_WINDOW.toMillis() ? -1 : ms;
+      } else {
+        long recoveredAt = Sh.poll(() -> traffic.firstReplyAfter(t0, seen -> !seen.equals(before)), at -> at >= 0,
+            Duration.ofSeconds(60), 20);
+        ms = recoveredAt < 0 ? -1 : (recoveredAt - t0) / 1_000_000;
+      }
+      long now = System.nanoTime();
+      int requests = (int) traffic.started(t0, now);
+      List<String> seen = traffic.seenBetween(t0, now);
+      String after = seen.stream().filter(s -> !s.equals(before)).findFirst().orElse(seen.isEmpty() ? "" : seen.get(0));
       String to = gatewayByPublicIp.apply(after).map(Sandbox.SimNode::name).orElse("");
+      // the VM is always made whole (a member left unreachable would make the split-brain resolver down the
+      // whole cluster at teardown): NIC back, killed containers running again, probed healthy
+      if (kind != Kind.MEMBER) {
+        vnet.setVmLink(node.ns(), true);
+      }
+      String detail = kind == Kind.NIC ? "" : awaitRestarted(members, containers);
+      boolean healthy = awaitBackendHealthy(node.ip(), kind == Kind.NIC ? Duration.ofSeconds(30) : BACK_WITHIN);
+      if (detail.isEmpty() && kind != Kind.NIC && !healthy) {
+        detail = "the gateway on " + node.name() + " was not probed healthy again within " + BACK_WITHIN.toSeconds() + " s";
+      }
       long gap = -1;
-      // the VM always gets its NIC back (a member left unreachable would make the split-brain resolver down
-      // the whole cluster at teardown); the failback is measured before another run
-      vnet.setVmLink(victim.get().ns(), true);
-      if (restore) {
-        awaitBackendHealthy(victim.get().ip(), Duration.ofSeconds(30));
+      if (failback) {
         long watchFrom = System.nanoTime();
         Sh.sleep(FAILBACK_WATCH.toMillis());
         gap = traffic.longestGapMs(watchFrom, System.nanoTime());
       }
-      return Optional.of(new Run(victim.get().name(), to, ms, requests, gap));
+      return new Run(node.name(), to, ms, requests, gap, detail);
     }
   }
 
-  private void awaitBackendHealthy(String primaryIp, Duration timeout) {
+  /** Waits until every killed member runs in a new container and is Ready; what did not, or empty. */
+  private String awaitRestarted(List<Release.Member> members, Map<String, String> containers) {
+    List<String> missing = Sh.poll(() -> members.stream().filter(m -> containers.containsKey(m.uid())).filter(m -> {
+      Optional<Release.Member> now = release.member(m.uid());
+      boolean restarted = now.flatMap(release::containerId).filter(id -> !id.equals(containers.get(m.uid()))).isPresent();
+      return !restarted || !now.map(x -> Workloads.ready(x.pod())).orElse(false);
+    }).map(Release.Member::name).toList(), List::isEmpty, BACK_WITHIN, 500);
+    return missing.isEmpty() ? "" : "not running and Ready again within " + BACK_WITHIN.toSeconds() + " s: " + missing;
+  }
+
+  private boolean awaitBackendHealthy(String primaryIp, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       Map<Integer, List<String>> healthy = follower.healthyBackends();
       if (!healthy.isEmpty() && healthy.values().stream().allMatch(l -> l.contains(primaryIp))) {
-        return;
+        return true;
       }
       Sh.sleep(100);
     }
+    return false;
   }
 }

@@ -31,7 +31,8 @@ public final class Sandbox implements AutoCloseable {
 
   /** Command-line settings ({@link SandboxCommand} parses them). */
   public record Settings(int workers, int gateways, boolean once, Path report, List<Path> apply, String imageTag, Path stateDir,
-      boolean e2e, int benchPods, int benchBatch, int failoverRuns, boolean clean, boolean faults, int probeIntervalMs) {
+      boolean e2e, int benchPods, int benchBatch, int failoverRuns, List<String> failoverKinds, boolean clean, boolean faults,
+      int probeIntervalMs) {
     /** The settings {@code args} give; fails with {@link IllegalArgumentException} naming a bad option. */
     public static Settings parse(List<String> args) {
       return SandboxCommand.parse(args);
@@ -488,7 +489,7 @@ public final class Sandbox implements AutoCloseable {
       new Faults(kube.client(), release, azure, events, pods, lab, kube, nodes, settings.workers() + settings.gateways()
           + CONTROLLER_REPLICAS, out).run(report.putArray("faults"));
     }
-    checks.failover(all, events);
+    checks.failover(all, events, release);
     return allOk;
   }
 

@@ -60,6 +60,11 @@ final class SandboxCommand implements Callable<Integer> {
   @Option(names = "--failover-runs", paramLabel = "R", description = "gateway failovers measured, 0-50 (default: 5 with --bench-pods, else 1)")
   Integer failoverRuns;
 
+  @Option(names = "--failover-kinds", paramLabel = "K[,K...]", split = ",", description = "what the measured gateway "
+      + "loses: nic (its VM's NIC), member (its member container, SIGKILL), node (NIC and every member container); "
+      + "each kind --failover-runs times (default: ${DEFAULT-VALUE})")
+  List<String> failoverKinds = new ArrayList<>(List.of("nic"));
+
   /**
    * The ILB stand-in's probe interval without {@code --probe-interval-ms}: 0, as the load balancer's probe
    * says (Azure's 5 s); the pods' failover does not wait for it (1.3-1.5 s measured with it).
@@ -124,6 +129,16 @@ final class SandboxCommand implements Callable<Integer> {
     if (failoverRuns != null) {
       within("--failover-runs", failoverRuns, 0, 50);
     }
+    for (String kind : failoverKinds) {
+      try {
+        Failover.Kind.parse(kind);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), "--failover-kinds: " + e.getMessage());
+      }
+    }
+    if (failoverKinds.isEmpty()) {
+      throw new ParameterException(spec.commandLine(), "--failover-kinds needs at least one kind");
+    }
     if (probeIntervalMs != 0) {
       within("--probe-interval-ms", probeIntervalMs, 100, 60000);
     }
@@ -133,8 +148,8 @@ final class SandboxCommand implements Callable<Integer> {
     int pods = benchPods == null ? 0 : benchPods;
     int runs = failoverRuns != null ? failoverRuns : pods > 0 ? 5 : 1;
     return new Sandbox.Settings(workers, gateways, once, report, List.copyOf(apply),
-        imageTag != null ? imageTag : SandboxImage.defaultTag(), Path.of("/run/egress-sandbox"), e2e, pods, benchBatch, runs, clean,
-        faults, probeIntervalMs);
+        imageTag != null ? imageTag : SandboxImage.defaultTag(), Path.of("/run/egress-sandbox"), e2e, pods, benchBatch, runs,
+        failoverKinds.stream().map(String::trim).distinct().toList(), clean, faults, probeIntervalMs);
   }
 
   private void within(String option, int value, int min, int max) {

@@ -27,6 +27,7 @@ class SandboxCommandTest {
     assertEquals(0, s.benchPods());
     assertEquals(20, s.benchBatch());
     assertEquals(1, s.failoverRuns());
+    assertEquals(List.of("nic"), s.failoverKinds(), "the gateway VM's NIC, as every earlier run measured");
     assertEquals(0, s.probeIntervalMs(), "the ILB stand-in probes as the load balancer's probe says (Azure's 5 s)");
     assertEquals(SandboxImage.defaultTag(), s.imageTag());
     assertEquals(Path.of("/run/egress-sandbox"), s.stateDir());
@@ -52,6 +53,8 @@ class SandboxCommandTest {
     assertEquals(0, Sandbox.Settings.parse(List.of("--probe-interval-ms", "0")).probeIntervalMs(), "0: as the load balancer's probe says");
     assertEquals(500, Sandbox.Settings.parse(List.of("--probe-interval-ms", "500")).probeIntervalMs(), "faster only when asked for");
     assertEquals(0, Sandbox.Settings.parse(List.of("--bench-pods", "40", "--failover-runs", "0")).failoverRuns());
+    assertEquals(List.of("nic", "member", "node"),
+        Sandbox.Settings.parse(List.of("--failover-kinds", "nic,member", "--failover-kinds", "node,nic")).failoverKinds());
   }
 
   @ParameterizedTest
@@ -62,6 +65,7 @@ class SandboxCommandTest {
       "--bench-batch 0    | --bench-batch must be between 1 and 100, got 0",
       "--failover-runs 51 | --failover-runs must be between 0 and 50, got 51",
       "--probe-interval-ms 99 | --probe-interval-ms must be between 100 and 60000, got 99",
+      "--failover-kinds nic,vm | --failover-kinds: unknown failover kind 'vm' (nic, member, node)",
       "--workers x        | Invalid value for option '--workers': 'x' is not an int",
       "--report           | Missing required parameter for option '--report' (FILE)",
       "--frobnicate       | Unknown option: '--frobnicate'",
