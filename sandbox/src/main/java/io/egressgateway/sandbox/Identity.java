@@ -22,7 +22,8 @@ import java.util.regex.Pattern;
  * ({@code egress_refused_messages_total}, {@code egress_refused_members_total}, which start at 0 with each
  * container), and the output of every member container of this run, running or stopped since (its {@code member
  * signs as ...} line at start, and every {@code refused ...} and {@code downing member ...} line). The report's
- * {@code identity} key holds what each container showed and the counts.
+ * {@code identity} key holds what each container showed and the counts; messages a starting gateway dropped
+ * before it could check them ({@code egress_unchecked_messages_total}) are counted apart and fail nothing.
  */
 final class Identity {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -33,12 +34,15 @@ final class Identity {
       "member signs as Principal\\[roles=\\[([^\\]]*)\\], node=([^,]*), subject=([^\\]]*)\\] \\(enforce = (true|false)\\)");
   private static final Pattern REFUSED = Pattern.compile(" - refused \\S+ from ");
   private static final Pattern DOWNING = Pattern.compile(" - downing member ");
+  /** Dropped before the member could check it (a starting gateway's Node cache not listed yet): no refusal. */
+  private static final Pattern UNCHECKED = Pattern.compile(" - dropped \\S+ from .* unchecked: ");
   private static final int SAMPLES = 10;
 
   private Identity() {}
 
   /** One container's output: what it signed as, and its refusal and downing lines since {@code since}. */
-  record Container(String name, String role, String signedAs, String enforce, List<String> refused, List<String> downed) {}
+  record Container(String name, String role, String signedAs, String enforce, List<String> refused, List<String> downed,
+      int unchecked) {}
 
   /**
    * Checks the members of {@code release} and the containers whose output {@code logsDir} kept since {@code since}
@@ -82,18 +86,23 @@ final class Identity {
     // the members' counters now
     long refusedMessages = 0;
     long refusedMembers = 0;
+    long unchecked = 0;
     int scraped = 0;
     int members = 0;
     for (Release.Member m : release.members()) {
       members++;
       String text = release.management(m, "metrics");
-      if (text.contains("# HELP egress_refused_messages_total")) {
+      // a counter shows only once counted: a scrape is known good by a series every member has
+      if (text.contains("\negress_cluster_members{")) {
         scraped++;
       }
       refusedMessages += DemoChecks.metricSum(text, "egress_refused_messages_total");
       refusedMembers += DemoChecks.metricSum(text, "egress_refused_members_total");
+      unchecked += DemoChecks.metricSum(text, "egress_unchecked_messages_total");
     }
-    return report(containers, members, scraped, refusedMessages, refusedMembers, when, out);
+    ObjectNode r = report(containers, members, scraped, refusedMessages, refusedMembers, when, out);
+    r.put("uncheckedMessagesTotal", unchecked);
+    return r;
   }
 
   /** The verdict over what the containers showed and the members' counters. */
@@ -107,7 +116,7 @@ final class Identity {
     List<String> downedLines = new ArrayList<>();
     for (Container c : containers) {
       list.addObject().put("name", c.name()).put("role", c.role()).put("signedAs", c.signedAs()).put("enforce", c.enforce())
-          .put("refused", c.refused().size()).put("downed", c.downed().size());
+          .put("refused", c.refused().size()).put("downed", c.downed().size()).put("unchecked", c.unchecked());
       if (c.signedAs() != null) {
         if (c.signedAs().equals(c.role()) && "true".equals(c.enforce())) {
           enforcedPerRole.merge(c.role(), 1, Integer::sum);
@@ -125,6 +134,7 @@ final class Identity {
     r.set("containersEnforcing", JSON.valueToTree(enforcedPerRole));
     r.set("wrongIdentity", JSON.valueToTree(wrong));
     r.put("refusedLogLines", refusedLines.size()).put("downedLogLines", downedLines.size())
+        .put("uncheckedLogLines", containers.stream().mapToInt(Container::unchecked).sum())
         .put("members", members).put("membersScraped", scraped)
         .put("refusedMessagesTotal", refusedMessages).put("refusedMembersTotal", refusedMembers);
     ArrayNode samples = r.putArray("samples");
@@ -144,6 +154,7 @@ final class Identity {
     String enforce = null;
     List<String> refused = new ArrayList<>();
     List<String> downed = new ArrayList<>();
+    int unchecked = 0;
     List<String> lines;
     try {
       lines = Files.readAllLines(f, java.nio.charset.StandardCharsets.UTF_8);
@@ -167,9 +178,11 @@ final class Identity {
         refused.add(name + ": " + line);
       } else if (DOWNING.matcher(line).find()) {
         downed.add(name + ": " + line);
+      } else if (UNCHECKED.matcher(line).find()) {
+        unchecked++;
       }
     }
-    return new Container(name, role, signedAs, enforce, refused, downed);
+    return new Container(name, role, signedAs, enforce, refused, downed, unchecked);
   }
 
   /** Whether a log line starts with a timestamp before {@code since} (lines without one are kept). */

@@ -45,9 +45,17 @@ class IdentityTest {
       cs.add(read(role, signs("2026-12-05T10:00:01.000Z", role, true),
           "2026-12-05T10:00:02.000Z WARN  a.m.c.b.i.HttpContactPointBootstrap - Probing failed: Connection refused"));
     }
+    Identity.Container starting = read("gateway", signs("2026-12-05T10:00:01.000Z", "gateway", true),
+        "2026-12-05T10:00:02.000Z INFO  i.e.core.security.Security - dropped PeersOfNode from a remote member ([worker]) unchecked:"
+            + " the pod CIDRs of node worker-1 are not known yet (the nodes are not listed yet)");
+    assertEquals(1, starting.unchecked());
+    assertEquals(0, starting.refused().size());
+    cs.add(starting);
     ObjectNode r = verdict(cs, 0);
-    assertTrue(r.path("ok").asBoolean(), r.toPrettyString());
+    assertTrue(r.path("ok").asBoolean(), "what a starting gateway could not check yet is no refusal: " + r.toPrettyString());
+    assertEquals(1, r.path("uncheckedLogLines").asInt());
     assertEquals(1, r.path("containersEnforcing").path("worker").asInt());
+    assertEquals(2, r.path("containersEnforcing").path("gateway").asInt());
     assertFalse(verdict(cs, 1).path("ok").asBoolean(), "a refusal counted in /metrics fails it");
     assertFalse(verdict(cs.subList(0, 2), 0).path("ok").asBoolean(), "no worker seen enforcing");
   }

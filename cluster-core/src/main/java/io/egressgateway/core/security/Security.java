@@ -27,6 +27,7 @@ public final class Security implements Extension {
   private volatile OwnProof ownProof = new OwnProof(-1, null);
   private final Duration maxMessageAge;
   private final Metrics.Counter refusals;
+  private final Metrics.Counter unchecked;
 
   private Security(ActorSystem<?> system) {
     Config c = system.settings().config().getConfig("egress.security");
@@ -47,6 +48,8 @@ public final class Security implements Extension {
     this.refusals = Metrics.get(system).counter("egress_refused_messages_total",
         "Messages and view entries refused: unsigned, forged, too old, or not allowed for the signer's role",
         "role", "kind");
+    this.unchecked = Metrics.get(system).counter("egress_unchecked_messages_total",
+        "Messages dropped because this member cannot check them yet (its Node cache has not listed the nodes)", "kind");
     if (own != null) {
       log.info("member signs as {} (enforce = {})", own.principal(), enforce);
     } else if (!enforce) {
@@ -105,8 +108,13 @@ public final class Security implements Extension {
     return maxMessageAge;
   }
 
-  /** Logs and counts a refusal. */
+  /** Logs and counts a refusal (a message that could not be checked yet apart: {@link Refused.NotYet}). */
   public void refused(Refused r, String from) {
+    if (r instanceof Refused.NotYet) {
+      unchecked.inc(r.kind());
+      log.info("dropped {} from {} ({}) unchecked: {}", r.kind(), from, r.principal().roles(), r.getMessage());
+      return;
+    }
     refusals.inc(r.principal().mainRole(), r.kind());
     log.warn("refused {} from {} ({}{}): {}", r.kind(), from, r.principal().roles(),
         r.principal().node().map(n -> ", node " + n).orElse(""), r.getMessage());
