@@ -65,7 +65,7 @@ final class Wiring {
     if (member.settings().hasRole(Roles.GATEWAY)) {
       // workers' peer requests are checked against their node's pod CIDRs (docs/design.md section 15)
       io.egressgateway.kube.infra.NodePodCidrs nodes = io.egressgateway.kube.infra.NodePodCidrs.start(client, Watches.get(system));
-      io.egressgateway.core.security.Security.get(system).podCidrs().use(nodes::of);
+      io.egressgateway.core.security.Security.get(system).podCidrs().use(nodes::of, nodes::hasSynced);
       // and workers whose certificates name no node prove their node with their pod's ServiceAccount token
       var nodeProofs = io.egressgateway.core.security.Security.get(system).nodeProofs();
       if (nodeProofs.required()) {

@@ -289,6 +289,15 @@ class SecurityTest {
     assertTrue(Chart.all(own, io.fabric8.kubernetes.api.model.Secret.class).stream()
         .anyMatch(x -> x.getMetadata().getName().endsWith("-remote-tls-gateway")), "the others still are");
 
+    // all three given (as the sandbox does): nothing generated and nothing looked up, so even keepExisting (the
+    // default), whose lookup fails without a cluster, renders
+    String given = Chart.minimal().set("cluster.tls.keepExisting", "true").set("cluster.tls.existingSecrets.controller", "my-controller-tls")
+        .set("cluster.tls.existingSecrets.gateway", "my-gateway-tls").set("cluster.tls.existingSecrets.worker", "my-worker-tls").call();
+    for (String role : List.of("controller", "gateway", "worker")) {
+      assertTrue(given.contains("secretName: my-" + role + "-tls\n"), role + " mounts its given Secret");
+    }
+    assertFalse(given.contains("-remote-tls-"), "no role Secret generated");
+
     String yaml = Chart.minimal().set("cluster.tls.certManager.issuerRef.name", "egress-ca")
         .set("cluster.tls.certManager.issuerRef.kind", "Issuer").call();
     for (String role : List.of("controller", "gateway", "worker")) {

@@ -253,6 +253,20 @@ final class Release {
     return runtimes.apply(m.node()).flatMap(r -> r.containerId(m.uid(), m.container().getName()));
   }
 
+  /**
+   * The output of a member's running container so far ({@code kubectl logs}), written to {@code file}; false when
+   * the member has no running container.
+   */
+  boolean saveLogs(Member m, Path file) {
+    Optional<String> id = containerId(m);
+    Optional<NodeRuntime> r = runtimes.apply(m.node());
+    if (id.isEmpty() || r.isEmpty()) {
+      return false;
+    }
+    r.get().podman().saveLogs(id.get(), file);
+    return Files.isRegularFile(file);
+  }
+
   /** The member whose pod has {@code uid}, as the API shows it now. */
   Optional<Member> member(String uid) {
     return members().stream().filter(m -> m.uid().equals(uid)).findFirst();

@@ -73,6 +73,8 @@ public final class Sandbox implements AutoCloseable {
   private String clientNs;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final ObjectNode report = new ObjectMapper().createObjectNode();
+  /** When {@link #run} began: what the identity check reads of the members' output starts there. */
+  private java.time.Instant runStart = java.time.Instant.now();
   private AzureVnet vnet;
   private AzureSubscription azure;
   private Journal journal;
@@ -180,7 +182,7 @@ public final class Sandbox implements AutoCloseable {
   List<String> failedChecks() {
     List<String> failed = new ArrayList<>();
     for (String key : List.of("failover", "annotatedPaths", "e2e", "reconfig", "policy", "grants", "agentRestart", "bench", "kill", "controllersReplaced",
-        "audit", "upgrade", "faults")) {
+        "audit", "upgrade", "faults", "identity", "identityAtEnd")) {
       var node = report.get(key);
       if (node != null && !(node.isArray() ? allOk(node) : node.path("ok").asBoolean(false))) {
         failed.add(key);
@@ -208,6 +210,7 @@ public final class Sandbox implements AutoCloseable {
   /** Brings everything up and runs the checks; true when all passed. */
   public boolean run() {
     long t0 = System.nanoTime();
+    runStart = java.time.Instant.now();
     if (!claimed) {
       start();
     }
@@ -356,6 +359,8 @@ public final class Sandbox implements AutoCloseable {
         && (!settings.e2e() || report.path("audit").path("ok").asBoolean(false))
         && (!settings.e2e() || report.path("upgrade").path("ok").asBoolean(false))
         && (settings.benchPods() == 0 || report.path("bench").path("ok").asBoolean(false))
+        && report.path("identity").path("ok").asBoolean(false)
+        && (!runsFaults() || report.path("identityAtEnd").path("ok").asBoolean(false))
         && (!runsFaults() || allOk(report.path("faults")));
   }
 
@@ -397,14 +402,29 @@ public final class Sandbox implements AutoCloseable {
         .build()).create();
     c.configMaps().inNamespace(Release.NAMESPACE).resource(new io.fabric8.kubernetes.api.model.ConfigMapBuilder().withNewMetadata()
         .withName("azure-ca").endMetadata().addToData("ca.crt", azure.certificatePem()).build()).create();
-    // the members' remoting certificate, as cert-manager would keep it: helm-java's template leaves out the
-    // chart's pre-install hook that generates one, so the values name this Secret instead
+    // the members' remoting certificates, one per role, as cert-manager would keep them (what the chart's
+    // cluster.tls.existingSecrets takes): helm-java's template cannot look up the Secrets the chart generates, so
+    // every render (the upgrade's too) would make new ones with a new CA
     Pki pki = new Pki(lab.workDir().resolve("remoting"));
     Pki.Pair ca = pki.ca("ca", Release.NAME + " remoting CA");
-    Pki.Pair member = pki.signed("member", ca, Release.NAME + " member", List.of("extendedKeyUsage=serverAuth,clientAuth"), true);
-    c.secrets().inNamespace(Release.NAMESPACE).resource(new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata()
-        .withName("egress-remote-tls").endMetadata().withType("kubernetes.io/tls").addToData("tls.crt", base64(member.certPem()))
-        .addToData("tls.key", base64(member.keyPem())).addToData("ca.crt", base64(ca.certPem())).build()).create();
+    for (String role : Release.ROLES) {
+      Pki.Pair cert = pki.signed(role, ca, REMOTING_SUBJECT, List.of("subjectAltName=DNS:" + role + ".role.egress-gateway",
+          "keyUsage=critical,digitalSignature,keyEncipherment", "extendedKeyUsage=serverAuth,clientAuth"), true);
+      c.secrets().inNamespace(Release.NAMESPACE).resource(new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata()
+          .withName(remotingSecret(role)).endMetadata().withType("kubernetes.io/tls").addToData("tls.crt", base64(cert.certPem()))
+          .addToData("tls.key", base64(cert.keyPem())).addToData("ca.crt", base64(ca.certPem())).build()).create();
+    }
+  }
+
+  /**
+   * The subject every remoting certificate shares (Akka's TLS peer check wants a name in common): the one the
+   * chart gives those it generates, {@code <fullname> member}.
+   */
+  static final String REMOTING_SUBJECT = Release.NAME + "-kube-egress-gateway member";
+
+  /** The Secret with the remoting certificate of {@code role} (named in sandbox-values.yaml). */
+  static String remotingSecret(String role) {
+    return "egress-remote-tls-" + role;
   }
 
   private static String base64(String s) {
@@ -485,11 +505,18 @@ public final class Sandbox implements AutoCloseable {
               .filter(p -> kube.client().pods().inNamespace(p.getMetadata().getNamespace()).withName(p.getMetadata().getName()).get() != null)
               .map(DemoChecks::key).toList());
     }
+    // per-role identity over everything so far: enforced on every member, nothing refused or downed
+    report.set("identity", Identity.check(release, settings.stateDir().resolve("logs"), runStart,
+        settings.e2e() ? "after the e2e scenarios and the upgrade" : "after the demo", out));
     if (runsFaults()) {
       new Faults(kube.client(), release, azure, events, pods, lab, kube, nodes, settings.workers() + settings.gateways()
           + CONTROLLER_REPLICAS, out).run(report.putArray("faults"));
     }
     checks.failover(all, events, release);
+    if (runsFaults()) {
+      report.set("identityAtEnd", Identity.check(release, settings.stateDir().resolve("logs"), runStart,
+          "after the faults and the failover", out));
+    }
     return allOk;
   }
 

@@ -133,6 +133,23 @@ class SandboxE2ETest {
     assertTrue(upgrade.path("pods").size() >= 3, "the tunnelled pods' traffic was measured:\n" + context);
     assertTrue(upgrade.path("ok").asBoolean(), "upgrade: not rolled, a pod not answered again, or a leak:\n" + context);
     // the fault suite (issue 13 item 6), after the upgrade: every scenario converged, Azure's inventory as before it
+    // per-role certificates with roles enforced (sandbox-values.yaml): every role's members sign as that role with
+    // enforcement on, and a legitimate run refuses and downs nothing, before the faults and after them
+    for (String key : List.of("identity", "identityAtEnd")) {
+      JsonNode id = r.path(key);
+      for (String role : List.of("controller", "gateway", "worker")) {
+        assertTrue(id.path("containersEnforcing").path(role).asInt() > 0, key + ": no " + role + " signing as "
+            + role + " with roles enforced:\n" + context);
+      }
+      assertEquals(0, id.path("wrongIdentity").size(), key + ": a member with another role or without enforcement:\n" + context);
+      assertEquals(0, id.path("refusedLogLines").asInt(-1), key + ": refusals logged: " + id.path("samples") + "\n" + context);
+      assertEquals(0, id.path("downedLogLines").asInt(-1), key + ": members downed: " + id.path("samples") + "\n" + context);
+      assertEquals(id.path("members").asInt(), id.path("membersScraped").asInt(), key + ": /metrics of every member:\n" + context);
+      assertEquals(0, id.path("refusedMessagesTotal").asLong(-1), key + ": egress_refused_messages_total:\n" + context);
+      assertEquals(0, id.path("refusedMembersTotal").asLong(-1), key + ": egress_refused_members_total:\n" + context);
+      assertTrue(id.path("ok").asBoolean(), key + ":\n" + context);
+    }
+
     JsonNode faults = r.path("faults");
     List<String> ran = new java.util.ArrayList<>();
     faults.forEach(f -> ran.add(f.path("name").asText()));

@@ -47,7 +47,14 @@ class SandboxValuesTest {
       assertEquals("true", value.apply("EGRESS_PREFIX_GRANTS"), "the sandbox enforces prefix grants (the grants scenario)");
       assertTrue(rendered.contains("egressprefixgrants"), "the controller may watch the grants");
       assertTrue(rendered.contains("\"resourceManagerEndpoint\": \"https://" + VnetServices.ARM_IP + "/\""), rendered);
-      assertTrue(rendered.contains("secretName: egress-remote-tls"), "the sandbox's remoting certificate");
+      for (String role : Release.ROLES) {
+        assertTrue(rendered.contains("secretName: " + Sandbox.remotingSecret(role) + "\n"), "the " + role + "'s remoting certificate");
+      }
+      assertTrue(!rendered.contains("egress-kube-egress-gateway-remote-tls-") && !rendered.contains("kind: Certificate"),
+          "the chart generates no certificates of its own: the sandbox's are named");
+      assertEquals(3, rendered.split("name: EGRESS_SECURITY_ENFORCE\n\\s+value: \"true\"", -1).length - 1,
+          "roles enforced on every member (controller, gateway, worker)");
+      assertTrue(!rendered.contains("EGRESS_NODE_PROOF"), "no node proofs: the mock API server serves no signing keys");
     } finally {
       Files.deleteIfExists(values);
     }

@@ -12,7 +12,9 @@ import java.util.regex.Pattern;
 /**
  * The pod CIDRs of each node ({@code Node.spec.podCIDRs}), as far as this member knows them: a worker may only
  * ask for peers whose address lies in its own node's. Filled by whatever watches the Nodes (the app's wiring on
- * gateway members); a node that is not known has no CIDRs, so its requests are refused.
+ * gateway members); a node that is not known has no CIDRs, so its requests are refused. Until that source has
+ * listed the nodes ({@link #listed}), an unknown node says nothing about the sender: its requests are dropped
+ * unchecked ({@link Refused.NotYet}), not refused.
  */
 public final class PodCidrs {
   private static final Pattern LITERAL = Pattern.compile("[0-9a-fA-F:.]{2,45}");
@@ -20,9 +22,22 @@ public final class PodCidrs {
   private final Map<String, List<String>> byNode = new ConcurrentHashMap<>();
   private volatile Function<String, List<String>> source = node -> List.of();
 
+  private volatile java.util.function.BooleanSupplier listed = () -> true;
+
   /** Looks up nodes not {@link #put} explicitly in {@code lookup} (e.g. an informer's store); must not block. */
   public void use(Function<String, List<String>> lookup) {
+    use(lookup, () -> true);
+  }
+
+  /** The same, with {@code listed} saying whether {@code lookup} has listed the nodes yet (e.g. its informer synced). */
+  public void use(Function<String, List<String>> lookup, java.util.function.BooleanSupplier listed) {
     this.source = lookup;
+    this.listed = listed;
+  }
+
+  /** Whether the nodes have been listed: false while the source is still filling (a node unknown then may exist). */
+  public boolean listed() {
+    return listed.getAsBoolean();
   }
 
   public void put(String node, List<String> cidrs) {

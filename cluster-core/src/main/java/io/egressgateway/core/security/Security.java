@@ -28,6 +28,7 @@ public final class Security implements Extension {
   private final Duration maxMessageAge;
   private final Metrics.Counter refusals;
   private final RefusalLog refusalLog = new RefusalLog(Duration.ofSeconds(10));
+  private final Metrics.Counter unchecked;
 
   private Security(ActorSystem<?> system) {
     Config c = system.settings().config().getConfig("egress.security");
@@ -48,6 +49,8 @@ public final class Security implements Extension {
     this.refusals = Metrics.get(system).counter("egress_refused_messages_total",
         "Messages and view entries refused: unsigned, forged, too old, or not allowed for the signer's role",
         "role", "kind");
+    this.unchecked = Metrics.get(system).counter("egress_unchecked_messages_total",
+        "Messages dropped because this member cannot check them yet (its Node cache has not listed the nodes)", "kind");
     if (own != null) {
       log.info("member signs as {} (enforce = {})", own.principal(), enforce);
     } else if (!enforce) {
@@ -106,8 +109,16 @@ public final class Security implements Extension {
     return maxMessageAge;
   }
 
-  /** Counts a refusal, and logs it unless the same role and kind were logged less than 10 s ago ({@link RefusalLog}). */
+  /**
+   * Counts a refusal, and logs it unless the same role and kind were logged less than 10 s ago ({@link RefusalLog}); a
+   * message that could not be checked yet is apart: {@link Refused.NotYet}.
+   */
   public void refused(Refused r, String from) {
+    if (r instanceof Refused.NotYet) {
+      unchecked.inc(r.kind());
+      log.info("dropped {} from {} ({}) unchecked: {}", r.kind(), from, r.principal().roles(), r.getMessage());
+      return;
+    }
     refusals.inc(r.principal().mainRole(), r.kind());
     refusalLog.admit(r.principal().mainRole() + " " + r.kind(), System.nanoTime()).ifPresent(unlogged ->
         log.warn("refused {} from {} ({}{}): {}{}", r.kind(), from, r.principal().roles(),

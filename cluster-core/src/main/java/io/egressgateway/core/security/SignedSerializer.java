@@ -79,7 +79,7 @@ public final class SignedSerializer extends SerializerWithStringManifest {
       return message;
     } catch (Refused r) {
       sec.refused(r, "a remote member");
-      throw new NotSerializableException("refused " + kind + ": " + r.getMessage());
+      throw new NotSerializableException((r instanceof Refused.NotYet ? "not checked yet " : "refused ") + kind + ": " + r.getMessage());
     } catch (IllegalArgumentException e) {
       throw new NotSerializableException("unreadable " + kind + ": " + e.getMessage());
     }

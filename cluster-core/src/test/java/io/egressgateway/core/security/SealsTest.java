@@ -90,6 +90,32 @@ class SealsTest {
   }
 
   @Test
+  void beforeTheNodesAreListedAnUnknownNodesRequestIsDroppedUncheckedNotRefused() throws Refused {
+    java.util.concurrent.atomic.AtomicBoolean listed = new java.util.concurrent.atomic.AtomicBoolean(false);
+    Map<String, List<String>> store = new java.util.concurrent.ConcurrentHashMap<>();
+    PodCidrs cidrs = new PodCidrs();
+    cidrs.use(node -> store.getOrDefault(node, List.of()), listed::get);
+    Authorization auth = new Authorization(Map.of(), cidrs);
+    Principal w1 = TestCertificates.credentials("worker-w1").principal();
+    var peers = new GatewayNodeProtocol.PeersOfNode("w1", "u", 1, Map.of("k", "10.244.1.7/32"));
+
+    // still filling: nothing known yet says nothing about the sender
+    Refused early = assertThrows(Refused.class, () -> auth.check(w1, peers));
+    assertTrue(early instanceof Refused.NotYet, early.getMessage());
+    // a node already known is checked as ever, listed or not
+    store.put("w1", List.of("10.244.1.0/24"));
+    auth.check(w1, peers);
+    Refused outside = assertThrows(Refused.class, () -> auth.check(w1,
+        new GatewayNodeProtocol.AddPeer("u", "k", "10.244.2.7/32", null, "w1", 1)));
+    assertFalse(outside instanceof Refused.NotYet, "a known node's CIDRs refuse: " + outside.getMessage());
+    // once listed, an unknown node is refused
+    store.clear();
+    listed.set(true);
+    Refused unknown = assertThrows(Refused.class, () -> auth.check(w1, peers));
+    assertFalse(unknown instanceof Refused.NotYet, unknown.getMessage());
+  }
+
+  @Test
   void otherProtectedMessagesFollowTheirClassRule() throws Refused {
     record Status() implements GatewayNodeProtocol.Command {}
     Authorization auth = new Authorization(Map.of(GatewayNodeProtocol.Command.class.getName(), List.of("controller")), new PodCidrs());

@@ -32,6 +32,11 @@ public final class NodePodCidrs implements AutoCloseable {
     return new NodePodCidrs(client, watches);
   }
 
+  /** Whether the informer has listed the nodes at least once (before, no node is known). */
+  public boolean hasSynced() {
+    return informer.hasSynced();
+  }
+
   /** The pod CIDRs of {@code node}; empty when the node is unknown or has none. Never blocks. */
   public List<String> of(String node) {
     Node n = informer.store().getByKey(node);
