@@ -262,8 +262,17 @@ final class CpuAccounting implements AutoCloseable {
       return byComponent.values().stream().mapToLong(Long::longValue).sum();
     }
 
-    /** The report's {@code cpuPerPod}: ms per pod, {@code floor} the floor's ns per pod (-1: none). */
-    ObjectNode perPod(int pods, long floorNanosPerPod) {
+    /** What {@code component} uses idle over as long as this window, at {@code idle}'s rate (ns). */
+    long idleShare(Window idle, String component) {
+      return idle.nanos() <= 0 ? 0 : Math.round(idle.byComponent().getOrDefault(component, 0L) * (double) nanos / idle.nanos());
+    }
+
+    /**
+     * The report's {@code cpuPerPod}: ms per pod; {@code floor} the floor's ns per pod (-1: none); with
+     * {@code idle} (a window without pods; null: none) also each component's idle rate (ms a second) and the
+     * window's CPU less that rate over its length.
+     */
+    ObjectNode perPod(int pods, long floorNanosPerPod, Window idle) {
       ObjectNode o = new ObjectMapper().createObjectNode();
       o.put("pods", pods).put("windowSeconds", Math.round(nanos / 1e7) / 100.0);
       o.put("ours", ms(ours(), pods)).put("total", ms(total(), pods));
@@ -272,6 +281,15 @@ final class CpuAccounting implements AutoCloseable {
       }
       ObjectNode by = o.putObject("byComponent");
       byComponent.forEach((k, v) -> by.put(k, ms(v, pods)));
+      if (idle != null) {
+        long oursIdle = oursComponents.stream().mapToLong(k -> idleShare(idle, k)).sum();
+        o.put("oursNetOfIdle", ms(ours() - oursIdle, pods));
+        o.put("idleSeconds", Math.round(idle.nanos() / 1e7) / 100.0);
+        ObjectNode rate = o.putObject("idleMsPerSecond");
+        idle.byComponent().forEach((k, v) -> rate.put(k, Math.round(v / 1e4 / Math.max(1e-9, idle.nanos() / 1e9)) / 100.0));
+        ObjectNode net = o.putObject("byComponentNetOfIdle");
+        byComponent.forEach((k, v) -> net.put(k, ms(v - idleShare(idle, k), pods)));
+      }
       o.putArray("oursIs").addAll(oursComponents.stream().sorted().map(com.fasterxml.jackson.databind.node.TextNode::valueOf).toList());
       var n = o.putArray("notes");
       notes.forEach(n::add);

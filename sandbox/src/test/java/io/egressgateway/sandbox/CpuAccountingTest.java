@@ -141,8 +141,17 @@ class CpuAccountingTest {
       assertEquals(600_000_000L, by.get("sandboxChildren"), "3 s of children less the 2.4 s counted in the plugin's group");
       assertEquals(2_900_000_000L, w.ours());
       assertTrue(w.notes().stream().anyMatch(n -> n.contains("controller")), w.notes().toString());
-      var perPod = w.perPod(10, 30_000_000L);
+      var perPod = w.perPod(10, 30_000_000L, null);
       assertEquals(290.0, perPod.path("ours").asDouble());
+      assertTrue(perPod.path("oursNetOfIdle").isMissingNode());
+      // idle, the worker's JVM used 0.1 s in 2 s: over a window of 4 s that is 0.2 s, 20 ms of each of the 10 pods
+      var idle = new CpuAccounting.Window(Map.of("worker", 100_000_000L, "pluginJvm", 0L), CpuAccounting.OURS, 2_000_000_000L, List.of());
+      var fixed = new CpuAccounting.Window(by, CpuAccounting.OURS, 4_000_000_000L, List.of());
+      var net = fixed.perPod(10, -1, idle);
+      assertEquals(270.0, net.path("oursNetOfIdle").asDouble());
+      assertEquals(30.0, net.path("byComponentNetOfIdle").path("worker").asDouble());
+      assertEquals(50.0, net.path("idleMsPerSecond").path("worker").asDouble());
+      assertTrue(net.path("floor").isMissingNode());
       assertEquals(30.0, perPod.path("floor").asDouble());
       assertEquals(50.0, perPod.path("byComponent").path("worker").asDouble());
       assertEquals(35.0, perPod.path("byComponent").path("wireguardGo").asDouble());
