@@ -30,6 +30,21 @@ final class CpuAccounting implements AutoCloseable {
     boolean member() {
       return Release.ROLES.contains(name);
     }
+
+    /** The component a non-member container's CPU is reported under: its name in camel case (tunnelHolder). */
+    String component() {
+      StringBuilder b = new StringBuilder();
+      boolean up = false;
+      for (char ch : name.toCharArray()) {
+        if (ch == '-' || ch == '_') {
+          up = b.length() > 0;
+        } else {
+          b.append(up ? Character.toUpperCase(ch) : ch);
+          up = false;
+        }
+      }
+      return b.toString();
+    }
   }
 
   /** One line of {@code /proc/PID/stat}: what is counted from it. Times in clock ticks. */
@@ -309,7 +324,8 @@ final class CpuAccounting implements AutoCloseable {
    * The breakdown: each member container's JVM by role; the wireguard-go processes in the run's containers;
    * the PostgreSQL servers in them ({@code nodeJournals}) and the controllers' one on the host
    * ({@code controllerJournal}, {@code journalPid} and its children); the rest of the member containers'
-   * groups ({@code agentCommands}) and of the other containers' ({@code holders}); the sandbox's own groups
+   * groups ({@code agentCommands}) and of each other container by its name ({@code tunnelHolder},
+   * {@code netnsHolder}, {@code cniChain}); the sandbox's own groups
    * as named; the sandbox JVM ({@code sandbox}) and its other children ({@code sandboxChildren}: its
    * children's time less the sandbox's own groups, which hold children of it).
    */
@@ -317,9 +333,12 @@ final class CpuAccounting implements AutoCloseable {
       List<Seen> processes, long nanosPerTick, long selfOwn, long selfChildren, long journalPid, long nanos) {
     Map<String, Long> by = new LinkedHashMap<>();
     for (String k : List.of("controller", "gateway", "worker", "pluginJvm", "cniPlugins", "wireguardGo", "agentCommands",
-        "holders", "nodeJournals", "controllerJournal", "sandbox", "sandboxChildren")) {
+        "nodeJournals", "controllerJournal")) {
       by.put(k, 0L);
     }
+    containers.stream().filter(c -> !c.member()).map(Container::component).sorted().forEach(k -> by.putIfAbsent(k, 0L));
+    by.put("sandbox", 0L);
+    by.put("sandboxChildren", 0L);
     List<String> notes = new ArrayList<>();
     Map<String, Container> byId = new HashMap<>();
     containers.forEach(c -> byId.put(c.id(), c));
@@ -329,10 +348,10 @@ final class CpuAccounting implements AutoCloseable {
       Optional<Container> c = containerOf(s.cgroup()).map(byId::get);
       if (c.isPresent()) {
         String component = switch (s.comm()) {
-          case "java" -> c.get().member() ? c.get().name() : "holders";
+          case "java" -> c.get().member() ? c.get().name() : c.get().component();
           case "wireguard-go" -> "wireguardGo";
           case "postgres" -> "nodeJournals";
-          default -> "holders";
+          default -> c.get().component();
         };
         by.merge(component, ns, Long::sum);
         counted.merge(c.get().id(), ns, Long::sum);
@@ -348,7 +367,7 @@ final class CpuAccounting implements AutoCloseable {
       }
       long rest = delta - counted.getOrDefault(c.id(), 0L);
       // per-process ticks are 10 ms coarse: a rest a little below zero is rounding
-      by.merge(c.member() ? "agentCommands" : "holders", Math.max(0, rest), Long::sum);
+      by.merge(c.member() ? "agentCommands" : c.component(), Math.max(0, rest), Long::sum);
     }
     long groupsTotal = 0;
     for (var e : groupDelta.entrySet()) {

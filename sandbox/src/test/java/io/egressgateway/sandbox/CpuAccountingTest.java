@@ -134,7 +134,7 @@ class CpuAccountingTest {
       assertEquals(100_000_000L, by.get("nodeJournals"));
       assertEquals(700_000_000L, by.get("agentCommands"));
       assertEquals(350_000_000L, by.get("wireguardGo"), "the run's tunnels only, the one that started in the window included");
-      assertEquals(150_000_000L, by.get("holders"));
+      assertEquals(150_000_000L, by.get("tunnelHolder"));
       assertEquals(400_000_000L, by.get("controllerJournal"), "postmaster 0.2 s, a backend that ended 0.2 s");
       assertEquals(2_400_000_000L, by.get("pluginJvm"));
       assertEquals(1_200_000_000L, by.get("sandbox"));
@@ -161,6 +161,15 @@ class CpuAccountingTest {
   /** A {@link CpuGroup} over a directory of files (no kernel involved). */
   private static CpuGroup groupAt(Path root, String kind) {
     return CpuGroup.create(root, "egs", kind);
+  }
+
+  @Test
+  void otherContainersAreReportedByTheirNames() {
+    assertEquals("tunnelHolder", new CpuAccounting.Container(ID_HOLDER, "p", "tunnel-holder").component());
+    assertEquals("cniChain", new CpuAccounting.Container(ID_HOLDER, "p", "cni-chain").component());
+    assertEquals("x", new CpuAccounting.Container(ID_HOLDER, "p", "-x").component());
+    assertTrue(new CpuAccounting.Container(ID_WORKER, "p", "worker").member());
+    assertFalse(new CpuAccounting.Container(ID_HOLDER, "p", "netns-holder").member());
   }
 
   @Test
