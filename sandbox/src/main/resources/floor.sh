@@ -76,14 +76,15 @@ pod_add() {
   } && {
     wg_start $NODE "$dev" || { why="wireguard-go"; false; }
   } && {
-    wg set "$dev" private-key "$ST/keys/$dev.key" peer "$(cat "$ST/keys/gw.pub")" endpoint $GW_UNDERLAY:$WG_PORT \
-      allowed-ips 0.0.0.0/0 || { why="wg set"; false; }
+    out=$(wg set "$dev" private-key "$ST/keys/$dev.key" peer "$(cat "$ST/keys/gw.pub")" endpoint $GW_UNDERLAY:$WG_PORT \
+      allowed-ips 0.0.0.0/0 2>&1) || { why="wg set: $out"; false; }
   } && {
     ip -n $NODE link set "$dev" netns "$ns" && ip -n "$ns" link set "$dev" name wg0 && ip -n "$ns" link set wg0 up \
       && ip -n "$ns" route replace 10.224.0.0/16 via "$gw" dev eth0 && ip -n "$ns" route replace 10.244.0.0/16 via "$gw" dev eth0 \
       && ip -n "$ns" -4 route replace 0.0.0.0/0 via inet6 fe80::1 dev wg0 || { why="pod routes"; false; }
   } && {
-    wg set ${D}gw peer "$pub" allowed-ips "$ip/32" && ip -n $GW route replace "$ip/32" dev ${D}gw || { why="gateway peer"; false; }
+    out=$(wg set ${D}gw peer "$pub" allowed-ips "$ip/32" 2>&1 && ip -n $GW route replace "$ip/32" dev ${D}gw 2>&1) \
+      || { why="gateway peer: $out"; false; }
   } && {
     t1=$(now_ms)
     n=0
