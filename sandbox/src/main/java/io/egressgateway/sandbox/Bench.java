@@ -36,12 +36,24 @@ final class Bench {
   private final PrintStream out;
   private final Map<String, Sample> samples = new ConcurrentHashMap<>();
   private volatile String prefix = "";
+  private Runnable windowOpens = () -> {};
+  private Runnable windowCloses = () -> {};
 
   Bench(KubernetesClient client, int pods, int batch, PrintStream out) {
     this.client = client;
     this.pods = pods;
     this.batch = batch;
     this.out = out;
+  }
+
+  /**
+   * Runs {@code opens} as the first pod is created and {@code closes} once the last pod answered (or the
+   * run gave up): the window the CPU accounting counts over.
+   */
+  Bench window(Runnable opens, Runnable closes) {
+    this.windowOpens = opens;
+    this.windowCloses = closes;
+    return this;
   }
 
   static String podName(int i) {
@@ -74,6 +86,7 @@ final class Bench {
     prefix = Demo.egressPrefix(client, NS, CONFIG).orElse("");
     ObjectNode r = new ObjectMapper().createObjectNode();
     r.put("pods", pods).put("batch", batch).put("prefix", prefix);
+    windowOpens.run();
     long t0 = System.nanoTime();
     int created = 0;
     boolean complete = true;
@@ -94,6 +107,7 @@ final class Bench {
       out.println("bench: " + created + "/" + pods + " pods ready");
     }
     r.put("wallMs", (System.nanoTime() - t0) / 1_000_000);
+    windowCloses.run();
     List<Sample> all = new ArrayList<>(samples.values());
     List<Sample> added = all.stream().filter(Sample::added).toList();
     long stalled = added.stream().filter(Sample::stalled).count();

@@ -105,6 +105,8 @@ final class Leftovers {
         }
       }
     }
+    // the benchmark's cpuacct groups (the processes still in them, if any, go back to the root group)
+    found.addAll(CpuGroup.removeLeftovers(CpuGroup.ROOT, nsPrefix));
     Path journal = stateDir.resolve(JOURNAL_DIR);
     if (Files.isDirectory(journal)) {
       boolean running = Files.exists(journal.resolve("pgdata/postmaster.pid"));

@@ -127,6 +127,17 @@ final class NodeHost implements AutoCloseable {
    * {@code env} is set for the program.
    */
   List<String> hostCommand(Map<String, String> env, List<String> cmd) {
+    return hostCommand(env, cmd, null);
+  }
+
+  /**
+   * The same, the program joining the cgroup whose {@code cgroup.procs} is {@code cgroupProcs} (null: none)
+   * as it starts: the namespace and mount set-up before it is not counted in that group.
+   */
+  List<String> hostCommand(Map<String, String> env, List<String> cmd, Path cgroupProcs) {
+    if (cgroupProcs != null && !cgroupProcs.toString().matches("[A-Za-z0-9/_.-]+")) {
+      throw new IllegalArgumentException("unexpected cgroup path " + cgroupProcs);
+    }
     String script = String.join("; ", List.of(
         "set -e",
         // /opt/cni/bin need not exist here: a tmpfs over /opt is private to this mount namespace
@@ -135,6 +146,7 @@ final class NodeHost implements AutoCloseable {
         "mount --rbind \"$1/run\" /run",
         "[ -L /var/run ] || mount --rbind /run /var/run",
         "shift",
+        cgroupProcs == null ? ":" : "{ echo $$ > " + cgroupProcs + "; } 2>/dev/null || true",
         "exec \"$@\""));
     List<String> full = new ArrayList<>(List.of("nsenter", "--net=/run/netns/" + netns, "--",
         "unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", root.toString(), "env"));

@@ -78,6 +78,25 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
   });
   static final java.time.Duration RELIST_EVERY = java.time.Duration.ofSeconds(2);
 
+  /**
+   * The cpuacct groups the CNI plugins run in while the benchmark counts CPU: the egress plugin in
+   * {@code ours}, every plugin of this machine's CNI package ({@code /usr/lib/cni}: ptp, host-local, ...) in
+   * {@code cni}.
+   */
+  record CpuGroups(CpuGroup ours, CpuGroup cni) {
+    boolean isOurs(String binary) {
+      String name = Path.of(binary).getFileName().toString();
+      return !Files.exists(Path.of("/usr/lib/cni", name));
+    }
+  }
+
+  private volatile CpuGroups cpuGroups;
+
+  /** From now on the CNI plugins run in these groups (null: in the sandbox's own). */
+  void accountCpu(CpuGroups groups) {
+    this.cpuGroups = groups;
+  }
+
   /** {@code nodes}: the nodes with a pod network (the workers), by name. */
   public PodRuntime(KubernetesClient client, NetLab lab, Map<String, NodeHost> nodes, Consumer<PodEvent> listener) {
     this.client = client;
@@ -254,7 +273,7 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
    * binaries from the node's {@code /opt/cni/bin}, run through {@link NodeHost#hostCommand}; null when there is
    * no configuration.
    */
-  private static CniChain chainOf(NodeHost node) {
+  private CniChain chainOf(NodeHost node) {
     Path conf = node.cniConfig();
     if (conf == null) {
       return null;
@@ -263,7 +282,9 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
       return new CniChain(Files.readString(conf), "/opt/cni/bin",
           type -> Files.exists(node.hostPath("/opt/cni/bin").resolve(type)) ? "/opt/cni/bin/" + type : null,
           (env, binary, stdin) -> {
-            CommandRunner.Result r = Sh.run(node.hostCommand(env, List.of(binary)), stdin, 60);
+            CpuGroups g = cpuGroups;
+            Path procs = g == null ? null : (g.isOurs(binary) ? g.ours() : g.cni()).procs();
+            CommandRunner.Result r = Sh.run(node.hostCommand(env, List.of(binary), procs), stdin, 60);
             return new CniChain.Run(r.exitCode(), r.stdout(), r.stderr());
           });
     } catch (IOException | IllegalArgumentException e) {

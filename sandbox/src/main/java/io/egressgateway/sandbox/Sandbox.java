@@ -39,6 +39,9 @@ public final class Sandbox implements AutoCloseable {
     }
   }
 
+  /** The window without pods before the benchmark's, over which the components' idle CPU is measured. */
+  static final Duration BENCH_IDLE_WINDOW = Duration.ofSeconds(20);
+
   /** A simulated node: its name (as in Kubernetes and Azure), namespace and primary IP. */
   public record SimNode(String name, String ns, String ip, String role, String podCidr) {}
 
@@ -485,10 +488,7 @@ public final class Sandbox implements AutoCloseable {
     checks.gatewayStatuses();
     checks.metrics(release);
     if (settings.benchPods() > 0) {
-      Bench bench = new Bench(kube.client(), settings.benchPods(), settings.benchBatch(), out);
-      benchHook = bench::onPodEvent;
-      report.set("bench", bench.run());
-      benchHook = null;
+      benchmark();
     }
     if (settings.e2e()) {
       checks.agentRestart(all, events, release, pods);
@@ -518,6 +518,100 @@ public final class Sandbox implements AutoCloseable {
           "after the faults and the failover", out));
     }
     return allOk;
+  }
+
+  /**
+   * {@code --bench-pods}: the pods' latencies ({@link Bench}), and the CPU they cost by component over the
+   * benchmark's window ({@link CpuAccounting}; the CNI plugins run in cpuacct groups of their own meanwhile),
+   * then the floor in the same run ({@link Floor}): report keys {@code bench.cpuPerPod} and
+   * {@code bench.floorLatency}. Without a cpuacct hierarchy here the latencies only.
+   */
+  private void benchmark() {
+    Bench bench = new Bench(kube.client(), settings.benchPods(), settings.benchBatch(), out);
+    benchHook = bench::onPodEvent;
+    if (!CpuGroup.available(CpuGroup.ROOT)) {
+      out.println("bench: no cpuacct cgroup hierarchy at " + CpuGroup.ROOT + ": latencies only, no CPU per pod");
+      report.set("bench", bench.run());
+      benchHook = null;
+      return;
+    }
+    List<CpuGroup> groups = new ArrayList<>();
+    try {
+      CpuGroup ours = CpuGroup.create(CpuGroup.ROOT, NS_PREFIX, "ours");
+      groups.add(ours);
+      CpuGroup cni = CpuGroup.create(CpuGroup.ROOT, NS_PREFIX, "cni");
+      groups.add(cni);
+      CpuGroup floor = CpuGroup.create(CpuGroup.ROOT, NS_PREFIX, "floor");
+      groups.add(floor);
+      pods.accountCpu(new PodRuntime.CpuGroups(ours, cni));
+      CpuAccounting.Window[] window = new CpuAccounting.Window[1];
+      ObjectNode r;
+      List<CpuAccounting.Container> containers = containers();
+      long nanosPerTick = CpuAccounting.nanosPerTick();
+      CpuAccounting.Window idle;
+      // first as long a window without pods: what the components use idle (gossip, probes, metrics)
+      try (CpuAccounting cpu = new CpuAccounting(Path.of("/proc"), CpuGroup.ROOT, nanosPerTick, containers,
+          Map.of("pluginJvm", ours, "cniPlugins", cni), ProcessHandle.current().pid(), journalPid())) {
+        cpu.start();
+        Sh.sleep(BENCH_IDLE_WINDOW.toMillis());
+        idle = cpu.stop();
+      }
+      try (CpuAccounting cpu = new CpuAccounting(Path.of("/proc"), CpuGroup.ROOT, nanosPerTick, containers,
+          Map.of("pluginJvm", ours, "cniPlugins", cni), ProcessHandle.current().pid(), journalPid())) {
+        r = bench.window(cpu::start, () -> window[0] = cpu.stop()).run();
+      } finally {
+        pods.accountCpu(null);
+        benchHook = null;
+      }
+      report.set("bench", r);
+      Floor.Result f;
+      try {
+        f = Floor.run(floor, lab.workDir(), "/usr/lib/cni", settings.benchPods(), settings.benchBatch());
+      } catch (RuntimeException e) {
+        f = new Floor.Result(List.of(), 0, 0, "the floor did not run: " + e.getMessage());
+      }
+      ObjectNode perPod = window[0].perPod(settings.benchPods(), f.cpuNanosPerPod(), idle);
+      ObjectNode floorLatency = f.report();
+      r.set("cpuPerPod", perPod);
+      r.set("floorLatency", floorLatency);
+      double oursMs = perPod.path("ours").asDouble();
+      long p99 = r.path("readyMs").path("p99").asLong(-1);
+      long floorP99 = floorLatency.path("p99Ms").asLong(-1);
+      perPod.put("oursTargetMet", oursMs <= 50.0);
+      r.put("p99WithinTwiceFloor", floorP99 > 0 && p99 >= 0 && p99 <= 2 * floorP99);
+      out.println("bench cpu: ours " + oursMs + " ms/pod (target <= 50: " + (oursMs <= 50.0 ? "met" : "NOT met") + "; "
+          + perPod.path("oursNetOfIdle") + " ms/pod less the idle rate), by component "
+          + perPod.path("byComponent") + " over " + perPod.path("windowSeconds") + " s; floor " + perPod.path("floor")
+          + " ms/pod, floor latency p50 " + floorLatency.path("p50Ms") + " ms, p99 " + floorP99 + " ms (" + floorLatency.path("ok")
+          + " of " + settings.benchPods() + " ok) against the bench's p99 " + p99 + " ms (target <= 2x floor: "
+          + (r.path("p99WithinTwiceFloor").asBoolean() ? "met" : "NOT met") + ")" + (floorLatency.path("errors").isEmpty() ? ""
+          : "; floor errors " + floorLatency.path("errors")));
+    } finally {
+      groups.forEach(CpuGroup::close);
+    }
+  }
+
+  /** The run's containers now (every node runtime's pods), for the CPU accounting. */
+  private List<CpuAccounting.Container> containers() {
+    List<CpuAccounting.Container> all = new ArrayList<>();
+    for (NodeRuntime r : runtimes.values()) {
+      for (PodWorker w : r.pods()) {
+        for (var c : w.pod().getSpec().getContainers()) {
+          w.containerId(c.getName()).ifPresent(id -> all.add(new CpuAccounting.Container(id, w.key(), c.getName())));
+        }
+      }
+    }
+    return all;
+  }
+
+  /** The controllers' PostgreSQL server (its postmaster's PID), 0 when it cannot be told. */
+  private long journalPid() {
+    try {
+      List<String> lines = Files.readAllLines(settings.stateDir().resolve(Leftovers.JOURNAL_DIR).resolve("pgdata/postmaster.pid"));
+      return lines.isEmpty() ? 0 : Long.parseLong(lines.get(0).trim());
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
   }
 
   /**
