@@ -136,6 +136,27 @@ class GatewayAgentClusterTest {
   }
 
   /**
+   * An upgrade's order: the worker's member goes, then gateway {@code NODE}'s member restarts with its devices made
+   * anew (joining through {@code seed}); the new member's agent.
+   */
+  private GatewayAgent restartWhileWorkerAway(TestMembers members, EgressMember worker, EgressMember gateway, GatewayAgent agent,
+      FakeGatewayDatapath dp, EgressMember seed) throws Exception {
+    members.stop(worker);
+    agent.close();
+    members.stop(gateway);
+    dp.wipe();
+    return startHeldAgent(members.startUp(NODE, List.of(Roles.GATEWAY), seed), NODE, dp);
+  }
+
+  /** The config, served by this test's gateway {@code NODE} and by {@code gw-b}. */
+  private ConfigView twoGatewayPool() {
+    return new ConfigView("default/sgc", UID, 1, "10.224.0.100", 6000, FakeGatewayDatapath.publicKeyOf(priv),
+        "sgw-c", List.of(), "staticEgressGateway", "", Map.of(
+            NODE, new ConfigView.GatewayAddresses("10.224.0.5", "10.224.0.15"),
+            "gw-b", new ConfigView.GatewayAddresses("10.224.0.6", "10.224.0.16")), true);
+  }
+
+  /**
    * The upgrade's gap: a gateway restarted (its devices made anew, no session with any pod) while the worker
    * member of its peers' node is away keeps its journaled peers and stays out of the load balancer while the
    * pool's other gateway serves; it comes in once that worker is back (whose watchdog moves the pods' tunnels),
@@ -144,10 +165,7 @@ class GatewayAgentClusterTest {
   @Test
   void aRestartedGatewayKeepsItsPeersAndStaysOutUntilTheirWorkerIsBack() throws Exception {
     try (TestMembers members = new TestMembers()) {
-      ConfigView pool = new ConfigView("default/sgc", UID, 1, "10.224.0.100", 6000, FakeGatewayDatapath.publicKeyOf(priv),
-          "sgw-c", List.of(), "staticEgressGateway", "", Map.of(
-              NODE, new ConfigView.GatewayAddresses("10.224.0.5", "10.224.0.15"),
-              "gw-b", new ConfigView.GatewayAddresses("10.224.0.6", "10.224.0.16")), true);
+      ConfigView pool = twoGatewayPool();
       FakeGatewayDatapath dpA = new FakeGatewayDatapath();
       FakeGatewayDatapath dpB = new FakeGatewayDatapath();
       EgressMember b = members.startUp("gw-b", List.of(Roles.GATEWAY), null);
@@ -170,12 +188,7 @@ class GatewayAgentClusterTest {
       TestMembers.await(Duration.ofSeconds(10), () -> call(() -> probe(agentA)).statusCode() == 200, "gw-a serving");
 
       // an upgrade: worker-1's member goes, then gw-a's restarts with its devices made anew
-      members.stop(worker);
-      agentA.close();
-      members.stop(a);
-      dpA.wipe();
-      EgressMember a2 = members.startUp(NODE, List.of(Roles.GATEWAY), b);
-      GatewayAgent agentA2 = startHeldAgent(a2, NODE, dpA);
+      GatewayAgent agentA2 = restartWhileWorkerAway(members, worker, a, agentA, dpA, b);
       TestMembers.await(Duration.ofSeconds(20), () -> both.equals(dpA.peers(UID)),
           "the away worker's peers restored from the journal");
       HttpResponse<String> held = Eventually.await(Duration.ofSeconds(10), () -> call(() -> probe(agentA2)),
@@ -208,10 +221,7 @@ class GatewayAgentClusterTest {
   @Test
   void aHeldGatewayIsLetInOnceThePoolsOtherGatewayNoLongerServes() throws Exception {
     try (TestMembers members = new TestMembers()) {
-      ConfigView pool = new ConfigView("default/sgc", UID, 1, "10.224.0.100", 6000, FakeGatewayDatapath.publicKeyOf(priv),
-          "sgw-c", List.of(), "staticEgressGateway", "", Map.of(
-              NODE, new ConfigView.GatewayAddresses("10.224.0.5", "10.224.0.15"),
-              "gw-b", new ConfigView.GatewayAddresses("10.224.0.6", "10.224.0.16")), true);
+      ConfigView pool = twoGatewayPool();
       FakeGatewayDatapath dpA = new FakeGatewayDatapath();
       EgressMember b = members.startUp("gw-b", List.of(Roles.GATEWAY), null);
       GatewayAgent agentB = startHeldAgent(b, "gw-b", new FakeGatewayDatapath());
@@ -222,12 +232,7 @@ class GatewayAgentClusterTest {
       GatewayNodeProtocol.initProxy(worker.system());
       GatewayNodeProtocol.addPeer(worker.system(), NODE, "worker-1", 1, UID, WgKeys.generate().publicKey(), "10.244.4.1",
           Duration.ofSeconds(15)).toCompletableFuture().get();
-      members.stop(worker);
-      agentA.close();
-      members.stop(a);
-      dpA.wipe();
-      EgressMember a2 = members.startUp(NODE, List.of(Roles.GATEWAY), b);
-      GatewayAgent agentA2 = startHeldAgent(a2, NODE, dpA);
+      GatewayAgent agentA2 = restartWhileWorkerAway(members, worker, a, agentA, dpA, b);
       Eventually.await(Duration.ofSeconds(20), () -> call(() -> probe(agentA2)), r -> r.body().contains("held"), "a held answer");
       agentB.drain();
       TestMembers.await(Duration.ofSeconds(10), () -> call(() -> probe(agentA2)).statusCode() == 200,
