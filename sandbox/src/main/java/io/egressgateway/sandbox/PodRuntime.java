@@ -225,7 +225,10 @@ public final class PodRuntime implements NodeRuntime.Network, AutoCloseable {
     CniChain.Outcome outcome = null;
     CniChain chain = null;
     String firstError = null;
-    long giveUp = System.nanoTime() + java.time.Duration.ofSeconds(90).toNanos();
+    // a kubelet retries a pod's sandbox for as long as the pod exists; the demo's pods (whose failure the start
+    // reports) stop after 4 minutes, longer than the product may take to come back from the fault suite's outages
+    // (a configuration made while the journal is down is served up to a resync, 60 s, after it is back)
+    long giveUp = System.nanoTime() + java.time.Duration.ofSeconds(240).toNanos();
     String containerId = null;
     for (int attempt = 1; (!demo || System.nanoTime() < giveUp) && sandboxes.containsKey(key); attempt++) {
       // every attempt is a sandbox of its own, with an id of its own, as a container runtime makes them: the DEL

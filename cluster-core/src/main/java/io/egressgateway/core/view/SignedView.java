@@ -151,7 +151,7 @@ public final class SignedView<V> {
   private record Spread(Replicator.UpdateResponse<LWWMap<String, SealedValue>> response) implements Command {}
 
   /** The entry a reader took for a name: its value (null once removed) and when it was signed. */
-  private record Accepted<V>(V value, long signedAt, SealedValue from) {}
+  private record Accepted<V>(V value, long signedAt, SealedValue from, byte[] payload) {}
 
   private Behavior<Command> keeper() {
     return Behaviors.setup(ctx -> {
@@ -231,6 +231,13 @@ public final class SignedView<V> {
         throw new Refused(spec.kind(), opened.signer(), "only controllers write the " + spec.title() + " (" + entry + ")");
       }
       if (known != null && opened.signedAt() < known.signedAt()) {
+        if (opened.signer().hasRole(Roles.CONTROLLER) && java.util.Arrays.equals(opened.payload(), known.payload())) {
+          // two controllers wrote the same value at about the same time and the map's merge kept the one signed
+          // first: nothing older comes back, so this is no replay; the newer signature stays
+          refused.put(name, value);
+          log.debug("{}: the same value signed earlier by another controller, superseded", entry);
+          return false;
+        }
         throw new Refused(spec.kind(), opened.signer(), "entry for " + entry + " signed before the one already read (a replay)");
       }
       V read = opened.payload().length == 0 ? null : mapper.readValue(opened.payload(), spec.type());
@@ -238,7 +245,7 @@ public final class SignedView<V> {
         throw new Refused(spec.kind(), opened.signer(),
             "entry for " + spec.noun() + " " + spec.nameOf().apply(read) + " stored under " + name);
       }
-      accepted.put(name, new Accepted<>(read, opened.signedAt(), value));
+      accepted.put(name, new Accepted<>(read, opened.signedAt(), value, opened.payload()));
       refused.remove(name);
       return true;
     } catch (Refused r) {
