@@ -151,7 +151,7 @@ public final class SignedView<V> {
   private record Spread(Replicator.UpdateResponse<LWWMap<String, SealedValue>> response) implements Command {}
 
   /** The entry a reader took for a name: its value (null once removed) and when it was signed. */
-  private record Accepted<V>(V value, long signedAt, SealedValue from, byte[] payload) {}
+  private record Accepted<V>(V value, long signedAt, SealedValue from) {}
 
   private Behavior<Command> keeper() {
     return Behaviors.setup(ctx -> {
@@ -230,8 +230,9 @@ public final class SignedView<V> {
       if (security.seals().enforcing() && !opened.signer().hasRole(Roles.CONTROLLER)) {
         throw new Refused(spec.kind(), opened.signer(), "only controllers write the " + spec.title() + " (" + entry + ")");
       }
+      V read = opened.payload().length == 0 ? null : mapper.readValue(opened.payload(), spec.type());
       if (known != null && opened.signedAt() < known.signedAt()) {
-        if (opened.signer().hasRole(Roles.CONTROLLER) && java.util.Arrays.equals(opened.payload(), known.payload())) {
+        if (opened.signer().hasRole(Roles.CONTROLLER) && java.util.Objects.equals(read, known.value())) {
           // two controllers wrote the same value at about the same time and the map's merge kept the one signed
           // first: nothing older comes back, so this is no replay; the newer signature stays
           refused.put(name, value);
@@ -240,12 +241,11 @@ public final class SignedView<V> {
         }
         throw new Refused(spec.kind(), opened.signer(), "entry for " + entry + " signed before the one already read (a replay)");
       }
-      V read = opened.payload().length == 0 ? null : mapper.readValue(opened.payload(), spec.type());
       if (read != null && !spec.nameOf().apply(read).equals(name)) {
         throw new Refused(spec.kind(), opened.signer(),
             "entry for " + spec.noun() + " " + spec.nameOf().apply(read) + " stored under " + name);
       }
-      accepted.put(name, new Accepted<>(read, opened.signedAt(), value, opened.payload()));
+      accepted.put(name, new Accepted<>(read, opened.signedAt(), value));
       refused.remove(name);
       return true;
     } catch (Refused r) {
