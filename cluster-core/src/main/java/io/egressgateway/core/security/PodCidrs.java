@@ -14,7 +14,9 @@ import java.util.regex.Pattern;
  * ask for peers whose address lies in its own node's. Filled by whatever watches the Nodes (the app's wiring on
  * gateway members); a node that is not known has no CIDRs, so its requests are refused. Until that source has
  * listed the nodes ({@link #listed}), an unknown node says nothing about the sender: its requests are dropped
- * unchecked ({@link Refused.NotYet}), not refused.
+ * unchecked ({@link Refused.NotYet}), not refused. That includes the time before any source is attached: a
+ * restarted gateway's remoting is up (and workers' messages arrive) before its wiring has started the Node
+ * watch.
  */
 public final class PodCidrs {
   private static final Pattern LITERAL = Pattern.compile("[0-9a-fA-F:.]{2,45}");
@@ -22,7 +24,10 @@ public final class PodCidrs {
   private final Map<String, List<String>> byNode = new ConcurrentHashMap<>();
   private volatile Function<String, List<String>> source = node -> List.of();
 
-  private volatile java.util.function.BooleanSupplier listed = () -> true;
+  /** No source attached and nothing {@link #put}: nothing is known yet. */
+  private static final java.util.function.BooleanSupplier NOTHING_YET = () -> false;
+
+  private volatile java.util.function.BooleanSupplier listed = NOTHING_YET;
 
   /** Looks up nodes not {@link #put} explicitly in {@code lookup} (e.g. an informer's store); must not block. */
   public void use(Function<String, List<String>> lookup) {
@@ -40,7 +45,14 @@ public final class PodCidrs {
     return listed.getAsBoolean();
   }
 
+  /**
+   * Sets {@code node}'s CIDRs explicitly (a fixed table, e.g. in tests and benchmarks): without a source
+   * ({@link #use}), the table is then what is known, and counts as listed.
+   */
   public void put(String node, List<String> cidrs) {
+    if (listed == NOTHING_YET) {
+      listed = () -> true;
+    }
     if (cidrs == null || cidrs.isEmpty()) {
       byNode.remove(node);
     } else {

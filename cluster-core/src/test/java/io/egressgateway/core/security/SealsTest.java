@@ -116,6 +116,21 @@ class SealsTest {
   }
 
   @Test
+  void beforeAnySourceIsAttachedAnUnknownNodesRequestIsDroppedUncheckedNotRefused() throws Refused {
+    // a restarted gateway: remoting is up and workers' peer lists arrive before its wiring starts the Node watch
+    PodCidrs cidrs = new PodCidrs();
+    Authorization auth = new Authorization(Map.of(), cidrs);
+    Principal w1 = TestCertificates.credentials("worker-w1").principal();
+    var peers = new GatewayNodeProtocol.PeersOfNode("w1", "u", 1, Map.of("k", "10.244.1.7/32"));
+    Refused early = assertThrows(Refused.class, () -> auth.check(w1, peers));
+    assertTrue(early instanceof Refused.NotYet, early.getMessage());
+    // a fixed table counts as listed: a node missing from it is refused
+    cidrs.put("w2", List.of("10.244.2.0/24"));
+    Refused unknown = assertThrows(Refused.class, () -> auth.check(w1, peers));
+    assertFalse(unknown instanceof Refused.NotYet, unknown.getMessage());
+  }
+
+  @Test
   void otherProtectedMessagesFollowTheirClassRule() throws Refused {
     record Status() implements GatewayNodeProtocol.Command {}
     Authorization auth = new Authorization(Map.of(GatewayNodeProtocol.Command.class.getName(), List.of("controller")), new PodCidrs());
