@@ -46,6 +46,9 @@ class WritersTest {
 
   @BeforeAll
   void crds() throws Exception {
+    // a stall of the mock left over from the class before (CI: the first write timed out after 10 s, the mock
+    // answered after 28 s): wait until it answers promptly
+    MockApiQuiet.await(client);
     for (String plural : List.of("podendpoints", "gatewaystatuses")) {
       String yaml = Files.readString(CrdFilesTest.GENERATED.resolve(plural + ".egressgateway.kubernetes.azure.com-v1.yml"));
       client.resource(client.getKubernetesSerialization().unmarshal(yaml, CustomResourceDefinition.class)).create();

@@ -132,7 +132,10 @@ public final class GatewayConfig
   private Duration backoff;
 
   private GatewayConfig(String key, Ports ports, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
-    super(PersistenceId.of(ENTITY_KEY.name(), key));
+    // a journal that fails recovery or a write restarts the entity with backoff (the default would stop it, and
+    // with it every snapshot sent meanwhile)
+    super(PersistenceId.of(ENTITY_KEY.name(), key),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
     this.key = key;
     this.ctx = ctx;
     this.timers = timers;

@@ -1,11 +1,13 @@
 package io.egressgateway.kube.infra;
 
+import akka.Done;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Adapter;
 import akka.persistence.query.PersistenceQuery;
 import akka.persistence.query.javadsl.CurrentPersistenceIdsQuery;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import io.egressgateway.core.health.Watches;
+import io.egressgateway.core.model.Failures;
 import io.egressgateway.kube.crd.StaticGatewayConfiguration;
 import io.egressgateway.kube.entity.GatewayConfig;
 import io.egressgateway.kube.model.GatewayNodeInfo;
@@ -32,11 +34,13 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,7 +51,10 @@ import org.slf4j.LoggerFactory;
  * nothing. Nothing is sent before every cache has synced; after that each change marks the SGCs it
  * concerns, marked SGCs get a full {@link ObservedSgc} snapshot ({@code GatewayConfig.Sync}) within
  * {@code FLUSH}, and every {@code resync} all of them get one again (level-triggered); so do all of them
- * after an informer was replaced.
+ * after an informer was replaced. A snapshot its entity does not confirm within {@code DELIVERY_TIMEOUT} (a
+ * journal that is down, a shard on the move) is marked again {@code REDELIVERY} later
+ * ({@code egress_snapshots_undelivered_total}), so a configuration made during a journal outage is served
+ * soon after the journal is back, not at the next resync.
  *
  * <p>SGCs are watched as generic objects and mapped one by one ({@link SgcMapping#observe(GenericKubernetesResource,
  * KubernetesSerialization, Optional, List)}): an object that cannot be mapped onto the CRD's types becomes a
@@ -73,6 +80,10 @@ public final class ControllerBridge implements AutoCloseable {
       .withGroup(StaticGatewayConfiguration.GROUP).withVersion(StaticGatewayConfiguration.VERSION)
       .withKind("StaticGatewayConfiguration").withPlural("staticgatewayconfigurations").withNamespaced(true).build();
   private static final Duration FLUSH = Duration.ofMillis(100);
+  /** How long an entity has to confirm a snapshot (it replies on receipt, after its recovery). */
+  static final Duration DELIVERY_TIMEOUT = Duration.ofSeconds(15);
+  /** How long after an unconfirmed snapshot its key is marked again. */
+  static final Duration REDELIVERY = Duration.ofSeconds(2);
   static final Duration RESTART_MIN = Duration.ofSeconds(1);
   static final Duration RESTART_MAX = Duration.ofSeconds(30);
   private static final Logger log = LoggerFactory.getLogger(ControllerBridge.class);
@@ -88,7 +99,8 @@ public final class ControllerBridge implements AutoCloseable {
   private final List<SupervisedInformer<Node>> nodes;
   private final List<SupervisedInformer<?>> all;
   private final KubernetesSerialization serialization;
-  private final Consumer<ObservedSgc> sink;
+  private final Function<ObservedSgc, CompletionStage<?>> sink;
+  private final Runnable undelivered;
   private final String keyNamespace;
   private volatile List<GatewayNodeInfo> lastGateways = List.of();
   private Decisions lastDecisions = Decisions.NONE; // flush thread only
@@ -102,8 +114,10 @@ public final class ControllerBridge implements AutoCloseable {
     return t;
   });
 
-  private ControllerBridge(KubernetesClient client, KubeBridgeSettings settings, Watches watches, Consumer<ObservedSgc> sink) {
+  private ControllerBridge(KubernetesClient client, KubeBridgeSettings settings, Watches watches,
+      Function<ObservedSgc, CompletionStage<?>> sink, Runnable undelivered) {
     this.sink = sink;
+    this.undelivered = undelivered;
     this.keyNamespace = settings.keyNamespace();
     this.serialization = client.getKubernetesSerialization();
     this.sgcs = supervised("staticgatewayconfigurations", watches,
@@ -155,8 +169,14 @@ public final class ControllerBridge implements AutoCloseable {
    */
   public static ControllerBridge start(ActorSystem<?> system, KubernetesClient client, KubeBridgeSettings settings) {
     ClusterSharding sharding = ClusterSharding.get(system);
+    // asked, not told: a snapshot that no entity confirmed (its recovery failed or waits for the journal, its shard
+    // moved) is marked again and sent anew, rather than waiting for the next resync
+    var undelivered = io.egressgateway.core.metrics.Metrics.get(system).counter("egress_snapshots_undelivered_total",
+        "configuration snapshots the controller's entity did not confirm in time; each is sent again");
     ControllerBridge bridge = new ControllerBridge(client, settings, Watches.get(system),
-        o -> sharding.entityRefFor(GatewayConfig.ENTITY_KEY, o.key()).tell(new GatewayConfig.Sync(o, system.ignoreRef())));
+        o -> sharding.entityRefFor(GatewayConfig.ENTITY_KEY, o.key())
+            .<Done>ask(r -> new GatewayConfig.Sync(o, r), DELIVERY_TIMEOUT),
+        undelivered::inc);
     if (bridge.policies != null) {
       io.egressgateway.core.view.PolicyViews view = io.egressgateway.core.view.PolicyViews.get(system);
       bridge.policySource = new PolicySource(client, new PolicySource.Sink() {
@@ -186,6 +206,19 @@ public final class ControllerBridge implements AutoCloseable {
   }
 
   /**
+   * Starts the informers and, once all have synced, delivers every snapshot to {@code sink}, which confirms one by
+   * completing the stage it returns; a snapshot it fails (or lets time out) is counted by {@code undelivered} and
+   * marked again. {@link #start(ActorSystem, KubernetesClient, KubeBridgeSettings)} wires the sharded entities as
+   * the sink; this is for any other consumer of the snapshots (no policies, no orphan sweep).
+   */
+  public static ControllerBridge startWith(KubernetesClient client, KubeBridgeSettings settings, Watches watches,
+      Function<ObservedSgc, CompletionStage<?>> sink, Runnable undelivered) {
+    ControllerBridge bridge = new ControllerBridge(client, settings, watches, sink, undelivered);
+    bridge.run(settings.resync());
+    return bridge;
+  }
+
+  /**
    * Entities whose SGC vanished while no controller ran (its finalizer removed by hand) would never hear
    * of it again: they exist only in the journal. Once, at start, every journaled GatewayConfig without an
    * SGC in the synced cache gets an "absent" snapshot, so it releases what it still holds.
@@ -198,7 +231,7 @@ public final class ControllerBridge implements AutoCloseable {
         .filter(id -> id.startsWith(prefix))
         .map(id -> id.substring(prefix.length()))
         .filter(key -> sgcs.store().getByKey(key) == null)
-        .runForeach(key -> sink.accept(ObservedSgc.absent(key, gatewayNodes())), system)
+        .runForeach(key -> deliver(ObservedSgc.absent(key, gatewayNodes())), system)
         .whenComplete((done, e) -> {
           if (e != null) {
             log.warn("could not list journaled configs to find orphans: {}", e.toString());
@@ -351,11 +384,29 @@ public final class ControllerBridge implements AutoCloseable {
         if (!o.present()) {
           known.remove(key);
         }
-        sink.accept(o);
+        deliver(o);
       }
     } catch (RuntimeException e) {
       log.warn("snapshot delivery failed: {}", e.toString());
     }
+  }
+
+  /** Sends {@code o} to its entity; when the entity does not confirm it in time, marks its key again. */
+  private void deliver(ObservedSgc o) {
+    CompletionStage<?> confirmed;
+    try {
+      confirmed = sink.apply(o);
+    } catch (RuntimeException e) {
+      confirmed = CompletableFuture.failedFuture(e);
+    }
+    confirmed.whenComplete((done, e) -> {
+      if (e != null) {
+        undelivered.run();
+        log.warn("snapshot of {} not confirmed by its entity ({}); sending it again in {} ms", o.key(),
+            Failures.root(e).toString(), REDELIVERY.toMillis());
+        timer.schedule(() -> dirty.add(o.key()), REDELIVERY.toMillis(), TimeUnit.MILLISECONDS);
+      }
+    });
   }
 
   /** A full pass over the policies when anything they depend on changed; marked again when a write failed. */
