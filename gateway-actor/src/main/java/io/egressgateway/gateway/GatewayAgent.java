@@ -234,8 +234,10 @@ public final class GatewayAgent implements AutoCloseable {
       }
       try {
         java.util.Set<String> owners = board.recoveredOwners(uid);
-        StartHold.Verdict v = owners.isEmpty() ? hold.ask(uid, owners, java.util.Set.of(), false, clock.getAsLong())
-            : hold.ask(uid, owners, away.workersUp(), otherGatewayServing.test(uid), clock.getAsLong());
+        java.util.Set<String> up = owners.isEmpty() ? java.util.Set.of() : away.workersUp();
+        // the other gateways' probes are asked over HTTP only when a worker is away (the probe's path stays local)
+        boolean otherServing = !up.containsAll(owners) && otherGatewayServing.test(uid);
+        StartHold.Verdict v = hold.ask(uid, owners, up, otherServing, clock.getAsLong());
         long ms = v.heldNanos() / 1_000_000;
         switch (v.change()) {
           case HELD -> log.info("[{}] config {} kept out of the load balancer after this restart: the workers of {} are away "

@@ -83,7 +83,8 @@ public final class SignedView<V> {
 
   /** The keeper's state: only its actor touches these. */
   private final Map<String, Accepted<V>> accepted = new HashMap<>();
-  private final Map<String, SealedValue> refused = new HashMap<>();
+  /** Entries read and not taken (refused, or superseded by a newer signature of the same value): read once. */
+  private final Map<String, SealedValue> notTaken = new HashMap<>();
 
   public SignedView(ActorSystem<?> system, Spec<V> spec) {
     this.spec = spec;
@@ -221,7 +222,7 @@ public final class SignedView<V> {
   /** Verifies one entry that changed; true if the accepted values changed. Refuses each bad entry once. */
   private boolean read(String name, SealedValue value) {
     Accepted<V> known = accepted.get(name);
-    if ((known != null && value.equals(known.from())) || value.equals(refused.get(name))) {
+    if ((known != null && value.equals(known.from())) || value.equals(notTaken.get(name))) {
       return false;
     }
     String entry = spec.noun() + " " + name;
@@ -235,7 +236,7 @@ public final class SignedView<V> {
         if (opened.signer().hasRole(Roles.CONTROLLER) && java.util.Objects.equals(read, known.value())) {
           // two controllers wrote the same value at about the same time and the map's merge kept the one signed
           // first: nothing older comes back, so this is no replay; the newer signature stays
-          refused.put(name, value);
+          notTaken.put(name, value);
           log.debug("{}: the same value signed earlier by another controller, superseded", entry);
           return false;
         }
@@ -246,14 +247,14 @@ public final class SignedView<V> {
             "entry for " + spec.noun() + " " + spec.nameOf().apply(read) + " stored under " + name);
       }
       accepted.put(name, new Accepted<>(read, opened.signedAt(), value));
-      refused.remove(name);
+      notTaken.remove(name);
       return true;
     } catch (Refused r) {
-      refused.put(name, value);
+      notTaken.put(name, value);
       security.refused(r, "the replicated " + spec.title());
       return false;
     } catch (IOException | RuntimeException e) {
-      refused.put(name, value);
+      notTaken.put(name, value);
       security.refused(new Refused(spec.kind(), Principal.UNVERIFIED, "unreadable entry for " + entry + ": " + e),
           "the replicated " + spec.title());
       return false;

@@ -337,6 +337,30 @@ class RogueWorkerTest {
     }
   }
 
+  /**
+   * Two controllers writing the same value at about the same time: the map's merge can keep the one signed first.
+   * A reader that already took the newer signature treats the older one as superseded, not as a replay: nothing
+   * refused, the view unchanged (a different value signed earlier stays a replay, see the first test).
+   */
+  @Test
+  @Order(5)
+  void theSameValueSignedEarlierByAControllerIsSupersededNotRefused() throws Exception {
+    ConfigView v3 = view(3);
+    assertTrue(ConfigViews.get(ctl.system()).publish(v3).toCompletableFuture().get(5, TimeUnit.SECONDS));
+    awaitEverywhere(v3);
+    SealedValue earlier = entry(w1, "ns1/sgc");
+    Thread.sleep(20); // a later signing time
+    assertTrue(ConfigViews.get(ctl.system()).publish(v3).toCompletableFuture().get(5, TimeUnit.SECONDS));
+    TestMembers.await(Duration.ofSeconds(20), () -> !earlier.equals(entry(w1, "ns1/sgc")), "the newer signature reached w1");
+    double refusedBefore = refusals(w1).value("controller", "ConfigView");
+
+    rawUpdate(ctl, map -> map.put(self(ctl), "ns1/sgc", earlier));
+    TestMembers.await(Duration.ofSeconds(20), () -> earlier.equals(entry(w1, "ns1/sgc")), "the earlier signature reached w1");
+    io.egressgateway.testing.Eventually.holds(Duration.ofSeconds(2),
+        () -> refusals(w1).value("controller", "ConfigView") == refusedBefore, "nothing refused on w1");
+    assertEquals(Map.of("ns1/sgc", v3), ConfigViews.get(w1.system()).current());
+  }
+
   private static ConfigView view(long generation) {
     return new ConfigView("ns1/sgc", "uid-1", generation, "10.0.0.100", 6000, "pubkey=", "sgw-uid-1",
         List.of("10.1.0.0/16"), null, "", Map.of("gw1", new ConfigView.GatewayAddresses("10.0.0.5", "10.0.0.15")), true);
