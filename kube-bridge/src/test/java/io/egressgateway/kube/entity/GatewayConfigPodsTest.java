@@ -39,6 +39,9 @@ class GatewayConfigPodsTest {
             akka.remote.artery.canonical.hostname = 127.0.0.1
             akka.remote.artery.canonical.port = 0
             akka.actor.serialization-bindings { "io.egressgateway.core.CborSerializable" = jackson-cbor }
+            # the entity test kit asks a new entity for its persistence id within this; 3 s was too short on a
+            # loaded machine (the kit then says "Only EventSourcedBehavior ... allowed")
+            akka.actor.testkit.typed.single-expect-default = 15s
             """)));
     Cluster.get(testKit.system()).manager().tell(Join.create(Cluster.get(testKit.system()).selfMember().address()));
   }
