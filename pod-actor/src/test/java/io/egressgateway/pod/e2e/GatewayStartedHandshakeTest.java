@@ -56,9 +56,10 @@ class GatewayStartedHandshakeTest {
       WgDump podDump = t.wg.dump(podDevice);
       String podKey = podDump.publicKey();
       String podIp = t.podIp(pod);
-      // a few watchdog passes: the device seen and its port guarded
       long kicksBefore = t.watchdog.kicks();
-      Thread.sleep(300);
+      // the watchdog's passes see the device; the worker guards its port
+      Eventually.await(Duration.ofSeconds(5), () -> guarded(t).contains(Integer.toString(podDump.listenPort())),
+          "the pod device's port guarded");
 
       // gw2 holds the pod's peer with its endpoint and keepalive, as a gateway the pod left does; it has no
       // session (as when its old one ran out), so its next keepalive starts a handshake with the pod
@@ -84,13 +85,17 @@ class GatewayStartedHandshakeTest {
       assertEquals(0, onGw2.latestHandshake(), "gw2 completed a handshake it started with the pod");
       assertTrue(received >= sent - 3, "the pod's ping through gw1: " + received + " of " + sent + " answered");
       assertEquals(ilb, endpoint(t, podDevice), "the pod's endpoint");
-      assertTrue(t.lab.in(t.w1, "nft", "list", "table", "ip", "kube_egress_pod_guard").contains(Integer.toString(podDump.listenPort())),
-          "the pod device's port is guarded");
+      assertTrue(guarded(t).contains(Integer.toString(podDump.listenPort())), "the pod device's port still guarded");
       assertTrue(t.chain.del(containerId, "/var/run/netns/" + pod, "eth0", ARGS.formatted("gs", "gs")).ok());
       // the last tunnel gone: the guard table goes with it
-      Eventually.await(Duration.ofSeconds(5), () -> !t.lab.cmd.attempt(CommandRunner.inNetns(t.w1,
-          List.of("nft", "list", "table", "ip", "kube_egress_pod_guard"))).ok(), "the guard table removed");
+      Eventually.await(Duration.ofSeconds(5), () -> guarded(t).isEmpty(), "the guard table removed");
     }
+  }
+
+  /** The worker's guard table in the node's host namespace, as nft lists it; empty when there is none. */
+  private static String guarded(Topology t) {
+    CommandRunner.Result r = t.lab.cmd.attempt(CommandRunner.inNetns(t.w1, List.of("nft", "list", "table", "ip", "kube_egress_pod_guard")));
+    return r.ok() ? r.stdout() : "";
   }
 
   private static String endpoint(Topology t, WgDevice podDevice) {
