@@ -108,6 +108,9 @@ public final class PodAgent {
           "age of the oldest WireGuard handshake among this node's pod tunnels").track(watchdog::oldestHandshakeSeconds);
       metrics.gauge("egress_pod_tunnel_forced_handshakes",
           "pod tunnels forced into a fresh handshake by the failover watchdog since start").track(watchdog::kicks);
+      metrics.gauge("egress_pod_tunnel_guard_failures",
+          "failed attempts to guard this node's pod tunnel ports against gateway-started handshakes since start (each retried)")
+          .track(watchdog::guardFailures);
       watchdog.onCensus(new io.egressgateway.pod.infra.TunnelMetrics(metrics,
           Roles.nodeOf(Cluster.get(system).selfMember().getRoles()).orElse("")));
       // the last thing to stop: while the member leaves the cluster its node's tunnels are still watched (an

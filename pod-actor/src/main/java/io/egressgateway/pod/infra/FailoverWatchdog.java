@@ -82,6 +82,12 @@ public final class FailoverWatchdog implements AutoCloseable {
   private volatile Map<String, String> configByEndpoint = Map.of();
   private volatile java.util.function.Consumer<TunnelCensus> censusListener = c -> {};
   private TunnelCensus.Builder census = new TunnelCensus.Builder();
+  /** Told the pod devices' UDP ports when they change ({@link #guardedBy}); may throw (tried again next pass). */
+  private volatile java.util.function.Consumer<java.util.SortedSet<Integer>> portGuard;
+  /** The ports the guard last took; null: not told yet, or its last attempt failed. */
+  private java.util.SortedSet<Integer> guardedPorts;
+  private java.util.SortedSet<Integer> portsSeen = new java.util.TreeSet<>();
+  private final AtomicLong guardFailures = new AtomicLong();
 
   public FailoverWatchdog(WireGuardBackend wg, Timing timing, LongSupplier nanoClock) {
     this(wg, timing, nanoClock, () -> java.time.Instant.now().getEpochSecond());
@@ -197,10 +203,52 @@ public final class FailoverWatchdog implements AutoCloseable {
     censusListener = listener;
   }
 
+  /**
+   * Tells {@code guard} the UDP ports of the watched tunnels' devices (on the node's host namespace, where
+   * their sockets are) whenever that set changes, on the watchdog's thread: the datapath keeps gateways from
+   * starting handshakes to those ports ({@link HostPodDatapath#guardPorts}). Why: every gateway of a pool has
+   * the same key, so a pod's device takes a handshake that a gateway it left starts (a gateway with the pod's
+   * endpoint and its keepalive on does so when its old session runs out, or 15 s after it sent data the pod
+   * did not answer) as one with its gateway peer: the pod's session and, by WireGuard's roaming, its endpoint
+   * move to that gateway, while the ILB keeps hashing the pod's packets to the gateway it chose, which cannot
+   * read them. Only the pod starts handshakes (through the endpoint the watchdog set), so the session is always
+   * with the gateway its packets reach. A failure is logged once and tried again on the next pass.
+   */
+  public FailoverWatchdog guardedBy(java.util.function.Consumer<java.util.SortedSet<Integer>> guard) {
+    this.portGuard = guard;
+    return this;
+  }
+
+  /** How many times telling the port guard failed (each is tried again on the next pass). */
+  public long guardFailures() {
+    return guardFailures.get();
+  }
+
+  private void guardPorts(java.util.SortedSet<Integer> ports) {
+    java.util.function.Consumer<java.util.SortedSet<Integer>> guard = portGuard;
+    if (guard == null || ports.equals(guardedPorts)) {
+      return;
+    }
+    try {
+      guard.accept(java.util.Collections.unmodifiableSortedSet(ports));
+      if (guardedPorts == null && guardFailures.get() > 0) {
+        log.info("pod tunnel ports guarded again: {}", ports);
+      }
+      guardedPorts = ports;
+    } catch (RuntimeException e) {
+      if (guardedPorts != null || guardFailures.get() == 0) {
+        log.warn("pod tunnel ports {} not guarded against gateway-started handshakes (tried again): {}", ports, e.toString());
+      }
+      guardedPorts = null;
+      guardFailures.incrementAndGet();
+    }
+  }
+
   /** One pass over every watched tunnel (the timer calls it; tests call it directly). */
   public void checkAll() {
     oldestSeen = 0;
     census = new TunnelCensus.Builder();
+    portsSeen = new java.util.TreeSet<>();
     tunnels.forEach((name, t) -> {
       try {
         check(name, t);
@@ -210,6 +258,7 @@ public final class FailoverWatchdog implements AutoCloseable {
       }
     });
     oldestHandshakeSeconds = oldestSeen;
+    guardPorts(portsSeen);
     try {
       censusListener.accept(census.build());
     } catch (RuntimeException e) {
@@ -221,7 +270,11 @@ public final class FailoverWatchdog implements AutoCloseable {
   private long oldestSeen;
 
   private void check(String name, Tunnel t) {
-    WgDump.Peer peer = wg.dump(t.device()).peers().get(t.gatewayPublicKey());
+    WgDump dump = wg.dump(t.device());
+    if (dump.listenPort() > 0) {
+      portsSeen.add(dump.listenPort());
+    }
+    WgDump.Peer peer = dump.peers().get(t.gatewayPublicKey());
     if (peer == null) {
       return; // being replaced right now (new key or repair)
     }

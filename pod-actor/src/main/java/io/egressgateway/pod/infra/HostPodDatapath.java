@@ -36,6 +36,8 @@ import org.slf4j.LoggerFactory;
 public final class HostPodDatapath implements PodDatapath {
   private static final Logger log = LoggerFactory.getLogger(HostPodDatapath.class);
   static final String NFT_TABLE = "kube_egress_pod";
+  /** The table in the node's host namespace that keeps gateways from starting handshakes ({@link #guardPorts}). */
+  static final String GUARD_TABLE = "kube_egress_pod_guard";
   static final int RULE_PREF = 8738;
   static final int REPLY_MARK = 0x2222;
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -56,7 +58,43 @@ public final class HostPodDatapath implements PodDatapath {
   /** Lets {@code w} watch every tunnel this datapath attaches (fast failover). */
   public HostPodDatapath watchedBy(FailoverWatchdog w) {
     this.watchdog = w;
+    w.guardedBy(this::guardPorts);
     return this;
+  }
+
+  /**
+   * In the node's host namespace, where the pod devices' UDP sockets are: drops WireGuard handshake
+   * initiations (message type 1, 148 bytes) sent to {@code ports}, so that a pod's tunnel only ever has
+   * sessions it started itself, through the endpoint the failover watchdog chose (why: {@link
+   * FailoverWatchdog#guardedBy}). Responses, cookies and data pass. One table of ours, replaced at once; with
+   * no ports it is removed. Throws when nft fails.
+   */
+  public void guardPorts(java.util.SortedSet<Integer> ports) {
+    if (ports.isEmpty()) {
+      cmd.attempt(CommandRunner.inNetns(hostNetns, List.of("nft", "delete", "table", "ip", GUARD_TABLE)));
+      return;
+    }
+    Nft.replaceTable(cmd, hostNetns, "ip", GUARD_TABLE, guardBody(ports));
+  }
+
+  /** The guard table's body for {@code ports} (numbers only: the text goes into {@code nft -f -}). */
+  static String guardBody(java.util.SortedSet<Integer> ports) {
+    StringBuilder elements = new StringBuilder();
+    for (int p : ports) {
+      if (p < 1 || p > 65535) {
+        throw new IllegalArgumentException("not a UDP port: " + p);
+      }
+      elements.append(elements.length() == 0 ? "" : ", ").append(p);
+    }
+    return "  set tunnel_ports {\n"
+        + "    type inet_service\n"
+        + "    elements = { " + elements + " }\n"
+        + "  }\n"
+        + "  chain input {\n"
+        + "    type filter hook input priority filter; policy accept;\n"
+        // UDP header (8) + initiation (148); the payload's first 4 bytes: type 1, little-endian
+        + "    udp dport @tunnel_ports udp length 156 @th,64,32 0x01000000 counter drop\n"
+        + "  }";
   }
 
   public WireGuardBackend backend() {

@@ -129,7 +129,10 @@ public record TunnelWatch(long rx, long tx, long rxAt, long unansweredSince, int
     long drx = s.rxBytes() - rx;
     long dtx = s.txBytes() - tx;
     long lastRx = drx != 0 ? now : rxAt;
-    boolean dataIn = drx != 0 && drx != KEEPALIVE_BYTES;
+    // one keepalive, or two in one look: a pool's other gateway may hold a session the pod still accepts (its
+    // previous one, after the ILB moved the flow) and send its keepalive in the same 100 ms. 64 bytes of data
+    // would be an IP packet of at most 32 bytes, which the pod's traffic (TCP: 40 and more) does not answer with
+    boolean dataIn = drx != 0 && drx != KEEPALIVE_BYTES && drx != 2 * KEEPALIVE_BYTES;
     boolean dataOut = dtx != 0 && dtx != KEEPALIVE_BYTES;
     long since = unansweredSince;
     int kicks = unansweredKicks;

@@ -25,13 +25,14 @@ class FailoverWatchdogTest {
     long rx;
     long tx;
     int resets;
+    int port;
     final Map<String, WgPeer> peers = new HashMap<>();
 
     @Override
     public WgDump dump(WgDevice device) {
       Map<String, WgDump.Peer> out = new HashMap<>();
       peers.forEach((k, p) -> out.put(k, new WgDump.Peer(k, p.endpoint(), p.allowedIps(), handshake, rx, tx, p.keepaliveSeconds())));
-      return new WgDump("", 0, out);
+      return new WgDump("", port, out);
     }
 
     @Override
@@ -63,6 +64,44 @@ class FailoverWatchdogTest {
 
   private static void advance(AtomicLong now, Duration d) {
     now.addAndGet(d.toNanos());
+  }
+
+  @Test
+  void theGuardIsToldTheDevicesPortsWhenTheyChangeAndAgainAfterItFailed() {
+    OneDevice wg = new OneDevice();
+    wg.port = 51000;
+    wg.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), "10.0.0.100:6000", 0));
+    AtomicLong now = new AtomicLong();
+    List<List<Integer>> told = new java.util.ArrayList<>();
+    java.util.concurrent.atomic.AtomicBoolean failing = new java.util.concurrent.atomic.AtomicBoolean();
+    FailoverWatchdog w = new FailoverWatchdog(wg, new FailoverWatchdog.Timing(SEC, SEC, SEC, SEC), now::get)
+        .guardedBy(ports -> {
+          told.add(List.copyOf(ports));
+          if (failing.get()) {
+            throw new IllegalStateException("nft: no such file");
+          }
+        });
+    w.checkAll(); // nothing watched: told so once (a table left by an earlier agent goes)
+    w.checkAll();
+    assertEquals(List.of(List.of()), told);
+    w.watch("wgpod1", new FailoverWatchdog.Tunnel(WgDevice.created("wgpod1", ""), GW, "10.0.0.100:6000"));
+    w.checkAll();
+    w.checkAll();
+    assertEquals(List.of(List.of(), List.of(51000)), told, "told once per change");
+    wg.port = 51001; // the device made again
+    failing.set(true);
+    w.checkAll();
+    w.checkAll();
+    assertEquals(2, w.guardFailures());
+    assertEquals(List.of(51001), told.get(told.size() - 1));
+    failing.set(false);
+    w.checkAll();
+    int n = told.size();
+    w.checkAll();
+    assertEquals(n, told.size(), "taken: not told again");
+    w.forget("wgpod1");
+    w.checkAll();
+    assertEquals(List.of(), told.get(told.size() - 1));
   }
 
   @Test

@@ -56,6 +56,33 @@ class TunnelWatchTest {
   }
 
   @Test
+  void twoGatewaysKeepalivesInOneLookAreNoAnswerEither() {
+    TunnelWatch w = TunnelWatch.NEW.step(sample(1000, 100, 100), T0, TIMING).watch();
+    w = w.step(sample(1000, 100, 500), T0 + 100 * MS, TIMING).watch();
+    assertEquals(T0 + 100 * MS, w.unansweredSince(), "data went out");
+    // each look: keepalives of two gateways (64 bytes), more data out
+    long rx = 100;
+    long tx = 500;
+    TunnelWatch.Action last = null;
+    for (long t = 200; t <= 1400; t += 100) {
+      rx += 2 * TunnelWatch.KEEPALIVE_BYTES;
+      tx += 400;
+      TunnelWatch.Step step = w.step(sample(1000, rx, tx), T0 + t * MS, TIMING);
+      w = step.watch();
+      last = step.action();
+      if (last instanceof TunnelWatch.Kick) {
+        break;
+      }
+    }
+    TunnelWatch.Kick kick = assertInstanceOf(TunnelWatch.Kick.class, last, "data answered only by keepalives");
+    assertTrue(kick.why().startsWith("data sent but only keepalives received for 1300 ms"), kick.why());
+    // a real answer (a TCP segment: 80 bytes and more on the wire) ends the count
+    TunnelWatch v = TunnelWatch.NEW.step(sample(1000, 100, 100), T0, TIMING).watch();
+    v = v.step(sample(1000, 100, 500), T0 + 100 * MS, TIMING).watch();
+    assertEquals(0, v.step(sample(1000, 180, 900), T0 + 200 * MS, TIMING).watch().unansweredSince());
+  }
+
+  @Test
   void eachLookNamesTheTunnelsStateForTheMetrics() {
     TunnelWatch.Sample idle = sample(0, 0, 0);
     assertEquals(TunnelWatch.State.IDLE, TunnelWatch.NEW.state(idle, TunnelWatch.NEW.step(idle, T0, TIMING)));
