@@ -55,8 +55,11 @@ final class Failover {
     }
   }
 
-  /** One run's result; {@code detail} says what went wrong, if anything. */
-  record Run(String from, String to, long ms, int requests, long failbackGapMs, String detail) {}
+  /**
+   * One run's result; {@code detail} says what went wrong, if anything; {@code back} how the killed members
+   * came back (empty for {@code nic}).
+   */
+  record Run(String from, String to, long ms, int requests, long failbackGapMs, String detail, String back) {}
 
   private final AzureVnet vnet;
   private final AzureFollower follower;
@@ -106,7 +109,8 @@ final class Failover {
       boolean ok = run.ms() >= 0 && run.detail().isEmpty();
       allOk &= ok;
       out.addObject().put("from", run.from()).put("to", run.to()).put("ms", run.ms()).put("ok", ok)
-          .put("requests", run.requests()).put("failbackGapMs", run.failbackGapMs()).put("detail", run.detail());
+          .put("requests", run.requests()).put("failbackGapMs", run.failbackGapMs()).put("detail", run.detail())
+          .put("back", run.back());
       if (run.ms() >= 0) {
         times.add(run.ms());
       }
@@ -130,7 +134,7 @@ final class Failover {
     String before = Demo.egressOf(podNetns, Duration.ofSeconds(10)).orElse("");
     Optional<Sandbox.SimNode> victim = gatewayByPublicIp.apply(before);
     if (victim.isEmpty()) {
-      return new Run("", "", -1, 0, -1, "the pod's egress address " + before + " is no gateway's");
+      return new Run("", "", -1, 0, -1, "the pod's egress address " + before + " is no gateway's", "");
     }
     Sandbox.SimNode node = victim.get();
     List<Release.Member> members = release.members().stream().filter(m -> m.node().equals(node.name()))
@@ -138,7 +142,7 @@ final class Failover {
     Map<String, String> containers = new java.util.HashMap<>();
     members.forEach(m -> release.containerId(m).ifPresent(id -> containers.put(m.uid(), id)));
     if (kind != Kind.NIC && (containers.isEmpty() || members.stream().noneMatch(m -> m.role().equals("gateway")))) {
-      return new Run(node.name(), "", -1, 0, -1, "no running gateway member on " + node.name());
+      return new Run(node.name(), "", -1, 0, -1, "no running gateway member on " + node.name(), "");
     }
     try (Traffic traffic = new Traffic(podNetns)) {
       long t0 = System.nanoTime();
@@ -168,7 +172,8 @@ final class Failover {
       if (kind != Kind.MEMBER) {
         vnet.setVmLink(node.ns(), true);
       }
-      String detail = kind == Kind.NIC ? "" : awaitRestarted(members, containers);
+      List<String> back = new ArrayList<>();
+      String detail = kind == Kind.NIC ? "" : awaitRestarted(members, containers, back);
       boolean healthy = awaitBackendHealthy(node.ip(), kind == Kind.NIC ? Duration.ofSeconds(30) : BACK_WITHIN);
       if (detail.isEmpty() && kind != Kind.NIC && !healthy) {
         detail = "the gateway on " + node.name() + " was not probed healthy again within " + BACK_WITHIN.toSeconds() + " s";
@@ -179,18 +184,47 @@ final class Failover {
         Sh.sleep(FAILBACK_WATCH.toMillis());
         gap = traffic.longestGapMs(watchFrom, System.nanoTime());
       }
-      return new Run(node.name(), to, ms, requests, gap, detail);
+      return new Run(node.name(), to, ms, requests, gap, detail, String.join("; ", back));
     }
   }
 
-  /** Waits until every killed member runs in a new container and is Ready; what did not, or empty. */
-  private String awaitRestarted(List<Release.Member> members, Map<String, String> containers) {
+  /**
+   * Waits until every killed member runs again and is Ready: in a new container of its pod, or, when the runtime
+   * holds its restart back ({@code CrashLoopBackOff}: each kill of the same pod within 10 minutes doubles the
+   * kubelet's delay, up to 5 min), in the new pod its DaemonSet makes once the old one is deleted, as
+   * {@code kubectl delete pod} would. The failover was measured before this; the next run needs the gateway
+   * whole again, not the back-off waited out. What did not come back, or empty; {@code back} gets how each did.
+   */
+  private String awaitRestarted(List<Release.Member> members, Map<String, String> containers, List<String> back) {
+    long start = System.nanoTime();
+    Map<String, Release.Member> replacedBy = new java.util.HashMap<>();
     List<String> missing = Sh.poll(() -> members.stream().filter(m -> containers.containsKey(m.uid())).filter(m -> {
+      if (replacedBy.containsKey(m.uid())) {
+        Optional<Release.Member> fresh = release.members().stream()
+            .filter(x -> x.node().equals(m.node()) && x.role().equals(m.role()) && !x.uid().equals(m.uid())).findFirst();
+        return fresh.map(x -> !Workloads.ready(x.pod())).orElse(true);
+      }
       Optional<Release.Member> now = release.member(m.uid());
+      if (now.map(x -> heldBack(x.pod(), x.container().getName())).orElse(false)) {
+        release.deletePod(m);
+        replacedBy.put(m.uid(), m);
+        back.add(m.name() + ": CrashLoopBackOff after " + (System.nanoTime() - start) / 1_000_000 + " ms, pod deleted and made again");
+        return true;
+      }
       boolean restarted = now.flatMap(release::containerId).filter(id -> !id.equals(containers.get(m.uid()))).isPresent();
       return !restarted || !now.map(x -> Workloads.ready(x.pod())).orElse(false);
     }).map(Release.Member::name).toList(), List::isEmpty, BACK_WITHIN, 500);
+    if (missing.isEmpty()) {
+      back.add("Ready again after " + (System.nanoTime() - start) / 1_000_000 + " ms");
+    }
     return missing.isEmpty() ? "" : "not running and Ready again within " + BACK_WITHIN.toSeconds() + " s: " + missing;
+  }
+
+  /** Whether the runtime holds back the restart of {@code container} of {@code pod}: it waits in {@code CrashLoopBackOff}. */
+  static boolean heldBack(io.fabric8.kubernetes.api.model.Pod pod, String container) {
+    return pod.getStatus() != null && pod.getStatus().getContainerStatuses() != null && pod.getStatus().getContainerStatuses().stream()
+        .filter(c -> container.equals(c.getName())).anyMatch(c -> c.getState() != null && c.getState().getWaiting() != null
+            && "CrashLoopBackOff".equals(c.getState().getWaiting().getReason()));
   }
 
   private boolean awaitBackendHealthy(String primaryIp, Duration timeout) {
