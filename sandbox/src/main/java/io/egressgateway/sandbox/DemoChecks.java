@@ -393,6 +393,9 @@ final class DemoChecks {
       for (var r : kind.getValue().path("runs")) {
         out.println("failover (" + kind.getKey() + "): " + r.path("from").asText() + " lost -> traffic back"
             + (r.path("to").asText().isEmpty() ? "" : " through " + r.path("to").asText()) + " after " + r.path("ms").asLong() + " ms"
+            + (kind.getKey().equals("node") ? " (longest gap over " + Failover.NODE_DARK.toSeconds() + " s dark; first reply after "
+                + r.path("firstMs").asLong() + " ms)" : "")
+            + (r.path("back").asText().isEmpty() ? "" : "; members: " + r.path("back").asText())
             + (r.path("ok").asBoolean() ? "" : " (NOT recovered: " + r.path("detail").asText() + ")")
             + (r.path("failbackGapMs").asLong(-1) >= 0 ? "; back up: longest gap " + r.path("failbackGapMs").asLong() + " ms" : ""));
       }

@@ -283,6 +283,12 @@ final class Release {
     r.podman().kill(containerId);
   }
 
+  /** {@code kubectl delete pod}: the member's pod goes (its runtime stops it), its DaemonSet or Deployment makes another. */
+  void deletePod(Member m) {
+    log.info("deleting pod {} on {}", m.name(), m.node());
+    client.pods().inNamespace(NAMESPACE).withName(m.name()).delete();
+  }
+
   /** GET on a member's management endpoint from its node (as the kubelet's probes do); body, empty on failure. */
   String management(Member m, String path) {
     if (m.ip() == null) {

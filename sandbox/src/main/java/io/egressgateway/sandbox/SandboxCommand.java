@@ -61,7 +61,7 @@ final class SandboxCommand implements Callable<Integer> {
   Integer failoverRuns;
 
   @Option(names = "--failover-kinds", paramLabel = "K[,K...]", split = ",", description = "what the measured gateway "
-      + "loses: nic (its VM's NIC), member (its member container, SIGKILL), node (NIC and every member container); "
+      + "loses: nic (its VM's NIC), member (its member container, SIGKILL), node (NIC down and every member container killed, for 35 s); "
       + "each kind --failover-runs times (default: ${DEFAULT-VALUE})")
   List<String> failoverKinds = new ArrayList<>(List.of("nic"));
 
