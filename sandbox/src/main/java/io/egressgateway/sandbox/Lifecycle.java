@@ -202,7 +202,8 @@ final class Lifecycle {
   /**
    * {@code helm upgrade} to another tag of the same build ({@code toTag}), with every annotated pod in
    * {@code podKeys} sending requests: controllers, gateways and workers all roll, in the order and at the
-   * pace their Deployment and DaemonSets give. Measures per pod the longest gap in replies and the failed
+   * pace their Deployment and DaemonSets give. Measures per pod (and for the plain pod {@code demo/plain}, a
+   * control without a gateway: {@code plainFailedRequests}, {@code plainLongestGapMs}) the longest gap in replies and the failed
    * requests until every member runs the new tag and is Ready. {@code ok}: everything rolled, every pod is
    * answered through its gateway afterwards and nothing leaked; {@code targetMet}: no pod's gap above the
    * failover target (not met when a gateway rolls while a worker's member restarts: the failover watchdog
@@ -212,6 +213,9 @@ final class Lifecycle {
     ObjectNode r = report.putObject("upgrade").put("toTag", toTag);
     List<PodRuntime.PodEvent> tunnelled = podKeys.stream().map(events::get).filter(e -> e != null && e.ok()).toList();
     List<Traffic> traffic = tunnelled.stream().map(e -> new Traffic(e.netns())).toList();
+    // the same measure from a pod without a gateway: failures there are the machine's, not the tunnels'
+    PodRuntime.PodEvent controlPod = events.get(Faults.CONTROL_POD);
+    Traffic control = controlPod == null || !controlPod.ok() ? null : new Traffic(controlPod.netns());
     try {
       Sh.sleep(2_000);
       List<java.util.function.Predicate<String>> egress = tunnelled.stream().map(e -> viaGateway(e.key())).toList();
@@ -253,17 +257,24 @@ final class Lifecycle {
         ArrayNode spans = pod.putArray("failedSpansMs");
         t.failureSpans(t0, t1).forEach(sp -> spans.addArray().add(sp[0]).add(sp[1]));
       }
+      long plainFailed = control == null ? -1 : control.failed(t0, t1);
+      long plainGap = control == null ? -1 : control.longestGapMs(t0, t1);
+      r.put("plainFailedRequests", plainFailed).put("plainRequests", control == null ? 0 : control.started(t0, t1))
+          .put("plainLongestGapMs", plainGap);
       boolean targetMet = maxGap <= GATEWAY_KILL_MAX_GAP_MS;
       boolean ok = allRolled && recovered && !leaked && !tunnelled.isEmpty();
       r.put("rolledMs", allRolled ? rolledMs : -1).put("members", rolled.size()).put("maxGapMs", maxGap)
           .put("failedRequests", failed).put("recovered", recovered).put("targetMet", targetMet).put("ok", ok);
       out.println("upgrade to " + toTag + ": " + (allRolled ? rolled.size() + " members rolled in " + rolledMs + " ms"
           : "only " + rolled.size() + " of " + members + " members rolled") + "; pods' longest gap " + maxGap + " ms, "
-          + failed + " requests failed" + (targetMet ? "" : " (above the " + GATEWAY_KILL_MAX_GAP_MS
+          + failed + " requests failed (plain pod: " + plainFailed + " failed, longest gap " + plainGap + " ms)" + (targetMet ? "" : " (above the " + GATEWAY_KILL_MAX_GAP_MS
           + " ms target: a gateway rolled while a worker restarted, and its node's tunnels were not watched then)") + (recovered ? "" : "; NOT every pod answered again")
           + (leaked ? "; LEAKED via the node's address" : ""));
     } finally {
       traffic.forEach(Traffic::close);
+      if (control != null) {
+        control.close();
+      }
     }
   }
 
