@@ -132,7 +132,8 @@ class SupervisedInformerTest {
     client.genericKubernetesResources(ControllerBridge.SGC_KIND).inNamespace("apps").withName("unmappable").delete();
     await(informer::isUp, "watching again once the object is gone");
     assertTrue(watches.allUp());
-    assertTrue(resynced.get() >= 1, "the owner was told to look at the fresh cache");
+    // told on the timer thread right after the replacement synced: a moment after it reports up
+    await(() -> resynced.get() >= 1, "the owner was told to look at the fresh cache");
     assertNotNull(informer.store().getByKey("apps/good"));
     assertTrue(metrics.scrape().contains("egress_informer_up{resource=\"sgcs-typed\"} 1"), metrics.scrape());
     informer.close();
