@@ -134,12 +134,13 @@ public final class Authorization {
   }
 
   private void requireOwnPod(Principal signer, String kind, String node, String address) throws Refused {
-    if (podCidrs.of(node).isEmpty() && !podCidrs.listed()) {
+    java.util.Optional<List<String>> cidrs = podCidrs.of(node); // looked up once: a cache read and a copy
+    if (cidrs.isEmpty() && !podCidrs.listed()) {
       throw new Refused.NotYet(kind, signer, "the pod CIDRs of node " + node + " are not known yet (the nodes are not listed yet)");
     }
-    if (!podCidrs.contains(node, address)) {
+    if (cidrs.isEmpty() || !PodCidrs.insideAny(address, cidrs.get())) {
       throw new Refused(kind, signer, "address " + address + " is not in the pod CIDRs of node " + node
-          + " " + podCidrs.of(node).map(Object::toString).orElse("(unknown)"));
+          + " " + cidrs.map(Object::toString).orElse("(unknown)"));
     }
   }
 

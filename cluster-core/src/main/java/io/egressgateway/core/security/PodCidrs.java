@@ -74,7 +74,12 @@ public final class PodCidrs {
 
   /** Whether {@code address} (an IP, or an IP with {@code /32} or {@code /128}) lies in one of {@code node}'s pod CIDRs. */
   public boolean contains(String node, String address) {
-    return of(node).map(cidrs -> cidrs.stream().anyMatch(c -> inside(address, c))).orElse(false);
+    return of(node).map(cidrs -> insideAny(address, cidrs)).orElse(false);
+  }
+
+  /** Whether host address {@code address} lies in one of {@code cidrs} (see {@link #inside}). */
+  public static boolean insideAny(String address, List<String> cidrs) {
+    return cidrs.stream().anyMatch(c -> inside(address, c));
   }
 
   /** Whether host address {@code address} (optionally {@code /32}, {@code /128}) lies in {@code cidr}. Never resolves names. */
