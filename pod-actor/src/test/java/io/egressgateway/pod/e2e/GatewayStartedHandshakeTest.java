@@ -3,18 +3,14 @@ package io.egressgateway.pod.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.egressgateway.cnichain.CniChain;
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.datapath.command.CommandRunner;
 import io.egressgateway.datapath.model.WgDump;
 import io.egressgateway.datapath.model.WgPeer;
 import io.egressgateway.datapath.wireguard.WgDevice;
-import io.egressgateway.pod.model.PodInfo;
 import io.egressgateway.testing.Eventually;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
-import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Tag;
@@ -33,25 +29,20 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("privileged")
 class GatewayStartedHandshakeTest {
-  private static final String ARGS = "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=%s;K8S_POD_UID=uid-%s";
   private static final Pattern PING_SUMMARY = Pattern.compile("(\\d+) packets transmitted, (\\d+) received");
 
   @Test
   void aGatewayThePodDoesNotUseCannotTakeItsSession() throws Exception {
     Lab.requirePrerequisites();
     try (Topology t = new Topology(ConfigView.DEFAULT_ROUTE_GATEWAY, Duration.ofSeconds(15))) {
-      t.directory.put(new PodInfo("default", "gs", "uid-gs", Map.of(PodInfo.GATEWAY_ANNOTATION, "egw")));
-      String pod = t.lab.ns("gs");
-      String containerId = UUID.randomUUID().toString().replace("-", "");
-      String device = io.egressgateway.pod.model.DeviceNames.forContainer(containerId);
-      CniChain.Outcome add = t.chain.add(containerId, "/var/run/netns/" + pod, "eth0", ARGS.formatted("gs", "gs"));
-      assertTrue(add.ok(), add.plugin() + ": " + add.error());
-      WgDevice podDevice = WgDevice.created(device, t.w1).movedTo(pod, "wg0");
+      Topology.AnnotatedPod p = t.addAnnotatedPod("gs");
+      String pod = p.netns();
+      WgDevice podDevice = p.device();
       String ilb = Topology.ILB + ":" + Topology.PORT;
 
       // the ILB hashes the pod's flow to gw1: the pod's session is with gw1, through the ILB
       t.lab.ip(t.vnet, "route", "replace", Topology.ILB + "/32", "via", Topology.GATEWAYS.get("gw1")[0], "dev", "v-gw1", "onlink");
-      Eventually.await(Duration.ofSeconds(40), () -> ilb.equals(endpoint(t, podDevice)) && egressIp(t, pod).equals("203.0.113.15"),
+      Eventually.await(Duration.ofSeconds(40), () -> ilb.equals(t.gatewayEndpoint(podDevice)) && t.egressIp(pod).equals("203.0.113.15"),
           "the tunnel on the ILB and working through gw1");
       WgDump podDump = t.wg.dump(podDevice);
       String podKey = podDump.publicKey();
@@ -76,17 +67,17 @@ class GatewayStartedHandshakeTest {
       WgDump.Peer onGw2 = t.wg.dump(gw2).peers().get(podKey);
       System.out.printf("gateway-started handshake: gw2's latest handshake with the pod %d, its bytes in/out %d/%d; "
               + "the pod's ping through gw1: %d of %d answered; pod endpoint %s; watchdog kicks %d%n",
-          onGw2.latestHandshake(), onGw2.rxBytes(), onGw2.txBytes(), received, sent, endpoint(t, podDevice),
+          onGw2.latestHandshake(), onGw2.rxBytes(), onGw2.txBytes(), received, sent, t.gatewayEndpoint(podDevice),
           t.watchdog.kicks() - kicksBefore);
       if (onGw2.latestHandshake() != 0) {
-        t.diagnose(pod, device);
+        t.diagnose(pod, p.deviceName());
       }
       assertTrue(onGw2.txBytes() > 0, "gw2 tried to reach the pod");
       assertEquals(0, onGw2.latestHandshake(), "gw2 completed a handshake it started with the pod");
       assertTrue(received >= sent - 3, "the pod's ping through gw1: " + received + " of " + sent + " answered");
-      assertEquals(ilb, endpoint(t, podDevice), "the pod's endpoint");
+      assertEquals(ilb, t.gatewayEndpoint(podDevice), "the pod's endpoint");
       assertTrue(guarded(t).contains(Integer.toString(podDump.listenPort())), "the pod device's port still guarded");
-      assertTrue(t.chain.del(containerId, "/var/run/netns/" + pod, "eth0", ARGS.formatted("gs", "gs")).ok());
+      assertTrue(t.delete(p));
       // the last tunnel gone: the guard table goes with it
       Eventually.await(Duration.ofSeconds(5), () -> guarded(t).isEmpty(), "the guard table removed");
     }
@@ -96,18 +87,5 @@ class GatewayStartedHandshakeTest {
   private static String guarded(Topology t) {
     CommandRunner.Result r = t.lab.cmd.attempt(CommandRunner.inNetns(t.w1, List.of("nft", "list", "table", "ip", "kube_egress_pod_guard")));
     return r.ok() ? r.stdout() : "";
-  }
-
-  private static String endpoint(Topology t, WgDevice podDevice) {
-    try {
-      return t.wg.dump(podDevice).peers().get(t.view.gatewayPublicKey()).endpoint();
-    } catch (RuntimeException e) {
-      return "";
-    }
-  }
-
-  private static String egressIp(Topology t, String pod) {
-    CommandRunner.Result r = t.curl(pod, Topology.ECHO, 1);
-    return r.ok() ? r.stdout().trim() : "";
   }
 }

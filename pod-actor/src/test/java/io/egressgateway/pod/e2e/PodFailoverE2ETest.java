@@ -4,12 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.egressgateway.cnichain.CniChain;
 import io.egressgateway.core.view.ConfigView;
 import io.egressgateway.datapath.command.CommandRunner;
 import io.egressgateway.datapath.wireguard.WgDevice;
 import io.egressgateway.pod.model.GatewayRoute;
-import io.egressgateway.pod.model.PodInfo;
 import io.egressgateway.testing.Eventually;
 import java.io.File;
 import java.nio.file.Files;
@@ -17,8 +15,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
@@ -34,7 +30,6 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("privileged")
 class PodFailoverE2ETest {
-  private static final String ARGS = "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=%s;K8S_POD_UID=uid-%s";
   private static final Duration PROBE = Duration.ofSeconds(5);
   private static final int RUNS = 5;
 
@@ -42,13 +37,10 @@ class PodFailoverE2ETest {
   void podTrafficResumesThroughTheOtherGatewayWhileTheIlbStillSendsToTheDeadOne() throws Exception {
     Lab.requirePrerequisites();
     try (Topology t = new Topology(ConfigView.DEFAULT_ROUTE_GATEWAY, Duration.ofSeconds(7))) {
-      t.directory.put(new PodInfo("default", "fo", "uid-fo", Map.of(PodInfo.GATEWAY_ANNOTATION, "egw")));
-      String pod = t.lab.ns("fo");
-      String containerId = UUID.randomUUID().toString().replace("-", "");
-      String device = io.egressgateway.pod.model.DeviceNames.forContainer(containerId);
-      CniChain.Outcome add = t.chain.add(containerId, "/var/run/netns/" + pod, "eth0", ARGS.formatted("fo", "fo"));
-      assertTrue(add.ok(), add.plugin() + ": " + add.error());
-      WgDevice podDevice = WgDevice.created(device, t.w1).movedTo(pod, "wg0");
+      Topology.AnnotatedPod p = t.addAnnotatedPod("fo");
+      String pod = p.netns();
+      String device = p.deviceName();
+      WgDevice podDevice = p.device();
       String ilb = Topology.ILB + ":" + Topology.PORT;
 
       // the gateways in the order this pod tries them: odd runs fail its first, even runs its second, so
@@ -63,7 +55,7 @@ class PodFailoverE2ETest {
         // the ILB hashes the pod's flow to the gateway about to die; through the ILB, working: the state a pod
         // is in before a gateway dies
         ilbTo(t, dead);
-        Eventually.await(Duration.ofSeconds(40), () -> ilb.equals(endpoint(t, podDevice)) && egressIp(t, pod).equals(deadIp),
+        Eventually.await(Duration.ofSeconds(40), () -> ilb.equals(t.gatewayEndpoint(podDevice)) && t.egressIp(pod).equals(deadIp),
             "run " + run + ": the tunnel on the ILB and working through " + dead);
 
         Path log = t.lab.dir.resolve("ping-" + run + ".txt");
@@ -84,14 +76,14 @@ class PodFailoverE2ETest {
         } finally {
           ping.destroyForcibly().waitFor();
         }
-        String seen = egressIp(t, pod);
+        String seen = t.egressIp(pod);
         System.out.printf("failover e2e run %d: %s went dark, ILB kept sending to it for %d ms; traffic resumed after %d ms via %s (%s)%n",
-            run, dead, PROBE.toMillis(), resumedMs, seen, endpoint(t, podDevice));
+            run, dead, PROBE.toMillis(), resumedMs, seen, t.gatewayEndpoint(podDevice));
         assertEquals(live.equals("gw1") ? "203.0.113.15" : "203.0.113.16", seen, "run " + run + ": now egressing through " + live);
         times.add(resumedMs);
 
         // the dead gateway comes back once the tunnel is on the ILB again (with the dead one out of its backends)
-        Eventually.await(Duration.ofSeconds(30), () -> ilb.equals(endpoint(t, podDevice)), "run " + run + ": the tunnel back on the ILB");
+        Eventually.await(Duration.ofSeconds(30), () -> ilb.equals(t.gatewayEndpoint(podDevice)), "run " + run + ": the tunnel back on the ILB");
         blackhole(t, deadNs, false);
       }
       List<Long> sorted = times.stream().sorted().toList();
@@ -101,7 +93,7 @@ class PodFailoverE2ETest {
         assertTrue(ms < 2000, "failover took " + ms + " ms, target < 2000 (runs " + times + ")");
       }
       assertNotEquals(0, t.watchdog.kicks());
-      assertTrue(t.chain.del(containerId, "/var/run/netns/" + pod, "eth0", ARGS.formatted("fo", "fo")).ok());
+      assertTrue(t.delete(p));
     }
   }
 
@@ -132,19 +124,6 @@ class PodFailoverE2ETest {
     } else {
       t.lab.cmd.run(CommandRunner.inNetns(ns, List.of("nft", "delete", "table", "inet", "pod_e2e_dark")));
     }
-  }
-
-  private static String endpoint(Topology t, WgDevice podDevice) {
-    try {
-      return t.wg.dump(podDevice).peers().get(t.view.gatewayPublicKey()).endpoint();
-    } catch (RuntimeException e) {
-      return "";
-    }
-  }
-
-  private static String egressIp(Topology t, String pod) {
-    CommandRunner.Result r = t.curl(pod, Topology.ECHO, 1);
-    return r.ok() ? r.stdout().trim() : "";
   }
 
   /** Reply times (epoch seconds) in a {@code ping -D} log. */

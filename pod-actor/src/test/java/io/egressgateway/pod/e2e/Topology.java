@@ -148,6 +148,48 @@ final class Topology implements AutoCloseable {
         "http://" + ip + ":8080/")));
   }
 
+  /** CNI_ARGS of pod {@code name} in namespace {@code default}, uid {@code uid-<name>}. */
+  static String cniArgs(String name) {
+    return "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + name + ";K8S_POD_UID=uid-" + name;
+  }
+
+  /** A pod of configuration {@code egw} made through the CNI chain: its namespace, container and tunnel device. */
+  record AnnotatedPod(String name, String netns, String containerId, String deviceName, WgDevice device) {}
+
+  /** Makes pod {@code name} of configuration {@code egw} through the chain (its ADD must succeed). */
+  AnnotatedPod addAnnotatedPod(String name) {
+    directory.put(new io.egressgateway.pod.model.PodInfo("default", name, "uid-" + name,
+        Map.of(io.egressgateway.pod.model.PodInfo.GATEWAY_ANNOTATION, "egw")));
+    String pod = lab.ns(name);
+    String containerId = java.util.UUID.randomUUID().toString().replace("-", "");
+    String device = io.egressgateway.pod.model.DeviceNames.forContainer(containerId);
+    CniChain.Outcome add = chain.add(containerId, "/var/run/netns/" + pod, "eth0", cniArgs(name));
+    if (!add.ok()) {
+      throw new AssertionError(add.plugin() + ": " + add.error());
+    }
+    return new AnnotatedPod(name, pod, containerId, device, WgDevice.created(device, w1).movedTo(pod, "wg0"));
+  }
+
+  /** Runs the chain's DEL for {@code p}; whether it succeeded. */
+  boolean delete(AnnotatedPod p) {
+    return chain.del(p.containerId(), "/var/run/netns/" + p.netns(), "eth0", cniArgs(p.name())).ok();
+  }
+
+  /** The endpoint the pod's device holds for the gateway peer; empty when it cannot be read. */
+  String gatewayEndpoint(WgDevice podDevice) {
+    try {
+      return wg.dump(podDevice).peers().get(view.gatewayPublicKey()).endpoint();
+    } catch (RuntimeException e) {
+      return "";
+    }
+  }
+
+  /** The address the echo service sees the pod egress from; empty when the request fails. */
+  String egressIp(String podNs) {
+    CommandRunner.Result r = curl(podNs, ECHO, 1);
+    return r.ok() ? r.stdout().trim() : "";
+  }
+
   /** Prints what helps to understand a failed datapath assertion. */
   void diagnose(String podNs, String podDevice) {
     List<List<String>> cmds = new java.util.ArrayList<>(List.of(
