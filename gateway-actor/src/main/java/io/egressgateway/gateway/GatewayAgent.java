@@ -15,6 +15,7 @@ import io.egressgateway.gateway.infra.GatewaySettings;
 import io.egressgateway.gateway.infra.HealthBoard;
 import io.egressgateway.gateway.infra.LinuxGatewayDatapath;
 import io.egressgateway.gateway.infra.ProbeServer;
+import io.egressgateway.gateway.infra.SessionHandover;
 import io.egressgateway.gateway.model.GatewayDatapath;
 import io.egressgateway.gateway.model.AwayWorkers;
 import io.egressgateway.gateway.infra.WorkerPresence;
@@ -79,6 +80,11 @@ public final class GatewayAgent implements AutoCloseable {
       int port = s.probePort();
       agent.holdAfterRestart(views, away, waitMax, (n, a) -> URI.create("http://" + a.primaryIp() + ":" + port));
     }
+    java.time.Duration handoverWait = drain.getDuration("handover-wait");
+    if (!handoverWait.isZero()) {
+      agent.handover = new SessionHandover(system, node, agent.region, dp,
+          system.dispatchers().lookup(akka.actor.typed.DispatcherSelector.fromConfig(GatewaySettings.DISPATCHER)), handoverWait);
+    }
     return agent;
   }
 
@@ -116,20 +122,26 @@ public final class GatewayAgent implements AutoCloseable {
 
   /** What {@link #drain} waits for first (production wiring only). */
   private volatile WorkerWait waitForWorkers;
+  /** What {@link #drain} does next, before the probe turns red (production wiring only; null: nothing). */
+  private volatile SessionHandover handover;
 
   /**
    * SIGTERM: first, while any node's worker member is away (restarting, say, in the same upgrade), this gateway
    * keeps serving, bounded by {@code egress.gateway.drain.wait-for-workers}: the pods of such a node have no
-   * watchdog to move their tunnels off a gateway that stops. Then the probe answers 503 and the server stops
-   * after the drain delay, so the load balancer has taken the node out before traffic stops.
+   * watchdog to move their tunnels off a gateway that stops. Next, the pods with a session here are handed over
+   * ({@link SessionHandover}): their workers move them to another gateway of the pool, bounded by
+   * {@code egress.gateway.drain.handover-wait}. Then the probe answers 503 and the server stops after the drain
+   * delay, so the load balancer has taken the node out before traffic stops.
    */
   public CompletableFuture<Void> drain() {
     if (probe == null) {
       return CompletableFuture.completedFuture(null);
     }
     WorkerWait w = waitForWorkers;
+    SessionHandover h = handover;
     CompletableFuture<Void> ready = w == null ? CompletableFuture.completedFuture(null) : w.run();
-    return ready.thenCompose(v -> probe.drain(settings.drainDelay()));
+    return ready.thenCompose(v -> h == null ? CompletableFuture.completedFuture(null) : h.run().thenApply(n -> (Void) null))
+        .thenCompose(v -> probe.drain(settings.drainDelay()));
   }
 
   /** Polls {@link AwayWorkers} until none is away or {@code max} has passed, after a first {@code settle}. */

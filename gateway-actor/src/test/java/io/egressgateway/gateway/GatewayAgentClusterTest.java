@@ -249,4 +249,65 @@ class GatewayAgentClusterTest {
       throw new IllegalStateException(e);
     }
   }
+
+  /**
+   * A stopping gateway's handover, over remoting: the worker member of the node whose pod holds a session with
+   * the gateway is told that pod's key, and only that one (a pod whose last handshake here is older than a
+   * session lives, or never happened, has its session with another gateway).
+   */
+  @Test
+  void aStoppingGatewayNamesToTheWorkerThePodsWithASessionHere() throws Exception {
+    try (TestMembers members = new TestMembers()) {
+      FakeGatewayDatapath dp = new FakeGatewayDatapath();
+      EgressMember m = members.startUp(NODE, List.of(Roles.GATEWAY), null);
+      GatewayAgent agent = startAgent(m, dp);
+      ConfigViews.get(m.system()).publish(view()).toCompletableFuture().get();
+      TestMembers.await(Duration.ofSeconds(15), () -> dp.has(UID), "config programmed from the replicated view");
+
+      EgressMember worker = members.startUp("worker-1", List.of(Roles.WORKER), m);
+      GatewayNodeProtocol.initProxy(worker.system());
+      java.util.concurrent.BlockingQueue<io.egressgateway.core.gateway.Handover.Leaving> told =
+          new java.util.concurrent.LinkedBlockingQueue<>();
+      worker.system().systemActorOf(akka.actor.typed.javadsl.Behaviors.<io.egressgateway.core.gateway.Handover.Leaving>setup(ctx -> {
+        ctx.getSystem().receptionist().tell(akka.actor.typed.receptionist.Receptionist.register(
+            io.egressgateway.core.gateway.Handover.SERVICE, ctx.getSelf()));
+        return akka.actor.typed.javadsl.Behaviors.receiveMessage(msg -> {
+          told.add(msg);
+          return akka.actor.typed.javadsl.Behaviors.same();
+        });
+      }), "handover-receiver", akka.actor.typed.Props.empty());
+
+      String busy = WgKeys.generate().publicKey();
+      String stale = WgKeys.generate().publicKey();
+      String elsewhere = WgKeys.generate().publicKey();
+      int i = 1;
+      for (String k : List.of(busy, stale, elsewhere)) {
+        GatewayNodeProtocol.addPeer(worker.system(), NODE, "worker-1", i, UID, k, "10.244.4." + i++, Duration.ofSeconds(15))
+            .toCompletableFuture().get();
+      }
+      long now = java.time.Instant.now().getEpochSecond();
+      dp.ns(UID).counters.put(busy, new long[] {now - 3, 5000, 6000});
+      dp.ns(UID).counters.put(stale, new long[] {now - 200, 5000, 6000});
+      // the gateway must see the worker's registration before it looks (the receptionist is replicated)
+      TestMembers.await(Duration.ofSeconds(15), () -> {
+        try {
+          return !AskPattern.<akka.actor.typed.receptionist.Receptionist.Command, akka.actor.typed.receptionist.Receptionist.Listing>ask(
+              m.system().receptionist(), r -> akka.actor.typed.receptionist.Receptionist.find(io.egressgateway.core.gateway.Handover.SERVICE, r),
+              Duration.ofSeconds(3), m.system().scheduler()).toCompletableFuture().get()
+              .getServiceInstances(io.egressgateway.core.gateway.Handover.SERVICE).isEmpty();
+        } catch (Exception e) {
+          return false;
+        }
+      }, "the worker's handover receiver listed on the gateway");
+
+      io.egressgateway.gateway.infra.SessionHandover handover = new io.egressgateway.gateway.infra.SessionHandover(m.system(), NODE,
+          agent.region(), dp, Runnable::run, Duration.ofMillis(200));
+      assertEquals(1, handover.run().get(), "one pod named");
+      var leaving = told.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertEquals(new io.egressgateway.core.gateway.Handover.Leaving(NODE, List.of(busy)), leaving);
+      assertEquals(null, told.poll(500, java.util.concurrent.TimeUnit.MILLISECONDS), "told once");
+      members.stop(worker);
+      agent.close();
+    }
+  }
 }

@@ -78,6 +78,9 @@ public final class GatewayNode
 
   public record GetStatus(ActorRef<Status> replyTo) implements Command {}
 
+  /** Which worker node owns each pod peer held, per config ({@link Owners}); asked by the gateway's own drain. */
+  public record GetOwners(ActorRef<Owners> replyTo) implements Command {}
+
   /**
    * Does nothing; its delivery starts the entity (sharding starts entities on their first message) and keeps
    * it from being passivated, so it keeps watching its datapath.
@@ -103,6 +106,9 @@ public final class GatewayNode
 
   /** Queued single-peer operations ({@link DatapathJobs}) were applied; errors by {@code "uid key"}. */
   record PeersApplied(List<DatapathAction> ops, Map<String, String> errors) implements Command {}
+
+  /** What {@link GetOwners} answers: config uid to pod public key to the worker node whose tunnel it is. */
+  public record Owners(Map<String, Map<String, String>> byConfig) implements CborSerializable {}
 
   /** What {@link GetStatus} answers. */
   public record Status(String node, Map<String, ConfigStatus> configs) implements CborSerializable {}
@@ -268,6 +274,7 @@ public final class GatewayNode
         .onCommand(Reconciled.class, this::onReconciled)
         .onCommand(PeersApplied.class, this::onPeersApplied)
         .onCommand(GetStatus.class, (s, c) -> Effect().reply(c.replyTo(), new Status(node, jobs.status(configs.desired(s).keySet(), s))))
+        .onCommand(GetOwners.class, (s, c) -> Effect().reply(c.replyTo(), owners(s.book())))
         .onCommand(WakeUp.class, (s, c) -> Effect().noReply())
         .build();
   }
@@ -409,5 +416,15 @@ public final class GatewayNode
 
   private void kick(State state) {
     jobs.kick(() -> configs.desired(state), configs.collecting());
+  }
+
+  private static Owners owners(PeerBook book) {
+    Map<String, Map<String, String>> out = new java.util.HashMap<>();
+    book.owners().forEach((uid, byKey) -> {
+      Map<String, String> nodes = new java.util.HashMap<>();
+      byKey.forEach((key, owner) -> nodes.put(key, owner.node()));
+      out.put(uid, Map.copyOf(nodes));
+    });
+    return new Owners(Map.copyOf(out));
   }
 }

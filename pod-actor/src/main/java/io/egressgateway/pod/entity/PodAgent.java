@@ -108,6 +108,11 @@ public final class PodAgent {
           "age of the oldest WireGuard handshake among this node's pod tunnels").track(watchdog::oldestHandshakeSeconds);
       metrics.gauge("egress_pod_tunnel_forced_handshakes",
           "pod tunnels forced into a fresh handshake by the failover watchdog since start").track(watchdog::kicks);
+      metrics.gauge("egress_pod_tunnels_handed_over",
+          "pod tunnels moved off a stopping gateway at its word (before its load balancer probe turned red) since start")
+          .track(watchdog::handedOver);
+      // stopping gateways tell this node's tunnels to move to another gateway before the load balancer moves them
+      io.egressgateway.pod.infra.HandoverReceiver.start(system, watchdog::offerHandover);
       metrics.gauge("egress_pod_tunnel_guard_failures",
           "failed attempts to guard this node's pod tunnel ports against gateway-started handshakes since start (each retried)")
           .track(watchdog::guardFailures);

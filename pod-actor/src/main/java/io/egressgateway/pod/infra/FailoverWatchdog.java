@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * would keep sending the flow to a dead gateway until its health probe notices), back to the ILB frontend
  * after {@link #returningToIlbAfter}.
  *
- * <p>It also moves running tunnels to a configuration's new gateway key ({@link #onViews}).
+ * <p>It also moves running tunnels to a configuration's new gateway key ({@link #onViews}), and the tunnels
+ * whose session is with a gateway that is about to stop to another gateway at once ({@link #handOver}).
  *
  * <p>Owns nothing persistent: the set of watched tunnels is rebuilt by attach/detach. What a look at a device
  * calls for is decided by the pure {@link TunnelWatch}; this class reads the devices, keeps the watches and
@@ -88,6 +89,15 @@ public final class FailoverWatchdog implements AutoCloseable {
   private java.util.SortedSet<Integer> guardedPorts;
   private java.util.SortedSet<Integer> portsSeen = new java.util.TreeSet<>();
   private final AtomicLong guardFailures = new AtomicLong();
+  /** Gateway node to its own endpoints ({@code ip:port}, one per configuration it serves), from the view. */
+  private volatile Map<String, java.util.Set<String>> ownEndpointsByNode = Map.of();
+  /** Own endpoints of gateways that said they are stopping ({@link #handOver}), to when (monotonic ns) that lapses. */
+  private final Map<String, Long> leaving = new ConcurrentHashMap<>();
+  /** How long a stopping gateway's own endpoints are left out of forced handshakes: its drain, with room. */
+  static final Duration LEAVING_FOR = Duration.ofSeconds(30);
+  /** The pod (device) public key of each watched tunnel, as its last look read it. */
+  private final Map<String, String> podKeys = new ConcurrentHashMap<>();
+  private final AtomicLong handedOver = new AtomicLong();
 
   public FailoverWatchdog(WireGuardBackend wg, Timing timing, LongSupplier nanoClock) {
     this(wg, timing, nanoClock, () -> java.time.Instant.now().getEpochSecond());
@@ -134,6 +144,7 @@ public final class FailoverWatchdog implements AutoCloseable {
     tunnels.put(deviceName, tunnel);
     watches.remove(deviceName);
     routes.remove(deviceName);
+    podKeys.remove(deviceName);
   }
 
   /** The tunnel watched under {@code deviceName}, if any. */
@@ -145,6 +156,78 @@ public final class FailoverWatchdog implements AutoCloseable {
     tunnels.remove(deviceName);
     watches.remove(deviceName);
     routes.remove(deviceName);
+    podKeys.remove(deviceName);
+  }
+
+  /** Hands {@link #handOver} to the watchdog's own thread (message handlers must not block). */
+  public void offerHandover(String gatewayNode, java.util.Collection<String> podPublicKeys) {
+    if (timer != null) {
+      java.util.Set<String> keys = java.util.Set.copyOf(podPublicKeys);
+      timer.execute(() -> handOver(gatewayNode, keys));
+    }
+  }
+
+  /**
+   * Gateway node {@code gatewayNode} is about to stop and names the pod tunnels of this node that hold a
+   * session with it ({@code podPublicKeys}, the pods' own keys): each of them that points at the ILB or at that
+   * gateway's own address gets a fresh handshake with another gateway of its pool at once, through that
+   * gateway's own address (the ILB would keep sending the flow to the stopping gateway until its probe
+   * notices, then to one without the session). The route goes back to the ILB after {@link #returningToIlbAfter},
+   * as after a failover; until {@link #LEAVING_FOR} has passed, forced handshakes leave the stopping gateway out.
+   * A tunnel with nowhere else to go (no other gateway with complete addresses in the view) is left as it is.
+   * Returns how many tunnels were moved. Runs on the watchdog's thread ({@link #offerHandover}); tests call it.
+   */
+  public int handOver(String gatewayNode, java.util.Set<String> podPublicKeys) {
+    java.util.Set<String> own = ownEndpointsByNode.getOrDefault(gatewayNode, java.util.Set.of());
+    long now = clock.getAsLong();
+    own.forEach(e -> leaving.put(e, now + LEAVING_FOR.toNanos()));
+    int moved = 0;
+    int left = 0;
+    for (Map.Entry<String, Tunnel> e : tunnels.entrySet()) {
+      String name = e.getKey();
+      Tunnel t = e.getValue();
+      try {
+        String key = podKeys.computeIfAbsent(name, n -> wg.dump(t.device()).publicKey());
+        GatewayRoute route = routes.getOrDefault(name, GatewayRoute.viaIlb(t.gatewayEndpoint()));
+        if (!podPublicKeys.contains(key) || (route.direct() && !own.contains(route.endpoint()))) {
+          continue; // not with that gateway, or already pointed at another gateway's own address
+        }
+        List<String> others = candidates(t, own, now);
+        if (others.isEmpty()) {
+          left++;
+          continue;
+        }
+        GatewayRoute next = route.onKick(t.gatewayEndpoint(), GatewayRoute.order(name, others));
+        wg.removePeer(t.device(), t.gatewayPublicKey());
+        wg.setPeer(t.device(), gatewayPeer(t, next.endpoint(), 1));
+        routes.put(name, next);
+        watches.put(name, TunnelWatch.forced(now));
+        moved++;
+      } catch (RuntimeException ex) {
+        // a tunnel being torn down or a device already gone: its detach (or repair) takes care of it
+        log.warn("tunnel {}: not moved off stopping gateway {}: {}", name, gatewayNode, ex.getMessage());
+      }
+    }
+    handedOver.addAndGet(moved);
+    log.info("gateway {} is stopping: {} of this node's {} tunnel(s) it named moved to another gateway{}", gatewayNode,
+        moved, podPublicKeys.size(), left > 0 ? " (" + left + " had no other gateway in the view and stay)" : "");
+    return moved;
+  }
+
+  /** Tunnels moved off a stopping gateway since start ({@link #handOver}). */
+  public long handedOver() {
+    return handedOver.get();
+  }
+
+  /**
+   * The own endpoints of {@code t}'s configuration's gateways that a forced handshake may go to: without
+   * {@code excluded} and, while others remain, without those of gateways that said they are stopping.
+   */
+  private List<String> candidates(Tunnel t, java.util.Set<String> excluded, long now) {
+    leaving.values().removeIf(until -> until - now <= 0);
+    List<String> all = gatewaysByIlb.getOrDefault(t.gatewayEndpoint(), List.of()).stream().filter(e -> !excluded.contains(e)).toList();
+    List<String> live = all.stream().filter(e -> !leaving.containsKey(e)).toList();
+    return live.isEmpty() ? all : live;
   }
 
   /**
@@ -154,6 +237,13 @@ public final class FailoverWatchdog implements AutoCloseable {
    */
   public void onViews(Map<String, io.egressgateway.core.view.ConfigView> views) {
     gatewaysByIlb = HostPodDatapath.gatewayEndpoints(views);
+    Map<String, java.util.Set<String>> byNode = new java.util.HashMap<>();
+    views.values().stream().filter(v -> !v.ilbIp().isEmpty() && v.port() > 0).forEach(v -> v.gateways().forEach((node, a) -> {
+      if (a.complete()) {
+        byNode.computeIfAbsent(node, n -> new java.util.HashSet<>()).add(a.primaryIp() + ":" + v.port());
+      }
+    }));
+    ownEndpointsByNode = Map.copyOf(byNode);
     Map<String, String> endpoints = new java.util.HashMap<>();
     views.values().stream().filter(v -> !v.ilbIp().isEmpty() && v.port() > 0)
         .forEach(v -> endpoints.put(v.ilbIp() + ":" + v.port(), v.key()));
@@ -271,6 +361,9 @@ public final class FailoverWatchdog implements AutoCloseable {
 
   private void check(String name, Tunnel t) {
     WgDump dump = wg.dump(t.device());
+    if (!dump.publicKey().isEmpty()) {
+      podKeys.put(name, dump.publicKey());
+    }
     if (dump.listenPort() > 0) {
       portsSeen.add(dump.listenPort());
     }
@@ -318,7 +411,7 @@ public final class FailoverWatchdog implements AutoCloseable {
   /** Drops the session and re-adds the gateway peer with a keepalive, which starts a handshake at once. */
   private void kick(String name, Tunnel t, TunnelWatch.Kick k, GatewayRoute route) {
     GatewayRoute next = route.onKick(t.gatewayEndpoint(),
-        GatewayRoute.order(name, gatewaysByIlb.getOrDefault(t.gatewayEndpoint(), List.of())));
+        GatewayRoute.order(name, candidates(t, java.util.Set.of(), clock.getAsLong())));
     wg.removePeer(t.device(), t.gatewayPublicKey());
     wg.setPeer(t.device(), gatewayPeer(t, next.endpoint(), 1));
     routes.put(name, next);

@@ -72,4 +72,54 @@ class FailoverWatchdogRouteTest {
     w.checkAll();
     assertTrue(wg.peers.get(GW).endpoint().equals(order.get(1)) && wg.peers.get(GW).keepaliveSeconds() == 0);
   }
+
+  /**
+   * A stopping gateway names the pods with a session there: the named tunnel gets a fresh handshake with the
+   * pool's other gateway's own address at once; an unnamed one, or one already on another gateway's address,
+   * is left alone; while the stopping gateway's word holds, later forced handshakes leave it out.
+   */
+  @Test
+  void aTunnelNamedByAStoppingGatewayMovesToAnotherGatewayAtOnce() {
+    FailoverWatchdogTest.OneDevice wg = new FailoverWatchdogTest.OneDevice();
+    wg.ownKey = "UE9EUE9EUE9EUE9EUE9EUE9EUE9EUE9EUE9EUE9EUE8=";
+    wg.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), ILB, 0));
+    AtomicLong now = new AtomicLong(Duration.ofSeconds(1).toNanos()); // a kick at 0 would read as none
+    FailoverWatchdog w = new FailoverWatchdog(wg, Duration.ofMillis(1300), Duration.ofMillis(300), now::get)
+        .returningToIlbAfter(Duration.ofSeconds(15));
+    w.onViews(Map.of("default/egw", view()));
+    w.watch("wgpod1", new FailoverWatchdog.Tunnel(WgDevice.created("wgpod1", ""), GW, ILB));
+    wg.handshake = 1000;
+    w.checkAll();
+
+    assertEquals(0, w.handOver("gw1", java.util.Set.of("T1RIRVJPVEhFUk9USEVST1RIRVJPVEhFUk9USEVSTz0=")), "not named: stays");
+    assertEquals(ILB, wg.peers.get(GW).endpoint());
+    assertEquals(0, wg.resets);
+
+    assertEquals(1, w.handOver("gw1", java.util.Set.of(wg.ownKey)));
+    assertEquals("10.0.0.6:6000", wg.peers.get(GW).endpoint(), "to the other gateway with complete addresses, not the ILB");
+    assertEquals(1, wg.peers.get(GW).keepaliveSeconds(), "with a handshake at once");
+    assertEquals(1, wg.resets);
+    assertEquals(1, w.handedOver());
+
+    wg.handshake = 2000; // gw2 answered
+    w.checkAll();
+    assertEquals(0, wg.peers.get(GW).keepaliveSeconds());
+    assertEquals(0, w.handOver("gw1", java.util.Set.of(wg.ownKey)), "already on another gateway's own address");
+    assertEquals("10.0.0.6:6000", wg.peers.get(GW).endpoint());
+
+    w.checkAll(); // the new session's first look
+    now.addAndGet(Duration.ofMillis(1300).toNanos()); // gw2 goes quiet while gw1's word holds
+    w.checkAll();
+    assertEquals(ILB, wg.peers.get(GW).endpoint(), "the stopping gateway is left out: the ILB is next");
+    now.addAndGet(Duration.ofMillis(300).toNanos());
+    w.checkAll();
+    assertEquals("10.0.0.6:6000", wg.peers.get(GW).endpoint(), "then the gateway that served, never the stopping one");
+
+    now.addAndGet(FailoverWatchdog.LEAVING_FOR.toNanos()); // its word has lapsed (it is back, or gone for good)
+    for (int i = 0; i < 4 && !wg.peers.get(GW).endpoint().equals("10.0.0.5:6000"); i++) {
+      now.addAndGet(Duration.ofSeconds(5).toNanos());
+      w.checkAll();
+    }
+    assertEquals("10.0.0.5:6000", wg.peers.get(GW).endpoint(), "a candidate again once its word lapsed");
+  }
 }

@@ -26,13 +26,15 @@ class FailoverWatchdogTest {
     long tx;
     int resets;
     int port;
+    /** The device's own (the pod's) public key. */
+    String ownKey = "";
     final Map<String, WgPeer> peers = new HashMap<>();
 
     @Override
     public WgDump dump(WgDevice device) {
       Map<String, WgDump.Peer> out = new HashMap<>();
       peers.forEach((k, p) -> out.put(k, new WgDump.Peer(k, p.endpoint(), p.allowedIps(), handshake, rx, tx, p.keepaliveSeconds())));
-      return new WgDump("", port, out);
+      return new WgDump(ownKey, port, out);
     }
 
     @Override
