@@ -32,6 +32,9 @@ import org.slf4j.LoggerFactory;
  *       with the rule's own probe, like Azure's LB probes: every {@code intervalInSeconds} of the probe (what
  *       the pool entity gives Azure: 5 s), a backend changing state after {@code probeThreshold} (or
  *       {@code numberOfProbes}) results in a row; a faster interval only when asked for ({@code probeEvery}).
+ *       An HTTP probe fails on any answer but 200 at once, and on no answer within the shorter of its interval
+ *       and 30 s, as Azure's do ({@link #probeTimeoutMs}); every backend of every due rule is probed at the
+ *       same time, so one that does not answer delays no other verdict.
  * </ul>
  */
 public final class AzureFollower implements AutoCloseable {
@@ -49,6 +52,12 @@ public final class AzureFollower implements AutoCloseable {
   private final AzureVnet vnet;
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "azure-follower");
+    t.setDaemon(true);
+    return t;
+  });
+  /** Runs the probes of one round side by side. */
+  private final java.util.concurrent.ExecutorService probes = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "azure-follower-probe");
     t.setDaemon(true);
     return t;
   });
@@ -182,6 +191,7 @@ public final class AzureFollower implements AutoCloseable {
     long longest = 0;
     List<Rule> rules = rules(backendsByPool);
     nowHealthy.keySet().retainAll(rules.stream().map(Rule::port).toList());
+    List<Rule> due = new ArrayList<>();
     for (Rule r : rules) {
       long interval = probeEvery != null ? probeEvery.toMillis() : r.intervalMs();
       longest = Math.max(longest, interval);
@@ -191,8 +201,18 @@ public final class AzureFollower implements AutoCloseable {
         continue; // not due; a backend new to the rule is probed at once (Azure probes it before using it)
       }
       probedAt.put(r.port(), now);
+      due.add(r);
+    }
+    // the due rules' probes all at once (Azure probes each backend on its own), then their verdicts in order
+    Map<String, java.util.concurrent.CompletableFuture<ProbeResult>> results = new HashMap<>();
+    for (Rule r : due) {
+      long timeout = probeTimeoutMs(probeEvery != null ? probeEvery.toMillis() : r.intervalMs());
+      r.backends().stream().distinct().forEach(b -> results.computeIfAbsent(r.port() + "/" + b,
+          k -> java.util.concurrent.CompletableFuture.supplyAsync(() -> probe(b, r.probePort(), r.probePath(), timeout), probes)));
+    }
+    for (Rule r : due) {
       List<String> ok = r.backends().stream().distinct().sorted()
-          .filter(b -> judge(r.port() + "/" + b, probe(b, r.probePort(), r.probePath()), r.threshold())).toList();
+          .filter(b -> judge(r.port() + "/" + b, results.get(r.port() + "/" + b).join(), r.threshold())).toList();
       nowHealthy.put(r.port(), ok);
       int table = TABLE_BASE + r.port();
       if (rulesInstalled.add(r.port())) {
@@ -207,6 +227,31 @@ public final class AzureFollower implements AutoCloseable {
     }
     healthy = Map.copyOf(nowHealthy);
     probeIntervalMs = longest;
+  }
+
+  /** One probe's outcome: {@code code} the HTTP status ("000": no answer in time), {@code ms} how long it took. */
+  record ProbeResult(String code, long ms) {
+    boolean up() {
+      return code.equals("200");
+    }
+  }
+
+  /**
+   * How long a probe waits for an answer: the shorter of the probe's interval and 30 s, as Azure's HTTP probes
+   * do (a probe that does not answer within it fails; any answer but 200 fails at once).
+   */
+  static long probeTimeoutMs(long intervalMs) {
+    return Math.max(100, Math.min(intervalMs, 30_000));
+  }
+
+  /** A backend's verdict after one more probe result (logged with its reason when it turns down). */
+  private boolean judge(String key, ProbeResult result, int threshold) {
+    boolean was = verdict.getOrDefault(key, true);
+    boolean now = judge(key, result.up(), threshold);
+    if (was && !now) {
+      log.info("ILB probe {}: {} after {} ms: down", key, result.code().equals("000") ? "no answer" : "HTTP " + result.code(), result.ms());
+    }
+    return now;
   }
 
   /** A backend's verdict after one more probe result: it changes after {@code threshold} opposite results in a row. */
@@ -261,10 +306,12 @@ public final class AzureFollower implements AutoCloseable {
     return out;
   }
 
-  private boolean probe(String backend, int port, String path) {
-    CommandRunner.Result r = vnet.inRouter("curl", "-s", "-o", "/dev/null", "-m", "0.5", "-w", "%{http_code}",
-        "http://" + backend + ":" + port + path);
-    return r.stdout().trim().equals("200");
+  private ProbeResult probe(String backend, int port, String path, long timeoutMs) {
+    long t0 = System.nanoTime();
+    CommandRunner.Result r = vnet.inRouter("curl", "-s", "-o", "/dev/null", "-m", String.format(java.util.Locale.ROOT, "%.1f", timeoutMs / 1000.0),
+        "-w", "%{http_code}", "http://" + backend + ":" + port + path);
+    String code = r.stdout().trim();
+    return new ProbeResult(code.isEmpty() ? "000" : code, (System.nanoTime() - t0) / 1_000_000);
   }
 
   private static long toLong(String ip) {
@@ -282,5 +329,6 @@ public final class AzureFollower implements AutoCloseable {
   @Override
   public void close() {
     timer.shutdownNow();
+    probes.shutdownNow();
   }
 }

@@ -50,4 +50,11 @@ class AzureFollowerProbeTest {
     assertEquals(true, f.judge("6000/b", true, 1));
     assertEquals(false, f.judge("6000/b", false, 1), "threshold 1 (the pool entity's): down after one failure");
   }
+
+  @Test
+  void aProbeWaitsForAnAnswerAsLongAsItsIntervalAtMostThirtySeconds() {
+    assertEquals(5_000, AzureFollower.probeTimeoutMs(5_000), "the pool entity's 5 s probe waits 5 s, as Azure's does");
+    assertEquals(30_000, AzureFollower.probeTimeoutMs(60_000));
+    assertEquals(500, AzureFollower.probeTimeoutMs(500), "a faster interval (an option) waits no longer than it");
+  }
 }
