@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  *       {@code numberOfProbes}) results in a row; a faster interval only when asked for ({@code probeEvery}).
  *       An HTTP probe fails on any answer but 200 at once, and on no answer within the shorter of its interval
  *       and 30 s, as Azure's do ({@link #probeTimeoutMs}); every backend of every due rule is probed at the
- *       same time, so one that does not answer delays no other verdict.
+ *       same time, so one that does not answer delays no other verdict. A flow stays on the backend it was
+ *       sent to while that backend is healthy ({@link AzureVnet#setIlbFlows}).
  * </ul>
  */
 public final class AzureFollower implements AutoCloseable {
@@ -225,9 +226,18 @@ public final class AzureFollower implements AutoCloseable {
         log.info("ILB {}:{} -> {}", r.frontendIp(), r.port(), ok);
       }
     }
+    // flows stay on their backend while it is healthy (Azure's stickiness); rewritten when any rule's set changed
+    Map<AzureVnet.IlbRule, List<String>> flows = new HashMap<>();
+    rules.forEach(r -> flows.put(new AzureVnet.IlbRule(r.frontendIp(), r.port()), appliedBackends.getOrDefault(r.port(), List.of())));
+    if (!flows.equals(appliedFlows)) {
+      vnet.setIlbFlows(flows);
+      appliedFlows = Map.copyOf(flows);
+    }
     healthy = Map.copyOf(nowHealthy);
     probeIntervalMs = longest;
   }
+
+  private Map<AzureVnet.IlbRule, List<String>> appliedFlows = Map.of();
 
   /** One probe's outcome: {@code code} the HTTP status ("000": no answer in time), {@code ms} how long it took. */
   record ProbeResult(String code, long ms) {

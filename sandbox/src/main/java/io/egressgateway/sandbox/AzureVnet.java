@@ -139,6 +139,65 @@ public final class AzureVnet {
     Sh.must(cmd.toArray(String[]::new));
   }
 
+  /** A load-balancing rule as the router sees it: UDP to {@code frontendIp:port}. */
+  public record IlbRule(String frontendIp, int port) implements Comparable<IlbRule> {
+    @Override
+    public int compareTo(IlbRule o) {
+      return port != o.port ? Integer.compare(port, o.port) : frontendIp.compareTo(o.frontendIp);
+    }
+  }
+
+  private final java.util.Set<Integer> flowMarks = new java.util.TreeSet<>();
+
+  /**
+   * Keeps each flow on its backend, as Azure's load balancer does ("stickiness within a transport session"; a
+   * backend that turns healthy receives new flows): a flow (5-tuple) stays on the backend it was first sent to
+   * while that backend is healthy for its rule; a new flow, or one whose backend left, is hashed over the rule's
+   * healthy backends ({@code healthy}: per rule, its backends' primary IPs). Conntrack marks remember each flow's
+   * backend (the rule's port and the backend's last octet), and a route per mark sends it there; a rule without
+   * healthy backends falls through to its table of {@link #setIlbBackends} (a blackhole). Replaces the whole set.
+   */
+  public void setIlbFlows(Map<IlbRule, List<String>> healthy) {
+    StringBuilder rules = new StringBuilder();
+    List<String> live = new ArrayList<>();
+    for (var e : new java.util.TreeMap<>(healthy).entrySet()) {
+      IlbRule r = e.getKey();
+      List<String> backends = e.getValue().stream().distinct().sorted().toList();
+      if (backends.isEmpty()) {
+        continue;
+      }
+      StringBuilder map = new StringBuilder();
+      for (int i = 0; i < backends.size(); i++) {
+        int mark = flowMark(r.port(), backends.get(i));
+        if (flowMarks.add(mark)) {
+          Sh.must("ip", "-n", vnet, "rule", "add", "fwmark", Integer.toString(mark), "lookup", Integer.toString(FLOW_TABLE_BASE + mark),
+              "priority", "500");
+        }
+        Sh.must("ip", "-n", vnet, "route", "replace", r.frontendIp() + "/32", "via", backends.get(i), "dev", ifOf(backends.get(i)),
+            "onlink", "table", Integer.toString(FLOW_TABLE_BASE + mark));
+        live.add(Integer.toString(mark));
+        map.append(i == 0 ? "" : ", ").append(i).append(" : ").append(mark);
+      }
+      String match = "    ip daddr " + r.frontendIp() + " udp dport " + r.port();
+      rules.append(match).append(" ct mark != @live ct mark set jhash ip saddr . udp sport mod ").append(backends.size())
+          .append(" map { ").append(map).append(" }\n");
+      rules.append(match).append(" ct mark @live meta mark set ct mark\n");
+    }
+    String nft = "table ip azure_ilb\ndelete table ip azure_ilb\ntable ip azure_ilb {\n"
+        + "  set live {\n    type mark\n" + (live.isEmpty() ? "" : "    elements = { " + String.join(", ", live) + " }\n") + "  }\n"
+        + "  chain prerouting {\n    type filter hook prerouting priority mangle; policy accept;\n"
+        + rules
+        + "  }\n}\n";
+    Sh.mustWithInput(vnet, nft, "nft", "-f", "-");
+  }
+
+  private static final int FLOW_TABLE_BASE = 1_000_000;
+
+  /** The conntrack mark of flows of rule port {@code port} on backend {@code ip}: the port, then the address's last octet. */
+  static int flowMark(int port, String ip) {
+    return port << 8 | Integer.parseInt(ip.substring(ip.lastIndexOf('.') + 1));
+  }
+
   /** Replaces the edge NAT: each secondary IP leaves as its public IP; the rest of the VNet as default outbound. */
   public void setPublicIps(Map<String, String> publicBySecondaryIp) {
     StringBuilder rules = new StringBuilder();
