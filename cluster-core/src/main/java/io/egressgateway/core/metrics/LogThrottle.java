@@ -1,4 +1,4 @@
-package io.egressgateway.core.security;
+package io.egressgateway.core.metrics;
 
 import java.time.Duration;
 import java.util.HashMap;
@@ -6,24 +6,25 @@ import java.util.Map;
 import java.util.OptionalLong;
 
 /**
- * Which refusals get a log line: the first of each sender role and kind, then at most one per {@code every}, which
- * says how many of that role and kind went unlogged since the last line. A rogue member can send thousands of
- * refused messages a second; each is still counted ({@code egress_refused_messages_total}), but the log keeps its
- * other lines. Thread-safe: refusals are recorded from the serializer's and the actors' threads.
+ * Which of a repeated event's occurrences get a log line: the first of each key, then at most one per
+ * {@code every}, which says how many of that key went unlogged since the last line. For events that can come in
+ * floods (refused messages from a rogue member, thousands a second; snapshots unconfirmed during a journal
+ * outage, one per configuration): each is still counted by its metric, but the log keeps its other lines.
+ * Thread-safe.
  */
-final class RefusalLog {
+public final class LogThrottle {
   private final long everyNanos;
   private final Map<String, long[]> byKey = new HashMap<>(); // key -> {last logged at (nanos), unlogged since}
 
-  RefusalLog(Duration every) {
+  public LogThrottle(Duration every) {
     this.everyNanos = every.toNanos();
   }
 
   /**
-   * Whether a refusal of {@code key} (role and kind) at {@code nowNanos} gets a line: if so, how many of that key
-   * went unlogged before it; empty when it is one of them.
+   * Whether an occurrence of {@code key} at {@code nowNanos} gets a line: if so, how many of that key went
+   * unlogged before it; empty when it is one of them.
    */
-  synchronized OptionalLong admit(String key, long nowNanos) {
+  public synchronized OptionalLong admit(String key, long nowNanos) {
     long[] state = byKey.get(key);
     if (state == null) {
       byKey.put(key, new long[] {nowNanos, 0});

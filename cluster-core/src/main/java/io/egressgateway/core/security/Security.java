@@ -27,7 +27,7 @@ public final class Security implements Extension {
   private volatile OwnProof ownProof = new OwnProof(-1, null);
   private final Duration maxMessageAge;
   private final Metrics.Counter refusals;
-  private final RefusalLog refusalLog = new RefusalLog(Duration.ofSeconds(10));
+  private final io.egressgateway.core.metrics.LogThrottle refusalLog = new io.egressgateway.core.metrics.LogThrottle(Duration.ofSeconds(10));
   private final Metrics.Counter unchecked;
 
   private Security(ActorSystem<?> system) {
@@ -110,7 +110,7 @@ public final class Security implements Extension {
   }
 
   /**
-   * Counts a refusal, and logs it unless the same role and kind were logged less than 10 s ago ({@link RefusalLog}); a
+   * Counts a refusal, and logs it unless the same role and kind were logged less than 10 s ago ({@link io.egressgateway.core.metrics.LogThrottle}); a
    * message that could not be checked yet is apart: {@link Refused.NotYet}.
    */
   public void refused(Refused r, String from) {

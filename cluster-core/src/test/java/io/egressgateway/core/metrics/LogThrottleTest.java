@@ -1,4 +1,4 @@
-package io.egressgateway.core.security;
+package io.egressgateway.core.metrics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -6,12 +6,12 @@ import java.time.Duration;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 
-class RefusalLogTest {
+class LogThrottleTest {
   static final long S = 1_000_000_000L;
 
   @Test
   void theFirstOfEachRoleAndKindIsLoggedThenOnePerPeriodWithWhatWentUnlogged() {
-    RefusalLog log = new RefusalLog(Duration.ofSeconds(10));
+    LogThrottle log = new LogThrottle(Duration.ofSeconds(10));
     assertEquals(OptionalLong.of(0), log.admit("worker peer-command", 0));
     for (int i = 1; i <= 500; i++) {
       assertEquals(OptionalLong.empty(), log.admit("worker peer-command", i * S / 100), "a flood within the period");

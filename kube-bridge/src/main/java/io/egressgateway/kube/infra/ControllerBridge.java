@@ -101,6 +101,9 @@ public final class ControllerBridge implements AutoCloseable {
   private final KubernetesSerialization serialization;
   private final Function<ObservedSgc, CompletionStage<?>> sink;
   private final Runnable undelivered;
+  /** Unconfirmed snapshots get at most one log line per period; each is counted by {@link #undelivered}. */
+  private final io.egressgateway.core.metrics.LogThrottle unconfirmedLog =
+      new io.egressgateway.core.metrics.LogThrottle(java.time.Duration.ofSeconds(30));
   private final String keyNamespace;
   private volatile List<GatewayNodeInfo> lastGateways = List.of();
   private Decisions lastDecisions = Decisions.NONE; // flush thread only
@@ -402,8 +405,10 @@ public final class ControllerBridge implements AutoCloseable {
     confirmed.whenComplete((done, e) -> {
       if (e != null) {
         undelivered.run();
-        log.warn("snapshot of {} not confirmed by its entity ({}); sending it again in {} ms", o.key(),
-            Failures.root(e).toString(), REDELIVERY.toMillis());
+        // a journal outage leaves every configuration's snapshot unconfirmed, again and again: one line per period
+        unconfirmedLog.admit("unconfirmed", System.nanoTime()).ifPresent(unlogged -> log.warn(
+            "snapshot of {} not confirmed by its entity ({}); sending it again in {} ms{}", o.key(), Failures.root(e).toString(),
+            REDELIVERY.toMillis(), unlogged == 0 ? "" : " (" + unlogged + " more not confirmed since the last such line)"));
         timer.schedule(() -> dirty.add(o.key()), REDELIVERY.toMillis(), TimeUnit.MILLISECONDS);
       }
     });
