@@ -221,7 +221,8 @@ public final class AzureVnet {
    * returns once it listens (a request made right after would otherwise be refused on a busy machine).
    */
   public void startEcho(String ns, String ip, int port) {
-    lab.spawn("echo-" + ip, ns, List.of("socat",
+    // the measuring side runs ahead of the members in the CPU's queue (see Traffic)
+    lab.spawn("echo-" + ip, ns, List.of("nice", "-n", "-10", "socat",
         "TCP-LISTEN:" + port + ",bind=" + ip + ",fork,reuseaddr", "EXEC:" + echoHandler));
     VnetServices.awaitListening(ns, ip, port);
   }

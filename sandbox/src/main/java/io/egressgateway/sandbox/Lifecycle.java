@@ -260,6 +260,11 @@ final class Lifecycle {
       long plainGap = control == null ? -1 : control.longestGapMs(t0, t1);
       r.put("plainFailedRequests", plainFailed).put("plainRequests", control == null ? 0 : control.started(t0, t1))
           .put("plainLongestGapMs", plainGap);
+      // the plain pod's failed spans too, to set against the pods' (the same moments: the machine's, not the tunnels')
+      ArrayNode plainSpans = r.putArray("plainFailedSpansMs");
+      if (control != null) {
+        control.failureSpans(t0, t1).forEach(sp -> plainSpans.addArray().add(sp[0]).add(sp[1]));
+      }
       // the target: no pod's gap above the failover target (every pod's gateway rolls in an upgrade)
       boolean targetMet = maxGap < Failover.TARGET_MS;
       boolean ok = allRolled && recovered && !leaked && !tunnelled.isEmpty();
