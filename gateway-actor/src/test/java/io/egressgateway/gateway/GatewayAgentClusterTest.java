@@ -56,6 +56,14 @@ class GatewayAgentClusterTest {
         ConfigSource.replicated(m.system()), dp, hook -> { });
   }
 
+  /** The agent on {@code m}, once it has programmed the config the replicated view gives it. */
+  GatewayAgent serving(EgressMember m, FakeGatewayDatapath dp) throws Exception {
+    GatewayAgent agent = startAgent(m, dp);
+    ConfigViews.get(m.system()).publish(view()).toCompletableFuture().get();
+    TestMembers.await(Duration.ofSeconds(15), () -> dp.has(UID), "config programmed from the replicated view");
+    return agent;
+  }
+
   StatusReply<Done> addPeer(EgressMember m, GatewayAgent agent, String key, String ip) throws Exception {
     return AskPattern.<ShardingEnvelope<GatewayNodeProtocol.Command>, StatusReply<Done>>ask(agent.region(),
         r -> new ShardingEnvelope<>(NODE, new GatewayNodeProtocol.AddPeer(UID, key, ip, r)), Duration.ofSeconds(15),
@@ -67,9 +75,7 @@ class GatewayAgentClusterTest {
     try (TestMembers members = new TestMembers()) {
       FakeGatewayDatapath dp = new FakeGatewayDatapath();
       EgressMember m = members.startUp(NODE, List.of(Roles.GATEWAY), null);
-      GatewayAgent agent = startAgent(m, dp);
-      ConfigViews.get(m.system()).publish(view()).toCompletableFuture().get();
-      TestMembers.await(Duration.ofSeconds(15), () -> dp.has(UID), "config programmed from the replicated view");
+      GatewayAgent agent = serving(m, dp);
 
       Map<String, String> peers = new HashMap<>();
       for (int i = 0; i < 5; i++) {
@@ -260,9 +266,7 @@ class GatewayAgentClusterTest {
     try (TestMembers members = new TestMembers()) {
       FakeGatewayDatapath dp = new FakeGatewayDatapath();
       EgressMember m = members.startUp(NODE, List.of(Roles.GATEWAY), null);
-      GatewayAgent agent = startAgent(m, dp);
-      ConfigViews.get(m.system()).publish(view()).toCompletableFuture().get();
-      TestMembers.await(Duration.ofSeconds(15), () -> dp.has(UID), "config programmed from the replicated view");
+      GatewayAgent agent = serving(m, dp);
 
       EgressMember worker = members.startUp("worker-1", List.of(Roles.WORKER), m);
       GatewayNodeProtocol.initProxy(worker.system());
