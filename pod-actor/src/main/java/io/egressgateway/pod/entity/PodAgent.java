@@ -99,7 +99,7 @@ public final class PodAgent {
       io.egressgateway.pod.infra.FailoverWatchdog watchdog = new io.egressgateway.pod.infra.FailoverWatchdog(
           datapath.backend(), new io.egressgateway.pod.infra.FailoverWatchdog.Timing(failover.getDuration("stall"),
               failover.getDuration("retry"), failover.getDuration("first-handshake-retry"), failover.getDuration("unanswered-data")),
-          System::nanoTime).returningToIlbAfter(failover.getDuration("return-to-ilb"))
+          System::nanoTime).returningToIlbAfter(failover.getDuration("return-to-ilb")).awaitingRunning()
           .start(failover.getDuration("check-interval"));
       datapath.watchedBy(watchdog);
       ConfigViews.get(system).subscribe(watchdog::offerViews);
@@ -127,10 +127,14 @@ public final class PodAgent {
       // the tunnels still running from before this start are watched now, not only once taken back
       CompletableFuture.runAsync(() -> {
         long t0 = System.nanoTime();
-        int n = datapath.watchRunning(java.nio.file.Path.of(NETNS_DIR));
-        if (n > 0) {
-          log.info("{} pod tunnel(s) found running on this node and watched for failover right away ({} ms)", n,
-              (System.nanoTime() - t0) / 1_000_000);
+        try {
+          int n = datapath.watchRunning(java.nio.file.Path.of(NETNS_DIR));
+          if (n > 0) {
+            log.info("{} pod tunnel(s) found running on this node and watched for failover right away ({} ms)", n,
+                (System.nanoTime() - t0) / 1_000_000);
+          }
+        } finally {
+          watchdog.runningWatched();
         }
       }, system.dispatchers().lookup(DispatcherSelector.blocking()));
     }

@@ -89,6 +89,11 @@ public final class FailoverWatchdog implements AutoCloseable {
   private java.util.SortedSet<Integer> guardedPorts;
   private java.util.SortedSet<Integer> portsSeen = new java.util.TreeSet<>();
   private final AtomicLong guardFailures = new AtomicLong();
+  /**
+   * False while the tunnels already running on the node are being found ({@link #awaitingRunning}): the guard is
+   * not told an empty set then, so the table an earlier agent left keeps guarding those tunnels meanwhile.
+   */
+  private volatile boolean runningWatched = true;
   /** Gateway node to its own endpoints ({@code ip:port}, one per configuration it serves), from the view. */
   private volatile Map<String, java.util.Set<String>> ownEndpointsByNode = Map.of();
   /** Own endpoints of gateways that said they are stopping ({@link #handOver}), to when (monotonic ns) that lapses. */
@@ -309,6 +314,21 @@ public final class FailoverWatchdog implements AutoCloseable {
     return this;
   }
 
+  /**
+   * The agent is about to look for the tunnels already running on the node ({@link #runningWatched} when done):
+   * until then an empty set of ports is not passed to the guard, which would remove the guard an earlier agent
+   * left for them (before, the table was gone for the seconds the look took at a worker's start).
+   */
+  public FailoverWatchdog awaitingRunning() {
+    runningWatched = false;
+    return this;
+  }
+
+  /** The tunnels already running on the node are watched: the guard follows the watched set from now on. */
+  public void runningWatched() {
+    runningWatched = true;
+  }
+
   /** How many times telling the port guard failed (each is tried again on the next pass). */
   public long guardFailures() {
     return guardFailures.get();
@@ -316,7 +336,7 @@ public final class FailoverWatchdog implements AutoCloseable {
 
   private void guardPorts(java.util.SortedSet<Integer> ports) {
     java.util.function.Consumer<java.util.SortedSet<Integer>> guard = portGuard;
-    if (guard == null || ports.equals(guardedPorts)) {
+    if (guard == null || ports.equals(guardedPorts) || (ports.isEmpty() && !runningWatched)) {
       return;
     }
     try {

@@ -69,6 +69,27 @@ class FailoverWatchdogTest {
   }
 
   @Test
+  void whileTheRunningTunnelsAreBeingFoundTheGuardIsNotToldThereAreNone() {
+    OneDevice wg = new OneDevice();
+    wg.port = 51000;
+    wg.setPeer(null, new WgPeer(GW, List.of("0.0.0.0/0"), "10.0.0.100:6000", 0));
+    List<List<Integer>> told = new java.util.ArrayList<>();
+    FailoverWatchdog w = new FailoverWatchdog(wg, new FailoverWatchdog.Timing(SEC, SEC, SEC, SEC), () -> 1)
+        .guardedBy(ports -> told.add(List.copyOf(ports))).awaitingRunning();
+    w.checkAll();
+    assertEquals(List.of(), told, "no tunnel watched yet: the guard an earlier agent left stays");
+    w.watch("wgpod1", new FailoverWatchdog.Tunnel(WgDevice.created("wgpod1", ""), GW, "10.0.0.100:6000"));
+    w.checkAll();
+    assertEquals(List.of(List.of(51000)), told, "a running tunnel found: its port");
+    w.forget("wgpod1");
+    w.checkAll();
+    assertEquals(List.of(List.of(51000)), told, "still looking: not told there are none");
+    w.runningWatched();
+    w.checkAll();
+    assertEquals(List.of(List.of(51000), List.of()), told, "the look is done: none is none");
+  }
+
+  @Test
   void theGuardIsToldTheDevicesPortsWhenTheyChangeAndAgainAfterItFailed() {
     OneDevice wg = new OneDevice();
     wg.port = 51000;
