@@ -202,11 +202,7 @@ public final class FailoverWatchdog implements AutoCloseable {
           left++;
           continue;
         }
-        GatewayRoute next = route.onKick(t.gatewayEndpoint(), GatewayRoute.order(name, others));
-        wg.removePeer(t.device(), t.gatewayPublicKey());
-        wg.setPeer(t.device(), gatewayPeer(t, next.endpoint(), 1));
-        routes.put(name, next);
-        watches.put(name, TunnelWatch.forced(now));
+        rehandshake(name, t, route.onKick(t.gatewayEndpoint(), GatewayRoute.order(name, others)), TunnelWatch.forced(now));
         moved++;
       } catch (RuntimeException ex) {
         // a tunnel being torn down or a device already gone: its detach (or repair) takes care of it
@@ -420,28 +416,33 @@ public final class FailoverWatchdog implements AutoCloseable {
       watches.put(name, up.after());
     } else if (step.established() && route.returnDue(now, returnAfter)) {
       // the load balancer has had time to catch up: back to the ILB, with a fresh handshake through it
-      wg.removePeer(t.device(), t.gatewayPublicKey());
-      wg.setPeer(t.device(), gatewayPeer(t, t.gatewayEndpoint(), 1));
-      routes.put(name, route.onReturn(t.gatewayEndpoint()));
-      watches.put(name, TunnelWatch.forced(now));
+      rehandshake(name, t, route.onReturn(t.gatewayEndpoint()), TunnelWatch.forced(now));
       log.info("tunnel {}: back from gateway {} to {}", name, route.endpoint(), t.gatewayEndpoint());
     }
   }
 
-  /** Drops the session and re-adds the gateway peer with a keepalive, which starts a handshake at once. */
+  /** A forced handshake of an outage, through the next gateway the route picks ({@link #rehandshake}). */
   private void kick(String name, Tunnel t, TunnelWatch.Kick k, GatewayRoute route) {
     GatewayRoute next = route.onKick(t.gatewayEndpoint(),
         GatewayRoute.order(name, candidates(t, java.util.Set.of(), clock.getAsLong())));
-    wg.removePeer(t.device(), t.gatewayPublicKey());
-    wg.setPeer(t.device(), gatewayPeer(t, next.endpoint(), 1));
-    routes.put(name, next);
+    rehandshake(name, t, next, k.after());
     kicks.incrementAndGet();
-    watches.put(name, k.after());
     if (k.firstOfOutage()) {
       log.info("tunnel {}: {} from {}; forced a fresh handshake through {}", name, k.why(), route.endpoint(), next.endpoint());
     } else {
       log.debug("tunnel {}: {}; handshake attempt {} through {}", name, k.why(), k.after().retries(), next.endpoint());
     }
+  }
+
+  /**
+   * Drops the session and re-adds the gateway peer through {@code next}'s endpoint with a keepalive, which starts
+   * a handshake at once; the tunnel is watched from {@code watch} on.
+   */
+  private void rehandshake(String name, Tunnel t, GatewayRoute next, TunnelWatch watch) {
+    wg.removePeer(t.device(), t.gatewayPublicKey());
+    wg.setPeer(t.device(), gatewayPeer(t, next.endpoint(), 1));
+    routes.put(name, next);
+    watches.put(name, watch);
   }
 
   private static WgPeer gatewayPeer(Tunnel t, int keepaliveSeconds) {
