@@ -194,7 +194,7 @@ public final class AzureFollower implements AutoCloseable {
     nowHealthy.keySet().retainAll(rules.stream().map(Rule::port).toList());
     List<Rule> due = new ArrayList<>();
     for (Rule r : rules) {
-      long interval = probeEvery != null ? probeEvery.toMillis() : r.intervalMs();
+      long interval = intervalMs(r);
       longest = Math.max(longest, interval);
       Long last = probedAt.get(r.port());
       boolean known = r.backends().stream().allMatch(b -> verdict.containsKey(r.port() + "/" + b));
@@ -207,7 +207,7 @@ public final class AzureFollower implements AutoCloseable {
     // the due rules' probes all at once (Azure probes each backend on its own), then their verdicts in order
     Map<String, java.util.concurrent.CompletableFuture<ProbeResult>> results = new HashMap<>();
     for (Rule r : due) {
-      long timeout = probeTimeoutMs(probeEvery != null ? probeEvery.toMillis() : r.intervalMs());
+      long timeout = probeTimeoutMs(intervalMs(r));
       r.backends().stream().distinct().forEach(b -> results.computeIfAbsent(r.port() + "/" + b,
           k -> java.util.concurrent.CompletableFuture.supplyAsync(() -> probe(b, r.probePort(), r.probePath(), timeout), probes)));
     }
@@ -244,6 +244,11 @@ public final class AzureFollower implements AutoCloseable {
     boolean up() {
       return code.equals("200");
     }
+  }
+
+  /** How often rule {@code r}'s backends are probed: as its probe says, or {@code probeEvery} when given. */
+  private long intervalMs(Rule r) {
+    return probeEvery != null ? probeEvery.toMillis() : r.intervalMs();
   }
 
   /**
