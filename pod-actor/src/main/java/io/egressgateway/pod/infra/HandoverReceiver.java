@@ -3,6 +3,7 @@ package io.egressgateway.pod.infra;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.Props;
+import akka.actor.typed.SupervisorStrategy;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.receptionist.Receptionist;
 import io.egressgateway.core.gateway.Handover;
@@ -22,8 +23,9 @@ public final class HandoverReceiver {
     system.systemActorOf(behavior(onLeaving), "egress-pod-handover", Props.empty());
   }
 
+  /** Restarted (and registered again) if passing a message on fails, so one bad message does not end it. */
   static Behavior<Handover.Leaving> behavior(BiConsumer<String, List<String>> onLeaving) {
-    return Behaviors.setup(ctx -> {
+    return Behaviors.supervise(Behaviors.<Handover.Leaving>setup(ctx -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(Handover.SERVICE, ctx.getSelf()));
       return Behaviors.receiveMessage(m -> {
         if (!m.gatewayNode().isEmpty()) {
@@ -31,6 +33,6 @@ public final class HandoverReceiver {
         }
         return Behaviors.same();
       });
-    });
+    })).onFailure(RuntimeException.class, SupervisorStrategy.restart());
   }
 }
