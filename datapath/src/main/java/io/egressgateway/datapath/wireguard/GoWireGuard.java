@@ -54,6 +54,8 @@ public final class GoWireGuard extends WgCliBackend {
   /** PIDs whose exit we caused: never reported as lost, whenever the exit is noticed. */
   private final Set<Long> expectedExits = ConcurrentHashMap.newKeySet();
   private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
+  /** Every UAPI request goes over a connection kept per device (the watchdog reads each one ten times a second). */
+  private final UapiConnections uapi = new UapiConnections();
 
   public GoWireGuard(CommandRunner cmd, String binary) {
     this(cmd, binary, null);
@@ -88,6 +90,7 @@ public final class GoWireGuard extends WgCliBackend {
       expectedExits.add(h.pid());
       stop(h);
     });
+    uapi.forget(uapiSocket(name));
     List<String> argv = CommandRunner.inNetns(hostNetns, List.of(binary, "-f", name));
     Path output = OUTPUT_DIR.resolve(name + ".log");
     Process p = null;
@@ -137,6 +140,7 @@ public final class GoWireGuard extends WgCliBackend {
     }
     running.ifPresent(this::stop);
     processes.remove(device.name());
+    uapi.forget(uapiSocket(device.name()));
     try {
       Files.deleteIfExists(OUTPUT_DIR.resolve(device.name() + ".log"));
     } catch (IOException e) {
@@ -246,7 +250,7 @@ public final class GoWireGuard extends WgCliBackend {
    */
   private boolean uapiSet(WgDevice device, java.util.function.Supplier<String> body) {
     try {
-      WgUapi.set(UAPI.resolve(device.name() + ".sock"), body.get(), UAPI_TIMEOUT);
+      uapi.set(uapiSocket(device.name()), body.get(), UAPI_TIMEOUT);
       return true;
     } catch (IOException | RuntimeException e) {
       log.debug("UAPI set on {} did not work ({}); using wg", device.name(), e.getMessage());
@@ -258,7 +262,7 @@ public final class GoWireGuard extends WgCliBackend {
   @Override
   public WgDump dump(WgDevice device) {
     try {
-      return WgUapi.get(UAPI.resolve(device.name() + ".sock"), UAPI_TIMEOUT);
+      return uapi.get(uapiSocket(device.name()), UAPI_TIMEOUT);
     } catch (IOException | RuntimeException e) {
       log.debug("UAPI read of {} failed ({}); asking wg", device.name(), e.getMessage());
       return super.dump(device);
@@ -287,11 +291,15 @@ public final class GoWireGuard extends WgCliBackend {
 
   private boolean answers(String name) {
     try {
-      WgUapi.get(UAPI.resolve(name + ".sock"), UAPI_TIMEOUT);
+      uapi.get(uapiSocket(name), UAPI_TIMEOUT);
       return true;
     } catch (IOException | RuntimeException e) {
       return false;
     }
+  }
+
+  private static Path uapiSocket(String name) {
+    return UAPI.resolve(name + ".sock");
   }
 
   private void supervise(String name, ProcessHandle h) {
@@ -301,6 +309,7 @@ public final class GoWireGuard extends WgCliBackend {
     }
     h.onExit().thenRun(() -> {
       boolean expected = expectedExits.remove(h.pid());
+      uapi.forget(uapiSocket(name));
       if (processes.remove(name, h) && !expected) {
         log.warn("wireguard-go for device {} (pid {}) exited; reporting the device lost", name, h.pid());
         listeners.forEach(l -> l.accept(name));

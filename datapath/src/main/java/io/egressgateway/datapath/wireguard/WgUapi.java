@@ -124,6 +124,11 @@ public final class WgUapi {
 
   /** Parses a {@code get=1} answer: interface keys first, then one block per peer starting at public_key. */
   static WgDump parse(String reply) throws IOException {
+    return parse(reply, hex -> WgKeys.publicKeyOf(base64OfHex(hex)));
+  }
+
+  /** The same, deriving the device's public key from its private key (hex) with {@code publicKeyOfHex}. */
+  static WgDump parse(String reply, java.util.function.UnaryOperator<String> publicKeyOfHex) throws IOException {
     String publicKey = "";
     int listenPort = 0;
     Map<String, WgDump.Peer> peers = new LinkedHashMap<>();
@@ -144,13 +149,13 @@ public final class WgUapi {
             throw new IOException("UAPI get failed with errno " + v);
           }
         }
-        case "private_key" -> publicKey = WgKeys.publicKeyOf(b64(v));
+        case "private_key" -> publicKey = publicKeyOfHex.apply(v);
         case "listen_port" -> listenPort = Integer.parseInt(v);
         case "public_key" -> {
           if (peer != null) {
             peers.put(peer.key, peer.build());
           }
-          peer = new PeerBuilder(b64(v));
+          peer = new PeerBuilder(base64OfHex(v));
         }
         case "endpoint" -> requirePeer(peer, k).endpoint = v;
         case "allowed_ip" -> requirePeer(peer, k).allowed.add(v);
@@ -174,7 +179,7 @@ public final class WgUapi {
     return p;
   }
 
-  private static String b64(String hex) {
+  static String base64OfHex(String hex) {
     return Base64.getEncoder().encodeToString(HEX.parseHex(hex));
   }
 

@@ -98,6 +98,29 @@ class WireGuardBackendTest {
   }
 
   @Test
+  void aDeviceWhoseWireguardGoWasReplacedIsReadOverANewConnection() throws Exception {
+    GoWireGuard wg = new GoWireGuard(cmd);
+    WgDevice d = wg.create(host, dev);
+    WgKeys.KeyPair first = WgKeys.generate();
+    wg.configure(d, new WgConfig(first.privateKey(), 51997, List.of()));
+    assertEquals(first.publicKey(), wg.dump(d).publicKey());
+    assertEquals(first.publicKey(), wg.dump(d).publicKey(), "read again over the kept connection");
+
+    cmd.run(List.of("kill", "-9", Long.toString(wg.pidOf(dev).orElseThrow())));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (wg.alive(d) && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    WgDevice again = wg.create(host, dev);
+    WgKeys.KeyPair second = WgKeys.generate();
+    wg.configure(again, new WgConfig(second.privateKey(), 51997, List.of()));
+    WgDump dump = wg.dump(again);
+    assertEquals(second.publicKey(), dump.publicKey(), "the new process's device, not a stale answer");
+    assertEquals(WgDump.parse(cmd.run(List.of("wg", "show", dev, "dump")).stdout()), dump);
+    wg.delete(again);
+  }
+
+  @Test
   void uapiReadOfAGoDeviceEqualsWhatWgShowReports() throws Exception {
     GoWireGuard wg = new GoWireGuard(cmd);
     WgDevice d = wg.create(host, dev);
