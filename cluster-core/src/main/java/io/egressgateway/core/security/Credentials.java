@@ -74,6 +74,11 @@ public final class Credentials {
     return certificateDer;
   }
 
+  /** When the certificate ends (epoch ms): what it signs for this member ends then too. */
+  long notAfter() {
+    return certificate.getNotAfter().getTime();
+  }
+
   byte[] sign(byte[] data) {
     try {
       Signature s = Signature.getInstance(algorithm(key.getAlgorithm()));

@@ -36,7 +36,7 @@ public final class Security implements Extension {
     String key = c.getString("key-file");
     Credentials own = key.isBlank() ? null
         : Credentials.load(Path.of(key), Path.of(c.getString("cert-file")), Path.of(c.getString("ca-file")));
-    this.seals = new Seals(own, enforce, Clock.systemUTC());
+    this.seals = new Seals(own, enforce, Clock.systemUTC(), new DelegatedSealsGate(system));
     this.maxMessageAge = c.getDuration("max-message-age");
     Config np = c.getConfig("node-proof");
     // a list, or (from an environment variable) one comma-separated string

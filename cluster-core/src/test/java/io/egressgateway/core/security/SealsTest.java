@@ -64,6 +64,54 @@ class SealsTest {
   }
 
   @Test
+  void delegatedSealsOpenLikeCertificateSignedOnesAndAreWrittenOnlyWhenAllowed() throws Refused {
+    java.util.concurrent.atomic.AtomicBoolean allowed = new java.util.concurrent.atomic.AtomicBoolean(true);
+    Seals writer = new Seals(TestCertificates.credentials("controller"), true, Clock.systemUTC(), allowed::get);
+    byte[] sealed = writer.seal("a", PAYLOAD);
+    assertEquals(2, sealed[0], "a delegated seal");
+    Seals.Opened opened = reader.open("a", "Test", sealed, AGE);
+    assertArrayEquals(PAYLOAD, opened.payload());
+    assertTrue(opened.signer().hasRole("controller"));
+    assertEquals("bad signature", assertThrows(Refused.class, () -> reader.open("b", "Test", sealed, AGE)).getMessage());
+    byte[] again = writer.seal("a", PAYLOAD);
+    assertArrayEquals(PAYLOAD, reader.open("a", "Test", again, AGE).payload(), "the delegation, cached, still checks the signature");
+    again[again.length - 1] ^= 1;
+    assertEquals("bad signature", assertThrows(Refused.class, () -> reader.open("a", "Test", again, AGE)).getMessage());
+
+    allowed.set(false);
+    byte[] plain = writer.seal("a", PAYLOAD);
+    assertEquals(1, plain[0], "certificate-signed while some reader does not read delegated seals");
+    assertArrayEquals(PAYLOAD, reader.open("a", "Test", plain, AGE).payload());
+  }
+
+  @Test
+  void aMessageKeyTheCertificateDidNotVouchForIsRefused() throws Exception {
+    byte[] sealed = new Seals(TestCertificates.credentials("controller"), true, Clock.systemUTC(), () -> true).seal("a", PAYLOAD);
+    java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(sealed, 1, sealed.length - 1);
+    int certLen = in.getInt();
+    in.position(in.position() + certLen);
+    int keyLen = in.getInt();
+    int keyAt = in.position();
+    // another Ed25519 key in its place: the delegation names the member's own key, not this one
+    byte[] otherKey = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair().getPublic().getEncoded();
+    assertEquals(keyLen, otherKey.length);
+    byte[] swapped = sealed.clone();
+    System.arraycopy(otherKey, 0, swapped, keyAt, keyLen);
+    assertEquals("bad message key delegation", assertThrows(Refused.class, () -> reader.open("a", "Test", swapped, AGE)).getMessage());
+
+    // a delegation made by a certificate of another CA
+    byte[] foreign = new Seals(TestCertificates.credentials("forged-controller", "other-ca"), true, Clock.systemUTC(), () -> true)
+        .seal("a", PAYLOAD);
+    assertTrue(assertThrows(Refused.class, () -> reader.open("a", "Test", foreign, AGE)).getMessage()
+        .contains("not issued by the cluster CA"));
+
+    // after the certificate's end, what its message key signed is refused as well
+    Clock later = Clock.fixed(Instant.now().plus(Duration.ofDays(400 * 100)), ZoneOffset.UTC);
+    Seals lateReader = new Seals(TestCertificates.credentials("gateway"), true, later);
+    assertEquals("message key expired", assertThrows(Refused.class, () -> lateReader.open("a", "Test", sealed, null)).getMessage());
+  }
+
+  @Test
   void workersAskOnlyForTheirOwnNodesPods() throws Refused {
     PodCidrs cidrs = new PodCidrs();
     cidrs.put("w1", List.of("10.244.1.0/24", "fd00:1::/64"));
