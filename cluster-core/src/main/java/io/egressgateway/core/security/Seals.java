@@ -113,7 +113,23 @@ public final class Seals {
     return enforce;
   }
 
+  /**
+   * Seals {@code payload} for {@code context}: delegated while allowed, else with the certificate's key. For
+   * messages, which live no longer than {@code max-message-age}.
+   */
   public byte[] seal(String context, byte[] payload) {
+    return seal(context, payload, true);
+  }
+
+  /**
+   * Seals {@code payload} with the certificate's key, never delegated: for values kept long (view entries), which
+   * a member of an earlier release may have to read even after this one's have gone (a rollback).
+   */
+  public byte[] sealWithCertificate(String context, byte[] payload) {
+    return seal(context, payload, false);
+  }
+
+  private byte[] seal(String context, byte[] payload, boolean mayDelegate) {
     if (own == null) {
       byte[] out = new byte[payload.length + 1];
       out[0] = UNSIGNED;
@@ -122,7 +138,7 @@ public final class Seals {
     }
     long now = clock.millis();
     byte[] cert = own.certificateDer();
-    if (now <= messageKey.notAfter() && delegated.getAsBoolean()) {
+    if (mayDelegate && now <= messageKey.notAfter() && delegated.getAsBoolean()) {
       byte[] sig = signWithMessageKey(signedData(context, now, payload));
       byte[] key = messageKey.encoded();
       byte[] delegation = messageKey.delegation();

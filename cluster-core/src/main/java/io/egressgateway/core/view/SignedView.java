@@ -172,7 +172,7 @@ public final class SignedView<V> {
 
   private Behavior<Command> onPut(ReplicatorMessageAdapter<Command, LWWMap<String, SealedValue>> replicator,
       SelfUniqueAddress self, Put m) {
-    SealedValue sealed = new SealedValue(security.seals().seal(context(m.name()), m.payload()));
+    SealedValue sealed = new SealedValue(security.seals().sealWithCertificate(context(m.name()), m.payload()));
     // the replicator applies an update to its own replica when it receives it, so a local read sent after the
     // update answers once the local replica holds it, without waiting for the other members' acknowledgements
     replicator.askUpdate(

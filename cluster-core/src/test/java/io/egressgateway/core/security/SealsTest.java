@@ -78,6 +78,10 @@ class SealsTest {
     again[again.length - 1] ^= 1;
     assertEquals("bad signature", assertThrows(Refused.class, () -> reader.open("a", "Test", again, AGE)).getMessage());
 
+    byte[] kept = writer.sealWithCertificate("a", PAYLOAD);
+    assertEquals(1, kept[0], "values kept long are always certificate-signed");
+    assertArrayEquals(PAYLOAD, reader.open("a", "Test", kept, AGE).payload());
+
     allowed.set(false);
     byte[] plain = writer.seal("a", PAYLOAD);
     assertEquals(1, plain[0], "certificate-signed while some reader does not read delegated seals");
