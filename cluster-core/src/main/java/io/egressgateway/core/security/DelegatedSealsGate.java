@@ -48,6 +48,22 @@ final class DelegatedSealsGate implements BooleanSupplier {
     return answer;
   }
 
+  /**
+   * Whether this JVM compiles with C1 only ({@code -XX:TieredStopAtLevel} below 4): there RSA signatures lack
+   * C2's big-integer intrinsics and cost several times an Ed25519 one ({@code egress.security.delegated-seals =
+   * auto}). Under C2 an RSA signature costs about what an Ed25519 one does and verifies ten times faster, so
+   * certificate-signed seals are cheaper for the cluster.
+   */
+  static boolean c1Only() {
+    try {
+      var hotspot = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+      boolean tiered = Boolean.parseBoolean(hotspot.getVMOption("TieredCompilation").getValue());
+      return tiered && Integer.parseInt(hotspot.getVMOption("TieredStopAtLevel").getValue()) < 4;
+    } catch (RuntimeException e) {
+      return false; // not HotSpot: nothing known about its compilers
+    }
+  }
+
   /** True when the membership has at least one member and every member's app version is set. */
   static boolean everyMemberReadsThem(ActorSystem<?> system) {
     try {

@@ -36,7 +36,15 @@ public final class Security implements Extension {
     String key = c.getString("key-file");
     Credentials own = key.isBlank() ? null
         : Credentials.load(Path.of(key), Path.of(c.getString("cert-file")), Path.of(c.getString("ca-file")));
-    this.seals = new Seals(own, enforce, Clock.systemUTC(), new DelegatedSealsGate(system));
+    boolean delegate = switch (c.getString("delegated-seals").trim().toLowerCase(java.util.Locale.ROOT)) {
+      case "on", "true" -> true;
+      case "off", "false" -> false;
+      case "auto" -> DelegatedSealsGate.c1Only();
+      default -> throw new IllegalArgumentException("egress.security.delegated-seals must be auto, on or off, not '"
+          + c.getString("delegated-seals") + "'");
+    };
+    DelegatedSealsGate gate = new DelegatedSealsGate(system);
+    this.seals = new Seals(own, enforce, Clock.systemUTC(), delegate ? gate : () -> false);
     this.maxMessageAge = c.getDuration("max-message-age");
     Config np = c.getConfig("node-proof");
     // a list, or (from an environment variable) one comma-separated string
@@ -52,7 +60,8 @@ public final class Security implements Extension {
     this.unchecked = Metrics.get(system).counter("egress_unchecked_messages_total",
         "Messages dropped because this member cannot check them yet (its Node cache has not listed the nodes)", "kind");
     if (own != null) {
-      log.info("member signs as {} (enforce = {})", own.principal(), enforce);
+      log.info("member signs as {} (enforce = {}, delegated seals {})", own.principal(), enforce,
+          delegate ? "while every member reads them" : "off");
     } else if (!enforce) {
       log.warn("egress.security.enforce is off and the member has no key: messages are neither signed nor checked");
     }

@@ -56,6 +56,24 @@ class DelegatedSealsGateTest {
     assertEquals(2, looks.get());
   }
 
+  /** Prints {@link DelegatedSealsGate#c1Only} of its own JVM (for the test below). */
+  public static final class PrintC1Only {
+    public static void main(String[] args) {
+      System.out.print(DelegatedSealsGate.c1Only());
+    }
+  }
+
+  @Test
+  void automaticallyOnlyAMemberWhoseJvmCompilesWithC1OnlyDelegates() throws Exception {
+    for (var c : java.util.Map.of("-XX:TieredStopAtLevel=1", "true", "-XX:TieredStopAtLevel=4", "false").entrySet()) {
+      Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), c.getKey(),
+          "-cp", System.getProperty("java.class.path"), PrintC1Only.class.getName()).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+      assertEquals(0, p.waitFor());
+      assertEquals(c.getValue(), out, c.getKey());
+    }
+  }
+
   @Test
   void theAppVersionIsTheChartsAppVersion() throws Exception {
     String chart = Files.readString(Path.of("..", "charts", "kube-egress-gateway", "Chart.yaml"));

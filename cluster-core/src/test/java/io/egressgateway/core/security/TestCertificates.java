@@ -37,7 +37,9 @@ public final class TestCertificates {
     return ConfigFactory.parseString(
             "akka.remote.artery.transport = tls-tcp\n"
                 + "akka.remote.artery.ssl.ssl-engine-provider = akka.remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider\n"
-                + "egress.security.enforce = on\n")
+                + "egress.security.enforce = on\n"
+                // the workers' way (C1 only) whatever this JVM's compilers: the cluster tests check delegated seals
+                + "egress.security.delegated-seals = on\n")
         .withValue("akka.remote.artery.ssl.rotating-keys-engine.key-file", ConfigValueFactory.fromAnyRef(key))
         .withValue("akka.remote.artery.ssl.rotating-keys-engine.cert-file", ConfigValueFactory.fromAnyRef(cert))
         .withValue("akka.remote.artery.ssl.rotating-keys-engine.ca-cert-file", ConfigValueFactory.fromAnyRef(ca))

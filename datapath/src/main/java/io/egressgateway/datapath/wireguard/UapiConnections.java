@@ -22,8 +22,8 @@ import java.util.function.LongSupplier;
  * connection, and the failover watchdog reads every pod tunnel ten times a second: a kept connection saves
  * the connect, wireguard-go's accept and a goroutine per request, and the device's public key is derived
  * from its private key once per connection instead of once per read (an X25519 multiplication). Measured
- * (docs/benchmarks.md, "The watchdog's reads"): about 0.4 ms of CPU per read on a new connection each, 0.05
- * on a kept one, the member and wireguard-go together.
+ * (docs/benchmarks.md, "Second pass: the watchdog's reads and the signatures"): about 0.4 ms of CPU per read
+ * on a new connection each, 0.07 on a kept one, the member and wireguard-go together.
  *
  * <p>A request on a kept connection that finds it closed (the device's wireguard-go ended or was replaced)
  * is sent once more on a new connection; every request here is a read or an idempotent set, so sending one

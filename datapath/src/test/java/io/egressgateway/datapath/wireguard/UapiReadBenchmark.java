@@ -12,7 +12,7 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * What one read of a pod tunnel costs the failover watchdog (docs/benchmarks.md, "The watchdog's reads"): CPU
+ * What one read of a pod tunnel costs the failover watchdog (docs/benchmarks.md, "Second pass: the watchdog's reads and the signatures"): CPU
  * of this JVM and of the device's wireguard-go per UAPI read, on a new connection per read ({@link WgUapi#get},
  * as the watchdog read before) and through {@link GoWireGuard#dump} (a kept connection). Not a test: run as
  * root, with wireguard-go and wg installed; it makes its own namespace and device and removes them.
