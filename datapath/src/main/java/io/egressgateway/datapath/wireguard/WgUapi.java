@@ -4,15 +4,6 @@ import io.egressgateway.datapath.model.Endpoint;
 import io.egressgateway.datapath.model.WgDump;
 import io.egressgateway.datapath.model.WgKey;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
@@ -21,29 +12,15 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Talks to a wireguard-go device straight through its UAPI socket ({@code get=1}, {@code set=1}), without
- * exec'ing {@code wg}. The pod failover watchdog reads every tunnel several times a second, and a CNI ADD
- * or a gateway's peer change should not pay for a process start each; a socket round trip costs a small
- * fraction of one.
+ * wireguard-go's UAPI ({@code get=1}, {@code set=1}) without exec'ing {@code wg}: the bodies of set requests
+ * and the parse of a get's answer. {@link UapiConnections} carries them over the device's socket. The pod
+ * failover watchdog reads every tunnel several times a second, and a CNI ADD or a gateway's peer change should
+ * not pay for a process start each; a socket round trip costs a small fraction of one.
  */
 public final class WgUapi {
   private static final HexFormat HEX = HexFormat.of();
-  private static final int MAX_REPLY = 64 << 20;
 
   private WgUapi() {}
-
-  /** The device behind UAPI socket {@code socket}, as {@code wg show <dev> dump} would report it. */
-  public static WgDump get(Path socket, Duration timeout) throws IOException {
-    return parse(exchange(socket, "get=1\n\n", timeout));
-  }
-
-  /** Applies {@code body} (UAPI set lines, without the leading {@code set=1}); fails unless errno=0. */
-  public static void set(Path socket, String body, Duration timeout) throws IOException {
-    String reply = exchange(socket, "set=1\n" + body + "\n", timeout).trim();
-    if (!reply.equals("errno=0")) {
-      throw new IOException("UAPI set on " + socket + " answered " + reply);
-    }
-  }
 
   /** A whole configuration: key, port, and exactly these peers ({@code wg setconf}). */
   public static String configBody(io.egressgateway.datapath.model.WgConfig c) {
@@ -82,52 +59,10 @@ public final class WgUapi {
     return HEX.formatHex(WgKey.parse(base64).bytes());
   }
 
-  static String exchange(Path socket, String request, Duration timeout) throws IOException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX); Selector sel = Selector.open()) {
-      ch.connect(UnixDomainSocketAddress.of(socket));
-      ch.configureBlocking(false);
-      ByteBuffer out = ByteBuffer.wrap(request.getBytes(StandardCharsets.US_ASCII));
-      while (out.hasRemaining()) {
-        ch.write(out);
-      }
-      ch.register(sel, SelectionKey.OP_READ);
-      ByteBuffer buf = ByteBuffer.allocate(16 << 10);
-      StringBuilder reply = new StringBuilder();
-      while (true) {
-        long left = (deadline - System.nanoTime()) / 1_000_000;
-        if (left <= 0) {
-          throw new IOException("no complete UAPI answer from " + socket + " within " + timeout.toMillis() + " ms");
-        }
-        sel.select(left);
-        sel.selectedKeys().clear();
-        int n = ch.read(buf);
-        if (n > 0) {
-          buf.flip();
-          reply.append(StandardCharsets.US_ASCII.decode(buf));
-          buf.clear();
-          if (reply.length() > MAX_REPLY) {
-            throw new IOException("UAPI answer from " + socket + " is too large");
-          }
-        }
-        // the answer ends with "errno=N" and an empty line
-        int errno = reply.lastIndexOf("errno=");
-        if (errno >= 0 && reply.indexOf("\n\n", errno) >= 0) {
-          return reply.toString();
-        }
-        if (n < 0) {
-          throw new IOException("UAPI socket " + socket + " closed before the answer was complete");
-        }
-      }
-    }
-  }
-
-  /** Parses a {@code get=1} answer: interface keys first, then one block per peer starting at public_key. */
-  static WgDump parse(String reply) throws IOException {
-    return parse(reply, hex -> WgKeys.publicKeyOf(base64OfHex(hex)));
-  }
-
-  /** The same, deriving the device's public key from its private key (hex) with {@code publicKeyOfHex}. */
+  /**
+   * Parses a {@code get=1} answer: interface keys first, then one block per peer starting at public_key. The
+   * device's public key comes from its private key (hex) through {@code publicKeyOfHex}.
+   */
   static WgDump parse(String reply, java.util.function.UnaryOperator<String> publicKeyOfHex) throws IOException {
     String publicKey = "";
     int listenPort = 0;

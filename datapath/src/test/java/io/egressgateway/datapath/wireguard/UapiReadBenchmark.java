@@ -13,8 +13,8 @@ import java.util.List;
 
 /**
  * What one read of a pod tunnel costs the failover watchdog (docs/benchmarks.md, "Second pass: the watchdog's reads and the signatures"): CPU
- * of this JVM and of the device's wireguard-go per UAPI read, on a new connection per read ({@link WgUapi#get},
- * as the watchdog read before) and through {@link GoWireGuard#dump} (a kept connection). Not a test: run as
+ * of this JVM and of the device's wireguard-go per UAPI read, on a new connection per read (a {@link UapiConnections}
+ * used once, as the watchdog read before) and through {@link GoWireGuard#dump} (a kept connection). Not a test: run as
  * root, with wireguard-go and wg installed; it makes its own namespace and device and removes them.
  *
  * <p>Arguments: reads per round (default 5000), rounds (default 3). Run it with the worker's JIT settings
@@ -40,7 +40,11 @@ public final class UapiReadBenchmark {
       Path socket = Path.of("/var/run/wireguard", dev + ".sock");
       System.out.printf("%d reads per round, JVM %s%n", reads, ManagementFactory.getRuntimeMXBean().getInputArguments());
       for (int r = 0; r < rounds; r++) {
-        measure("new connection per read", reads, wgPid, () -> WgUapi.get(socket, Duration.ofSeconds(5)));
+        measure("new connection per read", reads, wgPid, () -> {
+          try (UapiConnections once = new UapiConnections()) {
+            return once.get(socket, Duration.ofSeconds(5));
+          }
+        });
         measure("kept connection (GoWireGuard.dump)", reads, wgPid, () -> wg.dump(d));
       }
       wg.delete(d);

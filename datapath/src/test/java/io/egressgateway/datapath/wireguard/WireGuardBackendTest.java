@@ -131,7 +131,10 @@ class WireGuardBackendTest {
     wg.setPeer(d, new WgPeer(p1, List.of("10.9.0.1/32", "10.9.0.2/32"), "10.224.0.100:6000", 3));
     wg.setPeer(d, new WgPeer(p2, List.of("0.0.0.0/0", "::/0"), "", 0));
     WgDump viaWg = WgDump.parse(cmd.run(List.of("wg", "show", dev, "dump")).stdout());
-    WgDump viaUapi = WgUapi.get(java.nio.file.Path.of("/var/run/wireguard", dev + ".sock"), java.time.Duration.ofSeconds(2));
+    WgDump viaUapi;
+    try (UapiConnections uapi = new UapiConnections()) {
+      viaUapi = uapi.get(java.nio.file.Path.of("/var/run/wireguard", dev + ".sock"), java.time.Duration.ofSeconds(2));
+    }
     assertEquals(viaWg, viaUapi);
     assertEquals(key.publicKey(), viaUapi.publicKey());
     assertEquals(3, viaUapi.peers().get(p1).keepaliveSeconds());
@@ -154,7 +157,7 @@ class WireGuardBackendTest {
     assertEquals(3, wg.dump(d).peers().size());
     wg.delete(d);
     assertThrows(java.io.IOException.class,
-        () -> WgUapi.get(java.nio.file.Path.of("/var/run/wireguard", dev + ".sock"), java.time.Duration.ofSeconds(2)));
+        () -> new UapiConnections().get(java.nio.file.Path.of("/var/run/wireguard", dev + ".sock"), java.time.Duration.ofSeconds(2)));
   }
 
   @Test
