@@ -60,7 +60,9 @@ public final class Security implements Extension {
     this.unchecked = Metrics.get(system).counter("egress_unchecked_messages_total",
         "Messages dropped because this member cannot check them yet (its Node cache has not listed the nodes)", "kind");
     if (own != null) {
-      log.info("member signs as {} (enforce = {}, delegated seals {})", own.principal(), enforce,
+      // the sandbox's identity check reads this line: keep its form
+      log.info("member signs as {} (enforce = {})", own.principal(), enforce);
+      log.info("delegated seals (messages signed with a message key the certificate vouched for): {}",
           delegate ? "while every member reads them" : "off");
     } else if (!enforce) {
       log.warn("egress.security.enforce is off and the member has no key: messages are neither signed nor checked");
