@@ -68,7 +68,14 @@ public final class Seals {
   /** What an opened seal says: the payload, who signed it, and when. */
   public record Opened(byte[] payload, Principal signer, long signedAt) {}
 
-  private record Verified(X509Certificate cert, Principal principal) {}
+  /** A certificate that checked out, with its SHA-256 (hex): what it signed is checked with {@link #verifier}. */
+  private record Verified(X509Certificate cert, Principal principal, String hash) {
+    Signature verifier() throws GeneralSecurityException {
+      Signature s = Signature.getInstance(Credentials.algorithm(cert.getPublicKey().getAlgorithm()));
+      s.initVerify(cert.getPublicKey());
+      return s;
+    }
+  }
 
   private record Delegated(java.security.PublicKey key, long notAfter) {}
 
@@ -197,15 +204,14 @@ public final class Seals {
       Verified signer = verifiedCertificate(cert, kind);
       Signature s;
       if (viaMessageKey) {
-        Delegated d = verifiedDelegation(cert, signer, key, keyNotAfter, delegation, kind);
+        Delegated d = verifiedDelegation(signer, key, keyNotAfter, delegation, kind);
         if (signedAt > d.notAfter() || clock.millis() > d.notAfter()) {
           throw new Refused(kind, signer.principal(), "message key expired");
         }
         s = Signature.getInstance(MESSAGE_KEY_ALGORITHM);
         s.initVerify(d.key());
       } else {
-        s = Signature.getInstance(Credentials.algorithm(signer.cert().getPublicKey().getAlgorithm()));
-        s.initVerify(signer.cert().getPublicKey());
+        s = signer.verifier();
       }
       s.update(signedData(context, signedAt, payload));
       if (!s.verify(sig)) {
@@ -238,7 +244,7 @@ public final class Seals {
     if (!issuedByTrusted(cert)) {
       throw new Refused(kind, principal, "certificate not issued by the cluster CA: " + cert.getIssuerX500Principal().getName());
     }
-    Verified v = new Verified(cert, principal);
+    Verified v = new Verified(cert, principal, hash);
     if (certificates.size() < 1024) {
       certificates.put(hash, v);
     }
@@ -246,10 +252,10 @@ public final class Seals {
   }
 
   /** The message key a delegation vouches for, once its signature by {@code signer}'s certificate checked out. */
-  private Delegated verifiedDelegation(byte[] cert, Verified signer, byte[] key, long notAfter, byte[] delegation, String kind)
+  private Delegated verifiedDelegation(Verified signer, byte[] key, long notAfter, byte[] delegation, String kind)
       throws Refused, GeneralSecurityException {
     MessageDigest sha = MessageDigest.getInstance("SHA-256");
-    sha.update(cert);
+    sha.update(signer.hash().getBytes(StandardCharsets.US_ASCII)); // the certificate, hashed once already
     sha.update(key);
     sha.update(ByteBuffer.allocate(8).putLong(notAfter).array());
     sha.update(delegation);
@@ -258,8 +264,7 @@ public final class Seals {
     if (known != null) {
       return known;
     }
-    Signature s = Signature.getInstance(Credentials.algorithm(signer.cert().getPublicKey().getAlgorithm()));
-    s.initVerify(signer.cert().getPublicKey());
+    Signature s = signer.verifier();
     s.update(delegationData(key, notAfter));
     if (!s.verify(delegation)) {
       throw new Refused(kind, signer.principal(), "bad message key delegation");
