@@ -24,7 +24,6 @@ final class DelegatedSealsGate implements BooleanSupplier {
   private final LongSupplier nanoClock;
   private volatile boolean answer;
   private volatile long checkedAt;
-  private volatile boolean checked;
 
   /** For {@code system}'s cluster. */
   DelegatedSealsGate(ActorSystem<?> system) {
@@ -35,15 +34,15 @@ final class DelegatedSealsGate implements BooleanSupplier {
   DelegatedSealsGate(BooleanSupplier membership, LongSupplier nanoClock) {
     this.membership = membership;
     this.nanoClock = nanoClock;
+    this.checkedAt = nanoClock.getAsLong() - RECHECK_NANOS; // the first call looks
   }
 
   @Override
   public boolean getAsBoolean() {
     long now = nanoClock.getAsLong();
-    if (!checked || now - checkedAt >= RECHECK_NANOS) {
+    if (now - checkedAt >= RECHECK_NANOS) {
       answer = membership.getAsBoolean();
       checkedAt = now;
-      checked = true;
     }
     return answer;
   }

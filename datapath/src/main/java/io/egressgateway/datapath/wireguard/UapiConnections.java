@@ -94,22 +94,21 @@ final class UapiConnections implements AutoCloseable {
     if (kept != null) {
       try {
         return new Exchanged(kept.exchange(request, timeout, nanoClock.getAsLong()), kept);
-      } catch (PeerGone e) {
-        // the process behind the socket ended or was replaced: once more on a new connection
-        open.remove(socket, kept);
-        kept.close();
       } catch (IOException e) {
         open.remove(socket, kept);
         kept.close();
-        throw e;
+        if (!(e instanceof PeerGone)) {
+          throw e;
+        }
+        // the process behind the socket ended or was replaced: once more on a new connection
       }
     }
     Conn fresh = Conn.connect(socket);
     try {
       String reply = fresh.exchange(request, timeout, nanoClock.getAsLong());
       Conn before = open.put(socket, fresh);
-      if (before != null && before != fresh) {
-        before.close();
+      if (before != null) {
+        before.close(); // another thread's, made meanwhile
       }
       return new Exchanged(reply, fresh);
     } catch (IOException e) {
