@@ -88,8 +88,8 @@ class UapiConnectionsTest {
             continue; // silent
           }
           String reply = request.startsWith("get=1") ? getReply() : "errno=0\n\n";
+          answered.incrementAndGet(); // before the write: the client may check the count as soon as it reads
           c.write(ByteBuffer.wrap(reply.getBytes(StandardCharsets.US_ASCII)));
-          answered.incrementAndGet();
           if (mode == 1) {
             return;
           }
