@@ -1,0 +1,263 @@
+package io.egressgateway.datapath.net;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.IntFunction;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.annotations.In;
+import jnr.ffi.annotations.Out;
+import jnr.ffi.annotations.SaveError;
+import jnr.ffi.types.size_t;
+import jnr.ffi.types.ssize_t;
+
+/**
+ * A netlink socket, opened in a named network namespace without starting a process: a thread of its own
+ * enters the namespace ({@code setns}), opens the socket and ends, and the socket answers for that namespace
+ * for as long as it is open. An open socket holds its namespace: whoever keeps one closes it when the
+ * namespace's user is done with it.
+ *
+ * <p>Requests and answers as {@link Netlink} frames them; a request's answers are matched by sequence number,
+ * so the late answers of a request that timed out are passed over.
+ *
+ * <p>Owns: one file descriptor. Thread-safe: requests take turns.
+ */
+public final class NetlinkSocket implements AutoCloseable {
+  public static final int NETLINK_ROUTE = 0;
+  public static final int NETLINK_GENERIC = 16;
+  public static final int ENOENT = 2;
+  public static final int ENODEV = 19;
+  private static final int AF_NETLINK = 16;
+  private static final int SOCK_RAW = 3;
+  private static final int SOCK_CLOEXEC = 0x80000;
+  private static final int O_RDONLY_CLOEXEC = 0x80000;
+  private static final int CLONE_NEWNET = 0x40000000;
+  private static final int SOL_SOCKET = 1;
+  private static final int SO_RCVTIMEO = 20;
+  private static final int MSG_TRUNC = 0x20;
+  private static final int EINTR = 4;
+  private static final int EAGAIN = 11;
+  /** A dump's datagrams are at most a page or two; anything longer is cut (MSG_TRUNC says so). */
+  private static final int DATAGRAM = 64 << 10;
+
+  /** The C library calls used here (jnr-ffi binds them at first use). */
+  public interface LibC {
+    @SaveError
+    int socket(int domain, int type, int protocol);
+
+    @SaveError
+    int setsockopt(int fd, int level, int name, @In byte[] value, int length);
+
+    @SaveError
+    @ssize_t
+    long send(int fd, @In byte[] buf, @size_t long len, int flags);
+
+    @SaveError
+    @ssize_t
+    long recv(int fd, @Out byte[] buf, @size_t long len, int flags);
+
+    @SaveError
+    int open(String path, int flags);
+
+    @SaveError
+    int setns(int fd, int nstype);
+
+    int close(int fd);
+  }
+
+  /** A failed call; {@code errno} is the C library's error number (0 when none applies). */
+  public static final class NetlinkException extends IOException {
+    private final int errno;
+
+    public NetlinkException(String message, int errno) {
+      super(message);
+      this.errno = errno;
+    }
+
+    public int errno() {
+      return errno;
+    }
+  }
+
+  private static final class Native {
+    static final LibC C = LibraryLoader.create(LibC.class).load("c");
+    static final jnr.ffi.Runtime RUNTIME = jnr.ffi.Runtime.getRuntime(C);
+
+    static int errno() {
+      return RUNTIME.getLastError();
+    }
+  }
+
+  private final String where;
+  private final byte[] buf = new byte[DATAGRAM];
+  private int fd;
+  private int seq;
+
+  private NetlinkSocket(int fd, String where) {
+    this.fd = fd;
+    this.where = where;
+    this.seq = (int) (System.nanoTime() & 0x3fffffff);
+  }
+
+  /**
+   * A socket of {@code protocol} in the namespace {@code netns} (a file such as {@code /var/run/netns/<name>});
+   * null: the caller's own namespace. Fails with {@link NetlinkException} (errno ENOENT when the namespace does
+   * not exist), or {@link LinkageError} where the C library cannot be bound.
+   */
+  public static NetlinkSocket open(Path netns, int protocol, Duration timeout) throws IOException {
+    if (netns == null) {
+      return new NetlinkSocket(create(protocol), "this namespace");
+    }
+    CompletableFuture<Integer> made = new CompletableFuture<>();
+    // the thread stays in the pod's namespace once it entered it, so it ends right after
+    Thread t = new Thread(() -> {
+      try {
+        made.complete(createIn(netns, protocol));
+      } catch (Throwable e) {
+        made.completeExceptionally(e);
+      }
+    }, "netlink-setns");
+    t.setDaemon(true);
+    t.start();
+    try {
+      return new NetlinkSocket(made.get(timeout.toMillis(), TimeUnit.MILLISECONDS), netns.toString());
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      if (e.getCause() instanceof Error err) {
+        throw err;
+      }
+      throw new IOException(e.getCause());
+    } catch (TimeoutException e) {
+      made.thenAccept(fd -> Native.C.close(fd)); // opened after all: nobody takes it
+      throw new NetlinkException("no netlink socket in " + netns + " in time", 0);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new NetlinkException("interrupted opening a netlink socket in " + netns, EINTR);
+    }
+  }
+
+  private static int createIn(Path netns, int protocol) throws NetlinkException {
+    int ns = Native.C.open(netns.toString(), O_RDONLY_CLOEXEC);
+    if (ns < 0) {
+      int e = Native.errno();
+      throw new NetlinkException("network namespace " + netns + " cannot be opened (errno " + e + ")", e);
+    }
+    try {
+      if (Native.C.setns(ns, CLONE_NEWNET) < 0) {
+        int e = Native.errno();
+        throw new NetlinkException("cannot enter network namespace " + netns + " (errno " + e + ")", e);
+      }
+    } finally {
+      Native.C.close(ns);
+    }
+    return create(protocol);
+  }
+
+  private static int create(int protocol) throws NetlinkException {
+    int s = Native.C.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+    if (s < 0) {
+      int e = Native.errno();
+      throw new NetlinkException("cannot open a netlink socket (errno " + e + ")", e);
+    }
+    return s;
+  }
+
+  /**
+   * Sends the request {@code request} builds for the next sequence number and gathers its answers: the
+   * messages up to NLMSG_DONE for a dump, up to the acknowledgement for a request that asked for one. Fails
+   * with {@link NetlinkException} on an error answer (its errno), a timeout (errno EAGAIN) or a closed socket.
+   */
+  public synchronized List<Netlink.Message> exchange(IntFunction<byte[]> request, Duration timeout) throws IOException {
+    if (fd < 0) {
+      throw new NetlinkException("netlink socket in " + where + " is closed", 0);
+    }
+    int mine = ++seq;
+    byte[] req = request.apply(mine);
+    int flags = Short.toUnsignedInt(ByteBuffer.wrap(req, 6, 2).order(ByteOrder.nativeOrder()).getShort());
+    boolean dump = (flags & Netlink.NLM_F_DUMP) == Netlink.NLM_F_DUMP;
+    long deadline = System.nanoTime() + timeout.toNanos();
+    receiveTimeout(timeout);
+    if (Native.C.send(fd, req, req.length, 0) != req.length) {
+      int e = Native.errno();
+      throw new NetlinkException("netlink request in " + where + " not sent (errno " + e + ")", e);
+    }
+    List<Netlink.Message> out = new ArrayList<>();
+    while (true) {
+      long n = Native.C.recv(fd, buf, buf.length, 0);
+      if (n < 0) {
+        int e = Native.errno();
+        if (e == EINTR && System.nanoTime() < deadline) {
+          continue;
+        }
+        throw new NetlinkException(e == EAGAIN ? "no netlink answer in " + where + " in time"
+            : "netlink answer in " + where + " not received (errno " + e + ")", e);
+      }
+      if (n > buf.length) {
+        throw new NetlinkException("netlink answer in " + where + " longer than " + buf.length + " bytes", MSG_TRUNC);
+      }
+      for (Netlink.Message m : Netlink.split(ByteBuffer.wrap(buf, 0, (int) n).slice())) {
+        if (m.seq() != mine) {
+          continue; // a late answer to an earlier request
+        }
+        if (m.type() == Netlink.NLMSG_ERROR) {
+          int e = Netlink.errno(m);
+          if (e != 0) {
+            throw new NetlinkException("netlink request in " + where + " refused (errno " + e + ")", e);
+          }
+          if (!dump) {
+            return out; // the acknowledgement
+          }
+        } else if (m.type() == Netlink.NLMSG_DONE) {
+          int e = Netlink.errno(m);
+          if (e != 0) {
+            throw new NetlinkException("netlink dump in " + where + " failed (errno " + e + ")", e);
+          }
+          return out;
+        } else {
+          out.add(copy(m));
+          if (!dump && (m.flags() & Netlink.NLM_F_MULTI) == 0 && (flags & Netlink.NLM_F_ACK) == 0) {
+            return out;
+          }
+        }
+      }
+      if (System.nanoTime() - deadline > 0) {
+        throw new NetlinkException("no complete netlink answer in " + where + " in time", EAGAIN);
+      }
+    }
+  }
+
+  /** The buffer is reused by the next receive: a message handed out keeps a copy of its payload. */
+  private static Netlink.Message copy(Netlink.Message m) {
+    ByteBuffer p = ByteBuffer.allocate(m.payload().remaining()).order(ByteOrder.nativeOrder());
+    p.put(m.payload().duplicate()).flip();
+    return new Netlink.Message(m.type(), m.flags(), m.seq(), p);
+  }
+
+  private void receiveTimeout(Duration timeout) throws NetlinkException {
+    long micros = Math.max(1000, timeout.toNanos() / 1000);
+    ByteBuffer tv = ByteBuffer.allocate(16).order(ByteOrder.nativeOrder());
+    tv.putLong(micros / 1_000_000).putLong(micros % 1_000_000);
+    if (Native.C.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv.array(), 16) < 0) {
+      int e = Native.errno();
+      throw new NetlinkException("cannot set the netlink socket's timeout (errno " + e + ")", e);
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    if (fd >= 0) {
+      Native.C.close(fd);
+      fd = -1;
+    }
+  }
+}
