@@ -165,7 +165,7 @@ public final class Main implements Callable<Integer> {
         + " (try " + member.managementUrl() + "ready and " + member.managementUrl() + "cluster/members)");
     out.flush();
     try {
-      member.whenTerminated().toCompletableFuture().get();
+      member.whenStopped().toCompletableFuture().get();
       // coordinated shutdown has run; make sure the journal has stopped before the process exits
       // (close is idempotent and waits for a stop already under way in the shutdown hook)
       member.journal().close();

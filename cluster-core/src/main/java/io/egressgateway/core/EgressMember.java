@@ -13,7 +13,9 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.egressgateway.core.journal.Journal;
 import io.egressgateway.core.settings.CoreSettings;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -34,6 +36,14 @@ public final class EgressMember implements AutoCloseable {
   private final ActorSystem<Void> system;
   private final String managementUrl;
   private final boolean ownsJournal;
+  /**
+   * How long the actor system may take to terminate once coordinated shutdown has run every phase before
+   * {@code actor-system-terminate}. Akka's remoting over TLS can fail to finish terminating after a TLS stage
+   * ended abruptly (akka/akka-core#29162: the system waits on its flushed transports for good); everything of
+   * ours has stopped by then, so the member counts as stopped after this.
+   */
+  static final Duration TERMINATE_GRACE = Duration.ofSeconds(10);
+  private final CompletableFuture<akka.Done> stopped = new CompletableFuture<>();
 
   private EgressMember(
       CoreSettings settings, Journal journal, ActorSystem<Void> system, String managementUrl, boolean ownsJournal) {
@@ -86,7 +96,8 @@ public final class EgressMember implements AutoCloseable {
       throw new IllegalStateException("Akka Management HTTP did not start: " + e.getMessage(), e);
     }
     EgressMember member = new EgressMember(settings, journal, system, url, ownsJournal);
-    system.getWhenTerminated().thenRun(member::afterTermination);
+    member.watchStop();
+    member.stopped.thenRun(member::afterTermination);
     member.installJournalShutdownHook();
     log.info("member on node '{}' with roles {} started; management HTTP at {}", settings.nodeName(), settings.roles(), url);
     return member;
@@ -152,6 +163,29 @@ public final class EgressMember implements AutoCloseable {
   }
 
   /**
+   * Completes when the actor system has terminated, or {@link #TERMINATE_GRACE} after coordinated shutdown
+   * reached its last phase if termination hangs there (then with a warning): what the process, its shutdown
+   * hook and {@link #close} wait for before they stop the journal and exit.
+   */
+  public CompletionStage<akka.Done> whenStopped() {
+    return stopped;
+  }
+
+  private void watchStop() {
+    system.getWhenTerminated().thenRun(() -> stopped.complete(akka.Done.getInstance()));
+    akka.actor.CoordinatedShutdown.get(system).addTask(
+        akka.actor.CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "egress-stop-watch", () -> {
+          CompletableFuture.delayedExecutor(TERMINATE_GRACE.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
+            if (stopped.complete(akka.Done.getInstance())) {
+              log.warn("actor system still terminating {} s after coordinated shutdown ran; counted as stopped "
+                  + "(every phase before actor-system-terminate has run)", TERMINATE_GRACE.toSeconds());
+            }
+          });
+          return CompletableFuture.completedFuture(akka.Done.getInstance());
+        });
+  }
+
+  /**
    * On SIGTERM or Ctrl-C, Akka's own JVM hook runs coordinated shutdown (leave, stop entities, flush the
    * journal). JVM hooks run concurrently, so this one waits for that to finish and only then stops the
    * journal; otherwise the embedded PostgreSQL would either stop under the last writes or outlive the
@@ -163,14 +197,14 @@ public final class EgressMember implements AutoCloseable {
     }
     Thread hook = new Thread(() -> {
       try {
-        system.getWhenTerminated().toCompletableFuture().get(90, TimeUnit.SECONDS);
+        stopped.get(90, TimeUnit.SECONDS);
       } catch (Exception e) {
         log.warn("actor system still running at JVM exit ({}); stopping the journal anyway", e.toString());
       }
       journal.close();
     }, "egress-journal-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
-    system.getWhenTerminated().thenRun(() -> {
+    stopped.thenRun(() -> {
       try {
         Runtime.getRuntime().removeShutdownHook(hook);
       } catch (IllegalStateException shuttingDown) {
@@ -190,7 +224,7 @@ public final class EgressMember implements AutoCloseable {
   public void close() {
     system.terminate();
     try {
-      system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      stopped.get(60, TimeUnit.SECONDS);
     } catch (Exception e) {
       log.warn("actor system did not terminate in time: {}", e.toString());
     }
