@@ -81,6 +81,11 @@ public final class CommandRunner {
     return new CommandRunner(timeout, ownSession, all);
   }
 
+  /** True when commands run elsewhere ({@link #within}): what this process sees directly is not where they act. */
+  public boolean runsElsewhere() {
+    return !prefix.isEmpty();
+  }
+
   /**
    * {@code argv} in a session of its own ({@code setsid --wait}, which execs in place when it can: the PID
    * stays the one the caller started, and the exit code is the command's). A terminal's Ctrl-C goes to its

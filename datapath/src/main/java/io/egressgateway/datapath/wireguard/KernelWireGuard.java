@@ -26,7 +26,7 @@ public final class KernelWireGuard extends WgCliBackend {
 
   private final WgNetlink netlink;
   /** False once netlink cannot work in this process at all (no C library binding, no WireGuard family). */
-  private volatile boolean netlinkUsable = true;
+  private volatile boolean netlinkUsable;
   private final AtomicLong fallbacks = new AtomicLong();
   private volatile long lastWarning = System.nanoTime() - WARN_EVERY_NANOS;
 
@@ -37,6 +37,8 @@ public final class KernelWireGuard extends WgCliBackend {
   KernelWireGuard(CommandRunner cmd, WgNetlink netlink) {
     super(cmd);
     this.netlink = netlink;
+    // commands that run in another process's namespaces (a test's stand-in) see other namespaces than netlink here
+    this.netlinkUsable = !cmd.runsElsewhere();
   }
 
   @Override

@@ -166,4 +166,23 @@ class WgNetlinkTest {
     assertArrayEquals(new byte[] {'w', 'g', '0', 0}, name);
     assertEquals(28, r.length);
   }
+
+  @Test
+  void commandsThatRunElsewhereAreNotReadOverThisProcesssNetlink() {
+    java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();
+    try (WgNetlink netlink = new WgNetlink(java.nio.file.Path.of("/nonexistent"), java.time.Duration.ofSeconds(1),
+        java.time.Duration.ofSeconds(3), now::get)) {
+      // every command goes through `true`: it "succeeds" with no output, so wg show's dump is empty
+      KernelWireGuard kernel = new KernelWireGuard(new io.egressgateway.datapath.command.CommandRunner().within(List.of("true")), netlink);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> kernel.dump(WgDevice.created("wgx0", "egwtnone")));
+      assertEquals("empty wg dump", e.getMessage());
+      assertEquals(0, kernel.netlinkFallbacks(), "netlink was not tried (it would have failed: no such namespace under /nonexistent)");
+      assertEquals(0, netlink.openCount());
+
+      // the same with commands run here: netlink is tried first, fails for want of the namespace, and wg show reads
+      KernelWireGuard direct = new KernelWireGuard(new io.egressgateway.datapath.command.CommandRunner(), netlink);
+      assertThrows(RuntimeException.class, () -> direct.dump(WgDevice.created("wgx0", "egwtnone")));
+      assertEquals(1, direct.netlinkFallbacks());
+    }
+  }
 }
