@@ -99,10 +99,33 @@ public final class Net {
     return out;
   }
 
+  /**
+   * The link {@code name} in {@code netns}, empty when it or the namespace does not exist. Read over rtnetlink
+   * ({@link Links}, no process) unless the runner's commands act elsewhere ({@link CommandRunner#runsElsewhere});
+   * where netlink fails, {@code ip -o link show} answers (the first such failure is logged).
+   */
   public static Optional<Link> link(CommandRunner cmd, String netns, String name) {
-    CommandRunner.Result r = cmd.attempt(ip(netns, "-o", "link", "show", "dev", IfName.parse(name).value()));
+    String dev = IfName.parse(name).value();
+    if (linksOverNetlink && !cmd.runsElsewhere()) {
+      try {
+        return Links.get(NETNS_DIR, netns, dev);
+      } catch (java.io.IOException | RuntimeException | LinkageError e) {
+        if (linkFallbackLogged.compareAndSet(false, true)) {
+          org.slf4j.LoggerFactory.getLogger(Net.class).warn(
+              "reading link {} over netlink failed ({}); links are read with ip where netlink fails", dev, e.toString());
+        }
+        if (e instanceof LinkageError) {
+          linksOverNetlink = false;
+        }
+      }
+    }
+    CommandRunner.Result r = cmd.attempt(ip(netns, "-o", "link", "show", "dev", dev));
     return r.ok() ? Optional.ofNullable(parseLink(r.stdout().strip())) : Optional.empty();
   }
+
+  private static final java.nio.file.Path NETNS_DIR = java.nio.file.Path.of("/var/run/netns");
+  private static volatile boolean linksOverNetlink = true;
+  private static final java.util.concurrent.atomic.AtomicBoolean linkFallbackLogged = new java.util.concurrent.atomic.AtomicBoolean();
 
   static Link parseLink(String line) {
     Matcher m = LINK.matcher(line);
