@@ -12,7 +12,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -194,7 +193,7 @@ final class WgNetlink implements AutoCloseable {
     }
     String publicKey = "";
     int listenPort = 0;
-    Map<String, PeerParts> peers = new LinkedHashMap<>();
+    Map<String, PeerFields> peers = new LinkedHashMap<>();
     for (Netlink.Message m : messages) {
       for (Netlink.Attr a : m.attrs(Netlink.GENL_HEADER)) {
         switch (a.type()) {
@@ -202,12 +201,12 @@ final class WgNetlink implements AutoCloseable {
           case WGDEVICE_A_LISTEN_PORT -> listenPort = a.u16();
           case WGDEVICE_A_PEERS -> {
             for (Netlink.Attr p : a.children()) {
-              PeerParts parts = PeerParts.of(p);
-              PeerParts before = peers.get(parts.publicKey);
+              PeerFields parts = peer(p);
+              PeerFields before = peers.get(parts.key);
               if (before == null) {
-                peers.put(parts.publicKey, parts);
+                peers.put(parts.key, parts);
               } else {
-                before.allowedIps.addAll(parts.allowedIps); // the same peer, continued
+                before.allowed.addAll(parts.allowed); // the same peer, continued
               }
             }
           }
@@ -216,7 +215,7 @@ final class WgNetlink implements AutoCloseable {
       }
     }
     Map<String, WgDump.Peer> out = new LinkedHashMap<>();
-    peers.forEach((k, p) -> out.put(k, new WgDump.Peer(k, p.endpoint, p.allowedIps, p.handshake, p.rx, p.tx, p.keepalive)));
+    peers.forEach((k, p) -> out.put(k, p.build()));
     return new WgDump(publicKey, listenPort, out);
   }
 
@@ -228,34 +227,25 @@ final class WgNetlink implements AutoCloseable {
     return Base64.getEncoder().encodeToString(k);
   }
 
-  private static final class PeerParts {
-    String publicKey;
-    String endpoint = "";
-    final List<String> allowedIps = new ArrayList<>();
-    long handshake;
-    long rx;
-    long tx;
-    int keepalive;
-
-    static PeerParts of(Netlink.Attr peer) {
-      PeerParts p = new PeerParts();
-      for (Netlink.Attr a : peer.children()) {
-        switch (a.type()) {
-          case WGPEER_A_PUBLIC_KEY -> p.publicKey = key(a);
-          case WGPEER_A_ENDPOINT -> p.endpoint = endpoint(a.value());
-          case WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL -> p.keepalive = a.u16();
-          case WGPEER_A_LAST_HANDSHAKE_TIME -> p.handshake = a.u64(); // struct __kernel_timespec: seconds first
-          case WGPEER_A_RX_BYTES -> p.rx = a.u64();
-          case WGPEER_A_TX_BYTES -> p.tx = a.u64();
-          case WGPEER_A_ALLOWEDIPS -> a.children().forEach(ip -> p.allowedIps.add(allowedIp(ip)));
-          default -> { }
-        }
+  /** One peer's attributes; the public key is required. */
+  private static PeerFields peer(Netlink.Attr peer) {
+    PeerFields p = new PeerFields(null);
+    for (Netlink.Attr a : peer.children()) {
+      switch (a.type()) {
+        case WGPEER_A_PUBLIC_KEY -> p.key = key(a);
+        case WGPEER_A_ENDPOINT -> p.endpoint = endpoint(a.value());
+        case WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL -> p.keepalive = a.u16();
+        case WGPEER_A_LAST_HANDSHAKE_TIME -> p.handshake = a.u64(); // struct __kernel_timespec: seconds first
+        case WGPEER_A_RX_BYTES -> p.rx = a.u64();
+        case WGPEER_A_TX_BYTES -> p.tx = a.u64();
+        case WGPEER_A_ALLOWEDIPS -> a.children().forEach(ip -> p.allowed.add(allowedIp(ip)));
+        default -> { }
       }
-      if (p.publicKey == null) {
-        throw new IllegalArgumentException("WireGuard peer without a public key");
-      }
-      return p;
     }
+    if (p.key == null) {
+      throw new IllegalArgumentException("WireGuard peer without a public key");
+    }
+    return p;
   }
 
   /** {@code ip:port} or {@code [ip6]:port} from a struct sockaddr_in or sockaddr_in6; empty for none. */

@@ -4,11 +4,9 @@ import io.egressgateway.datapath.model.Endpoint;
 import io.egressgateway.datapath.model.WgDump;
 import io.egressgateway.datapath.model.WgKey;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -67,7 +65,7 @@ public final class WgUapi {
     String publicKey = "";
     int listenPort = 0;
     Map<String, WgDump.Peer> peers = new LinkedHashMap<>();
-    PeerBuilder peer = null;
+    PeerFields peer = null;
     for (String line : reply.split("\n")) {
       if (line.isEmpty()) {
         continue;
@@ -90,7 +88,7 @@ public final class WgUapi {
           if (peer != null) {
             peers.put(peer.key, peer.build());
           }
-          peer = new PeerBuilder(base64OfHex(v));
+          peer = new PeerFields(base64OfHex(v));
         }
         case "endpoint" -> requirePeer(peer, k).endpoint = v;
         case "allowed_ip" -> requirePeer(peer, k).allowed.add(v);
@@ -107,7 +105,7 @@ public final class WgUapi {
     return new WgDump(publicKey, listenPort, peers);
   }
 
-  private static PeerBuilder requirePeer(PeerBuilder p, String key) throws IOException {
+  private static PeerFields requirePeer(PeerFields p, String key) throws IOException {
     if (p == null) {
       throw new IOException("UAPI key " + key + " before any public_key");
     }
@@ -116,23 +114,5 @@ public final class WgUapi {
 
   static String base64OfHex(String hex) {
     return Base64.getEncoder().encodeToString(HEX.parseHex(hex));
-  }
-
-  private static final class PeerBuilder {
-    final String key;
-    String endpoint = "";
-    final List<String> allowed = new ArrayList<>();
-    long handshake;
-    long rx;
-    long tx;
-    int keepalive;
-
-    PeerBuilder(String key) {
-      this.key = key;
-    }
-
-    WgDump.Peer build() {
-      return new WgDump.Peer(key, endpoint, allowed, handshake, rx, tx, keepalive);
-    }
   }
 }
