@@ -83,7 +83,14 @@ final class WgNetlink implements AutoCloseable {
       return t;
     });
     long every = Math.max(100, idleAfter.toMillis() / 2);
-    s.scheduleWithFixedDelay(this::sweep, every, every, TimeUnit.MILLISECONDS);
+    s.scheduleWithFixedDelay(() -> {
+      try {
+        sweep();
+      } catch (RuntimeException | LinkageError e) {
+        // a failed pass must not end the schedule (its next run would never come)
+        org.slf4j.LoggerFactory.getLogger(WgNetlink.class).warn("closing idle netlink sockets failed: {}", e.toString());
+      }
+    }, every, every, TimeUnit.MILLISECONDS);
     this.sweeper = s;
   }
 
