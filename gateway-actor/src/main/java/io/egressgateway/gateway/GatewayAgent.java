@@ -65,6 +65,10 @@ public final class GatewayAgent implements AutoCloseable {
     GatewaySettings s = GatewaySettings.from(system.settings().config());
     CommandRunner cmd = new CommandRunner(s.commandTimeout());
     WireGuardBackend wg = WireGuardBackends.choose(cmd, s.wireguardBackend());
+    if (wg instanceof io.egressgateway.datapath.wireguard.KernelWireGuard kernel) {
+      io.egressgateway.core.metrics.Metrics.get(system).gauge("egress_wireguard_netlink_fallbacks",
+          "reads of kernel WireGuard devices that went to wg show because netlink failed, since start").track(kernel::netlinkFallbacks);
+    }
     NetnsStore namespaces = s.netnsHolder().isEmpty() ? NetnsStore.local(cmd)
         : NetnsStore.held(cmd, java.nio.file.Path.of(s.netnsHolder()), java.nio.file.Path.of("/var/run/netns"));
     GatewayDatapath dp = new LinuxGatewayDatapath(cmd, wg, new GatewayNames(node, s.netnsPrefix()), s.hostNetns(),

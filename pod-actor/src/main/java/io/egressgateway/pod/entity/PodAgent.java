@@ -94,6 +94,10 @@ public final class PodAgent {
     HostPodDatapath datapath = new HostPodDatapath(cmd, WireGuardBackends.choose(cmd, settings.wireguardBackend(),
         holder.isBlank() ? null : java.nio.file.Path.of(holder)),
         settings.hostNetns());
+    if (datapath.backend() instanceof io.egressgateway.datapath.wireguard.KernelWireGuard kernel) {
+      io.egressgateway.core.metrics.Metrics.get(system).gauge("egress_wireguard_netlink_fallbacks",
+          "reads of kernel WireGuard devices that went to wg show because netlink failed, since start").track(kernel::netlinkFallbacks);
+    }
     com.typesafe.config.Config failover = system.settings().config().getConfig("egress.pod.failover");
     if (!failover.getDuration("stall").isZero()) {
       io.egressgateway.pod.infra.FailoverWatchdog watchdog = new io.egressgateway.pod.infra.FailoverWatchdog(
