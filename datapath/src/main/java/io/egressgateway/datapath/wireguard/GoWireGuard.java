@@ -291,8 +291,7 @@ public final class GoWireGuard extends WgCliBackend {
 
   private boolean answers(String name) {
     try {
-      uapi.get(uapiSocket(name), UAPI_TIMEOUT);
-      return true;
+      return uapi.answers(uapiSocket(name), UAPI_TIMEOUT);
     } catch (IOException | RuntimeException e) {
       return false;
     }

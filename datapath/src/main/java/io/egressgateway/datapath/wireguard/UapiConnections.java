@@ -60,6 +60,14 @@ final class UapiConnections implements AutoCloseable {
     return WgUapi.parse(e.reply(), e.conn()::publicKeyOfHex);
   }
 
+  /**
+   * Whether the device answers: a get whose answer ends in errno=0, read but not parsed (no key derived), for
+   * liveness checks. Fails like {@link #get} when the device does not answer in time.
+   */
+  boolean answers(Path socket, Duration timeout) throws IOException {
+    return exchange(socket, "get=1\n\n", timeout).reply().endsWith("errno=0\n\n");
+  }
+
   /** Applies {@code body} (UAPI set lines, without the leading {@code set=1}); fails unless errno=0. */
   void set(Path socket, String body, Duration timeout) throws IOException {
     String reply = exchange(socket, "set=1\n" + body + "\n", timeout).reply().trim();

@@ -130,6 +130,19 @@ class UapiConnectionsTest {
   }
 
   @Test
+  void aLivenessCheckAsksOnTheKeptConnection() throws IOException {
+    try (UapiConnections uapi = connections()) {
+      assertTrue(uapi.answers(socket, Duration.ofSeconds(2)));
+      assertEquals(device.publicKey(), uapi.get(socket, Duration.ofSeconds(2)).publicKey());
+      assertTrue(uapi.answers(socket, Duration.ofSeconds(2)));
+      assertEquals(1, accepted.get());
+      assertEquals(List.of("get=1\n\n", "get=1\n\n", "get=1\n\n"), requests);
+      mode = 2;
+      assertThrows(IOException.class, () -> uapi.answers(socket, Duration.ofMillis(300)), "no answer in time");
+    }
+  }
+
+  @Test
   void aConnectionTheDeviceClosedIsReplacedWithoutAnError() throws IOException {
     mode = 1; // like a wireguard-go that ended after answering: the kept connection is dead
     try (UapiConnections uapi = connections()) {
