@@ -100,6 +100,8 @@ public final class NetlinkSocket implements AutoCloseable {
   private final byte[] buf = new byte[DATAGRAM];
   private int fd;
   private int seq;
+  /** The receive timeout the socket has now; set again only when a request asks for another. */
+  private Duration receiveTimeout;
 
   private NetlinkSocket(int fd, String where) {
     this.fd = fd;
@@ -244,6 +246,9 @@ public final class NetlinkSocket implements AutoCloseable {
   }
 
   private void receiveTimeout(Duration timeout) throws NetlinkException {
+    if (timeout.equals(receiveTimeout)) {
+      return;
+    }
     long micros = Math.max(1000, timeout.toNanos() / 1000);
     ByteBuffer tv = ByteBuffer.allocate(16).order(ByteOrder.nativeOrder());
     tv.putLong(micros / 1_000_000).putLong(micros % 1_000_000);
@@ -251,6 +256,7 @@ public final class NetlinkSocket implements AutoCloseable {
       int e = Native.errno();
       throw new NetlinkException("cannot set the netlink socket's timeout (errno " + e + ")", e);
     }
+    receiveTimeout = timeout;
   }
 
   @Override

@@ -92,7 +92,7 @@ public final class KernelWireGuard extends WgCliBackend {
 
   @Override
   public boolean alive(WgDevice device) {
-    return cmd.attempt(Net.ip(device.netns(), "link", "show", device.ifname())).ok();
+    return Net.link(cmd, device.netns(), device.ifname()).isPresent();
   }
 
   @Override

@@ -63,7 +63,18 @@ final class WgNetlink implements AutoCloseable {
     }
   }
 
-  private record Kept(NetlinkSocket socket, int family, long[] lastUsed) {}
+  /** A socket kept for one namespace, the WireGuard family's id there, and when it was last read from. */
+  private static final class Kept {
+    final NetlinkSocket socket;
+    final int family;
+    volatile long lastUsed;
+
+    Kept(NetlinkSocket socket, int family, long lastUsed) {
+      this.socket = socket;
+      this.family = family;
+      this.lastUsed = lastUsed;
+    }
+  }
 
   private final Map<String, Kept> open = new ConcurrentHashMap<>();
   private final Path netnsDir;
@@ -105,23 +116,23 @@ final class WgNetlink implements AutoCloseable {
       try {
         return read(kept, ifname);
       } catch (NetlinkException e) {
+        drop(netns, kept);
         if (e.errno() != NetlinkSocket.ENODEV && e.errno() != NetlinkSocket.ENOENT) {
-          drop(netns, kept);
           throw e;
         }
-        drop(netns, kept); // the namespace may be a new one by the same name: once more on a new socket
+        // the namespace may be a new one by the same name: once more on a new socket
       }
     }
     Kept fresh = connect(netns);
     try {
       WgDump d = read(fresh, ifname);
       Kept before = open.put(netns, fresh);
-      if (before != null && before != fresh) {
-        before.socket().close();
+      if (before != null) {
+        before.socket.close(); // another thread's, made meanwhile
       }
       return d;
     } catch (IOException | RuntimeException e) {
-      fresh.socket().close();
+      fresh.socket.close();
       throw e;
     }
   }
@@ -130,7 +141,7 @@ final class WgNetlink implements AutoCloseable {
   void forget(String netns) {
     Kept k = open.remove(netns);
     if (k != null) {
-      k.socket().close();
+      k.socket.close();
     }
   }
 
@@ -147,7 +158,7 @@ final class WgNetlink implements AutoCloseable {
   void sweep() {
     long now = nanoClock.getAsLong();
     open.forEach((netns, k) -> {
-      if (now - k.lastUsed()[0] >= idleAfterNanos) {
+      if (now - k.lastUsed >= idleAfterNanos) {
         drop(netns, k);
       }
     });
@@ -155,12 +166,12 @@ final class WgNetlink implements AutoCloseable {
 
   private void drop(String netns, Kept k) {
     open.remove(netns, k);
-    k.socket().close();
+    k.socket.close();
   }
 
   private WgDump read(Kept k, String ifname) throws IOException {
-    k.lastUsed()[0] = nanoClock.getAsLong();
-    return parse(k.socket().exchange(seq -> request(k.family(), seq, ifname), timeout), ifname);
+    k.lastUsed = nanoClock.getAsLong();
+    return parse(k.socket.exchange(seq -> request(k.family, seq, ifname), timeout), ifname);
   }
 
   private Kept connect(String netns) throws IOException {
@@ -176,7 +187,7 @@ final class WgNetlink implements AutoCloseable {
         }
         throw e;
       }
-      return new Kept(s, family, new long[] {nanoClock.getAsLong()});
+      return new Kept(s, family, nanoClock.getAsLong());
     } catch (IOException | RuntimeException e) {
       s.close();
       throw e;
