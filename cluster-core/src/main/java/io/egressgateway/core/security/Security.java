@@ -43,8 +43,7 @@ public final class Security implements Extension {
       default -> throw new IllegalArgumentException("egress.security.delegated-seals must be auto, on or off, not '"
           + c.getString("delegated-seals") + "'");
     };
-    DelegatedSealsGate gate = new DelegatedSealsGate(system);
-    this.seals = new Seals(own, enforce, Clock.systemUTC(), delegate ? gate : () -> false);
+    this.seals = new Seals(own, enforce, Clock.systemUTC(), delegate ? new DelegatedSealsGate(system) : () -> false);
     this.maxMessageAge = c.getDuration("max-message-age");
     Config np = c.getConfig("node-proof");
     // a list, or (from an environment variable) one comma-separated string
