@@ -15,6 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
 
 /**
@@ -172,7 +173,13 @@ final class UapiConnections implements AutoCloseable {
 
     synchronized String exchange(String request, Duration timeout, long now) throws IOException {
       lastUsed = now;
-      ScheduledFuture<?> deadline = TIMEOUTS.schedule(this::close, timeout.toNanos(), TimeUnit.NANOSECONDS);
+      // this request's own flag, set before the close: the request woken by the close learns why at once (its
+      // future is done only once the task has returned), and an earlier request's late deadline is not its own
+      AtomicBoolean expired = new AtomicBoolean();
+      ScheduledFuture<?> deadline = TIMEOUTS.schedule(() -> {
+        expired.set(true);
+        close();
+      }, timeout.toNanos(), TimeUnit.NANOSECONDS);
       try {
         ByteBuffer out = ByteBuffer.wrap(request.getBytes(StandardCharsets.US_ASCII));
         try {
@@ -180,7 +187,7 @@ final class UapiConnections implements AutoCloseable {
             ch.write(out);
           }
         } catch (ClosedChannelException e) {
-          throw timedOutOr(deadline, e);
+          throw timedOutOr(expired);
         } catch (IOException e) {
           throw new PeerGone("UAPI socket " + socket + " closed: " + e.getMessage());
         }
@@ -191,7 +198,7 @@ final class UapiConnections implements AutoCloseable {
           try {
             n = ch.read(buf);
           } catch (ClosedChannelException e) {
-            throw timedOutOr(deadline, e);
+            throw timedOutOr(expired);
           } catch (IOException e) {
             throw new PeerGone("UAPI socket " + socket + " closed: " + e.getMessage());
           }
@@ -215,8 +222,8 @@ final class UapiConnections implements AutoCloseable {
       }
     }
 
-    private IOException timedOutOr(ScheduledFuture<?> deadline, ClosedChannelException e) {
-      return deadline.isDone()
+    private IOException timedOutOr(AtomicBoolean expired) {
+      return expired.get()
           ? new IOException("no complete UAPI answer from " + socket + " in time")
           : new PeerGone("UAPI connection to " + socket + " was closed");
     }

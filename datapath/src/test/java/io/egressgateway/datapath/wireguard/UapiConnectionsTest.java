@@ -165,6 +165,7 @@ class UapiConnectionsTest {
       assertTrue(e.getMessage().contains("in time"), e.getMessage());
       assertTrue(tookMs >= 250 && tookMs < 2000, "failed after " + tookMs + " ms");
       assertEquals(0, uapi.openCount(), "the connection of a request that timed out is closed");
+      assertEquals(2, requests.size(), "a request that timed out is not sent again: " + requests);
       mode = 0;
       assertEquals(device.publicKey(), uapi.get(socket, Duration.ofSeconds(2)).publicKey());
       assertEquals(2, accepted.get());
