@@ -5,6 +5,7 @@ import io.egressgateway.datapath.model.IfName;
 import io.egressgateway.datapath.model.NetnsName;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -137,17 +138,58 @@ public final class Net {
     return new Link(m.group(1), m.group(2) == null ? "" : m.group(2), flags.matches(".*[<,]UP[,>].*"));
   }
 
+  /** {@link #sysctls} for one key, e.g. {@code net.ipv4.ip_forward=1}. */
+  public static void sysctl(CommandRunner cmd, String netns, String key, String value) {
+    Sysctls.check(key, value);
+    sysctls(cmd, netns, Map.of(key, value));
+  }
+
   /**
-   * Sets a sysctl inside {@code netns} (empty: this process's own; e.g. {@code net.ipv4.ip_forward=1}). Only
-   * written when it differs. A container that is not privileged has a read-only {@code /proc/sys}: the write
-   * runs in a mount namespace of its own ({@code ip netns exec} makes one; {@code unshare -m} for the own
-   * namespace) where {@code /proc/sys} is remounted writable, so the container's stays read-only. Needs
+   * Gives sysctls inside {@code netns} (empty: this process's own) their values, in the map's order, writing
+   * only those that differ. Done without a process ({@link Sysctls}: a thread enters the namespace) unless the
+   * runner's commands act elsewhere ({@link CommandRunner#runsElsewhere}); where that fails for another reason
+   * than a refused write, with {@code sysctl} commands (the first such failure is logged).
+   *
+   * <p>A container that is not privileged has a read-only {@code /proc/sys}: the write runs in a mount
+   * namespace of its own (the thread's; for the commands, the one {@code ip netns exec} or {@code unshare -m}
+   * makes) where {@code /proc/sys} is remounted writable, so the container's stays read-only. Needs
    * {@code SYS_ADMIN} there, as {@code ip netns exec} does anyway.
    */
-  public static void sysctl(CommandRunner cmd, String netns, String key, String value) {
-    if (key == null || !key.matches("[a-z0-9_]+(\\.[a-z0-9_]+)+") || value == null || !value.matches("[A-Za-z0-9_.-]{1,32}")) {
-      throw new IllegalArgumentException("refused sysctl " + key + "=" + value);
+  public static void sysctls(CommandRunner cmd, String netns, Map<String, String> values) {
+    values.forEach(Sysctls::check);
+    if (sysctlsInProcess && !cmd.runsElsewhere()) {
+      java.nio.file.Path ns = netns == null || netns.isEmpty() ? null : NETNS_DIR.resolve(NetnsName.parse(netns).value());
+      try {
+        Sysctls.ensure(ns, values, SYSCTL_TIMEOUT);
+        return;
+      } catch (NetlinkSocket.NetlinkException e) {
+        if (e.errno() != Libc.EAGAIN) {
+          // the namespace or the key is missing, or the write was refused: a command would fail alike
+          throw new IllegalStateException("sysctl in " + (ns == null ? "this namespace" : netns) + ": " + e.getMessage());
+        }
+        sysctlFallback(e);
+      } catch (java.io.IOException | RuntimeException | LinkageError e) {
+        sysctlFallback(e);
+        if (e instanceof LinkageError) {
+          sysctlsInProcess = false;
+        }
+      }
     }
+    values.forEach((key, value) -> sysctlCommand(cmd, netns, key, value));
+  }
+
+  private static final java.time.Duration SYSCTL_TIMEOUT = java.time.Duration.ofSeconds(5);
+  private static volatile boolean sysctlsInProcess = true;
+  private static final java.util.concurrent.atomic.AtomicBoolean sysctlFallbackLogged = new java.util.concurrent.atomic.AtomicBoolean();
+
+  private static void sysctlFallback(Throwable e) {
+    if (sysctlFallbackLogged.compareAndSet(false, true)) {
+      org.slf4j.LoggerFactory.getLogger(Net.class).warn(
+          "setting sysctls without a process failed ({}); sysctl commands set them where that fails", e.toString());
+    }
+  }
+
+  private static void sysctlCommand(CommandRunner cmd, String netns, String key, String value) {
     CommandRunner.Result now = cmd.attempt(CommandRunner.inNetns(netns, List.of("sysctl", "-n", key)));
     if (now.ok() && now.stdout().strip().equals(value)) {
       return;

@@ -7,17 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.IntFunction;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.annotations.In;
-import jnr.ffi.annotations.Out;
-import jnr.ffi.annotations.SaveError;
-import jnr.ffi.types.size_t;
-import jnr.ffi.types.ssize_t;
 
 /**
  * A netlink socket, opened in a named network namespace without starting a process: a thread of its own
@@ -33,45 +23,16 @@ import jnr.ffi.types.ssize_t;
 public final class NetlinkSocket implements AutoCloseable {
   public static final int NETLINK_ROUTE = 0;
   public static final int NETLINK_GENERIC = 16;
-  public static final int ENOENT = 2;
-  public static final int ENODEV = 19;
+  public static final int ENOENT = Libc.ENOENT;
+  public static final int ENODEV = Libc.ENODEV;
   private static final int AF_NETLINK = 16;
   private static final int SOCK_RAW = 3;
   private static final int SOCK_CLOEXEC = 0x80000;
-  private static final int O_RDONLY_CLOEXEC = 0x80000;
-  private static final int CLONE_NEWNET = 0x40000000;
   private static final int SOL_SOCKET = 1;
   private static final int SO_RCVTIMEO = 20;
   private static final int MSG_TRUNC = 0x20;
-  private static final int EINTR = 4;
-  private static final int EAGAIN = 11;
   /** A dump's datagrams are at most a page or two; anything longer is cut (MSG_TRUNC says so). */
   private static final int DATAGRAM = 64 << 10;
-
-  /** The C library calls used here (jnr-ffi binds them at first use). */
-  public interface LibC {
-    @SaveError
-    int socket(int domain, int type, int protocol);
-
-    @SaveError
-    int setsockopt(int fd, int level, int name, @In byte[] value, int length);
-
-    @SaveError
-    @ssize_t
-    long send(int fd, @In byte[] buf, @size_t long len, int flags);
-
-    @SaveError
-    @ssize_t
-    long recv(int fd, @Out byte[] buf, @size_t long len, int flags);
-
-    @SaveError
-    int open(String path, int flags);
-
-    @SaveError
-    int setns(int fd, int nstype);
-
-    int close(int fd);
-  }
 
   /** A failed call; {@code errno} is the C library's error number (0 when none applies). */
   public static final class NetlinkException extends IOException {
@@ -84,15 +45,6 @@ public final class NetlinkSocket implements AutoCloseable {
 
     public int errno() {
       return errno;
-    }
-  }
-
-  private static final class Native {
-    static final LibC C = LibraryLoader.create(LibC.class).load("c");
-    static final jnr.ffi.Runtime RUNTIME = jnr.ffi.Runtime.getRuntime(C);
-
-    static int errno() {
-      return RUNTIME.getLastError();
     }
   }
 
@@ -118,57 +70,15 @@ public final class NetlinkSocket implements AutoCloseable {
     if (netns == null) {
       return new NetlinkSocket(create(protocol), "this namespace");
     }
-    CompletableFuture<Integer> made = new CompletableFuture<>();
     // the thread stays in the pod's namespace once it entered it, so it ends right after
-    Thread t = new Thread(() -> {
-      try {
-        made.complete(createIn(netns, protocol));
-      } catch (Throwable e) {
-        made.completeExceptionally(e);
-      }
-    }, "netlink-setns");
-    t.setDaemon(true);
-    t.start();
-    try {
-      return new NetlinkSocket(made.get(timeout.toMillis(), TimeUnit.MILLISECONDS), netns.toString());
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof IOException io) {
-        throw io;
-      }
-      if (e.getCause() instanceof Error err) {
-        throw err;
-      }
-      throw new IOException(e.getCause());
-    } catch (TimeoutException e) {
-      made.thenAccept(fd -> Native.C.close(fd)); // opened after all: nobody takes it
-      throw new NetlinkException("no netlink socket in " + netns + " in time", 0);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new NetlinkException("interrupted opening a netlink socket in " + netns, EINTR);
-    }
-  }
-
-  private static int createIn(Path netns, int protocol) throws NetlinkException {
-    int ns = Native.C.open(netns.toString(), O_RDONLY_CLOEXEC);
-    if (ns < 0) {
-      int e = Native.errno();
-      throw new NetlinkException("network namespace " + netns + " cannot be opened (errno " + e + ")", e);
-    }
-    try {
-      if (Native.C.setns(ns, CLONE_NEWNET) < 0) {
-        int e = Native.errno();
-        throw new NetlinkException("cannot enter network namespace " + netns + " (errno " + e + ")", e);
-      }
-    } finally {
-      Native.C.close(ns);
-    }
-    return create(protocol);
+    int fd = NsThread.call(netns, timeout, "netlink-setns", () -> create(protocol), s -> Libc.c().close(s));
+    return new NetlinkSocket(fd, netns.toString());
   }
 
   private static int create(int protocol) throws NetlinkException {
-    int s = Native.C.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+    int s = Libc.c().socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
     if (s < 0) {
-      int e = Native.errno();
+      int e = Libc.errno();
       throw new NetlinkException("cannot open a netlink socket (errno " + e + ")", e);
     }
     return s;
@@ -189,19 +99,19 @@ public final class NetlinkSocket implements AutoCloseable {
     boolean dump = (flags & Netlink.NLM_F_DUMP) == Netlink.NLM_F_DUMP;
     long deadline = System.nanoTime() + timeout.toNanos();
     receiveTimeout(timeout);
-    if (Native.C.send(fd, req, req.length, 0) != req.length) {
-      int e = Native.errno();
+    if (Libc.c().send(fd, req, req.length, 0) != req.length) {
+      int e = Libc.errno();
       throw new NetlinkException("netlink request in " + where + " not sent (errno " + e + ")", e);
     }
     List<Netlink.Message> out = new ArrayList<>();
     while (true) {
-      long n = Native.C.recv(fd, buf, buf.length, 0);
+      long n = Libc.c().recv(fd, buf, buf.length, 0);
       if (n < 0) {
-        int e = Native.errno();
-        if (e == EINTR && System.nanoTime() < deadline) {
+        int e = Libc.errno();
+        if (e == Libc.EINTR && System.nanoTime() < deadline) {
           continue;
         }
-        throw new NetlinkException(e == EAGAIN ? "no netlink answer in " + where + " in time"
+        throw new NetlinkException(e == Libc.EAGAIN ? "no netlink answer in " + where + " in time"
             : "netlink answer in " + where + " not received (errno " + e + ")", e);
       }
       if (n > buf.length) {
@@ -233,7 +143,7 @@ public final class NetlinkSocket implements AutoCloseable {
         }
       }
       if (System.nanoTime() - deadline > 0) {
-        throw new NetlinkException("no complete netlink answer in " + where + " in time", EAGAIN);
+        throw new NetlinkException("no complete netlink answer in " + where + " in time", Libc.EAGAIN);
       }
     }
   }
@@ -252,8 +162,8 @@ public final class NetlinkSocket implements AutoCloseable {
     long micros = Math.max(1000, timeout.toNanos() / 1000);
     ByteBuffer tv = ByteBuffer.allocate(16).order(ByteOrder.nativeOrder());
     tv.putLong(micros / 1_000_000).putLong(micros % 1_000_000);
-    if (Native.C.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv.array(), 16) < 0) {
-      int e = Native.errno();
+    if (Libc.c().setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv.array(), 16) < 0) {
+      int e = Libc.errno();
       throw new NetlinkException("cannot set the netlink socket's timeout (errno " + e + ")", e);
     }
     receiveTimeout = timeout;
@@ -262,7 +172,7 @@ public final class NetlinkSocket implements AutoCloseable {
   @Override
   public synchronized void close() {
     if (fd >= 0) {
-      Native.C.close(fd);
+      Libc.c().close(fd);
       fd = -1;
     }
   }

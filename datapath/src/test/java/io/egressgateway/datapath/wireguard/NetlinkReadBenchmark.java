@@ -4,19 +4,23 @@ import io.egressgateway.datapath.command.CommandRunner;
 import io.egressgateway.datapath.net.Net;
 import io.egressgateway.datapath.net.Netlink;
 import io.egressgateway.datapath.net.NetlinkSocket;
+import io.egressgateway.datapath.net.Sysctls;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What a read over netlink in a pod's namespace costs, against the process per read it replaces for kernel
  * WireGuard (docs/benchmarks.md, "Kernel WireGuard reads over netlink"). In a namespace of its own with a veth
  * pair: opening a socket there (a thread that enters the namespace), one exchange on a kept socket (a link
  * dump; where the kernel has WireGuard, also {@link WgNetlink#dump} of a device), and {@code ip netns exec
- * <ns> ip link show}, a process of the same shape as {@code ip netns exec <ns> wg show}. CPU is this JVM's
- * (getProcessCpuTime) or, for the processes, their children's time from {@code /proc/self/stat}. Not a test:
- * run as root; it removes what it made.
+ * <ns> ip link show}, a process of the same shape as {@code ip netns exec <ns> wg show}. Also the pod's
+ * reverse-path filter (two sysctls, both changed each time) set by {@link Sysctls} and by the commands it
+ * replaced. CPU is this JVM's (getProcessCpuTime) plus, for the processes, their children's time from
+ * {@code /proc/self/stat}. Not a test: run as root; it removes what it made.
  *
  * <p>Arguments: exchanges per round (default 20000), rounds (default 3).
  */
@@ -73,6 +77,26 @@ public final class NetlinkReadBenchmark {
             cmd.run(CommandRunner.inNetns(ns, List.of("ip", "link", "show")));
           }
           print("ip netns exec <ns> ip link show", procs, System.nanoTime() - t0, (childTicks() - k0) * 10_000_000L);
+
+          int sets = Math.max(2, n / 100);
+          c0 = os.getProcessCpuTime();
+          t0 = System.nanoTime();
+          for (int i = 0; i < sets; i++) {
+            if (Sysctls.ensure(nsPath, rpFilter(i % 2 == 0 ? "2" : "1"), TIMEOUT).size() != 2) {
+              throw new IllegalStateException("both sysctls differ each time");
+            }
+          }
+          print("rp_filter, 2 sysctls (Sysctls)", sets, System.nanoTime() - t0, os.getProcessCpuTime() - c0);
+          c0 = os.getProcessCpuTime();
+          k0 = childTicks();
+          t0 = System.nanoTime();
+          for (int i = 0; i < sets; i++) {
+            String v = i % 2 == 0 ? "2" : "1";
+            cmd.run(CommandRunner.inNetns(ns, List.of("sh", "-c", "mount -o remount,bind,rw /proc/sys 2>/dev/null;"
+                + " exec sysctl -q -w net.ipv4.conf.all.rp_filter=" + v + " net.ipv4.conf.egnb0.rp_filter=" + v)));
+          }
+          print("rp_filter, ip netns exec sh mount sysctl", sets, System.nanoTime() - t0,
+              os.getProcessCpuTime() - c0 + (childTicks() - k0) * 10_000_000L);
         }
       }
     } finally {
@@ -80,8 +104,15 @@ public final class NetlinkReadBenchmark {
     }
   }
 
+  private static Map<String, String> rpFilter(String value) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("net.ipv4.conf.all.rp_filter", value);
+    m.put("net.ipv4.conf.egnb0.rp_filter", value);
+    return m;
+  }
+
   private static void print(String what, int count, long wallNanos, long cpuNanos) {
-    System.out.printf("%-36s %8.1f us wall, %8.3f ms CPU each%n", what, wallNanos / 1e3 / count, cpuNanos / 1e6 / count);
+    System.out.printf("%-42s %8.1f us wall, %8.3f ms CPU each%n", what, wallNanos / 1e3 / count, cpuNanos / 1e6 / count);
   }
 
   /** cutime + cstime of this process (its waited-for children), in clock ticks (USER_HZ = 100). */

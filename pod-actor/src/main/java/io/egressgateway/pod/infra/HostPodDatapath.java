@@ -18,6 +18,8 @@ import io.egressgateway.pod.model.Route;
 import io.egressgateway.pod.model.RouteAction;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -254,19 +256,24 @@ public final class HostPodDatapath implements PodDatapath {
   }
 
   /**
-   * Loose reverse-path filtering in the pod's namespace, run under {@code ip netns exec}. An unprivileged
-   * container (the chart's worker: NET_ADMIN, NET_RAW, SYS_ADMIN) has /proc/sys mounted read-only; the
-   * command makes it writable in the private mount namespace {@code ip netns exec} gives it, and nowhere
-   * else (where /proc/sys is no mount of its own, as on a host or in a privileged container, the remount
-   * fails and changes nothing). A constant text: no value reaches the shell.
+   * Loose reverse-path filtering in the pod's namespace (the larger of "all" and the device's value applies):
+   * replies that come back in on eth0 for addresses routed through wg0 are not dropped. Set without a process
+   * ({@link Net#sysctls}); where the worker's {@code /proc/sys} is read-only (a container that is not
+   * privileged) the write happens in a mount namespace of its own and the container's stays read-only.
    */
-  public static final List<String> RP_FILTER = List.of("sh", "-c", "mount -o remount,bind,rw /proc/sys 2>/dev/null;"
-      + " exec sysctl -q -w net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.eth0.rp_filter=2");
+  public static final Map<String, String> RP_FILTER = rpFilter();
+
+  private static Map<String, String> rpFilter() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("net.ipv4.conf.all.rp_filter", "2");
+    m.put("net.ipv4.conf.eth0.rp_filter", "2");
+    return Collections.unmodifiableMap(m);
+  }
 
   @Override
   public void applyRoutes(String podNetns, List<Route> desired) {
     NetnsName ns = NetnsName.parse(NetnsNames.resolve(cmd, podNetns));
-    cmd.run(CommandRunner.inNetns(ns.value(), RP_FILTER));
+    Net.sysctls(cmd, ns.value(), RP_FILTER);
     Nft.replaceTable(cmd, ns.value(), "ip", NFT_TABLE, replyMarkingBody());
     // one `ip -batch` to read what is there (the rule and our routes) and one for every change: each exec
     // costs milliseconds on a busy node

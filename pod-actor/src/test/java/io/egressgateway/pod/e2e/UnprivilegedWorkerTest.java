@@ -5,7 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.net.Net;
+import io.egressgateway.datapath.net.Sysctls;
 import io.egressgateway.pod.infra.HostPodDatapath;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
@@ -15,20 +19,29 @@ import org.junit.jupiter.api.Test;
  * The chart runs the worker unprivileged, with NET_ADMIN, NET_RAW and SYS_ADMIN only and /proc/sys read-only
  * (as every runtime mounts it in a container that is not privileged). This runs the worker's namespace
  * commands the same way: in a mount namespace of their own with /proc/sys read-only and the capability sets
- * cut to those three (setpriv), without podman. Setting a pod's rp_filter works there, the plain sysctl the
- * worker used before does not, and the container's own /proc/sys stays read-only.
+ * cut to those three (setpriv), without podman. Setting a pod's rp_filter works there, in a JVM as the worker
+ * does it (no process: a thread enters the pod's namespace and a mount namespace of its own) and with the
+ * commands it falls back to; a plain sysctl does not, and the container's own /proc/sys stays read-only.
  */
 @Tag("privileged")
 class UnprivilegedWorkerTest {
   private static final String CAPS = "-all,+net_admin,+net_raw,+sys_admin";
 
+  /** What runs a command as the chart's worker container runs it. */
+  private static final List<String> AS_WORKER = List.of("unshare", "-m", "--propagation", "slave", "sh", "-c",
+      "mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && exec setpriv --inh-caps=" + CAPS
+          + " --ambient-caps=" + CAPS + " --bounding-set=" + CAPS + " \"$@\"", "worker");
+
   /** {@code argv} as the chart's worker container runs it. */
   private static List<String> asWorker(List<String> argv) {
-    List<String> out = new ArrayList<>(List.of("unshare", "-m", "--propagation", "slave", "sh", "-c",
-        "mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && exec setpriv --inh-caps=" + CAPS
-            + " --ambient-caps=" + CAPS + " --bounding-set=" + CAPS + " \"$@\"", "worker"));
+    List<String> out = new ArrayList<>(AS_WORKER);
     out.addAll(argv);
     return out;
+  }
+
+  /** The worker's JVM in the test: sets the pod's rp_filter in the namespace {@code args[0]} names, no process. */
+  public static void main(String[] args) throws Exception {
+    System.out.println(Sysctls.ensure(Path.of("/var/run/netns", args[0]), HostPodDatapath.RP_FILTER, Duration.ofSeconds(10)));
   }
 
   @Test
@@ -46,7 +59,17 @@ class UnprivilegedWorkerTest {
       var plain = cmd.attempt(asWorker(CommandRunner.inNetns(pod, List.of("sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=2"))));
       assertNotEquals(0, plain.exitCode(), "the read-only /proc/sys must refuse the plain sysctl: " + plain.stderr());
 
-      cmd.run(asWorker(CommandRunner.inNetns(pod, HostPodDatapath.RP_FILTER)));
+      // as the worker sets it: in its JVM, without a process (both differ first, so both are written)
+      lab.in(pod, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.eth0.rp_filter=0");
+      String java = ProcessHandle.current().info().command().orElseThrow();
+      var jvm = cmd.run(asWorker(List.of(java, "-cp", System.getProperty("java.class.path"),
+          UnprivilegedWorkerTest.class.getName(), pod)));
+      assertEquals("[net.ipv4.conf.all.rp_filter, net.ipv4.conf.eth0.rp_filter]", jvm.stdout().strip(), jvm.stderr());
+      assertEquals("2", lab.in(pod, "sysctl", "-n", "net.ipv4.conf.all.rp_filter").trim());
+      assertEquals("2", lab.in(pod, "sysctl", "-n", "net.ipv4.conf.eth0.rp_filter").trim());
+      // and with the commands it falls back to (a runner whose commands run as the worker uses them)
+      lab.in(pod, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.eth0.rp_filter=1");
+      Net.sysctls(cmd.within(AS_WORKER), pod, HostPodDatapath.RP_FILTER);
       assertEquals("2", lab.in(pod, "sysctl", "-n", "net.ipv4.conf.all.rp_filter").trim());
       assertEquals("2", lab.in(pod, "sysctl", "-n", "net.ipv4.conf.eth0.rp_filter").trim());
       // and in the container itself /proc/sys is still read-only afterwards
@@ -55,7 +78,7 @@ class UnprivilegedWorkerTest {
 
       // the same command still works where /proc/sys is not a mount of its own (host, privileged container)
       lab.in(pod, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0");
-      cmd.run(CommandRunner.inNetns(pod, HostPodDatapath.RP_FILTER));
+      Net.sysctls(cmd, pod, HostPodDatapath.RP_FILTER);
       assertEquals("2", lab.in(pod, "sysctl", "-n", "net.ipv4.conf.all.rp_filter").trim());
     }
   }
