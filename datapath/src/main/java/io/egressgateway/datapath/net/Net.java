@@ -111,17 +111,97 @@ public final class Net {
       try {
         return Links.get(NETNS_DIR, netns, dev);
       } catch (java.io.IOException | RuntimeException | LinkageError e) {
-        if (linkFallbackLogged.compareAndSet(false, true)) {
-          org.slf4j.LoggerFactory.getLogger(Net.class).warn(
-              "reading link {} over netlink failed ({}); links are read with ip where netlink fails", dev, e.toString());
-        }
-        if (e instanceof LinkageError) {
-          linksOverNetlink = false;
-        }
+        linkFallback(dev, e);
       }
     }
     CommandRunner.Result r = cmd.attempt(ip(netns, "-o", "link", "show", "dev", dev));
     return r.ok() ? Optional.ofNullable(parseLink(r.stdout().strip())) : Optional.empty();
+  }
+
+  /**
+   * Brings the link {@code name} in {@code netns} up; false when that failed (no such link yet, say). Over
+   * rtnetlink ({@link Links#up}) unless the runner's commands act elsewhere; where netlink itself fails, with
+   * {@code ip link set <name> up}.
+   */
+  public static boolean linkUp(CommandRunner cmd, String netns, String name) {
+    String dev = IfName.parse(name).value();
+    if (linksOverNetlink && !cmd.runsElsewhere()) {
+      try {
+        Links.up(NETNS_DIR, netns, dev);
+        return true;
+      } catch (NetlinkSocket.NetlinkException e) {
+        if (e.errno() != Libc.EAGAIN) {
+          return false; // the kernel's answer, which ip would get as well
+        }
+        linkFallback(dev, e);
+      } catch (java.io.IOException | RuntimeException | LinkageError e) {
+        linkFallback(dev, e);
+      }
+    }
+    return cmd.attempt(ip(netns, "link", "set", dev, "up")).ok();
+  }
+
+  /**
+   * Deletes the link {@code name} in {@code netns}; false when that failed (no such link, say). Over rtnetlink
+   * ({@link Links#delete}) unless the runner's commands act elsewhere; where netlink itself fails, with
+   * {@code ip link del <name>}.
+   */
+  public static boolean deleteLink(CommandRunner cmd, String netns, String name) {
+    String dev = IfName.parse(name).value();
+    if (linksOverNetlink && !cmd.runsElsewhere()) {
+      try {
+        Links.delete(NETNS_DIR, netns, dev);
+        return true;
+      } catch (NetlinkSocket.NetlinkException e) {
+        if (e.errno() != Libc.EAGAIN) {
+          return false;
+        }
+        linkFallback(dev, e);
+      } catch (java.io.IOException | RuntimeException | LinkageError e) {
+        linkFallback(dev, e);
+      }
+    }
+    return cmd.attempt(ip(netns, "link", "del", dev)).ok();
+  }
+
+  /**
+   * Moves the link {@code name} from {@code from} into {@code to}, named {@code newName} there, with
+   * {@code alias}, and up, in one step. Over rtnetlink ({@link Links#move}) unless the runner's commands act
+   * elsewhere; where netlink itself fails, with one {@code ip link set} command. Throws when the kernel refused
+   * (the name taken there, no such link or namespace), with its errno or ip's message.
+   */
+  public static void moveLink(CommandRunner cmd, String from, String name, String to, String newName, String alias) {
+    String dev = IfName.parse(name).value();
+    String target = IfName.parse(newName).value();
+    if (linksOverNetlink && !cmd.runsElsewhere()) {
+      try {
+        Links.move(NETNS_DIR, from, dev, NetnsName.parse(to).value(), target, alias);
+        return;
+      } catch (NetlinkSocket.NetlinkException e) {
+        if (e.errno() != Libc.EAGAIN) {
+          throw new IllegalStateException("moving link " + dev + " into " + to + " as " + target + ": " + e.getMessage());
+        }
+        linkFallback(dev, e);
+      } catch (java.io.IOException | RuntimeException | LinkageError e) {
+        linkFallback(dev, e);
+      }
+    }
+    List<String> move = new ArrayList<>(List.of("link", "set", "dev", dev, "netns", to));
+    if (!dev.equals(target)) {
+      move.addAll(List.of("name", target));
+    }
+    move.addAll(List.of("alias", alias, "up"));
+    cmd.run(ip(from, move.toArray(String[]::new)));
+  }
+
+  private static void linkFallback(String dev, Throwable e) {
+    if (linkFallbackLogged.compareAndSet(false, true)) {
+      org.slf4j.LoggerFactory.getLogger(Net.class).warn(
+          "link {} over netlink failed ({}); links are read and set with ip where netlink fails", dev, e.toString());
+    }
+    if (e instanceof LinkageError) {
+      linksOverNetlink = false;
+    }
   }
 
   private static final java.nio.file.Path NETNS_DIR = java.nio.file.Path.of("/var/run/netns");

@@ -112,8 +112,8 @@ public final class GoWireGuard extends WgCliBackend {
     // wireguard-go makes the tun before it listens on UAPI: wait until the socket answers (in-process, no
     // process per look; the file alone is not enough: it exists from bind() on, and a connection refused
     // before listen() makes a later `wg` unlink it for good), then bring the link up, which also confirms
-    // the link is there (one command, not a look and a set)
-    while (!(answers(name) && cmd.attempt(Net.ip(hostNetns, "link", "set", name, "up")).ok())) {
+    // the link is there (one call, not a look and a set)
+    while (!(answers(name) && Net.linkUp(cmd, hostNetns, name))) {
       if (!h.isAlive() || System.currentTimeMillis() > deadline) {
         expectedExits.add(h.pid());
         h.destroyForcibly();
@@ -136,7 +136,7 @@ public final class GoWireGuard extends WgCliBackend {
     Optional<ProcessHandle> running = processOf(device.name());
     running.ifPresent(h -> expectedExits.add(h.pid()));
     if (Net.link(cmd, device.netns(), device.ifname()).isPresent()) {
-      cmd.attempt(Net.ip(device.netns(), "link", "del", device.ifname()));
+      Net.deleteLink(cmd, device.netns(), device.ifname());
     }
     running.ifPresent(this::stop);
     processes.remove(device.name());

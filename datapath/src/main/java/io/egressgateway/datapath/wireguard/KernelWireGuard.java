@@ -101,7 +101,9 @@ public final class KernelWireGuard extends WgCliBackend {
       netlink.forget(device.netns()); // a kept socket would hold the namespace
     }
     if (alive(device)) {
-      cmd.run(Net.ip(device.netns(), "link", "del", device.ifname()));
+      if (!Net.deleteLink(cmd, device.netns(), device.ifname()) && alive(device)) {
+        throw new IllegalStateException("device " + device.ifname() + " in " + device.netns() + " could not be deleted");
+      }
     }
   }
 

@@ -89,22 +89,22 @@ abstract class WgCliBackend implements WireGuardBackend {
    */
   private static WgDevice moveLink(CommandRunner cmd, WgDevice d, String netns, String ifname) {
     WgDevice target = d.movedTo(netns, ifname);
-    // move, rename, alias and up in one command (the kernel renames as part of the move): each exec
-    // costs milliseconds on a pod's ADD path, so the common case (a fresh device) is tried first
-    List<String> move = new ArrayList<>(List.of("link", "set", "dev", d.ifname(), "netns", netns));
-    if (!d.ifname().equals(ifname)) {
-      move.addAll(List.of("name", ifname));
-    }
-    move.addAll(List.of("alias", d.name(), "up"));
-    CommandRunner.Result moved = cmd.attempt(Net.ip(d.netns(), move.toArray(String[]::new)));
-    if (moved.ok()) {
+    // move, rename, alias and up in one step (the kernel renames as part of the move; over rtnetlink, one
+    // request, or one ip command): the common case (a fresh device) is tried first
+    RuntimeException failed;
+    try {
+      Net.moveLink(cmd, d.netns(), d.ifname(), netns, ifname, d.name());
       return target;
+    } catch (RuntimeException e) {
+      failed = e;
     }
     Optional<Net.Link> there = Net.link(cmd, netns, ifname);
     if (there.isPresent() && there.get().alias().equals(d.name())) {
-      cmd.run(Net.ip(netns, "link", "set", ifname, "up"));
+      if (!Net.linkUp(cmd, netns, ifname)) {
+        throw new IllegalStateException("link " + ifname + " in " + netns + " could not be brought up");
+      }
       return target;
     }
-    throw new CommandException(moved.command(), moved.exitCode(), moved.stderr());
+    throw failed;
   }
 }

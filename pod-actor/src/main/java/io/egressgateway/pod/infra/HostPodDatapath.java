@@ -180,7 +180,7 @@ public final class HostPodDatapath implements PodDatapath {
         return;
       }
       // the device is there but its process is gone: start over below
-      cmd.attempt(Net.ip(ns, "link", "del", "wg0"));
+      Net.deleteLink(cmd, ns, "wg0");
     }
     long start = System.nanoTime();
     WgDevice created = wg.create(hostNetns, a.deviceName());
