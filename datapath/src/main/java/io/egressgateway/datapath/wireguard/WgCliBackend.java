@@ -1,6 +1,5 @@
 package io.egressgateway.datapath.wireguard;
 
-import io.egressgateway.datapath.command.CommandException;
 import io.egressgateway.datapath.command.CommandRunner;
 import io.egressgateway.datapath.model.WgConfig;
 import io.egressgateway.datapath.model.WgDump;
