@@ -125,20 +125,8 @@ public final class Net {
    */
   public static boolean linkUp(CommandRunner cmd, String netns, String name) {
     String dev = IfName.parse(name).value();
-    if (linksOverNetlink && !cmd.runsElsewhere()) {
-      try {
-        Links.up(NETNS_DIR, netns, dev);
-        return true;
-      } catch (NetlinkSocket.NetlinkException e) {
-        if (e.errno() != Libc.EAGAIN) {
-          return false; // the kernel's answer, which ip would get as well
-        }
-        linkFallback(dev, e);
-      } catch (java.io.IOException | RuntimeException | LinkageError e) {
-        linkFallback(dev, e);
-      }
-    }
-    return cmd.attempt(ip(netns, "link", "set", dev, "up")).ok();
+    Kernel k = overNetlink(cmd, dev, () -> Links.up(NETNS_DIR, netns, dev));
+    return k.answered() ? k.refused() == null : cmd.attempt(ip(netns, "link", "set", dev, "up")).ok();
   }
 
   /**
@@ -148,20 +136,8 @@ public final class Net {
    */
   public static boolean deleteLink(CommandRunner cmd, String netns, String name) {
     String dev = IfName.parse(name).value();
-    if (linksOverNetlink && !cmd.runsElsewhere()) {
-      try {
-        Links.delete(NETNS_DIR, netns, dev);
-        return true;
-      } catch (NetlinkSocket.NetlinkException e) {
-        if (e.errno() != Libc.EAGAIN) {
-          return false;
-        }
-        linkFallback(dev, e);
-      } catch (java.io.IOException | RuntimeException | LinkageError e) {
-        linkFallback(dev, e);
-      }
-    }
-    return cmd.attempt(ip(netns, "link", "del", dev)).ok();
+    Kernel k = overNetlink(cmd, dev, () -> Links.delete(NETNS_DIR, netns, dev));
+    return k.answered() ? k.refused() == null : cmd.attempt(ip(netns, "link", "del", dev)).ok();
   }
 
   /**
@@ -173,18 +149,12 @@ public final class Net {
   public static void moveLink(CommandRunner cmd, String from, String name, String to, String newName, String alias) {
     String dev = IfName.parse(name).value();
     String target = IfName.parse(newName).value();
-    if (linksOverNetlink && !cmd.runsElsewhere()) {
-      try {
-        Links.move(NETNS_DIR, from, dev, NetnsName.parse(to).value(), target, alias);
-        return;
-      } catch (NetlinkSocket.NetlinkException e) {
-        if (e.errno() != Libc.EAGAIN) {
-          throw new IllegalStateException("moving link " + dev + " into " + to + " as " + target + ": " + e.getMessage());
-        }
-        linkFallback(dev, e);
-      } catch (java.io.IOException | RuntimeException | LinkageError e) {
-        linkFallback(dev, e);
+    Kernel k = overNetlink(cmd, dev, () -> Links.move(NETNS_DIR, from, dev, NetnsName.parse(to).value(), target, alias));
+    if (k.answered()) {
+      if (k.refused() != null) {
+        throw new IllegalStateException("moving link " + dev + " into " + to + " as " + target + ": " + k.refused().getMessage());
       }
+      return;
     }
     List<String> move = new ArrayList<>(List.of("link", "set", "dev", dev, "netns", to));
     if (!dev.equals(target)) {
@@ -192,6 +162,38 @@ public final class Net {
     }
     move.addAll(List.of("alias", alias, "up"));
     cmd.run(ip(from, move.toArray(String[]::new)));
+  }
+
+  /** A link change over netlink: whether the kernel answered, and its refusal if it refused. */
+  private record Kernel(boolean answered, NetlinkSocket.NetlinkException refused) {
+    static final Kernel NOT_ASKED = new Kernel(false, null);
+  }
+
+  private interface LinkCall {
+    void run() throws java.io.IOException;
+  }
+
+  /**
+   * Makes a link change over netlink unless the runner's commands act elsewhere or netlink is unusable here.
+   * A refusal is the kernel's answer, which ip would get too; a timeout or any other failure is not (logged
+   * once), and the caller asks ip.
+   */
+  private static Kernel overNetlink(CommandRunner cmd, String dev, LinkCall call) {
+    if (!linksOverNetlink || cmd.runsElsewhere()) {
+      return Kernel.NOT_ASKED;
+    }
+    try {
+      call.run();
+      return new Kernel(true, null);
+    } catch (NetlinkSocket.NetlinkException e) {
+      if (e.errno() != Libc.EAGAIN) {
+        return new Kernel(true, e);
+      }
+      linkFallback(dev, e);
+    } catch (java.io.IOException | RuntimeException | LinkageError e) {
+      linkFallback(dev, e);
+    }
+    return Kernel.NOT_ASKED;
   }
 
   private static void linkFallback(String dev, Throwable e) {
