@@ -10,7 +10,7 @@ import jnr.ffi.types.ssize_t;
 
 /**
  * The C library calls this package makes without a process (netlink sockets, namespaces, sysctl files), bound by
- * jnr-ffi at first use: {@link #C} throws {@link LinkageError} where the library cannot be bound, and callers
+ * jnr-ffi at first use: {@link #c()} throws {@link LinkageError} where the library cannot be bound, and callers
  * fall back to commands.
  */
 final class Libc {
@@ -18,7 +18,6 @@ final class Libc {
   static final int EINTR = 4;
   static final int EAGAIN = 11;
   static final int ENODEV = 19;
-  static final int EINVAL = 22;
   static final int EROFS = 30;
   static final int O_RDONLY = 0;
   static final int O_WRONLY = 1;

@@ -10,11 +10,12 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * One link by name, read or changed over rtnetlink ({@code RTM_GETLINK}, {@code RTM_NEWLINK}) instead of an
- * {@code ip link} process: the node agent looks up a pod's {@code wg0} a few times per CNI call, brings a new
- * tunnel device up and moves it into the pod, and deletes it on DEL. A socket is opened in the namespace for the one call and closed
- * (about 0.2 ms; an {@code ip} process is about 3 ms), so none is left holding a pod's namespace. Pure codec
- * ({@link #request}, {@link #parse}, {@link #upRequest}, {@link #moveRequest}, {@link #deleteRequest}) and the exchanges.
+ * One link by name, read or changed over rtnetlink ({@code RTM_GETLINK}, {@code RTM_NEWLINK},
+ * {@code RTM_DELLINK}) instead of an {@code ip link} process: the node agent looks up a pod's {@code wg0} a few
+ * times per CNI call, brings a new tunnel device up and moves it into the pod, and deletes it on DEL. A socket is
+ * opened in the namespace for the one call and closed (about 0.2 ms; an {@code ip} process is about 3 ms), so none
+ * is left holding a pod's namespace. Pure codec ({@link #request}, {@link #parse}, {@link #upRequest},
+ * {@link #moveRequest}, {@link #deleteRequest}) and the exchanges.
  */
 public final class Links {
   static final int RTM_NEWLINK = 16;
@@ -36,7 +37,7 @@ public final class Links {
    * (netlink unusable here) are thrown for the caller to fall back.
    */
   public static Optional<Net.Link> get(Path netnsDir, String netns, String name) throws IOException {
-    Path ns = nsPath(netnsDir, netns);
+    Path ns = NsThread.named(netnsDir, netns);
     NetlinkSocket s;
     try {
       s = NetlinkSocket.open(ns, NetlinkSocket.NETLINK_ROUTE, TIMEOUT);
@@ -61,7 +62,7 @@ public final class Links {
    * {@link NetlinkException} (errno ENODEV: no such link; ENOENT: no such namespace).
    */
   public static void up(Path netnsDir, String netns, String name) throws IOException {
-    try (NetlinkSocket s = NetlinkSocket.open(nsPath(netnsDir, netns), NetlinkSocket.NETLINK_ROUTE, TIMEOUT)) {
+    try (NetlinkSocket s = NetlinkSocket.open(NsThread.named(netnsDir, netns), NetlinkSocket.NETLINK_ROUTE, TIMEOUT)) {
       s.exchange(seq -> upRequest(seq, name), TIMEOUT);
     }
   }
@@ -71,7 +72,7 @@ public final class Links {
    * {@link NetlinkException} (errno ENODEV: no such link; ENOENT: no such namespace).
    */
   public static void delete(Path netnsDir, String netns, String name) throws IOException {
-    try (NetlinkSocket s = NetlinkSocket.open(nsPath(netnsDir, netns), NetlinkSocket.NETLINK_ROUTE, TIMEOUT)) {
+    try (NetlinkSocket s = NetlinkSocket.open(NsThread.named(netnsDir, netns), NetlinkSocket.NETLINK_ROUTE, TIMEOUT)) {
       s.exchange(seq -> deleteRequest(seq, name), TIMEOUT);
     }
   }
@@ -84,22 +85,13 @@ public final class Links {
    * EEXIST: the name is taken there; ENOENT: no such namespace).
    */
   public static void move(Path netnsDir, String from, String name, String to, String newName, String alias) throws IOException {
-    Path target = nsPath(netnsDir, to);
-    int fd = Libc.c().open(target.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC);
-    if (fd < 0) {
-      int e = Libc.errno();
-      throw new NetlinkException("network namespace " + target + " cannot be opened (errno " + e + ")", e);
-    }
-    try (NetlinkSocket s = NetlinkSocket.open(nsPath(netnsDir, from), NetlinkSocket.NETLINK_ROUTE, TIMEOUT)) {
+    int fd = NsThread.open(netnsDir.resolve(NetnsName.parse(to).value()));
+    try (NetlinkSocket s = NetlinkSocket.open(NsThread.named(netnsDir, from), NetlinkSocket.NETLINK_ROUTE, TIMEOUT)) {
       int index = index(s.exchange(seq -> request(seq, name), TIMEOUT));
       s.exchange(seq -> moveRequest(seq, index, fd, newName, alias), TIMEOUT);
     } finally {
       Libc.c().close(fd);
     }
-  }
-
-  private static Path nsPath(Path netnsDir, String netns) {
-    return netns == null || netns.isEmpty() ? null : netnsDir.resolve(NetnsName.parse(netns).value());
   }
 
   /** struct ifinfomsg for link {@code index} (0: named by IFLA_IFNAME), setting IFF_UP when {@code up}. */

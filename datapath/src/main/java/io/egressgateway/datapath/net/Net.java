@@ -107,11 +107,11 @@ public final class Net {
    */
   public static Optional<Link> link(CommandRunner cmd, String netns, String name) {
     String dev = IfName.parse(name).value();
-    if (linksOverNetlink && !cmd.runsElsewhere()) {
+    if (nativeCalls && !cmd.runsElsewhere()) {
       try {
         return Links.get(NETNS_DIR, netns, dev);
       } catch (java.io.IOException | RuntimeException | LinkageError e) {
-        linkFallback(dev, e);
+        fallback(Fallback.LINKS, dev, e);
       }
     }
     CommandRunner.Result r = cmd.attempt(ip(netns, "-o", "link", "show", "dev", dev));
@@ -125,7 +125,7 @@ public final class Net {
    */
   public static boolean linkUp(CommandRunner cmd, String netns, String name) {
     String dev = IfName.parse(name).value();
-    Kernel k = overNetlink(cmd, dev, () -> Links.up(NETNS_DIR, netns, dev));
+    Kernel k = inProcess(cmd, Fallback.LINKS, dev, () -> Links.up(NETNS_DIR, netns, dev));
     return k.answered() ? k.refused() == null : cmd.attempt(ip(netns, "link", "set", dev, "up")).ok();
   }
 
@@ -136,7 +136,7 @@ public final class Net {
    */
   public static boolean deleteLink(CommandRunner cmd, String netns, String name) {
     String dev = IfName.parse(name).value();
-    Kernel k = overNetlink(cmd, dev, () -> Links.delete(NETNS_DIR, netns, dev));
+    Kernel k = inProcess(cmd, Fallback.LINKS, dev, () -> Links.delete(NETNS_DIR, netns, dev));
     return k.answered() ? k.refused() == null : cmd.attempt(ip(netns, "link", "del", dev)).ok();
   }
 
@@ -149,7 +149,7 @@ public final class Net {
   public static void moveLink(CommandRunner cmd, String from, String name, String to, String newName, String alias) {
     String dev = IfName.parse(name).value();
     String target = IfName.parse(newName).value();
-    Kernel k = overNetlink(cmd, dev, () -> Links.move(NETNS_DIR, from, dev, NetnsName.parse(to).value(), target, alias));
+    Kernel k = inProcess(cmd, Fallback.LINKS, dev, () -> Links.move(NETNS_DIR, from, dev, NetnsName.parse(to).value(), target, alias));
     if (k.answered()) {
       if (k.refused() != null) {
         throw new IllegalStateException("moving link " + dev + " into " + to + " as " + target + ": " + k.refused().getMessage());
@@ -164,22 +164,35 @@ public final class Net {
     cmd.run(ip(from, move.toArray(String[]::new)));
   }
 
-  /** A link change over netlink: whether the kernel answered, and its refusal if it refused. */
+  /** A call made in this process (netlink, sysctl files): whether the kernel answered, and its refusal if it refused. */
   private record Kernel(boolean answered, NetlinkSocket.NetlinkException refused) {
     static final Kernel NOT_ASKED = new Kernel(false, null);
   }
 
-  private interface LinkCall {
+  private interface Call {
     void run() throws java.io.IOException;
   }
 
+  /** What a kind of call made in this process falls back to; the first fallback of each kind is logged. */
+  private enum Fallback {
+    LINKS("link {} over netlink failed ({}); links are read and set with ip where netlink fails"),
+    SYSCTLS("sysctls {} without a process failed ({}); sysctl commands set them where that fails");
+
+    final String message;
+    final java.util.concurrent.atomic.AtomicBoolean logged = new java.util.concurrent.atomic.AtomicBoolean();
+
+    Fallback(String message) {
+      this.message = message;
+    }
+  }
+
   /**
-   * Makes a link change over netlink unless the runner's commands act elsewhere or netlink is unusable here.
-   * A refusal is the kernel's answer, which ip would get too; a timeout or any other failure is not (logged
-   * once), and the caller asks ip.
+   * Makes a call in this process unless the runner's commands act elsewhere or the C library cannot be bound
+   * here. A refusal is the kernel's answer, which a command would get too; a timeout or any other failure is
+   * not (logged once per kind), and the caller runs the command.
    */
-  private static Kernel overNetlink(CommandRunner cmd, String dev, LinkCall call) {
-    if (!linksOverNetlink || cmd.runsElsewhere()) {
+  private static Kernel inProcess(CommandRunner cmd, Fallback kind, String what, Call call) {
+    if (!nativeCalls || cmd.runsElsewhere()) {
       return Kernel.NOT_ASKED;
     }
     try {
@@ -189,26 +202,25 @@ public final class Net {
       if (e.errno() != Libc.EAGAIN) {
         return new Kernel(true, e);
       }
-      linkFallback(dev, e);
+      fallback(kind, what, e);
     } catch (java.io.IOException | RuntimeException | LinkageError e) {
-      linkFallback(dev, e);
+      fallback(kind, what, e);
     }
     return Kernel.NOT_ASKED;
   }
 
-  private static void linkFallback(String dev, Throwable e) {
-    if (linkFallbackLogged.compareAndSet(false, true)) {
-      org.slf4j.LoggerFactory.getLogger(Net.class).warn(
-          "link {} over netlink failed ({}); links are read and set with ip where netlink fails", dev, e.toString());
+  private static void fallback(Fallback kind, String what, Throwable e) {
+    if (kind.logged.compareAndSet(false, true)) {
+      org.slf4j.LoggerFactory.getLogger(Net.class).warn(kind.message, what, e.toString());
     }
     if (e instanceof LinkageError) {
-      linksOverNetlink = false;
+      nativeCalls = false; // the C library cannot be bound here: commands from now on
     }
   }
 
   private static final java.nio.file.Path NETNS_DIR = java.nio.file.Path.of("/var/run/netns");
-  private static volatile boolean linksOverNetlink = true;
-  private static final java.util.concurrent.atomic.AtomicBoolean linkFallbackLogged = new java.util.concurrent.atomic.AtomicBoolean();
+  /** False once the C library could not be bound: links and sysctls go to commands from then on. */
+  private static volatile boolean nativeCalls = true;
 
   static Link parseLink(String line) {
     Matcher m = LINK.matcher(line);
@@ -239,37 +251,20 @@ public final class Net {
    */
   public static void sysctls(CommandRunner cmd, String netns, Map<String, String> values) {
     values.forEach(Sysctls::check);
-    if (sysctlsInProcess && !cmd.runsElsewhere()) {
-      java.nio.file.Path ns = netns == null || netns.isEmpty() ? null : NETNS_DIR.resolve(NetnsName.parse(netns).value());
-      try {
-        Sysctls.ensure(ns, values, SYSCTL_TIMEOUT);
-        return;
-      } catch (NetlinkSocket.NetlinkException e) {
-        if (e.errno() != Libc.EAGAIN) {
-          // the namespace or the key is missing, or the write was refused: a command would fail alike
-          throw new IllegalStateException("sysctl in " + (ns == null ? "this namespace" : netns) + ": " + e.getMessage());
-        }
-        sysctlFallback(e);
-      } catch (java.io.IOException | RuntimeException | LinkageError e) {
-        sysctlFallback(e);
-        if (e instanceof LinkageError) {
-          sysctlsInProcess = false;
-        }
+    java.nio.file.Path ns = NsThread.named(NETNS_DIR, netns);
+    Kernel k = inProcess(cmd, Fallback.SYSCTLS, String.join(" ", values.keySet()),
+        () -> Sysctls.ensure(ns, values, SYSCTL_TIMEOUT));
+    if (k.answered()) {
+      if (k.refused() != null) {
+        // the namespace or the key is missing, or the write was refused: a command would fail alike
+        throw new IllegalStateException("sysctl in " + (ns == null ? "this namespace" : netns) + ": " + k.refused().getMessage());
       }
+      return;
     }
     values.forEach((key, value) -> sysctlCommand(cmd, netns, key, value));
   }
 
   private static final java.time.Duration SYSCTL_TIMEOUT = java.time.Duration.ofSeconds(5);
-  private static volatile boolean sysctlsInProcess = true;
-  private static final java.util.concurrent.atomic.AtomicBoolean sysctlFallbackLogged = new java.util.concurrent.atomic.AtomicBoolean();
-
-  private static void sysctlFallback(Throwable e) {
-    if (sysctlFallbackLogged.compareAndSet(false, true)) {
-      org.slf4j.LoggerFactory.getLogger(Net.class).warn(
-          "setting sysctls without a process failed ({}); sysctl commands set them where that fails", e.toString());
-    }
-  }
 
   private static void sysctlCommand(CommandRunner cmd, String netns, String key, String value) {
     CommandRunner.Result now = cmd.attempt(CommandRunner.inNetns(netns, List.of("sysctl", "-n", key)));

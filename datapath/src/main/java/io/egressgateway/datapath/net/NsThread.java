@@ -1,5 +1,6 @@
 package io.egressgateway.datapath.net;
 
+import io.egressgateway.datapath.model.NetnsName;
 import io.egressgateway.datapath.net.NetlinkSocket.NetlinkException;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -67,12 +68,26 @@ final class NsThread {
     }
   }
 
-  private static void enter(Path netns) throws NetlinkException {
-    int ns = Libc.c().open(netns.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC);
-    if (ns < 0) {
+  /** The namespace file {@code netnsDir/netns}; null for the empty name (this process's namespace). */
+  static Path named(Path netnsDir, String netns) {
+    return netns == null || netns.isEmpty() ? null : netnsDir.resolve(NetnsName.parse(netns).value());
+  }
+
+  /**
+   * A file descriptor for the namespace {@code netns} (to enter it, or to hand it to the kernel); the caller
+   * closes it. Fails with {@link NetlinkException} (errno ENOENT when the namespace does not exist).
+   */
+  static int open(Path netns) throws NetlinkException {
+    int fd = Libc.c().open(netns.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC);
+    if (fd < 0) {
       int e = Libc.errno();
       throw new NetlinkException("network namespace " + netns + " cannot be opened (errno " + e + ")", e);
     }
+    return fd;
+  }
+
+  private static void enter(Path netns) throws NetlinkException {
+    int ns = open(netns);
     try {
       if (Libc.c().setns(ns, Libc.CLONE_NEWNET) < 0) {
         int e = Libc.errno();
