@@ -2,6 +2,8 @@ package io.egressgateway.datapath;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.net.Net;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -53,6 +55,16 @@ public final class Privileged {
       b.append("no /dev/net/tun; ");
     }
     return b.toString();
+  }
+
+  /**
+   * The set-up of a test that works in a namespace of its own: the prerequisites ({@link #require()}), then
+   * {@code ns} made with a veth pair {@code a} and {@code b} in it. The test deletes {@code ns} when it is done.
+   */
+  public static void namespaceWithVeth(CommandRunner cmd, String ns, String a, String b) {
+    require();
+    Net.ensureNetns(cmd, ns);
+    cmd.run(Net.ip(ns, "link", "add", a, "type", "veth", "peer", "name", b));
   }
 
   /** A short random suffix for namespace and link names owned by one test. */

@@ -31,9 +31,7 @@ class LinksPrivilegedTest {
 
   @BeforeEach
   void setUp() {
-    Privileged.require();
-    Net.ensureNetns(cmd, ns);
-    cmd.run(Net.ip(ns, "link", "add", "egwtl0", "type", "veth", "peer", "name", "egwtl1"));
+    Privileged.namespaceWithVeth(cmd, ns, "egwtl0", "egwtl1");
     cmd.run(Net.ip(ns, "link", "set", "egwtl0", "alias", "wg1234abcd5678", "up"));
   }
 

@@ -32,9 +32,7 @@ class SysctlsPrivilegedTest {
 
   @BeforeEach
   void setUp() {
-    Privileged.require();
-    Net.ensureNetns(cmd, ns);
-    cmd.run(Net.ip(ns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1"));
+    Privileged.namespaceWithVeth(cmd, ns, "eth0", "eth1");
     cmd.run(CommandRunner.inNetns(ns, List.of("sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0",
         "net.ipv4.conf.eth0.rp_filter=1")));
   }

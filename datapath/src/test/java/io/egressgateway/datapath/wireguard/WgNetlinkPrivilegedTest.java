@@ -40,9 +40,7 @@ class WgNetlinkPrivilegedTest {
 
   @BeforeEach
   void setUp() {
-    Privileged.require();
-    Net.ensureNetns(cmd, ns);
-    cmd.run(Net.ip(ns, "link", "add", "egwtnl0", "type", "veth", "peer", "name", "egwtnl1"));
+    Privileged.namespaceWithVeth(cmd, ns, "egwtnl0", "egwtnl1");
   }
 
   @AfterEach
