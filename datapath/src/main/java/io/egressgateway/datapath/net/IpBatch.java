@@ -26,7 +26,36 @@ public final class IpBatch {
     }
   }
 
+  /** A change a batch line makes, as typed values: what {@link Routes#apply} sends over rtnetlink. */
+  public sealed interface Op permits RouteOp, RuleAdd, RuleDel {}
+
+  /** {@code route replace|del}; {@code via} null for an on-link route. */
+  public record RouteOp(RouteVerb verb, Ipv4Cidr dst, NextHop via, IfName dev, int table, int proto) implements Op {}
+
+  /** {@code rule add pref P fwmark M lookup T}. */
+  public record RuleAdd(int pref, int fwmark, int table) implements Op {}
+
+  /** {@code rule del pref P}. */
+  public record RuleDel(int pref) implements Op {}
+
   private final List<String> lines = new ArrayList<>();
+  /** The changes, one per line, or null once a line is a {@code show} (then the batch only runs as {@code ip}). */
+  private List<Op> ops = new ArrayList<>();
+
+  /** A batch of {@code ops} (those of another batch, from some point on). */
+  public static IpBatch of(List<Op> ops) {
+    IpBatch b = new IpBatch();
+    for (Op op : ops) {
+      if (op instanceof RouteOp r) {
+        b.route(r.verb(), r.dst(), r.via(), r.dev(), r.table(), r.proto());
+      } else if (op instanceof RuleAdd r) {
+        b.ruleAddFwmark(r.pref(), r.fwmark(), r.table());
+      } else {
+        b.ruleDel(((RuleDel) op).pref());
+      }
+    }
+    return b;
+  }
 
   /**
    * {@code route <verb> <dst> [via <hop>] dev <dev> [scope link] table <table> proto <proto>}: without a next
@@ -37,7 +66,7 @@ public final class IpBatch {
   public IpBatch route(RouteVerb verb, Ipv4Cidr dst, NextHop via, IfName dev, int table, int proto) {
     List<String> w = new ArrayList<>(List.of("route", verb.word));
     w.addAll(routeArgs(dst, via, dev, table, proto));
-    return add(w);
+    return add(w, new RouteOp(verb, dst, via, dev, table, proto));
   }
 
   /** The words after {@code ip -4 route replace|del} for one route. */
@@ -58,22 +87,22 @@ public final class IpBatch {
   /** {@code rule add pref <pref> fwmark <mark> lookup <table>}. */
   public IpBatch ruleAddFwmark(int pref, int fwmark, int table) {
     return add(List.of("rule", "add", "pref", Integer.toString(pref(pref)), "fwmark", mark(fwmark), "lookup",
-        Integer.toString(table(table))));
+        Integer.toString(table(table))), new RuleAdd(pref, fwmark, table));
   }
 
   /** {@code rule del pref <pref>}. */
   public IpBatch ruleDel(int pref) {
-    return add(List.of("rule", "del", "pref", Integer.toString(pref(pref))));
+    return add(List.of("rule", "del", "pref", Integer.toString(pref(pref))), new RuleDel(pref));
   }
 
   /** {@code rule show pref <pref>}. */
   public IpBatch ruleShow(int pref) {
-    return add(List.of("rule", "show", "pref", Integer.toString(pref(pref))));
+    return add(List.of("rule", "show", "pref", Integer.toString(pref(pref))), null);
   }
 
   /** {@code route show table all proto <proto>}. */
   public IpBatch routesOfProto(int proto) {
-    return add(List.of("route", "show", "table", "all", "proto", Integer.toString(proto(proto))));
+    return add(List.of("route", "show", "table", "all", "proto", Integer.toString(proto(proto))), null);
   }
 
   public boolean isEmpty() {
@@ -109,10 +138,28 @@ public final class IpBatch {
     return cmd.attempt(argv(netns, options), text());
   }
 
-  private IpBatch add(List<String> words) {
+  /** The changes, one per line, in order; refused for a batch with a {@code show} line. */
+  public List<Op> ops() {
+    if (ops == null) {
+      throw new IllegalStateException("a batch with show lines runs only as ip");
+    }
+    return List.copyOf(ops);
+  }
+
+  /** The batch's line {@code i}, as {@code ip} would be given it. */
+  public String line(int i) {
+    return lines.get(i);
+  }
+
+  private IpBatch add(List<String> words, Op op) {
     // every word comes from a typed value or a constant; checked once more, so no line can grow a second one
     words.forEach(Net::word);
     lines.add(String.join(" ", words));
+    if (op == null) {
+      ops = null;
+    } else if (ops != null) {
+      ops.add(op);
+    }
     return this;
   }
 

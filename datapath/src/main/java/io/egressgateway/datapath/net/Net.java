@@ -164,6 +164,78 @@ public final class Net {
     cmd.run(ip(from, move.toArray(String[]::new)));
   }
 
+  /**
+   * What {@code netns} holds of ours ({@link Routes#read}: the rule at {@code pref}, not asked when negative, and
+   * the IPv4 routes of protocol {@code proto} in every table), read over rtnetlink; empty where it must be read
+   * with {@code ip} instead: the runner's commands act elsewhere, or netlink failed for another reason than the
+   * kernel's answer (logged once). A namespace that does not exist is thrown, as {@code ip -n} fails for it.
+   */
+  public static Optional<Routes.Owned> ownedRoutes(CommandRunner cmd, NetnsName netns, int pref, int proto) {
+    if (!nativeCalls || cmd.runsElsewhere()) {
+      return Optional.empty();
+    }
+    NetlinkSocket.NetlinkException refused;
+    try {
+      return Optional.of(Routes.read(NETNS_DIR, netns.value(), pref, proto));
+    } catch (NetlinkSocket.NetlinkException e) {
+      if (e.errno() == Libc.EAGAIN || e.errno() == 0) {
+        fallback(Fallback.ROUTES, netns.value(), e);
+        return Optional.empty();
+      }
+      refused = e;
+    } catch (java.io.IOException | RuntimeException | LinkageError e) {
+      fallback(Fallback.ROUTES, netns.value(), e);
+      return Optional.empty();
+    }
+    throw new IllegalStateException("reading routes and rules in " + netns.value() + ": " + Routes.strerror(refused.errno()));
+  }
+
+  /**
+   * Makes the changes of {@code batch} in {@code netns} in order, over rtnetlink ({@link Routes#apply}) unless
+   * the runner's commands act elsewhere. Without {@code force} the first change the kernel refuses stops the
+   * batch and is thrown, naming its line and the kernel's answer, as {@code ip -batch} stops; with it, refusals
+   * are passed over, as {@code ip -force -batch} does (a namespace that is gone then leaves nothing to do).
+   * Where netlink fails for another reason (logged once), one {@code ip -batch} makes the changes not made yet.
+   */
+  public static void changeRoutes(CommandRunner cmd, NetnsName netns, IpBatch batch, boolean force) {
+    if (batch.isEmpty()) {
+      return;
+    }
+    List<IpBatch.Op> ops = batch.ops();
+    int[] made = {0};
+    String refused = null;
+    if (nativeCalls && !cmd.runsElsewhere()) {
+      try {
+        List<Routes.Outcome> out = Routes.apply(NETNS_DIR, netns.value(), ops, force, n -> made[0] = n);
+        Routes.Outcome last = out.get(out.size() - 1);
+        if (force || last.done()) {
+          return;
+        }
+        refused = "`" + batch.line(out.size() - 1) + "`: RTNETLINK answers: " + Routes.strerror(last.errno());
+      } catch (NetlinkSocket.NetlinkException e) {
+        if (e.errno() != Libc.EAGAIN && e.errno() != 0 && made[0] == 0) {
+          if (force) {
+            return; // the namespace is gone: nothing of it is left to change
+          }
+          refused = Routes.strerror(e.errno());
+        } else {
+          fallback(Fallback.ROUTES, netns.value(), e);
+        }
+      } catch (java.io.IOException | RuntimeException | LinkageError e) {
+        fallback(Fallback.ROUTES, netns.value(), e);
+      }
+    }
+    if (refused != null) {
+      throw new IllegalStateException("ip -n " + netns.value() + " -4 -batch: " + refused);
+    }
+    IpBatch rest = made[0] == 0 ? batch : IpBatch.of(ops.subList(made[0], ops.size()));
+    if (force) {
+      rest.attempt(cmd, netns, "-force");
+    } else {
+      rest.run(cmd, netns);
+    }
+  }
+
   /** A call made in this process (netlink, sysctl files): whether the kernel answered, and its refusal if it refused. */
   private record Kernel(boolean answered, NetlinkSocket.NetlinkException refused) {
     static final Kernel NOT_ASKED = new Kernel(false, null);
@@ -176,7 +248,8 @@ public final class Net {
   /** What a kind of call made in this process falls back to; the first fallback of each kind is logged. */
   private enum Fallback {
     LINKS("link {} over netlink failed ({}); links are read and set with ip where netlink fails"),
-    SYSCTLS("sysctls {} without a process failed ({}); sysctl commands set them where that fails");
+    SYSCTLS("sysctls {} without a process failed ({}); sysctl commands set them where that fails"),
+    ROUTES("routes and rules in {} over netlink failed ({}); ip -batch reads and changes them where netlink fails");
 
     final String message;
     final java.util.concurrent.atomic.AtomicBoolean logged = new java.util.concurrent.atomic.AtomicBoolean();
@@ -219,7 +292,7 @@ public final class Net {
   }
 
   private static final java.nio.file.Path NETNS_DIR = java.nio.file.Path.of("/var/run/netns");
-  /** False once the C library could not be bound: links and sysctls go to commands from then on. */
+  /** False once the C library could not be bound: links, routes and sysctls go to commands from then on. */
   private static volatile boolean nativeCalls = true;
 
   static Link parseLink(String line) {

@@ -9,6 +9,7 @@ import io.egressgateway.datapath.model.WgConfig;
 import io.egressgateway.datapath.model.WgDump;
 import io.egressgateway.datapath.model.WgPeer;
 import io.egressgateway.datapath.net.IpBatch;
+import io.egressgateway.datapath.net.Routes;
 import io.egressgateway.datapath.net.Net;
 import io.egressgateway.datapath.net.Nft;
 import io.egressgateway.datapath.wireguard.WgDevice;
@@ -275,19 +276,17 @@ public final class HostPodDatapath implements PodDatapath {
     NetnsName ns = NetnsName.parse(NetnsNames.resolve(cmd, podNetns));
     Net.sysctls(cmd, ns.value(), RP_FILTER);
     Nft.replaceTable(cmd, ns.value(), "ip", NFT_TABLE, replyMarkingBody());
-    // one `ip -batch` to read what is there (the rule and our routes) and one for every change: each exec
-    // costs milliseconds on a busy node
-    List<JsonNode> present = ipJson(ns, new IpBatch().ruleShow(RULE_PREF).routesOfProto(Route.PROTO));
+    // what is there (the rule and our routes) read in one go, and every change in one go: over rtnetlink, or one
+    // `ip -batch` each where that fails (each exec costs milliseconds on a busy node)
+    Routes.Owned present = owned(ns, true);
     IpBatch batch = new IpBatch();
-    if (present.get(0).isEmpty()) {
+    if (!present.rule()) {
       batch.ruleAddFwmark(RULE_PREF, REPLY_MARK, Route.REPLY_TABLE);
     }
-    for (RouteAction action : PodRoutes.plan(desired, parseRoutes(present.get(1)))) {
+    for (RouteAction action : PodRoutes.plan(desired, routes(present.routes()))) {
       route(batch, action instanceof RouteAction.Replace ? IpBatch.RouteVerb.REPLACE : IpBatch.RouteVerb.DEL, action.route());
     }
-    if (!batch.isEmpty()) {
-      batch.run(cmd, ns);
-    }
+    Net.changeRoutes(cmd, ns, batch, false);
   }
 
   @Override
@@ -307,9 +306,7 @@ public final class HostPodDatapath implements PodDatapath {
         route(breakOff, IpBatch.RouteVerb.DEL, action.route());
       }
     }
-    if (!make.isEmpty()) {
-      make.run(cmd, ns);
-    }
+    Net.changeRoutes(cmd, ns, make, false);
     WgDevice device = WgDevice.created(a.deviceName(), hostNetns).movedTo(name, "wg0");
     Map<String, WgDump.Peer> peers = wg.dump(device).peers();
     WgDump.Peer current = peers.get(a.gatewayPublicKey());
@@ -332,9 +329,7 @@ public final class HostPodDatapath implements PodDatapath {
         wg.removePeer(device, other);
       }
     }
-    if (!breakOff.isEmpty()) {
-      breakOff.run(cmd, ns);
-    }
+    Net.changeRoutes(cmd, ns, breakOff, false);
     watch(a, device);
   }
 
@@ -367,8 +362,8 @@ public final class HostPodDatapath implements PodDatapath {
     for (Route r : ourRoutes(name)) {
       route(batch, IpBatch.RouteVerb.DEL, r);
     }
-    // -force: go on past what is already gone (the rule may be absent)
-    batch.attempt(cmd, name, "-force");
+    // forced: go on past what is already gone (the rule may be absent)
+    Net.changeRoutes(cmd, name, batch, true);
     NetnsNames.release(cmd, podNetns);
   }
 
@@ -381,11 +376,10 @@ public final class HostPodDatapath implements PodDatapath {
     io.egressgateway.datapath.model.Ipv4Address gw = io.egressgateway.datapath.model.Ipv4Address.parse(eth0Gateway);
     io.egressgateway.datapath.model.IfName eth0 = io.egressgateway.datapath.model.IfName.parse("eth0");
     // the on-link route to the gateway first: ours replaced the main plugin's (ptp makes one) and went with detach
-    new IpBatch()
+    Net.changeRoutes(cmd, ns, new IpBatch()
         .route(IpBatch.RouteVerb.REPLACE, io.egressgateway.datapath.model.Ipv4Cidr.parse(gw + "/32"), null, eth0, Route.MAIN, PROTO_BOOT)
         .route(IpBatch.RouteVerb.REPLACE, io.egressgateway.datapath.model.Ipv4Cidr.ANY,
-            io.egressgateway.datapath.model.NextHop.of(gw), eth0, Route.MAIN, PROTO_BOOT)
-        .run(cmd, ns);
+            io.egressgateway.datapath.model.NextHop.of(gw), eth0, Route.MAIN, PROTO_BOOT), false);
   }
 
   private final PodNetns netns = new PodNetns();
@@ -412,9 +406,36 @@ public final class HostPodDatapath implements PodDatapath {
     wg.onDeviceLost(listener);
   }
 
+  /**
+   * The pod's rule and the routes with our marker, as the agent reads them before a change: over rtnetlink where it
+   * can ({@code withIp} false), else with {@code ip}. For tests that hold the two against each other.
+   */
+  public Routes.Owned ownedRoutes(String podNetns, boolean withIp) {
+    NetnsName ns = NetnsName.parse(NetnsNames.resolve(cmd, podNetns));
+    return withIp ? ownedWithIp(ns, true) : owned(ns, true);
+  }
+
   /** Routes carrying our protocol marker, in every table. */
   List<Route> ourRoutes(NetnsName ns) {
-    return parseRoutes(ipJson(ns, new IpBatch().routesOfProto(Route.PROTO)).get(0));
+    return routes(owned(ns, false).routes());
+  }
+
+  /**
+   * The pod's rule (when {@code rule}; else reported absent) and the routes with our protocol marker in every table:
+   * over rtnetlink ({@link Net#ownedRoutes}), or with one {@code ip -4 -j -batch} where that cannot be used.
+   */
+  Routes.Owned owned(NetnsName ns, boolean rule) {
+    return Net.ownedRoutes(cmd, ns, rule ? RULE_PREF : -1, Route.PROTO).orElseGet(() -> ownedWithIp(ns, rule));
+  }
+
+  /** {@link #owned} read with {@code ip -4 -j -batch} (where netlink cannot be used; tests compare the two). */
+  Routes.Owned ownedWithIp(NetnsName ns, boolean rule) {
+    IpBatch shows = new IpBatch();
+    if (rule) {
+      shows.ruleShow(RULE_PREF);
+    }
+    List<JsonNode> docs = ipJson(ns, shows.routesOfProto(Route.PROTO));
+    return new Routes.Owned(rule && !docs.get(0).isEmpty(), entries(docs.get(docs.size() - 1)));
   }
 
   /**
@@ -445,7 +466,12 @@ public final class HostPodDatapath implements PodDatapath {
    * (nothing we made looks like that) is left out, with a warning: it is neither kept nor deleted by us.
    */
   static List<Route> parseRoutes(JsonNode arr) {
-    List<Route> routes = new ArrayList<>();
+    return routes(entries(arr));
+  }
+
+  /** The routes of {@code ip -j route show}'s JSON array, each part named as {@link Routes.Entry} names it. */
+  static List<Routes.Entry> entries(JsonNode arr) {
+    List<Routes.Entry> out = new ArrayList<>();
     for (JsonNode r : arr) {
       String via = "";
       if (r.has("gateway")) {
@@ -460,10 +486,22 @@ public final class HostPodDatapath implements PodDatapath {
         case "default" -> 253;
         default -> Integer.parseInt(table);
       };
+      out.add(new Routes.Entry(r.path("dst").asText(), via, r.path("dev").asText(), t));
+    }
+    return out;
+  }
+
+  /**
+   * Our typed routes from what was read. A route that does not parse into our typed values (nothing we made looks
+   * like that) is left out, with a warning: it is neither kept nor deleted by us.
+   */
+  public static List<Route> routes(List<Routes.Entry> entries) {
+    List<Route> routes = new ArrayList<>();
+    for (Routes.Entry e : entries) {
       try {
-        routes.add(new Route(r.path("dst").asText(), via, r.path("dev").asText(), t));
-      } catch (IllegalArgumentException e) {
-        log.warn("a route with our protocol marker is not one we could have made, left alone: {}", e.getMessage());
+        routes.add(new Route(e.dst(), e.via(), e.dev(), e.table()));
+      } catch (IllegalArgumentException ex) {
+        log.warn("a route with our protocol marker is not one we could have made, left alone: {}", ex.getMessage());
       }
     }
     return routes;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.egressgateway.datapath.net.Routes;
 import io.egressgateway.datapath.wireguard.WgDevice;
 import io.egressgateway.datapath.wireguard.WgKeys;
 import io.egressgateway.datapath.wireguard.WireGuardBackend;
@@ -18,6 +19,7 @@ import io.egressgateway.testing.Eventually;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -75,6 +77,13 @@ class HostPodDatapathTest {
           (prepared - t0) / 1_000_000, (t1 - connecting) / 1_000_000, (t2 - t1) / 1_000_000);
       String routes = lab.ip(pod, "-4", "route", "show", "table", "all");
       String rules = lab.ip(pod, "rule");
+      // what the agent reads before a change, over netlink, is what ip reads: else the plan would delete routes
+      Routes.Owned read = dp.ownedRoutes(netns, false);
+      Routes.Owned byIp = dp.ownedRoutes(netns, true);
+      assertTrue(read.rule() && byIp.rule(), "the reply rule is seen both ways");
+      assertEquals(HostPodDatapath.routes(byIp.routes()), HostPodDatapath.routes(read.routes()));
+      assertEquals(Set.copyOf(desired), Set.copyOf(HostPodDatapath.routes(read.routes())), "read back as desired");
+      assertEquals(List.of(), PodRoutes.plan(desired, HostPodDatapath.routes(read.routes())), "nothing left to change");
       dp.attach(a, key);
       dp.applyRoutes(netns, desired);
       assertEquals(routes, lab.ip(pod, "-4", "route", "show", "table", "all"), "a second apply changes no route");
@@ -100,6 +109,8 @@ class HostPodDatapathTest {
       assertThrows(IllegalStateException.class, () -> dp.attach(foreign, key), "another pod's device is refused");
 
       dp.detach(netns, device);
+      assertEquals(new Routes.Owned(false, List.of()), dp.ownedRoutes(netns, false), "none of ours left");
+      assertEquals(new Routes.Owned(false, List.of()), dp.ownedRoutes(netns, true));
       String after = lab.ip(pod, "-4", "route", "show", "table", "all");
       assertFalse(after.contains("proto 77"), "our routes are gone: " + after);
       assertTrue(after.contains("192.0.2.0/24 via 169.254.1.1 dev eth0"), "routes we did not create stay");
