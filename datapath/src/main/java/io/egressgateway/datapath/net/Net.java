@@ -236,6 +236,38 @@ public final class Net {
     }
   }
 
+  /**
+   * Puts the pod's reply-marking table {@code ip name} in place in {@code netns} ({@link Nft#replyMarkingBody}),
+   * replacing whatever table of that name is there, in one transaction: over nfnetlink ({@link NfTables}) unless
+   * the runner's commands act elsewhere; where that fails for another reason than the kernel's refusal (logged
+   * once), with {@code nft -f}. A refusal is thrown.
+   */
+  public static void replaceReplyMarking(CommandRunner cmd, String netns, String name, IfName ingress, int mark) {
+    Kernel k = inProcess(cmd, Fallback.NFT, name, () -> NfTables.replaceReplyMarking(NETNS_DIR, netns, name, ingress, mark));
+    if (k.answered()) {
+      if (k.refused() != null) {
+        throw new IllegalStateException("nftables table ip " + name + " in " + netns + ": " + k.refused().getMessage());
+      }
+      return;
+    }
+    Nft.replaceTable(cmd, netns, "ip", name, Nft.replyMarkingBody(ingress, mark));
+  }
+
+  /**
+   * Deletes the table {@code ip name} in {@code netns} if it is there, over nfnetlink unless the runner's commands
+   * act elsewhere or that fails (then {@code nft delete table}); false when it could not be deleted (absent, or the
+   * namespace gone).
+   */
+  public static boolean deleteNftTable(CommandRunner cmd, String netns, String name) {
+    Nft.requireTable("ip", name);
+    boolean[] deleted = {false};
+    Kernel k = inProcess(cmd, Fallback.NFT, name, () -> deleted[0] = NfTables.deleteTable(NETNS_DIR, netns, name));
+    if (k.answered()) {
+      return k.refused() == null && deleted[0];
+    }
+    return cmd.attempt(CommandRunner.inNetns(netns, List.of("nft", "delete", "table", "ip", name))).ok();
+  }
+
   /** A call made in this process (netlink, sysctl files): whether the kernel answered, and its refusal if it refused. */
   private record Kernel(boolean answered, NetlinkSocket.NetlinkException refused) {
     static final Kernel NOT_ASKED = new Kernel(false, null);
@@ -249,7 +281,8 @@ public final class Net {
   private enum Fallback {
     LINKS("link {} over netlink failed ({}); links are read and set with ip where netlink fails"),
     SYSCTLS("sysctls {} without a process failed ({}); sysctl commands set them where that fails"),
-    ROUTES("routes and rules in {} over netlink failed ({}); ip -batch reads and changes them where netlink fails");
+    ROUTES("routes and rules in {} over netlink failed ({}); ip -batch reads and changes them where netlink fails"),
+    NFT("nftables table {} over netlink failed ({}); nft sets it where netlink fails");
 
     final String message;
     final java.util.concurrent.atomic.AtomicBoolean logged = new java.util.concurrent.atomic.AtomicBoolean();

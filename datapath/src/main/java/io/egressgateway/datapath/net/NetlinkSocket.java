@@ -23,6 +23,7 @@ import java.util.function.IntFunction;
 public final class NetlinkSocket implements AutoCloseable {
   public static final int NETLINK_ROUTE = 0;
   public static final int NETLINK_GENERIC = 16;
+  public static final int NETLINK_NETFILTER = 12;
   public static final int ENOENT = Libc.ENOENT;
   public static final int ENODEV = Libc.ENODEV;
   private static final int AF_NETLINK = 16;
@@ -146,6 +147,58 @@ public final class NetlinkSocket implements AutoCloseable {
         throw new NetlinkException("no complete netlink answer in " + where + " in time", Libc.EAGAIN);
       }
     }
+  }
+
+  /**
+   * Sends one datagram of several messages (a netfilter transaction: begin, the changes, end) and gathers the
+   * acknowledgements of the {@code acks} messages that ask for one: {@code build} gets the first of the sequence
+   * numbers reserved for them and numbers them on from it; the framing messages around them take the numbers
+   * just before and after. Returns each acknowledged message's errno in order (0: done). Fails with
+   * {@link NetlinkException} on a timeout (errno EAGAIN) or a closed socket.
+   */
+  public synchronized int[] batch(IntFunction<byte[]> build, int acks, Duration timeout) throws IOException {
+    if (fd < 0) {
+      throw new NetlinkException("netlink socket in " + where + " is closed", 0);
+    }
+    int first = seq + 2;
+    seq += acks + 2;
+    byte[] req = build.apply(first);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    receiveTimeout(timeout);
+    if (Libc.c().send(fd, req, req.length, 0) != req.length) {
+      int e = Libc.errno();
+      throw new NetlinkException("netlink batch in " + where + " not sent (errno " + e + ")", e);
+    }
+    int[] errnos = new int[acks];
+    boolean[] answered = new boolean[acks];
+    int left = acks;
+    while (left > 0) {
+      long n = Libc.c().recv(fd, buf, buf.length, 0);
+      if (n < 0) {
+        int e = Libc.errno();
+        if (e == Libc.EINTR && System.nanoTime() < deadline) {
+          continue;
+        }
+        throw new NetlinkException(e == Libc.EAGAIN ? "no netlink answer to a batch in " + where + " in time"
+            : "netlink answer in " + where + " not received (errno " + e + ")", e);
+      }
+      for (Netlink.Message m : Netlink.split(ByteBuffer.wrap(buf, 0, (int) Math.min(n, buf.length)).slice())) {
+        int i = m.seq() - first;
+        if (m.type() == Netlink.NLMSG_ERROR && (i == -1 || i == acks) && Netlink.errno(m) != 0) {
+          // the transaction's framing refused (no nf_tables here, say): none of it was looked at
+          throw new NetlinkException("netlink batch in " + where + " refused (errno " + Netlink.errno(m) + ")", Netlink.errno(m));
+        }
+        if (m.type() == Netlink.NLMSG_ERROR && i >= 0 && i < acks && !answered[i]) {
+          answered[i] = true;
+          errnos[i] = Netlink.errno(m);
+          left--;
+        }
+      }
+      if (left > 0 && System.nanoTime() - deadline > 0) {
+        throw new NetlinkException("no complete netlink answer to a batch in " + where + " in time", Libc.EAGAIN);
+      }
+    }
+    return errnos;
   }
 
   /** The buffer is reused by the next receive: a message handed out keeps a copy of its payload. */

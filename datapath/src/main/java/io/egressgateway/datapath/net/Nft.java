@@ -55,6 +55,23 @@ public final class Nft {
   }
 
   /**
+   * A pod's reply marking: connections that arrive on {@code ingress} are marked {@code mark} (conntrack), and the
+   * packets the pod sends on such a connection carry that mark, which the pod's rule sends to the reply table.
+   * {@link NfTables#replyMarking} is the same table as nfnetlink messages.
+   */
+  public static String replyMarkingBody(IfName ingress, int mark) {
+    String m = "0x" + Integer.toHexString(mark);
+    return "  chain prerouting {\n"
+        + "    type filter hook prerouting priority mangle; policy accept;\n"
+        + "    iifname \"" + ingress + "\" ct state new ct mark set " + m + "\n"
+        + "  }\n"
+        + "  chain output {\n"
+        + "    type route hook output priority mangle; policy accept;\n"
+        + "    ct mark " + m + " meta mark set " + m + "\n"
+        + "  }";
+  }
+
+  /**
    * A forward filter chain that counts and drops what conntrack cannot place ({@code ct state invalid}):
    * such a packet skips NAT, so it would leave with the address it came in with (a pod's) instead of the
    * SNAT address. Its counter is what {@link #droppedPackets} reads.

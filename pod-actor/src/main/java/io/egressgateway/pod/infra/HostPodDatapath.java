@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.egressgateway.datapath.command.CommandException;
 import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.model.IfName;
 import io.egressgateway.datapath.model.NetnsName;
 import io.egressgateway.datapath.model.WgConfig;
 import io.egressgateway.datapath.model.WgDump;
@@ -275,7 +276,7 @@ public final class HostPodDatapath implements PodDatapath {
   public void applyRoutes(String podNetns, List<Route> desired) {
     NetnsName ns = NetnsName.parse(NetnsNames.resolve(cmd, podNetns));
     Net.sysctls(cmd, ns.value(), RP_FILTER);
-    Nft.replaceTable(cmd, ns.value(), "ip", NFT_TABLE, replyMarkingBody());
+    Net.replaceReplyMarking(cmd, ns.value(), NFT_TABLE, IfName.parse("eth0"), REPLY_MARK);
     // what is there (the rule and our routes) read in one go, and every change in one go: over rtnetlink, or one
     // `ip -batch` each where that fails (each exec costs milliseconds on a busy node)
     Routes.Owned present = owned(ns, true);
@@ -356,7 +357,7 @@ public final class HostPodDatapath implements PodDatapath {
     } else {
       wg.delete(device);
     }
-    cmd.attempt(CommandRunner.inNetns(ns.get(), List.of("nft", "delete", "table", "ip", NFT_TABLE)));
+    Net.deleteNftTable(cmd, ns.get(), NFT_TABLE);
     NetnsName name = NetnsName.parse(ns.get());
     IpBatch batch = new IpBatch().ruleDel(RULE_PREF);
     for (Route r : ourRoutes(name)) {
@@ -507,18 +508,6 @@ public final class HostPodDatapath implements PodDatapath {
     return routes;
   }
 
-  /** Connections that arrive on eth0 are marked; their replies carry the mark and use the reply table. */
-  private static String replyMarkingBody() {
-    String mark = "0x" + Integer.toHexString(REPLY_MARK);
-    return "  chain prerouting {\n"
-        + "    type filter hook prerouting priority mangle; policy accept;\n"
-        + "    iifname \"eth0\" ct state new ct mark set " + mark + "\n"
-        + "  }\n"
-        + "  chain output {\n"
-        + "    type route hook output priority mangle; policy accept;\n"
-        + "    ct mark " + mark + " meta mark set " + mark + "\n"
-        + "  }";
-  }
 
   /** A failure message that names the command, for CNI errors. */
   public static String describe(Throwable e) {
