@@ -268,6 +268,18 @@ public final class Net {
     return cmd.attempt(CommandRunner.inNetns(netns, List.of("nft", "delete", "table", "ip", name))).ok();
   }
 
+  /**
+   * Adds {@code add} to and takes {@code remove} out of the port set {@code set} of table {@code ip table} in
+   * {@code netns}, in one transaction over nfnetlink ({@link NfTables#changePorts}). False when that was not done:
+   * the runner's commands act elsewhere, netlink failed (logged once), or the kernel refused (the table or set is
+   * not there, a port to remove is not in it); the caller then writes the whole table.
+   */
+  public static boolean changePorts(CommandRunner cmd, String netns, String table, String set,
+      java.util.Collection<Integer> add, java.util.Collection<Integer> remove) {
+    Kernel k = inProcess(cmd, Fallback.NFT, table, () -> NfTables.changePorts(NETNS_DIR, netns, table, set, add, remove));
+    return k.answered() && k.refused() == null;
+  }
+
   /** A call made in this process (netlink, sysctl files): whether the kernel answered, and its refusal if it refused. */
   private record Kernel(boolean answered, NetlinkSocket.NetlinkException refused) {
     static final Kernel NOT_ASKED = new Kernel(false, null);

@@ -27,6 +27,8 @@ public final class NfTables {
   static final int NFT_MSG_DELTABLE = 2;
   static final int NFT_MSG_NEWCHAIN = 3;
   static final int NFT_MSG_NEWRULE = 6;
+  static final int NFT_MSG_NEWSETELEM = 12;
+  static final int NFT_MSG_DELSETELEM = 14;
   static final int NFPROTO_IPV4 = 2;
   static final int NLM_F_CREATE = 0x400;
   static final int NLM_F_APPEND = 0x800;
@@ -75,6 +77,49 @@ public final class NfTables {
       check(errnos, "deleting table ip " + name);
       return true;
     }
+  }
+
+  /**
+   * Adds the ports {@code add} to the set {@code set} (of type {@code inet_service}) of table {@code ip table} in
+   * {@code netnsDir/netns} and takes {@code remove} out of it, in one transaction: nothing changes when the kernel
+   * refuses any of it (ENOENT: no such table, set or element). Fails as {@link #replaceReplyMarking} does.
+   */
+  public static void changePorts(Path netnsDir, String netns, String table, String set, java.util.Collection<Integer> add,
+      java.util.Collection<Integer> remove) throws IOException {
+    Nft.requireTable("ip", table);
+    Nft.requireTable("ip", set);
+    List<Change> changes = portChanges(table, set, add, remove);
+    if (changes.isEmpty()) {
+      return;
+    }
+    try (NetlinkSocket s = NetlinkSocket.open(NsThread.named(netnsDir, netns), NetlinkSocket.NETLINK_NETFILTER, TIMEOUT)) {
+      check(s.batch(first -> transaction(first, changes), changes.size(), TIMEOUT), "changing set " + set + " of table ip " + table);
+    }
+  }
+
+  /** {@code add element ip TABLE SET { ... }} and {@code delete element ...}, as far as there is something to do. */
+  static List<Change> portChanges(String table, String set, java.util.Collection<Integer> add, java.util.Collection<Integer> remove) {
+    List<Change> c = new ArrayList<>();
+    if (!add.isEmpty()) {
+      c.add(new Change(NFT_MSG_NEWSETELEM, NLM_F_CREATE, elements(table, set, add)));
+    }
+    if (!remove.isEmpty()) {
+      c.add(new Change(NFT_MSG_DELSETELEM, 0, elements(table, set, remove)));
+    }
+    return c;
+  }
+
+  private static byte[] elements(String table, String set, java.util.Collection<Integer> ports) {
+    List<byte[]> elems = new ArrayList<>();
+    for (int p : ports) {
+      if (p < 1 || p > 65535) {
+        throw new IllegalArgumentException("not a port: " + p);
+      }
+      // a port as the set's key holds it: two bytes, network order
+      byte[] key = ByteBuffer.allocate(2).putShort((short) p).array();
+      elems.add(nested(1, nested(1, Netlink.attr(1, key))));
+    }
+    return cat(str(1, table), str(2, set), nested(3, cat(elems.toArray(byte[][]::new))));
   }
 
   private static void check(int[] errnos, String what) throws NetlinkException {

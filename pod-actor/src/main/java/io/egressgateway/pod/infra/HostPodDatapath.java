@@ -70,19 +70,39 @@ public final class HostPodDatapath implements PodDatapath {
    * In the node's host namespace, where the pod devices' UDP sockets are: drops WireGuard handshake
    * initiations (message type 1, 148 bytes) sent to {@code ports}, so that a pod's tunnel only ever has
    * sessions it started itself, through the endpoint the failover watchdog chose (why: {@link
-   * FailoverWatchdog#guardedBy}). Responses, cookies and data pass. One table of ours, replaced at once; with
-   * no ports it is removed. Throws when nft fails.
+   * FailoverWatchdog#guardedBy}). Responses, cookies and data pass. One table of ours, written whole with
+   * {@code nft -f} the first time and whenever its state is not known; after that a change of ports is one
+   * nfnetlink transaction on its set. With no ports it is removed. Throws when nft fails.
    */
-  public void guardPorts(java.util.SortedSet<Integer> ports) {
+  public synchronized void guardPorts(java.util.SortedSet<Integer> ports) {
+    java.util.SortedSet<Integer> before = guarded;
+    guarded = null;
     if (ports.isEmpty()) {
-      cmd.attempt(CommandRunner.inNetns(hostNetns, List.of("nft", "delete", "table", "ip", GUARD_TABLE)));
+      Net.deleteNftTable(cmd, hostNetns, GUARD_TABLE);
       return;
     }
+    java.util.SortedSet<Integer> now = new java.util.TreeSet<>(ports);
+    // a pod more or less: its port into or out of the set over netlink, not a whole table through nft
+    if (before != null) {
+      java.util.Set<Integer> add = new java.util.TreeSet<>(now);
+      add.removeAll(before);
+      java.util.Set<Integer> remove = new java.util.TreeSet<>(before);
+      remove.removeAll(now);
+      if (Net.changePorts(cmd, hostNetns, GUARD_TABLE, GUARD_SET, add, remove)) {
+        guarded = now;
+        return;
+      }
+    }
     Nft.replaceTable(cmd, hostNetns, "ip", GUARD_TABLE, guardBody(ports));
+    guarded = now;
   }
 
+  /** The ports the guard table is known to hold since this datapath last wrote it; null: to be written whole. */
+  private java.util.SortedSet<Integer> guarded;
+  static final String GUARD_SET = "tunnel_ports";
+
   /** The guard table's body for {@code ports} (numbers only: the text goes into {@code nft -f -}). */
-  static String guardBody(java.util.SortedSet<Integer> ports) {
+  public static String guardBody(java.util.SortedSet<Integer> ports) {
     StringBuilder elements = new StringBuilder();
     for (int p : ports) {
       if (p < 1 || p > 65535) {
@@ -90,14 +110,14 @@ public final class HostPodDatapath implements PodDatapath {
       }
       elements.append(elements.length() == 0 ? "" : ", ").append(p);
     }
-    return "  set tunnel_ports {\n"
+    return "  set " + GUARD_SET + " {\n"
         + "    type inet_service\n"
         + "    elements = { " + elements + " }\n"
         + "  }\n"
         + "  chain input {\n"
         + "    type filter hook input priority filter; policy accept;\n"
         // UDP header (8) + initiation (148); the payload's first 4 bytes: type 1, little-endian
-        + "    udp dport @tunnel_ports udp length 156 @th,64,32 0x01000000 counter drop\n"
+        + "    udp dport @" + GUARD_SET + " udp length 156 @th,64,32 0x01000000 counter drop\n"
         + "  }";
   }
 
