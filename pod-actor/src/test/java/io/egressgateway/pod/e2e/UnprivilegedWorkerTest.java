@@ -5,7 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.egressgateway.datapath.command.CommandRunner;
+import io.egressgateway.datapath.model.IfName;
+import io.egressgateway.datapath.model.Ipv4Cidr;
+import io.egressgateway.datapath.model.NextHop;
+import io.egressgateway.datapath.net.IpBatch;
 import io.egressgateway.datapath.net.Net;
+import io.egressgateway.datapath.net.NfTables;
+import io.egressgateway.datapath.net.Routes;
 import io.egressgateway.datapath.net.Sysctls;
 import io.egressgateway.pod.infra.HostPodDatapath;
 import java.nio.file.Path;
@@ -21,7 +27,8 @@ import org.junit.jupiter.api.Test;
  * commands the same way: in a mount namespace of their own with /proc/sys read-only and the capability sets
  * cut to those three (setpriv), without podman. Setting a pod's rp_filter works there, in a JVM as the worker
  * does it (no process: a thread enters the pod's namespace and a mount namespace of its own) and with the
- * commands it falls back to; a plain sysctl does not, and the container's own /proc/sys stays read-only.
+ * commands it falls back to; a plain sysctl does not, and the container's own /proc/sys stays read-only. The
+ * pod's rule, routes and reply-marking table are made over netlink there as well.
  */
 @Tag("privileged")
 class UnprivilegedWorkerTest {
@@ -39,9 +46,41 @@ class UnprivilegedWorkerTest {
     return out;
   }
 
-  /** The worker's JVM in the test: sets the pod's rp_filter in the namespace {@code args[0]} names, no process. */
+  /**
+   * The worker's JVM in the test, in the namespace {@code args[0]} names, without a process: sets the pod's
+   * rp_filter; with {@code routes} as {@code args[1]}, makes the pod's reply rule, two routes and its reply-marking
+   * table over netlink instead, and prints what it reads back.
+   */
   public static void main(String[] args) throws Exception {
-    System.out.println(Sysctls.ensure(Path.of("/var/run/netns", args[0]), HostPodDatapath.RP_FILTER, Duration.ofSeconds(10)));
+    Path netns = Path.of("/var/run/netns");
+    if (args.length > 1 && args[1].equals("routes")) {
+      IpBatch batch = new IpBatch().ruleAddFwmark(8738, 0x2222, 8738)
+          .route(IpBatch.RouteVerb.REPLACE, Ipv4Cidr.parse("169.254.1.1/32"), null, IfName.parse("eth0"), 254, 77)
+          .route(IpBatch.RouteVerb.REPLACE, Ipv4Cidr.ANY, NextHop.parse("169.254.1.1"), IfName.parse("eth0"), 8738, 77);
+      List<Routes.Outcome> out = Routes.apply(netns, args[0], batch.ops(), false, n -> { });
+      NfTables.replaceReplyMarking(netns, args[0], "kube_egress_pod", IfName.parse("eth0"), 0x2222);
+      Routes.Owned read = Routes.read(netns, args[0], 8738, 77);
+      System.out.println(out.stream().allMatch(Routes.Outcome::done) + " " + read.rule() + " " + read.routes().size());
+      return;
+    }
+    System.out.println(Sysctls.ensure(netns.resolve(args[0]), HostPodDatapath.RP_FILTER, Duration.ofSeconds(10)));
+  }
+
+  @Test
+  void aPodsRulesRoutesAndReplyMarkingAreMadeOverNetlinkWithTheWorkersCapabilities() throws Exception {
+    Lab.requirePrerequisites();
+    try (Lab lab = new Lab()) {
+      String pod = lab.ns("pod");
+      lab.ip(pod, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1");
+      lab.ip(pod, "link", "set", "eth0", "up");
+      String java = ProcessHandle.current().info().command().orElseThrow();
+      var jvm = lab.cmd.run(asWorker(List.of(java, "-cp", System.getProperty("java.class.path"),
+          UnprivilegedWorkerTest.class.getName(), pod, "routes")));
+      assertEquals("true true 2", jvm.stdout().strip(), jvm.stderr());
+      assertTrue(lab.ip(pod, "rule").contains("fwmark 0x2222 lookup 8738"));
+      assertTrue(lab.ip(pod, "-4", "route", "show", "table", "8738").contains("default via 169.254.1.1 dev eth0 proto 77"));
+      assertTrue(lab.in(pod, "nft", "list", "table", "ip", "kube_egress_pod").contains("ct mark set 0x00002222"));
+    }
   }
 
   @Test
