@@ -171,23 +171,50 @@ public final class Net {
    * kernel's answer (logged once). A namespace that does not exist is thrown, as {@code ip -n} fails for it.
    */
   public static Optional<Routes.Owned> ownedRoutes(CommandRunner cmd, NetnsName netns, int pref, int proto) {
+    return netlinkRead(cmd, Fallback.ROUTES, netns.value(), () -> Routes.read(NETNS_DIR, netns.value(), pref, proto));
+  }
+
+  /**
+   * The IPv4 rules, routes and addresses of {@code netns} ({@link Routes#snapshot}) over rtnetlink; empty where they
+   * must be read with {@code ip} instead: the runner's commands act elsewhere, or netlink failed for another reason
+   * than the kernel's answer (logged once). A namespace that does not exist is thrown, as {@code ip -n} fails.
+   */
+  public static Optional<Routes.Snapshot> snapshot(CommandRunner cmd, String netns) {
+    return netlinkRead(cmd, Fallback.ROUTES, netns, () -> Routes.snapshot(NETNS_DIR, netns));
+  }
+
+  /**
+   * The address of the first {@code snat to A} in table {@code ip table} of {@code netns} ({@link NfTables#firstSnat},
+   * "" when none) over nfnetlink; empty where it must be read with {@code nft list table} instead, as for
+   * {@link #snapshot}.
+   */
+  public static Optional<String> firstSnat(CommandRunner cmd, String netns, String table) {
+    return netlinkRead(cmd, Fallback.NFT, netns, () -> NfTables.firstSnat(NETNS_DIR, netns, table));
+  }
+
+  private interface Read<T> {
+    T read() throws java.io.IOException;
+  }
+
+  private static <T> Optional<T> netlinkRead(CommandRunner cmd, Fallback kind, String netns, Read<T> read) {
     if (!nativeCalls || cmd.runsElsewhere()) {
       return Optional.empty();
     }
     NetlinkSocket.NetlinkException refused;
     try {
-      return Optional.of(Routes.read(NETNS_DIR, netns.value(), pref, proto));
+      return Optional.of(read.read());
     } catch (NetlinkSocket.NetlinkException e) {
       if (e.errno() == Libc.EAGAIN || e.errno() == 0) {
-        fallback(Fallback.ROUTES, netns.value(), e);
+        fallback(kind, netns, e);
         return Optional.empty();
       }
       refused = e;
     } catch (java.io.IOException | RuntimeException | LinkageError e) {
-      fallback(Fallback.ROUTES, netns.value(), e);
+      fallback(kind, netns, e);
       return Optional.empty();
     }
-    throw new IllegalStateException("reading routes and rules in " + netns.value() + ": " + Routes.strerror(refused.errno()));
+    throw new IllegalStateException("reading " + (netns == null || netns.isEmpty() ? "this namespace" : netns) + " over netlink: "
+        + Routes.strerror(refused.errno()));
   }
 
   /**

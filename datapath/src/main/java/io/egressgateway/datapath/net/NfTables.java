@@ -27,6 +27,8 @@ public final class NfTables {
   static final int NFT_MSG_DELTABLE = 2;
   static final int NFT_MSG_NEWCHAIN = 3;
   static final int NFT_MSG_NEWRULE = 6;
+  static final int NFT_MSG_GETRULE = 7;
+  static final int NFT_NAT_SNAT = 0;
   static final int NFT_MSG_NEWSETELEM = 12;
   static final int NFT_MSG_DELSETELEM = 14;
   static final int NFPROTO_IPV4 = 2;
@@ -120,6 +122,97 @@ public final class NfTables {
       elems.add(nested(1, nested(1, Netlink.attr(1, key))));
     }
     return cat(str(1, table), str(2, set), nested(3, cat(elems.toArray(byte[][]::new))));
+  }
+
+  /**
+   * The address of the first source NAT in table {@code ip table} of {@code netnsDir/netns}, in the order
+   * {@code nft list table} prints its rules ({@code snat to A}: the value the rule's {@code immediate} loads into
+   * the register its {@code nat} takes the address from); empty when the table has none or is not there.
+   */
+  public static String firstSnat(Path netnsDir, String netns, String table) throws IOException {
+    Nft.requireTable("ip", table);
+    try (NetlinkSocket s = NetlinkSocket.open(NsThread.named(netnsDir, netns), NetlinkSocket.NETLINK_NETFILTER, TIMEOUT)) {
+      List<Netlink.Message> rules;
+      try {
+        rules = s.exchange(seq -> Netlink.request((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE,
+            Netlink.NLM_F_REQUEST | Netlink.NLM_F_DUMP, seq, nfgen(NFPROTO_IPV4, 0), str(1, table)), TIMEOUT);
+      } catch (NetlinkException e) {
+        if (e.errno() == Libc.ENOENT) {
+          return "";
+        }
+        throw e;
+      }
+      return firstSnat(rules);
+    }
+  }
+
+  /** {@link #firstSnat} from a rule dump. */
+  static String firstSnat(List<Netlink.Message> rules) {
+    for (Netlink.Message m : rules) {
+      if ((m.type() & 0xff) != NFT_MSG_NEWRULE || m.payload().remaining() < 4) {
+        continue;
+      }
+      java.util.Map<Long, byte[]> registers = new java.util.HashMap<>();
+      for (Netlink.Attr a : m.attrs(4)) {
+        if (a.type() != 4) {
+          continue; // NFTA_RULE_EXPRESSIONS
+        }
+        for (Netlink.Attr elem : a.children()) {
+          String name = "";
+          Netlink.Attr data = null;
+          for (Netlink.Attr x : elem.children()) {
+            if (x.type() == 1) {
+              name = x.string();
+            } else if (x.type() == 2) {
+              data = x;
+            }
+          }
+          if (data == null) {
+            continue;
+          }
+          if (name.equals("immediate")) {
+            long reg = -1;
+            byte[] value = null;
+            for (Netlink.Attr x : data.children()) {
+              if (x.type() == 1) {
+                reg = be32(x);
+              } else if (x.type() == 2) {
+                for (Netlink.Attr v : x.children()) {
+                  if (v.type() == 1) {
+                    value = v.bytes();
+                  }
+                }
+              }
+            }
+            if (reg >= 0 && value != null) {
+              registers.put(reg, value);
+            }
+          } else if (name.equals("nat")) {
+            long type = -1;
+            long family = -1;
+            long reg = -1;
+            for (Netlink.Attr x : data.children()) {
+              if (x.type() == 1) {
+                type = be32(x);
+              } else if (x.type() == 2) {
+                family = be32(x);
+              } else if (x.type() == 3) {
+                reg = be32(x);
+              }
+            }
+            byte[] addr = registers.get(reg);
+            if (type == NFT_NAT_SNAT && family == NFPROTO_IPV4 && addr != null && addr.length >= 4) {
+              return (addr[0] & 0xff) + "." + (addr[1] & 0xff) + "." + (addr[2] & 0xff) + "." + (addr[3] & 0xff);
+            }
+          }
+        }
+      }
+    }
+    return "";
+  }
+
+  private static long be32(Netlink.Attr a) {
+    return Integer.toUnsignedLong(a.value().order(ByteOrder.BIG_ENDIAN).getInt(0));
   }
 
   private static void check(int[] errnos, String what) throws NetlinkException {

@@ -11,6 +11,7 @@ import io.egressgateway.datapath.model.WgPeer;
 import io.egressgateway.datapath.net.Net;
 import io.egressgateway.datapath.net.NetnsStore;
 import io.egressgateway.datapath.net.Nft;
+import io.egressgateway.datapath.net.Routes;
 import io.egressgateway.datapath.wireguard.WgDevice;
 import io.egressgateway.datapath.wireguard.WireGuardBackend;
 import io.egressgateway.gateway.model.ConfigDatapath;
@@ -104,14 +105,35 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
 
   private ObservedConfig observeNs(String uid) {
     String ns = names.netns(uid);
-    String hostIp = first(INET, cmd.attempt(Net.ip(ns, "-4", "-o", "addr", "show", "dev", GatewayNames.HOST_IF)).stdout());
-    String via = first(VIA, cmd.attempt(Net.ip(ns, "-4", "route", "show", "default")).stdout());
-    String snat = first(SNAT, Nft.listTable(cmd, ns, "ip", GatewayNames.NFT_TABLE));
-    boolean tunnel = cmd.attempt(Net.ip(ns, "rule", "show", "pref", RULE_PREF)).stdout().contains("lookup " + TUNNEL_TABLE)
-        && cmd.attempt(Net.ip(ns, "route", "show", "table", TUNNEL_TABLE)).stdout().contains("dev " + GatewayNames.TUNNEL_IF);
-    boolean hostRouted = Ipv4Address.isValid(hostIp)
-        && cmd.attempt(Net.ip(hostNetns, "-4", "route", "show", Ipv4Address.parse(hostIp).host().toString())).stdout()
-            .contains("dev " + names.hostVeth(uid));
+    // read over netlink where it can be (a load balancer's probes ask several times a minute for every config),
+    // else with one ip or nft process per question
+    Optional<Routes.Snapshot> seen = read(() -> Net.snapshot(cmd, ns), Optional.of(NOTHING));
+    String hostIp;
+    String via;
+    boolean tunnel;
+    if (seen.isPresent()) {
+      Routes.Snapshot s = seen.get();
+      hostIp = s.firstAddress(GatewayNames.HOST_IF);
+      // what `ip -4 route show default` starts with "default via": the main table's unicast default with a next hop
+      via = s.routes().stream()
+          .filter(r -> r.type() == 1 && r.route().table() == 254 && r.route().dst().equals("0.0.0.0/0") && !r.route().via().isEmpty())
+          .map(r -> r.route().via().split(" ")[0]).findFirst().orElse("");
+      int table = Integer.parseInt(TUNNEL_TABLE);
+      tunnel = s.rules().stream().anyMatch(r -> r.pref() == Integer.parseInt(RULE_PREF) && r.table() == table)
+          && s.routes().stream().anyMatch(r -> r.route().table() == table && r.route().dev().equals(GatewayNames.TUNNEL_IF));
+    } else {
+      hostIp = first(INET, cmd.attempt(Net.ip(ns, "-4", "-o", "addr", "show", "dev", GatewayNames.HOST_IF)).stdout());
+      via = first(VIA, cmd.attempt(Net.ip(ns, "-4", "route", "show", "default")).stdout());
+      tunnel = cmd.attempt(Net.ip(ns, "rule", "show", "pref", RULE_PREF)).stdout().contains("lookup " + TUNNEL_TABLE)
+          && cmd.attempt(Net.ip(ns, "route", "show", "table", TUNNEL_TABLE)).stdout().contains("dev " + GatewayNames.TUNNEL_IF);
+    }
+    String snat = read(() -> Net.firstSnat(cmd, ns, GatewayNames.NFT_TABLE), Optional.of(""))
+        .orElseGet(() -> first(SNAT, Nft.listTable(cmd, ns, "ip", GatewayNames.NFT_TABLE)));
+    boolean hostRouted = Ipv4Address.isValid(hostIp) && hostRoutes()
+        .map(s -> s.routes().stream().anyMatch(r -> r.route().table() == 254
+            && r.route().dst().equals(Ipv4Address.parse(hostIp).host().toString()) && r.route().dev().equals(names.hostVeth(uid))))
+        .orElseGet(() -> cmd.attempt(Net.ip(hostNetns, "-4", "route", "show", Ipv4Address.parse(hostIp).host().toString())).stdout()
+            .contains("dev " + names.hostVeth(uid)));
     boolean exempt = Ipv4Address.isValid(hostIp) && hostNat.exempted(uid, hostIp);
     WgDevice dev = device(uid);
     boolean inPlace = Net.link(cmd, ns, GatewayNames.TUNNEL_IF).map(l -> l.alias().equals(dev.name())).orElse(false);
@@ -274,6 +296,25 @@ public final class LinuxGatewayDatapath implements GatewayDatapath {
     c.peers().entrySet().stream().sorted(Map.Entry.comparingByKey())
         .forEach(e -> out.add(new WgPeer(e.getKey(), List.of(e.getValue()), "", keepaliveSeconds)));
     return out;
+  }
+
+  private static final Routes.Snapshot NOTHING = new Routes.Snapshot(List.of(), List.of(), Map.of());
+
+  /**
+   * A read of a config's namespace; {@code gone} when the kernel refused it (the namespace went meanwhile), which
+   * the commands answered with nothing as well.
+   */
+  private static <T> T read(java.util.function.Supplier<T> read, T gone) {
+    try {
+      return read.get();
+    } catch (IllegalStateException e) {
+      return gone;
+    }
+  }
+
+  /** The host namespace's rules, routes and addresses over netlink; empty where {@code ip} must answer instead. */
+  private Optional<Routes.Snapshot> hostRoutes() {
+    return Net.snapshot(cmd, hostNetns);
   }
 
   private static String first(Pattern p, String text) {

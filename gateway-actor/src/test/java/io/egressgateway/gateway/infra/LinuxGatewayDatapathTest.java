@@ -70,6 +70,11 @@ class LinuxGatewayDatapathTest {
     ObservedConfig seen = dp.observe(uid).orElseThrow();
     assertTrue(GatewayPlanner.serving(want, seen), seen.toString());
     assertEquals(Map.of(podKey.publicKey(), Lab.POD_IP + "/32"), seen.peers());
+    // read over netlink, as the ip and nft commands it replaces read it (a runner acting "elsewhere" uses them)
+    LinuxGatewayDatapath byCommands = new LinuxGatewayDatapath(lab.cmd.within(List.of("env")), wg, dp.names(), lab.gw, 2, "eth0");
+    assertEquals(byCommands.observe(uid).orElseThrow(), seen);
+    assertEquals(List.of(Lab.SECONDARY_IP, Lab.SECONDARY_IP), List.of(seen.hostIp(), seen.snatIp()), seen.toString());
+    assertTrue(seen.tunnelRouted() && seen.hostRouted() && !seen.gatewayVia().isEmpty(), seen.toString());
     assertEquals(List.of(), GatewayPlanner.plan(Map.of(uid, want), dp.observe(), 8, true), "programming converges");
     assertEquals(2, wg.dump(dp.device(uid)).peers().get(podKey.publicKey()).keepaliveSeconds());
     assertTrue(lab.cmd.run(CommandRunner.inNetns(lab.gw, List.of("ss", "-uanH"))).stdout().contains(":6000"),
