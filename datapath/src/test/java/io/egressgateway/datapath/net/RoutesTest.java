@@ -132,6 +132,47 @@ class RoutesTest {
     assertFalse(Routes.parseRule(dump.subList(0, 1), 8738));
   }
 
+  /** An RTM_NEWADDR message for link {@code index}: IFA_ADDRESS {@code peer}, IFA_LOCAL {@code local} (null: left out). */
+  private static Netlink.Message address(int index, int len, String peer, String local) {
+    ByteBuffer h = Netlink.order(ByteBuffer.allocate(Routes.IFADDRMSG));
+    h.put((byte) Routes.AF_INET).put((byte) len).put((byte) 0).put((byte) 0).putInt(index);
+    List<byte[]> parts = new ArrayList<>(List.of(h.array()));
+    parts.add(Netlink.attr(Routes.IFA_ADDRESS, bytes(peer)));
+    if (local != null) {
+      parts.add(Netlink.attr(Routes.IFA_LOCAL, bytes(local)));
+    }
+    return one(Netlink.request(Routes.RTM_NEWADDR, 0, 1, parts.toArray(byte[][]::new)));
+  }
+
+  private static byte[] bytes(String ip) {
+    return ByteBuffer.allocate(4).putInt(io.egressgateway.datapath.model.Ipv4Address.parse(ip).bits()).array();
+  }
+
+  @Test
+  void addressesAreTheLocalOnesByDeviceInTheKernelsOrder() {
+    Map<String, List<String>> a = Routes.parseAddresses(List.of(
+        address(2, 32, "10.224.0.15", null),
+        address(3, 24, "10.0.0.2", "10.0.0.1"),
+        address(2, 32, "10.224.0.16", "10.224.0.16")), Map.of(2, "host0", 3, "ptp0"));
+    assertEquals(List.of("10.224.0.15/32", "10.224.0.16/32"), a.get("host0"));
+    assertEquals(List.of("10.0.0.1/24"), a.get("ptp0"), "the local address, not the peer's, as ip shows it");
+    assertEquals("10.224.0.15", new Routes.Snapshot(List.of(), List.of(), a).firstAddress("host0"));
+    assertEquals("", new Routes.Snapshot(List.of(), List.of(), a).firstAddress("eth9"));
+  }
+
+  @Test
+  void everyRuleIsReadWithItsPreferenceAndTable() {
+    List<Netlink.Message> dump = new ArrayList<>();
+    for (byte[] r : List.of(Routes.request(1, new IpBatch.RuleAdd(100, 0x1, 100), 0), Routes.request(2, new IpBatch.RuleAdd(8738, 0x2222, 8738), 0))) {
+      ByteBuffer.wrap(r).order(java.nio.ByteOrder.nativeOrder()).putShort(4, (short) Routes.RTM_NEWRULE);
+      dump.add(one(r));
+    }
+    assertEquals(List.of(new Routes.RuleEntry(100, 100), new Routes.RuleEntry(8738, 8738)), Routes.parseRules(dump));
+    assertEquals(List.of(new Routes.RouteEntry(new Routes.Entry("0.0.0.0/0", "169.254.1.1", "eth0", 254), Routes.RTN_UNICAST)),
+        Routes.parseAllRoutes(List.of(answer(new IpBatch.RouteOp(IpBatch.RouteVerb.REPLACE, Ipv4Cidr.ANY, NextHop.parse("169.254.1.1"),
+            ETH0, 254, 3), 2)), Map.of(2, "eth0")), "any protocol");
+  }
+
   @Test
   void ipv6AddressesAreWrittenAsRfc5952AndInetNtopWriteThem() {
     for (String[] c : List.of(
