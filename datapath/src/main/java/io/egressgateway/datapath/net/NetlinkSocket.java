@@ -98,23 +98,10 @@ public final class NetlinkSocket implements AutoCloseable {
     byte[] req = request.apply(mine);
     int flags = Short.toUnsignedInt(ByteBuffer.wrap(req, 6, 2).order(ByteOrder.nativeOrder()).getShort());
     boolean dump = (flags & Netlink.NLM_F_DUMP) == Netlink.NLM_F_DUMP;
-    long deadline = System.nanoTime() + timeout.toNanos();
-    receiveTimeout(timeout);
-    if (Libc.c().send(fd, req, req.length, 0) != req.length) {
-      int e = Libc.errno();
-      throw new NetlinkException("netlink request in " + where + " not sent (errno " + e + ")", e);
-    }
+    long deadline = send(req, timeout, "request");
     List<Netlink.Message> out = new ArrayList<>();
     while (true) {
-      long n = Libc.c().recv(fd, buf, buf.length, 0);
-      if (n < 0) {
-        int e = Libc.errno();
-        if (e == Libc.EINTR && System.nanoTime() < deadline) {
-          continue;
-        }
-        throw new NetlinkException(e == Libc.EAGAIN ? "no netlink answer in " + where + " in time"
-            : "netlink answer in " + where + " not received (errno " + e + ")", e);
-      }
+      long n = receive(deadline, "");
       if (n > buf.length) {
         throw new NetlinkException("netlink answer in " + where + " longer than " + buf.length + " bytes", MSG_TRUNC);
       }
@@ -162,26 +149,12 @@ public final class NetlinkSocket implements AutoCloseable {
     }
     int first = seq + 2;
     seq += acks + 2;
-    byte[] req = build.apply(first);
-    long deadline = System.nanoTime() + timeout.toNanos();
-    receiveTimeout(timeout);
-    if (Libc.c().send(fd, req, req.length, 0) != req.length) {
-      int e = Libc.errno();
-      throw new NetlinkException("netlink batch in " + where + " not sent (errno " + e + ")", e);
-    }
+    long deadline = send(build.apply(first), timeout, "batch");
     int[] errnos = new int[acks];
     boolean[] answered = new boolean[acks];
     int left = acks;
     while (left > 0) {
-      long n = Libc.c().recv(fd, buf, buf.length, 0);
-      if (n < 0) {
-        int e = Libc.errno();
-        if (e == Libc.EINTR && System.nanoTime() < deadline) {
-          continue;
-        }
-        throw new NetlinkException(e == Libc.EAGAIN ? "no netlink answer to a batch in " + where + " in time"
-            : "netlink answer in " + where + " not received (errno " + e + ")", e);
-      }
+      long n = receive(deadline, " to a batch");
       for (Netlink.Message m : Netlink.split(ByteBuffer.wrap(buf, 0, (int) Math.min(n, buf.length)).slice())) {
         int i = m.seq() - first;
         if (m.type() == Netlink.NLMSG_ERROR && (i == -1 || i == acks) && Netlink.errno(m) != 0) {
@@ -199,6 +172,32 @@ public final class NetlinkSocket implements AutoCloseable {
       }
     }
     return errnos;
+  }
+
+  /** Sends {@code req} whole ({@code what} names it in a failure); returns the deadline of its answers. */
+  private long send(byte[] req, Duration timeout, String what) throws NetlinkException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    receiveTimeout(timeout);
+    if (Libc.c().send(fd, req, req.length, 0) != req.length) {
+      int e = Libc.errno();
+      throw new NetlinkException("netlink " + what + " in " + where + " not sent (errno " + e + ")", e);
+    }
+    return deadline;
+  }
+
+  /** One datagram into the buffer, its length; an interrupted receive is tried again until the deadline. */
+  private long receive(long deadline, String toWhat) throws NetlinkException {
+    while (true) {
+      long n = Libc.c().recv(fd, buf, buf.length, 0);
+      if (n >= 0) {
+        return n;
+      }
+      int e = Libc.errno();
+      if (e != Libc.EINTR || System.nanoTime() >= deadline) {
+        throw new NetlinkException(e == Libc.EAGAIN ? "no netlink answer" + toWhat + " in " + where + " in time"
+            : "netlink answer in " + where + " not received (errno " + e + ")", e);
+      }
+    }
   }
 
   /** The buffer is reused by the next receive: a message handed out keeps a copy of its payload. */

@@ -66,16 +66,28 @@ class UnprivilegedWorkerTest {
     System.out.println(Sysctls.ensure(netns.resolve(args[0]), HostPodDatapath.RP_FILTER, Duration.ofSeconds(10)));
   }
 
+  /** A pod's namespace with an {@code eth0} (one end of a veth pair). */
+  private static String podWithEth0(Lab lab) {
+    String pod = lab.ns("pod");
+    lab.ip(pod, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1");
+    return pod;
+  }
+
+  /** This class's {@link #main} in a JVM run as the chart's worker container runs it. */
+  private static CommandRunner.Result workerJvm(CommandRunner cmd, String... args) {
+    List<String> argv = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(), "-cp",
+        System.getProperty("java.class.path"), UnprivilegedWorkerTest.class.getName()));
+    argv.addAll(List.of(args));
+    return cmd.run(asWorker(argv));
+  }
+
   @Test
   void aPodsRulesRoutesAndReplyMarkingAreMadeOverNetlinkWithTheWorkersCapabilities() throws Exception {
     Lab.requirePrerequisites();
     try (Lab lab = new Lab()) {
-      String pod = lab.ns("pod");
-      lab.ip(pod, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1");
+      String pod = podWithEth0(lab);
       lab.ip(pod, "link", "set", "eth0", "up");
-      String java = ProcessHandle.current().info().command().orElseThrow();
-      var jvm = lab.cmd.run(asWorker(List.of(java, "-cp", System.getProperty("java.class.path"),
-          UnprivilegedWorkerTest.class.getName(), pod, "routes")));
+      var jvm = workerJvm(lab.cmd, pod, "routes");
       assertEquals("true true 2", jvm.stdout().strip(), jvm.stderr());
       assertTrue(lab.ip(pod, "rule").contains("fwmark 0x2222 lookup 8738"));
       assertTrue(lab.ip(pod, "-4", "route", "show", "table", "8738").contains("default via 169.254.1.1 dev eth0 proto 77"));
@@ -87,8 +99,7 @@ class UnprivilegedWorkerTest {
   void aPodsRpFilterIsSetWithTheWorkersCapabilitiesAndAReadOnlyProcSys() throws Exception {
     Lab.requirePrerequisites();
     try (Lab lab = new Lab()) {
-      String pod = lab.ns("pod");
-      lab.ip(pod, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1");
+      String pod = podWithEth0(lab);
       CommandRunner cmd = lab.cmd;
 
       // the capability sets really are cut: CapEff shows exactly the three (bits 12, 13, 21)
@@ -100,9 +111,7 @@ class UnprivilegedWorkerTest {
 
       // as the worker sets it: in its JVM, without a process (both differ first, so both are written)
       lab.in(pod, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.eth0.rp_filter=0");
-      String java = ProcessHandle.current().info().command().orElseThrow();
-      var jvm = cmd.run(asWorker(List.of(java, "-cp", System.getProperty("java.class.path"),
-          UnprivilegedWorkerTest.class.getName(), pod)));
+      var jvm = workerJvm(cmd, pod);
       assertEquals("[net.ipv4.conf.all.rp_filter, net.ipv4.conf.eth0.rp_filter]", jvm.stdout().strip(), jvm.stderr());
       assertEquals("2", lab.in(pod, "sysctl", "-n", "net.ipv4.conf.all.rp_filter").trim());
       assertEquals("2", lab.in(pod, "sysctl", "-n", "net.ipv4.conf.eth0.rp_filter").trim());
