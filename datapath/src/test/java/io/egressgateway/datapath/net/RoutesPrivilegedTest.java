@@ -70,7 +70,10 @@ class RoutesPrivilegedTest {
     IpBatch batch = podBatch();
     List<Routes.Outcome> out = Routes.apply(NETNS, viaNetlink.value(), batch.ops(), false, n -> { });
     assertTrue(out.stream().allMatch(Routes.Outcome::done), out.toString());
-    batch.run(cmd, viaIp);
+    // a runner whose commands act elsewhere gets them: Net's fallback, one ip -batch
+    CommandRunner elsewhere = cmd.within(List.of("env"));
+    Net.changeRoutes(elsewhere, viaIp, batch, false);
+    assertEquals(Optional.empty(), Net.ownedRoutes(elsewhere, viaIp, 8738, 77), "read with ip by the caller");
     assertEquals(state(viaIp), state(viaNetlink));
     assertTrue(state(viaNetlink).contains("default via inet6 fe80::1 dev egwt1 proto 77"), state(viaNetlink));
 
