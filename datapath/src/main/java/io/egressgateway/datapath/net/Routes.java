@@ -52,7 +52,6 @@ public final class Routes {
   static final int FR_ACT_TO_TBL = 1;
   /** struct rtmsg and struct fib_rule_hdr: eight bytes, then 32 bits of flags. */
   static final int RTMSG = 12;
-  static final int IFLA_IFNAME = 3;
   private static final Duration TIMEOUT = Duration.ofSeconds(5);
 
   private Routes() {}
@@ -150,14 +149,8 @@ public final class Routes {
   static List<RouteEntry> parseAllRoutes(List<Netlink.Message> dump, Map<Integer, String> names) {
     List<RouteEntry> out = new ArrayList<>();
     for (Netlink.Message m : dump) {
-      ByteBuffer p = m.payload();
-      if (m.type() != RTM_NEWROUTE || p.remaining() < RTMSG || p.get(0) != AF_INET) {
-        continue;
-      }
-      int proto = Byte.toUnsignedInt(p.get(5));
-      int type = Byte.toUnsignedInt(p.get(7));
-      for (Entry e : parseRoutes(List.of(m), proto, names)) {
-        out.add(new RouteEntry(e, type));
+      if (isIpv4Route(m)) {
+        out.add(new RouteEntry(route(m, names), Byte.toUnsignedInt(m.payload().get(7))));
       }
     }
     return out;
@@ -333,22 +326,9 @@ public final class Routes {
 
   /** Whether a rule of the dump sits at preference {@code pref}. */
   static boolean parseRule(List<Netlink.Message> dump, int pref) {
-    for (Netlink.Message m : dump) {
-      if (m.type() != RTM_NEWRULE || m.payload().remaining() < RTMSG || m.payload().get(0) != AF_INET) {
-        continue;
-      }
-      long p = 0; // the kernel leaves the attribute out for preference 0
-      for (Netlink.Attr a : m.attrs(RTMSG)) {
-        if (a.type() == FRA_PRIORITY) {
-          p = a.u32();
-        }
-      }
-      if (p == pref) {
-        return true;
-      }
-    }
-    return false;
+    return parseRules(dump).stream().anyMatch(r -> r.pref() == pref);
   }
+
 
   /** Link index to name, from a link dump. */
   static Map<Integer, String> linkNames(List<Netlink.Message> dump) {
@@ -359,7 +339,7 @@ public final class Routes {
       }
       int index = m.payload().getInt(4);
       for (Netlink.Attr a : m.attrs(Links.IFINFOMSG)) {
-        if (a.type() == IFLA_IFNAME) {
+        if (a.type() == Links.IFLA_IFNAME) {
           names.put(index, a.string());
         }
       }
@@ -371,28 +351,36 @@ public final class Routes {
   static List<Entry> parseRoutes(List<Netlink.Message> dump, int proto, Map<Integer, String> names) {
     List<Entry> out = new ArrayList<>();
     for (Netlink.Message m : dump) {
-      ByteBuffer p = m.payload();
-      if (m.type() != RTM_NEWROUTE || p.remaining() < RTMSG || p.get(0) != AF_INET || Byte.toUnsignedInt(p.get(5)) != proto) {
-        continue;
+      if (isIpv4Route(m) && Byte.toUnsignedInt(m.payload().get(5)) == proto) {
+        out.add(route(m, names));
       }
-      int dstLen = Byte.toUnsignedInt(p.get(1));
-      int table = Byte.toUnsignedInt(p.get(4));
-      int dst = 0;
-      String via = "";
-      String dev = "";
-      for (Netlink.Attr a : m.attrs(RTMSG)) {
-        switch (a.type()) {
-          case RTA_DST -> dst = a.value().order(java.nio.ByteOrder.BIG_ENDIAN).getInt(0);
-          case RTA_GATEWAY -> via = new Ipv4Address(a.value().order(java.nio.ByteOrder.BIG_ENDIAN).getInt(0)).toString();
-          case RTA_VIA -> via = via(a.bytes());
-          case RTA_OIF -> dev = names.getOrDefault((int) a.u32(), "");
-          case RTA_TABLE -> table = (int) a.u32();
-          default -> { }
-        }
-      }
-      out.add(new Entry(new Ipv4Cidr(dst, dstLen).toString(), via, dev, table));
     }
     return out;
+  }
+
+  private static boolean isIpv4Route(Netlink.Message m) {
+    return m.type() == RTM_NEWROUTE && m.payload().remaining() >= RTMSG && m.payload().get(0) == AF_INET;
+  }
+
+  /** One IPv4 route message ({@link #isIpv4Route}) as {@code ip} names its parts. */
+  private static Entry route(Netlink.Message m, Map<Integer, String> names) {
+    ByteBuffer p = m.payload();
+    int dstLen = Byte.toUnsignedInt(p.get(1));
+    int table = Byte.toUnsignedInt(p.get(4));
+    int dst = 0;
+    String via = "";
+    String dev = "";
+    for (Netlink.Attr a : m.attrs(RTMSG)) {
+      switch (a.type()) {
+        case RTA_DST -> dst = a.value().order(java.nio.ByteOrder.BIG_ENDIAN).getInt(0);
+        case RTA_GATEWAY -> via = new Ipv4Address(a.value().order(java.nio.ByteOrder.BIG_ENDIAN).getInt(0)).toString();
+        case RTA_VIA -> via = via(a.bytes());
+        case RTA_OIF -> dev = names.getOrDefault((int) a.u32(), "");
+        case RTA_TABLE -> table = (int) a.u32();
+        default -> { }
+      }
+    }
+    return new Entry(new Ipv4Cidr(dst, dstLen).toString(), via, dev, table);
   }
 
   /** struct rtvia's text as {@code ip -j} gives it ({@code inet6 <addr>}; an IPv4 one as the address alone). */
