@@ -196,25 +196,18 @@ public final class Net {
     T read() throws java.io.IOException;
   }
 
+  /** A read made in this process ({@link #inProcess}): its value, empty where the command must answer; a refusal is thrown. */
   private static <T> Optional<T> netlinkRead(CommandRunner cmd, Fallback kind, String netns, Read<T> read) {
-    if (!nativeCalls || cmd.runsElsewhere()) {
+    List<T> got = new ArrayList<>(1);
+    Kernel k = inProcess(cmd, kind, netns, () -> got.add(read.read()));
+    if (!k.answered()) {
       return Optional.empty();
     }
-    NetlinkSocket.NetlinkException refused;
-    try {
-      return Optional.of(read.read());
-    } catch (NetlinkSocket.NetlinkException e) {
-      if (e.errno() == Libc.EAGAIN || e.errno() == 0) {
-        fallback(kind, netns, e);
-        return Optional.empty();
-      }
-      refused = e;
-    } catch (java.io.IOException | RuntimeException | LinkageError e) {
-      fallback(kind, netns, e);
-      return Optional.empty();
+    if (k.refused() != null) {
+      throw new IllegalStateException("reading " + (netns == null || netns.isEmpty() ? "this namespace" : netns)
+          + " over netlink: " + Routes.strerror(k.refused().errno()));
     }
-    throw new IllegalStateException("reading " + (netns == null || netns.isEmpty() ? "this namespace" : netns) + " over netlink: "
-        + Routes.strerror(refused.errno()));
+    return Optional.of(got.get(0));
   }
 
   /**
@@ -240,7 +233,7 @@ public final class Net {
         }
         refused = "`" + batch.line(out.size() - 1) + "`: RTNETLINK answers: " + Routes.strerror(last.errno());
       } catch (NetlinkSocket.NetlinkException e) {
-        if (e.errno() != Libc.EAGAIN && e.errno() != 0 && made[0] == 0) {
+        if (kernelAnswered(e) && made[0] == 0) {
           if (force) {
             return; // the namespace is gone: nothing of it is left to change
           }
@@ -344,7 +337,7 @@ public final class Net {
       call.run();
       return new Kernel(true, null);
     } catch (NetlinkSocket.NetlinkException e) {
-      if (e.errno() != Libc.EAGAIN) {
+      if (kernelAnswered(e)) {
         return new Kernel(true, e);
       }
       fallback(kind, what, e);
@@ -352,6 +345,14 @@ public final class Net {
       fallback(kind, what, e);
     }
     return Kernel.NOT_ASKED;
+  }
+
+  /**
+   * Whether a failure is the kernel's answer (an errno it sent), which a command would get too; not a timeout
+   * (EAGAIN) or our own socket closed under the call (errno 0).
+   */
+  private static boolean kernelAnswered(NetlinkSocket.NetlinkException e) {
+    return e.errno() != Libc.EAGAIN && e.errno() != 0;
   }
 
   private static void fallback(Fallback kind, String what, Throwable e) {
