@@ -152,63 +152,38 @@ public final class NfTables {
       if ((m.type() & 0xff) != NFT_MSG_NEWRULE || m.payload().remaining() < 4) {
         continue;
       }
+      Netlink.Attr exprs = byType(m.attrs(4)).get(4); // NFTA_RULE_EXPRESSIONS
       java.util.Map<Long, byte[]> registers = new java.util.HashMap<>();
-      for (Netlink.Attr a : m.attrs(4)) {
-        if (a.type() != 4) {
-          continue; // NFTA_RULE_EXPRESSIONS
+      for (Netlink.Attr elem : exprs == null ? List.<Netlink.Attr>of() : exprs.children()) {
+        java.util.Map<Integer, Netlink.Attr> expr = byType(elem.children()); // NFTA_EXPR_NAME, NFTA_EXPR_DATA
+        if (expr.get(1) == null || expr.get(2) == null) {
+          continue;
         }
-        for (Netlink.Attr elem : a.children()) {
-          String name = "";
-          Netlink.Attr data = null;
-          for (Netlink.Attr x : elem.children()) {
-            if (x.type() == 1) {
-              name = x.string();
-            } else if (x.type() == 2) {
-              data = x;
-            }
+        java.util.Map<Integer, Netlink.Attr> data = byType(expr.get(2).children());
+        String name = expr.get(1).string();
+        if (name.equals("immediate") && data.get(1) != null && data.get(2) != null) {
+          // NFTA_IMMEDIATE_DREG, NFTA_IMMEDIATE_DATA { NFTA_DATA_VALUE }
+          Netlink.Attr value = byType(data.get(2).children()).get(1);
+          if (value != null) {
+            registers.put(be32(data.get(1)), value.bytes());
           }
-          if (data == null) {
-            continue;
-          }
-          if (name.equals("immediate")) {
-            long reg = -1;
-            byte[] value = null;
-            for (Netlink.Attr x : data.children()) {
-              if (x.type() == 1) {
-                reg = be32(x);
-              } else if (x.type() == 2) {
-                for (Netlink.Attr v : x.children()) {
-                  if (v.type() == 1) {
-                    value = v.bytes();
-                  }
-                }
-              }
-            }
-            if (reg >= 0 && value != null) {
-              registers.put(reg, value);
-            }
-          } else if (name.equals("nat")) {
-            long type = -1;
-            long family = -1;
-            long reg = -1;
-            for (Netlink.Attr x : data.children()) {
-              if (x.type() == 1) {
-                type = be32(x);
-              } else if (x.type() == 2) {
-                family = be32(x);
-              } else if (x.type() == 3) {
-                reg = be32(x);
-              }
-            }
-            byte[] addr = registers.get(reg);
-            if (type == NFT_NAT_SNAT && family == NFPROTO_IPV4 && addr != null && addr.length >= 4) {
-              return (addr[0] & 0xff) + "." + (addr[1] & 0xff) + "." + (addr[2] & 0xff) + "." + (addr[3] & 0xff);
-            }
+        } else if (name.equals("nat") && data.get(1) != null && data.get(2) != null && data.get(3) != null) {
+          // NFTA_NAT_TYPE, NFTA_NAT_FAMILY, NFTA_NAT_REG_ADDR_MIN
+          byte[] addr = registers.get(be32(data.get(3)));
+          if (be32(data.get(1)) == NFT_NAT_SNAT && be32(data.get(2)) == NFPROTO_IPV4 && addr != null && addr.length >= 4) {
+            return (addr[0] & 0xff) + "." + (addr[1] & 0xff) + "." + (addr[2] & 0xff) + "." + (addr[3] & 0xff);
           }
         }
       }
     }
     return "";
+  }
+
+  /** Attributes by type; of several of one type, the last. */
+  private static java.util.Map<Integer, Netlink.Attr> byType(List<Netlink.Attr> attrs) {
+    java.util.Map<Integer, Netlink.Attr> out = new java.util.HashMap<>();
+    attrs.forEach(a -> out.put(a.type(), a));
+    return out;
   }
 
   private static long be32(Netlink.Attr a) {
