@@ -120,13 +120,18 @@ class RoutesTest {
         "another protocol's route is not ours; a device with no name is left empty, as ip leaves no dev");
   }
 
+  /** A rule dump as the kernel sends one: an RTM_NEWRULE per rule, laid out as the request that adds it. */
+  private static List<Netlink.Message> ruleDump(IpBatch.RuleAdd... rules) {
+    List<Netlink.Message> dump = new ArrayList<>();
+    for (IpBatch.RuleAdd r : rules) {
+      dump.add(one(Routes.request(dump.size() + 1, r, 0)));
+    }
+    return dump;
+  }
+
   @Test
   void aRuleIsFoundByItsPreference() {
-    List<Netlink.Message> dump = new ArrayList<>();
-    for (byte[] r : List.of(Routes.request(1, new IpBatch.RuleAdd(32766, 0, 254), 0), Routes.request(2, new IpBatch.RuleAdd(8738, 0x2222, 8738), 0))) {
-      ByteBuffer.wrap(r).order(java.nio.ByteOrder.nativeOrder()).putShort(4, (short) Routes.RTM_NEWRULE);
-      dump.add(one(r));
-    }
+    List<Netlink.Message> dump = ruleDump(new IpBatch.RuleAdd(32766, 0, 254), new IpBatch.RuleAdd(8738, 0x2222, 8738));
     assertTrue(Routes.parseRule(dump, 8738));
     assertFalse(Routes.parseRule(dump, 8739));
     assertFalse(Routes.parseRule(dump.subList(0, 1), 8738));
@@ -162,11 +167,7 @@ class RoutesTest {
 
   @Test
   void everyRuleIsReadWithItsPreferenceAndTable() {
-    List<Netlink.Message> dump = new ArrayList<>();
-    for (byte[] r : List.of(Routes.request(1, new IpBatch.RuleAdd(100, 0x1, 100), 0), Routes.request(2, new IpBatch.RuleAdd(8738, 0x2222, 8738), 0))) {
-      ByteBuffer.wrap(r).order(java.nio.ByteOrder.nativeOrder()).putShort(4, (short) Routes.RTM_NEWRULE);
-      dump.add(one(r));
-    }
+    List<Netlink.Message> dump = ruleDump(new IpBatch.RuleAdd(100, 0x1, 100), new IpBatch.RuleAdd(8738, 0x2222, 8738));
     assertEquals(List.of(new Routes.RuleEntry(100, 100), new Routes.RuleEntry(8738, 8738)), Routes.parseRules(dump));
     assertEquals(List.of(new Routes.RouteEntry(new Routes.Entry("0.0.0.0/0", "169.254.1.1", "eth0", 254), Routes.RTN_UNICAST)),
         Routes.parseAllRoutes(List.of(answer(new IpBatch.RouteOp(IpBatch.RouteVerb.REPLACE, Ipv4Cidr.ANY, NextHop.parse("169.254.1.1"),
